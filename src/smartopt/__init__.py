@@ -1,0 +1,33 @@
+"""smartopt: optimisation for a smart-city district — signal timing, energy load balancing, vehicle dispatch.
+
+Submodules load on first use, so ``import smartopt`` stays fast (no Numba or OR-Tools at import time):
+
+- :mod:`smartopt.network`: road networks and the C++ travel-time engine;
+- :mod:`smartopt.signals`, :mod:`smartopt.energy`, :mod:`smartopt.dispatch`: the three domains;
+- :mod:`smartopt.datasets`: the built-in Sejong 5-1 district.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
+
+try:
+    __version__ = version("smartopt")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+_SUBMODULES = ("network", "signals", "energy", "dispatch", "datasets", "district")
+
+__all__ = ["__version__", *_SUBMODULES]
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"smartopt.{name}")
+    raise AttributeError(f"module 'smartopt' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

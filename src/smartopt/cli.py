@@ -1,0 +1,190 @@
+"""The ``smartopt`` command: ``info`` describes the built-in district, ``run`` runs the main job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+import smartopt
+
+SCENARIOS = ("sejong-5-1",)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports bad arguments in one line and exits with status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="smartopt",
+        description="Optimisation for the Sejong 5-1 smart-city district: signals, energy, dispatch.",
+    )
+    parser.add_argument("--version", action="version", version=f"smartopt {smartopt.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def scenario_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--scenario",
+            choices=SCENARIOS,
+            default=SCENARIOS[0],
+            help="built-in district (default: %(default)s)",
+        )
+        p.add_argument("--seed", type=int, default=0, help="scenario seed, >= 0 (default: %(default)s)")
+
+    info = sub.add_parser("info", help="describe the built-in district")
+    scenario_args(info)
+    run = sub.add_parser("run", help="run the main job on the district and write the results")
+    scenario_args(run)
+    run.add_argument("--out", type=Path, default=Path("smartopt-out"), help="output folder (default: %(default)s)")
+    return parser
+
+
+def _step(label: str) -> Any:
+    """Context manager printing ``label ... 0.12 s``."""
+
+    class _Timer:
+        def __enter__(self) -> _Timer:
+            print(f"  {label:<52}", end="", flush=True)
+            self.start = time.perf_counter()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.seconds = time.perf_counter() - self.start
+            print(f"{self.seconds:6.2f} s")
+
+    return _Timer()
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if values.size else float("nan")
+
+
+def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
+    """The main job on a built-in district. Returns the results written to ``out/results.json``."""
+    from smartopt.datasets import sejong_5_1
+
+    started = time.perf_counter()
+    print(f"smartopt {smartopt.__version__} — main job on {scenario} (seed {seed})")
+    with _step("building the district"):
+        district = sejong_5_1(seed)
+    net, energy, fleet, requests = district.network, district.energy, district.fleet, district.requests
+
+    with _step(f"travel times, all {net.num_nodes} x {net.num_nodes} node pairs"):
+        tt = net.travel_time_matrix(np.arange(net.num_nodes), n_threads=2)
+    ride_s = tt[requests.origin, requests.destination]
+
+    with _step("signal loads (Webster critical flow ratios)"):
+        y = np.array([i.critical_flow_ratio() for i in district.intersections])
+        entering = np.array([i.volume_vph.sum(axis=1) for i in district.intersections])
+    with _step("energy day: base load, PV, uncontrolled EV charging"):
+        base = energy.load_kw.sum(axis=1)
+        net_load = energy.net_load_kw()
+        ev = energy.uncontrolled_ev_kw()
+
+    hours = (requests.time_s // 3600).astype(int)
+    busy = int(np.bincount(hours).argmax())
+    results: dict[str, Any] = {
+        "smartopt_version": smartopt.__version__,
+        "scenario": scenario,
+        "seed": seed,
+        "solvers": "not yet in this version: the signal, energy and dispatch optimisers are "
+        "separate issues; these are the district's baseline figures",
+        "network": {
+            "nodes": net.num_nodes,
+            "links": net.num_links,
+            "mean_travel_time_s": float(tt[np.isfinite(tt)].mean()),
+            "max_travel_time_s": float(tt[np.isfinite(tt)].max()),
+        },
+        "signals": {
+            "intersections": len(district.intersections),
+            "periods": {
+                p: {
+                    "entering_vph": float(entering[:, k].sum()),
+                    "webster_y_mean": float(y[:, k].mean()),
+                    "webster_y_max": float(y[:, k].max()),
+                    "intersections_y_over_0_8": int((y[:, k] > 0.8).sum()),
+                }
+                for k, p in enumerate(district.periods)
+            },
+        },
+        "energy": {
+            "slots": energy.num_slots,
+            "base_peak_kw": float(base.max()),
+            "base_energy_kwh": float(base.sum() * energy.slot_h),
+            "pv_energy_kwh": float(energy.pv_kwp.sum() * energy.pv_profile_pu.sum() * energy.slot_h),
+            "ev_sessions": int(energy.ev_energy_kwh.size),
+            "ev_energy_kwh": float(energy.ev_energy_kwh.sum()),
+            "uncontrolled_peak_kw": float((net_load + ev).max()),
+            "substation_rating_kva": float(energy.grid.trafo_sn_kva[0]),
+        },
+        "dispatch": {
+            "shuttles": fleet.num_vehicles,
+            "requests": len(requests),
+            "mean_direct_ride_s": float(ride_s.mean()),
+            "p95_direct_ride_s": _percentile(ride_s, 95),
+            "busiest_hour": busy,
+            "busiest_hour_requests": int((hours == busy).sum()),
+            "busiest_hour_direct_vehicle_hours": float(ride_s[hours == busy].sum() / 3600),
+        },
+        "coupling": {},
+        "runtime_s": time.perf_counter() - started,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+
+    s, e, d = results["signals"]["periods"], results["energy"], results["dispatch"]
+    print("\nDistrict baseline (no optimiser has run yet):")
+    n_signals = results["signals"]["intersections"]
+    for p, v in s.items():
+        print(
+            f"  signals  {p:<8} {v['entering_vph']:>9,.0f} veh/h entering (sum over {n_signals} junctions); "
+            f"Webster Y mean {v['webster_y_mean']:.2f}, max {v['webster_y_max']:.2f}; "
+            f"{v['intersections_y_over_0_8']} over 0.8"
+        )
+    print(
+        f"  energy   base peak {e['base_peak_kw'] / 1000:.2f} MW; with uncontrolled EV charging and PV "
+        f"{e['uncontrolled_peak_kw'] / 1000:.2f} MW; {e['ev_sessions']} EV sessions, "
+        f"{e['ev_energy_kwh'] / 1000:.1f} MWh"
+    )
+    print(
+        f"  dispatch {d['requests']:,} requests for {d['shuttles']} shuttles; "
+        f"direct ride mean {d['mean_direct_ride_s']:.0f} s; "
+        f"busiest hour {d['busiest_hour']:02d}:00: {d['busiest_hour_requests']} requests, "
+        f"{d['busiest_hour_direct_vehicle_hours']:.1f} vehicle-hours of direct riding"
+    )
+    print(f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.seed < 0:
+        parser.error(f"argument --seed: must be >= 0, got {args.seed}")
+    try:
+        if args.command == "info":
+            from smartopt.datasets import sejong_5_1
+
+            district = sejong_5_1(args.seed)
+            print(district.summary())
+            print("\nAssumptions:")
+            print("\n".join(f"  - {a}" for a in district.assumptions))
+        else:
+            run(args.scenario, args.seed, args.out)
+    except OSError as exc:
+        print(f"smartopt: error: {exc}", file=sys.stderr)
+        return 1
+    return 0

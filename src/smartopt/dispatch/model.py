@@ -1,0 +1,93 @@
+"""The shuttle fleet and a day of ride requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
+
+
+@dataclass(frozen=True, eq=False)
+class Fleet:
+    """Shuttles on a road network of ``num_nodes`` nodes: per vehicle its start depot, seats,
+    battery (kWh), consumption (kWh/km) and initial state of charge (fraction); depots and
+    chargers as network nodes, chargers with power (kW) and the grid bus that feeds them."""
+
+    num_nodes: int
+    depot_node: IntArray
+    vehicle_depot: IntArray
+    vehicle_seats: IntArray
+    vehicle_battery_kwh: FloatArray
+    vehicle_kwh_per_km: FloatArray
+    vehicle_soc0: FloatArray
+    charger_node: IntArray
+    charger_kw: FloatArray
+    charger_bus: IntArray
+
+    def __post_init__(self) -> None:
+        depots = index_array("depot_node", self.depot_node, self.num_nodes)
+        veh = index_array("vehicle_depot", self.vehicle_depot, depots.shape[0])
+        nv = veh.shape[0]
+        if nv == 0:
+            raise ValueError("vehicle_depot is empty: a fleet needs at least one vehicle")
+        soc0 = float_array("vehicle_soc0", self.vehicle_soc0, (nv,), nonnegative=True)
+        if (soc0 > 1).any():
+            raise ValueError(f"vehicle_soc0[{int(np.flatnonzero(soc0 > 1)[0])}] must be a fraction in [0, 1]")
+        chargers = index_array("charger_node", self.charger_node, self.num_nodes)
+        assign_frozen(
+            self,
+            {
+                "depot_node": depots,
+                "vehicle_depot": veh,
+                "vehicle_seats": count_array("vehicle_seats", self.vehicle_seats, (nv,), minimum=1),
+                "vehicle_battery_kwh": float_array(
+                    "vehicle_battery_kwh", self.vehicle_battery_kwh, (nv,), positive=True
+                ),
+                "vehicle_kwh_per_km": float_array("vehicle_kwh_per_km", self.vehicle_kwh_per_km, (nv,), positive=True),
+                "vehicle_soc0": soc0,
+                "charger_node": chargers,
+                "charger_kw": float_array("charger_kw", self.charger_kw, chargers.shape, positive=True),
+                "charger_bus": count_array("charger_bus", self.charger_bus, chargers.shape),
+            },
+        )
+
+    @property
+    def num_vehicles(self) -> int:
+        return int(self.vehicle_depot.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Requests:
+    """Ride requests sorted by time: request time (s after midnight), origin and destination
+    network nodes, and passengers."""
+
+    num_nodes: int
+    time_s: FloatArray
+    origin: IntArray
+    destination: IntArray
+    passengers: IntArray
+
+    def __post_init__(self) -> None:
+        t = float_array("time_s", self.time_s, (None,), nonnegative=True)
+        n = t.shape[0]
+        if (np.diff(t) < 0).any():
+            raise ValueError(f"time_s must be sorted; request {int(np.flatnonzero(np.diff(t) < 0)[0]) + 1} is earlier")
+        o = index_array("origin", self.origin, self.num_nodes, (n,))
+        d = index_array("destination", self.destination, self.num_nodes, (n,))
+        same = o == d
+        if same.any():
+            raise ValueError(f"request {int(np.flatnonzero(same)[0])} has the same origin and destination")
+        assign_frozen(
+            self,
+            {
+                "time_s": t,
+                "origin": o,
+                "destination": d,
+                "passengers": count_array("passengers", self.passengers, (n,), minimum=1),
+            },
+        )
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])

@@ -1,0 +1,121 @@
+"""A day of district energy data on a grid: load profiles, rooftop PV, batteries, chargers, EVs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
+from smartopt.energy.grid import Grid
+
+
+@dataclass(frozen=True, eq=False)
+class EnergyDay:
+    """One day in ``T`` slots of ``slot_h`` hours on ``grid``.
+
+    - ``load_kw``/``load_kvar``: demand per slot and grid load, shape ``(T, n_load)``.
+    - PV: bus, peak power (kWp) and the per-unit output profile ``(T,)`` shared by all PV.
+    - Batteries: bus, energy (kWh), power (kW), initial state of charge (fraction).
+    - Chargers: bus, power (kW), kind (e.g. ``"slow"``, ``"fast"``, ``"depot"``).
+    - EV sessions: the charger used, arrival and departure slots (charging allowed in slots
+      ``arrival <= t < departure``), energy asked for (kWh) and the car's maximum power (kW).
+    """
+
+    grid: Grid
+    slot_h: float
+    load_kw: FloatArray
+    load_kvar: FloatArray
+    pv_bus: IntArray
+    pv_kwp: FloatArray
+    pv_profile_pu: FloatArray
+    battery_bus: IntArray
+    battery_kwh: FloatArray
+    battery_kw: FloatArray
+    battery_soc0: FloatArray
+    charger_bus: IntArray
+    charger_kw: FloatArray
+    charger_kind: npt.NDArray[np.str_]
+    ev_charger: IntArray
+    ev_arrival_slot: IntArray
+    ev_departure_slot: IntArray
+    ev_energy_kwh: FloatArray
+    ev_max_kw: FloatArray
+
+    def __post_init__(self) -> None:
+        nb = self.grid.num_buses
+        slot_h = float(float_array("slot_h", [self.slot_h], positive=True)[0])
+        load_kw = float_array("load_kw", self.load_kw, (None, self.grid.num_loads))
+        t = load_kw.shape[0]
+        if t == 0:
+            raise ValueError("load_kw has no time slots")
+        pv_bus = index_array("pv_bus", self.pv_bus, nb)
+        bat_bus = index_array("battery_bus", self.battery_bus, nb)
+        ch_bus = index_array("charger_bus", self.charger_bus, nb)
+        ev_charger = index_array("ev_charger", self.ev_charger, ch_bus.shape[0])
+        nev = ev_charger.shape[0]
+        arrival = count_array("ev_arrival_slot", self.ev_arrival_slot, (nev,))
+        departure = count_array("ev_departure_slot", self.ev_departure_slot, (nev,))
+        late = departure > t
+        if late.any():
+            i = int(np.flatnonzero(late)[0])
+            raise ValueError(f"ev_departure_slot[{i}]={departure[i]} is past the horizon of {t} slots")
+        empty = departure <= arrival
+        if empty.any():
+            i = int(np.flatnonzero(empty)[0])
+            raise ValueError(f"EV {i}: departure slot {departure[i]} is not after arrival slot {arrival[i]}")
+        values: dict[str, Any] = {
+            "slot_h": slot_h,
+            "load_kw": load_kw,
+            "load_kvar": float_array("load_kvar", self.load_kvar, load_kw.shape),
+            "pv_bus": pv_bus,
+            "pv_kwp": float_array("pv_kwp", self.pv_kwp, pv_bus.shape, nonnegative=True),
+            "pv_profile_pu": float_array("pv_profile_pu", self.pv_profile_pu, (t,), nonnegative=True),
+            "battery_bus": bat_bus,
+            "battery_kwh": float_array("battery_kwh", self.battery_kwh, bat_bus.shape, positive=True),
+            "battery_kw": float_array("battery_kw", self.battery_kw, bat_bus.shape, positive=True),
+            "battery_soc0": float_array("battery_soc0", self.battery_soc0, bat_bus.shape, nonnegative=True),
+            "charger_bus": ch_bus,
+            "charger_kw": float_array("charger_kw", self.charger_kw, ch_bus.shape, positive=True),
+            "charger_kind": np.asarray(self.charger_kind).astype(str),
+            "ev_charger": ev_charger,
+            "ev_arrival_slot": arrival,
+            "ev_departure_slot": departure,
+            "ev_energy_kwh": float_array("ev_energy_kwh", self.ev_energy_kwh, (nev,), nonnegative=True),
+            "ev_max_kw": float_array("ev_max_kw", self.ev_max_kw, (nev,), positive=True),
+        }
+        if values["charger_kind"].shape != ch_bus.shape:
+            raise ValueError(f"charger_kind must have shape {ch_bus.shape}, got {values['charger_kind'].shape}")
+        if (values["battery_soc0"] > 1).any():
+            raise ValueError("battery_soc0 must be a fraction in [0, 1]")
+        power = np.minimum(values["ev_max_kw"], values["charger_kw"][values["ev_charger"]])
+        short = values["ev_energy_kwh"] > power * (departure - arrival) * slot_h * (1 + 1e-9)
+        if short.any():
+            i = int(np.flatnonzero(short)[0])
+            raise ValueError(
+                f"EV {i}: asks {values['ev_energy_kwh'][i]:g} kWh but can take at most "
+                f"{power[i] * (departure[i] - arrival[i]) * slot_h:g} kWh while plugged in"
+            )
+        assign_frozen(self, values)
+
+    @property
+    def num_slots(self) -> int:
+        return int(self.load_kw.shape[0])
+
+    def net_load_kw(self) -> FloatArray:
+        """Total demand minus PV output per slot (kW), before EVs and batteries."""
+        return np.asarray(self.load_kw.sum(axis=1) - self.pv_kwp.sum() * self.pv_profile_pu)
+
+    def uncontrolled_ev_kw(self) -> FloatArray:
+        """EV load per slot (kW) if every car charges at full power from arrival until full."""
+        power = np.minimum(self.ev_max_kw, self.charger_kw[self.ev_charger])
+        out = np.zeros(self.num_slots)
+        for a, need, p in zip(self.ev_arrival_slot, self.ev_energy_kwh, power, strict=True):
+            full_slots, rest = divmod(need / (p * self.slot_h), 1.0)
+            k = int(full_slots)
+            out[a : a + k] += p
+            if rest > 1e-12:
+                out[a + k] += p * rest
+        return out

@@ -1,0 +1,180 @@
+"""Readers and writers for road networks: SUMO ``.net.xml`` and a plain nodes/links CSV pair.
+
+CSV format (one header row, comma separated):
+
+- nodes: ``id, x_m, y_m`` and optionally ``lon, lat`` (degrees);
+- links: ``from, to, length_m, speed_mps`` (node ids) and optionally ``id, lanes, capacity_vph,
+  name, type``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from smartopt.network.road import RoadNetwork
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NODE_COLUMNS = ("id", "x_m", "y_m")
+LINK_COLUMNS = ("from", "to", "length_m", "speed_mps")
+
+
+def _read_table(path: str | os.PathLike[str], required: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such file: {p}")
+    df = pd.read_csv(p, dtype={"id": str, "from": str, "to": str, "name": str, "type": str}, keep_default_na=False)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(f"{p.name}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
+    return df
+
+
+def _numeric(df: pd.DataFrame, column: str, source: str) -> np.ndarray[Any, Any]:
+    import pandas as pd
+
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna() & (df[column].astype(str) != "nan")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"{source}: column {column!r}, row {row}: {df[column].iloc[row]!r} is not a number")
+    return np.asarray(values, dtype=float)
+
+
+def read_csv(nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str]) -> RoadNetwork:
+    """Reads a network from a nodes CSV and a links CSV (format in the module docstring)."""
+    nodes = _read_table(nodes_csv, NODE_COLUMNS)
+    links = _read_table(links_csv, LINK_COLUMNS)
+    nname, lname = Path(nodes_csv).name, Path(links_csv).name
+    ids = nodes["id"].astype(str).to_numpy()
+    index = {v: i for i, v in enumerate(ids)}
+    if len(index) != len(ids):
+        raise ValueError(f"{nname}: node ids must be unique")
+
+    def lookup(column: str) -> np.ndarray[Any, Any]:
+        out = np.empty(len(links), dtype=np.int64)
+        for row, v in enumerate(links[column].astype(str)):
+            if v not in index:
+                raise ValueError(f"{lname}: row {row}: {column}={v!r} is not a node id in {nname}")
+            out[row] = index[v]
+        return out
+
+    has = links.columns.__contains__
+    lonlat = None
+    if "lon" in nodes.columns and "lat" in nodes.columns:
+        lonlat = np.column_stack([_numeric(nodes, "lon", nname), _numeric(nodes, "lat", nname)])
+    return RoadNetwork.from_arrays(
+        np.column_stack([_numeric(nodes, "x_m", nname), _numeric(nodes, "y_m", nname)]),
+        lookup("from"),
+        lookup("to"),
+        _numeric(links, "length_m", lname),
+        _numeric(links, "speed_mps", lname),
+        lanes=_numeric(links, "lanes", lname).astype(np.int64) if has("lanes") else None,
+        capacity_vph=_numeric(links, "capacity_vph", lname) if has("capacity_vph") else None,
+        node_lonlat=lonlat,
+        node_ids=ids,
+        link_ids=links["id"].astype(str).to_numpy() if has("id") else None,
+        link_name=links["name"].astype(str).to_numpy() if has("name") else None,
+        link_type=links["type"].astype(str).to_numpy() if has("type") else None,
+    )
+
+
+def write_csv(net: RoadNetwork, nodes_csv: Path, links_csv: Path) -> None:
+    """Writes ``net`` in the CSV format that :func:`read_csv` reads."""
+    import pandas as pd
+
+    nodes = pd.DataFrame({"id": net.node_ids, "x_m": net.node_xy[:, 0], "y_m": net.node_xy[:, 1]})
+    if net.node_lonlat is not None:
+        nodes["lon"], nodes["lat"] = net.node_lonlat[:, 0], net.node_lonlat[:, 1]
+    nodes.to_csv(nodes_csv, index=False, float_format="%.17g")
+    net.to_frame().to_csv(links_csv, index=False, float_format="%.17g")
+
+
+def _car_lane(lane: ET.Element) -> bool:
+    allow = lane.get("allow")
+    disallow = lane.get("disallow", "").split()
+    if allow is not None and not {"passenger", "all"} & set(allow.split()):
+        return False
+    return "passenger" not in disallow and "all" not in disallow
+
+
+def read_sumo(net_xml: str | os.PathLike[str]) -> RoadNetwork:
+    """Reads a SUMO network: junctions become nodes, normal edges with at least one lane open to
+    passenger cars become links (length: mean lane length; speed: fastest car lane; lanes: car
+    lanes; capacity: 1800 veh/h per lane). Internal edges, crossings and walking areas are
+    skipped. Of parallel edges between the same junctions the fastest is kept (with a warning).
+    """
+    p = Path(net_xml)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such file: {p}")
+    try:
+        root = ET.parse(p).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"{p.name}: not valid XML ({exc})") from None
+    if root.tag != "net":
+        raise ValueError(f"{p.name}: not a SUMO network (root element <{root.tag}>, expected <net>)")
+
+    node_ids: list[str] = []
+    xy: list[tuple[float, float]] = []
+    for j in root.iter("junction"):
+        if j.get("type") == "internal":
+            continue
+        node_ids.append(j.get("id", ""))
+        xy.append((float(j.get("x", "nan")), float(j.get("y", "nan"))))
+    index = {v: i for i, v in enumerate(node_ids)}
+
+    best: dict[tuple[int, int], tuple[float, list[Any]]] = {}
+    dropped: list[str] = []
+    for e in root.iter("edge"):
+        if e.get("function") is not None and e.get("function") != "normal":
+            continue
+        lanes = [lane for lane in e.iter("lane") if _car_lane(lane)]
+        if not lanes:
+            continue
+        eid, frm, to = e.get("id", ""), e.get("from", ""), e.get("to", "")
+        for end in (frm, to):
+            if end not in index:
+                raise ValueError(f"{p.name}: edge {eid!r} refers to unknown junction {end!r}")
+        if frm == to:
+            dropped.append(eid)
+            continue
+        length = float(np.mean([float(lane.get("length", "nan")) for lane in lanes]))
+        speed = max(float(lane.get("speed", "nan")) for lane in lanes)
+        row = [eid, index[frm], index[to], length, speed, len(lanes), e.get("name", ""), e.get("type", "")]
+        key, time = (index[frm], index[to]), length / speed
+        if key in best and best[key][0] <= time:
+            dropped.append(eid)
+            continue
+        if key in best:
+            dropped.append(best[key][1][0])
+        best[key] = (time, row)
+    if dropped:
+        warnings.warn(
+            f"{p.name}: skipped {len(dropped)} edge(s) that are self loops or slower parallels: {dropped[:5]}",
+            stacklevel=2,
+        )
+    if not best:
+        raise ValueError(f"{p.name}: no edges open to passenger cars")
+    rows = [r for _, r in best.values()]
+    cols = list(zip(*rows, strict=True))
+    return RoadNetwork.from_arrays(
+        np.array(xy, dtype=float),
+        np.array(cols[1], dtype=np.int64),
+        np.array(cols[2], dtype=np.int64),
+        np.array(cols[3], dtype=float),
+        np.array(cols[4], dtype=float),
+        lanes=np.array(cols[5], dtype=np.int64),
+        node_ids=np.array(node_ids),
+        link_ids=np.array(cols[0]),
+        link_name=np.array(cols[6]),
+        link_type=np.array(cols[7]),
+    )

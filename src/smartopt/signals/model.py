@@ -1,0 +1,158 @@
+"""The signalised-intersection model: approaches, lane groups, movements, stages and timing bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
+
+TURNS = ("L", "T", "R")
+"""Movement turn codes (right-hand traffic): left, through, right. U-turns are not modelled."""
+
+
+@dataclass(frozen=True, eq=False)
+class Intersection:
+    """One signalised intersection, validated on construction.
+
+    - Approaches ``a``: the incoming road link and the length (m) of the pedestrian crossing over it.
+    - Lane groups ``g``: the approach they belong to, lanes, and saturation flow (veh/h of green for
+      the whole group).
+    - Movements ``k``: lane group, outgoing road link, turn code (``TURNS``) and a volume (veh/h) per
+      analysis period (shape ``(n_periods, k)``).
+    - Stages ``s`` (a fixed sequence): the movements that have green in each stage, min/max green (s),
+      yellow and all-red (s), and the pedestrian minimum green (s) for the crossings that run with it.
+    - Cycle length bounds (s).
+    """
+
+    id: str
+    node: int
+    approach_link: IntArray
+    crossing_length_m: FloatArray
+    lane_group_approach: IntArray
+    lane_group_lanes: IntArray
+    saturation_flow_vph: FloatArray
+    movement_lane_group: IntArray
+    movement_out_link: IntArray
+    movement_turn: npt.NDArray[np.str_]
+    volume_vph: FloatArray
+    stage_movements: tuple[IntArray, ...]
+    min_green_s: FloatArray
+    max_green_s: FloatArray
+    yellow_s: FloatArray
+    all_red_s: FloatArray
+    ped_min_green_s: FloatArray
+    cycle_min_s: float
+    cycle_max_s: float
+
+    def __post_init__(self) -> None:
+        where = f"intersection {self.id}"
+        n_app = np.asarray(self.approach_link).shape[0]
+        approach_link = count_array(f"{where}: approach_link", self.approach_link, (n_app,))
+        crossing = float_array(f"{where}: crossing_length_m", self.crossing_length_m, (n_app,), nonnegative=True)
+        n_grp = np.asarray(self.lane_group_approach).shape[0]
+        grp_app = index_array(f"{where}: lane_group_approach", self.lane_group_approach, n_app, (n_grp,))
+        lanes = count_array(f"{where}: lane_group_lanes", self.lane_group_lanes, (n_grp,), minimum=1)
+        sat = float_array(f"{where}: saturation_flow_vph", self.saturation_flow_vph, (n_grp,), nonnegative=True)
+        n_mov = np.asarray(self.movement_lane_group).shape[0]
+        mov_grp = index_array(f"{where}: movement_lane_group", self.movement_lane_group, n_grp, (n_mov,))
+        out_link = count_array(f"{where}: movement_out_link", self.movement_out_link, (n_mov,))
+        turn = np.asarray(self.movement_turn).astype(str)
+        if turn.shape != (n_mov,):
+            raise ValueError(f"{where}: movement_turn must have shape ({n_mov},), got {turn.shape}")
+        bad_turn = ~np.isin(turn, TURNS)
+        if bad_turn.any():
+            k = int(np.flatnonzero(bad_turn)[0])
+            raise ValueError(f"{where}: movement {k}: turn {str(turn[k])!r} is not one of {TURNS}")
+        volume = float_array(f"{where}: volume_vph", self.volume_vph, (None, n_mov), nonnegative=True)
+        group_volume = np.zeros((volume.shape[0], n_grp))
+        np.add.at(group_volume.T, mov_grp, volume.T)
+        starved = (group_volume.max(axis=0) > 0) & (sat == 0)
+        if starved.any():
+            g = int(np.flatnonzero(starved)[0])
+            raise ValueError(f"{where}: lane group {g} carries volume but has zero saturation flow")
+
+        n_stage = len(self.stage_movements)
+        if n_stage == 0:
+            raise ValueError(f"{where}: needs at least one stage")
+        stages = tuple(
+            index_array(f"{where}: stage_movements[{s}]", m, n_mov) for s, m in enumerate(self.stage_movements)
+        )
+        served = np.zeros(n_mov, dtype=bool)
+        for m in stages:
+            served[m] = True
+        if not served.all():
+            raise ValueError(f"{where}: movement {int(np.flatnonzero(~served)[0])} is served by no stage")
+        timing = {
+            name: float_array(f"{where}: {name}", getattr(self, name), (n_stage,), nonnegative=True)
+            for name in ("min_green_s", "max_green_s", "yellow_s", "all_red_s", "ped_min_green_s")
+        }
+        too_long = timing["min_green_s"] > timing["max_green_s"]
+        if too_long.any():
+            s = int(np.flatnonzero(too_long)[0])
+            raise ValueError(
+                f"{where}, stage {s}: min_green={timing['min_green_s'][s]:g} s exceeds "
+                f"max_green={timing['max_green_s'][s]:g} s"
+            )
+        ped_long = timing["ped_min_green_s"] > timing["max_green_s"]
+        if ped_long.any():
+            s = int(np.flatnonzero(ped_long)[0])
+            raise ValueError(
+                f"{where}, stage {s}: pedestrian minimum green {timing['ped_min_green_s'][s]:g} s exceeds "
+                f"max_green={timing['max_green_s'][s]:g} s"
+            )
+        cmin, cmax = (float(v) for v in float_array(f"{where}: cycle bounds", [self.cycle_min_s, self.cycle_max_s]))
+        if not 0 < cmin <= cmax:
+            raise ValueError(f"{where}: cycle bounds must satisfy 0 < cycle_min_s <= cycle_max_s, got {cmin}, {cmax}")
+        needed = float(
+            (
+                np.maximum(timing["min_green_s"], timing["ped_min_green_s"]) + timing["yellow_s"] + timing["all_red_s"]
+            ).sum()
+        )
+        if needed > cmax:
+            raise ValueError(f"{where}: minimum greens and intergreens need {needed:g} s, over cycle_max_s={cmax:g} s")
+
+        values: dict[str, Any] = {
+            "approach_link": approach_link,
+            "crossing_length_m": crossing,
+            "lane_group_approach": grp_app,
+            "lane_group_lanes": lanes,
+            "saturation_flow_vph": sat,
+            "movement_lane_group": mov_grp,
+            "movement_out_link": out_link,
+            "movement_turn": turn,
+            "volume_vph": volume,
+            "stage_movements": stages,
+            **timing,
+            "cycle_min_s": cmin,
+            "cycle_max_s": cmax,
+        }
+        assign_frozen(self, values)
+
+    @property
+    def lost_time_s(self) -> float:
+        """Intergreen time lost per cycle (s): yellow plus all-red over all stages."""
+        return float((self.yellow_s + self.all_red_s).sum())
+
+    def lane_group_volume_vph(self) -> FloatArray:
+        """Volume per lane group and period (veh/h), shape ``(n_periods, n_lane_groups)``."""
+        out = np.zeros((self.volume_vph.shape[0], self.saturation_flow_vph.shape[0]))
+        np.add.at(out.T, self.movement_lane_group, self.volume_vph.T)
+        return out
+
+    def critical_flow_ratio(self) -> FloatArray:
+        """Webster's ``Y`` per period: the sum over stages of the largest flow ratio ``v/s`` among the
+        lane groups that have green in the stage (each lane group counted in its first stage)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(self.saturation_flow_vph > 0, self.lane_group_volume_vph() / self.saturation_flow_vph, 0.0)
+        counted = np.zeros(self.saturation_flow_vph.shape[0], dtype=bool)
+        total = np.zeros(ratio.shape[0])
+        for moves in self.stage_movements:
+            groups = np.setdiff1d(np.unique(self.movement_lane_group[moves]), np.flatnonzero(counted))
+            if groups.size:
+                total += ratio[:, groups].max(axis=1)
+                counted[groups] = True
+        return total

@@ -1,0 +1,38 @@
+"""Shared fixtures: small networks, the built-in district, and the project's ../shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartopt.datasets import sejong_5_1
+from smartopt.district import District
+from smartopt.network import RoadNetwork
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only reference data beside the project (CI always has it)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"reference data not found at {SHARED} (it sits beside the project in CI)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def district() -> District:
+    return sejong_5_1(seed=0)
+
+
+@pytest.fixture
+def triangle() -> RoadNetwork:
+    """0 -> 1 -> 2 -> 0 and a slow shortcut 0 -> 2; all links 10 m/s."""
+    return RoadNetwork.from_arrays(
+        node_xy=[[0.0, 0.0], [100.0, 0.0], [100.0, 100.0]],
+        link_tail=[0, 1, 2, 0],
+        link_head=[1, 2, 0, 2],
+        length_m=[100.0, 100.0, 141.0, 250.0],
+        speed_mps=[10.0, 10.0, 10.0, 10.0],
+    )

@@ -1,0 +1,69 @@
+"""The ``smartopt`` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import smartopt
+from smartopt.cli import main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"smartopt {smartopt.__version__}"
+
+
+def test_info_prints_the_district(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "Sejong 5-1" in out and "signalised intersections" in out and "shuttles" in out
+
+
+def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--out", str(tmp_path / "out"), "--seed", "2"]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {"signals", "energy", "dispatch", "coupling"} <= set(results)
+    assert results["seed"] == 2 and results["network"]["nodes"] > 300
+    assert results["energy"]["uncontrolled_peak_kw"] > results["energy"]["base_peak_kw"] * 0.8
+    out = capsys.readouterr().out
+    assert "Results:" in out and "results.json" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["run", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
+        (["run", "--seed", "-4"], "argument --seed: must be >= 0, got -4"),
+        (["info", "--scenario", "seoul"], "argument --scenario: invalid choice: 'seoul'"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_status_2(argv: list[str], message: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "smartopt", *argv], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_output_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "smartopt", "run", "--out", str(blocker / "sub")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("smartopt: error:") and "Traceback" not in result.stderr
+
+
+def test_no_command_prints_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "smartopt"], capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: smartopt" in result.stdout
