@@ -60,7 +60,7 @@ def test_valid_intersection_and_webster_y() -> None:
         ),
         ({"min_green_s": [10.0, 70.0]}, "intersection X, stage 1: min_green=70 s exceeds max_green=60 s"),
         ({"yellow_s": [3.0, -3.0]}, r"intersection X: yellow_s\[1\]=-3.0 must be >= 0"),
-        ({"ped_min_green_s": [17.0, 61.0]}, "stage 1: pedestrian minimum green 61 s exceeds max_green=60 s"),
+        ({"ped_min_green_s": [17.0, 61.0]}, "stage 1: pedestrian min green=61 s exceeds max_green=60 s"),
         ({"cycle_min_s": 160.0}, "cycle bounds must satisfy 0 < cycle_min_s <= cycle_max_s"),
         (
             {"cycle_max_s": 20.0, "cycle_min_s": 10.0},

@@ -10,13 +10,9 @@ Submodules load on first use, so ``import smartopt`` stays fast (no Numba or OR-
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 
-try:
-    __version__ = version("smartopt")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"  # the one place the version is set; pyproject.toml reads it
 
 _SUBMODULES = ("network", "signals", "energy", "dispatch", "datasets", "district")
 

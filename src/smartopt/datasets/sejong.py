@@ -709,47 +709,22 @@ def _energy(lay: _Layout, depot_xy: np.ndarray, rng: np.random.Generator) -> Ene
     n_over, n_eve = int(0.6 * slow_ids.size), int(0.85 * slow_ids.size)
     n_work, n_fast = int(0.8 * work_ids.size), 90
     fast_arrival = slot(rng.uniform(7.0, 22.0, n_fast))
-    sessions = (
+    cars = [7.4, 11.0]
+    kinds = [  # (chargers, arrival slot, departure slot, energy kWh, car's max kW)
         # Overnight: plugged in since yesterday, leave in the morning.
-        _sessions(
-            rng,
-            slow_ids,
-            np.zeros(n_over, int),
-            slot(rng.normal(7.5, 0.75, n_over).clip(5.5, 10)),
-            rng.uniform(2.0, 12.0, n_over),
-            rng.choice([7.4, 11.0], n_over),
-            ch_kw,
-        )
+        (slow_ids, np.zeros(n_over, int), slot(rng.normal(7.5, 0.75, n_over).clip(5.5, 10)),
+         rng.uniform(2.0, 12.0, n_over), rng.choice(cars, n_over)),
         # Evening: come home and stay past midnight.
-        + _sessions(
-            rng,
-            slow_ids,
-            slot(rng.normal(19.0, 1.5, n_eve).clip(16, 23.5)),
-            np.full(n_eve, SLOTS),
-            rng.uniform(6.0, 24.0, n_eve),
-            rng.choice([7.4, 11.0], n_eve),
-            ch_kw,
-        )
-        + _sessions(
-            rng,
-            work_ids,
-            slot(rng.normal(8.75, 0.5, n_work).clip(7, 11)),
-            slot(rng.normal(18.0, 1.0, n_work).clip(15, 22)),
-            rng.uniform(5.0, 20.0, n_work),
-            np.full(n_work, 11.0),
-            ch_kw,
-        )
+        (slow_ids, slot(rng.normal(19.0, 1.5, n_eve).clip(16, 23.5)), np.full(n_eve, SLOTS),
+         rng.uniform(6.0, 24.0, n_eve), rng.choice(cars, n_eve)),
+        # Workplace: morning to evening.
+        (work_ids, slot(rng.normal(8.75, 0.5, n_work).clip(7, 11)), slot(rng.normal(18.0, 1.0, n_work).clip(15, 22)),
+         rng.uniform(5.0, 20.0, n_work), np.full(n_work, 11.0)),
         # Fast: 30-60 min stops through the day.
-        + _sessions(
-            rng,
-            fast_ids,
-            fast_arrival,
-            fast_arrival + rng.integers(2, 5, n_fast),
-            rng.uniform(15.0, 40.0, n_fast),
-            rng.choice([50.0, 100.0, 150.0], n_fast),
-            ch_kw,
-        )
-    )
+        (fast_ids, fast_arrival, fast_arrival + rng.integers(2, 5, n_fast),
+         rng.uniform(15.0, 40.0, n_fast), rng.choice([50.0, 100.0, 150.0], n_fast)),
+    ]  # fmt: skip
+    sessions = [s for ids, a, d, kwh, kw in kinds for s in _sessions(rng, ids, a, d, kwh, kw, ch_kw)]
     arr = np.array(sessions, dtype=float).reshape(-1, 5)
     centre_site = nearest_site(np.array([(BRT_STATION_COLS[1] * dx, BRT_ROW * dy)]))
     return EnergyDay(

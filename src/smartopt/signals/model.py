@@ -90,20 +90,14 @@ class Intersection:
             name: float_array(f"{where}: {name}", getattr(self, name), (n_stage,), nonnegative=True)
             for name in ("min_green_s", "max_green_s", "yellow_s", "all_red_s", "ped_min_green_s")
         }
-        too_long = timing["min_green_s"] > timing["max_green_s"]
-        if too_long.any():
-            s = int(np.flatnonzero(too_long)[0])
-            raise ValueError(
-                f"{where}, stage {s}: min_green={timing['min_green_s'][s]:g} s exceeds "
-                f"max_green={timing['max_green_s'][s]:g} s"
-            )
-        ped_long = timing["ped_min_green_s"] > timing["max_green_s"]
-        if ped_long.any():
-            s = int(np.flatnonzero(ped_long)[0])
-            raise ValueError(
-                f"{where}, stage {s}: pedestrian minimum green {timing['ped_min_green_s'][s]:g} s exceeds "
-                f"max_green={timing['max_green_s'][s]:g} s"
-            )
+        for lower, label in (("min_green_s", "min_green"), ("ped_min_green_s", "pedestrian min green")):
+            over = timing[lower] > timing["max_green_s"]
+            if over.any():
+                s = int(np.flatnonzero(over)[0])
+                raise ValueError(
+                    f"{where}, stage {s}: {label}={timing[lower][s]:g} s exceeds "
+                    f"max_green={timing['max_green_s'][s]:g} s"
+                )
         cmin, cmax = (float(v) for v in float_array(f"{where}: cycle bounds", [self.cycle_min_s, self.cycle_max_s]))
         if not 0 < cmin <= cmax:
             raise ValueError(f"{where}: cycle bounds must satisfy 0 < cycle_min_s <= cycle_max_s, got {cmin}, {cmax}")
