@@ -62,13 +62,25 @@ class Assignment:
     link_time_s: FloatArray
 
 
-def _str_array(name: str, value: Any, n: int, default: list[str]) -> StrArray:
+def _labels(name: str, value: Any, n: int) -> StrArray:
+    """Optional text per element as a string array (empty strings by default)."""
     if value is None:
-        return np.array(default, dtype=str)
-    arr = np.asarray(value)
+        return np.full(n, "", dtype="<U1")
+    arr = np.asarray(value).astype(str)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
-    return arr.astype(str)
+    return arr
+
+
+def _ids(name: str, value: Any, n: int) -> StrArray:
+    """Unique ids as strings; the indices when not given."""
+    if value is None:
+        return np.arange(n).astype(str)
+    ids = _labels(name, value, n)
+    uniq, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"{name} has a repeated id {str(uniq[counts > 1][0])!r}")
+    return ids
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -136,12 +148,6 @@ class RoadNetwork:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ValueError(f"node_lonlat[{i}]={lonlat[i].tolist()} is not a (lon, lat) in degrees")
-        node_ids = _str_array("node_ids", self.node_ids, n, [str(i) for i in range(n)])
-        link_ids = _str_array("link_ids", self.link_ids, m, [str(k) for k in range(m)])
-        for name, ids in (("node_ids", node_ids), ("link_ids", link_ids)):
-            uniq, counts = np.unique(ids, return_counts=True)
-            if (counts > 1).any():
-                raise ValueError(f"{name} has a repeated id {str(uniq[counts > 1][0])!r}")
         values = {
             "node_xy": xy,
             "link_tail": tail,
@@ -151,10 +157,10 @@ class RoadNetwork:
             "link_lanes": lanes,
             "link_capacity_vph": capacity,
             "node_lonlat": lonlat,
-            "node_ids": node_ids,
-            "link_ids": link_ids,
-            "link_name": _str_array("link_name", self.link_name, m, [""] * m),
-            "link_type": _str_array("link_type", self.link_type, m, [""] * m),
+            "node_ids": _ids("node_ids", self.node_ids, n),
+            "link_ids": _ids("link_ids", self.link_ids, m),
+            "link_name": _labels("link_name", self.link_name, m),
+            "link_type": _labels("link_type", self.link_type, m),
         }
         assign_frozen(self, values)
         object.__setattr__(self, "_graph", _network.Graph(n, tail, head))
