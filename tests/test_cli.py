@@ -32,8 +32,13 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert {"signals", "energy", "dispatch", "coupling"} <= set(results)
     assert results["seed"] == 2 and results["network"]["nodes"] > 300
     assert results["energy"]["uncontrolled_peak_kw"] > results["energy"]["base_peak_kw"] * 0.8
+    timing = results["signals"]["periods"]["pm_peak"]["timing"]
+    assert timing["smartopt"]["total_delay_veh_h"] < timing["webster"]["total_delay_veh_h"]
+    table = (tmp_path / "out" / "signals.csv").read_text().splitlines()
+    assert table[0] == "period,intersection,plan,cycle_s,greens_s,delay_s,los"
+    assert len(table) == 1 + 2 * 2 * results["signals"]["intersections"]  # 2 peaks x 2 plans
     out = capsys.readouterr().out
-    assert "Results:" in out and "results.json" in out
+    assert "Results:" in out and "results.json" in out and "Webster -> smartopt" in out
 
 
 @pytest.mark.parametrize(

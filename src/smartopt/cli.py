@@ -69,6 +69,67 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else float("nan")
 
 
+def _time_signals(district: Any, period: int) -> dict[str, Any]:
+    """Webster's plans (the baseline) and smartopt's delay-minimising plans for one period, with
+    their HCM delays."""
+    from smartopt.signals.timing import hcm_delay, optimize_fixed_time, webster
+
+    x = district.intersections
+    plans = {"webster": webster(x, period), "smartopt": optimize_fixed_time(x, period)}
+    reports = {name: hcm_delay(x, plan, period) for name, plan in plans.items()}
+    summary = {
+        name: {
+            "total_delay_veh_h": r.total_delay_veh_h,
+            "average_delay_s": r.average_delay_s,
+            "mean_cycle_s": float(plans[name].cycle_s.mean()),
+            "intersections_los_e_or_f": int(np.isin(r.intersection_los, ["E", "F"]).sum()),
+        }
+        for name, r in reports.items()
+    }
+    return {"plans": plans, "reports": reports, "summary": summary}
+
+
+def _write_signal_table(peaks: dict[str, dict[str, Any]], path: Path) -> None:
+    """One row per period and intersection: cycle, greens, delay and LOS before and after."""
+    import csv
+
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["period", "intersection", "plan", "cycle_s", "greens_s", "delay_s", "los"])
+        for period, res in peaks.items():
+            for name, plan in res["plans"].items():
+                report = res["reports"][name]
+                for i, xid in enumerate(plan.intersection_ids):
+                    greens = "/".join(f"{g:.1f}" for g in plan.greens(i))
+                    delay = report.intersection_delay_s[i]
+                    w.writerow([period, xid, name, f"{plan.cycle_s[i]:.1f}", greens, f"{delay:.2f}",
+                                report.intersection_los[i]])  # fmt: skip
+
+
+def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
+    print("\nSignal timing, per intersection: cycle s, delay s/veh and LOS, Webster -> smartopt")
+    periods = list(peaks)
+    print(f"  {'junction':<9}" + "".join(f"{p:^34}" for p in periods))
+    ids = peaks[periods[0]]["plans"]["webster"].intersection_ids
+    for i, xid in enumerate(ids):
+        cells = []
+        for p in periods:
+            w, o = (peaks[p]["plans"][n] for n in ("webster", "smartopt"))
+            rw, ro = (peaks[p]["reports"][n] for n in ("webster", "smartopt"))
+            cells.append(
+                f"{w.cycle_s[i]:4.0f}->{o.cycle_s[i]:4.0f}  {rw.intersection_delay_s[i]:6.1f}->"
+                f"{ro.intersection_delay_s[i]:5.1f} {rw.intersection_los[i]}->{ro.intersection_los[i]}"
+            )
+        print(f"  {xid:<9}" + "".join(f"{c:^34}" for c in cells))
+    for p in periods:
+        sw, so = peaks[p]["summary"]["webster"], peaks[p]["summary"]["smartopt"]
+        print(
+            f"  total {p}: {sw['total_delay_veh_h']:,.0f} -> {so['total_delay_veh_h']:,.0f} veh*h/h of delay "
+            f"({1 - so['total_delay_veh_h'] / sw['total_delay_veh_h']:.0%} less); average "
+            f"{sw['average_delay_s']:.1f} -> {so['average_delay_s']:.1f} s/veh"
+        )
+
+
 def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     """The main job on a built-in district. Returns the results written to ``out/results.json``."""
     from smartopt.datasets import sejong_5_1
@@ -86,6 +147,8 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     with _step("signal loads (Webster critical flow ratios)"):
         y = np.array([i.critical_flow_ratio() for i in district.intersections])
         entering = np.array([i.volume_vph.sum(axis=1) for i in district.intersections])
+    with _step("signal timing, AM and PM peaks (first run compiles)"):
+        peaks = {p: _time_signals(district, k) for k, p in enumerate(district.periods) if p.endswith("peak")}
     with _step("energy day: base load, PV, uncontrolled EV charging"):
         base = energy.load_kw.sum(axis=1)
         net_load = energy.net_load_kw()
@@ -97,8 +160,8 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         "smartopt_version": smartopt.__version__,
         "scenario": scenario,
         "seed": seed,
-        "solvers": "not yet in this version: the signal, energy and dispatch optimisers are "
-        "separate issues; these are the district's baseline figures",
+        "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy and "
+        "dispatch: baseline figures only, their optimisers are not in this version yet",
         "network": {
             "nodes": net.num_nodes,
             "links": net.num_links,
@@ -113,6 +176,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
                     "webster_y_mean": float(y[:, k].mean()),
                     "webster_y_max": float(y[:, k].max()),
                     "intersections_y_over_0_8": int((y[:, k] > 0.8).sum()),
+                    **({"timing": peaks[p]["summary"]} if p in peaks else {}),
                 }
                 for k, p in enumerate(district.periods)
             },
@@ -141,9 +205,11 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
+    _write_signal_table(peaks, out / "signals.csv")
+    _print_signal_table(peaks)
 
     s, e, d = results["signals"]["periods"], results["energy"], results["dispatch"]
-    print("\nDistrict baseline (no optimiser has run yet):")
+    print("\nDistrict figures:")
     n_signals = results["signals"]["intersections"]
     for p, v in s.items():
         print(
@@ -162,7 +228,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         f"busiest hour {d['busiest_hour']:02d}:00: {d['busiest_hour_requests']} requests, "
         f"{d['busiest_hour_direct_vehicle_hours']:.1f} vehicle-hours of direct riding"
     )
-    print(f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}")
+    print(f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}, {out / 'signals.csv'}")
     return results
 
 

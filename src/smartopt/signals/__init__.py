@@ -1,5 +1,26 @@
-"""Signal timing: the signalised-intersection model."""
+"""Signal timing: the intersection model, Webster and HCM delay, and a delay-minimising optimiser."""
 
 from smartopt.signals.model import TURNS, Intersection
+from smartopt.signals.timing import (
+    DelayReport,
+    HcmParameters,
+    TimingPlan,
+    hcm_delay,
+    lane_group_delay,
+    level_of_service,
+    optimize_fixed_time,
+    webster,
+)
 
-__all__ = ["TURNS", "Intersection"]
+__all__ = [
+    "TURNS",
+    "DelayReport",
+    "HcmParameters",
+    "Intersection",
+    "TimingPlan",
+    "hcm_delay",
+    "lane_group_delay",
+    "level_of_service",
+    "optimize_fixed_time",
+    "webster",
+]

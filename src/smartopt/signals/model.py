@@ -108,6 +108,11 @@ class Intersection:
         )
         if needed > cmax:
             raise ValueError(f"{where}: minimum greens and intergreens need {needed:g} s, over cycle_max_s={cmax:g} s")
+        longest = float((timing["max_green_s"] + timing["yellow_s"] + timing["all_red_s"]).sum())
+        if longest < cmin:
+            raise ValueError(
+                f"{where}: maximum greens and intergreens give at most {longest:g} s, under cycle_min_s={cmin:g} s"
+            )
 
         values: dict[str, Any] = {
             "approach_link": approach_link,
@@ -137,16 +142,25 @@ class Intersection:
         np.add.at(out.T, self.movement_lane_group, self.volume_vph.T)
         return out
 
+    def stage_serves(self) -> npt.NDArray[np.bool_]:
+        """``[s, g]`` is True when lane group ``g`` has green in stage ``s``."""
+        out = np.zeros((len(self.stage_movements), self.saturation_flow_vph.shape[0]), dtype=bool)
+        for s, moves in enumerate(self.stage_movements):
+            out[s, self.movement_lane_group[moves]] = True
+        return out
+
+    def flow_ratio(self) -> FloatArray:
+        """Flow ratio ``v/s`` per period and lane group (0 where there is no volume)."""
+        v = self.lane_group_volume_vph()
+        sat = np.where(self.saturation_flow_vph > 0, self.saturation_flow_vph, 1.0)
+        return np.asarray(v / sat)
+
+    def stage_flow_ratio(self) -> FloatArray:
+        """Critical flow ratio per period and stage: the largest ``v/s`` among the lane groups that
+        have green in the stage, shape ``(n_periods, n_stages)``."""
+        ratio, serves = self.flow_ratio(), self.stage_serves()
+        return np.asarray(np.where(serves[None, :, :], ratio[:, None, :], 0.0).max(axis=2))
+
     def critical_flow_ratio(self) -> FloatArray:
-        """Webster's ``Y`` per period: the sum over stages of the largest flow ratio ``v/s`` among the
-        lane groups that have green in the stage (each lane group counted in its first stage)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(self.saturation_flow_vph > 0, self.lane_group_volume_vph() / self.saturation_flow_vph, 0.0)
-        counted = np.zeros(self.saturation_flow_vph.shape[0], dtype=bool)
-        total = np.zeros(ratio.shape[0])
-        for moves in self.stage_movements:
-            groups = np.setdiff1d(np.unique(self.movement_lane_group[moves]), np.flatnonzero(counted))
-            if groups.size:
-                total += ratio[:, groups].max(axis=1)
-                counted[groups] = True
-        return total
+        """Webster's ``Y`` per period: the sum of the stages' critical flow ratios."""
+        return np.asarray(self.stage_flow_ratio().sum(axis=1))
