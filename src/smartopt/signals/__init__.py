@@ -1,5 +1,6 @@
 """Signal timing: the intersection model, Webster and HCM delay, and a delay-minimising optimiser."""
 
+from smartopt.signals.greenwave import GreenWave, bandwidths, maxband
 from smartopt.signals.model import TURNS, Intersection
 from smartopt.signals.timing import (
     DelayReport,
@@ -15,12 +16,15 @@ from smartopt.signals.timing import (
 __all__ = [
     "TURNS",
     "DelayReport",
+    "GreenWave",
     "HcmParameters",
     "Intersection",
     "TimingPlan",
+    "bandwidths",
     "hcm_delay",
     "lane_group_delay",
     "level_of_service",
+    "maxband",
     "optimize_fixed_time",
     "webster",
 ]
