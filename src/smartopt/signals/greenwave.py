@@ -168,7 +168,7 @@ def bandwidths(
     def band(arrive: FloatArray, centre: FloatArray, red: FloatArray) -> float:
         # arrive[k, i]: time the vehicle leaving at instants[k] reaches signal i.
         phase = np.mod(arrive - centre[None, :] + cycle / 2, cycle) - cycle / 2  # from the red centre
-        green_all = (np.abs(phase) >= red[None, :] / 2).all(axis=1)
+        green_all = np.asarray((np.abs(phase) >= red[None, :] / 2).all(axis=1))
         return _longest_circular_run(green_all) * cycle / resolution
 
     travel = (pos - pos[0]) / speed
