@@ -1,5 +1,7 @@
-"""Signal timing: the intersection model, Webster and HCM delay, and a delay-minimising optimiser."""
+"""Signal timing: the intersection model, Webster and HCM delay, a delay-minimising optimiser, MAXBAND
+green waves and max-pressure control."""
 
+from smartopt.signals.adaptive import MaxPressure
 from smartopt.signals.greenwave import GreenWave, bandwidths, maxband
 from smartopt.signals.model import TURNS, Intersection
 from smartopt.signals.timing import (
@@ -19,6 +21,7 @@ __all__ = [
     "GreenWave",
     "HcmParameters",
     "Intersection",
+    "MaxPressure",
     "TimingPlan",
     "bandwidths",
     "hcm_delay",
