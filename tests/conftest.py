@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from smartopt.datasets import sejong_5_1
 from smartopt.district import District
 from smartopt.network import RoadNetwork
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# CI runs the same property-test examples every time, so a red run can be reproduced; local runs
+# keep exploring new examples.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

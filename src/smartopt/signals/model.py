@@ -106,10 +106,10 @@ class Intersection:
                 np.maximum(timing["min_green_s"], timing["ped_min_green_s"]) + timing["yellow_s"] + timing["all_red_s"]
             ).sum()
         )
-        if needed > cmax:
+        if needed > cmax + 1e-9:
             raise ValueError(f"{where}: minimum greens and intergreens need {needed:g} s, over cycle_max_s={cmax:g} s")
         longest = float((timing["max_green_s"] + timing["yellow_s"] + timing["all_red_s"]).sum())
-        if longest < cmin:
+        if longest < cmin - 1e-9:
             raise ValueError(
                 f"{where}: maximum greens and intergreens give at most {longest:g} s, under cycle_min_s={cmin:g} s"
             )
