@@ -37,6 +37,9 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     table = (tmp_path / "out" / "signals.csv").read_text().splitlines()
     assert table[0] == "period,intersection,plan,cycle_s,greens_s,delay_s,los"
     assert len(table) == 1 + 2 * 2 * results["signals"]["intersections"]  # 2 peaks x 2 plans
+    wave = results["signals"]["coordination"]
+    assert wave["bandwidth_out_s"] > sum(wave["uncoordinated_bandwidth_s"]) / 2
+    assert (tmp_path / "out" / "brt_time_space.png").stat().st_size > 10_000
     out = capsys.readouterr().out
     assert "Results:" in out and "results.json" in out and "Webster -> smartopt" in out
 

@@ -62,8 +62,12 @@ def test_speed_range_and_ratio() -> None:
     t = free.travel_time_out_s
     gaps = np.diff(pos)
     assert (t >= gaps / 14.0 - 1e-6).all() and (t <= gaps / 9.0 + 1e-6).all()
-    favour_out = maxband(pos, red, red, 80.0, (9.0, 14.0), ratio=0.5)
-    assert favour_out.bandwidth_in_s >= 0.5 * favour_out.bandwidth_out_s - 1e-6
+    half = maxband(pos, red, red, 80.0, (9.0, 14.0), ratio=0.5)
+    assert half.bandwidth_in_s == pytest.approx(0.5 * half.bandwidth_out_s, abs=1e-6)
+    equal = maxband(pos, red, red, 80.0, (9.0, 14.0), ratio=1.0)
+    assert equal.bandwidth_in_s == pytest.approx(equal.bandwidth_out_s, abs=1e-6)
+    total = free.bandwidth_out_s + free.bandwidth_in_s
+    assert 0 < equal.bandwidth_out_s + equal.bandwidth_in_s <= total + 1e-6
 
 
 @pytest.mark.parametrize(
@@ -88,3 +92,37 @@ def test_input_errors(kwargs: dict[str, object], match: str) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         maxband(**args)  # type: ignore[arg-type]
+
+
+def test_brt_corridor_of_the_district(district) -> None:  # type: ignore[no-untyped-def]
+    from smartopt.signals import optimize_fixed_time
+    from smartopt.signals.greenwave import coordinate, corridor, plot_time_space
+
+    brt = [district.intersections[i] for i in district.corridors["BRT trunk"]]
+    assert len(brt) >= 8
+    net = district.network
+    assert (np.diff(net.node_xy[[x.node for x in brt], 0]) > 0).all()  # west to east
+    cycle = float(np.ceil(optimize_fixed_time(brt, 2).cycle_s.max()))
+    plan = optimize_fixed_time(brt, 2, cycle_s=cycle)
+    assert (plan.cycle_s == cycle).all()
+    corr = corridor(net, brt, [plan.greens(i) for i in range(len(brt))], cycle)
+    offsets, wave = coordinate(corr, (11.1, 13.9), ratio=1.0)
+    assert wave.status == "optimal" and wave.bandwidth_out_s > 5.0
+    assert ((offsets >= 0) & (offsets < cycle)).all()
+    gaps = np.diff(corr.position_m)
+    measured = bandwidths(
+        corr.position_m, corr.red_out_s, corr.red_in_s, cycle, offsets + corr.green_out_start_s,
+        gaps / wave.travel_time_out_s, speed_in_mps=gaps / wave.travel_time_in_s, red_shift_s=corr.red_shift_s,
+    )  # fmt: skip
+    assert measured == pytest.approx((wave.bandwidth_out_s, wave.bandwidth_in_s), abs=0.05)
+    uncoordinated = bandwidths(
+        corr.position_m, corr.red_out_s, corr.red_in_s, cycle, corr.green_out_start_s, 12.5,
+        red_shift_s=corr.red_shift_s,
+    )  # fmt: skip
+    assert sum(measured) > sum(uncoordinated)
+    fig = plot_time_space(corr, offsets, wave)
+    assert "Green wave" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="at least two intersections"):
+        corridor(net, brt[:1], [plan.greens(0)], cycle)
+    with pytest.raises(ValueError, match="in order along the corridor"):
+        corridor(net, [brt[i] for i in (0, 2, 1, 3)], [plan.greens(i) for i in (0, 2, 1, 3)], cycle)

@@ -16,7 +16,8 @@ from smartopt.signals.model import Intersection
 class District:
     """A plain container: road network, signalised intersections (volumes per entry of
     ``periods``), a day of energy data on the distribution grid, the shuttle fleet and a day of
-    ride requests. ``facts`` holds headline figures and ``assumptions`` says where they come from."""
+    ride requests. ``corridors`` names arterials to coordinate: indices into ``intersections`` in
+    order along each. ``facts`` holds headline figures and ``assumptions`` says where they come from."""
 
     name: str
     network: RoadNetwork
@@ -25,6 +26,7 @@ class District:
     energy: EnergyDay
     fleet: Fleet
     requests: Requests
+    corridors: dict[str, tuple[int, ...]] = field(default_factory=dict)
     facts: dict[str, float] = field(default_factory=dict)
     assumptions: tuple[str, ...] = ()
 

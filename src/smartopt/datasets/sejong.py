@@ -825,6 +825,9 @@ def sejong_5_1(seed: int = 0) -> District:
     energy = _energy(lay, DEPOT_XY, rng)
     fleet = _fleet(lay, energy)
     requests = _requests(lay, rng)
+    net = lay.net
+    on_brt = [i for i, x in enumerate(intersections) if (net.link_type[x.approach_link] == "arterial_brt").sum() >= 2]
+    brt = tuple(sorted(on_brt, key=lambda i: float(net.node_xy[intersections[i].node, 0])))
     facts = {
         "area_km2": WIDTH_M * HEIGHT_M / 1e6,
         "households": float(HOUSEHOLDS),
@@ -838,6 +841,7 @@ def sejong_5_1(seed: int = 0) -> District:
         energy=energy,
         fleet=fleet,
         requests=requests,
+        corridors={"BRT trunk": brt},
         facts=facts,
         assumptions=ASSUMPTIONS,
     )

@@ -17,12 +17,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from smartopt._validation import FloatArray, float_array
+from smartopt.signals.model import Intersection
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from smartopt.network.road import RoadNetwork
 
 
 @dataclass(frozen=True)
@@ -66,19 +74,20 @@ def maxband(
     speed_mps: tuple[float, float],
     *,
     red_shift_s: npt.ArrayLike | None = None,
-    ratio: float = 1.0,
+    ratio: float | None = None,
     time_limit: float = 10.0,
     seed: int = 0,
 ) -> GreenWave:
-    """Offsets and design speeds that maximise ``b + ratio * bb``, the outbound and inbound
-    bandwidths, along an arterial (MAXBAND with a common cycle and given splits).
+    """Offsets and design speeds that maximise ``b + bb``, the outbound and inbound bandwidths,
+    along an arterial (MAXBAND with a common cycle and given splits).
 
     ``position_m``: signals along the arterial (m, increasing, outbound direction); ``red_out_s`` /
     ``red_in_s``: effective red (s) each way; ``speed_mps``: (slowest, fastest) design speed;
     ``red_shift_s``: time (s) from the centre of the outbound red to the centre of the inbound red
-    at each signal (0 when both directions stop together); ``ratio``: the weight of the inbound
-    band, with ``bb >= ratio * b`` enforced when ``ratio < 1`` and ``b >= bb / ratio`` when ``> 1``
-    (Little's target ratio). Solved with OR-Tools (SCIP) within ``time_limit`` seconds.
+    at each signal (0 when both directions stop together); ``ratio``: when given, the bands keep
+    ``bb = ratio * b`` (e.g. the ratio of inbound to outbound through volumes; 1 for equal bands),
+    otherwise only their sum counts. Solved with OR-Tools (SCIP) within ``time_limit`` seconds;
+    ``seed`` sets SCIP's random seed.
     """
     from ortools.linear_solver import pywraplp
 
@@ -88,7 +97,7 @@ def maxband(
     if v_lo > v_hi:
         raise ValueError(f"speed_mps must be (slowest, fastest), got ({v_lo}, {v_hi})")
     shift = np.zeros(n) if red_shift_s is None else float_array("red_shift_s", red_shift_s, (n,))
-    k = float(float_array("ratio", [ratio], positive=True)[0])
+    k = None if ratio is None else float(float_array("ratio", [ratio], positive=True)[0])
     limit = float(float_array("time_limit", [time_limit], positive=True)[0])
 
     r, rr, delta = r_out / cycle, r_in / cycle, shift / cycle
@@ -112,11 +121,9 @@ def maxband(
         j = i + 1
         const = (r[i] + rr[i]) / 2 - (r[j] + rr[j]) / 2 - delta[i] + delta[j]
         solver.Add(w[i] + ww[i] - w[j] - ww[j] + t[i] + tt[i] + const == m[i])
-    if k < 1:
-        solver.Add(bb >= k * b)
-    elif k > 1:
-        solver.Add(b >= bb / k)
-    solver.Maximize(b + k * bb)
+    if k is not None:
+        solver.Add(bb == k * b)
+    solver.Maximize(b + bb)
     started = time.perf_counter()
     code = solver.Solve()
     runtime = time.perf_counter() - started
@@ -142,48 +149,192 @@ def maxband(
     )
 
 
+def _green_departures(
+    r_out: FloatArray, r_in: FloatArray, shift: FloatArray, green_start: FloatArray, cycle: float,
+    time_out: FloatArray, time_in: FloatArray, resolution: int,
+) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:  # fmt: skip
+    """Departure instants over one cycle, and whether a vehicle leaving then meets only greens
+    outbound (leaving the first signal) and inbound (leaving the last); ``time_out``/``time_in``
+    are the travel times (s) between consecutive signals each way."""
+    instants = np.arange(resolution) * cycle / resolution
+    centre_out = green_start - r_out / 2
+    result = []
+    arrive_out = np.concatenate([[0.0], np.cumsum(time_out)])
+    arrive_in = np.concatenate([np.cumsum(time_in[::-1])[::-1], [0.0]])
+    for travel, centre, red in ((arrive_out, centre_out, r_out), (arrive_in, centre_out + shift, r_in)):
+        arrive = instants[:, None] + travel[None, :]
+        phase = np.mod(arrive - centre[None, :] + cycle / 2, cycle) - cycle / 2  # from the red centre
+        result.append(np.asarray((np.abs(phase) >= red[None, :] / 2).all(axis=1)))
+    return instants, result[0], result[1]
+
+
 def bandwidths(
     position_m: npt.ArrayLike,
     red_out_s: npt.ArrayLike,
     red_in_s: npt.ArrayLike,
     cycle_s: float,
     offset_s: npt.ArrayLike,
-    speed_mps: float,
+    speed_mps: npt.ArrayLike,
     *,
+    speed_in_mps: npt.ArrayLike | None = None,
     red_shift_s: npt.ArrayLike | None = None,
     resolution: int = 20_000,
 ) -> tuple[float, float]:
     """Outbound and inbound bandwidths (s) of given offsets (start of each signal's outbound
-    green, s) at one speed, measured directly on a grid of ``resolution`` instants per cycle."""
+    green, s), measured directly on a grid of ``resolution`` departure instants per cycle.
+    ``speed_mps`` is one speed or one per gap between signals; inbound speeds default to it."""
     pos, r_out, r_in, cycle = _check_corridor(position_m, red_out_s, red_in_s, cycle_s)
     n = pos.shape[0]
     offset = float_array("offset_s", offset_s, (n,))
     shift = np.zeros(n) if red_shift_s is None else float_array("red_shift_s", red_shift_s, (n,))
-    speed = float(float_array("speed_mps", [speed_mps], positive=True)[0])
-    instants = np.arange(resolution) * cycle / resolution
-    # Red centres: outbound at offset - r/2, inbound shifted by red_shift.
-    centre_out = offset - r_out / 2
-    centre_in = centre_out + shift
-
-    def band(arrive: FloatArray, centre: FloatArray, red: FloatArray) -> float:
-        # arrive[k, i]: time the vehicle leaving at instants[k] reaches signal i.
-        phase = np.mod(arrive - centre[None, :] + cycle / 2, cycle) - cycle / 2  # from the red centre
-        green_all = np.asarray((np.abs(phase) >= red[None, :] / 2).all(axis=1))
-        return _longest_circular_run(green_all) * cycle / resolution
-
-    travel = (pos - pos[0]) / speed
-    out = band(instants[:, None] + travel[None, :], centre_out, r_out)
-    back = (pos[-1] - pos) / speed
-    inbound = band(instants[:, None] + back[None, :], centre_in, r_in)
-    return out, inbound
+    gaps = np.diff(pos)
+    v_out = np.broadcast_to(float_array("speed_mps", speed_mps, positive=True), gaps.shape)
+    v_in = v_out if speed_in_mps is None else np.broadcast_to(
+        float_array("speed_in_mps", speed_in_mps, positive=True), gaps.shape
+    )  # fmt: skip
+    _, ok_out, ok_in = _green_departures(r_out, r_in, shift, offset, cycle, gaps / v_out, gaps / v_in, resolution)
+    step = cycle / resolution
+    return _longest_circular_run(ok_out)[0] * step, _longest_circular_run(ok_in)[0] * step
 
 
-def _longest_circular_run(flags: npt.NDArray[np.bool_]) -> int:
-    """Length of the longest run of True in a circular array."""
+def _longest_circular_run(flags: npt.NDArray[np.bool_]) -> tuple[int, int]:
+    """Length and start index of the longest run of True in a circular array."""
     if flags.all():
-        return int(flags.size)
-    start = int(np.argmin(flags))  # rotate so the array starts at a False
-    rolled = np.roll(flags, -start).astype(np.int8)
+        return int(flags.size), 0
+    if not flags.any():
+        return 0, 0
+    first = int(np.argmin(flags))  # rotate so the array starts at a False
+    rolled = np.roll(flags, -first).astype(np.int8)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], rolled, [0]])))
     runs = edges[1::2] - edges[::2]
-    return int(runs.max()) if runs.size else 0
+    k = int(runs.argmax())
+    return int(runs[k]), int((edges[::2][k] + first) % flags.size)
+
+
+@dataclass(frozen=True)
+class Corridor:
+    """Signals along an arterial under one plan: position (m, outbound direction), effective red of
+    the through movement each way (s), the shift from the outbound to the inbound red centre (s),
+    and when in the cycle (s after the cycle start) the outbound through green begins."""
+
+    intersection_ids: tuple[str, ...]
+    position_m: FloatArray
+    red_out_s: FloatArray
+    red_in_s: FloatArray
+    red_shift_s: FloatArray
+    green_out_start_s: FloatArray
+    cycle_s: float
+
+
+def _through_green(x: Intersection, greens: FloatArray, group: int, cycle: float) -> tuple[float, float]:
+    """Start of the lane group's green after the cycle start, and its red (s): stages run in order,
+    each followed by its yellow and all-red; consecutive serving stages keep the green."""
+    starts = np.concatenate([[0.0], np.cumsum(greens + x.yellow_s + x.all_red_s)[:-1]])
+    serving = np.flatnonzero(x.stage_serves()[:, group])
+    start, end = starts[serving[0]], starts[serving[-1]] + greens[serving[-1]]
+    return float(start), float(cycle - (end - start))
+
+
+def corridor(
+    network: RoadNetwork, intersections: Sequence[Intersection], greens: Sequence[FloatArray], cycle_s: float
+) -> Corridor:
+    """The corridor seen by :func:`maxband` for ``intersections`` of ``network`` listed in outbound
+    order, with their ``greens`` (s per stage) under one ``cycle_s``; the through movements are the
+    ones whose approach is best aligned with the corridor."""
+    xy = network.node_xy
+    if len(intersections) < 2:
+        raise ValueError("a corridor needs at least two intersections")
+    ends = xy[[intersections[0].node, intersections[-1].node]]
+    axis = (ends[1] - ends[0]) / np.linalg.norm(ends[1] - ends[0])
+    pos, r_out, r_in, shift, start_out = [], [], [], [], []
+    for x, g in zip(intersections, greens, strict=True):
+        pos.append(float((xy[x.node] - ends[0]) @ axis))
+        through = np.flatnonzero(x.movement_turn == "T")
+        # Direction of each through movement's approach: from the approach link's tail to the node.
+        app = x.approach_link[x.lane_group_approach[x.movement_lane_group[through]]]
+        d = xy[x.node] - xy[network.link_tail[app]]
+        align = (d @ axis) / np.maximum(np.linalg.norm(d, axis=1), 1e-9)
+        if through.size == 0 or align.max() < 0.7 or align.min() > -0.7:
+            raise ValueError(f"intersection {x.id} has no through movement both ways along the corridor")
+        g_arr = np.asarray(g, dtype=float)
+        s_out, red_o = _through_green(x, g_arr, int(x.movement_lane_group[through[align.argmax()]]), cycle_s)
+        s_in, red_i = _through_green(x, g_arr, int(x.movement_lane_group[through[align.argmin()]]), cycle_s)
+        centre_out, centre_in = s_out - red_o / 2, s_in - red_i / 2
+        pos_shift = (centre_in - centre_out + cycle_s / 2) % cycle_s - cycle_s / 2
+        r_out.append(red_o)
+        r_in.append(red_i)
+        shift.append(pos_shift)
+        start_out.append(s_out)
+    order = np.argsort(pos)
+    if (np.diff(np.asarray(pos)[order]) <= 0).any():
+        raise ValueError("two corridor intersections share a position")
+    if not (order == np.arange(len(pos))).all():
+        raise ValueError("intersections must be listed in order along the corridor")
+    return Corridor(
+        intersection_ids=tuple(x.id for x in intersections),
+        position_m=np.asarray(pos),
+        red_out_s=np.asarray(r_out),
+        red_in_s=np.asarray(r_in),
+        red_shift_s=np.asarray(shift),
+        green_out_start_s=np.asarray(start_out),
+        cycle_s=float(cycle_s),
+    )
+
+
+def coordinate(
+    corr: Corridor,
+    speed_mps: tuple[float, float],
+    *,
+    ratio: float | None = None,
+    time_limit: float = 10.0,
+    seed: int = 0,
+) -> tuple[FloatArray, GreenWave]:
+    """Plan offsets (s, cycle start on the common clock) that give the corridor its MAXBAND green
+    wave, and the wave itself."""
+    wave = maxband(
+        corr.position_m, corr.red_out_s, corr.red_in_s, corr.cycle_s, speed_mps,
+        red_shift_s=corr.red_shift_s, ratio=ratio, time_limit=time_limit, seed=seed,
+    )  # fmt: skip
+    return np.mod(wave.offset_s - corr.green_out_start_s, corr.cycle_s), wave
+
+
+def plot_time_space(corr: Corridor, offset_s: npt.ArrayLike, wave: GreenWave, *, cycles: int = 3) -> Figure:
+    """Time-space diagram: each signal's outbound red (above its line) and inbound red (below)
+    over ``cycles`` cycles for plan offsets ``offset_s``, with the green bands at the wave's design
+    travel times shaded."""
+    from matplotlib.figure import Figure
+
+    offsets = float_array("offset_s", offset_s, (len(corr.position_m),))
+    c = corr.cycle_s
+    fig = Figure(figsize=(10, 6))
+    ax = fig.add_subplot()
+    gap = 0.012 * float(np.ptp(corr.position_m))
+    horizon = cycles * c
+    for y, r_o, r_i, sh, start, off in zip(corr.position_m, corr.red_out_s, corr.red_in_s, corr.red_shift_s,
+                                           corr.green_out_start_s, offsets, strict=True):  # fmt: skip
+        centre = off + start - r_o / 2
+        for k in range(-1, cycles + 1):
+            ax.broken_barh([(centre + k * c - r_o / 2, r_o)], (y, gap), color="tab:red")
+            ax.broken_barh([(centre + sh + k * c - r_i / 2, r_i)], (y - gap, gap), color="tab:red", alpha=0.6)
+    t_out, t_in = wave.travel_time_out_s, wave.travel_time_in_s
+    ax.set_title(
+        f"Green wave: cycle {c:.0f} s, bands {wave.bandwidth_out_s:.0f} s outbound (green), "
+        f"{wave.bandwidth_in_s:.0f} s inbound (blue)"
+    )
+    instants, ok_out, ok_in = _green_departures(
+        corr.red_out_s, corr.red_in_s, corr.red_shift_s, offsets + corr.green_out_start_s, c, t_out, t_in, 4000
+    )
+    out_path = (np.concatenate([[0.0], np.cumsum(t_out)]), corr.position_m)
+    in_path = (np.concatenate([[0.0], np.cumsum(t_in[::-1])]), corr.position_m[::-1])
+    for ok, (times, ys), colour in ((ok_out, out_path, "tab:green"), (ok_in, in_path, "tab:blue")):
+        length, start = _longest_circular_run(ok)
+        width = length * c / len(ok)
+        for k in range(-1, cycles + 1):
+            left = instants[start] + k * c
+            xs = np.concatenate([left + times, (left + width + times)[::-1]])
+            ax.fill(xs, np.concatenate([ys, ys[::-1]]), color=colour, alpha=0.25)
+    ax.set_xlim(0, horizon)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("distance along the arterial (m)")
+    ax.set_yticks(corr.position_m, corr.intersection_ids)
+    return fig

@@ -95,7 +95,8 @@ class _Packed:
     num_stages: IntArray  # (n,)
 
 
-def _pack(intersections: Sequence[Intersection], period: int) -> _Packed:
+def _pack(intersections: Sequence[Intersection], period: int, cycle_s: float | None = None) -> _Packed:
+    """Pads the intersections' data; ``cycle_s`` pins every cycle (it must be feasible for all)."""
     if len(intersections) == 0:
         raise ValueError("intersections is empty")
     n_periods = min(x.volume_vph.shape[0] for x in intersections)
@@ -121,7 +122,18 @@ def _pack(intersections: Sequence[Intersection], period: int) -> _Packed:
         lost[i] = x.lost_time_s
         cmin[i] = max(x.cycle_min_s, lo[i].sum() + lost[i])
         cmax[i] = min(x.cycle_max_s, hi[i].sum() + lost[i])
-    return _Packed(volume, saturation, serves, ratio, lo, hi, lost, cmin, np.maximum(cmax, cmin), stages)
+    cmax = np.maximum(cmax, cmin)
+    if cycle_s is not None:
+        common = float(float_array("cycle_s", [cycle_s], positive=True)[0])
+        bad = (common < cmin - 1e-9) | (common > cmax + 1e-9)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"cycle_s={common:g} is outside intersection {intersections[i].id}'s feasible range "
+                f"[{cmin[i]:g}, {cmax[i]:g}] s"
+            )
+        cmin, cmax = np.full(n, common), np.full(n, common)
+    return _Packed(volume, saturation, serves, ratio, lo, hi, lost, cmin, cmax, stages)
 
 
 def _bounded_split(weight: FloatArray, total: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
@@ -180,7 +192,7 @@ def _plan(intersections: Sequence[Intersection], cycle: FloatArray, green: Float
     )
 
 
-def webster(intersections: Sequence[Intersection], period: int = 0) -> TimingPlan:
+def webster(intersections: Sequence[Intersection], period: int = 0, *, cycle_s: float | None = None) -> TimingPlan:
     """Webster's plans: cycle ``C0 = (1.5 L + 5) / (1 - Y)`` and greens ``(C0 - L) y_s / Y``.
 
     Stages whose share would fall below their minimum green (pedestrians included) run at that
@@ -194,7 +206,7 @@ def webster(intersections: Sequence[Intersection], period: int = 0) -> TimingPla
         lost = p.lost + np.where(fixed, p.green_lo, 0.0).sum(axis=1)
         y = np.where(fixed, 0.0, p.stage_ratio).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            c0 = np.where(y < 1.0, (1.5 * lost + 5.0) / (1.0 - y), np.inf)
+            c0 = np.where(y < 1.0, (1.5 * lost + 5.0) / (1.0 - y), np.inf) if cycle_s is None else p.cycle_lo
             share = np.where(y[:, None] > 0, (c0 - lost)[:, None] * p.stage_ratio / y[:, None], 0.0)
         short = ~fixed & (share < p.green_lo) & np.isfinite(c0)[:, None]
         if not short.any():
@@ -284,6 +296,7 @@ def optimize_fixed_time(
     hcm: HcmParameters | None = None,
     *,
     cycle_step_s: float = 1.0,
+    cycle_s: float | None = None,
 ) -> TimingPlan:
     """Plans that minimise total HCM control delay (sum over lane groups of volume x delay) over
     cycle and splits, within cycle bounds and min/max greens.
@@ -292,14 +305,15 @@ def optimize_fixed_time(
     come from an exchange search that moves green between the stages with the largest and smallest
     marginal delay (the objective is convex in the greens for a fixed cycle). Webster's plan is kept
     where it is at least as good, so the result is never worse than :func:`webster`. Runs over all
-    intersections in one compiled (Numba, parallel) call.
+    intersections in one compiled (Numba, parallel) call. ``cycle_s`` imposes one common cycle
+    (only the splits are optimised), as coordination needs.
     """
     from smartopt.signals import _kernels
 
     hcm = hcm or HcmParameters()
     step = float(float_array("cycle_step_s", [cycle_step_s], positive=True)[0])
-    p = _pack(intersections, period)
-    start = webster(intersections, period)
+    p = _pack(intersections, period, cycle_s)
+    start = webster(intersections, period, cycle_s=cycle_s)
     cycle, green = _kernels.optimise_cycles_and_splits(
         p.volume, p.saturation, p.serves, p.green_lo, p.green_hi, p.lost, p.cycle_lo, p.cycle_hi,
         start.cycle_s, start.green_s, step, *hcm.as_tuple(),
