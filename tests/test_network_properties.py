@@ -129,3 +129,15 @@ def test_native_handles_huge_and_zero_weights() -> None:
     assert out[0, 1] == 1e308 and np.isinf(out[0, 2])
     out = _network.cost_matrix(g, np.zeros(2), np.array([0], np.int32), np.zeros(0, np.int32), 1)
     np.testing.assert_array_equal(out, [[0.0, 0.0, 0.0]])
+
+
+def test_nearest_nodes_on_a_line_with_far_queries() -> None:
+    """Nodes on one line span a huge grid unless the cell size follows the longer side; queries
+    far away must still answer at once."""
+    nodes = np.column_stack([np.linspace(-1e6, 1e6, 60), np.zeros(60)])
+    queries = np.array([[1e7, -1e7], [0.0, 5e6], [3.0, 0.0]])
+    idx, dist = _spatial.nearest_nodes(nodes, queries)
+    brute = np.hypot(*(queries[:, None, :] - nodes[None, :, :]).transpose(2, 0, 1))
+    np.testing.assert_allclose(dist, brute.min(axis=1), rtol=1e-12)
+    same = np.zeros((5, 2))  # all nodes at one point
+    assert _spatial.nearest_nodes(same, np.array([[1.0, 1.0]]))[0].tolist() == [0]

@@ -28,9 +28,11 @@ def nearest_nodes(const double[:, ::1] node_xy, const double[:, ::1] query_xy):
     for i in range(n):
         minx = min(minx, node_xy[i, 0]); maxx = max(maxx, node_xy[i, 0])
         miny = min(miny, node_xy[i, 1]); maxy = max(maxy, node_xy[i, 1])
-    # About two nodes per cell on average.
-    cdef double cell = sqrt(max((maxx - minx) * (maxy - miny), 1.0) * 2.0 / n)
-    cell = max(cell, 1e-9 + 1e-12 * max(maxx - minx, maxy - miny))
+    # About two nodes per cell on average; for nodes on (nearly) one line the longer side sets the
+    # size, so the grid never has more than about 2n + 1 cells along a side (n nodes).
+    cdef double span = max(maxx - minx, maxy - miny)
+    cdef double cell = sqrt((maxx - minx) * (maxy - miny) * 2.0 / n)
+    cell = max(cell, span / (2.0 * n), 1e-9)
     cdef Py_ssize_t nx = <Py_ssize_t>((maxx - minx) / cell) + 1
     cdef Py_ssize_t ny = <Py_ssize_t>((maxy - miny) / cell) + 1
 
