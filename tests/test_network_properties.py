@@ -139,5 +139,6 @@ def test_nearest_nodes_on_a_line_with_far_queries() -> None:
     idx, dist = _spatial.nearest_nodes(nodes, queries)
     brute = np.hypot(*(queries[:, None, :] - nodes[None, :, :]).transpose(2, 0, 1))
     np.testing.assert_allclose(dist, brute.min(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(brute[np.arange(3), idx], brute.min(axis=1), rtol=1e-12)
     same = np.zeros((5, 2))  # all nodes at one point
     assert _spatial.nearest_nodes(same, np.array([[1.0, 1.0]]))[0].tolist() == [0]
