@@ -135,7 +135,7 @@ def test_small_sumo_net(tmp_path: Path) -> None:
     ("text", "match"),
     [
         ("<net><edge", "not valid XML"),
-        ("<routes/>", r"not a SUMO network \(root element <routes>"),
+        ("<routes/>", r"root element <routes>, expected <net>"),
         (
             '<net><junction id="A" x="0" y="0"/><edge id="e" from="A" to="Q"><lane speed="1" length="1"/></edge></net>',
             "edge 'e' refers to unknown junction 'Q'",

@@ -221,3 +221,14 @@ def test_district_peaks_improve_on_webster(district) -> None:  # type: ignore[no
         d_web = hcm_delay(district.intersections, web, period)
         assert d_opt.total_delay_veh_h < d_web.total_delay_veh_h
         assert (d_opt.intersection_delay_s <= d_web.intersection_delay_s + 1e-6).all()
+
+
+def test_common_cycle_is_imposed() -> None:
+    xs = [two_stage(540.0, 360.0), two_stage(900.0, 200.0), two_stage(300.0, 300.0)]
+    for plan in (webster(xs, cycle_s=75.0), optimize_fixed_time(xs, cycle_s=75.0)):
+        np.testing.assert_allclose(plan.cycle_s, 75.0)
+        np.testing.assert_allclose(plan.green_s.sum(axis=1) + 8.0, 75.0)
+    # At the common cycle, Webster splits greens in proportion to the flow ratios.
+    np.testing.assert_allclose(webster(xs, cycle_s=75.0).greens(0), [0.6 * 67.0, 0.4 * 67.0])
+    with pytest.raises(ValueError, match=r"cycle_s=20 is outside intersection T's feasible range \[30, 180\] s"):
+        webster(xs, cycle_s=20.0)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from smartopt._files import existing_file, xml_root
 from smartopt.network.road import RoadNetwork
 
 if TYPE_CHECKING:
@@ -29,9 +30,7 @@ LINK_COLUMNS = ("from", "to", "length_m", "speed_mps")
 def _read_table(path: str | os.PathLike[str], required: tuple[str, ...]) -> pd.DataFrame:
     import pandas as pd
 
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such file: {p}")
+    p = existing_file(path)
     df = pd.read_csv(p, dtype={"id": str, "from": str, "to": str, "name": str, "type": str}, keep_default_na=False)
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -114,14 +113,7 @@ def read_sumo(net_xml: str | os.PathLike[str]) -> RoadNetwork:
     skipped. Of parallel edges between the same junctions the fastest is kept (with a warning).
     """
     p = Path(net_xml)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such file: {p}")
-    try:
-        root = ET.parse(p).getroot()
-    except ET.ParseError as exc:
-        raise ValueError(f"{p.name}: not valid XML ({exc})") from None
-    if root.tag != "net":
-        raise ValueError(f"{p.name}: not a SUMO network (root element <{root.tag}>, expected <net>)")
+    root = xml_root(p, "net")
 
     node_ids: list[str] = []
     xy: list[tuple[float, float]] = []

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from smartopt._files import xml_root
 from smartopt.signals.model import Intersection
 from smartopt.signals.timing import TimingPlan
 
@@ -49,24 +50,11 @@ class SumoSignals:
     programs: tuple[SumoProgram, ...]
 
 
-def _parse(path: str | os.PathLike[str], root_tag: str) -> ET.Element:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such file: {p}")
-    try:
-        root = ET.parse(p).getroot()
-    except ET.ParseError as exc:
-        raise ValueError(f"{p.name}: not valid XML ({exc})") from None
-    if root.tag != root_tag:
-        raise ValueError(f"{p.name}: root element <{root.tag}>, expected <{root_tag}>")
-    return root
-
-
 def _turn_counts(routes_xml: str | os.PathLike[str], begin: float, end: float) -> dict[tuple[str, str], float]:
     """Vehicles per (edge, next edge) among those departing in [begin, end) (route files with
     ``<vehicle>`` elements and explicit routes, as duarouter writes them)."""
     counts: dict[tuple[str, str], float] = defaultdict(float)
-    for veh in _parse(routes_xml, "routes").iter("vehicle"):
+    for veh in xml_root(routes_xml, "routes").iter("vehicle"):
         depart = float(veh.get("depart", "0"))
         route = veh.find("route")
         if not begin <= depart < end or route is None:
@@ -106,7 +94,7 @@ def read_sumo_signals(
     in the result; approach and exit links are numbered per light."""
     if not end > begin:
         raise ValueError(f"end={end} must be after begin={begin}")
-    net = _parse(net_xml, "net")
+    net = xml_root(net_xml, "net")
     counts = _turn_counts(routes_xml, begin, end)
     scale = 3600.0 / (end - begin)
     links: dict[str, dict[int, tuple[str, str, int, str]]] = defaultdict(dict)

@@ -192,21 +192,15 @@ def _plan(intersections: Sequence[Intersection], cycle: FloatArray, green: Float
     )
 
 
-def webster(intersections: Sequence[Intersection], period: int = 0, *, cycle_s: float | None = None) -> TimingPlan:
-    """Webster's plans: cycle ``C0 = (1.5 L + 5) / (1 - Y)`` and greens ``(C0 - L) y_s / Y``.
-
-    Stages whose share would fall below their minimum green (pedestrians included) run at that
-    minimum, and their time counts as lost to the other stages: ``L`` grows by it and ``Y`` keeps
-    only the other stages, repeated until no share falls short. The cycle is then clipped to the
-    feasible range (the longest when ``Y >= 1``) and the greens shared within their bounds.
-    """
-    p = _pack(intersections, period)
+def _webster(p: _Packed, pinned: bool) -> tuple[FloatArray, FloatArray]:
+    """Webster's cycles and greens for packed intersections (see :func:`webster`); with a pinned
+    cycle only the greens are computed, at that cycle."""
     fixed = p.green_hi <= 0  # absent stages
     for _ in range(p.green_lo.shape[1]):
         lost = p.lost + np.where(fixed, p.green_lo, 0.0).sum(axis=1)
         y = np.where(fixed, 0.0, p.stage_ratio).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            c0 = np.where(y < 1.0, (1.5 * lost + 5.0) / (1.0 - y), np.inf) if cycle_s is None else p.cycle_lo
+            c0 = p.cycle_lo if pinned else np.where(y < 1.0, (1.5 * lost + 5.0) / (1.0 - y), np.inf)
             share = np.where(y[:, None] > 0, (c0 - lost)[:, None] * p.stage_ratio / y[:, None], 0.0)
         short = ~fixed & (share < p.green_lo) & np.isfinite(c0)[:, None]
         if not short.any():
@@ -214,7 +208,20 @@ def webster(intersections: Sequence[Intersection], period: int = 0, *, cycle_s: 
         fixed |= short
     cycle = np.clip(c0, p.cycle_lo, p.cycle_hi)
     weight = np.where(fixed, 0.0, p.stage_ratio)
-    green = _bounded_split(weight, cycle - p.lost, p.green_lo, p.green_hi)
+    return cycle, _bounded_split(weight, cycle - p.lost, p.green_lo, p.green_hi)
+
+
+def webster(intersections: Sequence[Intersection], period: int = 0, *, cycle_s: float | None = None) -> TimingPlan:
+    """Webster's plans: cycle ``C0 = (1.5 L + 5) / (1 - Y)`` and greens ``(C0 - L) y_s / Y``.
+
+    Stages whose share would fall below their minimum green (pedestrians included) run at that
+    minimum, and their time counts as lost to the other stages: ``L`` grows by it and ``Y`` keeps
+    only the other stages, repeated until no share falls short. The cycle is then clipped to the
+    feasible range (the longest when ``Y >= 1``) and the greens shared within their bounds.
+    ``cycle_s`` imposes one common cycle instead (for coordination).
+    """
+    p = _pack(intersections, period, cycle_s)
+    cycle, green = _webster(p, cycle_s is not None)
     return _plan(intersections, cycle, green, p)
 
 
@@ -313,9 +320,9 @@ def optimize_fixed_time(
     hcm = hcm or HcmParameters()
     step = float(float_array("cycle_step_s", [cycle_step_s], positive=True)[0])
     p = _pack(intersections, period, cycle_s)
-    start = webster(intersections, period, cycle_s=cycle_s)
+    start_cycle, start_green = _webster(p, cycle_s is not None)
     cycle, green = _kernels.optimise_cycles_and_splits(
         p.volume, p.saturation, p.serves, p.green_lo, p.green_hi, p.lost, p.cycle_lo, p.cycle_hi,
-        start.cycle_s, start.green_s, step, *hcm.as_tuple(),
+        start_cycle, start_green, step, *hcm.as_tuple(),
     )  # fmt: skip
     return _plan(intersections, cycle, green, p)
