@@ -3,7 +3,8 @@
 Builds a signalised grid with the project's scenario builder (``../shared/sumo/build_scenario.sh``:
 size, block length, seed, demand scale), then scores with ``../shared/sumo/evaluate_plan.py`` (same
 seed, tripinfo output): (a) SUMO's default static plans, (b) tlsCycleAdaptation (Webster),
-(c) tlsCycleAdaptation -u + tlsCoordinator offsets, (d) SUMO's actuated defaults, (e) smartopt.
+(c) tlsCycleAdaptation -u + tlsCoordinator offsets, (d) SUMO's actuated defaults, (e) smartopt's
+fixed-time plan, and (f) smartopt's max-pressure controller driving SUMO through TraCI.
 
     python benches/sumo_signals.py [--grid 5] [--block 350] [--seed 42] [--scale 1.0] [--out DIR]
 
@@ -58,7 +59,13 @@ def compare(out: Path, grid: int, block: float, seed: int, scale: float) -> dict
         "(d) SUMO actuated default": ("net/grid_actuated.net.xml", []),
         "(e) smartopt": ("net/grid.net.xml", [plan]),
     }  # fmt: skip
-    return {name: evaluate(out, name[1], net, plans, seed) for name, (net, plans) in cases.items()}
+    from smartopt.signals.sumo import run_max_pressure
+
+    results = {name: evaluate(out, name[1], net, plans, seed) for name, (net, plans) in cases.items()}
+    results["(f) smartopt max-pressure (adaptive)"] = run_max_pressure(
+        out / "net" / "grid.net.xml", out / "demand" / "routes.rou.xml", tripinfo=out / "mp_trips.xml", seed=seed
+    )
+    return results
 
 
 def main() -> None:
@@ -75,7 +82,7 @@ def main() -> None:
     print(f"{'plan':<36}{'mean time loss s':>18}{'total veh*h':>13}{'teleports':>11}{'completed':>11}")
     for name, m in results.items():
         print(f"{name:<36}{m['mean_time_loss_s']:>18.1f}{m['total_time_loss_veh_h']:>13.1f}"
-              f"{m['teleports']:>11}{m['completed_trips']:>11}")  # fmt: skip
+              f"{m['teleports']:>11.0f}{m['completed_trips']:>11.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":
