@@ -161,9 +161,9 @@ def _write_signal_table(peaks: dict[str, dict[str, Any]], path: Path) -> None:
 
 
 def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
-    print("\nSignal timing, per intersection: cycle s, delay s/veh and LOS, Webster -> smartopt")
+    print("\nSignal timing, per intersection: cycle s, delay s/veh and LOS, Webster -> smartopt; smartopt's")
     periods = list(peaks)
-    print(f"  {'junction':<9}" + "".join(f"{p:^34}" for p in periods))
+    print(f"  {'junction':<9}" + "".join(f"{p:^34}" for p in periods) + f"  {periods[-1]} greens s")
     ids = peaks[periods[0]]["plans"]["webster"].intersection_ids
     for i, xid in enumerate(ids):
         cells = []
@@ -174,7 +174,8 @@ def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
                 f"{w.cycle_s[i]:4.0f}->{o.cycle_s[i]:4.0f}  {rw.intersection_delay_s[i]:6.1f}->"
                 f"{ro.intersection_delay_s[i]:5.1f} {rw.intersection_los[i]}->{ro.intersection_los[i]}"
             )
-        print(f"  {xid:<9}" + "".join(f"{c:^34}" for c in cells))
+        greens = "/".join(f"{g:.0f}" for g in peaks[periods[-1]]["plans"]["smartopt"].greens(i))
+        print(f"  {xid:<9}" + "".join(f"{c:^34}" for c in cells) + f"  {greens}")
     for p in periods:
         sw, so = peaks[p]["summary"]["webster"], peaks[p]["summary"]["smartopt"]
         print(
