@@ -1,4 +1,5 @@
-"""The ``smartopt`` command: ``info`` describes the built-in district, ``run`` runs the main job."""
+"""The ``smartopt`` command: ``info`` describes the built-in district, ``run`` runs the main job,
+``signals optimize`` times the traffic lights of a SUMO network."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -76,20 +78,13 @@ def optimize_sumo(net: Path, routes: Path, begin: float, end: float, out: Path) 
     )
 
 
-def _step(label: str) -> Any:
-    """Context manager printing ``label ... 0.12 s``."""
-
-    class _Timer:
-        def __enter__(self) -> _Timer:
-            print(f"  {label:<52}", end="", flush=True)
-            self.start = time.perf_counter()
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.seconds = time.perf_counter() - self.start
-            print(f"{self.seconds:6.2f} s")
-
-    return _Timer()
+@contextmanager
+def _step(label: str) -> Iterator[None]:
+    """Prints ``label`` and, when the block ends, how long it took (s)."""
+    print(f"  {label:<52}", end="", flush=True)
+    start = time.perf_counter()
+    yield
+    print(f"{time.perf_counter() - start:6.2f} s")
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
