@@ -67,6 +67,11 @@ def test_read_lights_and_volumes(scenario: tuple[Path, Path]) -> None:
     assert sorted(x.volume_vph[0][x.volume_vph[0] > 0].tolist()) == [60.0, 120.0, 240.0]
     left = int(np.flatnonzero(x.volume_vph[0] == 60.0)[0])
     assert x.movement_turn[left] == "L"
+    # The model's links map back to SUMO edges: west -> east goes from the A1B1 stretch to B1C1.
+    edges = sig.programs[0].edges
+    through = int(np.flatnonzero(x.volume_vph[0] == 240.0)[0])
+    assert edges[x.movement_out_link[through]] == "B1C1" and edges[x.movement_out_link[left]] == "B1B2"
+    assert edges[x.approach_link[x.lane_group_approach[x.movement_lane_group[through]]]].startswith("A1B1")
     assert len(sig.programs[0].stage_phase) == len(x.stage_movements)
 
 

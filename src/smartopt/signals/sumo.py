@@ -32,13 +32,15 @@ TURN_CODES = {"s": "T", "l": "L", "r": "R", "L": "L", "R": "R"}  # SUMO dir -> t
 
 @dataclass(frozen=True)
 class SumoProgram:
-    """A traffic light's program: phase durations (s) and states, and which phases are the
-    stages (green phases), in order."""
+    """A traffic light's program: phase durations (s) and states, which phases are the stages
+    (green phases) in order, and the SUMO edge of each of the model's links (the approaches, then
+    the movements' exits: ``approach_link`` and ``movement_out_link`` index it)."""
 
     tls_id: str
     durations: tuple[float, ...]
     states: tuple[str, ...]
     stage_phase: tuple[int, ...]
+    edges: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,10 @@ def read_sumo_signals(
                 ped_min_green_s=np.zeros(n_stage), cycle_min_s=cycle_bounds_s[0], cycle_max_s=cycle_bounds_s[1],
             )
         )  # fmt: skip
-        programs.append(SumoProgram(tls, tuple(d for d, _ in phases), tuple(s for _, s in phases), tuple(stage_phase)))
+        edges = (*approaches, *(t for _, t in movements))
+        programs.append(
+            SumoProgram(tls, tuple(d for d, _ in phases), tuple(s for _, s in phases), tuple(stage_phase), edges)
+        )
     if not intersections:
         raise ValueError(f"{Path(net_xml).name}: no traffic lights")
     return SumoSignals(tuple(intersections), tuple(programs))
@@ -236,21 +241,16 @@ def run_max_pressure(
 
     from smartopt.signals.adaptive import MaxPressure
 
-    sys.path.insert(0, str(Path(sumo.SUMO_HOME) / "tools"))
+    tools = str(Path(sumo.SUMO_HOME) / "tools")
+    if tools not in sys.path:
+        sys.path.append(tools)
     import traci
 
     signals = read_sumo_signals(net_xml, routes_xml)
-    net = xml_root(net_xml, "net")
-    links: dict[str, dict[int, tuple[str, str]]] = defaultdict(dict)
-    for c in net.iter("connection"):
-        if c.get("tl") is not None and c.get("dir") in TURN_CODES:
-            links[c.get("tl", "")][int(c.get("linkIndex", "-1"))] = (c.get("from", ""), c.get("to", ""))
-    lights = []
-    for x, prog in zip(signals.intersections, signals.programs, strict=True):
-        movements = sorted(set(links[prog.tls_id].values()))
-        approaches = sorted({f for f, _ in movements})
-        edges = approaches + [t for _, t in movements]  # local link index -> SUMO edge
-        lights.append((x, prog, edges, MaxPressure([x], num_links=len(edges))))
+    lights = [
+        (x, prog, prog.edges, MaxPressure([x], num_links=len(prog.edges)))
+        for x, prog in zip(signals.intersections, signals.programs, strict=True)
+    ]
     stats = Path(tripinfo).with_suffix(".stats.xml")
     cmd = [str(Path(sumo.SUMO_HOME) / "bin" / "sumo"), "-n", str(net_xml), "-r", str(routes_xml),
            "--seed", str(seed), "--tripinfo-output", str(tripinfo), "--no-step-log", "--duration-log.disable",
