@@ -14,6 +14,13 @@ TURNS = ("L", "T", "R")
 """Movement turn codes (right-hand traffic): left, through, right. U-turns are not modelled."""
 
 
+def _group_sum(volume: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
+    """Movement volumes ``(n_periods, n_movements)`` summed per lane group."""
+    out = np.zeros((volume.shape[0], n_groups))
+    np.add.at(out.T, group, volume.T)
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Intersection:
     """One signalised intersection, validated on construction.
@@ -68,9 +75,7 @@ class Intersection:
             k = int(np.flatnonzero(bad_turn)[0])
             raise ValueError(f"{where}: movement {k}: turn {str(turn[k])!r} is not one of {TURNS}")
         volume = float_array(f"{where}: volume_vph", self.volume_vph, (None, n_mov), nonnegative=True)
-        group_volume = np.zeros((volume.shape[0], n_grp))
-        np.add.at(group_volume.T, mov_grp, volume.T)
-        starved = (group_volume.max(axis=0) > 0) & (sat == 0)
+        starved = (_group_sum(volume, mov_grp, n_grp).max(axis=0) > 0) & (sat == 0)
         if starved.any():
             g = int(np.flatnonzero(starved)[0])
             raise ValueError(f"{where}: lane group {g} carries volume but has zero saturation flow")
@@ -138,9 +143,7 @@ class Intersection:
 
     def lane_group_volume_vph(self) -> FloatArray:
         """Volume per lane group and period (veh/h), shape ``(n_periods, n_lane_groups)``."""
-        out = np.zeros((self.volume_vph.shape[0], self.saturation_flow_vph.shape[0]))
-        np.add.at(out.T, self.movement_lane_group, self.volume_vph.T)
-        return out
+        return _group_sum(self.volume_vph, self.movement_lane_group, self.saturation_flow_vph.shape[0])
 
     def stage_serves(self) -> npt.NDArray[np.bool_]:
         """``[s, g]`` is True when lane group ``g`` has green in stage ``s``."""
