@@ -29,7 +29,7 @@ def test_info_prints_the_district(capsys: pytest.CaptureFixture[str]) -> None:
 def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--out", str(tmp_path / "out"), "--seed", "2"]) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert {"signals", "energy", "dispatch", "coupling"} <= set(results)
+    assert {"signals", "energy", "dispatch"} <= set(results)
     assert results["seed"] == 2 and results["network"]["nodes"] > 300
     assert results["energy"]["uncontrolled_peak_kw"] > results["energy"]["base_peak_kw"] * 0.8
     timing = results["signals"]["periods"]["pm_peak"]["timing"]

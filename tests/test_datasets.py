@@ -129,3 +129,5 @@ def test_grid_network() -> None:
     assert np.isfinite(net.travel_time_matrix(np.arange(12))).all()
     with pytest.raises(ValueError, match="at least two nodes"):
         grid_network(1, 1)
+    with pytest.raises(ValueError, match=r"spacing_m\[0\]=-5.0 must be > 0"):
+        grid_network(2, 2, spacing_m=-5.0)

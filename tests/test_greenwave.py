@@ -126,3 +126,10 @@ def test_brt_corridor_of_the_district(district) -> None:  # type: ignore[no-unty
         corridor(net, brt[:1], [plan.greens(0)], cycle)
     with pytest.raises(ValueError, match="in order along the corridor"):
         corridor(net, [brt[i] for i in (0, 2, 1, 3)], [plan.greens(i) for i in (0, 2, 1, 3)], cycle)
+
+
+def test_bandwidth_resolution_and_speeds_are_checked() -> None:
+    with pytest.raises(ValueError, match="resolution must be an int >= 2, got 0"):
+        bandwidths([0.0, 300.0], [30.0] * 2, [30.0] * 2, 60.0, [0.0, 30.0], 10.0, resolution=0)
+    with pytest.raises(ValueError, match=r"speed_mps\[1\]=0.0 must be > 0"):
+        bandwidths([0.0, 300.0, 500.0], [30.0] * 3, [30.0] * 3, 60.0, [0.0] * 3, [10.0, 0.0])

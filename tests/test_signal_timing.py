@@ -107,14 +107,34 @@ def test_hcm_delay_undersaturated_by_hand() -> None:
     d, _, _ = lane_group_delay(500.0, 1800.0, 30.0, 60.0)
     assert d == pytest.approx(12.855, abs=0.005)
     # A progression factor scales d1 only; a longer analysis period raises d2.
-    d_pf, _, _ = lane_group_delay(500.0, 1800.0, 30.0, 60.0, progression_factor=0.5)
+    d_pf, _, _ = lane_group_delay(500.0, 1800.0, 30.0, 60.0, HcmParameters(progression_factor=0.5))
     assert d_pf == pytest.approx(10.385 * 0.5 + 2.470, abs=0.005)
-    d_long, _, _ = lane_group_delay(500.0, 1800.0, 30.0, 60.0, analysis_period_h=1.0)
+    d_long, _, _ = lane_group_delay(500.0, 1800.0, 30.0, 60.0, HcmParameters(analysis_period_h=1.0))
     assert d_long > d
 
 
 def test_level_of_service_limits() -> None:
     assert level_of_service([0, 10, 10.01, 20, 35, 55, 80, 80.01]).tolist() == list("AABBCDEF")
+    with pytest.raises(ValueError, match=r"delay_s\[0\]=nan is not finite"):
+        level_of_service([np.nan])
+    with pytest.raises(ValueError, match=r"delay_s\[1\]=-1.0 must be >= 0"):
+        level_of_service([1.0, -1.0])
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((np.nan, 1800.0, 30.0, 60.0), r"volume_vph=nan is not finite"),
+        ((-5.0, 1800.0, 30.0, 60.0), r"volume_vph=-5.0 must be >= 0"),
+        ((500.0, 0.0, 30.0, 60.0), r"saturation_vph=0.0 must be > 0"),
+        ((500.0, 1800.0, 0.0, 60.0), r"green_s=0.0 must be > 0"),
+        ((500.0, 1800.0, 70.0, 60.0), "green_s must not exceed cycle_s"),
+        ((500.0, 1800.0, [10.0, 20.0], [60.0, 60.0, 60.0]), "do not broadcast together"),
+    ],
+)
+def test_lane_group_delay_rejects_bad_input(args: tuple[object, ...], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        lane_group_delay(*args)  # type: ignore[arg-type]
 
 
 def test_hcm_report_for_a_plan() -> None:

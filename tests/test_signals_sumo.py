@@ -4,6 +4,7 @@ as tlLogic programs that SUMO itself loads and runs."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,14 @@ def test_errors(tmp_path: Path, scenario: tuple[Path, Path]) -> None:
         read_sumo_signals(net, routes, begin=10.0, end=0.0)
     with pytest.raises(ValueError, match="root element <net>, expected <routes>"):
         read_sumo_signals(net, net)
+    from smartopt.signals.sumo import run_max_pressure
+
+    with pytest.raises(ValueError, match=r"decision_s\[0\]=0.0 must be > 0"):
+        run_max_pressure(net, routes, tripinfo=tmp_path / "t.xml", decision_s=0.0)
+    sig = read_sumo_signals(net, routes, end=600.0)
+    plan = webster(sig.intersections)
+    with pytest.raises(ValueError, match="plan is for"):
+        plan_programs(sig, replace(plan, intersection_ids=("X",)))
 
 
 def test_cli_optimize(scenario: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

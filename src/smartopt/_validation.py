@@ -49,7 +49,7 @@ def _first_bad(mask: npt.NDArray[np.bool_]) -> tuple[int, ...]:
 
 
 def _index_text(idx: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(i) for i in idx) + "]"
+    return "[" + ", ".join(str(i) for i in idx) + "]" if idx else ""
 
 
 def float_array(

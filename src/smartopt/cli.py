@@ -253,7 +253,6 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
             "busiest_hour_requests": int((hours == busy).sum()),
             "busiest_hour_direct_vehicle_hours": float(ride_s[hours == busy].sum() / 3600),
         },
-        "coupling": {},
         "runtime_s": time.perf_counter() - started,
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from smartopt._validation import positive_int
+from smartopt._validation import float_array, positive_int
 from smartopt.network.road import RoadNetwork
 
 
@@ -12,6 +12,7 @@ def grid_network(rows: int, cols: int, *, spacing_m: float = 100.0, seed: int = 
     """A ``rows x cols`` grid of two-way streets, ``spacing_m`` apart, with free-flow speeds drawn
     uniformly from 8 to 17 m/s (seeded), so that shortest paths by time and by length differ."""
     rows, cols = positive_int("rows", rows), positive_int("cols", cols)
+    spacing_m = float(float_array("spacing_m", [spacing_m], positive=True)[0])
     if rows * cols < 2:
         raise ValueError("a grid needs at least two nodes")
     iy, ix = np.divmod(np.arange(rows * cols), cols)

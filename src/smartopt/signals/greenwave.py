@@ -187,6 +187,8 @@ def bandwidths(
     n = pos.shape[0]
     offset = float_array("offset_s", offset_s, (n,))
     shift = np.zeros(n) if red_shift_s is None else float_array("red_shift_s", red_shift_s, (n,))
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
     gaps = np.diff(pos)
     v_out = np.broadcast_to(float_array("speed_mps", speed_mps, positive=True), gaps.shape)
     v_in = v_out if speed_in_mps is None else np.broadcast_to(

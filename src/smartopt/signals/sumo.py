@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from smartopt._files import xml_root
+from smartopt._validation import float_array
 from smartopt.signals.model import Intersection
 from smartopt.signals.timing import TimingPlan
 
@@ -180,6 +181,9 @@ def plan_programs(signals: SumoSignals, plan: TimingPlan) -> dict[str, dict[str,
     """The plan as SUMO programs: each light's phases with the stage greens replaced by the plan's
     (intergreen phases unchanged) and the plan's offset; a mapping ``tls id -> program`` in the
     JSON form that SUMO tooling (and :func:`write_tllogic`) takes."""
+    ids = tuple(p.tls_id for p in signals.programs)
+    if plan.intersection_ids != ids or plan.green_s.shape[1] < max(len(p.stage_phase) for p in signals.programs):
+        raise ValueError(f"plan is for {plan.intersection_ids[:3]}..., not this network's lights {ids[:3]}...")
     out: dict[str, dict[str, Any]] = {}
     for i, prog in enumerate(signals.programs):
         durations = list(prog.durations)
@@ -246,6 +250,9 @@ def run_max_pressure(
         sys.path.append(tools)
     import traci
 
+    step = float(float_array("decision_s", [decision_s], positive=True)[0])
+    if end is not None:
+        float_array("end", [end], positive=True)
     signals = read_sumo_signals(net_xml, routes_xml)
     lights = [
         (x, prog, prog.edges, MaxPressure([x], num_links=len(prog.edges)))
@@ -277,7 +284,7 @@ def run_max_pressure(
                         stage[tls], since[tls] = nxt, t
                         del pending[tls]
                     continue
-                if (t - since[tls]) % decision_s > 1e-9 and t - since[tls] >= decision_s:
+                if (t - since[tls]) % step > 1e-9 and t - since[tls] >= step:
                     continue
                 queue = np.array([traci.edge.getLastStepHaltingNumber(e) for e in edges], dtype=float)
                 nxt = int(mp.step(queue, [stage[tls]], [t - since[tls]])[0])

@@ -45,7 +45,7 @@ class HcmParameters:
         return (self.analysis_period_h, self.k, self.upstream_filtering, self.progression_factor)
 
 
-def lane_group_delay(
+def _hcm_delay(
     volume_vph: Any,
     saturation_vph: Any,
     green_s: Any,
@@ -59,7 +59,8 @@ def lane_group_delay(
 
     ``d = d1 * PF + d2`` with uniform delay ``d1 = 0.5 C (1 - g/C)^2 / (1 - min(1, X) g/C)`` and
     incremental delay ``d2 = 900 T [(X - 1) + sqrt((X - 1)^2 + 8 k I X / (c T))]``; no initial
-    queue. The compiled optimiser runs this same function under Numba.
+    queue. Assumes valid input: the compiled optimiser runs this same function under Numba, and
+    :func:`lane_group_delay` is its checked public form.
     """
     g_over_c = green_s / cycle_s
     capacity = np.maximum(saturation_vph * g_over_c, 1e-9)
@@ -70,11 +71,37 @@ def lane_group_delay(
     return d1 * progression_factor + d2, capacity, x
 
 
+def lane_group_delay(
+    volume_vph: npt.ArrayLike,
+    saturation_vph: npt.ArrayLike,
+    green_s: npt.ArrayLike,
+    cycle_s: npt.ArrayLike,
+    hcm: HcmParameters | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """HCM control delay (s/veh), capacity (veh/h) and ``v/c`` of lane groups given volume,
+    saturation flow, effective green and cycle (arrays that broadcast together):
+    ``d = d1 * PF + d2`` with uniform delay ``d1 = 0.5 C (1 - g/C)^2 / (1 - min(1, X) g/C)`` and
+    incremental delay ``d2 = 900 T [(X - 1) + sqrt((X - 1)^2 + 8 k I X / (c T))]``; no initial queue."""
+    v = float_array("volume_vph", volume_vph, nonnegative=True)
+    s = float_array("saturation_vph", saturation_vph, positive=True)
+    g = float_array("green_s", green_s, positive=True)
+    c = float_array("cycle_s", cycle_s, positive=True)
+    try:
+        longer = np.broadcast_arrays(g, c)
+    except ValueError:
+        raise ValueError(f"green_s {g.shape} and cycle_s {c.shape} do not broadcast together") from None
+    if (longer[0] > longer[1]).any():
+        raise ValueError("green_s must not exceed cycle_s")
+    d, cap, x = _hcm_delay(v, s, g, c, *(hcm or HcmParameters()).as_tuple())
+    return np.asarray(d), np.asarray(cap), np.asarray(x)
+
+
 def level_of_service(delay_s: npt.ArrayLike, v_over_c: npt.ArrayLike | None = None) -> npt.NDArray[np.str_]:
     """HCM level of service letters from control delay (s/veh); ``v/c > 1`` is F for a lane group."""
-    letters = np.array(list("ABCDEF"))[np.searchsorted(LOS_LIMITS_S, np.asarray(delay_s), side="left")]
+    delay = float_array("delay_s", delay_s, nonnegative=True, allow_inf=True)
+    letters = np.array(list("ABCDEF"))[np.searchsorted(LOS_LIMITS_S, delay, side="left")]
     if v_over_c is not None:
-        letters = np.where(np.asarray(v_over_c) > 1.0, "F", letters)
+        letters = np.where(float_array("v_over_c", v_over_c, nonnegative=True, allow_inf=True) > 1.0, "F", letters)
     return letters
 
 
@@ -280,7 +307,7 @@ def hcm_delay(
         raise ValueError(f"plan is for {plan.green_s.shape} (intersections, stages), expected {p.stage_ratio.shape}")
     green = np.einsum("ns,nsg->ng", plan.green_s, p.serves.astype(float))
     exists = p.saturation > 0
-    delay, capacity, x = lane_group_delay(p.volume, p.saturation, green, plan.cycle_s[:, None], *hcm.as_tuple())
+    delay, capacity, x = _hcm_delay(p.volume, p.saturation, green, plan.cycle_s[:, None], *hcm.as_tuple())
     weights = p.volume * exists
     per_int = (weights * np.where(exists, delay, 0.0)).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
     idx = np.nonzero(exists)
