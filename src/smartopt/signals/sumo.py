@@ -284,10 +284,11 @@ def run_max_pressure(
                         stage[tls], since[tls] = nxt, t
                         del pending[tls]
                     continue
-                if (t - since[tls]) % step > 1e-9 and t - since[tls] >= step:
-                    continue
+                elapsed = t - since[tls]
+                if elapsed < step or elapsed % step > 1e-9:
+                    continue  # decisions only every `step` seconds of green
                 queue = np.array([traci.edge.getLastStepHaltingNumber(e) for e in edges], dtype=float)
-                nxt = int(mp.step(queue, [stage[tls]], [t - since[tls]])[0])
+                nxt = int(mp.step(queue, [stage[tls]], [elapsed])[0])
                 if nxt != stage[tls]:
                     now, then = prog.states[prog.stage_phase[stage[tls]]], prog.states[prog.stage_phase[nxt]]
                     traci.trafficlight.setRedYellowGreenState(tls, _transition_state(now, then))
