@@ -33,6 +33,10 @@ cython_modules = cythonize(
 )
 
 setup(
-    ext_modules=[native_module("_network", ["network/graph.cpp"]), *cython_modules],
+    ext_modules=[
+        native_module("_network", ["network/graph.cpp"]),
+        native_module("_traffic", ["signals/traffic_model.cpp"]),
+        *cython_modules,
+    ],
     cmdclass={"build_ext": build_ext},
 )

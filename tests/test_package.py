@@ -58,6 +58,7 @@ def test_stubs_match_compiled_modules() -> None:
             "mypy.stubtest",
             "smartopt._core._network",
             "smartopt._core._spatial",
+            "smartopt._core._traffic",
             "--allowlist",
             str(Path(__file__).with_name("stubtest_allowlist.txt")),
         ],

@@ -68,8 +68,9 @@ def test_read_lights_and_volumes(scenario: tuple[Path, Path]) -> None:
     assert sorted(x.volume_vph[0][x.volume_vph[0] > 0].tolist()) == [60.0, 120.0, 240.0]
     left = int(np.flatnonzero(x.volume_vph[0] == 60.0)[0])
     assert x.movement_turn[left] == "L"
-    # The model's links map back to SUMO edges: west -> east goes from the A1B1 stretch to B1C1.
-    edges = sig.programs[0].edges
+    # The model's links are the network's SUMO edges: west -> east goes from the A1B1 stretch to B1C1.
+    edges = sig.network.link_ids
+    assert sig.network.node_ids[x.node] == "B1"
     through = int(np.flatnonzero(x.volume_vph[0] == 240.0)[0])
     assert edges[x.movement_out_link[through]] == "B1C1" and edges[x.movement_out_link[left]] == "B1B2"
     assert edges[x.approach_link[x.lane_group_approach[x.movement_lane_group[through]]]].startswith("A1B1")
@@ -126,7 +127,8 @@ def test_cli_optimize(scenario: tuple[Path, Path], tmp_path: Path, capsys: pytes
 
     net, routes = scenario
     out = tmp_path / "plan.add.xml"
-    argv = ["signals", "optimize", "--sumo-net", str(net), "--sumo-routes", str(routes), "--end", "600"]
+    argv = ["signals", "optimize", "--sumo-net", str(net), "--sumo-routes", str(routes), "--end", "600",
+            "--time-limit", "5"]  # fmt: skip
     assert main([*argv, "--out", str(out)]) == 0
     assert '<tlLogic id="B1" type="static" programID="smartopt"' in out.read_text()
     assert "1 traffic lights" in capsys.readouterr().out

@@ -1,5 +1,7 @@
 #include "smartopt/network/graph.hpp"
 
+#include "smartopt/parallel.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -146,34 +148,6 @@ void dijkstra(const std::vector<int64_t> &offsets, const std::vector<WeightedArc
         // Every cost below the next bucket is final here.
         if (is_target != nullptr && targets_seen == n_targets) break;
     } while (queue.advance());
-}
-
-// Runs work(row, worker) for row in [0, n_rows) on up to n_threads threads (dynamic scheduling).
-// Each worker index owns its scratch space, so results never depend on the thread count.
-template <class Work>
-void parallel_rows(int64_t n_rows, int n_threads, Work work) {
-    const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_rows)));
-    if (n_workers == 1) {
-        for (int64_t r = 0; r < n_rows; ++r) work(r, 0);
-        return;
-    }
-    std::atomic<int64_t> next{0};
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(n_workers));
-    std::vector<std::thread> threads;
-    threads.reserve(static_cast<size_t>(n_workers));
-    for (int w = 0; w < n_workers; ++w) {
-        threads.emplace_back([&, w] {
-            try {
-                for (int64_t r = next++; r < n_rows; r = next++) work(r, w);
-            } catch (...) {
-                errors[static_cast<size_t>(w)] = std::current_exception();
-                next = n_rows;
-            }
-        });
-    }
-    for (auto &t : threads) t.join();
-    for (auto &e : errors)
-        if (e) std::rethrow_exception(e);
 }
 
 void check_nodes(const Graph &g, const std::vector<int32_t> &nodes, const char *what) {

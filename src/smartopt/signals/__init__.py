@@ -1,9 +1,10 @@
 """Signal timing: the intersection model, Webster and HCM delay, a delay-minimising optimiser, MAXBAND
-green waves and max-pressure control."""
+green waves, a network traffic model with network-wide timing, and max-pressure control."""
 
 from smartopt.signals.adaptive import MaxPressure
 from smartopt.signals.greenwave import GreenWave, bandwidths, maxband
 from smartopt.signals.model import TURNS, Intersection
+from smartopt.signals.network_timing import NetworkTiming, optimize_network
 from smartopt.signals.timing import (
     DelayReport,
     HcmParameters,
@@ -14,6 +15,7 @@ from smartopt.signals.timing import (
     optimize_fixed_time,
     webster,
 )
+from smartopt.signals.traffic import SimulationResult, TrafficDemand, TrafficModel
 
 __all__ = [
     "TURNS",
@@ -22,12 +24,17 @@ __all__ = [
     "HcmParameters",
     "Intersection",
     "MaxPressure",
+    "NetworkTiming",
+    "SimulationResult",
     "TimingPlan",
+    "TrafficDemand",
+    "TrafficModel",
     "bandwidths",
     "hcm_delay",
     "lane_group_delay",
     "level_of_service",
     "maxband",
     "optimize_fixed_time",
+    "optimize_network",
     "webster",
 ]

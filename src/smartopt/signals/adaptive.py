@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -73,3 +73,50 @@ class MaxPressure:
         # Keep the current stage when it ties with the best.
         keep = ~must_change & (p[rows, current] >= p[rows, best])
         return np.asarray(np.where(hold | keep, current, best), dtype=np.int32)
+
+
+class StageClock:
+    """Runs a :class:`MaxPressure` controller in time: every ``decision_s`` seconds of green each
+    intersection keeps or changes its stage; a change first shows the intergreen (yellow plus
+    all-red, s) of the stage that ends, then the next stage's green. Drives both the smartopt
+    traffic model and SUMO (through TraCI)."""
+
+    def __init__(self, controller: MaxPressure, intersections: Sequence[Intersection], decision_s: float) -> None:
+        self.controller = controller
+        self.decision_s = float(float_array("decision_s", [decision_s], positive=True)[0])
+        n = len(intersections)
+        s_max = int(controller.num_stages.max())
+        self.intergreen_s = np.zeros((n, s_max))
+        for i, x in enumerate(intersections):
+            self.intergreen_s[i, : len(x.stage_movements)] = x.yellow_s + x.all_red_s
+        self._links = [np.unique(np.r_[controller._in[i], controller._out[i]]) for i in range(n)]
+        self.stage = np.zeros(n, dtype=np.int32)
+        self.green_since_s = np.zeros(n)
+        self.next_stage = np.full(n, -1, dtype=np.int32)  # >= 0 while an intergreen runs
+        self.intergreen_ends_s = np.zeros(n)
+
+    @property
+    def in_green(self) -> npt.NDArray[np.bool_]:
+        """Intersections that show a stage's green now (the others run an intergreen)."""
+        return np.asarray(self.next_stage < 0)
+
+    def advance(self, t_s: float, queue_veh: Callable[[IntArray], FloatArray]) -> tuple[IntArray, IntArray]:
+        """Moves the clock to ``t_s``: ends the intergreens that are over and takes the decisions
+        that fall due, reading queues (veh per link) from ``queue_veh(links)``, which must fill at
+        least ``links``. Returns the intersections whose green starts and whose intergreen starts."""
+        ending = np.flatnonzero((self.next_stage >= 0) & (t_s >= self.intergreen_ends_s - 1e-9))
+        self.stage[ending] = self.next_stage[ending]
+        self.green_since_s[ending] = t_s
+        self.next_stage[ending] = -1
+        elapsed = t_s - self.green_since_s
+        ratio = elapsed / self.decision_s
+        due = self.in_green & (ratio >= 1 - 1e-9) & (np.abs(ratio - np.round(ratio)) < 1e-9)
+        due[ending] = False
+        if not due.any():
+            return ending, np.zeros(0, dtype=np.int64)
+        queue = queue_veh(np.unique(np.concatenate([self._links[i] for i in np.flatnonzero(due)])))
+        choice = self.controller.step(queue, self.stage, np.maximum(elapsed, 0.0))
+        changing = np.flatnonzero(due & (choice != self.stage))
+        self.next_stage[changing] = choice[changing]
+        self.intergreen_ends_s[changing] = t_s + self.intergreen_s[changing, self.stage[changing]]
+        return ending, changing

@@ -24,8 +24,10 @@ import numpy as np
 
 from smartopt._files import xml_root
 from smartopt._validation import float_array
+from smartopt.network import RoadNetwork
 from smartopt.signals.model import Intersection
 from smartopt.signals.timing import TimingPlan
+from smartopt.signals.traffic import TrafficDemand
 
 SATURATION_VPHPL = 1800.0
 TURN_CODES = {"s": "T", "l": "L", "r": "R", "L": "L", "R": "R"}  # SUMO dir -> turn (partial turns too)
@@ -33,29 +35,33 @@ TURN_CODES = {"s": "T", "l": "L", "r": "R", "L": "L", "R": "R"}  # SUMO dir -> t
 
 @dataclass(frozen=True)
 class SumoProgram:
-    """A traffic light's program: phase durations (s) and states, which phases are the stages
-    (green phases) in order, and the SUMO edge of each of the model's links (the approaches, then
-    the movements' exits: ``approach_link`` and ``movement_out_link`` index it)."""
+    """A traffic light's program: phase durations (s) and states, and which phases are the stages
+    (green phases) in order."""
 
     tls_id: str
     durations: tuple[float, ...]
     states: tuple[str, ...]
     stage_phase: tuple[int, ...]
-    edges: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class SumoSignals:
     """The lights of a SUMO network as intersection models (one per light, ids = tls ids) with
-    their original programs."""
+    their original programs. ``network`` is the SUMO network as a :class:`RoadNetwork` (link ids =
+    SUMO edge ids); the intersections' ``node``, ``approach_link`` and ``movement_out_link`` index it."""
 
+    network: RoadNetwork
     intersections: tuple[Intersection, ...]
     programs: tuple[SumoProgram, ...]
 
 
-def _turn_counts(routes_xml: str | os.PathLike[str], begin: float, end: float) -> dict[tuple[str, str], float]:
-    """Vehicles per (edge, next edge) among those departing in [begin, end) (route files with
-    ``<vehicle>`` elements and explicit routes, as duarouter writes them)."""
+def _route_counts(
+    routes_xml: str | os.PathLike[str], begin: float, end: float
+) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
+    """Among the vehicles departing in [begin, end): how many start on each edge, and how many
+    pass from each edge to the next (route files with ``<vehicle>`` elements and explicit
+    routes, as duarouter writes them)."""
+    starts: dict[str, float] = defaultdict(float)
     counts: dict[tuple[str, str], float] = defaultdict(float)
     for veh in xml_root(routes_xml, "routes").iter("vehicle"):
         depart = float(veh.get("depart", "0"))
@@ -63,9 +69,11 @@ def _turn_counts(routes_xml: str | os.PathLike[str], begin: float, end: float) -
         if not begin <= depart < end or route is None:
             continue
         edges = route.get("edges", "").split()
+        if edges:
+            starts[edges[0]] += 1.0
         for a, b in itertools.pairwise(edges):
             counts[a, b] += 1.0
-    return counts
+    return starts, counts
 
 
 def _lane_groups(lanes: dict[int, set[tuple[str, str]]]) -> list[list[int]]:
@@ -93,12 +101,13 @@ def read_sumo_signals(
     cycle_bounds_s: tuple[float, float] = (30.0, 180.0),
 ) -> SumoSignals:
     """Intersection models of every static traffic light in ``net_xml`` with turning volumes from
-    ``routes_xml`` (vehicles departing in ``[begin, end)`` s). ``node`` of each model is its index
-    in the result; approach and exit links are numbered per light."""
+    ``routes_xml`` (vehicles departing in ``[begin, end)`` s), on the network read from the same file."""
     if not end > begin:
         raise ValueError(f"end={end} must be after begin={begin}")
     net = xml_root(net_xml, "net")
-    counts = _turn_counts(routes_xml, begin, end)
+    network = RoadNetwork.from_sumo(net_xml)
+    link_index = {str(e): k for k, e in enumerate(network.link_ids)}
+    _, counts = _route_counts(routes_xml, begin, end)
     scale = 3600.0 / (end - begin)
     links: dict[str, dict[int, tuple[str, str, int, str]]] = defaultdict(dict)
     for c in net.iter("connection"):
@@ -108,7 +117,7 @@ def read_sumo_signals(
                 c.get("from", ""), c.get("to", ""), int(c.get("fromLane", "0")), c.get("dir", "s"),
             )  # fmt: skip
     intersections, programs = [], []
-    for idx, logic in enumerate(net.iter("tlLogic")):
+    for logic in net.iter("tlLogic"):
         tls = logic.get("id", "")
         phases = [(float(p.get("duration", "0")), p.get("state", "")) for p in logic.iter("phase")]
         conn = links.get(tls, {})
@@ -156,31 +165,34 @@ def read_sumo_signals(
         ]  # fmt: skip
         turn = [TURN_CODES[next(d for f, t, _, d in conn.values() if (f, t) == m)] for m in movements]
         n_app, n_stage = len(approaches), len(stages)
+        missing = [e for e in (*approaches, *(t for _, t in movements)) if e not in link_index]
+        if missing:
+            raise ValueError(f"traffic light {tls!r} controls edge {missing[0]!r}, which is not a road link")
+        approach_link = np.array([link_index[e] for e in approaches])
         intersections.append(
             Intersection(
-                id=tls, node=idx, approach_link=np.arange(n_app), crossing_length_m=np.zeros(n_app),
+                id=tls, node=int(network.link_head[approach_link[0]]), approach_link=approach_link,
+                crossing_length_m=np.zeros(n_app),
                 lane_group_approach=np.array(grp_app), lane_group_lanes=np.array(grp_lanes),
                 saturation_flow_vph=np.array(grp_sat), movement_lane_group=mov_grp,
-                movement_out_link=np.arange(len(movements)) + n_app, movement_turn=np.array(turn),
+                movement_out_link=np.array([link_index[t] for _, t in movements]), movement_turn=np.array(turn),
                 volume_vph=np.array([[counts.get(m, 0.0) * scale for m in movements]]), stage_movements=stages,
                 min_green_s=np.full(n_stage, min_green_s), max_green_s=np.full(n_stage, max_green_s),
                 yellow_s=np.array(intergreen, dtype=float), all_red_s=np.zeros(n_stage),
                 ped_min_green_s=np.zeros(n_stage), cycle_min_s=cycle_bounds_s[0], cycle_max_s=cycle_bounds_s[1],
             )
         )  # fmt: skip
-        edges = (*approaches, *(t for _, t in movements))
-        programs.append(
-            SumoProgram(tls, tuple(d for d, _ in phases), tuple(s for _, s in phases), tuple(stage_phase), edges)
-        )
+        programs.append(SumoProgram(tls, tuple(d for d, _ in phases), tuple(s for _, s in phases), tuple(stage_phase)))
     if not intersections:
         raise ValueError(f"{Path(net_xml).name}: no traffic lights")
-    return SumoSignals(tuple(intersections), tuple(programs))
+    return SumoSignals(network, tuple(intersections), tuple(programs))
 
 
 def plan_programs(signals: SumoSignals, plan: TimingPlan) -> dict[str, dict[str, Any]]:
     """The plan as SUMO programs: each light's phases with the stage greens replaced by the plan's
     (intergreen phases unchanged) and the plan's offset; a mapping ``tls id -> program`` in the
-    JSON form that SUMO tooling (and :func:`write_tllogic`) takes."""
+    JSON form that SUMO tooling (and :func:`write_tllogic`) takes. The plan's offset is when the
+    first stage's green starts; SUMO's offset is when the first phase starts."""
     ids = tuple(p.tls_id for p in signals.programs)
     if plan.intersection_ids != ids or plan.green_s.shape[1] < max(len(p.stage_phase) for p in signals.programs):
         raise ValueError(f"plan is for {plan.intersection_ids[:3]}..., not this network's lights {ids[:3]}...")
@@ -189,8 +201,9 @@ def plan_programs(signals: SumoSignals, plan: TimingPlan) -> dict[str, dict[str,
         durations = list(prog.durations)
         for k, p in enumerate(prog.stage_phase):
             durations[p] = round(float(plan.green_s[i, k]), 2)
+        lead = sum(durations[: prog.stage_phase[0]])  # phases before the first stage's green
         out[prog.tls_id] = {
-            "offset": round(float(plan.offset_s[i]), 2),
+            "offset": round(float(plan.offset_s[i]) - lead, 2),
             "phases": [{"duration": d, "state": s} for d, s in zip(durations, prog.states, strict=True)],
         }
     return out
@@ -243,21 +256,26 @@ def run_max_pressure(
 
     import sumo
 
-    from smartopt.signals.adaptive import MaxPressure
+    from smartopt.signals.adaptive import MaxPressure, StageClock
 
     tools = str(Path(sumo.SUMO_HOME) / "tools")
     if tools not in sys.path:
         sys.path.append(tools)
     import traci
 
-    step = float(float_array("decision_s", [decision_s], positive=True)[0])
+    float_array("decision_s", [decision_s], positive=True)
     if end is not None:
         float_array("end", [end], positive=True)
     signals = read_sumo_signals(net_xml, routes_xml)
-    lights = [
-        (x, prog, prog.edges, MaxPressure([x], num_links=len(prog.edges)))
-        for x, prog in zip(signals.intersections, signals.programs, strict=True)
-    ]
+    edges = signals.network.link_ids
+    clock = StageClock(MaxPressure(signals.intersections, signals.network.num_links), signals.intersections, decision_s)
+    green = [[prog.states[p] for p in prog.stage_phase] for prog in signals.programs]
+
+    def halting(links: np.ndarray) -> np.ndarray:
+        queue = np.zeros(len(edges))
+        queue[links] = [traci.edge.getLastStepHaltingNumber(str(edges[k])) for k in links]
+        return queue
+
     stats = Path(tripinfo).with_suffix(".stats.xml")
     cmd = [str(Path(sumo.SUMO_HOME) / "bin" / "sumo"), "-n", str(net_xml), "-r", str(routes_xml),
            "--seed", str(seed), "--tripinfo-output", str(tripinfo), "--no-step-log", "--duration-log.disable",
@@ -266,33 +284,18 @@ def run_max_pressure(
         cmd += ["--end", str(end)]
     traci.start(cmd, stdout=subprocess.DEVNULL)
     try:
-        stage = {p.tls_id: 0 for p in signals.programs}
-        since = {p.tls_id: 0.0 for p in signals.programs}
-        pending: dict[str, tuple[int, float]] = {}  # tls -> (next stage, time the intergreen ends)
-        for _, prog, _, _ in lights:
-            traci.trafficlight.setRedYellowGreenState(prog.tls_id, prog.states[prog.stage_phase[0]])
+        for prog, states in zip(signals.programs, green, strict=True):
+            traci.trafficlight.setRedYellowGreenState(prog.tls_id, states[0])
         t = 0.0
         while traci.simulation.getMinExpectedNumber() > 0 and (end is None or t < end):
             traci.simulationStep()
             t = traci.simulation.getTime()
-            for x, prog, edges, mp in lights:
-                tls = prog.tls_id
-                if tls in pending:
-                    nxt, until = pending[tls]
-                    if t >= until:
-                        traci.trafficlight.setRedYellowGreenState(tls, prog.states[prog.stage_phase[nxt]])
-                        stage[tls], since[tls] = nxt, t
-                        del pending[tls]
-                    continue
-                elapsed = t - since[tls]
-                if elapsed < step or elapsed % step > 1e-9:
-                    continue  # decisions only every `step` seconds of green
-                queue = np.array([traci.edge.getLastStepHaltingNumber(e) for e in edges], dtype=float)
-                nxt = int(mp.step(queue, [stage[tls]], [elapsed])[0])
-                if nxt != stage[tls]:
-                    now, then = prog.states[prog.stage_phase[stage[tls]]], prog.states[prog.stage_phase[nxt]]
-                    traci.trafficlight.setRedYellowGreenState(tls, _transition_state(now, then))
-                    pending[tls] = (nxt, t + float(x.yellow_s[stage[tls]] + x.all_red_s[stage[tls]]))
+            started, changing = clock.advance(t, halting)
+            for i in started:
+                traci.trafficlight.setRedYellowGreenState(signals.programs[i].tls_id, green[i][clock.stage[i]])
+            for i in changing:
+                now, then = green[i][clock.stage[i]], green[i][clock.next_stage[i]]
+                traci.trafficlight.setRedYellowGreenState(signals.programs[i].tls_id, _transition_state(now, then))
     finally:
         traci.close()
     teleports = xml_root(stats, "statistics").find("teleports")
@@ -301,3 +304,28 @@ def run_max_pressure(
     return {"mean_time_loss_s": float(np.mean([float(tr.get("timeLoss", "0")) for tr in trips])),
             "total_time_loss_veh_h": float(np.sum(loss) / 3600.0), "completed_trips": float(len(trips)),
             "teleports": float(teleports.get("total", "0") if teleports is not None else 0)}  # fmt: skip
+
+
+def read_sumo_demand(
+    network: RoadNetwork, routes_xml: str | os.PathLike[str], *, begin: float = 0.0, end: float = 3600.0
+) -> TrafficDemand:
+    """The vehicles of ``routes_xml`` departing in ``[begin, end)`` as :class:`TrafficDemand` on
+    ``network`` (read from the same SUMO net): entries where routes start, turns edge to edge (veh/h)."""
+    if not end > begin:
+        raise ValueError(f"end={end} must be after begin={begin}")
+    starts, counts = _route_counts(routes_xml, begin, end)
+    scale = 3600.0 / (end - begin)
+    index = {str(e): k for k, e in enumerate(network.link_ids)}
+    unknown = [e for e in (*starts, *(e for pair in counts for e in pair)) if e not in index]
+    if unknown:
+        raise ValueError(f"routes use edge {unknown[0]!r}, which is not a road link of the network")
+    entry = np.zeros(network.num_links)
+    for e, n in starts.items():
+        entry[index[e]] += n * scale
+    pairs = list(counts)
+    return TrafficDemand(
+        entry,
+        np.array([index[a] for a, _ in pairs], dtype=np.int64),
+        np.array([index[b] for _, b in pairs], dtype=np.int64),
+        np.array([counts[p] * scale for p in pairs]),
+    )

@@ -1,0 +1,183 @@
+// pybind11 bindings of the signalised-network traffic model: smartopt._core._traffic.
+// Private module: smartopt.signals.traffic validates user input first; the C++ side checks again.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "smartopt/signals/traffic_model.hpp"
+
+namespace py = pybind11;
+namespace sig = smartopt::signals;
+
+namespace {
+
+template <class T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+template <class T>
+std::vector<T> to_vector(const CArray<T> &a, const char *name) {
+    if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be one-dimensional");
+    return std::vector<T>(a.data(), a.data() + a.size());
+}
+
+// Network and demand owned together, so a Simulation can keep references to both.
+struct Scenario {
+    sig::TrafficNetwork net;
+    sig::TrafficDemand demand;
+};
+
+std::shared_ptr<Scenario> make_scenario(const CArray<double> &free_flow_s, const CArray<double> &storage_veh,
+                                        const CArray<int32_t> &move_in, const CArray<int32_t> &move_out,
+                                        const CArray<int32_t> &move_node, const CArray<uint64_t> &move_stages,
+                                        int32_t n_signals, int32_t max_stages, const CArray<double> &entry_vps,
+                                        const CArray<double> &move_share, const CArray<double> &saturation_vps,
+                                        double dt_s, double dispersion_alpha, double travel_beta) {
+    auto s = std::make_shared<Scenario>();
+    s->net.dt_s = dt_s;
+    s->net.dispersion_alpha = dispersion_alpha;
+    s->net.travel_beta = travel_beta;
+    s->net.free_flow_s = to_vector(free_flow_s, "free_flow_s");
+    s->net.storage_veh = to_vector(storage_veh, "storage_veh");
+    s->net.move_in = to_vector(move_in, "move_in");
+    s->net.move_out = to_vector(move_out, "move_out");
+    s->net.move_node = to_vector(move_node, "move_node");
+    s->net.move_stages = to_vector(move_stages, "move_stages");
+    s->net.n_signals = n_signals;
+    s->net.max_stages = max_stages;
+    s->net.check();
+    s->demand.entry_vps = to_vector(entry_vps, "entry_vps");
+    s->demand.move_share = to_vector(move_share, "move_share");
+    s->demand.saturation_vps = to_vector(saturation_vps, "saturation_vps");
+    s->demand.check(s->net);
+    return s;
+}
+
+py::dict totals_dict(const sig::Totals &t) {
+    py::dict d;
+    d["delay_veh_s"] = t.delay_veh_s;
+    d["stops_veh"] = t.stops_veh;
+    d["entered_veh"] = t.entered_veh;
+    d["exited_veh"] = t.exited_veh;
+    d["origin_queue_veh"] = t.origin_queue_veh;
+    return d;
+}
+
+py::dict stats_dict(const sig::LinkStats &stats) {
+    auto arr = [](const std::vector<double> &v) { return py::array_t<double>(v.size(), v.data()); };
+    py::dict links;
+    links["delay_veh_s"] = arr(stats.delay_veh_s);
+    links["stops_veh"] = arr(stats.stops_veh);
+    links["queue_veh_s"] = arr(stats.queue_veh_s);
+    links["max_queue_veh"] = arr(stats.max_queue_veh);
+    links["entered_veh"] = arr(stats.entered_veh);
+    return links;
+}
+
+void check_shape(const py::array &a, std::vector<py::ssize_t> shape, const char *name) {
+    bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+    for (size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(static_cast<py::ssize_t>(i)) == shape[i];
+    if (!ok) throw py::value_error(std::string(name) + " has the wrong shape");
+}
+
+sig::FixedPlan fixed_plan(const Scenario &s, const CArray<double> &cycle_s, const CArray<double> &offset_s,
+                          const CArray<double> &window_start_s, const CArray<double> &window_end_s) {
+    const py::ssize_t n = s.net.n_signals, k = s.net.max_stages;
+    check_shape(cycle_s, {n}, "cycle_s");
+    check_shape(offset_s, {n}, "offset_s");
+    check_shape(window_start_s, {n, k}, "window_start_s");
+    check_shape(window_end_s, {n, k}, "window_end_s");
+    return {cycle_s.data(), offset_s.data(), window_start_s.data(), window_end_s.data()};
+}
+
+py::tuple simulate_fixed(std::shared_ptr<Scenario> s, const CArray<double> &cycle_s, const CArray<double> &offset_s,
+                         const CArray<double> &window_start_s, const CArray<double> &window_end_s, int64_t n_steps) {
+    const sig::FixedPlan plan = fixed_plan(*s, cycle_s, offset_s, window_start_s, window_end_s);
+    if (n_steps < 0) throw py::value_error("n_steps must be >= 0");
+    sig::LinkStats stats(s->net.num_links());
+    sig::Totals totals;
+    {
+        py::gil_scoped_release release;
+        totals = sig::simulate_fixed(s->net, s->demand, plan, n_steps, &stats);
+    }
+    return py::make_tuple(totals_dict(totals), stats_dict(stats));
+}
+
+py::array_t<double> score_plans(std::shared_ptr<Scenario> s, const CArray<double> &cycle_s,
+                                const CArray<double> &offset_s, const CArray<double> &window_start_s,
+                                const CArray<double> &window_end_s, int64_t n_steps, double stop_penalty_s,
+                                int n_threads) {
+    const py::ssize_t n = s->net.n_signals, k = s->net.max_stages;
+    if (cycle_s.ndim() != 2) throw py::value_error("cycle_s must be two-dimensional (plans, signals)");
+    const py::ssize_t p = cycle_s.shape(0);
+    check_shape(cycle_s, {p, n}, "cycle_s");
+    check_shape(offset_s, {p, n}, "offset_s");
+    check_shape(window_start_s, {p, n, k}, "window_start_s");
+    check_shape(window_end_s, {p, n, k}, "window_end_s");
+    if (n_steps < 0) throw py::value_error("n_steps must be >= 0");
+    py::array_t<double> out(p);
+    double *o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        sig::score_plans(s->net, s->demand, p, cycle_s.data(), offset_s.data(), window_start_s.data(),
+                         window_end_s.data(), n_steps, stop_penalty_s, o, n_threads);
+    }
+    return out;
+}
+
+// A simulation driven from Python one step at a time (adaptive control).
+class Stepper {
+  public:
+    explicit Stepper(std::shared_ptr<Scenario> s)
+        : scenario_(std::move(s)), sim_(scenario_->net, scenario_->demand), stats_(scenario_->net.num_links()) {}
+
+    void step(const CArray<double> &green_share, int64_t n_steps) {
+        check_shape(green_share, {scenario_->net.n_signals, scenario_->net.max_stages}, "green_share");
+        for (py::ssize_t i = 0; i < green_share.size(); ++i)
+            if (!(green_share.data()[i] >= 0 && green_share.data()[i] <= 1))
+                throw py::value_error("green_share must be in [0, 1]");
+        if (n_steps < 0) throw py::value_error("n_steps must be >= 0");
+        py::gil_scoped_release release;
+        for (int64_t t = 0; t < n_steps; ++t) sim_.step(green_share.data(), &stats_);
+    }
+
+    py::array_t<double> link_queues() const {
+        py::array_t<double> out(scenario_->net.num_links());
+        sim_.link_queues(out.mutable_data());
+        return out;
+    }
+
+    double time_s() const { return sim_.time_s(); }
+    py::dict totals() const { return totals_dict(sim_.totals()); }
+    py::dict link_stats() const { return stats_dict(stats_); }
+
+  private:
+    std::shared_ptr<Scenario> scenario_;
+    sig::Simulation sim_;
+    sig::LinkStats stats_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_traffic, m) {
+    m.doc() = "Signalised-network traffic model (private; use smartopt.signals.TrafficModel).";
+    py::class_<Scenario, std::shared_ptr<Scenario>>(m, "Scenario");
+    m.def("make_scenario", &make_scenario, py::arg("free_flow_s"), py::arg("storage_veh"), py::arg("move_in"),
+          py::arg("move_out"), py::arg("move_node"), py::arg("move_stages"), py::arg("n_signals"),
+          py::arg("max_stages"), py::arg("entry_vps"), py::arg("move_share"), py::arg("saturation_vps"),
+          py::arg("dt_s"), py::arg("dispersion_alpha"), py::arg("travel_beta"));
+    m.def("simulate_fixed", &simulate_fixed, py::arg("scenario"), py::arg("cycle_s"), py::arg("offset_s"),
+          py::arg("window_start_s"), py::arg("window_end_s"), py::arg("n_steps"));
+    m.def("score_plans", &score_plans, py::arg("scenario"), py::arg("cycle_s"), py::arg("offset_s"),
+          py::arg("window_start_s"), py::arg("window_end_s"), py::arg("n_steps"), py::arg("stop_penalty_s"),
+          py::arg("n_threads"));
+    py::class_<Stepper>(m, "Stepper")
+        .def(py::init<std::shared_ptr<Scenario>>(), py::arg("scenario"))
+        .def("step", &Stepper::step, py::arg("green_share"), py::arg("n_steps"))
+        .def("link_queues", &Stepper::link_queues)
+        .def_property_readonly("time_s", &Stepper::time_s)
+        .def("totals", &Stepper::totals)
+        .def("link_stats", &Stepper::link_stats);
+}

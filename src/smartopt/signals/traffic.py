@@ -1,0 +1,327 @@
+"""A macroscopic traffic model of a signalised network, in C++: platoons travel each link in
+free-flow time with TRANSYT's (Robertson) platoon dispersion, queue per movement at the stop line,
+discharge at saturation flow while their stage is green and the next link has room (links hold
+``length x lanes / jam spacing`` vehicles, so queues spill back). Simulated in steps of ``dt_s``.
+
+:meth:`TrafficModel.simulate` runs a fixed-time :class:`TimingPlan`;
+:meth:`TrafficModel.simulate_max_pressure` runs :class:`MaxPressure` control inside the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._validation import FloatArray, IntArray, assign_frozen, float_array, index_array
+from smartopt.network import Assignment, RoadNetwork
+from smartopt.signals.model import Intersection
+from smartopt.signals.timing import TimingPlan
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from smartopt._core import _traffic
+
+
+@dataclass(frozen=True, eq=False)
+class TrafficDemand:
+    """Demand for :class:`TrafficModel`: vehicles entering each link from outside (veh/h, one value
+    per network link) and the flows turning from one link into the next (veh/h). A link's
+    arrivals that turn nowhere leave the network at its end."""
+
+    entry_vph: FloatArray
+    turn_in_link: IntArray
+    turn_out_link: IntArray
+    turn_vph: FloatArray
+
+    def __post_init__(self) -> None:
+        entry = float_array("entry_vph", self.entry_vph, (None,), nonnegative=True)
+        n = entry.shape[0]
+        k = np.asarray(self.turn_in_link).shape[0] if np.ndim(self.turn_in_link) == 1 else -1
+        values: dict[str, Any] = {
+            "entry_vph": entry,
+            "turn_in_link": index_array("turn_in_link", self.turn_in_link, n, (k,)),
+            "turn_out_link": index_array("turn_out_link", self.turn_out_link, n, (k,)),
+            "turn_vph": float_array("turn_vph", self.turn_vph, (k,), nonnegative=True),
+        }
+        assign_frozen(self, values)
+
+    @classmethod
+    def from_assignment(cls, assignment: Assignment) -> TrafficDemand:
+        """The demand of an assignment: turning flows as assigned, entries where a link carries
+        more than flows into it from other links."""
+        inflow = np.bincount(
+            assignment.turn_out_link, assignment.turn_flow_vph, minlength=assignment.link_flow_vph.shape[0]
+        )
+        entry = np.maximum(assignment.link_flow_vph - inflow, 0.0)
+        return cls(entry, assignment.turn_in_link, assignment.turn_out_link, assignment.turn_flow_vph)
+
+    @property
+    def num_links(self) -> int:
+        return int(self.entry_vph.shape[0])
+
+    def link_inflow_vph(self) -> FloatArray:
+        """Vehicles entering each link, from outside or from other links (veh/h)."""
+        return np.asarray(self.entry_vph + np.bincount(self.turn_out_link, self.turn_vph, minlength=self.num_links))
+
+    def __repr__(self) -> str:
+        return (
+            f"TrafficDemand({self.num_links} links, {self.entry_vph.sum():.0f} veh/h entering, "
+            f"{int((self.turn_vph > 0).sum())} turns used)"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Per link: delay (veh h: queueing at the stop line plus waiting to enter the network there),
+    stops (veh), mean and largest stop-line queue (veh) and vehicles that entered; and the totals
+    of the run (``duration_s`` of simulated time)."""
+
+    link_ids: npt.NDArray[np.str_]
+    duration_s: float
+    delay_veh_h: FloatArray
+    stops_veh: FloatArray
+    mean_queue_veh: FloatArray
+    max_queue_veh: FloatArray
+    entered_veh: FloatArray
+    total_delay_veh_h: float
+    total_stops_veh: float
+    vehicles_in: float
+    vehicles_out: float
+    waiting_to_enter_veh: float
+
+    def objective_veh_h(self, stop_penalty_s: float) -> float:
+        """Delay plus ``stop_penalty_s`` per stop (veh h), TRANSYT's performance index."""
+        return self.total_delay_veh_h + stop_penalty_s * self.total_stops_veh / 3600.0
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per link."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"link": self.link_ids, "delay_veh_h": self.delay_veh_h, "stops_veh": self.stops_veh,
+             "mean_queue_veh": self.mean_queue_veh, "max_queue_veh": self.max_queue_veh,
+             "entered_veh": self.entered_veh}
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulationResult({self.duration_s:g} s: delay {self.total_delay_veh_h:.1f} veh h, "
+            f"{self.total_stops_veh:.0f} stops, {self.vehicles_in:.0f} veh in, {self.vehicles_out:.0f} out)"
+        )
+
+
+class TrafficModel:
+    """The traffic model of ``network`` with its signalised ``intersections`` (at most one per
+    node; their links index ``network``). Movements at other nodes are every network turn,
+    uncontrolled, with the in-link's capacity. A movement's saturation flow is its lane group's
+    (its link's at uncontrolled nodes), shared among the movements of the group in proportion
+    to their demand.
+
+    Parameters: ``dt_s`` the step (s); ``jam_spacing_m`` road length per stored vehicle and lane;
+    ``dispersion`` and ``travel_factor`` TRANSYT's platoon-dispersion alpha and beta; a stage
+    discharges from ``start_lost_s`` after its green starts until ``yellow_used_s`` into its
+    yellow (HCM's effective green)."""
+
+    def __init__(
+        self,
+        network: RoadNetwork,
+        intersections: Sequence[Intersection],
+        *,
+        dt_s: float = 1.0,
+        jam_spacing_m: float = 7.5,
+        dispersion: float = 0.35,
+        travel_factor: float = 0.8,
+        start_lost_s: float = 2.0,
+        yellow_used_s: float = 2.0,
+    ) -> None:
+        self.network = network
+        self.intersections = tuple(intersections)
+        self.dt_s, spacing, self.dispersion = (
+            float(v) for v in float_array("dt_s, jam_spacing_m, dispersion", [dt_s, jam_spacing_m, dispersion])
+        )
+        if not (self.dt_s > 0 and spacing > 0 and self.dispersion >= 0):
+            raise ValueError("dt_s and jam_spacing_m must be > 0 and dispersion >= 0")
+        self.travel_factor = float(travel_factor)
+        if not 0 < self.travel_factor <= 1:
+            raise ValueError(f"travel_factor={travel_factor} must be in (0, 1]")
+        self.start_lost_s, self.yellow_used_s = (
+            float(v)
+            for v in float_array("start_lost_s, yellow_used_s", [start_lost_s, yellow_used_s], nonnegative=True)
+        )
+        n_links = network.num_links
+        nodes = [x.node for x in self.intersections]
+        if len(set(nodes)) != len(nodes):
+            raise ValueError("two intersections share a node")
+        signal_of_node = np.full(network.num_nodes, -1)
+        move_in: list[npt.NDArray[np.integer[Any]]] = []
+        move_out: list[npt.NDArray[np.integer[Any]]] = []
+        move_node, move_stages, move_group = [], [], []
+        for i, x in enumerate(self.intersections):
+            if not 0 <= x.node < network.num_nodes:
+                raise ValueError(f"intersection {x.id}: node {x.node} is not a node of the network")
+            signal_of_node[x.node] = i
+            approach = index_array(f"intersection {x.id}: approach_link", x.approach_link, n_links)
+            out = index_array(f"intersection {x.id}: movement_out_link", x.movement_out_link, n_links)
+            stages = np.zeros(out.shape[0], dtype=np.uint64)
+            for s, moves in enumerate(x.stage_movements):
+                stages[moves] |= np.uint64(1 << s)
+            move_in.append(approach[x.lane_group_approach[x.movement_lane_group]])
+            move_out.append(out)
+            move_node.append(np.full(out.shape[0], i))
+            move_stages.append(stages)
+            move_group.append(x.movement_lane_group)
+        turn_in, turn_out = network.turns
+        free = signal_of_node[network.link_head[turn_in]] < 0
+        move_in.append(turn_in[free])
+        move_out.append(turn_out[free])
+        move_node.append(np.full(int(free.sum()), -1))
+        move_stages.append(np.zeros(int(free.sum()), dtype=np.uint64))
+        self.move_in = np.concatenate(move_in).astype(np.int32)
+        self.move_out = np.concatenate(move_out).astype(np.int32)
+        self.move_node = np.concatenate(move_node).astype(np.int32)
+        self.move_stages = np.concatenate(move_stages).astype(np.uint64)
+        self._move_group = move_group  # lane group of each signalised movement, per intersection
+        self._index = {(int(a), int(b)): m for m, (a, b) in enumerate(zip(self.move_in, self.move_out, strict=True))}
+        if len(self._index) != self.move_in.shape[0]:
+            raise ValueError("an intersection lists the same movement (in-link, out-link) twice")
+        self.free_flow_s = network.link_time_s
+        self.storage_veh = network.link_length_m * network.link_lanes / spacing
+        self.max_stages = max((len(x.stage_movements) for x in self.intersections), default=0)
+
+    @property
+    def num_movements(self) -> int:
+        return int(self.move_in.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"TrafficModel({self.network.num_links} links, {len(self.intersections)} signals, "
+            f"{self.num_movements} movements, dt {self.dt_s:g} s)"
+        )
+
+    # -- building blocks ------------------------------------------------------------------------
+
+    def scenario(self, demand: TrafficDemand) -> _traffic.Scenario:
+        """The compiled model loaded with ``demand`` (checked: turns must be movements of the model,
+        and no link may send on more than it receives)."""
+        from smartopt._core import _traffic
+
+        if demand.num_links != self.network.num_links:
+            raise ValueError(f"demand has {demand.num_links} links, the network {self.network.num_links}")
+        move_vph = np.zeros(self.num_movements)
+        ids = self.network.link_ids
+        for a, b, v in zip(demand.turn_in_link, demand.turn_out_link, demand.turn_vph, strict=True):
+            m = self._index.get((int(a), int(b)))
+            if m is None:
+                if v > 0:
+                    raise ValueError(f"demand turns from link {ids[a]!r} into {ids[b]!r}, which no movement allows")
+                continue
+            move_vph[m] += v
+        inflow = demand.link_inflow_vph()
+        outflow = np.bincount(self.move_in, move_vph, minlength=self.network.num_links)
+        over = outflow > inflow * (1 + 1e-6) + 1e-6
+        if over.any():
+            k = int(np.flatnonzero(over)[0])
+            raise ValueError(
+                f"demand: link {ids[k]!r} sends {outflow[k]:.1f} veh/h onward but receives only {inflow[k]:.1f} veh/h"
+            )
+        share = np.divide(
+            move_vph, inflow[self.move_in], out=np.zeros(self.num_movements), where=inflow[self.move_in] > 0
+        )
+        return _traffic.make_scenario(
+            self.free_flow_s, self.storage_veh, self.move_in, self.move_out, self.move_node, self.move_stages,
+            len(self.intersections), self.max_stages, demand.entry_vph / 3600.0, np.minimum(share, 1.0),
+            self._saturation_vph(move_vph) / 3600.0, self.dt_s, self.dispersion, self.travel_factor,
+        )  # fmt: skip
+
+    def _saturation_vph(self, move_vph: FloatArray) -> FloatArray:
+        """Each movement's share of its lane group's (or uncontrolled link's) saturation flow."""
+        sat = np.zeros(self.num_movements)
+        start = 0
+        for x, group in zip(self.intersections, self._move_group, strict=True):
+            k = group.shape[0]
+            v = move_vph[start : start + k]
+            n_groups = x.saturation_flow_vph.shape[0]
+            group_v = np.bincount(group, v, minlength=n_groups)
+            group_n = np.bincount(group, minlength=n_groups)
+            share = np.where(
+                group_v[group] > 0, v / np.where(group_v[group] > 0, group_v[group], 1.0), 1.0 / group_n[group]
+            )
+            sat[start : start + k] = x.saturation_flow_vph[group] * share
+            start += k
+        free = np.arange(start, self.num_movements)
+        link = self.move_in[free]
+        link_v = np.bincount(link, move_vph[free], minlength=self.network.num_links)
+        link_n = np.bincount(link, minlength=self.network.num_links)
+        v = move_vph[free]
+        share = np.where(link_v[link] > 0, v / np.where(link_v[link] > 0, link_v[link], 1.0), 1.0 / link_n[link])
+        sat[free] = self.network.link_capacity_vph[link] * share
+        return sat
+
+    def windows(self, plan: TimingPlan) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The plan as the compiled model takes it: cycle (s), offset (s) and each stage's
+        discharge window (start, end; s from cycle start), shape ``(n_signals, max_stages)``."""
+        ids = tuple(x.id for x in self.intersections)
+        if plan.intersection_ids != ids:
+            raise ValueError(f"plan is for intersections {plan.intersection_ids[:3]}..., the model has {ids[:3]}...")
+        n = len(ids)
+        start = np.zeros((n, self.max_stages))
+        end = np.zeros((n, self.max_stages))
+        for i, x in enumerate(self.intersections):
+            ns = len(x.stage_movements)
+            green = plan.green_s[i, :ns]
+            begin = np.concatenate([[0.0], np.cumsum(green + x.yellow_s + x.all_red_s)[:-1]])
+            effective = np.clip(green - self.start_lost_s + np.minimum(self.yellow_used_s, x.yellow_s), 0.0, None)
+            start[i, :ns] = begin + np.minimum(self.start_lost_s, green)
+            end[i, :ns] = start[i, :ns] + np.minimum(effective, plan.cycle_s[i])
+        return plan.cycle_s, plan.offset_s, start, end
+
+    def _steps(self, duration_s: float) -> int:
+        d = float(float_array("duration_s", [duration_s], positive=True)[0])
+        return max(1, round(d / self.dt_s))
+
+    def _result(self, totals: Mapping[str, float], links: Mapping[str, FloatArray], steps: int) -> SimulationResult:
+        duration = steps * self.dt_s
+        return SimulationResult(
+            link_ids=self.network.link_ids, duration_s=duration, delay_veh_h=links["delay_veh_s"] / 3600.0,
+            stops_veh=links["stops_veh"], mean_queue_veh=links["queue_veh_s"] / duration,
+            max_queue_veh=links["max_queue_veh"], entered_veh=links["entered_veh"],
+            total_delay_veh_h=totals["delay_veh_s"] / 3600.0, total_stops_veh=totals["stops_veh"],
+            vehicles_in=totals["entered_veh"], vehicles_out=totals["exited_veh"],
+            waiting_to_enter_veh=totals["origin_queue_veh"],
+        )  # fmt: skip
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def simulate(self, plan: TimingPlan, demand: TrafficDemand, duration_s: float = 3600.0) -> SimulationResult:
+        """Runs the fixed-time ``plan`` (offsets on a common clock from t = 0) with constant
+        ``demand`` for ``duration_s``, starting from an empty network."""
+        from smartopt._core import _traffic
+
+        steps = self._steps(duration_s)
+        totals, links = _traffic.simulate_fixed(self.scenario(demand), *self.windows(plan), steps)
+        return self._result(totals, links, steps)
+
+    def simulate_max_pressure(
+        self, demand: TrafficDemand, duration_s: float = 3600.0, *, decision_s: float = 5.0
+    ) -> SimulationResult:
+        """Runs :class:`MaxPressure` control inside the model: decisions every ``decision_s`` of
+        green from the stop-line queues, each change through the ending stage's intergreen."""
+        from smartopt._core import _traffic
+        from smartopt.signals.adaptive import MaxPressure, StageClock
+
+        steps = self._steps(duration_s)
+        clock = StageClock(MaxPressure(self.intersections, self.network.num_links), self.intersections, decision_s)
+        sim = _traffic.Stepper(self.scenario(demand))
+        share = np.zeros((len(self.intersections), self.max_stages))
+        rows = np.arange(len(self.intersections))
+        for k in range(steps):
+            clock.advance(k * self.dt_s, lambda _links: sim.link_queues())
+            share[:] = 0.0
+            share[rows, clock.stage] = clock.in_green
+            sim.step(share, 1)
+        return self._result(sim.totals(), sim.link_stats(), steps)
