@@ -10,19 +10,22 @@ from smartopt.dispatch.model import Fleet, Requests
 from smartopt.energy.assets import EnergyDay
 from smartopt.network.road import RoadNetwork
 from smartopt.signals.model import Intersection
+from smartopt.signals.traffic import TrafficDemand
 
 
 @dataclass(frozen=True, eq=False)
 class District:
     """A plain container: road network, signalised intersections (volumes per entry of
-    ``periods``), a day of energy data on the distribution grid, the shuttle fleet and a day of
-    ride requests. ``corridors`` names arterials to coordinate: indices into ``intersections`` in
-    order along each. ``facts`` holds headline figures and ``assumptions`` says where they come from."""
+    ``periods``), the traffic demand of each period (for the traffic model), a day of energy data
+    on the distribution grid, the shuttle fleet and a day of ride requests. ``corridors`` names
+    arterials to coordinate: indices into ``intersections`` in order along each. ``facts`` holds
+    headline figures and ``assumptions`` says where they come from."""
 
     name: str
     network: RoadNetwork
     periods: tuple[str, ...]
     intersections: tuple[Intersection, ...]
+    traffic: tuple[TrafficDemand, ...]
     energy: EnergyDay
     fleet: Fleet
     requests: Requests

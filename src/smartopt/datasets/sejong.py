@@ -23,6 +23,7 @@ from smartopt.energy.assets import EnergyDay
 from smartopt.energy.grid import Grid
 from smartopt.network.road import RoadNetwork
 from smartopt.signals.model import Intersection
+from smartopt.signals.traffic import TrafficDemand
 
 # --- layout -----------------------------------------------------------------------------------
 WIDTH_M, HEIGHT_M = 1_900.0, 1_450.0
@@ -475,21 +476,24 @@ def _intersection(lay: _Layout, v: int, turn_volume: list[dict[tuple[int, int], 
     )
 
 
-def _intersections(lay: _Layout) -> tuple[Intersection, ...]:
+def _intersections(lay: _Layout) -> tuple[tuple[Intersection, ...], tuple[TrafficDemand, ...]]:
+    """The signalised intersections with their turning volumes, and the assigned demand of each period."""
     n = lay.net.num_nodes
     nodes = np.arange(n)
     turn_volume = []
+    demand = []
     for period, od in _od_matrices(lay).items():
         res = lay.net.assign(nodes, nodes, od, iterations=5)
         if res.unassigned_vph > 0:
             raise RuntimeError(f"{period}: {res.unassigned_vph} veh/h could not be routed")
+        demand.append(TrafficDemand.from_assignment(res))
         turn_volume.append(
             {
                 (int(a), int(b)): float(q)
                 for a, b, q in zip(res.turn_in_link, res.turn_out_link, res.turn_flow_vph, strict=True)
             }
         )
-    return tuple(_intersection(lay, v, turn_volume) for v in _signalised_nodes(lay))
+    return tuple(_intersection(lay, v, turn_volume) for v in _signalised_nodes(lay)), tuple(demand)
 
 
 def _profile(hourly: list[float], rng: np.random.Generator, noise: float) -> np.ndarray:
@@ -821,7 +825,7 @@ def sejong_5_1(seed: int = 0) -> District:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     rng = np.random.default_rng([int(seed), 51])
     lay = _road_network(rng)
-    intersections = _intersections(lay)
+    intersections, traffic = _intersections(lay)
     energy = _energy(lay, DEPOT_XY, rng)
     fleet = _fleet(lay, energy)
     requests = _requests(lay, rng)
@@ -838,6 +842,7 @@ def sejong_5_1(seed: int = 0) -> District:
         network=lay.net,
         periods=PERIODS,
         intersections=intersections,
+        traffic=traffic,
         energy=energy,
         fleet=fleet,
         requests=requests,
