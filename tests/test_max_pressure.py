@@ -58,3 +58,16 @@ def test_input_errors() -> None:
         MaxPressure([crossing()], num_links=0)
     with pytest.raises(ValueError, match="intersections is empty"):
         MaxPressure([], num_links=4)
+
+
+def test_movement_queues_replace_the_approach_queue() -> None:
+    # Varaiya's form: the movement's own queue upstream, the exit link's downstream.
+    mp = MaxPressure([crossing(), crossing()], num_links=4)
+    assert mp.num_movements == 4
+    queue = [10.0, 8.0, 4.0, 0.0]
+    moves = [1.0, 8.0, 6.0, 0.0]  # intersection 0: movements 0, 1; intersection 1: movements 2, 3
+    # 1800 * (1 - 4), 1600 * (8 - 0); 1800 * (6 - 4), 1600 * (0 - 0).
+    np.testing.assert_allclose(mp.pressures(queue, moves), [[-5400.0, 12800.0], [3600.0, 0.0]])
+    assert mp.step(queue, [1, 1], [20.0, 20.0], moves).tolist() == [1, 0]
+    with pytest.raises(ValueError, match=r"movement_queue_veh must have shape \(4,\)"):
+        mp.pressures(queue, [1.0])

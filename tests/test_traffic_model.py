@@ -99,21 +99,24 @@ def test_green_wave_offset_is_the_travel_time() -> None:
 
 def test_optimize_network_finds_the_wave_and_never_loses() -> None:
     model, demand = arterial()
-    found = optimize_network(model, demand, cycles_s=[60.0], offset_step_s=2.0, time_limit_s=30.0, seed=1)
+    found = optimize_network(model, demand, cycles_s=[60.0], time_limit_s=300.0, max_evaluations=3000, seed=1)
     p = found.plan
     assert found.objective_veh_h <= found.zero_offset_objective_veh_h
     assert (p.offset_s[1] - p.offset_s[0]) % 60.0 == pytest.approx(30.0, abs=4.0)
     # Its objective is what the model says about the plan.
     assert found.objective_veh_h == pytest.approx(model.simulate(p, demand, 1800.0).objective_veh_h(5.0), rel=1e-9)
-    again = optimize_network(model, demand, cycles_s=[60.0], offset_step_s=2.0, time_limit_s=30.0, seed=1)
+    again = optimize_network(model, demand, cycles_s=[60.0], time_limit_s=300.0, max_evaluations=3000, seed=1)
     np.testing.assert_array_equal(again.plan.offset_s, p.offset_s)
 
 
-def test_optimize_network_honours_time_limit() -> None:
+def test_optimize_network_honours_its_budgets() -> None:
     model, demand = arterial()
     found = optimize_network(model, demand, time_limit_s=0.0)
-    assert found.elapsed_s < 10.0  # every cycle still gets scored once, no hill climbing
+    assert found.elapsed_s < 10.0  # every cycle still gets its start scored, no hill climbing
+    assert found.evaluations == 2 * found.cycles_s.size  # offsets all zero and the green wave
     assert found.plan.cycle_s[0] in found.cycles_s
+    capped = optimize_network(model, demand, cycles_s=[60.0], max_evaluations=50)
+    assert 50 <= capped.evaluations <= 50 + 31  # stops after the batch (29 offsets, 2 splits) crossing it
 
 
 def test_max_pressure_inside_the_model_serves_unbalanced_demand() -> None:

@@ -149,6 +149,11 @@ class Stepper {
         return out;
     }
 
+    py::array_t<double> movement_queues() const {
+        const auto &q = sim_.movement_queues();
+        return py::array_t<double>(static_cast<py::ssize_t>(q.size()), q.data());
+    }
+
     double time_s() const { return sim_.time_s(); }
     py::dict totals() const { return totals_dict(sim_.totals()); }
     py::dict link_stats() const { return stats_dict(stats_); }
@@ -177,6 +182,7 @@ PYBIND11_MODULE(_traffic, m) {
         .def(py::init<std::shared_ptr<Scenario>>(), py::arg("scenario"))
         .def("step", &Stepper::step, py::arg("green_share"), py::arg("n_steps"))
         .def("link_queues", &Stepper::link_queues)
+        .def("movement_queues", &Stepper::movement_queues)
         .def_property_readonly("time_s", &Stepper::time_s)
         .def("totals", &Stepper::totals)
         .def("link_stats", &Stepper::link_stats);

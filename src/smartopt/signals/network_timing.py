@@ -157,6 +157,7 @@ def optimize_network(
     stop_penalty_s: float = 5.0,
     offset_step_s: float = 2.0,
     time_limit_s: float = 60.0,
+    max_evaluations: int | None = None,
     seed: int = 0,
     n_threads: int = 2,
     hcm: HcmParameters | None = None,
@@ -170,8 +171,11 @@ def optimize_network(
     of ``period``) and the offsets from a green wave along the heaviest flows between signals;
     then hill climbing, signal by signal in a seeded random order, tries every offset on an
     ``offset_step_s`` grid and moves of ``offset_step_s`` s of green between stages, keeping what
-    the model scores better, until a sweep finds nothing or ``time_limit_s`` runs out (every cycle
-    gets its first sweep; the best cycle gets the rest of the time).
+    the model scores better, until a sweep finds nothing, ``time_limit_s`` runs out or
+    ``max_evaluations`` model runs are spent (half the budget goes to one sweep per cycle, the
+    rest to the best cycle). Under a binding time limit the result depends on the machine's
+    speed; bound the search by ``max_evaluations`` (with a time limit that does not bind) to make
+    it reproducible for a ``seed``.
     """
     started = time.perf_counter()
     penalty, step, limit = (
@@ -203,21 +207,22 @@ def optimize_network(
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(f"cycles_s[{k}]={cycles[k]:g} is outside the feasible {feasible_lo:g}-{feasible_hi:g} s")
     threads = positive_int("n_threads", n_threads)
+    budget = positive_int("max_evaluations", max_evaluations) if max_evaluations is not None else None
     scorer = _Scorer(model, demand, model._steps(duration_s), penalty, threads)
     rng = np.random.default_rng(seed)
     links = _links_between_signals(model, demand)
     lo = [np.maximum(x.min_green_s, x.ped_min_green_s) for x in xs]
     hi = [x.max_green_s for x in xs]
 
-    def deadline() -> bool:
-        return time.perf_counter() - started > limit
-
-    def climb(plan: TimingPlan, best: float, sweeps: int) -> tuple[TimingPlan, float]:
+    def climb(plan: TimingPlan, best: float, sweeps: int, share: float) -> tuple[TimingPlan, float]:
+        """Hill climbing until ``share`` of the time and evaluation budget is spent."""
         cycle = float(plan.cycle_s[0])
         for _ in range(sweeps):
             improved = False
             for i in rng.permutation(len(xs)):
-                if deadline():
+                if time.perf_counter() - started > share * limit or (
+                    budget is not None and scorer.evaluations >= share * budget
+                ):
                     return plan, best
                 ns = int(plan.num_stages[i])
                 shifts = np.arange(step, cycle - 1e-9, step)
@@ -242,17 +247,17 @@ def optimize_network(
         return float(scorer(plan.cycle_s, off[None], start[None], end[None])[0])
 
     results = []
-    for cycle in cycles:
+    for k, cycle in enumerate(cycles):
         base = optimize_fixed_time(xs, period, hcm, cycle_s=float(cycle))
         zero = score(base)
         start = model.windows(base)[2]
         wave = replace(base, offset_s=_green_wave_offsets(model, links, float(cycle), start))
         plan, best = min(((base, zero), (wave, score(wave))), key=lambda pb: pb[1])
-        plan, best = climb(plan, best, 1)
+        plan, best = climb(plan, best, 1, 0.5 * (k + 1) / len(cycles))  # half the budget: one sweep each
         results.append((best, zero, plan))
     k = int(np.argmin([r[0] for r in results]))
     best, zero, plan = results[k]
-    plan, best = climb(plan, best, 1000)
+    plan, best = climb(plan, best, 1000, 1.0)
     return NetworkTiming(
         plan=plan,
         objective_veh_h=best,

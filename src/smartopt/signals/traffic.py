@@ -310,7 +310,8 @@ class TrafficModel:
         self, demand: TrafficDemand, duration_s: float = 3600.0, *, decision_s: float = 5.0
     ) -> SimulationResult:
         """Runs :class:`MaxPressure` control inside the model: decisions every ``decision_s`` of
-        green from the stop-line queues, each change through the ending stage's intergreen."""
+        green from the movement queues at the stop lines and the queues on the exit links, each
+        change through the ending stage's intergreen."""
         from smartopt._core import _traffic
         from smartopt.signals.adaptive import MaxPressure, StageClock
 
@@ -319,8 +320,13 @@ class TrafficModel:
         sim = _traffic.Stepper(self.scenario(demand))
         share = np.zeros((len(self.intersections), self.max_stages))
         rows = np.arange(len(self.intersections))
+        n_signal_moves = clock.controller.num_movements  # the model lists signalised movements first
+
+        def movement_queues() -> FloatArray:
+            return sim.movement_queues()[:n_signal_moves]
+
         for k in range(steps):
-            clock.advance(k * self.dt_s, lambda _links: sim.link_queues())
+            clock.advance(k * self.dt_s, lambda _links: sim.link_queues(), movement_queues)
             share[:] = 0.0
             share[rows, clock.stage] = clock.in_green
             sim.step(share, 1)

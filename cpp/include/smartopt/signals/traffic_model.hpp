@@ -85,6 +85,8 @@ class Simulation {
     const Totals &totals() const { return totals_; }
     // Vehicles queued at each link's stop line (sum over its movements).
     void link_queues(double *out) const;
+    // Vehicles queued per movement.
+    const std::vector<double> &movement_queues() const { return queue_; }
 
   private:
     const TrafficNetwork &net_;
