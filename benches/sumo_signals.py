@@ -4,7 +4,8 @@ Builds a signalised grid with the project's scenario builder (``../shared/sumo/b
 size, block length, seed, demand scale), then scores with ``../shared/sumo/evaluate_plan.py`` (same
 seed, tripinfo output): (a) SUMO's default static plans, (b) tlsCycleAdaptation (Webster),
 (c) tlsCycleAdaptation -u + tlsCoordinator offsets, (d) SUMO's actuated defaults, (e) smartopt's
-fixed-time plan, and (f) smartopt's max-pressure controller driving SUMO through TraCI.
+fixed-time plan (common cycle, splits and offsets from ``optimize_network`` on the C++ traffic
+model), and (f) smartopt's max-pressure controller driving SUMO through TraCI.
 
     python benches/sumo_signals.py [--grid 5] [--block 350] [--seed 42] [--scale 1.0] [--out DIR]
 
@@ -43,12 +44,17 @@ def evaluate(out: Path, name: str, net: str, plans: list[Path], seed: int) -> di
     return dict(json.loads(result.read_text()))
 
 
-def compare(out: Path, grid: int, block: float, seed: int, scale: float) -> dict[str, dict[str, float]]:
+def compare(
+    out: Path, grid: int, block: float, seed: int, scale: float, *, time_limit_s: float = 60.0, adaptive: bool = True
+) -> dict[str, dict[str, float]]:
+    """Builds the scenario in ``out`` and scores every plan in SUMO (``adaptive``: with (f))."""
     from smartopt.cli import optimize_sumo
 
     build(out, grid, block, seed, scale)
     plan = out / "plans" / "smartopt.add.xml"
-    optimize_sumo(out / "net" / "grid.net.xml", out / "demand" / "routes.rou.xml", 0.0, 3600.0, plan)
+    optimize_sumo(
+        out / "net" / "grid.net.xml", out / "demand" / "routes.rou.xml", 0.0, 3600.0, plan, time_limit_s=time_limit_s
+    )
     p = out / "plans"
     cases = {
         "(a) SUMO static default": ("net/grid.net.xml", []),
@@ -57,11 +63,13 @@ def compare(out: Path, grid: int, block: float, seed: int, scale: float) -> dict
             "net/grid.net.xml", [p / "webster_unified.add.xml", p / "coord_offsets.add.xml"]
         ),
         "(d) SUMO actuated default": ("net/grid_actuated.net.xml", []),
-        "(e) smartopt": ("net/grid.net.xml", [plan]),
+        "(e) smartopt fixed time": ("net/grid.net.xml", [plan]),
     }  # fmt: skip
     from smartopt.signals.sumo import run_max_pressure
 
     results = {name: evaluate(out, name[1], net, plans, seed) for name, (net, plans) in cases.items()}
+    if not adaptive:
+        return results
     results["(f) smartopt max-pressure (adaptive)"] = run_max_pressure(
         out / "net" / "grid.net.xml", out / "demand" / "routes.rou.xml", tripinfo=out / "mp_trips.xml", seed=seed
     )
@@ -74,10 +82,11 @@ def main() -> None:
     parser.add_argument("--block", type=float, default=350.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="smartopt's search time, s")
     parser.add_argument("--out", type=Path, default=None, help="scenario folder (default: a temporary one)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="smartopt-sumo-"))
-    results = compare(out, args.grid, args.block, args.seed, args.scale)
+    results = compare(out, args.grid, args.block, args.seed, args.scale, time_limit_s=args.time_limit)
     print(f"{args.grid}x{args.grid} grid, block {args.block:g} m, seed {args.seed}, demand x{args.scale:g} ({out})")
     print(f"{'plan':<36}{'mean time loss s':>18}{'total veh*h':>13}{'teleports':>11}{'completed':>11}")
     for name, m in results.items():

@@ -94,14 +94,18 @@ Simulation::Simulation(const TrafficNetwork &net, const TrafficDemand &demand) :
     lag_.resize(n);
     smoothing_.resize(n);
     int64_t total = 0;
+    constexpr int64_t kMaxRing = 100'000'000;
     for (int64_t l = 0; l < n; ++l) {
-        const double steps = net.free_flow_s[l] / net.dt_s;
+        const double steps = std::min(net.free_flow_s[l] / net.dt_s, static_cast<double>(kMaxRing));
         lag_[l] = std::max(1, static_cast<int32_t>(std::lround(net.travel_beta * steps)));
         smoothing_[l] = 1.0 / (1.0 + net.dispersion_alpha * net.travel_beta * steps);
         ring_offset_[l] = total;
         total += lag_[l] + 1;
     }
     ring_offset_[n] = total;
+    if (total > kMaxRing)
+        throw std::invalid_argument("free_flow_s / dt_s needs " + std::to_string(total) +
+                                    " steps of platoon history; the limit is " + std::to_string(kMaxRing));
     ring_.assign(total, 0.0);
     for (auto *v : {&arrival_prev_, &transit_, &origin_, &entries_, &space_, &demand_in_, &ratio_})
         v->assign(n, 0.0);
