@@ -68,14 +68,13 @@ def optimize_sumo(
 ) -> None:
     """A coordinated fixed-time plan for every light of a SUMO network (common cycle, splits and
     offsets from :func:`~smartopt.signals.optimize_network`), written as tlLogic programs."""
-    from smartopt.signals import TrafficModel, optimize_network
-    from smartopt.signals.sumo import plan_programs, read_sumo_demand, read_sumo_signals, write_tllogic
+    from smartopt.signals import optimize_network, sumo
 
-    signals = read_sumo_signals(net, routes, begin=begin, end=end)
-    demand = read_sumo_demand(signals.network, routes, begin=begin, end=end)
-    model = TrafficModel(signals.network, signals.intersections)
+    signals = sumo.read_sumo_signals(net, routes, begin=begin, end=end)
+    demand = sumo.read_sumo_demand(signals.network, routes, begin=begin, end=end)
+    model = sumo.sumo_traffic_model(signals)
     found = optimize_network(model, demand, duration_s=min(end - begin, 1800.0), time_limit_s=time_limit_s, seed=seed)
-    write_tllogic(plan_programs(signals, found.plan), out)
+    sumo.write_tllogic(sumo.plan_programs(signals, found.plan), out)
     print(
         f"{len(signals.intersections)} traffic lights; common cycle {found.plan.cycle_s[0]:g} s; model delay + stops "
         f"{found.zero_offset_objective_veh_h:.1f} veh h (offsets all zero) -> {found.objective_veh_h:.1f} veh h; "
