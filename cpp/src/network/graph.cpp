@@ -3,13 +3,10 @@
 #include "smartopt/parallel.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 namespace smartopt::network {
 

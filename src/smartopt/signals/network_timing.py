@@ -43,7 +43,7 @@ class _Scorer:
     """Scores candidate plans of one cycle in the compiled model, in parallel batches."""
 
     def __init__(self, model: TrafficModel, demand: TrafficDemand, steps: int, stop_penalty_s: float, threads: int):
-        self.model, self.steps, self.penalty, self.threads = model, steps, stop_penalty_s, threads
+        self.steps, self.penalty, self.threads = steps, stop_penalty_s, threads
         self.scenario = model.scenario(demand)
         self.evaluations = 0
 
