@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from smartopt.signals import hcm_delay, optimize_fixed_time, webster
-from smartopt.signals.sumo import plan_programs, read_sumo_signals, write_tllogic
+from smartopt.signals.sumo import plan_programs, read_sumo_demand, read_sumo_signals, write_tllogic
 
 ROUTES = """<routes>
     <vType id="car"/>
@@ -77,6 +77,23 @@ def test_read_lights_and_volumes(scenario: tuple[Path, Path]) -> None:
     assert len(sig.programs[0].stage_phase) == len(x.stage_movements)
 
 
+def test_demand_matches_the_routes(scenario: tuple[Path, Path]) -> None:
+    net, routes = scenario
+    sig = read_sumo_signals(net, routes, begin=0.0, end=600.0)
+    demand = read_sumo_demand(sig.network, routes, begin=0.0, end=600.0)
+    # 50 vehicles start on A1B1 and 20 on B0B1 in 600 s: 300 and 120 veh/h.
+    ids = list(sig.network.link_ids)
+    assert demand.entry_vph[ids.index("A1B1")] == pytest.approx(300.0)
+    assert demand.entry_vph[ids.index("B0B1")] == pytest.approx(120.0)
+    assert demand.entry_vph.sum() == pytest.approx(420.0)
+    # The signal's movement volumes are the demand's turns through it.
+    x = sig.intersections[0]
+    turns = dict(zip(zip(demand.turn_in_link, demand.turn_out_link, strict=True), demand.turn_vph, strict=True))
+    in_link = x.approach_link[x.lane_group_approach[x.movement_lane_group]]
+    for a, b, v in zip(in_link, x.movement_out_link, x.volume_vph[0], strict=True):
+        assert turns.get((a, b), 0.0) == pytest.approx(v)
+
+
 def test_plans_go_back_to_sumo_and_run(scenario: tuple[Path, Path], sumo_home: Path, tmp_path: Path) -> None:
     net, routes = scenario
     sig = read_sumo_signals(net, routes, begin=0.0, end=600.0)
@@ -117,6 +134,12 @@ def test_errors(tmp_path: Path, scenario: tuple[Path, Path]) -> None:
     with pytest.raises(ValueError, match=r"decision_s\[0\]=0.0 must be > 0"):
         run_max_pressure(net, routes, tripinfo=tmp_path / "t.xml", decision_s=0.0)
     sig = read_sumo_signals(net, routes, end=600.0)
+    with pytest.raises(ValueError, match=r"end=5\.0 must be after begin=5\.0"):
+        read_sumo_demand(sig.network, routes, begin=5.0, end=5.0)
+    stray = tmp_path / "stray.rou.xml"
+    stray.write_text(ROUTES.format(vehicles='<vehicle id="v" depart="0"><route edges="A1B1 nowhere"/></vehicle>'))
+    with pytest.raises(ValueError, match="routes use edge 'nowhere', which is not a road link"):
+        read_sumo_demand(sig.network, stray)
     plan = webster(sig.intersections)
     with pytest.raises(ValueError, match="plan is for"):
         plan_programs(sig, replace(plan, intersection_ids=("X",)))

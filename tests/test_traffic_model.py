@@ -180,6 +180,16 @@ def test_input_errors() -> None:
         TrafficModel(model.network, model.intersections, travel_factor=0.0)
     with pytest.raises(ValueError, match="two intersections share a node"):
         TrafficModel(model.network, [model.intersections[0]] * 2)
+    with pytest.raises(ValueError, match="intersection X1: approach link 0 does not meet its node 1"):
+        TrafficModel(model.network, [crossing(1, 0, 1, 2, 3, (600.0, 300.0))])
+    with pytest.raises(ValueError, match=r"decision_s\[0\]=0.0 must be > 0"):
+        model.simulate_max_pressure(demand, 600.0, decision_s=0.0)
+    with pytest.raises(ValueError, match="offset_step_s must be > 0"):
+        optimize_network(model, demand, offset_step_s=0.0)
+    with pytest.raises(ValueError, match=r"stop_penalty_s, offset_step_s, time_limit_s\[0\]=-1.0 must be >= 0"):
+        optimize_network(model, demand, stop_penalty_s=-1.0)
+    with pytest.raises(ValueError, match="n_threads"):
+        optimize_network(model, demand, n_threads=0)
     with pytest.raises(ValueError, match=r"cycles_s\[0\]=10 is outside"):
         optimize_network(model, demand, cycles_s=[10.0])
 

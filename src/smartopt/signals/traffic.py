@@ -167,6 +167,12 @@ class TrafficModel:
             signal_of_node[x.node] = i
             approach = index_array(f"intersection {x.id}: approach_link", x.approach_link, n_links)
             out = index_array(f"intersection {x.id}: movement_out_link", x.movement_out_link, n_links)
+            for name, links, ends in (("approach", approach, network.link_head), ("exit", out, network.link_tail)):
+                off = links[ends[links] != x.node]
+                if off.size:
+                    raise ValueError(f"intersection {x.id}: {name} link {int(off[0])} does not meet its node {x.node}")
+            if len(x.stage_movements) > 64:
+                raise ValueError(f"intersection {x.id}: more than 64 stages")
             stages = np.zeros(out.shape[0], dtype=np.uint64)
             for s, moves in enumerate(x.stage_movements):
                 stages[moves] |= np.uint64(1 << s)
