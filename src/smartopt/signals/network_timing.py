@@ -234,11 +234,16 @@ def optimize_network(
                 offsets = np.repeat(plan.offset_s[None, :], shifts.size + len(greens), axis=0)
                 offsets[: shifts.size, i] = (plan.offset_s[i] + shifts) % cycle
                 green = np.repeat(plan.green_s[None], offsets.shape[0], axis=0)
-                for k, g in enumerate(greens):
-                    green[shifts.size + k, i, :ns] = g
-                starts, ends = zip(*(model.windows(replace(plan, green_s=g))[2:] for g in green), strict=True)
-                extra = np.array([random_delay(i, a[i], b[i], cycle) for a, b in zip(starts, ends, strict=True)])
-                scores = scorer(plan.cycle_s, offsets, np.stack(starts), np.stack(ends))
+                _, _, start, end = model.windows(plan)
+                starts = np.repeat(start[None], offsets.shape[0], axis=0)
+                ends = np.repeat(end[None], offsets.shape[0], axis=0)
+                extra = np.full(offsets.shape[0], random_now[i])
+                for k, g in enumerate(greens, start=shifts.size):  # only signal i's windows change
+                    green[k, i, :ns] = g
+                    _, _, start, end = model.windows(replace(plan, green_s=green[k]))
+                    starts[k, i], ends[k, i] = start[i], end[i]
+                    extra[k] = random_delay(i, start[i], end[i], cycle)
+                scores = scorer(plan.cycle_s, offsets, starts, ends)
                 scores += random_now.sum() - random_now[i] + extra
                 k = int(np.argmin(scores))
                 if scores[k] < best - 1e-9:
