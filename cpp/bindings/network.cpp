@@ -1,5 +1,7 @@
 // pybind11 bindings of the road-network engine: smartopt._core._network.
 // Private module: smartopt.network validates user input first; the C++ side checks bounds again.
+#include "arrays.hpp"
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -14,14 +16,8 @@ namespace net = smartopt::network;
 
 namespace {
 
-template <class T>
-using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
-
-template <class T>
-std::vector<T> to_vector(const CArray<T> &a, const char *name) {
-    if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be one-dimensional");
-    return std::vector<T>(a.data(), a.data() + a.size());
-}
+using smartopt::bindings::CArray;
+using smartopt::bindings::to_vector;
 
 net::Graph make_graph(int32_t n_nodes, const CArray<int32_t> &tail, const CArray<int32_t> &head) {
     if (tail.ndim() != 1 || head.ndim() != 1 || tail.size() != head.size())

@@ -1,5 +1,7 @@
 // pybind11 bindings of the signalised-network traffic model: smartopt._core._traffic.
 // Private module: smartopt.signals.traffic validates user input first; the C++ side checks again.
+#include "arrays.hpp"
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -14,14 +16,8 @@ namespace sig = smartopt::signals;
 
 namespace {
 
-template <class T>
-using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
-
-template <class T>
-std::vector<T> to_vector(const CArray<T> &a, const char *name) {
-    if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be one-dimensional");
-    return std::vector<T>(a.data(), a.data() + a.size());
-}
+using smartopt::bindings::CArray;
+using smartopt::bindings::to_vector;
 
 // Network and demand owned together, so a Simulation can keep references to both.
 struct Scenario {
