@@ -18,10 +18,12 @@ class MaxPressure:
     queue on the movement's approach link minus the queue on its exit link (veh). Where queues are
     known per movement (a traffic model, lane detectors), the movement's own queue replaces its
     approach link's (Varaiya's form), so a turn with no one waiting does not borrow the queue of
-    the movements beside it. Each step keeps
-    the current stage until its minimum green (pedestrian minimum included) has run, forces a
-    change at its maximum green, and otherwise picks the stage with the highest pressure (the
-    lowest index among ties), so a stage with no demand is never picked over one with demand.
+    the movements beside it.
+
+    Each step keeps the current stage until its minimum green (pedestrian minimum included) has
+    run, forces a change at its maximum green, and otherwise picks the stage with the highest
+    pressure (the lowest index among ties), so a stage with no demand is never picked over one
+    with demand.
     """
 
     def __init__(self, intersections: Sequence[Intersection], num_links: int) -> None:
@@ -37,6 +39,8 @@ class MaxPressure:
         self._weight = np.zeros((n, s_max, k_max))  # saturation flow where the stage serves the movement
         self.num_stages = np.array([len(x.stage_movements) for x in intersections], dtype=np.int32)
         self.min_green_s = np.full((n, s_max), np.inf)
+        first = np.cumsum([0] + [x.movement_lane_group.shape[0] for x in intersections])
+        self.num_movements = int(first[-1])  # of all intersections, in order: movement_queue_veh's length
         self.max_green_s = np.full((n, s_max), np.inf)
         for i, x in enumerate(intersections):
             k = x.movement_lane_group.shape[0]
@@ -44,17 +48,12 @@ class MaxPressure:
                 x.lane_group_approach[x.movement_lane_group]
             ]
             self._out[i, :k] = index_array(f"intersection {x.id}: exit links", x.movement_out_link, self.num_links)
-            self._flat[i, :k] = np.arange(k) + (self._flat[i - 1].max() + 1 if i else 0)
+            self._flat[i, :k] = np.arange(first[i], first[i + 1])
             for s, moves in enumerate(x.stage_movements):
                 self._weight[i, s, moves] = x.saturation_flow_vph[x.movement_lane_group[moves]]
             ns = len(x.stage_movements)
             self.min_green_s[i, :ns] = np.maximum(x.min_green_s, x.ped_min_green_s)
             self.max_green_s[i, :ns] = x.max_green_s
-
-    @property
-    def num_movements(self) -> int:
-        """Movements of all intersections, in order (the length of ``movement_queue_veh``)."""
-        return int(self._flat.max()) + 1
 
     def pressures(self, queue_veh: npt.ArrayLike, movement_queue_veh: npt.ArrayLike | None = None) -> FloatArray:
         """Stage pressures, shape ``(n_intersections, max_stages)``; ``-inf`` for absent stages.
