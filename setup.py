@@ -36,6 +36,7 @@ setup(
     ext_modules=[
         native_module("_network", ["network/graph.cpp"]),
         native_module("_traffic", ["signals/traffic_model.cpp"]),
+        native_module("_power_flow", ["energy/power_flow.cpp"]),
         *cython_modules,
     ],
     cmdclass={"build_ext": build_ext},

@@ -59,6 +59,7 @@ def test_stubs_match_compiled_modules() -> None:
             "smartopt._core._network",
             "smartopt._core._spatial",
             "smartopt._core._traffic",
+            "smartopt._core._power_flow",
             "--allowlist",
             str(Path(__file__).with_name("stubtest_allowlist.txt")),
         ],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy.typing as npt
 
 from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 from smartopt.energy.grid import Grid
+from smartopt.energy.power_flow import PowerFlowResult, power_flow
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,14 +110,61 @@ class EnergyDay:
         """Total demand minus PV output per slot (kW), before EVs and batteries."""
         return np.asarray(self.load_kw.sum(axis=1) - self.pv_kwp.sum() * self.pv_profile_pu)
 
-    def uncontrolled_ev_kw(self) -> FloatArray:
-        """EV load per slot (kW) if every car charges at full power from arrival until full."""
+    def uncontrolled_charging_kw(self) -> FloatArray:
+        """Power per slot and charger (kW), shape ``(T, n_charger)``, if every car charges at full
+        power from arrival until full."""
         power = np.minimum(self.ev_max_kw, self.charger_kw[self.ev_charger])
-        out = np.zeros(self.num_slots)
-        for a, need, p in zip(self.ev_arrival_slot, self.ev_energy_kwh, power, strict=True):
+        out = np.zeros((self.num_slots, self.charger_kw.size))
+        for c, a, need, p in zip(self.ev_charger, self.ev_arrival_slot, self.ev_energy_kwh, power, strict=True):
             full_slots, rest = divmod(need / (p * self.slot_h), 1.0)
             k = int(full_slots)
-            out[a : a + k] += p
+            out[a : a + k, c] += p
             if rest > 1e-12:
-                out[a + k] += p * rest
+                out[a + k, c] += p * rest
         return out
+
+    def uncontrolled_ev_kw(self) -> FloatArray:
+        """EV load per slot (kW) if every car charges at full power from arrival until full."""
+        return np.asarray(self.uncontrolled_charging_kw().sum(axis=1))
+
+    @cached_property
+    def day_grid(self) -> Grid:
+        """The grid with the chargers added as loads (after the grid's own) and the PV systems and
+        batteries as generators (after the grid's own), for :meth:`power_flow`."""
+        g = self.grid
+        return replace(
+            g,
+            load_bus=np.concatenate([g.load_bus, self.charger_bus]),
+            load_p_kw=np.concatenate([g.load_p_kw, np.zeros(self.charger_bus.size)]),
+            load_q_kvar=np.concatenate([g.load_q_kvar, np.zeros(self.charger_bus.size)]),
+            gen_bus=np.concatenate([g.gen_bus, self.pv_bus, self.battery_bus]),
+            gen_p_kw=np.concatenate([g.gen_p_kw, np.zeros(self.pv_bus.size + self.battery_bus.size)]),
+            gen_q_kvar=np.concatenate([g.gen_q_kvar, np.zeros(self.pv_bus.size + self.battery_bus.size)]),
+        )
+
+    def power_flow(self, charger_kw: Any = None, battery_kw: Any = None, **options: Any) -> PowerFlowResult:
+        """Power flow of every slot on :attr:`day_grid`: the base loads, charging ``charger_kw``
+        (``(T, n_charger)`` kW; default: uncontrolled charging), PV at unity power factor and battery
+        output ``battery_kw`` (``(T, n_battery)`` kW, discharging > 0; default: idle). ``options`` go to
+        :func:`~smartopt.energy.power_flow`."""
+        t = self.num_slots
+        charging = self.uncontrolled_charging_kw() if charger_kw is None else charger_kw
+        charging = float_array("charger_kw", charging, (t, self.charger_bus.size))
+        battery = np.zeros((t, self.battery_bus.size)) if battery_kw is None else battery_kw
+        battery = float_array("battery_kw", battery, (t, self.battery_bus.size))
+        g = self.grid
+        return power_flow(
+            self.day_grid,
+            np.hstack([self.load_kw, charging]),
+            np.hstack([self.load_kvar, np.zeros_like(charging)]),
+            gen_p_kw=np.hstack(
+                [np.broadcast_to(g.gen_p_kw, (t, g.num_gens)), np.outer(self.pv_profile_pu, self.pv_kwp), battery]
+            ),
+            gen_q_kvar=np.hstack(
+                [
+                    np.broadcast_to(g.gen_q_kvar, (t, g.num_gens)),
+                    np.zeros((t, self.pv_bus.size + self.battery_bus.size)),
+                ]
+            ),
+            **options,
+        )

@@ -1,0 +1,64 @@
+// Radial power flow: a backward/forward sweep over a feeder written as two-port branches, batched
+// over snapshots and run in parallel.
+#pragma once
+
+#include <complex>
+#include <cstdint>
+#include <vector>
+
+namespace smartopt::energy {
+
+using cplx = std::complex<double>;
+
+// A radial grid ordered outwards from the slack. Position 0 is the slack bus; every other position i
+// hangs from parent[i] < i through one branch, written in hybrid form in the parent-to-child
+// direction (all per unit):
+//     I_parent = a * V_parent + b * J_child,     V_child = c * V_parent + d * J_child,
+// where J_child is the current the child bus draws (its loads and its own child branches) and
+// I_parent the current the branch draws from the parent bus. Any two-port (pi-model line,
+// T-model transformer with an ideal tap and phase shift, closed switch) fits this form.
+struct Feeder {
+    std::vector<int32_t> bus;       // bus index at each position
+    std::vector<int32_t> parent;    // parent position, -1 at the slack
+    std::vector<int32_t> branch;    // index of the branch feeding each position, -1 at the slack
+    std::vector<uint8_t> flipped;   // 1 where that branch's "from" end is the child
+    std::vector<cplx> a, b, c, d;   // hybrid parameters per position
+    std::vector<double> i_base_parent_ka, i_base_child_ka;  // current base (kA per pu) at each end
+    std::vector<double> rate_parent, rate_child;             // loading (%) per pu of current at each end
+    cplx v_slack{1.0, 0.0};
+    double base_kva = 1000.0;
+
+    int32_t size() const { return static_cast<int32_t>(bus.size()); }
+    // Throws std::invalid_argument if the arrays are inconsistent (sizes, ranges, parent order).
+    void check() const;
+};
+
+// Constant-power injections of a batch: loads draw, generators feed in. Row-major (T, n) arrays.
+struct Injections {
+    int64_t n_snapshots = 0;
+    std::vector<int32_t> load_pos, gen_pos;  // feeder position of each load / generator
+    const double *load_p_kw = nullptr, *load_q_kvar = nullptr;
+    const double *gen_p_kw = nullptr, *gen_q_kvar = nullptr;
+};
+
+// Output arrays of a batch, row-major: buses (T, n_bus), branches (T, n_branch), snapshots (T,).
+struct Outputs {
+    double *vm_pu, *va_degree;
+    double *i_from_ka, *i_to_ka, *loading_percent;
+    double *p_from_kw, *q_from_kvar, *p_to_kw, *q_to_kvar;
+    double *slack_p_kw, *slack_q_kvar;
+    int32_t *iterations;
+    uint8_t *converged;
+};
+
+struct SweepOptions {
+    double tol_pu = 1e-10;  // stop when no bus voltage moves by more than this between sweeps
+    int32_t max_iter = 100;
+};
+
+// Solves every snapshot on up to n_threads threads. Snapshots that do not converge (iteration
+// limit, voltage collapse) get converged = 0 and NaN results; nothing throws for them.
+void solve_batch(const Feeder &feeder, const Injections &inj, const SweepOptions &opt, int n_threads,
+                 const Outputs &out);
+
+}  // namespace smartopt::energy

@@ -1,0 +1,223 @@
+"""Conversion of pandapower nets into smartopt grids (pandapower is an optional dependency)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt.energy.grid import Grid
+
+_UNSUPPORTED = ("gen", "shunt", "ward", "xward", "trafo3w", "impedance", "dcline", "motor", "svc", "tcsc", "ssc", "vsc")
+
+
+def _in_service(table: Any) -> Any:
+    return table[table["in_service"].astype(bool)] if len(table) else table
+
+
+def _column(table: Any, name: str, default: float) -> npt.NDArray[np.float64]:
+    if name not in table:
+        return np.full(len(table), default)
+    return np.asarray(table[name].astype(float).fillna(default).to_numpy(), dtype=float)
+
+
+def _trafo_taps(trafo: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.str_]]:
+    """Tap ratio (pu of the tapped winding's rated voltage) and side of each transformer, as
+    pandapower applies them: only ratio tap changers ("Ratio", "Symmetrical" without a phase step)."""
+    n = len(trafo)
+    pos, neutral = _column(trafo, "tap_pos", np.nan), _column(trafo, "tap_neutral", 0.0)
+    step = _column(trafo, "tap_step_percent", np.nan)
+    kind = trafo["tap_changer_type"].astype(object).to_numpy() if "tap_changer_type" in trafo else np.full(n, None)
+    side = trafo["tap_side"].astype(object).to_numpy() if "tap_side" in trafo else np.full(n, None)
+    ratio, out_side = np.ones(n), np.full(n, "hv")
+    for k in range(n):
+        if not np.isfinite(pos[k]) or pos[k] == neutral[k] or kind[k] not in ("Ratio", "Symmetrical", "Ideal"):
+            continue
+        if kind[k] == "Ideal" or _column(trafo, "tap_step_degree", 0.0)[k] != 0.0:
+            raise ValueError(f"trafo {trafo.index[k]}: phase-shifting tap changers are not supported")
+        if not np.isfinite(step[k]) or side[k] not in ("hv", "lv"):
+            raise ValueError(f"trafo {trafo.index[k]}: tap_pos is set but tap_step_percent or tap_side is missing")
+        ratio[k] = 1.0 + (pos[k] - neutral[k]) * step[k] / 100.0
+        out_side[k] = side[k]
+    for col in ("tap2_pos",):
+        if col in trafo and trafo[col].notna().any():
+            raise ValueError(f"trafo {trafo.index[trafo[col].notna()][0]}: second tap changers are not supported")
+    return ratio, out_side
+
+
+def grid_from_pandapower(net: Any) -> Grid:
+    """The smartopt :class:`Grid` of a pandapower net.
+
+    Buses come in ``net.bus.index`` order, so ``power_flow(...).vm_pu[:, i]`` is the bus at
+    ``net.bus.index[i]``; a line whose switch is open at one end keeps its other end (and its
+    charging current) through one extra bus per open end, appended after the net's buses. Converted:
+    in-service lines (parallel, derating, capacitance), two-winding transformers (T model, ratio tap
+    changers, phase shift), the one in-service ext_grid, loads and sgens (P, Q times scaling),
+    storage (a generator feeding in ``-p_mw``), and switches (closed bus-bus switches become ties;
+    open line switches cut the line at that end). Raises ``ValueError`` for elements it cannot
+    represent exactly (PV generators, shunts, 3-winding transformers, ZIP loads, ...).
+    """
+    for table in _UNSUPPORTED:
+        if table in net and len(_in_service(net[table])):
+            raise ValueError(f"pandapower element table {table!r} is not supported (it has in-service rows)")
+    bus = net.bus
+    if not bus["in_service"].astype(bool).all():
+        raise ValueError(f"bus {bus.index[~bus['in_service'].astype(bool)][0]} is out of service; remove it first")
+    pos = {int(b): i for i, b in enumerate(bus.index)}
+    vn = bus["vn_kv"].to_numpy(dtype=float)
+    names = [str(n) if n is not None and n == n else f"bus {b}" for b, n in zip(bus.index, bus["name"], strict=True)]
+
+    switch = net.switch if "switch" in net else None
+    open_ends: dict[tuple[str, int], list[int]] = {}
+    ties: list[tuple[int, int]] = []
+    if switch is not None and len(switch):
+        for _, s in switch.iterrows():
+            closed = bool(s["closed"])
+            if s["et"] == "b" and closed:
+                ties.append((pos[int(s["bus"])], pos[int(s["element"])]))
+            elif s["et"] in ("l", "t") and not closed:
+                open_ends.setdefault((s["et"], int(s["element"])), []).append(int(s["bus"]))
+    if any(kind == "t" for kind, _ in open_ends):
+        raise ValueError("open transformer switches are not supported; take the transformer out of service instead")
+
+    line = _in_service(net.line)
+    f_hz = float(net.f_hz)
+    line_from, line_to, keep = [], [], []
+    for k, (idx, row) in enumerate(line.iterrows()):
+        ends = [pos[int(row["from_bus"])], pos[int(row["to_bus"])]]
+        opened = open_ends.get(("l", int(idx)), [])
+        for j, pp_bus in enumerate((int(row["from_bus"]), int(row["to_bus"]))):
+            if pp_bus in opened:
+                ends[j] = -1
+        if ends[0] < 0 and ends[1] < 0:
+            continue
+        for j in range(2):
+            if ends[j] < 0:  # an extra bus for the open end
+                ends[j] = len(vn)
+                vn = np.append(vn, vn[ends[1 - j]])
+                names.append(f"line {idx} open end")
+        line_from.append(ends[0])
+        line_to.append(ends[1])
+        keep.append(k)
+    line = line.iloc[keep]
+    if "g_us_per_km" in line and (line["g_us_per_km"].astype(float) != 0).any():
+        raise ValueError("lines with shunt conductance (g_us_per_km) are not supported")
+    parallel = line["parallel"].to_numpy(dtype=float)
+
+    trafo = _in_service(net.trafo)
+    for col in ("leakage_resistance_ratio_hv", "leakage_reactance_ratio_hv"):
+        if col in trafo and (trafo[col].dropna().astype(float) != 0.5).any():
+            raise ValueError(f"trafo {col} other than 0.5 is not supported")
+    if (trafo["df"].astype(float) != 1.0).any():
+        raise ValueError("transformer derating factors (df) other than 1 are not supported")
+    tap_ratio, tap_side = _trafo_taps(trafo)
+    t_parallel = trafo["parallel"].to_numpy(dtype=float)
+
+    ext = _in_service(net.ext_grid)
+    if len(ext) != 1:
+        raise ValueError(f"the net needs exactly one in-service ext_grid (the slack), got {len(ext)}")
+    load = _in_service(net.load)
+    for col in (
+        "const_z_p_percent",
+        "const_i_p_percent",
+        "const_z_q_percent",
+        "const_i_q_percent",
+        "const_z_percent",
+        "const_i_percent",
+    ):
+        if col in load and (load[col].astype(float) != 0).any():
+            raise ValueError(f"loads with {col} != 0 are not supported (constant power only)")
+    sgen = _in_service(net.sgen)
+    storage = _in_service(net.storage) if "storage" in net else net.sgen.iloc[:0]
+
+    def powers(table: Any, sign: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        scale = _column(table, "scaling", 1.0) * 1000.0 * sign
+        return table["p_mw"].to_numpy(dtype=float) * scale, table["q_mvar"].to_numpy(dtype=float) * scale
+
+    load_p, load_q = powers(load, 1.0)
+    sgen_p, sgen_q = powers(sgen, 1.0)
+    sto_p, sto_q = powers(storage, -1.0)
+    return Grid(
+        bus_vn_kv=vn,
+        bus_name=np.array(names),
+        line_from=np.array(line_from, dtype=np.int64),
+        line_to=np.array(line_to, dtype=np.int64),
+        line_r_ohm_per_km=line["r_ohm_per_km"].to_numpy(dtype=float) / parallel,
+        line_x_ohm_per_km=line["x_ohm_per_km"].to_numpy(dtype=float) / parallel,
+        line_b_us_per_km=2 * np.pi * f_hz * line["c_nf_per_km"].to_numpy(dtype=float) * 1e-3 * parallel,
+        line_length_km=line["length_km"].to_numpy(dtype=float),
+        line_max_i_ka=line["max_i_ka"].to_numpy(dtype=float) * line["df"].to_numpy(dtype=float) * parallel,
+        trafo_hv_bus=np.array([pos[int(b)] for b in trafo["hv_bus"]], dtype=np.int64),
+        trafo_lv_bus=np.array([pos[int(b)] for b in trafo["lv_bus"]], dtype=np.int64),
+        trafo_sn_kva=trafo["sn_mva"].to_numpy(dtype=float) * 1000.0 * t_parallel,
+        trafo_vk_percent=trafo["vk_percent"].to_numpy(dtype=float),
+        trafo_vkr_percent=trafo["vkr_percent"].to_numpy(dtype=float),
+        trafo_pfe_kw=trafo["pfe_kw"].to_numpy(dtype=float) * t_parallel,
+        trafo_i0_percent=trafo["i0_percent"].to_numpy(dtype=float),
+        trafo_vn_hv_kv=trafo["vn_hv_kv"].to_numpy(dtype=float),
+        trafo_vn_lv_kv=trafo["vn_lv_kv"].to_numpy(dtype=float),
+        trafo_tap_ratio=tap_ratio,
+        trafo_tap_side=tap_side,
+        trafo_shift_degree=_column(trafo, "shift_degree", 0.0),
+        switch_bus_a=np.array([a for a, _ in ties], dtype=np.int64),
+        switch_bus_b=np.array([b for _, b in ties], dtype=np.int64),
+        load_bus=np.array([pos[int(b)] for b in load["bus"]], dtype=np.int64),
+        load_p_kw=load_p,
+        load_q_kvar=load_q,
+        gen_bus=np.array([pos[int(b)] for b in [*sgen["bus"], *storage["bus"]]], dtype=np.int64),
+        gen_p_kw=np.concatenate([sgen_p, sto_p]),
+        gen_q_kvar=np.concatenate([sgen_q, sto_q]),
+        slack_bus=pos[int(ext["bus"].iloc[0])],
+        slack_vm_pu=float(ext["vm_pu"].iloc[0]),
+        slack_va_degree=float(ext["va_degree"].iloc[0]),
+    )
+
+
+def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
+    """A pandapower net of ``grid`` (same bus order, nominal loads and generators), e.g. to check
+    smartopt's power flow against pandapower's. Line susceptance becomes capacitance at ``f_hz``;
+    generators become sgens; tap ratios become one tap step of ``(ratio - 1) * 100`` %."""
+    import pandapower as pp
+
+    net = pp.create_empty_network(f_hz=f_hz)
+    for vn, name in zip(grid.bus_vn_kv, grid.bus_name, strict=True):
+        pp.create_bus(net, vn_kv=float(vn), name=str(name))
+    for k in range(grid.num_lines):
+        pp.create_line_from_parameters(
+            net,
+            int(grid.line_from[k]),
+            int(grid.line_to[k]),
+            length_km=float(grid.line_length_km[k]),
+            r_ohm_per_km=float(grid.line_r_ohm_per_km[k]),
+            x_ohm_per_km=float(grid.line_x_ohm_per_km[k]),
+            c_nf_per_km=float(grid.line_b_us_per_km[k] / (2 * np.pi * f_hz) * 1e3),
+            max_i_ka=float(grid.line_max_i_ka[k]),
+        )
+    for k in range(grid.num_trafos):
+        pp.create_transformer_from_parameters(
+            net,
+            int(grid.trafo_hv_bus[k]),
+            int(grid.trafo_lv_bus[k]),
+            sn_mva=float(grid.trafo_sn_kva[k] / 1000.0),
+            vn_hv_kv=float(grid.trafo_vn_hv_kv[k]),
+            vn_lv_kv=float(grid.trafo_vn_lv_kv[k]),
+            vkr_percent=float(grid.trafo_vkr_percent[k]),
+            vk_percent=float(grid.trafo_vk_percent[k]),
+            pfe_kw=float(grid.trafo_pfe_kw[k]),
+            i0_percent=float(grid.trafo_i0_percent[k]),
+            shift_degree=float(grid.trafo_shift_degree[k]),
+            tap_side=str(grid.trafo_tap_side[k]),
+            tap_neutral=0,
+            tap_pos=1,
+            tap_step_percent=float((grid.trafo_tap_ratio[k] - 1.0) * 100.0),
+            tap_changer_type="Ratio",
+        )
+    for a, b in zip(grid.switch_bus_a, grid.switch_bus_b, strict=True):
+        pp.create_switch(net, int(a), int(b), et="b", closed=True)
+    pp.create_ext_grid(net, grid.slack_bus, vm_pu=grid.slack_vm_pu, va_degree=grid.slack_va_degree)
+    for bus, p, q in zip(grid.load_bus, grid.load_p_kw, grid.load_q_kvar, strict=True):
+        pp.create_load(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    for bus, p, q in zip(grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, strict=True):
+        pp.create_sgen(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    return net

@@ -1,0 +1,316 @@
+"""Batched radial power flow on a :class:`~smartopt.energy.Grid` and its results.
+
+``power_flow(grid, p_kw, q_kvar)`` solves T constant-power snapshots in one call with a
+backward/forward sweep (compiled C++ by default, or the Numba kernel), in parallel, without the GIL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._core import _power_flow
+from smartopt._validation import FloatArray, float_array, positive_int
+from smartopt.energy._per_unit import BASE_KVA, PerUnitModel
+from smartopt.energy.grid import Grid
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+Backend = Literal["cpp", "numba"]
+
+
+def _powers(name: str, value: Any, nominal: FloatArray, n_snapshots: int | None) -> FloatArray:
+    """``value`` as a ``(T, n)`` float array; a 1-D value is one snapshot; None repeats ``nominal``."""
+    if value is None:
+        return np.broadcast_to(nominal, (n_snapshots or 1, nominal.size))
+    arr = np.asarray(value)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    return float_array(name, arr, (n_snapshots, nominal.size))
+
+
+@dataclass(frozen=True, eq=False)
+class Violations:
+    """Buses outside the voltage band and branches over their rating in any snapshot.
+
+    For each violating bus: its worst voltage (pu; the lowest if it ever falls below the band,
+    else the highest) and the number of snapshots outside the band. For each overloaded line or
+    transformer: its peak loading (%) and the number of snapshots over the limit.
+    """
+
+    bus: npt.NDArray[np.int64]
+    bus_vm_pu: FloatArray
+    bus_snapshots: npt.NDArray[np.int64]
+    line: npt.NDArray[np.int64]
+    line_loading_percent: FloatArray
+    line_snapshots: npt.NDArray[np.int64]
+    trafo: npt.NDArray[np.int64]
+    trafo_loading_percent: FloatArray
+    trafo_snapshots: npt.NDArray[np.int64]
+
+    def __bool__(self) -> bool:
+        return bool(self.bus.size or self.line.size or self.trafo.size)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per violating element: kind (bus/line/trafo), index, worst value, snapshots."""
+        import pandas as pd
+
+        parts = [
+            ("bus", self.bus, self.bus_vm_pu, self.bus_snapshots),
+            ("line", self.line, self.line_loading_percent, self.line_snapshots),
+            ("trafo", self.trafo, self.trafo_loading_percent, self.trafo_snapshots),
+        ]
+        return pd.DataFrame(
+            [
+                {"kind": kind, "index": int(i), "worst": float(v), "snapshots": int(s)}
+                for kind, idx, worst, snaps in parts
+                for i, v, s in zip(idx, worst, snaps, strict=True)
+            ],
+            columns=["kind", "index", "worst", "snapshots"],
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PowerFlowResult:
+    """Power flow of T snapshots. Bus arrays are ``(T, n_bus)`` in the grid's bus order; branch
+    arrays are ``(T, n_branch)`` over lines, then transformers, then closed switches ("from" is a
+    line's from bus, a transformer's HV side). Snapshots that did not converge are NaN with
+    ``converged`` False."""
+
+    grid: Grid
+    vm_pu: FloatArray
+    va_degree: FloatArray
+    branch_i_from_ka: FloatArray
+    branch_i_to_ka: FloatArray
+    branch_loading_percent: FloatArray
+    branch_p_from_kw: FloatArray
+    branch_q_from_kvar: FloatArray
+    branch_p_to_kw: FloatArray
+    branch_q_to_kvar: FloatArray
+    slack_p_kw: FloatArray
+    """Power the slack supplies per snapshot (kW)."""
+    slack_q_kvar: FloatArray
+    converged: npt.NDArray[np.bool_]
+    iterations: npt.NDArray[np.int32]
+
+    @property
+    def num_snapshots(self) -> int:
+        return int(self.vm_pu.shape[0])
+
+    def _lines(self, arr: FloatArray) -> FloatArray:
+        return arr[:, : self.grid.num_lines]
+
+    def _trafos(self, arr: FloatArray) -> FloatArray:
+        nl = self.grid.num_lines
+        return arr[:, nl : nl + self.grid.num_trafos]
+
+    @property
+    def line_i_ka(self) -> FloatArray:
+        """Current of each line, the larger of its two ends (kA)."""
+        return np.maximum(self._lines(self.branch_i_from_ka), self._lines(self.branch_i_to_ka))
+
+    @property
+    def line_loading_percent(self) -> FloatArray:
+        return self._lines(self.branch_loading_percent)
+
+    @property
+    def trafo_loading_percent(self) -> FloatArray:
+        """Transformer loading (% of rated current on the more loaded side)."""
+        return self._trafos(self.branch_loading_percent)
+
+    @property
+    def branch_loss_kw(self) -> FloatArray:
+        return self.branch_p_from_kw + self.branch_p_to_kw
+
+    @property
+    def line_loss_kw(self) -> FloatArray:
+        return self._lines(self.branch_loss_kw)
+
+    @property
+    def trafo_loss_kw(self) -> FloatArray:
+        return self._trafos(self.branch_loss_kw)
+
+    @property
+    def losses_kw(self) -> FloatArray:
+        """Active losses of the whole grid per snapshot (kW)."""
+        return np.asarray(self.branch_loss_kw.sum(axis=1))
+
+    def violations(
+        self, v_min_pu: float = 0.95, v_max_pu: float = 1.05, max_loading_percent: float = 100.0
+    ) -> Violations:
+        """Buses outside ``[v_min_pu, v_max_pu]`` and lines or transformers above
+        ``max_loading_percent`` in any converged snapshot."""
+        ok = self.converged
+        vm = self.vm_pu[ok]
+        low, high = vm < v_min_pu, vm > v_max_pu
+        out = low | high
+        bus = np.flatnonzero(out.any(axis=0))
+        worst = np.where(low.any(axis=0), vm.min(axis=0, initial=np.inf), vm.max(axis=0, initial=-np.inf))
+
+        def overloads(loading: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray, npt.NDArray[np.int64]]:
+            over = loading[ok] > max_loading_percent
+            idx = np.flatnonzero(over.any(axis=0))
+            return idx, loading[ok].max(axis=0, initial=0.0)[idx], over.sum(axis=0)[idx]
+
+        line, line_peak, line_n = overloads(self.line_loading_percent)
+        trafo, trafo_peak, trafo_n = overloads(self.trafo_loading_percent)
+        return Violations(bus, worst[bus], out.sum(axis=0)[bus], line, line_peak, line_n, trafo, trafo_peak, trafo_n)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per snapshot: min/max voltage (pu), peak line and transformer loading (%),
+        losses and slack power (kW), convergence."""
+        import pandas as pd
+
+        def peak(arr: FloatArray) -> FloatArray:
+            return arr.max(axis=1, initial=0.0) if arr.shape[1] else np.zeros(arr.shape[0])
+
+        return pd.DataFrame(
+            {
+                "min_vm_pu": self.vm_pu.min(axis=1),
+                "max_vm_pu": self.vm_pu.max(axis=1),
+                "max_line_loading_percent": peak(self.line_loading_percent),
+                "max_trafo_loading_percent": peak(self.trafo_loading_percent),
+                "losses_kw": self.losses_kw,
+                "slack_p_kw": self.slack_p_kw,
+                "slack_q_kvar": self.slack_q_kvar,
+                "converged": self.converged,
+                "iterations": self.iterations,
+            }
+        )
+
+    def plot_voltage_profile(self, snapshot: int = 0, ax: Axes | None = None) -> Axes:
+        """Bus voltages (pu) of one snapshot against electrical distance from the slack (branch count)."""
+        import matplotlib.pyplot as plt
+
+        pu = self.grid.per_unit
+        depth = np.zeros(self.grid.num_buses)
+        for pos in range(1, pu.position_bus.size):
+            depth[pu.position_bus[pos]] = depth[pu.position_bus[pu.position_parent[pos]]] + 1
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.scatter(depth, self.vm_pu[snapshot], s=12)
+        ax.set_xlabel("branches from the slack")
+        ax.set_ylabel("voltage (pu)")
+        ax.set_title(f"snapshot {snapshot}: min {np.nanmin(self.vm_pu[snapshot]):.4f} pu")
+        return ax
+
+    def __repr__(self) -> str:
+        done = int(self.converged.sum())
+        if done == 0:
+            return f"PowerFlowResult({self.num_snapshots} snapshots, none converged)"
+        vm = self.vm_pu[self.converged]
+        return (
+            f"PowerFlowResult({self.num_snapshots} snapshots, {done} converged; voltage {vm.min():.4f}-"
+            f"{vm.max():.4f} pu, peak loading {np.nanmax(self.branch_loading_percent, initial=0.0):.1f} %, "
+            f"losses {np.nanmean(self.losses_kw):.1f} kW on average)"
+        )
+
+
+def power_flow(
+    grid: Grid,
+    p_kw: Any = None,
+    q_kvar: Any = None,
+    *,
+    gen_p_kw: Any = None,
+    gen_q_kvar: Any = None,
+    tol_pu: float = 1e-10,
+    max_iter: int = 100,
+    n_threads: int | None = None,
+    backend: Backend = "cpp",
+) -> PowerFlowResult:
+    """Solves the grid's power flow for T snapshots of constant-power injections.
+
+    ``p_kw``/``q_kvar``: load demand, shape ``(T, n_load)`` (1-D for one snapshot; None: the grid's
+    nominal loads, ``q_kvar`` None with ``p_kw`` given: zero). ``gen_p_kw``/``gen_q_kvar``: generator
+    output ``(T, n_gen)`` (None: the grid's nominal output in every snapshot). A snapshot converges
+    when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iter`` sweeps.
+    ``n_threads`` (default: all cores) never changes the results.
+    """
+    if p_kw is None and q_kvar is not None:
+        raise ValueError("q_kvar needs p_kw")
+    n_t = None if p_kw is None else (1 if np.ndim(p_kw) == 1 else int(np.shape(p_kw)[0]))
+    load_p = _powers("p_kw", p_kw, grid.load_p_kw, n_t)
+    n_t = load_p.shape[0]
+    if n_t == 0:
+        raise ValueError("p_kw has no snapshots")
+    load_q = _powers("q_kvar", q_kvar, grid.load_q_kvar if p_kw is None else np.zeros(grid.num_loads), n_t)
+    gen_p = _powers("gen_p_kw", gen_p_kw, grid.gen_p_kw, n_t)
+    gen_q = _powers("gen_q_kvar", gen_q_kvar, grid.gen_q_kvar, n_t)
+    tol = float(float_array("tol_pu", [tol_pu], positive=True)[0])
+    max_iter = positive_int("max_iter", max_iter)
+    threads = positive_int("n_threads", (os.cpu_count() or 1) if n_threads is None else n_threads)
+    pu = grid.per_unit
+    args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iter, threads)
+    if backend == "cpp":
+        out = _power_flow.solve(pu.feeder, *args)
+    elif backend == "numba":
+        from smartopt.energy._kernels import solve_numba
+
+        out = solve_numba(pu, *args)
+    else:
+        raise ValueError(f"backend must be 'cpp' or 'numba', got {backend!r}")
+    return PowerFlowResult(
+        grid=grid,
+        vm_pu=out["vm_pu"],
+        va_degree=out["va_degree"],
+        branch_i_from_ka=out["i_from_ka"],
+        branch_i_to_ka=out["i_to_ka"],
+        branch_loading_percent=out["loading_percent"],
+        branch_p_from_kw=out["p_from_kw"],
+        branch_q_from_kvar=out["q_from_kvar"],
+        branch_p_to_kw=out["p_to_kw"],
+        branch_q_to_kvar=out["q_to_kvar"],
+        slack_p_kw=out["slack_p_kw"],
+        slack_q_kvar=out["slack_q_kvar"],
+        converged=out["converged"],
+        iterations=out["iterations"],
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class VoltageSensitivity:
+    """Voltage sensitivities at an operating point: ``dv_dp[i, j]`` is the change of bus i's voltage
+    magnitude (pu) per kW of extra injection (generation) at bus j, ``dv_dq`` per kvar. A load of
+    +1 kW at bus j lowers bus i's voltage by about ``dv_dp[i, j]``. Slack-bus rows and columns are 0."""
+
+    dv_dp: FloatArray
+    dv_dq: FloatArray
+
+
+def voltage_sensitivities(result: PowerFlowResult, snapshot: int = 0) -> VoltageSensitivity:
+    """dV/dP and dV/dQ (pu per kW / kvar) at one solved snapshot, from the inverse of the
+    Newton-Raphson Jacobian of the bus power injections."""
+    if not 0 <= snapshot < result.num_snapshots:
+        raise ValueError(f"snapshot={snapshot} is not an index in [0, {result.num_snapshots})")
+    if not result.converged[snapshot]:
+        raise ValueError(f"snapshot {snapshot} did not converge")
+    grid = result.grid
+    pu: PerUnitModel = grid.per_unit
+    rep = pu.bus_representative()
+    keep = np.flatnonzero((rep == np.arange(grid.num_buses)) & (np.arange(grid.num_buses) != rep[grid.slack_bus]))
+    v = result.vm_pu[snapshot] * np.exp(1j * np.deg2rad(result.va_degree[snapshot]))
+    y = pu.ybus()
+    i_bus = y @ v
+    dv_va = 1j * np.diag(v) @ np.conj(np.diag(i_bus) - y * v[None, :])
+    dv_vm = np.diag(v) @ np.conj(y * (v / np.abs(v))[None, :]) + np.diag(np.conj(i_bus) * v / np.abs(v))
+    sub = np.ix_(keep, keep)
+    jac = np.block([[dv_va[sub].real, dv_vm[sub].real], [dv_va[sub].imag, dv_vm[sub].imag]])
+    inv = np.linalg.inv(jac)
+    m = keep.size
+    n = grid.num_buses
+    dv_dp, dv_dq = np.zeros((n, n)), np.zeros((n, n))
+    # Rows/columns of merged buses copy their representative's.
+    pos = np.full(n, -1)
+    pos[keep] = np.arange(m)
+    rows = pos[rep]
+    valid = rows >= 0
+    r_idx, c_idx = np.ix_(np.flatnonzero(valid), np.flatnonzero(valid))
+    dv_dp[r_idx, c_idx] = inv[m:, :m][np.ix_(rows[valid], rows[valid])] / BASE_KVA
+    dv_dq[r_idx, c_idx] = inv[m:, m:][np.ix_(rows[valid], rows[valid])] / BASE_KVA
+    return VoltageSensitivity(dv_dp=dv_dp, dv_dq=dv_dq)
