@@ -4,7 +4,9 @@ Benchmarks run at full size when enabled (``pytest benches --benchmark-enable``)
 when disabled (the default in pyproject, so the test run executes each once and they cannot rot).
 ``--bench-scale`` overrides the choice. Each benchmark records ``extra_info["tool"]``; after the run,
 a table per group shows every tool's median time and its speed relative to the fastest anchor
-(tools not named ``smartopt*``).
+(tools not named ``smartopt*``). A benchmark that times a subset of the work records
+``extra_info["extrapolate"]`` (full work / measured work), and one whose time is measured inside a
+subprocess records it as ``extra_info["reported_s"]``; the table uses those figures and marks them.
 """
 
 from __future__ import annotations
@@ -36,11 +38,23 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     groups: dict[str, list[Any]] = {}
     for b in benches:
         groups.setdefault(b.group or b.name, []).append(b)
+
+    def seconds(b: Any) -> float:
+        info = b.extra_info
+        return float(info.get("reported_s", b.stats.median * info.get("extrapolate", 1.0)))
+
+    def note(b: Any) -> str:
+        if "reported_s" in b.extra_info:
+            return "  (timed in the subprocess)"
+        if "extrapolate" in b.extra_info:
+            return f"  (extrapolated x{b.extra_info['extrapolate']:g} from a subset)"
+        return ""
+
     terminalreporter.write_sep("=", "side by side (median; speed-up = fastest anchor / this)")
     for group, members in groups.items():
-        anchors = [b.stats.median for b in members if not b.extra_info["tool"].startswith("smartopt")]
+        anchors = [seconds(b) for b in members if not b.extra_info["tool"].startswith("smartopt")]
         best_anchor = min(anchors) if anchors else float("nan")
         terminalreporter.write_line(f"{group}")
-        for b in sorted(members, key=lambda b: b.stats.median):
-            ratio = best_anchor / b.stats.median
-            terminalreporter.write_line(f"  {b.extra_info['tool']:<22} {b.stats.median:10.4f} s   x{ratio:6.2f}")
+        for b in sorted(members, key=seconds):
+            ratio = best_anchor / seconds(b)
+            terminalreporter.write_line(f"  {b.extra_info['tool']:<30} {seconds(b):12.6f} s   x{ratio:9.2f}{note(b)}")

@@ -23,10 +23,8 @@ using smartopt::bindings::to_vector;
 std::shared_ptr<en::Feeder> make_feeder(const CArray<int32_t> &bus, const CArray<int32_t> &parent,
                                         const CArray<int32_t> &branch, const CArray<uint8_t> &flipped,
                                         const CArray<en::cplx> &a, const CArray<en::cplx> &b,
-                                        const CArray<en::cplx> &c, const CArray<en::cplx> &d,
-                                        const CArray<double> &i_base_parent_ka, const CArray<double> &i_base_child_ka,
-                                        const CArray<double> &rate_parent, const CArray<double> &rate_child,
-                                        en::cplx v_slack, double base_kva) {
+                                        const CArray<en::cplx> &c, const CArray<en::cplx> &d, en::cplx v_slack,
+                                        double base_kva) {
     auto f = std::make_shared<en::Feeder>();
     f->bus = to_vector(bus, "bus");
     f->parent = to_vector(parent, "parent");
@@ -36,10 +34,6 @@ std::shared_ptr<en::Feeder> make_feeder(const CArray<int32_t> &bus, const CArray
     f->b = to_vector(b, "b");
     f->c = to_vector(c, "c");
     f->d = to_vector(d, "d");
-    f->i_base_parent_ka = to_vector(i_base_parent_ka, "i_base_parent_ka");
-    f->i_base_child_ka = to_vector(i_base_child_ka, "i_base_child_ka");
-    f->rate_parent = to_vector(rate_parent, "rate_parent");
-    f->rate_child = to_vector(rate_child, "rate_child");
     f->v_slack = v_slack;
     f->base_kva = base_kva;
     try {
@@ -58,7 +52,8 @@ void check_powers(const CArray<double> &a, py::ssize_t t, size_t n, const char *
 
 py::dict solve(const en::Feeder &feeder, const CArray<int32_t> &load_pos, const CArray<double> &load_p_kw,
                const CArray<double> &load_q_kvar, const CArray<int32_t> &gen_pos, const CArray<double> &gen_p_kw,
-               const CArray<double> &gen_q_kvar, double tol_pu, int32_t max_iter, int n_threads) {
+               const CArray<double> &gen_q_kvar, double tol_pu, int32_t max_iter, int64_t lane_length,
+               int n_threads) {
     en::Injections inj;
     inj.load_pos = to_vector(load_pos, "load_pos");
     inj.gen_pos = to_vector(gen_pos, "gen_pos");
@@ -74,40 +69,27 @@ py::dict solve(const en::Feeder &feeder, const CArray<int32_t> &load_pos, const 
     inj.gen_p_kw = gen_p_kw.data();
     inj.gen_q_kvar = gen_q_kvar.data();
     const py::ssize_t n_bus = feeder.size(), n_branch = n_bus - 1;
-    py::array_t<double> vm({t, n_bus}), va({t, n_bus});
-    py::array_t<double> i_from({t, n_branch}), i_to({t, n_branch}), loading({t, n_branch});
-    py::array_t<double> p_from({t, n_branch}), q_from({t, n_branch}), p_to({t, n_branch}), q_to({t, n_branch});
-    py::array_t<double> slack_p(t), slack_q(t);
+    py::array_t<en::cplx> v({t, n_bus}), i_from({t, n_branch}), i_to({t, n_branch}), slack(t);
     py::array_t<int32_t> iterations(t);
-    py::array_t<uint8_t> converged(t);
-    const en::Outputs out{vm.mutable_data(),      va.mutable_data(),         i_from.mutable_data(),
-                          i_to.mutable_data(),    loading.mutable_data(),    p_from.mutable_data(),
-                          q_from.mutable_data(),  p_to.mutable_data(),       q_to.mutable_data(),
-                          slack_p.mutable_data(), slack_q.mutable_data(),    iterations.mutable_data(),
-                          converged.mutable_data()};
+    py::array_t<bool> converged(t);
+    const en::Outputs out{v.mutable_data(), i_from.mutable_data(), i_to.mutable_data(), slack.mutable_data(),
+                          iterations.mutable_data(), reinterpret_cast<uint8_t *>(converged.mutable_data())};
     {
         py::gil_scoped_release release;
         try {
-            en::solve_batch(feeder, inj, en::SweepOptions{tol_pu, max_iter}, n_threads, out);
+            en::solve_batch(feeder, inj, en::SweepOptions{tol_pu, max_iter, lane_length}, n_threads, out);
         } catch (const std::invalid_argument &e) {
             py::gil_scoped_acquire acquire;
             throw py::value_error(e.what());
         }
     }
     py::dict d;
-    d["vm_pu"] = vm;
-    d["va_degree"] = va;
-    d["i_from_ka"] = i_from;
-    d["i_to_ka"] = i_to;
-    d["loading_percent"] = loading;
-    d["p_from_kw"] = p_from;
-    d["q_from_kvar"] = q_from;
-    d["p_to_kw"] = p_to;
-    d["q_to_kvar"] = q_to;
-    d["slack_p_kw"] = slack_p;
-    d["slack_q_kvar"] = slack_q;
+    d["v"] = v;
+    d["i_from"] = i_from;
+    d["i_to"] = i_to;
+    d["slack_kva"] = slack;
     d["iterations"] = iterations;
-    d["converged"] = converged.attr("astype")("bool");
+    d["converged"] = converged;
     return d;
 }
 
@@ -118,10 +100,8 @@ PYBIND11_MODULE(_power_flow, m) {
     py::class_<en::Feeder, std::shared_ptr<en::Feeder>>(m, "Feeder")
         .def_property_readonly("num_buses", &en::Feeder::size);
     m.def("make_feeder", &make_feeder, py::arg("bus"), py::arg("parent"), py::arg("branch"), py::arg("flipped"),
-          py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), py::arg("i_base_parent_ka"),
-          py::arg("i_base_child_ka"), py::arg("rate_parent"), py::arg("rate_child"), py::arg("v_slack"),
-          py::arg("base_kva"));
+          py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), py::arg("v_slack"), py::arg("base_kva"));
     m.def("solve", &solve, py::arg("feeder"), py::arg("load_pos"), py::arg("load_p_kw"), py::arg("load_q_kvar"),
           py::arg("gen_pos"), py::arg("gen_p_kw"), py::arg("gen_q_kvar"), py::arg("tol_pu"), py::arg("max_iter"),
-          py::arg("n_threads"));
+          py::arg("lane_length"), py::arg("n_threads"));
 }

@@ -1,6 +1,7 @@
 #include "smartopt/energy/power_flow.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -12,8 +13,10 @@ namespace smartopt::energy {
 
 namespace {
 
-constexpr double kRadToDeg = 57.29577951308232;
-constexpr int64_t kChunk = 64;  // snapshots per parallel work item (warm-started in turn)
+// Lanes solved in lockstep: one sweep over the tree is a chain of dependent complex operations,
+// and interleaving independent snapshots keeps the core busy. Results are those of one lane at
+// a time (the same operations in the same order), whatever the grouping.
+constexpr int kW = 4;
 
 void require(bool ok, const std::string &what) {
     if (!ok) throw std::invalid_argument(what);
@@ -21,93 +24,170 @@ void require(bool ok, const std::string &what) {
 
 bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag()); }
 
-// Per-worker scratch: per-position demand, voltage, drawn current and parent-side branch current.
-struct Scratch {
-    std::vector<cplx> s, v, j, i_parent;
-    explicit Scratch(size_t n) : s(n), v(n), j(n), i_parent(n) {}
+// Per-worker state of kW lanes, position-major: x[i * kW + lane]. Real and imaginary parts apart,
+// and arithmetic written out (std::complex's operators guard inf/NaN corner cases through library
+// calls that cost more than the sweep).
+struct Lanes {
+    std::vector<double> sr, si, vr, vi, jr, ji, pr, pi;
+    explicit Lanes(size_t n)
+        : sr(n * kW), si(n * kW), vr(n * kW), vi(n * kW), jr(n * kW), ji(n * kW), pr(n * kW), pi(n * kW) {}
 };
 
-// Complex products and the load current written out: std::complex's operators guard against
-// inf/NaN corner cases through library calls, which costs more than the sweep itself.
-inline cplx mul(cplx x, cplx y) {
-    return {x.real() * y.real() - x.imag() * y.imag(), x.real() * y.imag() + x.imag() * y.real()};
-}
-inline cplx mul_add(cplx x, cplx y, cplx u, cplx z) {  // x*y + u*z
-    return {x.real() * y.real() - x.imag() * y.imag() + u.real() * z.real() - u.imag() * z.imag(),
-            x.real() * y.imag() + x.imag() * y.real() + u.real() * z.imag() + u.imag() * z.real()};
-}
-inline cplx load_current(cplx s, cplx v) {  // conj(s / v) = conj(s) v / |v|^2
-    const double inv = 1.0 / (v.real() * v.real() + v.imag() * v.imag());
-    return {(s.real() * v.real() + s.imag() * v.imag()) * inv, (s.real() * v.imag() - s.imag() * v.real()) * inv};
-}
-inline double norm2(cplx x) { return x.real() * x.real() + x.imag() * x.imag(); }
-
-// Backward sweep: every bus's drawn current from the present voltages, summed up the tree.
-void backward(const Feeder &f, Scratch &w) {
+// Backward sweep: each bus's drawn current (its load, then its child branches) from the present
+// voltages, and each branch's parent-side current.
+void backward(const Feeder &f, Lanes &w) {
     const int32_t n = f.size();
-    for (int32_t i = 0; i < n; ++i) w.j[i] = load_current(w.s[i], w.v[i]);
+    double *__restrict jr = w.jr.data(), *__restrict ji = w.ji.data(), *__restrict pr = w.pr.data(),
+                       *__restrict pi = w.pi.data();
+    const double *__restrict vr = w.vr.data(), *__restrict vi = w.vi.data(), *__restrict sr = w.sr.data(),
+                             *__restrict si = w.si.data();
+    for (int32_t q = 0; q < n * kW; ++q) {  // conj(s / v) = conj(s) v / |v|^2
+        const double inv = 1.0 / (vr[q] * vr[q] + vi[q] * vi[q]);
+        jr[q] = (sr[q] * vr[q] + si[q] * vi[q]) * inv;
+        ji[q] = (sr[q] * vi[q] - si[q] * vr[q]) * inv;
+    }
     for (int32_t i = n - 1; i >= 1; --i) {
-        w.i_parent[i] = mul_add(f.a[i], w.v[f.parent[i]], f.b[i], w.j[i]);
-        w.j[f.parent[i]] += w.i_parent[i];
+        const int32_t q = i * kW, u = f.parent[i] * kW;
+        const double ar = f.a[i].real(), ai = f.a[i].imag(), br = f.b[i].real(), bi = f.b[i].imag();
+        double tr[kW], ti[kW];
+        for (int l = 0; l < kW; ++l) {
+            tr[l] = (ar * vr[u + l] - ai * vi[u + l]) + (br * jr[q + l] - bi * ji[q + l]);
+            ti[l] = (ar * vi[u + l] + ai * vr[u + l]) + (br * ji[q + l] + bi * jr[q + l]);
+        }
+        for (int l = 0; l < kW; ++l) {
+            pr[q + l] = tr[l];
+            pi[q + l] = ti[l];
+            jr[u + l] += tr[l];
+            ji[u + l] += ti[l];
+        }
     }
 }
 
-// Starts from the voltages in w.v when warm (the previous snapshot's solution), else from the
-// no-load voltages. Returns the number of sweeps, or -1 if the snapshot did not converge.
-int32_t sweep(const Feeder &f, const SweepOptions &opt, bool warm, Scratch &w) {
-    const int32_t n = f.size();
-    w.v[0] = f.v_slack;
-    if (!warm)
-        for (int32_t i = 1; i < n; ++i) w.v[i] = mul(f.c[i], w.v[f.parent[i]]);
-    const double tol2 = opt.tol_pu * opt.tol_pu;
-    for (int32_t it = 1; it <= opt.max_iter; ++it) {
-        backward(f, w);
-        double max_dv2 = 0.0;
-        for (int32_t i = 1; i < n; ++i) {
-            const cplx v = mul_add(f.c[i], w.v[f.parent[i]], f.d[i], w.j[i]);
-            max_dv2 = std::max(max_dv2, norm2(v - w.v[i]));
-            w.v[i] = v;
+// Forward sweep: new voltages outwards; returns each lane's largest squared voltage change.
+std::array<double, kW> forward(const Feeder &f, Lanes &w) {
+    double dv2[kW] = {};
+    double *__restrict vr = w.vr.data(), *__restrict vi = w.vi.data();
+    const double *__restrict jr = w.jr.data(), *__restrict ji = w.ji.data();
+    for (int32_t i = 1; i < f.size(); ++i) {
+        const int32_t q = i * kW, u = f.parent[i] * kW;
+        const double cr = f.c[i].real(), ci = f.c[i].imag(), dr = f.d[i].real(), di = f.d[i].imag();
+        double nr[kW], ni[kW];
+        for (int l = 0; l < kW; ++l) {
+            nr[l] = (cr * vr[u + l] - ci * vi[u + l]) + (dr * jr[q + l] - di * ji[q + l]);
+            ni[l] = (cr * vi[u + l] + ci * vr[u + l]) + (dr * ji[q + l] + di * jr[q + l]);
         }
-        if (!(max_dv2 < 1e6)) return -1;  // NaN or blown up: voltage collapse
-        if (max_dv2 < tol2) {
-            backward(f, w);  // currents consistent with the final voltages
-            return it;
+        for (int l = 0; l < kW; ++l) {
+            const double er = nr[l] - vr[q + l], ei = ni[l] - vi[q + l];
+            dv2[l] = std::max(dv2[l], er * er + ei * ei);
+            vr[q + l] = nr[l];
+            vi[q + l] = ni[l];
         }
     }
-    return -1;
+    return {dv2[0], dv2[1], dv2[2], dv2[3]};
 }
 
-void write_snapshot(const Feeder &f, const Scratch &w, int32_t iterations, int64_t t, int32_t n_bus,
-                    int32_t n_branch, const Outputs &out) {
-    const int32_t n = f.size();
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    const bool ok = iterations > 0;
-    out.iterations[t] = ok ? iterations : 0;
-    out.converged[t] = ok ? 1 : 0;
-    double *vm = out.vm_pu + t * n_bus, *va = out.va_degree + t * n_bus;
-    for (int32_t i = 0; i < n; ++i) {
-        vm[f.bus[i]] = ok ? std::sqrt(norm2(w.v[i])) : nan;
-        va[f.bus[i]] = ok ? std::arg(w.v[i]) * kRadToDeg : nan;
-    }
-    const cplx s0 = mul(w.v[0], std::conj(w.j[0])) * f.base_kva;
-    out.slack_p_kw[t] = ok ? s0.real() : nan;
-    out.slack_q_kvar[t] = ok ? s0.imag() : nan;
-    const int64_t row = t * n_branch;
+void write_lane(const Feeder &f, const Lanes &w, int l, int64_t t, int32_t iterations, const Outputs &out) {
+    const int32_t n = f.size(), n_branch = n - 1;
+    out.iterations[t] = iterations;
+    out.converged[t] = 1;
+    cplx *v = out.v + t * n;
+    for (int32_t i = 0; i < n; ++i) v[f.bus[i]] = cplx(w.vr[i * kW + l], w.vi[i * kW + l]);
+    // Slack power: V0 conj(J0).
+    const double v0r = w.vr[l], v0i = w.vi[l], j0r = w.jr[l], j0i = w.ji[l];
+    out.slack_kva[t] = cplx(v0r * j0r + v0i * j0i, v0i * j0r - v0r * j0i) * f.base_kva;
     for (int32_t i = 1; i < n; ++i) {
-        const cplx ip = w.i_parent[i], ic = -w.j[i];
-        const cplx sp = mul(w.v[f.parent[i]], std::conj(ip)) * f.base_kva, sc = mul(w.v[i], std::conj(ic)) * f.base_kva;
-        const double ap = std::sqrt(norm2(ip)), ac = std::sqrt(norm2(ic));
-        const int64_t k = row + f.branch[i];
-        const bool flip = f.flipped[i] != 0;
-        out.i_from_ka[k] = ok ? (flip ? ac * f.i_base_child_ka[i] : ap * f.i_base_parent_ka[i]) : nan;
-        out.i_to_ka[k] = ok ? (flip ? ap * f.i_base_parent_ka[i] : ac * f.i_base_child_ka[i]) : nan;
-        out.loading_percent[k] = ok ? std::max(ap * f.rate_parent[i], ac * f.rate_child[i]) : nan;
-        const cplx s_from = flip ? sc : sp, s_to = flip ? sp : sc;
-        out.p_from_kw[k] = ok ? s_from.real() : nan;
-        out.q_from_kvar[k] = ok ? s_from.imag() : nan;
-        out.p_to_kw[k] = ok ? s_to.real() : nan;
-        out.q_to_kvar[k] = ok ? s_to.imag() : nan;
+        const int32_t q = i * kW + l;
+        const cplx ip(w.pr[q], w.pi[q]), ic(-w.jr[q], -w.ji[q]);
+        const int64_t k = t * n_branch + f.branch[i];
+        out.i_from[k] = f.flipped[i] ? ic : ip;
+        out.i_to[k] = f.flipped[i] ? ip : ic;
     }
+}
+
+void write_failed(int32_t n, int64_t t, const Outputs &out) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const cplx bad(nan, nan);
+    out.iterations[t] = 0;
+    out.converged[t] = 0;
+    std::fill(out.v + t * n, out.v + (t + 1) * n, bad);
+    std::fill(out.i_from + t * (n - 1), out.i_from + (t + 1) * (n - 1), bad);
+    std::fill(out.i_to + t * (n - 1), out.i_to + (t + 1) * (n - 1), bad);
+    out.slack_kva[t] = bad;
+}
+
+// Loads lane l's demand for snapshot t (or none when t < 0) and its starting voltages: snapshot
+// t - 1's solution when warm, else the no-load voltages.
+void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool warm, const Outputs &out,
+                Lanes &w) {
+    const int32_t n = f.size();
+    for (int32_t i = 0; i < n; ++i) w.sr[i * kW + l] = w.si[i * kW + l] = 0.0;
+    if (t >= 0) {
+        const auto n_load = static_cast<int64_t>(inj.load_pos.size()), n_gen = static_cast<int64_t>(inj.gen_pos.size());
+        for (int64_t k = 0; k < n_load; ++k) {
+            w.sr[inj.load_pos[k] * kW + l] += inj.load_p_kw[t * n_load + k] / f.base_kva;
+            w.si[inj.load_pos[k] * kW + l] += inj.load_q_kvar[t * n_load + k] / f.base_kva;
+        }
+        for (int64_t k = 0; k < n_gen; ++k) {
+            w.sr[inj.gen_pos[k] * kW + l] -= inj.gen_p_kw[t * n_gen + k] / f.base_kva;
+            w.si[inj.gen_pos[k] * kW + l] -= inj.gen_q_kvar[t * n_gen + k] / f.base_kva;
+        }
+    }
+    w.vr[l] = f.v_slack.real();
+    w.vi[l] = f.v_slack.imag();
+    if (warm) {
+        const cplx *prev = out.v + (t - 1) * n;
+        for (int32_t i = 1; i < n; ++i) {
+            w.vr[i * kW + l] = prev[f.bus[i]].real();
+            w.vi[i * kW + l] = prev[f.bus[i]].imag();
+        }
+        return;
+    }
+    for (int32_t i = 1; i < n; ++i) {
+        const int32_t q = i * kW + l, u = f.parent[i] * kW + l;
+        const double cr = f.c[i].real(), ci = f.c[i].imag();
+        w.vr[q] = cr * w.vr[u] - ci * w.vi[u];
+        w.vi[q] = cr * w.vi[u] + ci * w.vr[u];
+    }
+}
+
+// Solves step k of the lanes first_lane .. first_lane + kW - 1 together.
+void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt, int64_t first_lane, int64_t k,
+                const Outputs &out, Lanes &w) {
+    std::array<int64_t, kW> t{};
+    std::array<bool, kW> done{}, pending{};
+    for (int l = 0; l < kW; ++l) {
+        const int64_t start = (first_lane + l) * opt.lane_length, s = start + k;
+        const bool active = s < inj.n_snapshots && k < opt.lane_length;
+        t[l] = active ? s : -1;
+        done[l] = !active;
+        start_lane(f, inj, l, t[l], active && k > 0 && out.converged[s - 1], out, w);
+    }
+    const double tol2 = opt.tol_pu * opt.tol_pu;
+    std::array<int32_t, kW> iterations{};
+    for (int32_t it = 0;; ++it) {
+        backward(f, w);  // currents of the present voltages: final for lanes that just converged
+        bool all_done = true;
+        for (int l = 0; l < kW; ++l) {
+            if (pending[l]) write_lane(f, w, l, t[l], iterations[l], out);
+            done[l] = done[l] || pending[l];
+            pending[l] = false;
+            all_done = all_done && done[l];
+        }
+        if (all_done || it == opt.max_iter) break;
+        const auto dv2 = forward(f, w);
+        for (int l = 0; l < kW; ++l) {
+            if (done[l]) continue;
+            if (!(dv2[l] < 1e6)) {  // NaN or blown up: voltage collapse
+                write_failed(f.size(), t[l], out);
+                done[l] = true;
+            } else if (dv2[l] < tol2) {
+                pending[l] = true;
+                iterations[l] = it + 1;
+            }
+        }
+    }
+    for (int l = 0; l < kW; ++l)
+        if (!done[l]) write_failed(f.size(), t[l], out);  // iteration limit
 }
 
 }  // namespace
@@ -115,11 +195,8 @@ void write_snapshot(const Feeder &f, const Scratch &w, int32_t iterations, int64
 void Feeder::check() const {
     const size_t n = bus.size();
     require(n >= 2, "a feeder needs at least two buses");
-    for (const auto *v : {&parent, &branch})
-        require(v->size() == n, "feeder arrays must all have one entry per bus");
+    for (const auto *v : {&parent, &branch}) require(v->size() == n, "feeder arrays must all have one entry per bus");
     for (const auto *v : {&a, &b, &c, &d}) require(v->size() == n, "feeder arrays must all have one entry per bus");
-    for (const auto *v : {&i_base_parent_ka, &i_base_child_ka, &rate_parent, &rate_child})
-        require(v->size() == n, "feeder arrays must all have one entry per bus");
     require(flipped.size() == n, "feeder arrays must all have one entry per bus");
     require(parent[0] == -1 && branch[0] == -1, "position 0 must be the slack bus");
     std::vector<uint8_t> seen_bus(n, 0), seen_branch(n - 1, 0);
@@ -141,29 +218,18 @@ void Feeder::check() const {
 void solve_batch(const Feeder &f, const Injections &inj, const SweepOptions &opt, int n_threads,
                  const Outputs &out) {
     f.check();
-    require(opt.tol_pu > 0.0 && opt.max_iter >= 1, "tol_pu must be > 0 and max_iter >= 1");
-    const int32_t n = f.size(), n_branch = n - 1;
+    require(opt.tol_pu > 0.0 && opt.max_iter >= 1 && opt.lane_length >= 1,
+            "tol_pu must be > 0, max_iter >= 1 and lane_length >= 1");
+    const int32_t n = f.size();
     for (int32_t p : inj.load_pos) require(p >= 0 && p < n, "load position out of range");
     for (int32_t p : inj.gen_pos) require(p >= 0 && p < n, "generator position out of range");
-    const auto n_load = static_cast<int64_t>(inj.load_pos.size()), n_gen = static_cast<int64_t>(inj.gen_pos.size());
-    const int64_t n_chunks = (inj.n_snapshots + kChunk - 1) / kChunk;
-    const int n_workers = std::max(1, n_threads);
-    std::vector<Scratch> scratch(static_cast<size_t>(n_workers), Scratch(static_cast<size_t>(n)));
-    const double to_pu = 1.0 / f.base_kva;
-    parallel_rows(n_chunks, n_workers, [&](int64_t chunk, int worker) {
-        Scratch &w = scratch[static_cast<size_t>(worker)];
-        const int64_t end = std::min(inj.n_snapshots, (chunk + 1) * kChunk);
-        bool warm = false;  // each chunk starts cold, so results never depend on the thread count
-        for (int64_t t = chunk * kChunk; t < end; ++t) {
-            std::fill(w.s.begin(), w.s.end(), cplx(0.0, 0.0));
-            for (int64_t k = 0; k < n_load; ++k)
-                w.s[inj.load_pos[k]] += cplx(inj.load_p_kw[t * n_load + k], inj.load_q_kvar[t * n_load + k]) * to_pu;
-            for (int64_t k = 0; k < n_gen; ++k)
-                w.s[inj.gen_pos[k]] -= cplx(inj.gen_p_kw[t * n_gen + k], inj.gen_q_kvar[t * n_gen + k]) * to_pu;
-            const int32_t iterations = sweep(f, opt, warm, w);
-            warm = iterations > 0;
-            write_snapshot(f, w, iterations, t, n, n_branch, out);
-        }
+    const int64_t n_lanes = (inj.n_snapshots + opt.lane_length - 1) / opt.lane_length;
+    const int64_t n_blocks = (n_lanes + kW - 1) / kW;
+    const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_blocks)));
+    std::vector<Lanes> scratch(static_cast<size_t>(n_workers), Lanes(static_cast<size_t>(n)));
+    parallel_rows(n_blocks, n_workers, [&](int64_t block, int worker) {
+        Lanes &w = scratch[static_cast<size_t>(worker)];
+        for (int64_t k = 0; k < opt.lane_length; ++k) solve_step(f, inj, opt, block * kW, k, out, w);
     });
 }
 

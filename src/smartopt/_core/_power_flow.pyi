@@ -15,10 +15,6 @@ def make_feeder(
     b: npt.ArrayLike,
     c: npt.ArrayLike,
     d: npt.ArrayLike,
-    i_base_parent_ka: npt.ArrayLike,
-    i_base_child_ka: npt.ArrayLike,
-    rate_parent: npt.ArrayLike,
-    rate_child: npt.ArrayLike,
     v_slack: complex,
     base_kva: float,
 ) -> Feeder: ...
@@ -32,5 +28,6 @@ def solve(
     gen_q_kvar: npt.ArrayLike,
     tol_pu: float,
     max_iter: int,
+    lane_length: int,
     n_threads: int,
 ) -> dict[str, Any]: ...

@@ -1,6 +1,7 @@
 """Built-in data: the Sejong 5-1 district and synthetic networks."""
 
 from smartopt.datasets.grid import grid_network
+from smartopt.datasets.profiles import year_profiles
 from smartopt.datasets.sejong import ASSUMPTIONS, sejong_5_1
 
-__all__ = ["ASSUMPTIONS", "grid_network", "sejong_5_1"]
+__all__ = ["ASSUMPTIONS", "grid_network", "sejong_5_1", "year_profiles"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from smartopt.datasets.profiles import COMMERCIAL_HOURLY, RESIDENTIAL_HOURLY, daily_profile
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.district import District
 from smartopt.energy.assets import EnergyDay
@@ -498,72 +499,6 @@ def _intersections(lay: _Layout) -> tuple[tuple[Intersection, ...], tuple[Traffi
     return tuple(_intersection(lay, v, turn_volume) for v in _signalised_nodes(lay)), tuple(demand)
 
 
-def _profile(hourly: list[float], rng: np.random.Generator, noise: float) -> np.ndarray:
-    """A 96-slot profile interpolated from 24 hourly values (at the half hours), with noise."""
-    t = (np.arange(SLOTS) + 0.5) * SLOT_H
-    hours = np.arange(24) + 0.5
-    base = np.interp(
-        t,
-        np.concatenate([[hours[-1] - 24], hours, [hours[0] + 24]]),
-        np.concatenate([[hourly[-1]], hourly, [hourly[0]]]),
-    )
-    return np.asarray(base * (1.0 + noise * rng.standard_normal(SLOTS)))
-
-
-RESIDENTIAL_HOURLY = [
-    0.45,
-    0.38,
-    0.35,
-    0.34,
-    0.35,
-    0.42,
-    0.60,
-    0.72,
-    0.62,
-    0.50,
-    0.46,
-    0.47,
-    0.50,
-    0.47,
-    0.45,
-    0.47,
-    0.55,
-    0.70,
-    0.85,
-    0.95,
-    1.00,
-    0.96,
-    0.80,
-    0.60,
-]
-COMMERCIAL_HOURLY = [
-    0.28,
-    0.26,
-    0.25,
-    0.25,
-    0.26,
-    0.30,
-    0.40,
-    0.60,
-    0.85,
-    0.97,
-    1.00,
-    1.00,
-    0.92,
-    0.98,
-    1.00,
-    0.98,
-    0.93,
-    0.82,
-    0.62,
-    0.50,
-    0.42,
-    0.36,
-    0.32,
-    0.30,
-]
-
-
 def _pv_profile(rng: np.random.Generator) -> np.ndarray:
     """Per-unit PV output on a clear spring day: sunrise 06:00, sunset 19:00, 0.75 at solar noon."""
     t = (np.arange(SLOTS) + 0.5) * SLOT_H
@@ -659,8 +594,8 @@ def _energy(lay: _Layout, depot_xy: np.ndarray, rng: np.random.Generator) -> Ene
 
     res_sites, com_sites = np.flatnonzero(res_kw > 1.0), np.flatnonzero(com_kw > 1.0)
     load_bus = np.concatenate([lv[res_sites], lv[com_sites]])
-    res_profile = _profile(RESIDENTIAL_HOURLY, rng, 0.02)
-    com_profile = _profile(COMMERCIAL_HOURLY, rng, 0.02)
+    res_profile = daily_profile(RESIDENTIAL_HOURLY, rng, 0.02)
+    com_profile = daily_profile(COMMERCIAL_HOURLY, rng, 0.02)
     load_kw = np.column_stack([np.outer(res_profile, res_kw[res_sites]), np.outer(com_profile, com_kw[com_sites])])
     tan_phi = np.concatenate(
         [
@@ -743,6 +678,7 @@ def _energy(lay: _Layout, depot_xy: np.ndarray, rng: np.random.Generator) -> Ene
         slot_h=SLOT_H,
         load_kw=load_kw,
         load_kvar=load_kw * tan_phi,
+        load_kind=np.repeat(["residential", "commercial"], [res_sites.size, com_sites.size]),
         pv_bus=lv,
         pv_kwp=PV_KWP_PER_HOUSEHOLD * hh + PV_KWP_PER_JOB * jobs,
         pv_profile_pu=_pv_profile(rng),

@@ -77,12 +77,12 @@ class PerUnitModel:
     position_flipped: npt.NDArray[np.uint8]
     hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]
     """``a, b, c, d`` per position: ``I_parent = a V_parent + b J_child``, ``V_child = c V_parent + d J_child``."""
-    position_i_base_parent_ka: npt.NDArray[np.float64]
-    """Current base (kA per pu) at the parent end of each position's branch."""
-    position_i_base_child_ka: npt.NDArray[np.float64]
-    position_rate_parent: npt.NDArray[np.float64]
-    """Loading (%) per pu of current at the parent end of each position's branch (0 for switches)."""
-    position_rate_child: npt.NDArray[np.float64]
+    i_base_from_ka: npt.NDArray[np.float64]
+    """Current base (kA per pu) at each branch's from end."""
+    i_base_to_ka: npt.NDArray[np.float64]
+    rate_from: npt.NDArray[np.float64]
+    """Loading (%) per pu of current at each branch's from end (0 for switches)."""
+    rate_to: npt.NDArray[np.float64]
     v_slack: complex
     load_pos: npt.NDArray[np.int32]
     gen_pos: npt.NDArray[np.int32]
@@ -159,29 +159,10 @@ class PerUnitModel:
             return np.concatenate([np.zeros(1, complex), h])
 
         hybrid = (padded(a), padded(b), padded(c), padded(d))
-        i_base_from, i_base_to = i_base[frm], i_base[to]
-        pos_k = np.concatenate([[0], via_k])
-        i_base_parent = np.where(flipped == 1, i_base_to[pos_k], i_base_from[pos_k])
-        i_base_child = np.where(flipped == 1, i_base_from[pos_k], i_base_to[pos_k])
-        rate_parent = np.where(flipped == 1, rate_to[pos_k], rate_from[pos_k])
-        rate_child = np.where(flipped == 1, rate_from[pos_k], rate_to[pos_k])
-        i_base_parent[0] = i_base_child[0] = rate_parent[0] = rate_child[0] = 0.0
         v_slack = grid.slack_vm_pu * np.exp(1j * np.deg2rad(grid.slack_va_degree))
         bus = np.array(order, np.int32)
         par = np.array(parent, np.int32)
-        feeder = _power_flow.make_feeder(
-            bus,
-            par,
-            pos_branch,
-            flipped,
-            *hybrid,
-            i_base_parent,
-            i_base_child,
-            rate_parent,
-            rate_child,
-            complex(v_slack),
-            BASE_KVA,
-        )
+        feeder = _power_flow.make_feeder(bus, par, pos_branch, flipped, *hybrid, complex(v_slack), BASE_KVA)
         return cls(
             num_buses=n,
             branch_from=frm,
@@ -196,10 +177,10 @@ class PerUnitModel:
             position_branch=pos_branch,
             position_flipped=flipped,
             hybrid=hybrid,
-            position_i_base_parent_ka=i_base_parent,
-            position_i_base_child_ka=i_base_child,
-            position_rate_parent=rate_parent,
-            position_rate_child=rate_child,
+            i_base_from_ka=i_base[frm],
+            i_base_to_ka=i_base[to],
+            rate_from=rate_from,
+            rate_to=rate_to,
             v_slack=complex(v_slack),
             load_pos=position[grid.load_bus],
             gen_pos=position[grid.gen_bus],

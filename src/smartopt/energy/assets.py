@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
+from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 from smartopt.energy.grid import Grid
 from smartopt.energy.power_flow import PowerFlowResult, power_flow
 
@@ -18,7 +18,9 @@ from smartopt.energy.power_flow import PowerFlowResult, power_flow
 class EnergyDay:
     """One day in ``T`` slots of ``slot_h`` hours on ``grid``.
 
-    - ``load_kw``/``load_kvar``: demand per slot and grid load, shape ``(T, n_load)``.
+    - ``load_kw``/``load_kvar``: demand per slot and grid load, shape ``(T, n_load)``; each load's
+      kind (``"residential"`` by default, or ``"commercial"``) picks its shape in
+      :func:`smartopt.datasets.year_profiles`.
     - PV: bus, peak power (kWp) and the per-unit output profile ``(T,)`` shared by all PV.
     - Batteries: bus, energy (kWh), power (kW), initial state of charge (fraction).
     - Chargers: bus, power (kW), kind (e.g. ``"slow"``, ``"fast"``, ``"depot"``).
@@ -45,6 +47,7 @@ class EnergyDay:
     ev_departure_slot: IntArray
     ev_energy_kwh: FloatArray
     ev_max_kw: FloatArray
+    load_kind: npt.NDArray[np.str_] = FILLED
 
     def __post_init__(self) -> None:
         nb = self.grid.num_buses
@@ -88,6 +91,13 @@ class EnergyDay:
             "ev_energy_kwh": float_array("ev_energy_kwh", self.ev_energy_kwh, (nev,), nonnegative=True),
             "ev_max_kw": float_array("ev_max_kw", self.ev_max_kw, (nev,), positive=True),
         }
+        values["load_kind"] = (
+            np.full(load_kw.shape[1], "residential")
+            if self.load_kind is None
+            else np.asarray(self.load_kind).astype(str)
+        )
+        if values["load_kind"].shape != (load_kw.shape[1],):
+            raise ValueError(f"load_kind must have shape ({load_kw.shape[1]},), got {values['load_kind'].shape}")
         if values["charger_kind"].shape != ch_bus.shape:
             raise ValueError(f"charger_kind must have shape {ch_bus.shape}, got {values['charger_kind'].shape}")
         if (values["battery_soc0"] > 1).any():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 Backend = Literal["cpp", "numba"]
+MAX_LANE = 64
+"""Snapshots solved in a row, each starting from the previous one's solution (fewer sweeps on
+smooth time series); a batch is cut into at least 64 such lanes, so it spreads over threads."""
 
 
 def _powers(name: str, value: Any, nominal: FloatArray, n_snapshots: int | None) -> FloatArray:
@@ -78,26 +82,81 @@ class Violations:
 
 @dataclass(frozen=True, eq=False)
 class PowerFlowResult:
-    """Power flow of T snapshots. Bus arrays are ``(T, n_bus)`` in the grid's bus order; branch
-    arrays are ``(T, n_branch)`` over lines, then transformers, then closed switches ("from" is a
-    line's from bus, a transformer's HV side). Snapshots that did not converge are NaN with
-    ``converged`` False."""
+    """Power flow of T snapshots: complex bus voltages ``(T, n_bus)`` in the grid's bus order and
+    complex branch currents ``(T, n_branch)`` flowing into each end (pu), over lines, then
+    transformers, then closed switches ("from" is a line's from bus, a transformer's HV side).
+    Magnitudes, angles, kA, kW, loadings and violations derive from them on first use. Snapshots
+    that did not converge are NaN with ``converged`` False."""
 
     grid: Grid
-    vm_pu: FloatArray
-    va_degree: FloatArray
-    branch_i_from_ka: FloatArray
-    branch_i_to_ka: FloatArray
-    branch_loading_percent: FloatArray
-    branch_p_from_kw: FloatArray
-    branch_q_from_kvar: FloatArray
-    branch_p_to_kw: FloatArray
-    branch_q_to_kvar: FloatArray
-    slack_p_kw: FloatArray
-    """Power the slack supplies per snapshot (kW)."""
-    slack_q_kvar: FloatArray
+    v_pu: npt.NDArray[np.complex128]
+    branch_i_from_pu: npt.NDArray[np.complex128]
+    branch_i_to_pu: npt.NDArray[np.complex128]
+    slack_kva: npt.NDArray[np.complex128]
+    """Complex power the slack supplies per snapshot (kVA)."""
     converged: npt.NDArray[np.bool_]
     iterations: npt.NDArray[np.int32]
+
+    @cached_property
+    def vm_pu(self) -> FloatArray:
+        """Bus voltage magnitudes ``(T, n_bus)`` (pu)."""
+        return np.abs(self.v_pu)
+
+    @cached_property
+    def va_degree(self) -> FloatArray:
+        """Bus voltage angles ``(T, n_bus)`` (degrees)."""
+        return np.angle(self.v_pu, deg=True)
+
+    @cached_property
+    def branch_i_from_ka(self) -> FloatArray:
+        return np.abs(self.branch_i_from_pu) * self.grid.per_unit.i_base_from_ka
+
+    @cached_property
+    def branch_i_to_ka(self) -> FloatArray:
+        return np.abs(self.branch_i_to_pu) * self.grid.per_unit.i_base_to_ka
+
+    @cached_property
+    def branch_loading_percent(self) -> FloatArray:
+        """Loading of each branch (% of the line's ampacity, of the transformer's rated current on
+        the more loaded side; 0 for switches)."""
+        pu = self.grid.per_unit
+        return np.maximum(np.abs(self.branch_i_from_pu) * pu.rate_from, np.abs(self.branch_i_to_pu) * pu.rate_to)
+
+    @cached_property
+    def branch_s_from_kva(self) -> npt.NDArray[np.complex128]:
+        """Complex power into each branch at its from end (kVA)."""
+        v = self.v_pu[:, self.grid.per_unit.branch_from]
+        return np.asarray(v * np.conj(self.branch_i_from_pu) * BASE_KVA)
+
+    @cached_property
+    def branch_s_to_kva(self) -> npt.NDArray[np.complex128]:
+        """Complex power into each branch at its to end (kVA)."""
+        v = self.v_pu[:, self.grid.per_unit.branch_to]
+        return np.asarray(v * np.conj(self.branch_i_to_pu) * BASE_KVA)
+
+    @property
+    def branch_p_from_kw(self) -> FloatArray:
+        return self.branch_s_from_kva.real
+
+    @property
+    def branch_q_from_kvar(self) -> FloatArray:
+        return self.branch_s_from_kva.imag
+
+    @property
+    def branch_p_to_kw(self) -> FloatArray:
+        return self.branch_s_to_kva.real
+
+    @property
+    def branch_q_to_kvar(self) -> FloatArray:
+        return self.branch_s_to_kva.imag
+
+    @property
+    def slack_p_kw(self) -> FloatArray:
+        return self.slack_kva.real
+
+    @property
+    def slack_q_kvar(self) -> FloatArray:
+        return self.slack_kva.imag
 
     @property
     def num_snapshots(self) -> int:
@@ -126,6 +185,7 @@ class PowerFlowResult:
 
     @property
     def branch_loss_kw(self) -> FloatArray:
+        """Active losses of each branch (kW)."""
         return self.branch_p_from_kw + self.branch_p_to_kw
 
     @property
@@ -219,7 +279,7 @@ def power_flow(
     *,
     gen_p_kw: Any = None,
     gen_q_kvar: Any = None,
-    tol_pu: float = 1e-10,
+    tol_pu: float = 1e-9,
     max_iter: int = 100,
     n_threads: int | None = None,
     backend: Backend = "cpp",
@@ -229,7 +289,8 @@ def power_flow(
     ``p_kw``/``q_kvar``: load demand, shape ``(T, n_load)`` (1-D for one snapshot; None: the grid's
     nominal loads, ``q_kvar`` None with ``p_kw`` given: zero). ``gen_p_kw``/``gen_q_kvar``: generator
     output ``(T, n_gen)`` (None: the grid's nominal output in every snapshot). A snapshot converges
-    when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iter`` sweeps.
+    when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iter`` sweeps;
+    consecutive snapshots start from their predecessor's solution (see ``MAX_LANE``).
     ``n_threads`` (default: all cores) never changes the results.
     """
     if p_kw is None and q_kvar is not None:
@@ -246,7 +307,8 @@ def power_flow(
     max_iter = positive_int("max_iter", max_iter)
     threads = positive_int("n_threads", (os.cpu_count() or 1) if n_threads is None else n_threads)
     pu = grid.per_unit
-    args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iter, threads)
+    lane_length = min(MAX_LANE, max(1, -(-n_t // 64)))
+    args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iter, lane_length, threads)
     if backend == "cpp":
         out = _power_flow.solve(pu.feeder, *args)
     elif backend == "numba":
@@ -257,17 +319,10 @@ def power_flow(
         raise ValueError(f"backend must be 'cpp' or 'numba', got {backend!r}")
     return PowerFlowResult(
         grid=grid,
-        vm_pu=out["vm_pu"],
-        va_degree=out["va_degree"],
-        branch_i_from_ka=out["i_from_ka"],
-        branch_i_to_ka=out["i_to_ka"],
-        branch_loading_percent=out["loading_percent"],
-        branch_p_from_kw=out["p_from_kw"],
-        branch_q_from_kvar=out["q_from_kvar"],
-        branch_p_to_kw=out["p_to_kw"],
-        branch_q_to_kvar=out["q_to_kvar"],
-        slack_p_kw=out["slack_p_kw"],
-        slack_q_kvar=out["slack_q_kvar"],
+        v_pu=out["v"],
+        branch_i_from_pu=out["i_from"],
+        branch_i_to_pu=out["i_to"],
+        slack_kva=out["slack_kva"],
         converged=out["converged"],
         iterations=out["iterations"],
     )

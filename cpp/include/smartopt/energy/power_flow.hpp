@@ -18,13 +18,11 @@ using cplx = std::complex<double>;
 // I_parent the current the branch draws from the parent bus. Any two-port (pi-model line,
 // T-model transformer with an ideal tap and phase shift, closed switch) fits this form.
 struct Feeder {
-    std::vector<int32_t> bus;       // bus index at each position
-    std::vector<int32_t> parent;    // parent position, -1 at the slack
-    std::vector<int32_t> branch;    // index of the branch feeding each position, -1 at the slack
-    std::vector<uint8_t> flipped;   // 1 where that branch's "from" end is the child
-    std::vector<cplx> a, b, c, d;   // hybrid parameters per position
-    std::vector<double> i_base_parent_ka, i_base_child_ka;  // current base (kA per pu) at each end
-    std::vector<double> rate_parent, rate_child;             // loading (%) per pu of current at each end
+    std::vector<int32_t> bus;      // bus index at each position
+    std::vector<int32_t> parent;   // parent position, -1 at the slack
+    std::vector<int32_t> branch;   // index of the branch feeding each position, -1 at the slack
+    std::vector<uint8_t> flipped;  // 1 where that branch's "from" end is the child
+    std::vector<cplx> a, b, c, d;  // hybrid parameters per position
     cplx v_slack{1.0, 0.0};
     double base_kva = 1000.0;
 
@@ -41,19 +39,21 @@ struct Injections {
     const double *gen_p_kw = nullptr, *gen_q_kvar = nullptr;
 };
 
-// Output arrays of a batch, row-major: buses (T, n_bus), branches (T, n_branch), snapshots (T,).
+// Output arrays of a batch, row-major: bus voltages (T, n_bus) and branch currents at the from and
+// to ends, flowing into the branch (T, n_branch), in pu; slack power (T,) in kVA.
 struct Outputs {
-    double *vm_pu, *va_degree;
-    double *i_from_ka, *i_to_ka, *loading_percent;
-    double *p_from_kw, *q_from_kvar, *p_to_kw, *q_to_kvar;
-    double *slack_p_kw, *slack_q_kvar;
+    cplx *v, *i_from, *i_to, *slack_kva;
     int32_t *iterations;
     uint8_t *converged;
 };
 
 struct SweepOptions {
-    double tol_pu = 1e-10;  // stop when no bus voltage moves by more than this between sweeps
+    double tol_pu = 1e-9;  // stop when no bus voltage moves by more than this between sweeps
     int32_t max_iter = 100;
+    // Snapshots form lanes of lane_length consecutive snapshots; each snapshot starts from the
+    // previous one's solution in its lane (the first from the no-load voltages). Results depend on
+    // lane_length, never on the thread count.
+    int64_t lane_length = 1;
 };
 
 // Solves every snapshot on up to n_threads threads. Snapshots that do not converge (iteration
