@@ -40,6 +40,14 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     wave = results["signals"]["coordination"]
     assert wave["bandwidth_out_s"] > sum(wave["uncoordinated_bandwidth_s"]) / 2
     assert (tmp_path / "out" / "brt_time_space.png").stat().st_size > 10_000
+    grid = results["energy"]["grid"]
+    assert grid["slots_converged"] == results["energy"]["slots"]
+    assert 0.9 < grid["min_vm_pu"] < 1.0 and grid["min_vm_bus"].startswith("LV ")
+    frame = (tmp_path / "out" / "grid_day.csv").read_text().splitlines()
+    assert frame[0].startswith("time,min_vm_pu") and len(frame) == 1 + results["energy"]["slots"]
+    overloaded = [v["worst"] for v in grid["violations"] if v["kind"] == "trafo"]
+    assert overloaded and min(overloaded) > 100.0  # uncontrolled charging overloads transformers
+    assert grid["peak_trafo"]["loading_percent"] == pytest.approx(max(overloaded))
     out = capsys.readouterr().out
     assert "Results:" in out and "results.json" in out and "Webster -> smartopt" in out
 

@@ -333,3 +333,20 @@ def test_compiled_module_rejects_or_survives_arbitrary_input(
     assert out["v"].shape == (3, m)
     ok = out["converged"]
     assert np.isfinite(out["v"][ok]).all() and np.isnan(out["v"][~ok]).all()
+
+
+def test_district_day_balances_energy_and_flags_overloads() -> None:
+    """The Sejong day: supply = base load + charging - PV + losses in every slot (1e-9 relative)."""
+    from smartopt.datasets import sejong_5_1
+
+    day = sejong_5_1().energy
+    result = day.power_flow()
+    charging = day.uncontrolled_charging_kw()
+    pv = np.outer(day.pv_profile_pu, day.pv_kwp)
+    demand = day.load_kw.sum(axis=1) + charging.sum(axis=1) - pv.sum(axis=1)
+    np.testing.assert_allclose(result.slack_p_kw, demand + result.losses_kw, rtol=1e-9)
+    np.testing.assert_allclose(charging.sum(axis=1), day.uncontrolled_ev_kw())
+    idle = day.power_flow(charger_kw=np.zeros_like(charging))
+    assert idle.trafo_loading_percent.max() < result.trafo_loading_percent.max()
+    with pytest.raises(ValueError, match=r"battery_kw must have shape \(96, 1\)"):
+        day.power_flow(battery_kw=np.zeros((96, 2)))

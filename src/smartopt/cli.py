@@ -142,6 +142,69 @@ def _green_wave(district: Any, period: int, out: Path) -> dict[str, Any]:
     }
 
 
+def _grid_day(energy: Any, out: Path) -> dict[str, Any]:
+    """Power flow of every slot of the day (uncontrolled EV charging, idle battery): the extremes,
+    losses and limit violations; writes the per-slot table ``grid_day.csv``."""
+    started = time.perf_counter()
+    result = energy.power_flow()
+    solve_s = time.perf_counter() - started
+    grid = energy.day_grid
+    name = grid.bus_name
+
+    def clock(slot: int) -> str:
+        minutes = round(slot * energy.slot_h * 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    def branch_name(kind: str, k: int) -> str:
+        if kind == "line":
+            return f"line {name[grid.line_from[k]]} - {name[grid.line_to[k]]}"
+        return f"transformer {name[grid.trafo_hv_bus[k]]} / {name[grid.trafo_lv_bus[k]]}"
+
+    vm = result.vm_pu
+    t_min, b_min = np.unravel_index(np.nanargmin(vm), vm.shape)
+    peaks = {}
+    for kind, loading in (("line", result.line_loading_percent), ("trafo", result.trafo_loading_percent)):
+        t, k = np.unravel_index(np.nanargmax(loading), loading.shape)
+        peaks[kind] = {
+            "element": branch_name(kind, int(k)),
+            "loading_percent": float(loading[t, k]),
+            "at": clock(int(t)),
+        }
+    v = result.violations()
+    violations = [
+        {"kind": "bus", "element": str(name[b]), "worst": float(w), "slots": int(n)}
+        for b, w, n in zip(v.bus, v.bus_vm_pu, v.bus_snapshots, strict=True)
+    ] + [
+        {"kind": kind, "element": branch_name(kind, int(k)), "worst": float(w), "slots": int(n)}
+        for kind, idx, worst, slots in (
+            ("line", v.line, v.line_loading_percent, v.line_snapshots),
+            ("trafo", v.trafo, v.trafo_loading_percent, v.trafo_snapshots),
+        )
+        for k, w, n in zip(idx, worst, slots, strict=True)
+    ]
+    frame = result.to_frame()
+    frame.insert(0, "time", [clock(t) for t in range(energy.num_slots)])
+    frame.to_csv(out / "grid_day.csv", index=False)
+    losses_kwh = float(result.losses_kw.sum() * energy.slot_h)
+    supplied_kwh = float(result.slack_p_kw.sum() * energy.slot_h)
+    return {
+        "buses": grid.num_buses,
+        "slots_converged": int(result.converged.sum()),
+        "min_vm_pu": float(vm[t_min, b_min]),
+        "min_vm_bus": str(name[b_min]),
+        "min_vm_at": clock(int(t_min)),
+        "max_vm_pu": float(np.nanmax(vm)),
+        "peak_line": peaks["line"],
+        "peak_trafo": peaks["trafo"],
+        "losses_kwh": losses_kwh,
+        "losses_percent_of_supply": 100.0 * losses_kwh / supplied_kwh,
+        "peak_supply_kw": float(np.nanmax(result.slack_p_kw)),
+        "voltage_band_pu": [0.95, 1.05],
+        "violations": violations,
+        "solve_ms": 1000.0 * solve_s,
+    }
+
+
 def _write_signal_table(peaks: dict[str, dict[str, Any]], path: Path) -> None:
     """One row per period and intersection: cycle, greens, delay and LOS before and after."""
     import csv
@@ -209,6 +272,9 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         base = energy.load_kw.sum(axis=1)
         net_load = energy.net_load_kw()
         ev = energy.uncontrolled_ev_kw()
+    out.mkdir(parents=True, exist_ok=True)
+    with _step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
+        grid_day = _grid_day(energy, out)
 
     hours = (requests.time_s // 3600).astype(int)
     busy = int(np.bincount(hours).argmax())
@@ -216,8 +282,9 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         "smartopt_version": smartopt.__version__,
         "scenario": scenario,
         "seed": seed,
-        "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy and "
-        "dispatch: baseline figures only, their optimisers are not in this version yet",
+        "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy: the day's "
+        "power flow with uncontrolled charging (no scheduling yet); dispatch: baseline figures only, its "
+        "optimisers are not in this version yet",
         "network": {
             "nodes": net.num_nodes,
             "links": net.num_links,
@@ -247,6 +314,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
             "ev_energy_kwh": float(energy.ev_energy_kwh.sum()),
             "uncontrolled_peak_kw": float((net_load + ev).max()),
             "substation_rating_kva": float(energy.grid.trafo_sn_kva[0]),
+            "grid": grid_day,
         },
         "dispatch": {
             "shuttles": fleet.num_vehicles,
@@ -284,13 +352,27 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         f"{e['uncontrolled_peak_kw'] / 1000:.2f} MW; {e['ev_sessions']} EV sessions, "
         f"{e['ev_energy_kwh'] / 1000:.1f} MWh"
     )
+    g = e["grid"]
+    print(
+        f"  grid     {g['slots_converged']}/{e['slots']} slots solved in {g['solve_ms']:.1f} ms; min voltage "
+        f"{g['min_vm_pu']:.4f} pu at {g['min_vm_bus']} ({g['min_vm_at']}); peak loading: line "
+        f"{g['peak_line']['loading_percent']:.0f} %, transformer {g['peak_trafo']['loading_percent']:.0f} % "
+        f"({g['peak_trafo']['element']}, {g['peak_trafo']['at']}); losses {g['losses_kwh'] / 1000:.2f} MWh "
+        f"({g['losses_percent_of_supply']:.1f} % of supply)"
+    )
+    for viol in g["violations"]:
+        unit = "pu" if viol["kind"] == "bus" else "%"
+        print(f"           violation: {viol['element']}: {viol['worst']:.3f} {unit} in {viol['slots']} slots")
     print(
         f"  dispatch {d['requests']:,} requests for {d['shuttles']} shuttles; "
         f"direct ride mean {d['mean_direct_ride_s']:.0f} s; "
         f"busiest hour {d['busiest_hour']:02d}:00: {d['busiest_hour_requests']} requests, "
         f"{d['busiest_hour_direct_vehicle_hours']:.1f} vehicle-hours of direct riding"
     )
-    print(f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}, {out / 'signals.csv'}")
+    print(
+        f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}, {out / 'signals.csv'}, "
+        f"{out / 'grid_day.csv'}"
+    )
     return results
 
 
