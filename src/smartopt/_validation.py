@@ -7,6 +7,7 @@ the field and shows the offending index and value.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -110,6 +111,16 @@ def positive_int(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def positive_float(name: str, value: Any) -> float:
+    """A finite Python float ``> 0`` (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    out = float(value)
+    if not (math.isfinite(out) and out > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {out}")
+    return out
 
 
 def frozen(*arrays: npt.NDArray[Any]) -> None:

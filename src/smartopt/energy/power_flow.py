@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _power_flow
-from smartopt._validation import FloatArray, float_array, positive_int
+from smartopt._validation import FloatArray, float_array, positive_float, positive_int
 from smartopt.energy._per_unit import BASE_KVA, PerUnitModel
 from smartopt.energy.grid import Grid
 
@@ -30,13 +30,18 @@ smooth time series); a batch is cut into at least 64 such lanes, so it spreads o
 
 
 def _powers(name: str, value: Any, nominal: FloatArray, n_snapshots: int | None) -> FloatArray:
-    """``value`` as a ``(T, n)`` float array; a 1-D value is one snapshot; None repeats ``nominal``."""
+    """``value`` as a ``(T, n)`` float array; a 1-D value is one snapshot; None repeats ``nominal``.
+    Finite C-contiguous float64 input of the right shape passes without a copy."""
     if value is None:
-        return np.broadcast_to(nominal, (n_snapshots or 1, nominal.size))
+        n_t = n_snapshots or 1
+        return nominal[None, :] if n_t == 1 else np.broadcast_to(nominal, (n_t, nominal.size))
     arr = np.asarray(value)
     if arr.ndim == 1:
         arr = arr[None, :]
-    return float_array(name, arr, (n_snapshots, nominal.size))
+    ready = arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == 2 and arr.shape[1] == nominal.size
+    if ready and (n_snapshots is None or arr.shape[0] == n_snapshots) and np.isfinite(arr).all():
+        return arr
+    return float_array(name, arr, (n_snapshots, nominal.size))  # converts, or raises naming the fault
 
 
 @dataclass(frozen=True, eq=False)
@@ -303,7 +308,7 @@ def power_flow(
     load_q = _powers("q_kvar", q_kvar, grid.load_q_kvar if p_kw is None else np.zeros(grid.num_loads), n_t)
     gen_p = _powers("gen_p_kw", gen_p_kw, grid.gen_p_kw, n_t)
     gen_q = _powers("gen_q_kvar", gen_q_kvar, grid.gen_q_kvar, n_t)
-    tol = float(float_array("tol_pu", [tol_pu], positive=True)[0])
+    tol = positive_float("tol_pu", tol_pu)
     max_iter = positive_int("max_iter", max_iter)
     threads = positive_int("n_threads", (os.cpu_count() or 1) if n_threads is None else n_threads)
     pu = grid.per_unit

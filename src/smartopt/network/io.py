@@ -31,7 +31,12 @@ def _read_table(path: str | os.PathLike[str], required: tuple[str, ...]) -> pd.D
     import pandas as pd
 
     p = existing_file(path)
-    df = pd.read_csv(p, dtype={"id": str, "from": str, "to": str, "name": str, "type": str}, keep_default_na=False)
+    df = pd.read_csv(
+        p,
+        dtype={"id": str, "from": str, "to": str, "name": str, "type": str},
+        keep_default_na=False,
+        float_precision="round_trip",  # the %.17g the writer uses reads back bit for bit
+    )
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise ValueError(f"{p.name}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
