@@ -355,3 +355,19 @@ def test_district_day_balances_energy_and_flags_overloads() -> None:
     assert idle.trafo_loading_percent.max() < result.trafo_loading_percent.max()
     with pytest.raises(ValueError, match=r"battery_kw must have shape \(96, 1\)"):
         day.power_flow(battery_kw=np.zeros((96, 2)))
+
+
+def test_voltage_profile_plot_and_frame() -> None:
+    import matplotlib.pyplot as plt
+
+    grid, p, q = case33_series(4)
+    result = power_flow(grid, p, q)
+    ax = result.plot_voltage_profile(snapshot=2)
+    depth, vm = ax.collections[0].get_offsets().T
+    np.testing.assert_allclose(np.sort(vm), np.sort(result.vm_pu[2]))
+    assert depth.max() == 17  # case33bw's longest path from the slack: buses 1 to 18
+    plt.close(ax.figure)
+    frame = result.to_frame()
+    assert list(frame.index) == [0, 1, 2, 3]
+    np.testing.assert_allclose(frame["min_vm_pu"], result.vm_pu.min(axis=1))
+    np.testing.assert_allclose(frame["losses_kw"], result.losses_kw)
