@@ -165,7 +165,7 @@ class PowerFlowResult:
 
     @property
     def num_snapshots(self) -> int:
-        return int(self.vm_pu.shape[0])
+        return int(self.v_pu.shape[0])
 
     def _lines(self, arr: FloatArray) -> FloatArray:
         return arr[:, : self.grid.num_lines]
