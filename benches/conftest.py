@@ -7,6 +7,7 @@ a table per group shows every tool's median time and its speed relative to the f
 (tools not named ``smartopt*``). A benchmark that times a subset of the work records
 ``extra_info["extrapolate"]`` (full work / measured work), and one whose time is measured inside a
 subprocess records it as ``extra_info["reported_s"]``; the table uses those figures and marks them.
+Benchmarks that compare solution quality at equal time add it as ``extra_info["quality"]``.
 """
 
 from __future__ import annotations
@@ -57,4 +58,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"{group}")
         for b in sorted(members, key=seconds):
             ratio = best_anchor / seconds(b)
-            terminalreporter.write_line(f"  {b.extra_info['tool']:<30} {seconds(b):12.6f} s   x{ratio:9.2f}{note(b)}")
+            quality = f"   {b.extra_info['quality']}" if "quality" in b.extra_info else ""
+            terminalreporter.write_line(
+                f"  {b.extra_info['tool']:<30} {seconds(b):12.6f} s   x{ratio:9.2f}{note(b)}{quality}"
+            )

@@ -19,6 +19,7 @@ namespace {
 
 using smartopt::bindings::CArray;
 using smartopt::bindings::to_vector;
+using smartopt::bindings::without_gil;
 
 std::shared_ptr<en::Feeder> make_feeder(const CArray<int32_t> &bus, const CArray<int32_t> &parent,
                                         const CArray<int32_t> &branch, const CArray<uint8_t> &flipped,
@@ -74,15 +75,7 @@ py::dict solve(const en::Feeder &feeder, const CArray<int32_t> &load_pos, const 
     py::array_t<bool> converged(t);
     const en::Outputs out{v.mutable_data(), i_from.mutable_data(), i_to.mutable_data(), slack.mutable_data(),
                           iterations.mutable_data(), reinterpret_cast<uint8_t *>(converged.mutable_data())};
-    {
-        py::gil_scoped_release release;
-        try {
-            en::solve_batch(feeder, inj, en::SweepOptions{tol_pu, max_iter, lane_length}, n_threads, out);
-        } catch (const std::invalid_argument &e) {
-            py::gil_scoped_acquire acquire;
-            throw py::value_error(e.what());
-        }
-    }
+    without_gil([&] { en::solve_batch(feeder, inj, en::SweepOptions{tol_pu, max_iter, lane_length}, n_threads, out); });
     py::dict d;
     d["v"] = v;
     d["i_from"] = i_from;

@@ -104,6 +104,29 @@ def count_array(
     return np.array(arr, dtype=np.int32, order="C")
 
 
+def slot_windows(
+    arrival: Any,
+    departure: Any,
+    num_slots: int,
+    names: tuple[str, str] = ("arrival", "departure"),
+    n: int | None = None,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Arrival and departure slots of stays in a horizon of ``num_slots`` (a stay covers slots
+    ``arrival <= t < departure``): whole counts, the same length (``n`` if given), departures after
+    arrivals and within the horizon."""
+    arr = count_array(names[0], arrival, (n,))
+    dep = count_array(names[1], departure, arr.shape)
+    late = dep > num_slots
+    if late.any():
+        i = int(np.flatnonzero(late)[0])
+        raise ValueError(f"{names[1]}[{i}]={dep[i]} is past the horizon of {num_slots} slots")
+    empty = dep <= arr
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise ValueError(f"EV {i}: departure slot {dep[i]} is not after arrival slot {arr[i]}")
+    return arr, dep
+
+
 def positive_int(name: str, value: Any) -> int:
     """A plain Python int ``>= 1`` (bools rejected)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):

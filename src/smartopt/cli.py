@@ -142,6 +142,32 @@ def _green_wave(district: Any, period: int, out: Path) -> dict[str, Any]:
     }
 
 
+def _energy_plan(energy: Any, out: Path) -> dict[str, Any]:
+    """The day's EV charging and battery planned together within the grid limits; writes the
+    per-slot table ``energy_plan.csv`` and the load curves and state of charge ``energy_plan.png``.
+    Then the LV feeders' households and single-phase chargers (with the planned charging) go on
+    phases: installed in turn (A, B, C, A, ...) against balanced by smartopt."""
+    from smartopt.energy import balance_phases, phase_imbalance_kw, plan_day
+
+    plan = plan_day(energy)
+    plan.to_frame().to_csv(out / "energy_plan.csv")
+    plan.plot().savefig(out / "energy_plan.png", dpi=110)
+    profile, feeder = energy.single_phase_loads(plan.charger_kw)
+    in_turn = np.concatenate([np.arange(c) % 3 for c in np.bincount(feeder)])
+    before = phase_imbalance_kw(profile, in_turn, feeder)
+    balanced = balance_phases(profile, feeder=feeder, time_limit_s=5.0)
+    phases = {
+        "feeders": int(before.size),
+        "single_phase_loads": int(feeder.size),
+        "in_turn_worst_imbalance_kw": round(float(before.max()), 2),
+        "in_turn_mean_worst_imbalance_kw": round(float(before.mean()), 2),
+        "balanced_worst_imbalance_kw": round(float(balanced.imbalance_kw.max()), 2),
+        "balanced_mean_worst_imbalance_kw": round(float(balanced.imbalance_kw.mean()), 2),
+        "runtime_s": round(balanced.runtime_s, 2),
+    }
+    return {**plan.summary(), "phases": phases}
+
+
 def _grid_day(energy: Any, out: Path) -> dict[str, Any]:
     """Power flow of every slot of the day (uncontrolled EV charging, idle battery): the extremes,
     losses and limit violations; writes the per-slot table ``grid_day.csv``."""
@@ -275,6 +301,8 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     with _step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
         grid_day = _grid_day(energy, out)
+    with _step("energy plan: EV charging and battery within the grid limits (LP + power flow), phases"):
+        plan = _energy_plan(energy, out)
 
     hours = (requests.time_s // 3600).astype(int)
     busy = int(np.bincount(hours).argmax())
@@ -283,8 +311,9 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         "scenario": scenario,
         "seed": seed,
         "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy: the day's "
-        "power flow with uncontrolled charging (no scheduling yet); dispatch: baseline figures only, its "
-        "optimisers are not in this version yet",
+        "power flow with uncontrolled charging, then EV charging and the battery planned together within "
+        "transformer, line and voltage limits; dispatch: baseline figures only, its optimisers are not in "
+        "this version yet",
         "network": {
             "nodes": net.num_nodes,
             "links": net.num_links,
@@ -315,6 +344,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
             "uncontrolled_peak_kw": float((net_load + ev).max()),
             "substation_rating_kva": float(energy.grid.trafo_sn_kva[0]),
             "grid": grid_day,
+            "plan": plan,
         },
         "dispatch": {
             "shuttles": fleet.num_vehicles,
@@ -363,6 +393,22 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     for viol in g["violations"]:
         unit = "pu" if viol["kind"] == "bus" else "%"
         print(f"           violation: {viol['element']}: {viol['worst']:.3f} {unit} in {viol['slots']} slots")
+    pb, pa = e["plan"]["before"], e["plan"]["after"]
+    print(
+        f"  plan     managed charging + battery: peak {pb['peak_kw'] / 1000:.2f} -> {pa['peak_kw'] / 1000:.2f} MW, "
+        f"load factor {pb['load_factor']:.2f} -> {pa['load_factor']:.2f}; EV energy served "
+        f"{e['plan']['ev_energy_served_kwh'] / 1000:.1f} of {e['plan']['ev_energy_asked_kwh'] / 1000:.1f} MWh; "
+        f"overloaded transformers {pb['overloaded_trafos']} -> {pa['overloaded_trafos']}, peak transformer "
+        f"loading {pb['peak_trafo_loading_percent']:.0f} -> {pa['peak_trafo_loading_percent']:.0f} %, min voltage "
+        f"{pb['min_vm_pu']:.4f} -> {pa['min_vm_pu']:.4f} pu ({e['plan']['runtime_s']:.1f} s)"
+    )
+    ph = e["plan"]["phases"]
+    print(
+        f"  phases   {ph['single_phase_loads']:,} single-phase loads on {ph['feeders']} LV feeders: worst phase "
+        f"imbalance, mean over feeders {ph['in_turn_mean_worst_imbalance_kw']:.1f} -> "
+        f"{ph['balanced_mean_worst_imbalance_kw']:.1f} kW, max {ph['in_turn_worst_imbalance_kw']:.1f} -> "
+        f"{ph['balanced_worst_imbalance_kw']:.1f} kW (installed in turn -> balanced, {ph['runtime_s']:.1f} s)"
+    )
     print(
         f"  dispatch {d['requests']:,} requests for {d['shuttles']} shuttles; "
         f"direct ride mean {d['mean_direct_ride_s']:.0f} s; "
@@ -371,7 +417,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     )
     print(
         f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}, {out / 'signals.csv'}, "
-        f"{out / 'grid_day.csv'}"
+        f"{out / 'grid_day.csv'}, {out / 'energy_plan.csv'}, {out / 'energy_plan.png'}"
     )
     return results
 

@@ -1,7 +1,13 @@
-"""Energy: the distribution grid, its power flow, and a day of loads, PV, batteries, chargers and EVs on it."""
+"""Energy: the distribution grid, its power flow, a day of loads, PV, batteries, chargers and EVs on it,
+EV charging schedules, battery dispatch, phase balancing
+and the day planned as one system."""
 
 from smartopt.energy.assets import EnergyDay
+from smartopt.energy.battery import Battery, BatteryResult, dispatch_battery
+from smartopt.energy.charging import ChargingPlanner, ChargingResult, schedule_charging
+from smartopt.energy.day_plan import DayPlan, plan_day
 from smartopt.energy.grid import Grid
+from smartopt.energy.phases import PhaseResult, balance_phases, phase_imbalance_kw
 from smartopt.energy.power_flow import (
     PowerFlowResult,
     Violations,
@@ -11,11 +17,22 @@ from smartopt.energy.power_flow import (
 )
 
 __all__ = [
+    "Battery",
+    "BatteryResult",
+    "ChargingPlanner",
+    "ChargingResult",
+    "DayPlan",
     "EnergyDay",
     "Grid",
+    "PhaseResult",
     "PowerFlowResult",
     "Violations",
     "VoltageSensitivity",
+    "balance_phases",
+    "dispatch_battery",
+    "phase_imbalance_kw",
+    "plan_day",
     "power_flow",
+    "schedule_charging",
     "voltage_sensitivities",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
+from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, float_array, index_array, slot_windows
 from smartopt.energy.grid import Grid
 from smartopt.energy.power_flow import PowerFlowResult, power_flow
 
@@ -61,16 +61,9 @@ class EnergyDay:
         ch_bus = index_array("charger_bus", self.charger_bus, nb)
         ev_charger = index_array("ev_charger", self.ev_charger, ch_bus.shape[0])
         nev = ev_charger.shape[0]
-        arrival = count_array("ev_arrival_slot", self.ev_arrival_slot, (nev,))
-        departure = count_array("ev_departure_slot", self.ev_departure_slot, (nev,))
-        late = departure > t
-        if late.any():
-            i = int(np.flatnonzero(late)[0])
-            raise ValueError(f"ev_departure_slot[{i}]={departure[i]} is past the horizon of {t} slots")
-        empty = departure <= arrival
-        if empty.any():
-            i = int(np.flatnonzero(empty)[0])
-            raise ValueError(f"EV {i}: departure slot {departure[i]} is not after arrival slot {arrival[i]}")
+        arrival, departure = slot_windows(
+            self.ev_arrival_slot, self.ev_departure_slot, t, ("ev_arrival_slot", "ev_departure_slot"), nev
+        )
         values: dict[str, Any] = {
             "slot_h": slot_h,
             "load_kw": load_kw,
@@ -136,6 +129,32 @@ class EnergyDay:
     def uncontrolled_ev_kw(self) -> FloatArray:
         """EV load per slot (kW) if every car charges at full power from arrival until full."""
         return np.asarray(self.uncontrolled_charging_kw().sum(axis=1))
+
+    def single_phase_loads(
+        self, charger_kw: Any = None, *, household_kw: float = 2.0, seed: int = 0
+    ) -> tuple[FloatArray, IntArray]:
+        """The day's single-phase loads for phase balancing: ``(profile_kw (n, T), feeder (n,))``.
+
+        Each grid load (an LV feeder; ``feeder`` is its index) splits into households, one per
+        ``household_kw`` of its nominal power, whose profiles vary around the feeder's (random
+        sizes and per-slot noise, ``seed``) and add up to it in every slot; the feeder's single-phase
+        ("slow") chargers follow with their charging ``charger_kw`` (``(T, n_charger)``; default
+        uncontrolled charging)."""
+        rng = np.random.default_rng(seed)
+        charging = self.uncontrolled_charging_kw() if charger_kw is None else np.asarray(charger_kw, dtype=float)
+        g, t = self.grid, self.num_slots
+        profiles, feeders = [], []
+        for j in range(g.num_loads):
+            m = max(1, round(float(g.load_p_kw[j]) / household_kw))
+            weight = rng.lognormal(0.0, 0.5, (m, 1)) * rng.lognormal(0.0, 0.3, (m, t))
+            profiles.append(self.load_kw[:, j] * weight / weight.sum(axis=0))
+            feeders.append(np.full(m, j))
+            here = np.flatnonzero((self.charger_bus == g.load_bus[j]) & (self.charger_kind == "slow"))
+            if g.load_bus[j] in g.load_bus[:j]:
+                here = here[:0]  # a bus with several loads: its chargers go with the first
+            profiles.append(charging[:, here].T)
+            feeders.append(np.full(here.size, j))
+        return np.vstack(profiles), np.concatenate(feeders).astype(np.int32)
 
     @cached_property
     def day_grid(self) -> Grid:

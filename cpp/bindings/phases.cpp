@@ -1,0 +1,69 @@
+// pybind11 bindings of phase balancing: smartopt._core._phases.
+// Private module: smartopt.energy.phases validates user input first; the C++ side checks again.
+#include "arrays.hpp"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include "smartopt/energy/phases.hpp"
+
+namespace py = pybind11;
+namespace en = smartopt::energy;
+
+namespace {
+
+using smartopt::bindings::CArray;
+using smartopt::bindings::to_numpy;
+using smartopt::bindings::to_vector;
+using smartopt::bindings::without_gil;
+
+en::PhaseProblem make_problem(const CArray<double> &profile) {
+    if (profile.ndim() != 2) throw py::value_error("profile must be two-dimensional (n_load, T)");
+    en::PhaseProblem p;
+    p.num_loads = static_cast<int32_t>(profile.shape(0));
+    p.num_slots = static_cast<int32_t>(profile.shape(1));
+    p.profile.assign(profile.data(), profile.data() + profile.size());
+    return p;
+}
+
+py::dict to_dict(const en::PhaseAssignment &a) {
+    py::dict d;
+    d["phase"] = to_numpy<int8_t>(a.phase);
+    d["worst_kw"] = a.worst_kw;
+    d["sum_sq"] = a.sum_sq;
+    d["evaluations"] = a.evaluations;
+    return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_phases, m) {
+    m.doc() = "Phase balancing of single-phase loads: scores, largest-first greedy, iterated local search.";
+    m.def(
+        "evaluate",
+        [](const CArray<double> &profile, const CArray<int8_t> &phase) {
+            const auto p = make_problem(profile);
+            const auto start = to_vector(phase, "phase");
+            return to_dict(without_gil([&] { return en::evaluate_phases(p, start); }));
+        },
+        py::arg("profile"), py::arg("phase"));
+    m.def(
+        "greedy",
+        [](const CArray<double> &profile) {
+            const auto p = make_problem(profile);
+            return to_dict(without_gil([&] { return en::greedy_phases(p); }));
+        },
+        py::arg("profile"));
+    m.def(
+        "improve",
+        [](const CArray<double> &profile, const CArray<int8_t> &start, uint64_t seed, int32_t max_kicks,
+           double time_limit_s) {
+            const auto p = make_problem(profile);
+            const auto first = to_vector(start, "start");
+            return to_dict(without_gil([&] { return en::improve_phases(p, first, seed, max_kicks, time_limit_s); }));
+        },
+        py::arg("profile"), py::arg("start"), py::arg("seed"), py::arg("max_kicks"), py::arg("time_limit_s"));
+}

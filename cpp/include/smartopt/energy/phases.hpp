@@ -1,0 +1,38 @@
+// Phase balancing of single-phase loads on one low-voltage feeder: put each load (a profile over T
+// slots, kW) on phase 0, 1 or 2 so that the worst spread between the most and the least loaded
+// phase over the slots is least. Assignments are compared on (worst spread, sum over slots of the
+// squared spread): the second term rewards progress on the plateaus of the first.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace smartopt::energy {
+
+struct PhaseProblem {
+    int32_t num_loads = 0, num_slots = 0;
+    std::vector<double> profile;  // (num_loads, num_slots), row-major, kW
+    // Throws std::invalid_argument on inconsistent sizes or non-finite values.
+    void check() const;
+};
+
+struct PhaseAssignment {
+    std::vector<int8_t> phase;  // per load, 0..2
+    double worst_kw = 0.0;      // max over slots of (max - min phase load)
+    double sum_sq = 0.0;        // sum over slots of the squared spread (kW^2)
+    int64_t evaluations = 0;    // candidate moves and swaps tried
+};
+
+// (worst spread, sum of squared spreads) of an assignment.
+PhaseAssignment evaluate_phases(const PhaseProblem &problem, const std::vector<int8_t> &phase);
+
+// Largest first: loads by decreasing peak, each on the phase that keeps the partial sums best.
+PhaseAssignment greedy_phases(const PhaseProblem &problem);
+
+// Iterated local search from `start`: moves and swaps (first improvement) to a local optimum, then
+// random kicks of a few moves, keeping the best; stops after `max_kicks` kicks or `time_limit_s`
+// seconds, whichever comes first. Deterministic for a seed when the kick budget binds.
+PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<int8_t> &start, uint64_t seed,
+                               int32_t max_kicks, double time_limit_s);
+
+}  // namespace smartopt::energy
