@@ -84,8 +84,12 @@ PhaseAssignment finish(const PhaseProblem &p, std::vector<int8_t> phase, int64_t
     return out;
 }
 
-// First-improvement descent over moves and swaps; returns the evaluations it made.
-int64_t descend(const PhaseProblem &p, std::vector<int8_t> &phase, PhaseTotals &totals, std::mt19937_64 &rng) {
+using Clock = std::chrono::steady_clock;
+
+// First-improvement descent over moves and swaps, until a local optimum or the deadline (checked
+// once per load); returns the evaluations it made.
+int64_t descend(const PhaseProblem &p, std::vector<int8_t> &phase, PhaseTotals &totals, std::mt19937_64 &rng,
+                Clock::time_point deadline) {
     const int32_t n = p.num_loads;
     std::vector<int32_t> order(n);
     std::iota(order.begin(), order.end(), 0);
@@ -95,6 +99,7 @@ int64_t descend(const PhaseProblem &p, std::vector<int8_t> &phase, PhaseTotals &
         improved = false;
         std::shuffle(order.begin(), order.end(), rng);
         for (int32_t i : order) {
+            if (Clock::now() >= deadline) return evaluations;
             const int a = phase[i];
             for (int b = 0; b < 3; ++b) {  // move i to b
                 if (b == a) continue;
@@ -180,16 +185,17 @@ PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<in
     problem.check();
     check_assignment(problem, start);
     if (!(time_limit_s >= 0)) throw std::invalid_argument("time_limit_s must be >= 0");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(time_limit_s);
+    const auto deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(time_limit_s));
     std::mt19937_64 rng(seed);
     std::vector<int8_t> phase = start;
     PhaseTotals totals(problem, phase);
-    int64_t evaluations = descend(problem, phase, totals, rng);
+    int64_t evaluations = descend(problem, phase, totals, rng, deadline);
     std::vector<int8_t> best = phase;
     auto best_score = totals.score();
     const int32_t n = problem.num_loads;
     const int32_t kick = std::max(2, n / 25);
-    for (int32_t k = 0; k < max_kicks && n > 1 && std::chrono::steady_clock::now() < deadline; ++k) {
+    for (int32_t k = 0; k < max_kicks && n > 1 && Clock::now() < deadline; ++k) {
         std::uniform_int_distribution<int32_t> load(0, n - 1);
         std::uniform_int_distribution<int> step(1, 2);
         for (int32_t m = 0; m < kick; ++m) {
@@ -199,7 +205,7 @@ PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<in
             totals.add(i, b, 1.0);
             phase[i] = static_cast<int8_t>(b);
         }
-        evaluations += descend(problem, phase, totals, rng);
+        evaluations += descend(problem, phase, totals, rng, deadline);
         const auto s = totals.score();
         if (better(s, best_score)) {
             best = phase;

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 METHODS = ("greedy", "local", "cpsat", "hybrid")
 PHASES = np.array(["A", "B", "C"])
+_CPSAT_MIN_S = 0.05  # CP-SAT's start-up alone takes about this long: below it the hybrid skips CP-SAT
 _WEIGHT_SCALE = 10_000  # CP-SAT works in integers: each feeder's largest load becomes this many units
 CPSAT_MAX_LOADS = 30
 """The hybrid hands feeders up to this many loads to CP-SAT after the local search (CP-SAT then
@@ -131,8 +132,9 @@ def balance_phases(
     """Assigns each load (a row of ``profile_kw``, ``(n, T)`` kW) to phase A, B or C of its
     ``feeder`` (``(n,)`` ids; default: one feeder) to minimise each feeder's worst phase spread.
 
-    ``time_limit_s`` is shared among the feeders by their number of loads; ``seed`` drives the
-    local search and CP-SAT. ``"greedy"`` ignores both."""
+    ``time_limit_s`` is shared among the feeders by their number of loads (each gets its share of
+    the time left, so the call ends close to the limit); ``seed`` drives the local search and
+    CP-SAT. ``"greedy"`` ignores both."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     time_limit_s = positive_float("time_limit_s", time_limit_s)
@@ -141,10 +143,13 @@ def balance_phases(
     profile, groups = _inputs(profile_kw, feeder)
     started = time.perf_counter()
     phase = np.zeros(profile.shape[0], np.int8)
-    n = max(1, profile.shape[0])
+    deadline = started + time_limit_s
+    waiting = profile.shape[0]  # loads on feeders not yet balanced
     for f in np.unique(groups):
         rows = np.flatnonzero(groups == f)
-        budget = time_limit_s * rows.size / n
+        # This feeder's share of the time left, so an overrun on one feeder shortens the others.
+        budget = max(1e-3, (deadline - time.perf_counter()) * rows.size / waiting)
+        waiting -= rows.size
         phase[rows] = _balance_feeder(np.ascontiguousarray(profile[rows]), method, budget, int(seed))
     result = PhaseResult(
         phase=phase, feeder=groups, profile_kw=profile, method=method, runtime_s=time.perf_counter() - started
@@ -165,7 +170,8 @@ def _balance_feeder(profile: FloatArray, method: str, time_limit_s: float, seed:
     # A small feeder: the local search, then CP-SAT on the whole feeder from its answer.
     deadline = time.perf_counter() + time_limit_s
     best = _phases.improve(profile, greedy["phase"], seed, 1 << 30, 0.3 * time_limit_s)
-    found, _ = _cpsat(profile, best["phase"], max(0.01, deadline - time.perf_counter()), seed)
+    left = deadline - time.perf_counter()
+    found = _cpsat(profile, best["phase"], left, seed)[0] if left > _CPSAT_MIN_S else None
     if found is not None:
         score = _phases.evaluate(profile, found)
         if (score["worst_kw"], score["sum_sq"]) < (best["worst_kw"], best["sum_sq"]):

@@ -31,7 +31,8 @@ PhaseAssignment greedy_phases(const PhaseProblem &problem);
 
 // Iterated local search from `start`: moves and swaps (first improvement) to a local optimum, then
 // random kicks of a few moves, keeping the best; stops after `max_kicks` kicks or `time_limit_s`
-// seconds, whichever comes first. Deterministic for a seed when the kick budget binds.
+// seconds (also inside a descent), whichever comes first. Deterministic for a seed when the kick
+// budget binds.
 PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<int8_t> &start, uint64_t seed,
                                int32_t max_kicks, double time_limit_s);
 
