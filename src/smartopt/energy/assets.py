@@ -126,6 +126,13 @@ class EnergyDay:
                 out[a + k, c] += p * rest
         return out
 
+    def charger_load_kw(self, ev_kw: Any) -> FloatArray:
+        """Each charger's load per slot (kW), ``(T, n_charger)``, from each car's ``(n_ev, T)``."""
+        ev = float_array("ev_kw", ev_kw, (self.ev_charger.size, self.num_slots))
+        out = np.zeros((self.num_slots, self.charger_kw.size))
+        np.add.at(out.T, self.ev_charger, ev)
+        return out
+
     def uncontrolled_ev_kw(self) -> FloatArray:
         """EV load per slot (kW) if every car charges at full power from arrival until full."""
         return np.asarray(self.uncontrolled_charging_kw().sum(axis=1))

@@ -62,9 +62,7 @@ class DayPlan:
     @cached_property
     def charger_kw(self) -> FloatArray:
         """Charging per slot and charger (kW), ``(T, n_charger)``."""
-        out = np.zeros((self.day.num_slots, self.day.charger_kw.size))
-        np.add.at(out.T, self.day.ev_charger, self.ev_kw)
-        return out
+        return self.day.charger_load_kw(self.ev_kw)
 
     @cached_property
     def demand_before_kw(self) -> FloatArray:
@@ -239,7 +237,7 @@ def plan_day(
     while True:
         rounds += 1
         ev_kw, battery_out, overload = model.solve(headroom, solver, time_limit_s)
-        after = day.power_flow(charger_kw=model.charger_kw(ev_kw), battery_kw=battery_out)
+        after = day.power_flow(charger_kw=day.charger_load_kw(ev_kw), battery_kw=battery_out)
         if not grid_limits or rounds >= max_rounds:
             break
         assert headroom is not None
@@ -268,7 +266,7 @@ def plan_day(
             price=prices,
         )
         ev_kw = np.asarray(flat.power_kw)
-        after = day.power_flow(charger_kw=model.charger_kw(ev_kw), battery_kw=battery_out)
+        after = day.power_flow(charger_kw=day.charger_load_kw(ev_kw), battery_kw=battery_out)
     soc = np.zeros((t + 1, len(batteries)))
     for b in range(len(batteries)):
         soc[:, b] = model.soc(b)
@@ -344,11 +342,6 @@ class _DayModel:
             if weight.size
             else sp.csr_matrix((t, 0))
         )
-
-    def charger_kw(self, ev_kw: FloatArray) -> FloatArray:
-        out = np.zeros((self.day.num_slots, self.day.charger_kw.size))
-        np.add.at(out.T, self.day.ev_charger, ev_kw)
-        return out
 
     def soc(self, b: int) -> FloatArray:
         t = self.day.num_slots
