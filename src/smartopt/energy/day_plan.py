@@ -253,7 +253,7 @@ def plan_day(
         worst = unplanned.max(axis=0)
         headroom = headroom - np.where(worst > 1e-3, 1.05 * worst + 1e-3, 0.0)
         for slot in np.flatnonzero(low.any(axis=1)):
-            model.add_voltage_cut(after, int(slot), v_min_pu, ev_kw, battery_out)
+            model.add_voltage_cut(after, int(slot), v_min_pu)
     if not grid_limits:  # spread the cars flat over what the batteries leave (same peak)
         flat = schedule_charging(
             day.ev_arrival_slot,
@@ -349,10 +349,8 @@ class _DayModel:
         bat = self.batteries[b]
         return np.concatenate([[bat.soc0], self.z[first + 2 * t : first + 3 * t] / bat.energy_kwh])
 
-    def add_voltage_cut(
-        self, flow: PowerFlowResult, slot: int, v_min_pu: float, ev_kw: FloatArray, battery_kw: FloatArray
-    ) -> None:
-        """A linear cut keeping the lowest bus of ``slot`` above ``v_min_pu`` (with 1 mV to spare),
+    def add_voltage_cut(self, flow: PowerFlowResult, slot: int, v_min_pu: float) -> None:
+        """A linear cut keeping the lowest bus of ``slot`` above ``v_min_pu`` (with 0.1 mV to spare),
         from the voltage sensitivities at the plan just checked."""
         bus = int(np.argmin(flow.vm_pu[slot]))
         dv_dp = voltage_sensitivities(flow, slot).dv_dp[bus]  # pu per kW injected at each bus
@@ -365,7 +363,7 @@ class _DayModel:
             row[first + slot] = -dv_dp[bus_b]
             row[first + t + slot] = dv_dp[bus_b]
         now = float(row @ self.z)
-        self.cuts.append((sp.csr_matrix(row), v_min_pu + 1e-3 - float(flow.vm_pu[slot, bus]) + now))
+        self.cuts.append((sp.csr_matrix(row), v_min_pu + 1e-4 - float(flow.vm_pu[slot, bus]) + now))
 
     def solve(
         self, headroom: FloatArray | None, solver: str, time_limit_s: float
