@@ -40,6 +40,7 @@ setup(
         native_module("_charging", ["energy/charging.cpp"]),
         native_module("_battery", ["energy/battery.cpp"]),
         native_module("_phases", ["energy/phases.cpp"]),
+        native_module("_routing", ["routing/vrp.cpp"]),
         *cython_modules,
     ],
     cmdclass={"build_ext": build_ext},

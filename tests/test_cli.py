@@ -30,6 +30,8 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["run", "--out", str(tmp_path / "out"), "--seed", "2"]) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {"signals", "energy", "dispatch"} <= set(results)
+    trips = results["dispatch"]["booked_trips"]
+    assert trips["feasible"] and trips["served"] == trips["bookings"] > 0 and trips["on_time_rate"] == 1.0
     assert results["seed"] == 2 and results["network"]["nodes"] > 300
     assert results["energy"]["uncontrolled_peak_kw"] > results["energy"]["base_peak_kw"] * 0.8
     timing = results["signals"]["periods"]["pm_peak"]["timing"]

@@ -1,5 +1,5 @@
 """The ``smartopt`` command: ``info`` describes the built-in district, ``run`` runs the main job,
-``signals optimize`` times the traffic lights of a SUMO network."""
+``signals optimize`` times the traffic lights of a SUMO network, ``route`` solves a VRPLIB file."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import numpy as np
 import smartopt
 
 SCENARIOS = ("sejong-5-1",)
+SHUTTLE_TIME_LIMIT_S = 10.0
+"""Search time of the booked shuttle trips in ``smartopt run``, s."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,7 +62,35 @@ def _build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--out", type=Path, required=True, help="the plan as a SUMO additional file (.add.xml)")
     opt.add_argument("--time-limit", type=float, default=60.0, help="search time, s (default: %(default)s)")
     opt.add_argument("--seed", type=int, default=0, help="search seed (default: %(default)s)")
+    route = sub.add_parser("route", help="solve a vehicle routing instance (VRPLIB or Solomon file)")
+    route.add_argument("file", type=Path, help="the instance (.vrp, .txt)")
+    route.add_argument("--time-limit", type=float, default=10.0, help="search time, s (default: %(default)s)")
+    route.add_argument("--seed", type=int, default=0, help="search seed (default: %(default)s)")
+    route.add_argument(
+        "--round",
+        choices=("dimacs", "round", "exact", "none"),
+        default="dimacs",
+        help="distance rounding: dimacs (1 decimal, truncated), round (integers), exact (3 decimals), none",
+    )
+    route.add_argument("--solver", choices=("smartopt", "ortools"), default="smartopt", help="(default: smartopt)")
+    route.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
+
+
+def route_file(path: Path, *, time_limit: float, seed: int, round_func: str, solver: str, as_json: bool) -> None:
+    """Solves one VRPLIB/Solomon file and prints cost, routes used, feasibility and the routes."""
+    from smartopt.dispatch import read_vrplib, solve_vrp
+
+    problem = read_vrplib(path, round_func)
+    result = solve_vrp(problem, time_limit=time_limit, seed=seed, solver=solver)
+    if as_json:
+        print(json.dumps({"instance": problem.name, **result.to_dict()}))
+        return
+    print(f"{problem!r}\n{result!r}")
+    for r in result.routes:
+        print(f"  vehicle {r.vehicle}: {' '.join(map(str, r.visits.tolist()))}")
+    for v in result.violations():
+        print(f"  ! {v}")
 
 
 def optimize_sumo(
@@ -231,6 +261,21 @@ def _grid_day(energy: Any, out: Path) -> dict[str, Any]:
     }
 
 
+def _shuttle_plan(district: Any, seed: int, out: Path) -> dict[str, Any]:
+    """Routes for the day's booked shuttle trips (pickup and delivery with time windows on the road
+    network); the stops per shuttle go to ``shuttle_routes.csv``."""
+    from smartopt.dispatch import solve_vrp
+    from smartopt.dispatch.shuttles import booked_trips, trip_summary
+
+    trips = booked_trips(district, seed=seed)
+    result = solve_vrp(trips.problem, time_limit=SHUTTLE_TIME_LIMIT_S, seed=seed)
+    frame = result.to_frame()
+    frame.insert(4, "node", district.network.node_ids[trips.node[frame["client"].to_numpy()]])
+    frame.insert(5, "booking", trips.request[(frame["client"].to_numpy() - trips.problem.depots.size) // 2])
+    frame.to_csv(out / "shuttle_routes.csv", index=False)
+    return trip_summary(trips, result)
+
+
 def _write_signal_table(peaks: dict[str, dict[str, Any]], path: Path) -> None:
     """One row per period and intersection: cycle, greens, delay and LOS before and after."""
     import csv
@@ -303,6 +348,8 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         grid_day = _grid_day(energy, out)
     with _step("energy plan: EV charging and battery within the grid limits (LP + power flow), phases"):
         plan = _energy_plan(energy, out)
+    with _step(f"shuttles: the day's booked trips (pickup and delivery, {SHUTTLE_TIME_LIMIT_S:g} s search)"):
+        shuttles = _shuttle_plan(district, seed, out)
 
     hours = (requests.time_s // 3600).astype(int)
     busy = int(np.bincount(hours).argmax())
@@ -312,8 +359,8 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         "seed": seed,
         "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy: the day's "
         "power flow with uncontrolled charging, then EV charging and the battery planned together within "
-        "transformer, line and voltage limits; dispatch: baseline figures only, its optimisers are not in "
-        "this version yet",
+        "transformer, line and voltage limits; dispatch: the day's booked shuttle trips routed as a pickup-and-"
+        "delivery problem with time windows (the live dispatcher is not in this version yet)",
         "network": {
             "nodes": net.num_nodes,
             "links": net.num_links,
@@ -354,6 +401,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
             "busiest_hour": busy,
             "busiest_hour_requests": int((hours == busy).sum()),
             "busiest_hour_direct_vehicle_hours": float(ride_s[hours == busy].sum() / 3600),
+            "booked_trips": shuttles,
         },
         "runtime_s": time.perf_counter() - started,
     }
@@ -415,9 +463,16 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         f"busiest hour {d['busiest_hour']:02d}:00: {d['busiest_hour_requests']} requests, "
         f"{d['busiest_hour_direct_vehicle_hours']:.1f} vehicle-hours of direct riding"
     )
+    b = d["booked_trips"]
+    print(
+        f"  shuttles {b['bookings']} booked trips: {b['served']} served, on time {100 * b['on_time_rate']:.1f} %, "
+        f"{b['shuttles_used']} of {b['shuttles']} shuttles, {b['vehicle_km']:.1f} km, ride / direct ride "
+        f"{b['mean_ride_over_direct']:.2f}, pickup {b['mean_pickup_deviation_s']:.0f} s from the booked time on "
+        f"average ({b['runtime_s']:.1f} s)"
+    )
     print(
         f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}, {out / 'signals.csv'}, "
-        f"{out / 'grid_day.csv'}, {out / 'energy_plan.csv'}, {out / 'energy_plan.png'}"
+        f"{out / 'grid_day.csv'}, {out / 'energy_plan.csv'}, {out / 'energy_plan.png'}, {out / 'shuttle_routes.csv'}"
     )
     return results
 
@@ -438,6 +493,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(district.summary())
             print("\nAssumptions:")
             print("\n".join(f"  - {a}" for a in district.assumptions))
+        elif args.command == "route":
+            route_file(
+                args.file, time_limit=args.time_limit, seed=args.seed, round_func=args.round, solver=args.solver,
+                as_json=args.json,
+            )  # fmt: skip
         elif args.command == "signals":
             optimize_sumo(
                 args.sumo_net, args.sumo_routes, args.begin, args.end, args.out,

@@ -1,0 +1,104 @@
+// Vehicle routing: a rich VRP model (capacities, time windows, pickup-and-delivery pairs, a
+// heterogeneous fleet from several depots, optional clients with prizes) and its solver, a ruin and
+// recreate search (slack induction by string removals) under simulated annealing, with O(1)
+// insertion checks by concatenating route segments (duration, time warp, load).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace smartopt::routing {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// A kind of vehicle; `count` identical vehicles of it exist.
+struct VehicleType {
+    int32_t count = 1;
+    int32_t start = 0;    // location the vehicles leave from
+    int32_t end = 0;      // location they return to
+    int32_t profile = 0;  // which distance and duration matrices they use
+    double capacity = kInf;
+    double fixed_cost = 0.0;          // per vehicle used
+    double unit_distance_cost = 1.0;  // per distance unit
+    double unit_duration_cost = 0.0;  // per time unit of the route's duration (waiting included)
+    double shift_start = 0.0;         // earliest departure
+    double shift_end = kInf;          // latest return
+    double max_duration = kInf;
+    double max_distance = kInf;
+};
+
+// Locations 0..num_locations-1; the clients are those with is_client = 1, the others (depots,
+// vehicles' current positions) are only route ends. Matrices are (num_profiles, n, n), row-major.
+struct Problem {
+    int32_t num_locations = 0;
+    int32_t num_profiles = 1;
+    std::vector<double> distance;
+    std::vector<double> duration;
+    std::vector<uint8_t> is_client;
+    std::vector<double> delivery;   // load carried from the route's start to the client
+    std::vector<double> pickup;     // load taken at the client to the route's end
+    std::vector<double> service;    // time spent at the client
+    std::vector<double> tw_early;   // earliest start of service
+    std::vector<double> tw_late;    // latest start of service
+    std::vector<double> prize;      // of an optional client: what skipping it costs
+    std::vector<uint8_t> required;  // 1: must be visited
+    std::vector<int32_t> partner;   // of a paired stop: the other stop of its pair, else -1
+    std::vector<double> pair_load;  // q > 0 picked up at a pair's pickup, -q dropped at its delivery
+    std::vector<double> max_ride;   // at a pair's pickup: longest time from leaving it to serving the delivery
+    std::vector<VehicleType> types;
+
+    // Throws std::invalid_argument naming the first inconsistent field.
+    void validate() const;
+    int32_t num_vehicles() const;
+};
+
+struct Options {
+    double time_limit_s = 1.0;
+    int64_t max_iterations = -1;  // < 0: none; with a limit and no time-out the search is deterministic
+    uint64_t seed = 0;
+    int32_t num_neighbours = 40;  // insertion positions are tried next to this many nearest clients
+};
+
+// A solution in plain form: the vehicles used (0 .. num_vehicles-1, type by type) and their visits.
+struct Routes {
+    std::vector<int32_t> vehicle;
+    std::vector<std::vector<int32_t>> visits;
+};
+
+// A warm start: routes to begin from; the first locked[r] visits of route r stay fixed, in order.
+struct WarmStart {
+    Routes routes;
+    std::vector<int32_t> locked;
+};
+
+struct SolveResult {
+    Routes routes;
+    std::vector<int32_t> unvisited;  // clients left out (optional ones skipped, required ones at fault)
+    double objective = 0.0;          // route costs + prizes of skipped optional clients
+    int32_t missing_required = 0;
+    bool violations = false;  // some route breaks a limit (only possible when a warm start's locked part does)
+    int64_t iterations = 0;
+    int64_t improvements = 0;
+    double runtime_s = 0.0;
+    double time_to_best_s = 0.0;
+    std::vector<double> trace_time_s;  // new best solutions: when, and their objective
+    std::vector<double> trace_objective;
+};
+
+// One route's schedule and totals (time warp: how much it is late in total).
+struct RouteReport {
+    double distance = 0, duration = 0, time_warp = 0, max_load = 0, cost = 0, start_time = 0, end_time = 0;
+    double ride_excess = 0;               // total ride time above the pairs' limits (leave pickup .. serve drop-off)
+    int32_t pair_errors = 0;              // pairs split across routes or delivered before picked up
+    std::vector<double> arrival;          // per visit: arrival time
+    std::vector<double> service_start;    // per visit: start of service
+    std::vector<double> load_after;       // per visit: load on board when leaving
+};
+
+SolveResult solve(const Problem &problem, const Options &options, const WarmStart *warm);
+
+// Checks that every vehicle index and client is valid and used once; throws std::invalid_argument.
+std::vector<RouteReport> evaluate(const Problem &problem, const Routes &routes);
+
+}  // namespace smartopt::routing

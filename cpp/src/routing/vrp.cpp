@@ -1,0 +1,959 @@
+// The VRP solver: slack induction by string removals (Christiaens & Vanden Berghe, 2020) under
+// simulated annealing, generalised to time windows, pickup-and-delivery pairs, a heterogeneous
+// multi-depot fleet and optional clients. Every insertion is checked in O(1) by concatenating the
+// route's prefix and suffix segments with the new stop (Vidal et al. 2013: duration, time warp,
+// earliest and latest start; loads as in PyVRP's load segments, extended with paired loads).
+#include "smartopt/routing/vrp.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace smartopt::routing {
+
+namespace {
+
+constexpr double kEps = 1e-9;
+
+// splitmix64: the same stream on every platform (std distributions are not portable).
+struct Rng {
+    uint64_t state;
+    explicit Rng(uint64_t seed) : state(seed ^ 0x9E3779B97F4A7C15ULL) {}
+    uint64_t next() {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+    int32_t below(int32_t n) { return static_cast<int32_t>(next() % static_cast<uint64_t>(n)); }
+};
+
+// A stretch of consecutive stops: distance, minimum duration, time warp, earliest and latest start
+// (Vidal et al. 2013), and loads: deliveries still on board at entry, load added inside, peak load.
+struct Segment {
+    int32_t first = 0, last = 0;
+    double distance = 0, duration = 0, warp = 0, early = 0, late = kInf;
+    double delivery = 0, added = 0, peak = 0;
+};
+
+Segment merge(const Segment &a, const Segment &b, double dist, double time) {
+    Segment s;
+    s.first = a.first;
+    s.last = b.last;
+    s.distance = a.distance + dist + b.distance;
+    const double delta = a.duration - a.warp + time;
+    const double wait = std::max(b.early - delta - a.late, 0.0);
+    const double warp = std::max(a.early + delta - b.late, 0.0);
+    s.duration = a.duration + b.duration + time + wait;
+    s.warp = a.warp + b.warp + warp;
+    s.early = std::max(b.early - delta, a.early) - wait;
+    s.late = std::min(b.late - delta, a.late) + warp;
+    s.delivery = a.delivery + b.delivery;
+    s.added = a.added + b.added;
+    s.peak = std::max(a.peak + b.delivery, b.peak + a.added);
+    return s;
+}
+
+// The earliest schedule of a route that keeps every pair's ride limit: service as early as
+// possible, a pickup delayed just enough for its ride (from leaving the pickup to the start of
+// service at the drop-off) to fit, and the delay passed on to later stops, until nothing changes
+// (the least solution of these difference constraints, as in Bellman-Ford). Returns whether the
+// windows, the ride limits and the shift's end all hold; `start` fills per visit when given.
+bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visits, size_t len, double depart,
+                   std::vector<double> *start, std::vector<int32_t> &pos) {
+    const auto n = static_cast<size_t>(p.num_locations);
+    const double *dur = p.duration.data() + static_cast<size_t>(vt.profile) * n * n;
+    std::vector<double> local;
+    std::vector<double> &b = start != nullptr ? *start : local;
+    b.assign(len, 0.0);
+    for (size_t k = 0; k < len; ++k) pos[visits[k]] = static_cast<int32_t>(k);
+    auto forward = [&](size_t from) {
+        for (size_t k = from; k < len; ++k) {
+            const int32_t c = visits[k];
+            const double ready = k == 0 ? depart + dur[vt.start * n + c]
+                                        : b[k - 1] + p.service[visits[k - 1]] + dur[visits[k - 1] * n + c];
+            b[k] = std::max({b[k], ready, p.tw_early[c]});
+        }
+    };
+    forward(0);
+    bool ok = true;
+    for (size_t pass = 0;; ++pass) {
+        size_t first = len;
+        for (size_t k = 0; k < len; ++k) {
+            const int32_t d = visits[k], m = p.partner[d];
+            if (m < 0 || p.pair_load[d] > 0 || !std::isfinite(p.max_ride[m]) || pos[m] < 0 ||
+                static_cast<size_t>(pos[m]) > k)
+                continue;
+            const auto kp = static_cast<size_t>(pos[m]);
+            const double latest_pickup = b[k] - p.service[m] - p.max_ride[m];
+            if (b[kp] < latest_pickup - kEps) {
+                b[kp] = latest_pickup;
+                first = std::min(first, kp + 1);
+            }
+        }
+        if (first == len) break;
+        if (pass > len) {  // still rising: the ride limits contradict the order of the stops
+            ok = false;
+            break;
+        }
+        forward(first);
+    }
+    for (size_t k = 0; k < len; ++k) {
+        ok = ok && b[k] <= p.tw_late[visits[k]] + kEps;
+        pos[visits[k]] = -1;
+    }
+    if (len > 0) ok = ok && b[len - 1] + p.service[visits[len - 1]] + dur[visits[len - 1] * n + vt.end] <= vt.shift_end + kEps;
+    return ok;
+}
+
+// One client's segment (a non-client location: an empty one).
+Segment client_segment(const Problem &p, int32_t c) {
+    Segment s;
+    s.first = s.last = c;
+    if (!p.is_client[c]) return s;
+    s.duration = p.service[c];
+    s.early = p.tw_early[c];
+    s.late = p.tw_late[c];
+    s.delivery = p.delivery[c];
+    s.added = p.pickup[c] + p.pair_load[c];
+    s.peak = std::max(s.delivery, s.added);
+    return s;
+}
+
+// A route's start or end: the vehicle's shift as its window.
+Segment end_segment(const VehicleType &vt, int32_t loc) {
+    Segment s;
+    s.first = s.last = loc;
+    s.early = vt.shift_start;
+    s.late = vt.shift_end;
+    return s;
+}
+
+struct Route {
+    int32_t vehicle = 0, type = 0;
+    int32_t locked = 0;          // visits 1..locked are fixed
+    std::vector<int32_t> nodes;  // start, visits..., end
+    std::vector<Segment> fwd;    // fwd[k]: nodes[0..k]
+    std::vector<Segment> bwd;    // bwd[k]: nodes[k..end]
+    double cost = 0;
+    bool rides = false;          // holds a pair with a ride limit
+    int32_t size() const { return static_cast<int32_t>(nodes.size()) - 2; }
+    const Segment &total() const { return fwd.back(); }
+};
+
+// A client, or a pickup-and-delivery pair, to insert.
+struct Unit {
+    int32_t first;        // the client, or the pair's pickup
+    int32_t second;       // -1, or the pair's delivery
+    int64_t missed = 0;   // > 0: a required unit the current solution leaves out (1 + its absences)
+};
+
+struct Insertion {
+    double delta = kInf;
+    int32_t route = -1, after_first = -1, after_second = -1;  // insert after nodes[after_*] (old indices)
+    int32_t retype = -1;  // >= 0: the route moves to an empty vehicle of this type first
+};
+
+class Solver {
+   public:
+    Solver(const Problem &p, const Options &o) : p_(p), o_(o), rng_(o.seed), n_(p.num_locations) {
+        start_ = std::chrono::steady_clock::now();
+        build_node_segments();
+        build_neighbours();
+        build_fleet();
+        absences_.assign(n_, 0);
+        pos_scratch_.assign(n_, -1);
+    }
+
+    SolveResult run(const WarmStart *warm) {
+        if (warm != nullptr) apply_warm_start(*warm);
+        std::vector<int32_t> all;
+        for (int32_t c : clients_)
+            if (state_.route_of[c] < 0) all.push_back(c);
+        std::vector<Unit> units = to_units(all);
+        shuffle(units);
+        recreate(units);
+        best_ = state_;
+        SolveResult res;
+        res.trace_time_s.push_back(elapsed());
+        res.trace_objective.push_back(objective(state_));
+
+        const double t0 = initial_temperature();
+        const double tf = t0 / 100.0;
+        State trial;
+        int64_t it = 0;
+        while (has_free_client()) {
+            const double frac = progress(it);
+            if (frac >= 1.0) break;
+            const double temp = t0 * std::pow(tf / t0, frac);
+            trial = state_;
+            std::vector<int32_t> removed = ruin(trial);
+            for (int32_t c : clients_)
+                if (trial.route_of[c] < 0 && !contains(removed, c)) removed.push_back(c);
+            std::vector<Unit> todo = to_units(removed);
+            sort_units(todo);
+            // required clients that were left out go first, the most often left out first
+            for (Unit &u : todo)
+                if (p_.required[u.first] && state_.route_of[u.first] < 0) u.missed = 1 + absences_[u.first];
+            std::stable_sort(todo.begin(), todo.end(), [](const Unit &a, const Unit &b) { return a.missed > b.missed; });
+            swap_in(trial);
+            recreate(todo);
+            swap_in(trial);  // trial holds the new solution again, state_ the current one
+            ++it;
+            count_absences(trial);
+            if (accept(trial, state_, temp)) {
+                std::swap(state_, trial);
+                if (better(state_, best_)) {
+                    best_ = state_;
+                    ++res.improvements;
+                    res.time_to_best_s = elapsed();
+                    res.trace_time_s.push_back(res.time_to_best_s);
+                    res.trace_objective.push_back(objective(best_));
+                }
+            }
+        }
+        res.iterations = it;
+        state_ = best_;
+        fill_result(res);
+        return res;
+    }
+
+   private:
+    struct State {
+        std::vector<Route> routes;
+        std::vector<int32_t> route_of, pos_of;  // per location; -1 when not routed
+        std::vector<int32_t> empty_of_type;     // an empty route of each type, or -1
+        double route_cost = 0;
+    };
+
+    const Problem &p_;
+    const Options &o_;
+    Rng rng_;
+    int32_t n_;
+    std::chrono::steady_clock::time_point start_;
+    std::vector<Segment> node_seg_;
+    std::vector<int32_t> clients_;
+    std::vector<std::vector<int32_t>> neighbours_;  // clients by distance, nearest first
+    std::vector<std::vector<int32_t>> type_routes_;
+    std::vector<std::vector<int32_t>> alternatives_;  // per type: other types a route can move to as it is
+    bool mixed_fleet_ = false;                          // some type has an alternative
+    std::vector<int64_t> absences_;                     // per client: iterations it was left out
+    Insertion cheapest_;              // the cheapest insertion found that needs no ride check
+    std::vector<Insertion> checks_;   // cheaper ones that change a route with ride limits
+    std::vector<int32_t> pos_scratch_;  // per location: -1 (ride_schedule's workspace)
+    State state_, best_;
+
+    // Whether the search can move anything: some client is not locked in place.
+    bool has_free_client() const {
+        for (int32_t c : clients_) {
+            const int32_t r = state_.route_of[c];
+            if (r < 0 || state_.pos_of[c] > state_.routes[r].locked) return true;
+        }
+        return false;
+    }
+
+    double elapsed() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+    // Fraction of the budget used: iterations when limited (deterministic), else time.
+    double progress(int64_t it) const {
+        const double by_time = o_.time_limit_s > 0 ? elapsed() / o_.time_limit_s : 0.0;
+        if (o_.max_iterations >= 0) {
+            const double by_iter = o_.max_iterations == 0 ? 1.0 : static_cast<double>(it) / o_.max_iterations;
+            return by_time >= 1.0 ? 1.0 : by_iter;
+        }
+        return by_time;
+    }
+
+    double dist(int32_t prof, int32_t a, int32_t b) const {
+        return p_.distance[(static_cast<size_t>(prof) * n_ + a) * n_ + b];
+    }
+    double time(int32_t prof, int32_t a, int32_t b) const {
+        return p_.duration[(static_cast<size_t>(prof) * n_ + a) * n_ + b];
+    }
+    Segment join(int32_t prof, const Segment &a, const Segment &b) const {
+        return merge(a, b, dist(prof, a.last, b.first), time(prof, a.last, b.first));
+    }
+
+    void build_node_segments() {
+        node_seg_.resize(n_);
+        for (int32_t c = 0; c < n_; ++c) node_seg_[c] = client_segment(p_, c);
+    }
+
+    void build_neighbours() {
+        const int32_t k = std::max<int32_t>(o_.num_neighbours, 1);
+        for (int32_t c = 0; c < n_; ++c)
+            if (p_.is_client[c]) clients_.push_back(c);
+        const std::vector<int32_t> &clients = clients_;
+        const size_t keep = std::min<size_t>(clients.size(), std::max<size_t>(k, 100));
+        neighbours_.assign(n_, {});
+        for (int32_t c : clients) {
+            std::vector<std::pair<double, int32_t>> d;
+            d.reserve(clients.size());
+            for (int32_t o : clients)
+                if (o != c) d.emplace_back(std::min(dist(0, c, o), dist(0, o, c)), o);
+            const size_t m = std::min(keep, d.size());
+            std::partial_sort(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(m), d.end());
+            for (size_t i = 0; i < m; ++i) neighbours_[c].push_back(d[i].second);
+        }
+    }
+
+    void build_fleet() {
+        const auto ntypes = static_cast<int32_t>(p_.types.size());
+        type_routes_.assign(ntypes, {});
+        state_.route_of.assign(n_, -1);
+        state_.pos_of.assign(n_, -1);
+        state_.empty_of_type.assign(ntypes, -1);
+        int32_t vehicle = 0;
+        for (int32_t t = 0; t < ntypes; ++t) {
+            for (int32_t i = 0; i < p_.types[t].count; ++i, ++vehicle) {
+                Route r;
+                r.vehicle = vehicle;
+                r.type = t;
+                r.nodes = {p_.types[t].start, p_.types[t].end};
+                type_routes_[t].push_back(static_cast<int32_t>(state_.routes.size()));
+                state_.routes.push_back(std::move(r));
+            }
+        }
+        for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r) refresh(state_, r);
+        alternatives_.assign(ntypes, {});
+        for (int32_t a = 0; a < ntypes; ++a)
+            for (int32_t b = 0; b < ntypes; ++b) {
+                const VehicleType &x = p_.types[a], &y = p_.types[b];
+                if (a != b && y.count > 0 && x.start == y.start && x.end == y.end && x.profile == y.profile &&
+                    x.shift_start == y.shift_start && x.shift_end == y.shift_end)
+                    alternatives_[a].push_back(b);
+            }
+        for (const auto &alt : alternatives_) mixed_fleet_ = mixed_fleet_ || !alt.empty();
+    }
+
+    // Recomputes route r's segments and cost and the positions of its visits.
+    void refresh(State &s, int32_t r) {
+        Route &rt = s.routes[r];
+        const VehicleType &vt = p_.types[rt.type];
+        const auto m = rt.nodes.size();
+        rt.fwd.resize(m);
+        rt.bwd.resize(m);
+        rt.fwd[0] = end_segment(vt, rt.nodes[0]);
+        for (size_t k = 1; k < m; ++k) {
+            const Segment &node = k + 1 == m ? end_segment(vt, rt.nodes[k]) : node_seg_[rt.nodes[k]];
+            rt.fwd[k] = join(vt.profile, rt.fwd[k - 1], node);
+        }
+        rt.bwd[m - 1] = end_segment(vt, rt.nodes[m - 1]);
+        for (size_t k = m - 1; k-- > 0;) {
+            const Segment &node = k == 0 ? end_segment(vt, rt.nodes[0]) : node_seg_[rt.nodes[k]];
+            rt.bwd[k] = join(vt.profile, node, rt.bwd[k + 1]);
+        }
+        rt.rides = false;
+        for (size_t k = 1; k + 1 < m; ++k) {
+            s.route_of[rt.nodes[k]] = r;
+            s.pos_of[rt.nodes[k]] = static_cast<int32_t>(k);
+            rt.rides = rt.rides || (p_.partner[rt.nodes[k]] >= 0 && std::isfinite(p_.max_ride[rt.nodes[k]]));
+        }
+        const double old = rt.cost;
+        rt.cost = route_cost(vt, rt.total(), rt.size());
+        s.route_cost += rt.cost - old;
+        int32_t &rep = s.empty_of_type[rt.type];
+        if (rt.size() == 0 && rep < 0) rep = r;
+        if (rt.size() > 0 && rep == r) {
+            rep = -1;
+            for (int32_t o : type_routes_[rt.type])
+                if (s.routes[o].size() == 0) {
+                    rep = o;
+                    break;
+                }
+        }
+    }
+
+    static double route_cost(const VehicleType &vt, const Segment &total, int32_t size) {
+        if (size == 0) return 0.0;
+        return vt.fixed_cost + vt.unit_distance_cost * total.distance + vt.unit_duration_cost * total.duration;
+    }
+
+    double skipped_prize(const State &s) const {
+        double sum = 0;
+        for (int32_t c = 0; c < n_; ++c)
+            if (p_.is_client[c] && !p_.required[c] && s.route_of[c] < 0) sum += p_.prize[c];
+        return sum;
+    }
+    int32_t missing(const State &s) const {
+        int32_t m = 0;
+        for (int32_t c = 0; c < n_; ++c) m += p_.is_client[c] && p_.required[c] && s.route_of[c] < 0;
+        return m;
+    }
+    double objective(const State &s) const { return s.route_cost + skipped_prize(s); }
+
+    bool better(const State &a, const State &b) const {
+        const int32_t ma = missing(a), mb = missing(b);
+        if (ma != mb) return ma < mb;
+        return objective(a) < objective(b) - kEps * std::max(1.0, std::abs(objective(b)));
+    }
+
+    // Fewer required clients missing wins; among as many missing, a set missed less often so far
+    // (absence counts, as in SISR's fleet minimisation); else simulated annealing on the objective.
+    bool accept(const State &cand, const State &cur, double temp) {
+        const int32_t mc = missing(cand), mu = missing(cur);
+        if (mc != mu) return mc < mu;
+        if (mc > 0) {
+            const int64_t ac = absence_sum(cand), au = absence_sum(cur);
+            if (ac != au) return ac < au;
+        }
+        return objective(cand) < objective(cur) - temp * std::log(std::max(rng_.uniform(), 1e-300));
+    }
+
+    int64_t absence_sum(const State &s) const {
+        int64_t sum = 0;
+        for (int32_t c : clients_)
+            if (p_.required[c] && s.route_of[c] < 0) sum += absences_[c];
+        return sum;
+    }
+
+    void count_absences(const State &s) {
+        for (int32_t c : clients_)
+            if (p_.required[c] && s.route_of[c] < 0) ++absences_[c];
+    }
+
+    double initial_temperature() const {
+        double variable = 0;
+        int32_t arcs = 0;
+        for (const Route &r : state_.routes) {
+            if (r.size() == 0) continue;
+            variable += r.cost - p_.types[r.type].fixed_cost;
+            arcs += r.size() + 1;
+        }
+        return arcs > 0 && variable > 0 ? 0.5 * variable / arcs : 1.0;
+    }
+
+    // Whether the new route segment keeps every limit the route kept before.
+    // Whether a route of segment s may move to an empty vehicle of type t (same ends and shift).
+    bool fits_type(const Segment &s, const Route &rt, int32_t t) const {
+        return rt.locked == 0 && state_.empty_of_type[t] >= 0 && s.warp <= rt.total().warp + kEps && fits_limits(s, t);
+    }
+
+    bool fits_limits(const Segment &s, int32_t t) const {
+        const VehicleType &vt = p_.types[t];
+        return s.peak <= vt.capacity + kEps && s.duration <= vt.max_duration + kEps && s.distance <= vt.max_distance + kEps;
+    }
+
+    bool fits(const Segment &s, const Route &rt) const {
+        const VehicleType &vt = p_.types[rt.type];
+        const Segment &cur = rt.total();
+        return s.warp <= cur.warp + kEps && (s.peak <= vt.capacity + kEps || s.peak <= cur.peak + kEps) &&
+               (s.duration <= vt.max_duration + kEps || s.duration <= cur.duration + kEps) &&
+               (s.distance <= vt.max_distance + kEps || s.distance <= cur.distance + kEps);
+    }
+
+    // ride: the segment from a pair's pickup to its delivery; the ride is from leaving the one to
+    // reaching the other, at its shortest.
+    bool ride_ok(const Segment &ride) const {
+        const double time = ride.duration - p_.service[ride.first] - p_.service[ride.last];
+        return ride.warp <= kEps && time <= p_.max_ride[ride.first] + kEps;
+    }
+
+    // A paired stop joins its unit through the pickup (the stop with the positive pair load).
+    std::vector<Unit> to_units(const std::vector<int32_t> &clients) const {
+        std::vector<Unit> units;
+        for (int32_t c : clients) {
+            if (p_.partner[c] < 0)
+                units.push_back({c, -1});
+            else if (p_.pair_load[c] > 0)
+                units.push_back({c, p_.partner[c]});
+        }
+        return units;
+    }
+
+    void shuffle(std::vector<Unit> &u) {
+        for (size_t i = u.size(); i > 1; --i) std::swap(u[i - 1], u[static_cast<size_t>(rng_.below(static_cast<int32_t>(i)))]);
+    }
+
+    // SISR's orders: random (4), largest demand first (4), farthest first (2), closest first (1).
+    void sort_units(std::vector<Unit> &u) {
+        shuffle(u);
+        const int32_t pick = rng_.below(11);
+        if (pick < 4) return;
+        const int32_t depot = p_.types[0].start;
+        auto demand = [&](const Unit &x) {
+            return p_.delivery[x.first] + p_.pickup[x.first] + std::abs(p_.pair_load[x.first]);
+        };
+        auto far = [&](const Unit &x) { return dist(0, depot, x.first); };
+        if (pick < 8)
+            std::stable_sort(u.begin(), u.end(), [&](const Unit &a, const Unit &b) { return demand(a) > demand(b); });
+        else if (pick < 10)
+            std::stable_sort(u.begin(), u.end(), [&](const Unit &a, const Unit &b) { return far(a) > far(b); });
+        else
+            std::stable_sort(u.begin(), u.end(), [&](const Unit &a, const Unit &b) { return far(a) < far(b); });
+    }
+
+    static bool contains(const std::vector<int32_t> &v, int32_t x) {
+        return std::find(v.begin(), v.end(), x) != v.end();
+    }
+
+    // SISR ruin: strings (or split strings) removed from routes near a random seed client.
+    std::vector<int32_t> ruin(State &s) {
+        constexpr double kAvgRemoved = 10.0, kMaxString = 10.0;
+        std::vector<int32_t> removed;
+        int32_t routed = 0, used = 0;
+        for (const Route &r : s.routes)
+            if (r.size() > r.locked) {
+                routed += r.size() - r.locked;
+                ++used;
+            }
+        if (used == 0) return removed;
+        const double ls_max = std::min(kMaxString, static_cast<double>(routed) / used);
+        const double ks_max = 4.0 * kAvgRemoved / (1.0 + ls_max) - 1.0;
+        const auto ks = static_cast<int32_t>(1.0 + rng_.uniform() * ks_max);
+        const int32_t seed = clients_[static_cast<size_t>(rng_.below(static_cast<int32_t>(clients_.size())))];
+        std::vector<int32_t> ruined;
+        auto visit = [&](int32_t c) {
+            const int32_t r = s.route_of[c];
+            if (r < 0 || contains(ruined, r)) return;
+            Route &rt = s.routes[r];
+            if (s.pos_of[c] <= rt.locked) return;
+            ruined.push_back(r);
+            const int32_t free = rt.size() - rt.locked;
+            const auto lmax = std::min<double>(free, ls_max);
+            const auto len = std::min<int32_t>(free, static_cast<int32_t>(1.0 + rng_.uniform() * lmax));
+            remove_string(s, r, c, len, removed);
+        };
+        visit(seed);
+        for (int32_t c : neighbours_[seed]) {
+            if (static_cast<int32_t>(ruined.size()) >= ks) break;
+            visit(c);
+        }
+        return removed;
+    }
+
+    void remove_string(State &s, int32_t r, int32_t c, int32_t len, std::vector<int32_t> &removed) {
+        Route &rt = s.routes[r];
+        const int32_t lo = rt.locked + 1, hi = rt.size();  // free positions
+        const int32_t free = hi - lo + 1;
+        int32_t keep = 0;
+        if (len < free && rng_.uniform() < 0.5) {  // split string: keep a middle block
+            keep = 1;
+            while (len + keep < free && rng_.uniform() < 0.5) ++keep;
+        }
+        const int32_t span = len + keep;
+        const int32_t pos = s.pos_of[c];
+        const int32_t first_min = std::max(lo, pos - span + 1), first_max = std::min(pos, hi - span + 1);
+        const int32_t first = first_min + rng_.below(first_max - first_min + 1);
+        const int32_t keep_at = keep > 0 ? first + rng_.below(len + 1) : first + span;
+        std::vector<int32_t> gone;
+        for (int32_t k = first; k < first + span; ++k)
+            if (k < keep_at || k >= keep_at + keep) gone.push_back(rt.nodes[k]);
+        // a paired stop takes its partner along, unless the partner is locked (then both stay)
+        std::vector<int32_t> all;
+        for (int32_t g : gone) {
+            const int32_t mate = p_.partner[g];
+            if (mate >= 0 && s.route_of[mate] >= 0 && s.pos_of[mate] <= s.routes[s.route_of[mate]].locked) continue;
+            all.push_back(g);
+            if (mate >= 0 && s.route_of[mate] >= 0 && !contains(all, mate) && !contains(gone, mate)) all.push_back(mate);
+        }
+        for (int32_t g : all) take_out(s, g);
+        removed.insert(removed.end(), all.begin(), all.end());
+    }
+
+    void take_out(State &s, int32_t c) {
+        const int32_t r = s.route_of[c];
+        Route &rt = s.routes[r];
+        rt.nodes.erase(rt.nodes.begin() + s.pos_of[c]);
+        s.route_of[c] = s.pos_of[c] = -1;
+        refresh(s, r);
+    }
+
+    void swap_in(State &trial) { std::swap(state_, trial); }
+
+    // Inserts each unit at its cheapest feasible place (positions skipped with probability 1 %). A
+    // single client is tried next to its nearest neighbours and at the ends of every route; only if
+    // that fails and it was routed before (a unit left out already keeps its cheap retries) every
+    // position is tried.
+    void recreate(const std::vector<Unit> &units) {
+        for (const Unit &u : units) {
+            Insertion best = find(u, true);
+            if (best.route < 0 && u.missed == 0) best = find(u, false);
+            if (best.route < 0) continue;
+            const bool required = p_.required[u.first] || (u.second >= 0 && p_.required[u.second]);
+            double prize = p_.prize[u.first] + (u.second >= 0 ? p_.prize[u.second] : 0.0);
+            if (!required && best.delta >= prize) continue;
+            if (best.retype >= 0) best.route = move_route(best.route, best.retype);
+            Route &rt = state_.routes[best.route];
+            if (u.second >= 0) rt.nodes.insert(rt.nodes.begin() + best.after_second + 1, u.second);
+            rt.nodes.insert(rt.nodes.begin() + best.after_first + 1, u.first);
+            refresh(state_, best.route);
+        }
+        retype_routes();
+    }
+
+    // Moves route r's visits to an empty vehicle of type t; returns the new route's index.
+    int32_t move_route(int32_t r, int32_t t) {
+        const int32_t target = state_.empty_of_type[t];
+        swap_visits(r, target);
+        return target;
+    }
+
+    // Routes a and b exchange their visits (each vehicle keeps its own ends).
+    void swap_visits(int32_t a, int32_t b) {
+        Route &x = state_.routes[a], &y = state_.routes[b];
+        std::swap(x.nodes, y.nodes);
+        std::swap(x.nodes.front(), y.nodes.front());
+        std::swap(x.nodes.back(), y.nodes.back());
+        refresh(state_, a);
+        refresh(state_, b);
+    }
+
+    // Every route moves to the cheapest vehicle type that can drive it unchanged (an empty
+    // vehicle, or by exchanging vehicles with another route).
+    void retype_routes() {
+        if (!mixed_fleet_) return;
+        for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r) {
+            const Route &rt = state_.routes[r];
+            if (rt.size() == 0 || alternatives_[rt.type].empty()) continue;
+            int32_t best_type = -1;
+            double best_cost = rt.cost - kEps * std::max(1.0, rt.cost);
+            for (int32_t t : alternatives_[rt.type]) {
+                if (!fits_type(rt.total(), rt, t)) continue;
+                const double c = route_cost(p_.types[t], rt.total(), rt.size());
+                if (c < best_cost) {
+                    best_cost = c;
+                    best_type = t;
+                }
+            }
+            if (best_type >= 0) move_route(r, best_type);
+        }
+        std::vector<int32_t> used;
+        for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r)
+            if (state_.routes[r].size() > 0 && state_.routes[r].locked == 0) used.push_back(r);
+        for (size_t i = 0; i < used.size(); ++i)
+            for (size_t j = i + 1; j < used.size(); ++j) {
+                const Route &a = state_.routes[used[i]], &b = state_.routes[used[j]];
+                if (a.type == b.type || !contains(alternatives_[a.type], b.type)) continue;
+                const double now = a.cost + b.cost;
+                const double swapped = route_cost(p_.types[b.type], a.total(), a.size()) +
+                                       route_cost(p_.types[a.type], b.total(), b.size());
+                if (swapped < now - kEps * std::max(1.0, now) && fits_limits(a.total(), b.type) &&
+                    fits_limits(b.total(), a.type))
+                    swap_visits(used[i], used[j]);
+            }
+    }
+
+    // A feasible insertion by the O(1) checks; one into a route with ride limits (or of a pair with
+    // one) waits for the full schedule check in find().
+    void offer(const Insertion &x, bool check) {
+        if (x.delta >= cheapest_.delta) return;
+        if (check)
+            checks_.push_back(x);
+        else
+            cheapest_ = x;
+    }
+
+    // The cheapest insertion of unit u that passes every check; quick: granular positions with
+    // blinks (see recreate), else every position.
+    Insertion find(const Unit &u, bool quick) {
+        cheapest_ = Insertion{};
+        checks_.clear();
+        if (u.second < 0)
+            single_positions(u.first, quick);
+        else
+            pair_positions(u, quick);
+        std::sort(checks_.begin(), checks_.end(), [](const Insertion &a, const Insertion &b) { return a.delta < b.delta; });
+        int32_t tried = 0;
+        for (const Insertion &x : checks_) {
+            if (x.delta >= cheapest_.delta || ++tried > 25) break;
+            if (schedule_ok(x, u)) return x;
+        }
+        return cheapest_;
+    }
+
+    bool schedule_ok(const Insertion &x, const Unit &u) {
+        const Route &rt = state_.routes[x.route];
+        std::vector<int32_t> nodes(rt.nodes.begin() + 1, rt.nodes.end() - 1);
+        if (u.second >= 0) nodes.insert(nodes.begin() + x.after_second, u.second);
+        nodes.insert(nodes.begin() + x.after_first, u.first);
+        const VehicleType &vt = p_.types[x.retype >= 0 ? x.retype : rt.type];
+        return ride_schedule(p_, vt, nodes.data(), nodes.size(), vt.shift_start, nullptr, pos_scratch_);
+    }
+
+    void try_single(int32_t c, int32_t r, int32_t k, bool blink) {
+        const Route &rt = state_.routes[r];
+        if (k < rt.locked || k > rt.size()) return;
+        if (blink && rng_.uniform() < 0.01) return;
+        const VehicleType &vt = p_.types[rt.type];
+        const int32_t a = rt.nodes[k], b = rt.nodes[k + 1];
+        const double fixed = rt.size() == 0 ? vt.fixed_cost : 0.0;
+        const double dd = dist(vt.profile, a, c) + dist(vt.profile, c, b) - dist(vt.profile, a, b);
+        const bool may_retype = rt.size() > 0 && !alternatives_[rt.type].empty();
+        if (!may_retype && vt.unit_duration_cost == 0.0 && fixed + vt.unit_distance_cost * dd >= cheapest_.delta) return;
+        const Segment s = join(vt.profile, join(vt.profile, rt.fwd[k], node_seg_[c]), rt.bwd[k + 1]);
+        if (fits(s, rt)) offer({route_cost(vt, s, rt.size() + 1) - rt.cost, r, k, -1, -1}, rt.rides);
+        if (!may_retype) return;
+        for (int32_t t : alternatives_[rt.type])
+            if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, rt.size() + 1) - rt.cost, r, k, -1, t}, rt.rides);
+    }
+
+    // Granular: next to the nearest neighbours and at both ends of every route; else everywhere.
+    void single_positions(int32_t c, bool granular) {
+        if (granular) {
+            const auto k = static_cast<size_t>(std::max<int32_t>(o_.num_neighbours, 1));
+            const auto &nb = neighbours_[c];
+            for (size_t i = 0; i < std::min(k, nb.size()); ++i) {
+                const int32_t r = state_.route_of[nb[i]];
+                if (r < 0) continue;
+                const int32_t pos = state_.pos_of[nb[i]];
+                try_single(c, r, pos, true);
+                try_single(c, r, pos - 1, true);
+            }
+            for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r) {
+                const Route &rt = state_.routes[r];
+                if (rt.size() == 0) continue;
+                try_single(c, r, rt.locked, true);
+                try_single(c, r, rt.size(), true);
+            }
+        } else {
+            for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r) {
+                const Route &rt = state_.routes[r];
+                if (rt.size() == 0) continue;
+                for (int32_t k = rt.locked; k <= rt.size(); ++k) try_single(c, r, k, false);
+            }
+        }
+        for (int32_t r : state_.empty_of_type)
+            if (r >= 0) try_single(c, r, 0, granular);
+    }
+
+    // Pickup after nodes[i], delivery after nodes[j] (j >= i, old indices): O(size^2) per route at
+    // worst; a delivery that is late or a ride over its limit ends the scan over j.
+    void try_pair(const Unit &u, int32_t r, bool blink) {
+        const Route &rt = state_.routes[r];
+        const VehicleType &vt = p_.types[rt.type];
+        const Segment &pick = node_seg_[u.first], &drop = node_seg_[u.second];
+        const bool check = rt.rides || std::isfinite(p_.max_ride[u.first]);
+        const double warp = rt.total().warp + kEps, cap = std::max(vt.capacity, rt.total().peak) + kEps;
+        for (int32_t i = rt.locked; i <= rt.size(); ++i) {
+            Segment head = join(vt.profile, rt.fwd[i], pick);  // start .. pickup
+            Segment ride = pick;                               // pickup .. current stop
+            if (head.warp > warp || head.peak > cap) continue;
+            for (int32_t j = i; j <= rt.size(); ++j) {
+                if (j > i) {
+                    head = join(vt.profile, head, node_seg_[rt.nodes[j]]);
+                    ride = join(vt.profile, ride, node_seg_[rt.nodes[j]]);
+                    if (head.warp > warp || head.peak > cap) break;
+                }
+                const Segment to_drop = join(vt.profile, head, drop);
+                if (to_drop.warp > warp || !ride_ok(join(vt.profile, ride, drop))) break;  // later j: later still
+                if (blink && rng_.uniform() < 0.01) continue;
+                const Segment s = join(vt.profile, to_drop, rt.bwd[j + 1]);
+                if (fits(s, rt)) offer({route_cost(vt, s, rt.size() + 2) - rt.cost, r, i, j, -1}, check);
+                if (rt.size() == 0) continue;
+                for (int32_t t : alternatives_[rt.type])
+                    if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, rt.size() + 2) - rt.cost, r, i, j, t}, check);
+            }
+        }
+    }
+
+    void pair_positions(const Unit &u, bool blink) {
+        for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r)
+            if (state_.routes[r].size() > 0) try_pair(u, r, blink);
+        for (int32_t r : state_.empty_of_type)
+            if (r >= 0) try_pair(u, r, blink);
+    }
+
+    void apply_warm_start(const WarmStart &w) {
+        for (size_t i = 0; i < w.routes.vehicle.size(); ++i) {
+            const int32_t r = w.routes.vehicle[i];  // routes are indexed by vehicle
+            Route &rt = state_.routes[r];
+            rt.nodes.insert(rt.nodes.begin() + 1, w.routes.visits[i].begin(), w.routes.visits[i].end());
+            rt.locked = w.locked[i];
+            refresh(state_, r);
+            // Unlocked visits that break a limit the locked part keeps are set free again.
+            const Segment &t = rt.total();
+            const VehicleType &vt = p_.types[rt.type];
+            const bool bad = t.warp > kEps || t.peak > vt.capacity + kEps || t.duration > vt.max_duration + kEps ||
+                             t.distance > vt.max_distance + kEps;
+            if (bad && rt.size() > rt.locked) {
+                for (int32_t k = rt.locked + 1; k <= rt.size(); ++k) state_.route_of[rt.nodes[k]] = state_.pos_of[rt.nodes[k]] = -1;
+                rt.nodes.erase(rt.nodes.begin() + rt.locked + 1, rt.nodes.end() - 1);
+                refresh(state_, r);
+            }
+        }
+    }
+
+    void fill_result(SolveResult &res) const {
+        for (const Route &r : state_.routes) {
+            if (r.size() == 0) continue;
+            res.routes.vehicle.push_back(r.vehicle);
+            res.routes.visits.emplace_back(r.nodes.begin() + 1, r.nodes.end() - 1);
+            const VehicleType &vt = p_.types[r.type];
+            const Segment &t = r.total();
+            res.violations = res.violations || t.warp > kEps || t.peak > vt.capacity + kEps ||
+                             t.duration > vt.max_duration + kEps || t.distance > vt.max_distance + kEps;
+        }
+        for (int32_t c = 0; c < n_; ++c)
+            if (p_.is_client[c] && state_.route_of[c] < 0) res.unvisited.push_back(c);
+        res.objective = objective(state_);
+        res.missing_required = missing(state_);
+        res.runtime_s = elapsed();
+    }
+};
+
+}  // namespace
+
+int32_t Problem::num_vehicles() const {
+    int64_t n = 0;
+    for (const VehicleType &t : types) n += t.count;
+    return static_cast<int32_t>(n);
+}
+
+void Problem::validate() const {
+    const int32_t n = num_locations;
+    auto need = [](bool ok, const std::string &what) {
+        if (!ok) throw std::invalid_argument(what);
+    };
+    need(n > 0, "num_locations must be > 0");
+    need(num_profiles > 0, "num_profiles must be > 0");
+    const size_t cells = static_cast<size_t>(num_profiles) * n * n;
+    need(distance.size() == cells, "distance must have shape (num_profiles, n, n)");
+    need(duration.size() == cells, "duration must have shape (num_profiles, n, n)");
+    for (size_t i = 0; i < cells; ++i) {
+        need(std::isfinite(distance[i]) && distance[i] >= 0, "distance must be finite and >= 0");
+        need(std::isfinite(duration[i]) && duration[i] >= 0, "duration must be finite and >= 0");
+    }
+    const auto un = static_cast<size_t>(n);
+    for (const auto *v : {&delivery, &pickup, &service, &tw_early, &tw_late, &prize, &pair_load, &max_ride})
+        need(v->size() == un, "per-location arrays must have num_locations entries");
+    need(is_client.size() == un && required.size() == un && partner.size() == un,
+         "per-location arrays must have num_locations entries");
+    for (int32_t c = 0; c < n; ++c) {
+        need(delivery[c] >= 0 && pickup[c] >= 0 && service[c] >= 0 && prize[c] >= 0,
+             "delivery, pickup, service and prize must be >= 0");
+        need(std::isfinite(delivery[c]) && std::isfinite(pickup[c]) && std::isfinite(service[c]) &&
+                 std::isfinite(prize[c]) && std::isfinite(pair_load[c]),
+             "delivery, pickup, service, prize and pair_load must be finite");
+        need(!std::isnan(tw_early[c]) && !std::isnan(tw_late[c]) && std::isfinite(tw_early[c]) && tw_early[c] <= tw_late[c],
+             "time windows need finite earliest <= latest");
+        need(!std::isnan(max_ride[c]) && max_ride[c] >= 0, "max_ride must be >= 0");
+        const int32_t m = partner[c];
+        if (m >= 0) {
+            need(m < n && m != c && is_client[c] && is_client[m] && partner[m] == c, "partner must pair two clients both ways");
+            need(pair_load[c] == -pair_load[m] && pair_load[c] != 0,
+                 "a pair's loads must be +q at the pickup and -q at the delivery, q > 0");
+        } else {
+            need(pair_load[c] == 0, "pair_load must be 0 outside pairs");
+        }
+    }
+    need(!types.empty(), "at least one vehicle type is needed");
+    int64_t vehicles = 0;
+    for (const VehicleType &t : types) {
+        need(t.count >= 0 && t.start >= 0 && t.start < n && t.end >= 0 && t.end < n, "vehicle type has a bad count or end");
+        need(!is_client[t.start] && !is_client[t.end], "vehicles must start and end at non-client locations");
+        need(t.profile >= 0 && t.profile < num_profiles, "vehicle profile out of range");
+        need(t.capacity >= 0 && t.fixed_cost >= 0 && t.unit_distance_cost >= 0 && t.unit_duration_cost >= 0 &&
+                 t.max_duration >= 0 && t.max_distance >= 0,
+             "vehicle type values must be >= 0");
+        need(std::isfinite(t.fixed_cost) && std::isfinite(t.unit_distance_cost) && std::isfinite(t.unit_duration_cost),
+             "vehicle costs must be finite");
+        need(std::isfinite(t.shift_start) && t.shift_start <= t.shift_end, "shift needs finite start <= end");
+        vehicles += t.count;
+    }
+    need(vehicles > 0 && vehicles < (int64_t{1} << 24), "the fleet needs 1 .. 2^24 vehicles");
+}
+
+SolveResult solve(const Problem &problem, const Options &options, const WarmStart *warm) {
+    problem.validate();
+    if (warm != nullptr) {
+        const Routes &r = warm->routes;
+        if (warm->locked.size() != r.vehicle.size()) throw std::invalid_argument("locked needs one entry per route");
+        evaluate(problem, r);  // checks vehicles and visits
+        for (size_t i = 0; i < r.vehicle.size(); ++i)
+            if (warm->locked[i] < 0 || warm->locked[i] > static_cast<int32_t>(r.visits[i].size()))
+                throw std::invalid_argument("locked[" + std::to_string(i) + "] must be in [0, len(route)]");
+    }
+    Solver solver(problem, options);
+    return solver.run(warm);
+}
+
+std::vector<RouteReport> evaluate(const Problem &p, const Routes &routes) {
+    p.validate();
+    const int32_t n = p.num_locations;
+    if (routes.vehicle.size() != routes.visits.size()) throw std::invalid_argument("one vehicle per route is needed");
+    std::vector<int32_t> type_of;
+    for (int32_t t = 0; t < static_cast<int32_t>(p.types.size()); ++t) type_of.insert(type_of.end(), p.types[t].count, t);
+    std::vector<uint8_t> seen(n, 0), used(type_of.size(), 0);
+    std::vector<double> depart(n, std::nan(""));  // departure from each visit of the current route
+    std::vector<int32_t> pos(n, -1);
+    std::vector<RouteReport> out;
+    for (size_t r = 0; r < routes.vehicle.size(); ++r) {
+        const int32_t v = routes.vehicle[r];
+        if (v < 0 || v >= static_cast<int32_t>(type_of.size()) || used[v])
+            throw std::invalid_argument("route " + std::to_string(r) + ": vehicle " + std::to_string(v) + " is unknown or used twice");
+        used[v] = 1;
+        const VehicleType &vt = p.types[type_of[v]];
+        const auto &visits = routes.visits[r];
+        for (int32_t c : visits) {
+            if (c < 0 || c >= n || !p.is_client[c] || seen[c])
+                throw std::invalid_argument("route " + std::to_string(r) + ": location " + std::to_string(c) + " is not a client or is visited twice");
+            seen[c] = 1;
+        }
+        const auto at = [&](const std::vector<double> &m, int32_t a, int32_t b) {
+            return m[(static_cast<size_t>(vt.profile) * n + a) * n + b];
+        };
+        // The schedule starts as early as the route's minimum duration allows (segment's earliest start).
+        Segment total = end_segment(vt, vt.start);
+        for (int32_t c : visits)
+            total = merge(total, client_segment(p, c), at(p.distance, total.last, c), at(p.duration, total.last, c));
+        const Segment end = end_segment(vt, vt.end);
+        total = merge(total, end, at(p.distance, total.last, vt.end), at(p.duration, total.last, vt.end));
+        RouteReport rep;
+        rep.distance = total.distance;
+        rep.duration = total.duration;
+        rep.time_warp = total.warp;
+        rep.max_load = total.peak;
+        rep.cost = visits.empty() ? 0.0 : vt.fixed_cost + vt.unit_distance_cost * total.distance + vt.unit_duration_cost * total.duration;
+        // Service starts: as early as the ride limits allow on routes with such pairs, else as early
+        // as the minimum duration allows.
+        bool rides = false;
+        for (int32_t c : visits) rides = rides || (p.partner[c] >= 0 && std::isfinite(p.max_ride[c]));
+        std::vector<double> begin;
+        if (rides) {
+            ride_schedule(p, vt, visits.data(), visits.size(), vt.shift_start, &begin, pos);
+            rep.start_time = visits.empty() ? vt.shift_start
+                                            : std::max(vt.shift_start, begin[0] - at(p.duration, vt.start, visits[0]));
+        } else {
+            rep.start_time = std::max(vt.shift_start, std::min(total.early, total.late));
+        }
+        double t = rep.start_time, load = total.delivery;
+        int32_t prev = vt.start;
+        for (size_t k = 0; k < visits.size(); ++k) {
+            const int32_t c = visits[k];
+            t += at(p.duration, prev, c);
+            rep.arrival.push_back(t);
+            t = rides ? begin[k] : std::max(t, p.tw_early[c]);
+            rep.service_start.push_back(t);
+            t += p.service[c];
+            depart[c] = t;
+            load += p.pickup[c] + p.pair_load[c] - p.delivery[c];
+            rep.load_after.push_back(load);
+            const int32_t m = p.partner[c];
+            if (m >= 0 && p.pair_load[c] < 0) {  // a delivery: its pickup must be earlier on this route
+                if (std::isnan(depart[m])) {
+                    ++rep.pair_errors;
+                } else {
+                    rep.ride_excess += std::max(0.0, rep.service_start.back() - depart[m] - p.max_ride[m]);
+                }
+            }
+            prev = c;
+        }
+        for (int32_t c : visits) {
+            const int32_t m = p.partner[c];
+            if (m >= 0 && p.pair_load[c] > 0 && std::isnan(depart[m])) ++rep.pair_errors;  // never delivered
+            depart[c] = std::nan("");
+        }
+        rep.end_time = t + at(p.duration, prev, vt.end);
+        out.push_back(std::move(rep));
+    }
+    return out;
+}
+
+}  // namespace smartopt::routing

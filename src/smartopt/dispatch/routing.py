@@ -1,0 +1,298 @@
+"""Solving vehicle routing problems: :func:`solve_vrp` and its result.
+
+``solver="smartopt"`` runs the C++ core (slack induction by string removals, a ruin and recreate
+search under simulated annealing, with O(1) checks of time windows, loads and limits by route
+segments). ``solver="ortools"`` solves the same problem with OR-Tools routing for comparison.
+Both results are scored by the same C++ evaluator, so their costs compare directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._core import _routing
+from smartopt._validation import FloatArray, IntArray, positive_float
+from smartopt.dispatch.vrp import VRPProblem
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+SOLVERS = ("smartopt", "ortools")
+TOLERANCE = 1e-6
+"""Slack on limits (time warp, load, ride time) before a route counts as infeasible."""
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """One vehicle's route: its visits in order, with arrival and service-start times, the load on
+    board when leaving each visit, and totals (distance, duration incl. waiting, cost). A feasible
+    route has no time warp (lateness), no load above capacity and no ride above a pair's limit."""
+
+    vehicle: int
+    vehicle_type: int
+    visits: IntArray
+    arrival: FloatArray
+    service_start: FloatArray
+    load: FloatArray
+    distance: float
+    duration: float
+    cost: float
+    start_time: float
+    end_time: float
+    time_warp: float
+    max_load: float
+    ride_excess: float
+    pair_errors: int
+
+    def __len__(self) -> int:
+        return int(self.visits.size)
+
+    def violations(self, problem: VRPProblem) -> list[str]:
+        """The limits this route breaks, in words (empty when feasible)."""
+        vt = problem.vehicle_types[self.vehicle_type]
+        out = []
+        if self.time_warp > TOLERANCE:
+            out.append(f"late by {self.time_warp:g} in total")
+        if self.max_load > vt.capacity + TOLERANCE:
+            out.append(f"load {self.max_load:g} > capacity {vt.capacity:g}")
+        if self.duration > vt.max_duration + TOLERANCE:
+            out.append(f"duration {self.duration:g} > {vt.max_duration:g}")
+        if self.distance > vt.max_distance + TOLERANCE:
+            out.append(f"distance {self.distance:g} > {vt.max_distance:g}")
+        if self.ride_excess > TOLERANCE:
+            out.append(f"rides over their limit by {self.ride_excess:g}")
+        if self.pair_errors:
+            out.append(f"{self.pair_errors} pickup-delivery pairs split or out of order")
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class VRPResult:
+    """A solution: routes of the vehicles used, the objective ``cost`` (route costs plus prizes of
+    skipped optional clients), clients left out (``missing``: required ones, the clients at fault
+    when ``status == "infeasible"``), runtime (s) and solver statistics."""
+
+    problem: VRPProblem
+    routes: tuple[Route, ...]
+    cost: float
+    unvisited: IntArray
+    missing: IntArray
+    status: str
+    runtime: float
+    solver: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        return self.status == "feasible"
+
+    @property
+    def num_vehicles(self) -> int:
+        return len(self.routes)
+
+    @property
+    def distance(self) -> float:
+        return float(sum(r.distance for r in self.routes))
+
+    def violations(self) -> list[str]:
+        """Every broken limit and missing required client, in words."""
+        out = [f"route of vehicle {r.vehicle}: {v}" for r in self.routes for v in r.violations(self.problem)]
+        if self.missing.size:
+            out.append(f"required clients not visited: {self.missing.tolist()}")
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per visit: vehicle, order, client, arrival, service start, load after."""
+        import pandas as pd
+
+        rows = [
+            {
+                "vehicle": r.vehicle,
+                "vehicle_type": r.vehicle_type,
+                "stop": k,
+                "client": int(c),
+                "arrival": float(r.arrival[k]),
+                "service_start": float(r.service_start[k]),
+                "load_after": float(r.load[k]),
+            }
+            for r in self.routes
+            for k, c in enumerate(r.visits)
+        ]
+        columns = ["vehicle", "vehicle_type", "stop", "client", "arrival", "service_start", "load_after"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: cost, feasibility, vehicles and the routes as client lists."""
+        return {
+            "solver": self.solver,
+            "cost": self.cost,
+            "status": self.status,
+            "feasible": self.feasible,
+            "num_vehicles": self.num_vehicles,
+            "distance": self.distance,
+            "runtime_s": self.runtime,
+            "missing": self.missing.tolist(),
+            "routes": [{"vehicle": r.vehicle, "visits": r.visits.tolist()} for r in self.routes],
+        }
+
+    def plot(self, ax: Axes | None = None, coords: npt.ArrayLike | None = None) -> Axes:
+        """Draws the routes on the problem's coordinates (or ``coords``, (n, 2))."""
+        import matplotlib.pyplot as plt
+
+        xy = np.asarray(self.problem.coords if coords is None else coords, dtype=float)
+        if xy.shape != (self.problem.num_locations, 2):
+            raise ValueError(f"coords must have shape ({self.problem.num_locations}, 2); the problem has none")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 6))
+        clients = self.problem.clients
+        ax.scatter(xy[clients, 0], xy[clients, 1], s=8, c="0.5", zorder=2)
+        ax.scatter(xy[self.problem.depots, 0], xy[self.problem.depots, 1], marker="s", c="k", zorder=3)
+        for r in self.routes:
+            vt = self.problem.vehicle_types[r.vehicle_type]
+            path = [vt.start, *r.visits.tolist(), vt.end]
+            ax.plot(xy[path, 0], xy[path, 1], lw=1)
+        ax.set_title(f"{self.problem.name or 'VRP'}: cost {self.cost:.1f}, {self.num_vehicles} routes")
+        ax.set_aspect("equal")
+        return ax
+
+    def __repr__(self) -> str:
+        return (
+            f"VRPResult({self.solver}: {self.status}, cost {self.cost:.6g}, {self.num_vehicles} routes, "
+            f"{self.unvisited.size} unvisited, {self.runtime:.2f} s)"
+        )
+
+
+def evaluate_routes(
+    problem: VRPProblem,
+    routes: Sequence[tuple[int, Sequence[int]]],
+    *,
+    solver: str = "given",
+    runtime: float = 0.0,
+    stats: dict[str, Any] | None = None,
+) -> VRPResult:
+    """Scores routes given as ``(vehicle, visits)`` pairs: schedules, loads, costs, feasibility.
+    Raises ``ValueError`` for an unknown vehicle or client, or a client visited twice."""
+    vehicles = np.array([v for v, _ in routes], dtype=np.int32)
+    visits = [np.asarray(list(c), dtype=np.int32) for _, c in routes]
+    locations, types = problem.core_arrays()
+    reports = _routing.evaluate(problem.distance, problem.duration, locations, types, vehicles, visits)
+    out = []
+    for v, seq, rep in zip(vehicles.tolist(), visits, reports, strict=True):
+        if seq.size == 0:
+            continue
+        out.append(
+            Route(
+                vehicle=v,
+                vehicle_type=problem.vehicle_type_of(v),
+                visits=seq,
+                arrival=rep["arrival"],
+                service_start=rep["service_start"],
+                load=rep["load_after"],
+                **{k: float(rep[k]) for k in ("distance", "duration", "cost", "start_time", "end_time")},
+                **{k: float(rep[k]) for k in ("time_warp", "max_load", "ride_excess")},
+                pair_errors=int(rep["pair_errors"]),
+            )
+        )
+    visited = np.zeros(problem.num_locations, dtype=bool)
+    for seq in visits:
+        visited[seq] = True
+    unvisited = np.flatnonzero(problem.is_client & ~visited).astype(np.int32)
+    missing = unvisited[problem.required[unvisited]]
+    skipped = unvisited[~problem.required[unvisited]]
+    cost = float(sum(r.cost for r in out) + problem.prize[skipped].sum())
+    broken = any(r.violations(problem) for r in out)
+    status = "infeasible" if missing.size or broken else "feasible"
+    return VRPResult(problem, tuple(out), cost, unvisited, missing, status, runtime, solver, stats or {})
+
+
+def solve_vrp(
+    problem: VRPProblem,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    solver: str = "smartopt",
+    initial: VRPResult | Sequence[tuple[int, Sequence[int]]] | None = None,
+    fixed_prefix: Sequence[int] | None = None,
+    max_iterations: int | None = None,
+    num_neighbours: int = 40,
+) -> VRPResult:
+    """Solves ``problem`` within ``time_limit`` seconds.
+
+    ``initial`` (a previous result, or ``(vehicle, visits)`` pairs) warm-starts the search;
+    ``fixed_prefix[i]`` visits at the head of its route ``i`` stay fixed, in order (vehicles on the
+    road, committed stops). With ``max_iterations`` the smartopt search is deterministic for a
+    ``seed`` as long as the time limit does not cut it short. Runs with the GIL released.
+    A problem whose clients cannot all be served returns ``status="infeasible"`` and the clients
+    at fault in ``missing``.
+    """
+    limit = positive_float("time_limit", time_limit)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if max_iterations is not None and (isinstance(max_iterations, bool) or int(max_iterations) < 0):
+        raise ValueError(f"max_iterations must be an int >= 0, got {max_iterations!r}")
+    start_routes = _initial_routes(problem, initial)
+    locked = _fixed_prefix(start_routes, fixed_prefix)
+    if solver == "ortools":
+        from smartopt.dispatch._ortools_vrp import solve_with_ortools
+
+        return solve_with_ortools(problem, time_limit=limit, initial=start_routes, fixed_prefix=locked)
+    locations, types = problem.core_arrays()
+    raw = _routing.solve(
+        problem.distance,
+        problem.duration,
+        locations,
+        types,
+        limit,
+        -1 if max_iterations is None else int(max_iterations),
+        int(seed),
+        int(num_neighbours),
+        np.array([v for v, _ in start_routes], dtype=np.int32),
+        [np.asarray(list(c), dtype=np.int32) for _, c in start_routes],
+        locked,
+    )
+    stats = {k: raw[k] for k in ("iterations", "improvements", "time_to_best_s", "trace_time_s", "trace_objective")}
+    routes = list(zip(raw["vehicle"].tolist(), raw["visits"], strict=True))
+    result = evaluate_routes(problem, routes, solver="smartopt", runtime=float(raw["runtime_s"]), stats=stats)
+    if not math.isclose(result.cost, raw["objective"], rel_tol=1e-9, abs_tol=1e-6):
+        raise RuntimeError(f"internal error: objective {raw['objective']} disagrees with evaluation {result.cost}")
+    return result
+
+
+def _initial_routes(
+    problem: VRPProblem, initial: VRPResult | Sequence[tuple[int, Sequence[int]]] | None
+) -> list[tuple[int, list[int]]]:
+    if initial is None:
+        return []
+    if isinstance(initial, VRPResult):
+        pairs: Sequence[tuple[int, Sequence[int]]] = [(r.vehicle, r.visits.tolist()) for r in initial.routes]
+    else:
+        pairs = initial
+    out = []
+    for i, item in enumerate(pairs):
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise TypeError(f"initial[{i}] must be a (vehicle, visits) pair")
+        vehicle, visits = item
+        out.append((int(vehicle), [int(c) for c in visits]))
+    evaluate_routes(problem, out)  # unknown vehicles or clients, double visits -> ValueError
+    return out
+
+
+def _fixed_prefix(routes: list[tuple[int, list[int]]], fixed_prefix: Sequence[int] | None) -> npt.NDArray[np.int32]:
+    if fixed_prefix is None:
+        return np.zeros(len(routes), dtype=np.int32)
+    locked = np.asarray(fixed_prefix)
+    if locked.shape != (len(routes),) or not np.issubdtype(locked.dtype, np.integer):
+        raise ValueError(f"fixed_prefix must hold one int per initial route ({len(routes)}), got {locked.tolist()}")
+    for i, (k, (_, visits)) in enumerate(zip(locked.tolist(), routes, strict=True)):
+        if not 0 <= k <= len(visits):
+            raise ValueError(f"fixed_prefix[{i}]={k} is not in [0, {len(visits)}] (the length of route {i})")
+    return locked.astype(np.int32)

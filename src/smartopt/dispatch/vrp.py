@@ -1,0 +1,330 @@
+"""Vehicle routing problems: the model (capacities, time windows, pickup-and-delivery pairs, a
+heterogeneous fleet from several depots, optional clients with prizes) and its validation.
+
+Units are the caller's: distances in one unit (m, or the instance's), times in one unit (s, or the
+instance's), loads in one unit (passengers, kg). Locations are the rows of the matrices; every
+location that is not listed in ``depots`` is a client to visit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, float_array, index_array
+
+if TYPE_CHECKING:
+    from smartopt.network import RoadNetwork
+
+
+def _scalar(name: str, value: Any, *, allow_inf: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    out = float(value)
+    if math.isnan(out) or (math.isinf(out) and not allow_inf):
+        raise ValueError(f"{name} must be a finite number, got {out}")
+    if out < 0:
+        raise ValueError(f"{name} must be >= 0, got {out}")
+    return out
+
+
+@dataclass(frozen=True)
+class VehicleType:
+    """``count`` identical vehicles: capacity (load units), where they start and end (locations),
+    costs (fixed per vehicle used, per distance unit, per time unit of route duration), shift
+    window (time units), and limits on a route's duration and distance. ``profile`` picks the
+    distance/duration matrices they use."""
+
+    count: int = 1
+    capacity: float = math.inf
+    start: int = 0
+    end: int | None = None
+    fixed_cost: float = 0.0
+    unit_distance_cost: float = 1.0
+    unit_duration_cost: float = 0.0
+    shift_start: float = 0.0
+    shift_end: float = math.inf
+    max_duration: float = math.inf
+    max_distance: float = math.inf
+    profile: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("count", "start", "profile") + (("end",) if self.end is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+                raise ValueError(f"VehicleType.{name} must be an int >= 0, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        if self.end is None:
+            object.__setattr__(self, "end", self.start)
+        for name in ("capacity", "shift_end", "max_duration", "max_distance"):
+            object.__setattr__(self, name, _scalar(f"VehicleType.{name}", getattr(self, name), allow_inf=True))
+        for name in ("fixed_cost", "unit_distance_cost", "unit_duration_cost", "shift_start"):
+            object.__setattr__(self, name, _scalar(f"VehicleType.{name}", getattr(self, name)))
+        if self.shift_end < self.shift_start:
+            raise ValueError(f"VehicleType.shift_end={self.shift_end} is before shift_start={self.shift_start}")
+
+
+def _matrices(name: str, value: Any) -> npt.NDArray[np.float64]:
+    m = float_array(name, value, nonnegative=True)
+    if m.ndim == 2:
+        m = m[None]
+    if m.ndim != 3 or m.shape[1] != m.shape[2] or m.shape[1] == 0:
+        raise ValueError(f"{name} must be a square (n, n) matrix or a stack (profiles, n, n), got shape {m.shape}")
+    return np.ascontiguousarray(m)
+
+
+@dataclass(frozen=True, eq=False)
+class VRPProblem:
+    """A vehicle routing problem on ``n`` locations.
+
+    ``distance`` and ``duration`` are ``(n, n)`` matrices or ``(profiles, n, n)`` stacks (one per
+    vehicle profile); ``duration`` defaults to ``distance``. Per location (depots' entries are
+    ignored): ``demand`` delivered from the route's start, ``pickup`` brought back to its end,
+    ``service`` time, time window ``[tw_early, tw_late]`` for the start of service, ``prize`` and
+    ``required`` (a client with ``required=False`` may be skipped at the cost of its prize).
+    ``pairs`` ``(m, 2)`` lists pickup-and-delivery pairs ``[pickup, delivery]``: the same vehicle
+    picks up ``pair_load`` at the first and drops it at the second, within ``max_ride`` time units.
+    """
+
+    distance: FloatArray
+    vehicle_types: tuple[VehicleType, ...]
+    duration: FloatArray = FILLED
+    depots: IntArray = FILLED
+    demand: FloatArray = FILLED
+    pickup: FloatArray = FILLED
+    service: FloatArray = FILLED
+    tw_early: FloatArray = FILLED
+    tw_late: FloatArray = FILLED
+    prize: FloatArray = FILLED
+    required: npt.NDArray[np.bool_] = FILLED
+    pairs: IntArray = FILLED
+    pair_load: FloatArray = FILLED
+    max_ride: FloatArray = FILLED
+    name: str = ""
+    coords: FloatArray | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        dist = _matrices("distance", self.distance)
+        dur = dist if self.duration is None else _matrices("duration", self.duration)
+        if dur.shape != dist.shape:
+            raise ValueError(f"duration must have distance's shape {dist.shape}, got {dur.shape}")
+        n = dist.shape[1]
+        depots = index_array("depots", [0] if self.depots is None else self.depots, n)
+        if depots.size == 0:
+            raise ValueError("depots must list at least one location")
+
+        def per_location(name: str, default: float, **kw: bool) -> npt.NDArray[np.float64]:
+            value = getattr(self, name)
+            return float_array(name, np.full(n, default) if value is None else value, (n,), **kw)
+
+        tw_late = per_location("tw_late", math.inf, nonnegative=True, allow_inf=True)
+        values: dict[str, Any] = {
+            "distance": dist,
+            "duration": dur,
+            "depots": depots,
+            "demand": per_location("demand", 0.0, nonnegative=True),
+            "pickup": per_location("pickup", 0.0, nonnegative=True),
+            "service": per_location("service", 0.0, nonnegative=True),
+            "tw_early": per_location("tw_early", 0.0, nonnegative=True),
+            "tw_late": tw_late,
+            "prize": per_location("prize", 0.0, nonnegative=True),
+        }
+        required = np.ones(n, dtype=bool) if self.required is None else np.asarray(self.required)
+        if required.dtype != np.bool_ or required.shape != (n,):
+            raise TypeError(f"required must be a bool array of shape ({n},), got {required.dtype} {required.shape}")
+        values["required"] = np.array(required)
+        pairs = index_array("pairs", np.zeros((0, 2), np.int32) if self.pairs is None else self.pairs, n, (None, 2))
+        m = pairs.shape[0]
+        values["pairs"] = pairs
+        values["pair_load"] = float_array(
+            "pair_load", np.ones(m) if self.pair_load is None else self.pair_load, (m,), positive=True
+        )
+        values["max_ride"] = float_array(
+            "max_ride", np.full(m, math.inf) if self.max_ride is None else self.max_ride, (m,), allow_inf=True
+        )
+        if (values["max_ride"] < 0).any():
+            raise ValueError(f"max_ride[{int(np.flatnonzero(values['max_ride'] < 0)[0])}] must be >= 0")
+        if self.coords is not None:
+            values["coords"] = float_array("coords", self.coords, (n, 2))
+        types = tuple(self.vehicle_types)
+        if not types or not all(isinstance(t, VehicleType) for t in types):
+            raise TypeError("vehicle_types must be a non-empty sequence of VehicleType")
+        values["vehicle_types"] = types
+        assign_frozen(self, values)
+        self._check_structure()
+        self._check_clients_servable()
+
+    @classmethod
+    def on_network(
+        cls,
+        network: RoadNetwork,
+        nodes: npt.ArrayLike,
+        vehicle_types: Sequence[VehicleType],
+        *,
+        link_time_s: npt.ArrayLike | None = None,
+        n_threads: int = 2,
+        **fields: Any,
+    ) -> VRPProblem:
+        """A problem whose location ``i`` is network node index ``nodes[i]`` (ids: use
+        ``network.node_index``): distances are shortest path
+        lengths (m), durations fastest travel times (s; ``link_time_s`` overrides the free-flow
+        link times, e.g. with signal delays). Other fields as in the constructor. Raises
+        ``ValueError`` naming two locations when one cannot reach the other."""
+        where = index_array("nodes", nodes, network.num_nodes)
+        duration = network.travel_time_matrix(where, where, n_threads=n_threads, link_time_s=link_time_s)
+        distance = network.distance_matrix(where, where, n_threads=n_threads)
+        cut = ~np.isfinite(duration) | ~np.isfinite(distance)
+        if cut.any():
+            i, j = (int(k) for k in np.argwhere(cut)[0])
+            raise ValueError(
+                f"location {i} (node {where[i]}) cannot reach location {j} (node {where[j]}) on the network"
+            )
+        return cls(distance=distance, duration=duration, vehicle_types=tuple(vehicle_types), **fields)
+
+    # --- derived views -------------------------------------------------------------------
+    @property
+    def num_locations(self) -> int:
+        return int(self.distance.shape[1])
+
+    @property
+    def num_profiles(self) -> int:
+        return int(self.distance.shape[0])
+
+    @property
+    def is_client(self) -> npt.NDArray[np.bool_]:
+        out = np.ones(self.num_locations, dtype=bool)
+        out[self.depots] = False
+        return out
+
+    @property
+    def clients(self) -> IntArray:
+        return np.flatnonzero(self.is_client).astype(np.int32)
+
+    @property
+    def num_vehicles(self) -> int:
+        return sum(t.count for t in self.vehicle_types)
+
+    def vehicle_type_of(self, vehicle: int) -> int:
+        """The type of vehicle number ``vehicle`` (vehicles are numbered type by type)."""
+        bounds = np.cumsum([t.count for t in self.vehicle_types])
+        if not 0 <= vehicle < bounds[-1]:
+            raise ValueError(f"vehicle {vehicle} is not in [0, {int(bounds[-1])})")
+        return int(np.searchsorted(bounds, vehicle, side="right"))
+
+    def __repr__(self) -> str:
+        kinds = [k for k, on in self._features().items() if on]
+        return (
+            f"VRPProblem({self.name + ', ' if self.name else ''}{self.clients.size} clients, "
+            f"{self.depots.size} depots, {self.num_vehicles} vehicles in {len(self.vehicle_types)} types"
+            f"{', ' + ', '.join(kinds) if kinds else ''})"
+        )
+
+    def _features(self) -> dict[str, bool]:
+        c = self.clients
+        return {
+            "time windows": bool(np.isfinite(self.tw_late[c]).any() or (self.tw_early[c] > 0).any()),
+            "pairs": self.pairs.shape[0] > 0,
+            "optional clients": bool((~self.required[c]).any()),
+        }
+
+    def core_arrays(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
+        """Per-location and per-type arrays in the layout of the C++ core."""
+        n = self.num_locations
+        partner = np.full(n, -1, np.int32)
+        pair_load = np.zeros(n)
+        max_ride = np.full(n, math.inf)
+        p, d = self.pairs[:, 0], self.pairs[:, 1]
+        partner[p], partner[d] = d, p
+        pair_load[p], pair_load[d] = self.pair_load, -self.pair_load
+        max_ride[p] = self.max_ride
+        client = self.is_client
+        locations: dict[str, npt.NDArray[Any]] = {
+            "is_client": client.astype(np.uint8),
+            "required": (self.required | ~client).astype(np.uint8),
+            "partner": partner,
+            "delivery": np.where(client, self.demand, 0.0),
+            "pickup": np.where(client, self.pickup, 0.0),
+            "service": np.where(client, self.service, 0.0),
+            "tw_early": np.where(client, self.tw_early, 0.0),
+            "tw_late": np.where(client, self.tw_late, math.inf),
+            "prize": np.where(client, self.prize, 0.0),
+            "pair_load": pair_load,
+            "max_ride": max_ride,
+        }
+        ints = ("count", "start", "end", "profile")
+        reals = ("capacity", "fixed_cost", "unit_distance_cost", "unit_duration_cost", "shift_start", "shift_end")
+        types = {
+            key: np.array([getattr(t, key) for t in self.vehicle_types], np.int32 if key in ints else np.float64)
+            for key in (*ints, *reals, "max_duration", "max_distance")
+        }
+        return locations, types
+
+    # --- validation ----------------------------------------------------------------------
+    def _check_structure(self) -> None:
+        n, client = self.num_locations, self.is_client
+        for i, t in enumerate(self.vehicle_types):
+            for key in ("start", "end"):
+                loc = getattr(t, key)
+                if loc >= n:
+                    raise ValueError(f"vehicle_types[{i}].{key}={loc} is not a location in [0, {n})")
+                if client[loc]:
+                    raise ValueError(f"vehicle_types[{i}].{key}={loc} is a client; list it in depots")
+            if t.profile >= self.num_profiles:
+                raise ValueError(f"vehicle_types[{i}].profile={t.profile} but there are {self.num_profiles} profiles")
+        if self.num_vehicles == 0:
+            raise ValueError("vehicle_types: the fleet has no vehicles (every count is 0)")
+        late = self.tw_late < self.tw_early
+        if late.any():
+            i = int(np.flatnonzero(late)[0])
+            raise ValueError(f"tw_late[{i}]={self.tw_late[i]} is before tw_early[{i}]={self.tw_early[i]}")
+        stops = self.pairs.ravel()
+        if stops.size:
+            if not client[stops].all():
+                raise ValueError(f"pairs: location {int(stops[~client[stops]][0])} is a depot, not a client")
+            uniq, counts = np.unique(stops, return_counts=True)
+            if (counts > 1).any():
+                raise ValueError(f"pairs: location {int(uniq[counts > 1][0])} appears in more than one pair stop")
+            pd = np.zeros(self.num_locations, bool)
+            pd[stops] = True
+            mixed = pd & ((self.demand > 0) | (self.pickup > 0))
+            if mixed.any():
+                i = int(np.flatnonzero(mixed)[0])
+                raise ValueError(f"location {i} is a pair stop and has demand/pickup; carry its load in pair_load")
+            one_sided = self.required[self.pairs[:, 0]] != self.required[self.pairs[:, 1]]
+            if one_sided.any():
+                raise ValueError(f"pairs[{int(np.flatnonzero(one_sided)[0])}]: pickup and delivery differ in required")
+
+    def _check_clients_servable(self) -> None:
+        """Each client alone must fit some vehicle: its load, and its time window from the start."""
+        c = self.clients
+        load = np.maximum(self.demand, self.pickup)
+        if self.pairs.shape[0]:
+            load[self.pairs[:, 0]] = self.pair_load
+            load[self.pairs[:, 1]] = self.pair_load
+        types = [t for t in self.vehicle_types if t.count > 0]
+        cap = max(t.capacity for t in types)
+        over = c[load[c] > cap]
+        if over.size:
+            i = int(over[0])
+            raise ValueError(f"client {i}: its load {load[i]} exceeds every vehicle's capacity (largest {cap})")
+        reach = np.full(self.num_locations, math.inf)
+        for t in types:
+            arrive = t.shift_start + self.duration[t.profile, t.start]
+            start = np.maximum(arrive, self.tw_early)
+            back = start + self.service + self.duration[t.profile, :, t.end]
+            shortest = self.duration[t.profile, t.start] + self.service + self.duration[t.profile, :, t.end]
+            ok = (start <= self.tw_late) & (back <= t.shift_end) & (shortest <= t.max_duration)
+            dist_ok = self.distance[t.profile, t.start] + self.distance[t.profile, :, t.end] <= t.max_distance
+            reach = np.where(ok & dist_ok, np.minimum(reach, arrive), reach)
+        unreachable = c[~np.isfinite(reach[c])]
+        if unreachable.size:
+            i = int(unreachable[0])
+            raise ValueError(
+                f"client {i}: no vehicle can reach it within its time window [{self.tw_early[i]}, {self.tw_late[i]}] "
+                "and return within its shift, duration and distance limits"
+            )
