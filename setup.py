@@ -41,6 +41,7 @@ setup(
         native_module("_battery", ["energy/battery.cpp"]),
         native_module("_phases", ["energy/phases.cpp"]),
         native_module("_routing", ["routing/vrp.cpp"]),
+        native_module("_dispatch", ["dispatch/assignment.cpp", "dispatch/space.cpp", "dispatch/fleet.cpp"]),
         *cython_modules,
     ],
     cmdclass={"build_ext": build_ext},

@@ -32,6 +32,17 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert {"signals", "energy", "dispatch"} <= set(results)
     trips = results["dispatch"]["booked_trips"]
     assert trips["feasible"] and trips["served"] == trips["bookings"] > 0 and trips["on_time_rate"] == 1.0
+    day = results["dispatch"]["on_demand"]
+    assert day["kpis"]["requests"] == results["dispatch"]["requests"] and day["kpis"]["served_ratio"] > 0.5
+    sizing = day["fleet_sizing"]
+    if sizing["smallest_fleet"] is not None:
+        k = sizing["sizes"].index(sizing["smallest_fleet"])
+        assert sizing["served_ratio"][k] >= 0.95 and sizing["mean_wait_s"][k] <= 300
+        assert all(
+            s < 0.95 or w > 300 for s, w in zip(sizing["served_ratio"][:k], sizing["mean_wait_s"][:k], strict=True)
+        )
+    day_rows = (tmp_path / "out" / "shuttle_day.csv").read_text().splitlines()
+    assert len(day_rows) == 1 + results["dispatch"]["requests"]
     assert results["seed"] == 2 and results["network"]["nodes"] > 300
     assert results["energy"]["uncontrolled_peak_kw"] > results["energy"]["base_peak_kw"] * 0.8
     timing = results["signals"]["periods"]["pm_peak"]["timing"]

@@ -19,6 +19,10 @@ import smartopt
 SCENARIOS = ("sejong-5-1",)
 SHUTTLE_TIME_LIMIT_S = 10.0
 """Search time of the booked shuttle trips in ``smartopt run``, s."""
+DISPATCH_WAIT_WEIGHT = 1.0
+"""The on-demand day's insertion cost per s of a new rider's wait (s of added driving)."""
+SIZING_TARGET = (0.95, 300.0)
+"""Fleet sizing in ``smartopt run``: served share and mean wait (s) to reach."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -276,6 +280,42 @@ def _shuttle_plan(district: Any, seed: int, out: Path) -> dict[str, Any]:
     return trip_summary(trips, result)
 
 
+def _shuttle_day(district: Any, out: Path) -> dict[str, Any]:
+    """The day's on-demand requests simulated with pooled insertion (per request in
+    ``shuttle_day.csv``), and the smallest fleet reaching :data:`SIZING_TARGET`."""
+    from smartopt.dispatch import Policy, TravelSpace, simulate
+    from smartopt.dispatch.simulation import size_fleet
+
+    space = TravelSpace.from_network(district.network)
+    policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
+    day = simulate(space, district.fleet, district.requests, policy=policy, progress=False)
+    day.to_frame().to_csv(out / "shuttle_day.csv", index=False)
+    shuttles = district.fleet.num_vehicles
+    served, wait = SIZING_TARGET
+    sizing = size_fleet(
+        space,
+        district.fleet,
+        district.requests,
+        sizes=range(2, 2 * shuttles + 1, 2),
+        served_ratio=served,
+        mean_wait_s=wait,
+        policy=policy,
+    )
+    return {
+        "policy": f"pooled cheapest insertion, cost = added driving + {DISPATCH_WAIT_WEIGHT:g} x wait",
+        "kpis": day.kpis,
+        "charging_sessions": int(day.charging["vehicle"].size),
+        "fleet_sizing": {
+            "target_served_ratio": served,
+            "target_mean_wait_s": wait,
+            "smallest_fleet": sizing.smallest,
+            "sizes": sizing.sizes.tolist(),
+            "served_ratio": sizing.served_ratio.tolist(),
+            "mean_wait_s": sizing.mean_wait_s.tolist(),
+        },
+    }
+
+
 def _write_signal_table(peaks: dict[str, dict[str, Any]], path: Path) -> None:
     """One row per period and intersection: cycle, greens, delay and LOS before and after."""
     import csv
@@ -350,6 +390,8 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         plan = _energy_plan(energy, out)
     with _step(f"shuttles: the day's booked trips (pickup and delivery, {SHUTTLE_TIME_LIMIT_S:g} s search)"):
         shuttles = _shuttle_plan(district, seed, out)
+    with _step("shuttles: the day's on-demand requests simulated (pooled insertion), and the fleet size needed"):
+        on_demand = _shuttle_day(district, out)
 
     hours = (requests.time_s // 3600).astype(int)
     busy = int(np.bincount(hours).argmax())
@@ -360,7 +402,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy: the day's "
         "power flow with uncontrolled charging, then EV charging and the battery planned together within "
         "transformer, line and voltage limits; dispatch: the day's booked shuttle trips routed as a pickup-and-"
-        "delivery problem with time windows (the live dispatcher is not in this version yet)",
+        "delivery problem with time windows, and the day's on-demand requests simulated with pooled insertion",
         "network": {
             "nodes": net.num_nodes,
             "links": net.num_links,
@@ -402,6 +444,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
             "busiest_hour_requests": int((hours == busy).sum()),
             "busiest_hour_direct_vehicle_hours": float(ride_s[hours == busy].sum() / 3600),
             "booked_trips": shuttles,
+            "on_demand": on_demand,
         },
         "runtime_s": time.perf_counter() - started,
     }
@@ -470,9 +513,19 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
         f"{b['mean_ride_over_direct']:.2f}, pickup {b['mean_pickup_deviation_s']:.0f} s from the booked time on "
         f"average ({b['runtime_s']:.1f} s)"
     )
+    k, fs = d["on_demand"]["kpis"], d["on_demand"]["fleet_sizing"]
+    smallest = "none of the sizes tried" if fs["smallest_fleet"] is None else f"{fs['smallest_fleet']} shuttles"
+    print(
+        f"  on-demand {int(k['requests']):,} requests: served {100 * k['served_ratio']:.1f} %, wait mean "
+        f"{k['mean_wait_s']:.0f} s (p95 {k['p95_wait_s']:.0f} s), ride / direct {k['mean_detour']:.2f}, occupancy "
+        f"{k['occupancy']:.2f}, {k['vehicle_km']:.0f} km ({k['empty_km']:.0f} empty), {k['energy_kwh']:.0f} kWh; "
+        f"{100 * fs['target_served_ratio']:.0f} % served with mean wait <= {fs['target_mean_wait_s']:.0f} s "
+        f"needs {smallest}"
+    )
     print(
         f"\nDone in {results['runtime_s']:.2f} s. Results: {out / 'results.json'}, {out / 'signals.csv'}, "
-        f"{out / 'grid_day.csv'}, {out / 'energy_plan.csv'}, {out / 'energy_plan.png'}, {out / 'shuttle_routes.csv'}"
+        f"{out / 'grid_day.csv'}, {out / 'energy_plan.csv'}, {out / 'energy_plan.png'}, "
+        f"{out / 'shuttle_routes.csv'}, {out / 'shuttle_day.csv'}"
     )
     return results
 

@@ -17,6 +17,7 @@ namespace smartopt::routing {
 namespace {
 
 constexpr double kEps = 1e-9;
+constexpr double kRouteRuinRate = 0.02;  // share of ruins that empty a whole route
 
 // splitmix64: the same stream on every platform (std distributions are not portable).
 struct Rng {
@@ -493,7 +494,9 @@ class Solver {
         return std::find(v.begin(), v.end(), x) != v.end();
     }
 
-    // SISR ruin: strings (or split strings) removed from routes near a random seed client.
+    // SISR ruin: strings (or split strings) removed from routes near a random seed client; now and
+    // then a whole route instead (the way from more, shorter routes to fewer, longer ones, which
+    // removing strings of about 10 clients hardly takes).
     std::vector<int32_t> ruin(State &s) {
         constexpr double kAvgRemoved = 10.0, kMaxString = 10.0;
         std::vector<int32_t> removed;
@@ -504,6 +507,17 @@ class Solver {
                 ++used;
             }
         if (used == 0) return removed;
+        if (used > 1 && rng_.uniform() < kRouteRuinRate) {
+            int32_t pick = rng_.below(used);
+            for (int32_t r = 0; r < static_cast<int32_t>(s.routes.size()); ++r) {
+                const Route &rt = s.routes[r];
+                if (rt.size() > rt.locked && pick-- == 0) {
+                    remove_string(s, r, rt.nodes[rt.locked + 1], rt.size() - rt.locked, removed);
+                    break;
+                }
+            }
+            return removed;
+        }
         const double ls_max = std::min(kMaxString, static_cast<double>(routed) / used);
         const double ks_max = 4.0 * kAvgRemoved / (1.0 + ls_max) - 1.0;
         const auto ks = static_cast<int32_t>(1.0 + rng_.uniform() * ks_max);

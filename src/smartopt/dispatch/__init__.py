@@ -1,19 +1,30 @@
 """Vehicle dispatch: the shuttle fleet and ride requests, and vehicle routing problems."""
 
+from smartopt.dispatch.assignment import linear_sum_assignment
+from smartopt.dispatch.dispatcher import Dispatcher, Offer
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.routing import Route, VRPResult, evaluate_routes, solve_vrp
+from smartopt.dispatch.simulation import Policy, SimulationResult, simulate
+from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 from smartopt.dispatch.vrplib_io import read_vrplib, read_vrplib_solution
 
 __all__ = [
+    "Dispatcher",
     "Fleet",
+    "Offer",
+    "Policy",
     "Requests",
     "Route",
+    "SimulationResult",
+    "TravelSpace",
     "VRPProblem",
     "VRPResult",
     "VehicleType",
     "evaluate_routes",
+    "linear_sum_assignment",
     "read_vrplib",
     "read_vrplib_solution",
+    "simulate",
     "solve_vrp",
 ]

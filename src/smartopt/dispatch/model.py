@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -12,8 +13,9 @@ from smartopt._validation import FloatArray, IntArray, assign_frozen, count_arra
 @dataclass(frozen=True, eq=False)
 class Fleet:
     """Shuttles on a road network of ``num_nodes`` nodes: per vehicle its start depot, seats,
-    battery (kWh), consumption (kWh/km) and initial state of charge (fraction); depots and
-    chargers as network nodes, chargers with power (kW) and the grid bus that feeds them."""
+    battery (kWh; inf: no limit), consumption (kWh/km) and initial state of charge (fraction);
+    depots and chargers as network nodes, chargers with power (kW) and the grid bus that feeds
+    them."""
 
     num_nodes: int
     depot_node: IntArray
@@ -43,7 +45,7 @@ class Fleet:
                 "vehicle_depot": veh,
                 "vehicle_seats": count_array("vehicle_seats", self.vehicle_seats, (nv,), minimum=1),
                 "vehicle_battery_kwh": float_array(
-                    "vehicle_battery_kwh", self.vehicle_battery_kwh, (nv,), positive=True
+                    "vehicle_battery_kwh", self.vehicle_battery_kwh, (nv,), positive=True, allow_inf=True
                 ),
                 "vehicle_kwh_per_km": float_array("vehicle_kwh_per_km", self.vehicle_kwh_per_km, (nv,), positive=True),
                 "vehicle_soc0": soc0,
@@ -57,17 +59,45 @@ class Fleet:
     def num_vehicles(self) -> int:
         return int(self.vehicle_depot.shape[0])
 
+    def resized(self, num_vehicles: int) -> Fleet:
+        """The same fleet with ``num_vehicles`` vehicles: vehicle ``k`` is a copy of vehicle
+        ``k mod num_vehicles`` of this one (same depot, seats and battery)."""
+        if isinstance(num_vehicles, bool) or not isinstance(num_vehicles, int | np.integer) or num_vehicles < 1:
+            raise ValueError(f"num_vehicles must be an int >= 1, got {num_vehicles!r}")
+        pick = np.arange(num_vehicles) % self.num_vehicles
+        return replace(
+            self,
+            vehicle_depot=self.vehicle_depot[pick],
+            vehicle_seats=self.vehicle_seats[pick],
+            vehicle_battery_kwh=self.vehicle_battery_kwh[pick],
+            vehicle_kwh_per_km=self.vehicle_kwh_per_km[pick],
+            vehicle_soc0=self.vehicle_soc0[pick],
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Requests:
     """Ride requests sorted by time: request time (s after midnight), origin and destination
-    network nodes, and passengers."""
+    locations (network nodes, or points of a plane space), passengers, and what each rider is
+    promised (scalars apply to every request):
+
+    - ``max_wait_s``: picked up at most this long after the request (or after ``pickup_earliest_s``);
+    - ``max_detour`` and ``max_detour_s``: time on board (boarding dwell excluded) at most
+      ``(1 + max_detour)`` times and at most ``max_detour_s`` more than the direct drive;
+    - pre-booked rides: ``pickup_earliest_s`` (not picked up before) and ``dropoff_latest_s``
+      (arrive by), None when not booked (inf in an array: no deadline).
+    """
 
     num_nodes: int
     time_s: FloatArray
     origin: IntArray
     destination: IntArray
     passengers: IntArray
+    max_wait_s: Any = 600.0
+    max_detour: Any = 1.0
+    max_detour_s: Any = np.inf
+    pickup_earliest_s: Any = None
+    dropoff_latest_s: Any = None
 
     def __post_init__(self) -> None:
         t = float_array("time_s", self.time_s, (None,), nonnegative=True)
@@ -79,6 +109,11 @@ class Requests:
         same = o == d
         if same.any():
             raise ValueError(f"request {int(np.flatnonzero(same)[0])} has the same origin and destination")
+
+        def per_request(name: str, value: Any, **rules: bool) -> FloatArray:
+            return float_array(name, np.broadcast_to(np.asarray(value, dtype=float), (n,)), (n,), **rules)
+
+        earliest = t if self.pickup_earliest_s is None else per_request("pickup_earliest_s", self.pickup_earliest_s)
         assign_frozen(
             self,
             {
@@ -86,6 +121,15 @@ class Requests:
                 "origin": o,
                 "destination": d,
                 "passengers": count_array("passengers", self.passengers, (n,), minimum=1),
+                "max_wait_s": per_request("max_wait_s", self.max_wait_s, nonnegative=True, allow_inf=True),
+                "max_detour": per_request("max_detour", self.max_detour, nonnegative=True, allow_inf=True),
+                "max_detour_s": per_request("max_detour_s", self.max_detour_s, nonnegative=True, allow_inf=True),
+                "pickup_earliest_s": np.maximum(earliest, t),
+                "dropoff_latest_s": per_request(
+                    "dropoff_latest_s",
+                    np.inf if self.dropoff_latest_s is None else self.dropoff_latest_s,
+                    allow_inf=True,
+                ),
             },
         )
 

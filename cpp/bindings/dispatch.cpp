@@ -1,0 +1,313 @@
+// pybind11 bindings of the dispatch core: smartopt._core._dispatch.
+// - solve_assignment: linear sum assignment (LAPJV) of a (rows <= columns) cost matrix.
+// - NetworkFleet / PlaneFleet: the event-driven shuttle fleet on a road network or in the plane.
+// Private module: smartopt.dispatch validates user input first; the C++ side checks again.
+#include "arrays.hpp"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "smartopt/dispatch/assignment.hpp"
+#include "smartopt/dispatch/fleet.hpp"
+#include "smartopt/dispatch/space.hpp"
+
+namespace py = pybind11;
+namespace dp = smartopt::dispatch;
+
+namespace {
+
+using smartopt::bindings::CArray;
+using smartopt::bindings::to_numpy;
+using smartopt::bindings::to_vector;
+using smartopt::bindings::without_gil;
+
+py::array_t<std::int64_t> solve_assignment(const CArray<double> &cost) {
+    if (cost.ndim() != 2) throw py::value_error("cost_matrix must be two-dimensional");
+    const std::int64_t rows = cost.shape(0), cols = cost.shape(1);
+    const double *data = cost.data();
+    return to_numpy<std::int64_t>(without_gil([&] { return dp::solve_assignment(data, rows, cols); }));
+}
+
+// Locations to and from numpy: network nodes as int32 (k,), points as float64 (k, 2).
+template <class Loc>
+struct Locations;
+
+template <>
+struct Locations<std::int32_t> {
+    static std::vector<std::int32_t> read(const py::array &a, const char *name) {
+        return to_vector(CArray<std::int32_t>::ensure(a), name);
+    }
+    static py::array write(const std::vector<std::int32_t> &v) { return to_numpy<std::int32_t>(v); }
+};
+
+template <>
+struct Locations<dp::Point> {
+    static std::vector<dp::Point> read(const py::array &a, const char *name) {
+        const auto xy = CArray<double>::ensure(a);
+        if (!xy || xy.ndim() != 2 || xy.shape(1) != 2) throw py::value_error(std::string(name) + " must have shape (k, 2)");
+        std::vector<dp::Point> out(static_cast<std::size_t>(xy.shape(0)));
+        for (std::size_t k = 0; k < out.size(); ++k) out[k] = {xy.data()[2 * k], xy.data()[2 * k + 1]};
+        return out;
+    }
+    static py::array write(const std::vector<dp::Point> &v) {
+        py::array_t<double> out({static_cast<py::ssize_t>(v.size()), py::ssize_t{2}});
+        double *p = out.mutable_data();
+        for (std::size_t k = 0; k < v.size(); ++k) {
+            p[2 * k] = v[k].x;
+            p[2 * k + 1] = v[k].y;
+        }
+        return out;
+    }
+};
+
+// Pulls one field of every element of `items` into a numpy array.
+template <class Out, class T, class F>
+py::array_t<Out> column(const std::vector<T> &items, F field) {
+    py::array_t<Out> out(static_cast<py::ssize_t>(items.size()));
+    Out *p = out.mutable_data();
+    for (std::size_t k = 0; k < items.size(); ++k) p[k] = static_cast<Out>(field(items[k]));
+    return out;
+}
+
+// The vehicles of a fleet, as numpy arrays come: one entry per vehicle.
+struct VehicleSpecs {
+    std::vector<dp::VehicleSpec> specs;
+};
+
+VehicleSpecs vehicle_specs(const CArray<std::int32_t> &seats, const CArray<double> &battery_kwh,
+                           const CArray<double> &kwh_per_km, const CArray<double> &soc0) {
+    const auto s = to_vector(seats, "seats");
+    const auto b = to_vector(battery_kwh, "battery_kwh");
+    const auto k = to_vector(kwh_per_km, "kwh_per_km");
+    const auto q = to_vector(soc0, "soc0");
+    if (b.size() != s.size() || k.size() != s.size() || q.size() != s.size())
+        throw py::value_error("vehicle arrays must have one entry per vehicle");
+    VehicleSpecs out;
+    for (std::size_t v = 0; v < s.size(); ++v) out.specs.push_back({s[v], b[v], k[v], q[v]});
+    return out;
+}
+
+template <class Space>
+using FleetOf = dp::Fleet<Space>;
+
+template <class Space>
+void bind_fleet(py::module_ &m, const char *name) {
+    using Fleet = FleetOf<Space>;
+    using Loc = typename Space::Loc;
+    using L = Locations<Loc>;
+    py::class_<Fleet>(m, name)
+        .def(
+            "add_rides",
+            [](Fleet &f, const CArray<double> &time_s, const py::array &origin, const py::array &destination,
+               const CArray<std::int32_t> &passengers, const CArray<double> &pickup_earliest_s,
+               const CArray<double> &pickup_latest_s, const CArray<double> &dropoff_latest_s,
+               const CArray<double> &max_ride_s) {
+                const auto t = to_vector(time_s, "time_s");
+                const auto o = L::read(origin, "origin"), d = L::read(destination, "destination");
+                const auto p = to_vector(passengers, "passengers");
+                const auto pe = to_vector(pickup_earliest_s, "pickup_earliest_s");
+                const auto pl = to_vector(pickup_latest_s, "pickup_latest_s");
+                const auto dl = to_vector(dropoff_latest_s, "dropoff_latest_s");
+                const auto mr = to_vector(max_ride_s, "max_ride_s");
+                const std::size_t n = t.size();
+                if (o.size() != n || d.size() != n || p.size() != n || pe.size() != n || pl.size() != n ||
+                    dl.size() != n || mr.size() != n)
+                    throw py::value_error("ride arrays must have one entry per ride");
+                const auto first = static_cast<std::int32_t>(f.rides().size());
+                without_gil([&] {
+                    for (std::size_t k = 0; k < n; ++k) f.add_ride({t[k], o[k], d[k], p[k], pe[k], pl[k], dl[k], mr[k]});
+                    return 0;
+                });
+                return first;
+            },
+            py::arg("time_s"), py::arg("origin"), py::arg("destination"), py::arg("passengers"),
+            py::arg("pickup_earliest_s"), py::arg("pickup_latest_s"), py::arg("dropoff_latest_s"),
+            py::arg("max_ride_s"), "Adds rides; returns the id of the first.")
+        .def(
+            "place_until",
+            [](Fleet &f, double until, double batch_s) {
+                without_gil([&] {
+                    f.place_until(until, batch_s);
+                    return 0;
+                });
+            },
+            py::arg("until"), py::arg("batch_s"))
+        .def("finish", [](Fleet &f) { without_gil([&] { f.finish(); return 0; }); })
+        .def("advance", [](Fleet &f, double now) { without_gil([&] { f.advance(now); return 0; }); }, py::arg("now"))
+        .def(
+            "submit",
+            [](Fleet &f, std::int32_t id) {
+                if (id < 0 || id >= static_cast<std::int32_t>(f.rides().size())) throw py::value_error("unknown ride");
+                const dp::Insertion ins = without_gil([&] {
+                    const dp::Insertion best = f.best_insertion(id);
+                    if (best.vehicle >= 0)
+                        f.insert(id, best);
+                    else
+                        f.reject(id, best.blocked_by_battery ? dp::Rejection::battery : dp::Rejection::no_vehicle);
+                    return best;
+                });
+                return py::make_tuple(ins.vehicle, ins.cost, f.records()[id].pickup_s, f.records()[id].dropoff_s,
+                                      static_cast<int>(f.records()[id].reason));
+            },
+            py::arg("id"), "Places ride `id` now: (vehicle, cost s, pickup s, drop-off s, rejection reason).")
+        .def(
+            "set_in_service",
+            [](Fleet &f, std::int32_t v, bool in_service) {
+                std::vector<std::int32_t> unassigned;
+                f.set_in_service(v, in_service, unassigned);
+                return to_numpy<std::int32_t>(unassigned);
+            },
+            py::arg("vehicle"), py::arg("in_service"))
+        .def(
+            "update",
+            [](Fleet &f, std::int32_t v, const py::array &at, double ready_s) {
+                const auto loc = L::read(at, "position");
+                if (loc.size() != 1) throw py::value_error("position must be one location");
+                std::vector<std::int32_t> broken;
+                f.update(v, loc[0], ready_s, broken);
+                return to_numpy<std::int32_t>(broken);
+            },
+            py::arg("vehicle"), py::arg("position"), py::arg("ready_s"))
+        .def_property_readonly("now", &Fleet::now)
+        .def("records",
+             [](const Fleet &f) {
+                 const auto &r = f.records();
+                 py::dict d;
+                 d["vehicle"] = column<std::int32_t>(r, [](const dp::RideRecord &x) { return x.vehicle; });
+                 d["pickup_s"] = column<double>(r, [](const dp::RideRecord &x) { return x.pickup_s; });
+                 d["dropoff_s"] = column<double>(r, [](const dp::RideRecord &x) { return x.dropoff_s; });
+                 d["status"] = column<std::int8_t>(r, [](const dp::RideRecord &x) { return x.status; });
+                 d["reason"] = column<std::int8_t>(r, [](const dp::RideRecord &x) { return x.reason; });
+                 return d;
+             })
+        .def("legs",
+             [](const Fleet &f) {
+                 const auto &g = f.legs();
+                 std::vector<Loc> from, to;
+                 for (const auto &x : g) {
+                     from.push_back(x.from);
+                     to.push_back(x.to);
+                 }
+                 py::dict d;
+                 d["vehicle"] = column<std::int32_t>(g, [](const dp::Leg<Loc> &x) { return x.vehicle; });
+                 d["depart_s"] = column<double>(g, [](const dp::Leg<Loc> &x) { return x.depart_s; });
+                 d["arrive_s"] = column<double>(g, [](const dp::Leg<Loc> &x) { return x.arrive_s; });
+                 d["from"] = L::write(from);
+                 d["to"] = L::write(to);
+                 d["distance_m"] = column<double>(g, [](const dp::Leg<Loc> &x) { return x.distance_m; });
+                 d["load"] = column<std::int32_t>(g, [](const dp::Leg<Loc> &x) { return x.load; });
+                 return d;
+             })
+        .def("sessions",
+             [](const Fleet &f) {
+                 const auto &s = f.sessions();
+                 py::dict d;
+                 d["vehicle"] = column<std::int32_t>(s, [](const dp::ChargingSession &x) { return x.vehicle; });
+                 d["charger"] = column<std::int32_t>(s, [](const dp::ChargingSession &x) { return x.charger; });
+                 d["start_s"] = column<double>(s, [](const dp::ChargingSession &x) { return x.start_s; });
+                 d["end_s"] = column<double>(s, [](const dp::ChargingSession &x) { return x.end_s; });
+                 d["energy_kwh"] = column<double>(s, [](const dp::ChargingSession &x) { return x.energy_kwh; });
+                 return d;
+             })
+        .def(
+            "events",
+            [](const Fleet &f, std::size_t since) {
+                const auto &all = f.events();
+                const std::vector<dp::Event> e(all.begin() + static_cast<std::ptrdiff_t>(std::min(since, all.size())),
+                                               all.end());
+                py::dict d;
+                d["time_s"] = column<double>(e, [](const dp::Event &x) { return x.time_s; });
+                d["kind"] = column<std::int8_t>(e, [](const dp::Event &x) { return x.kind; });
+                d["vehicle"] = column<std::int32_t>(e, [](const dp::Event &x) { return x.vehicle; });
+                d["id"] = column<std::int32_t>(e, [](const dp::Event &x) { return x.id; });
+                return d;
+            },
+            py::arg("since") = 0, "Events from the `since`-th on: time, kind (0 pickup, 1 drop-off, 2 charge).")
+        .def("vehicles", [](const Fleet &f) {
+            const auto &vs = f.vehicles();
+            std::vector<Loc> at;
+            std::vector<double> ready;
+            for (std::int32_t v = 0; v < static_cast<std::int32_t>(vs.size()); ++v) {
+                const auto [loc, t] = f.position(v);
+                at.push_back(loc);
+                ready.push_back(t);
+            }
+            py::dict d;
+            d["position"] = L::write(at);
+            d["position_s"] = to_numpy<double>(ready);
+            d["load"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.load; });
+            d["soc_kwh"] = column<double>(vs, [](const dp::Vehicle<Loc> &x) { return x.soc_kwh; });
+            d["stops"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.stops.size(); });
+            d["in_service"] = column<bool>(vs, [](const dp::Vehicle<Loc> &x) { return x.in_service; });
+            return d;
+        });
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_dispatch, m) {
+    m.doc() = "Dispatch core: linear sum assignment (LAPJV) and the event-driven shuttle fleet.";
+    m.def("solve_assignment", &solve_assignment, py::arg("cost"),
+          "The column of each row in a least-cost assignment of a (rows <= columns) cost matrix.");
+    bind_fleet<dp::NetworkSpace>(m, "NetworkFleet");
+    bind_fleet<dp::PlaneSpace>(m, "PlaneFleet");
+    py::class_<VehicleSpecs>(m, "VehicleSpecs")
+        .def(py::init(&vehicle_specs), py::arg("seats"), py::arg("battery_kwh"), py::arg("kwh_per_km"),
+             py::arg("soc0"));
+    py::class_<dp::FleetOptions>(m, "FleetOptions")
+        .def(py::init([](double boarding_s, double reserve, double charge_below, double charge_to,
+                         double wait_weight) {
+                 return dp::FleetOptions{boarding_s, reserve, charge_below, charge_to, wait_weight};
+             }),
+             py::arg("boarding_s"), py::arg("reserve"), py::arg("charge_below"), py::arg("charge_to"),
+             py::arg("wait_weight"));
+    m.def(
+        "network_fleet",
+        [](const CArray<double> &time_s, const CArray<double> &distance_m, const CArray<std::int64_t> &link_offsets,
+           const CArray<std::int32_t> &link_heads, const CArray<double> &link_time_s,
+           const CArray<double> &link_length_m, const VehicleSpecs &vehicles, const CArray<std::int32_t> &start,
+           const CArray<std::int32_t> &charger_node, const CArray<double> &charger_kw,
+           const dp::FleetOptions &options) {
+            if (time_s.ndim() != 2 || time_s.shape(0) != time_s.shape(1))
+                throw py::value_error("time_s must be a square matrix");
+            const auto n = static_cast<std::int32_t>(time_s.shape(0));
+            std::vector<double> t(time_s.data(), time_s.data() + time_s.size());
+            std::vector<double> d(distance_m.data(), distance_m.data() + distance_m.size());
+            auto specs = vehicles.specs;
+            auto st = to_vector(start, "start");
+            auto cn = to_vector(charger_node, "charger_node");
+            auto ck = to_vector(charger_kw, "charger_kw");
+            auto lo = to_vector(link_offsets, "link_offsets");
+            auto lh = to_vector(link_heads, "link_heads");
+            auto lt = to_vector(link_time_s, "link_time_s");
+            auto ll = to_vector(link_length_m, "link_length_m");
+            return without_gil([&] {
+                dp::NetworkSpace space(n, std::move(t), std::move(d), std::move(lo), std::move(lh), std::move(lt),
+                                       std::move(ll));
+                return new FleetOf<dp::NetworkSpace>(std::move(space), std::move(specs), std::move(st), std::move(cn),
+                                                     std::move(ck), options);
+            });
+        },
+        py::arg("time_s"), py::arg("distance_m"), py::arg("link_offsets"), py::arg("link_heads"),
+        py::arg("link_time_s"), py::arg("link_length_m"), py::arg("vehicles"), py::arg("start"),
+        py::arg("charger_node"), py::arg("charger_kw"), py::arg("options"), py::return_value_policy::take_ownership);
+    m.def(
+        "plane_fleet",
+        [](double speed_mps, bool manhattan, const VehicleSpecs &vehicles, const py::array &start_xy,
+           const py::array &charger_xy, const CArray<double> &charger_kw, const dp::FleetOptions &options) {
+            auto specs = vehicles.specs;
+            auto st = Locations<dp::Point>::read(start_xy, "start_xy");
+            auto cx = Locations<dp::Point>::read(charger_xy, "charger_xy");
+            auto ck = to_vector(charger_kw, "charger_kw");
+            return without_gil([&] {
+                return new FleetOf<dp::PlaneSpace>(dp::PlaneSpace(speed_mps, manhattan), std::move(specs), std::move(st),
+                                                   std::move(cx), std::move(ck), options);
+            });
+        },
+        py::arg("speed_mps"), py::arg("manhattan"), py::arg("vehicles"), py::arg("start_xy"), py::arg("charger_xy"),
+        py::arg("charger_kw"), py::arg("options"), py::return_value_policy::take_ownership);
+}

@@ -1,0 +1,189 @@
+// An event-driven fleet of shared shuttles: each vehicle follows a list of stops (pickups, drop-offs,
+// charging) in a space (space.hpp). Rides are placed by cheapest feasible insertion, one at a time
+// or in batches matched by a linear sum assignment (assignment.hpp). Every plan keeps each rider's
+// promises: pickup within its window, drop-off by its deadline, at most `max_ride_s` on board; seats
+// are never exceeded and the battery never drops below its reserve (a plan must leave enough energy
+// to reach the nearest charger afterwards).
+//
+// Insertion of a ride into a vehicle with L stops tries every pickup position and every drop-off
+// position after it, O(L^2) with O(1) checks each: forward time slacks (how much delay each stop and
+// all after it can absorb, waits included), running seat counts and the distance budget. The
+// cheapest candidate that passes is then replayed in full, O(L), to check ride times of riders not
+// yet on board, which the slacks leave out.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace smartopt::dispatch {
+
+inline constexpr double NEVER = std::numeric_limits<double>::infinity();
+
+template <class Loc>
+struct Ride {
+    double time_s = 0.0;  // when requested
+    Loc origin{}, destination{};
+    std::int32_t passengers = 1;
+    double pickup_earliest_s = 0.0, pickup_latest_s = NEVER;
+    double dropoff_latest_s = NEVER;
+    double max_ride_s = NEVER;  // longest time on board
+};
+
+enum class RideStatus : std::int8_t { pending = 0, assigned = 1, on_board = 2, delivered = 3, rejected = 4 };
+enum class Rejection : std::int8_t { none = 0, no_vehicle = 1, battery = 2 };
+
+struct RideRecord {
+    std::int32_t vehicle = -1;
+    double pickup_s = NEVER, dropoff_s = NEVER;  // planned until done, then actual
+    RideStatus status = RideStatus::pending;
+    Rejection reason = Rejection::none;
+};
+
+struct VehicleSpec {
+    std::int32_t seats = 1;
+    double battery_kwh = NEVER;  // NEVER: no battery limit
+    double kwh_per_km = 0.0;
+    double soc0 = 1.0;  // initial charge, fraction of battery_kwh
+};
+
+struct FleetOptions {
+    double boarding_s = 0.0;       // dwell at each pickup and drop-off
+    double reserve = 0.1;          // battery floor, fraction
+    double charge_below = 0.3;     // an idle vehicle below this fraction goes to charge...
+    double charge_to = 0.9;        // ...up to this fraction
+    double wait_weight = 0.0;      // insertion cost per s of the new rider's wait (s of driving)
+};
+
+enum class StopKind : std::int8_t { pickup = 0, dropoff = 1, charge = 2 };
+
+template <class Loc>
+struct Stop {
+    Loc loc{};
+    StopKind kind = StopKind::pickup;
+    std::int32_t id = -1;  // ride, or charger for a charge stop
+    double earliest = 0.0, latest = NEVER;
+    double service = 0.0;                        // boarding or charging time (s)
+    double eta = 0.0, start = 0.0, depart = 0.0;  // planned arrival, service start, departure (s)
+    std::int32_t load = 0;                       // riders' seats taken after the stop
+    double slack = NEVER;                        // delay on arrival this stop and all after absorb (s)
+};
+
+// A driven leg: from the vehicle's last place to a stop or to where it turned.
+template <class Loc>
+struct Leg {
+    std::int32_t vehicle;
+    double depart_s, arrive_s;
+    Loc from, to;
+    double distance_m;
+    std::int32_t load;  // riders' seats taken while driving it
+};
+
+// What happened at a stop: a pickup or drop-off of a ride, or the start of charging at a charger.
+struct Event {
+    double time_s;
+    StopKind kind;
+    std::int32_t vehicle, id;
+};
+
+struct ChargingSession {
+    std::int32_t vehicle, charger;
+    double start_s, end_s, energy_kwh;
+};
+
+template <class Loc>
+struct Vehicle {
+    VehicleSpec spec;
+    Loc from{};            // where it last was...
+    double departed = 0.0;  // ...and when it left (or can leave) it
+    std::vector<Stop<Loc>> stops;
+    std::int32_t load = 0;
+    double soc_kwh = NEVER;
+    bool in_service = true;
+    bool check_rides = false;  // some rider planned here is not on board yet and has a ride limit
+};
+
+// The best place found for a ride: cost = added driving time + wait_weight x the ride's wait (s).
+struct Insertion {
+    std::int32_t vehicle = -1, pickup_after = 0, dropoff_after = 0;
+    double cost = NEVER, pickup_s = NEVER, dropoff_s = NEVER;
+    bool blocked_by_battery = false;
+};
+
+template <class Space>
+class Fleet {
+public:
+    using Loc = typename Space::Loc;
+
+    // chargers: locations and power (kW); vehicles start at `start`.
+    Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<Loc> start, std::vector<Loc> charger_loc,
+          std::vector<double> charger_kw, FleetOptions options);
+
+    // Adds a ride (time not before the previous one); returns its id.
+    std::int32_t add_ride(const Ride<Loc> &ride);
+    // Moves the clock to `now` (s, not backwards): stops whose service starts by then are done.
+    void advance(double now);
+    // The cheapest feasible insertion of ride `id` into any vehicle, at the current time.
+    Insertion best_insertion(std::int32_t id) const;
+    // Cheapest insertion of ride `id` into vehicle `v` costing less than `bound`.
+    Insertion best_insertion(std::int32_t v, std::int32_t id, double bound) const;
+    // Commits an insertion found at the current time.
+    void insert(std::int32_t id, const Insertion &at);
+    void reject(std::int32_t id, Rejection reason);
+    // Places the pending rides in one batch: a least-cost matching of rides to vehicles (one new
+    // ride per vehicle), rides no vehicle can take rejected, the others left pending.
+    void assign_batch(const std::vector<std::int32_t> &pending_ids, std::vector<std::int32_t> &still_pending);
+    // Takes vehicle v out of service (it drops its riders on board, takes no new rides; the rides
+    // it was to pick up are unassigned, pending again, and listed in `unassigned`) or back.
+    void set_in_service(std::int32_t v, bool in_service, std::vector<std::int32_t> &unassigned);
+    // Vehicle v reports it is at `at` and can leave at `ready_s` (>= now): a position update, a
+    // delay or a repaired breakdown. Its plan is re-timed; rides whose promises now break are
+    // listed in `broken` (they stay assigned).
+    void update(std::int32_t v, const Loc &at, double ready_s, std::vector<std::int32_t> &broken);
+    // Places the rides added so far that are requested by `until` (s): each on arrival when
+    // batch_s == 0, else in batches at the multiples of batch_s; then the clock moves to `until`
+    // (if finite). A day: add every ride, place_until(inf), finish().
+    void place_until(double until, double batch_s);
+    // Runs to the end of every plan (charging included).
+    void finish();
+
+    double now() const { return now_; }
+    const Space &space() const { return space_; }
+    const std::vector<Vehicle<Loc>> &vehicles() const { return vehicles_; }
+    const std::vector<Ride<Loc>> &rides() const { return rides_; }
+    const std::vector<RideRecord> &records() const { return records_; }
+    const std::vector<Leg<Loc>> &legs() const { return legs_; }
+    const std::vector<ChargingSession> &sessions() const { return sessions_; }
+    const std::vector<Event> &events() const { return events_; }
+    const std::vector<Loc> &charger_locations() const { return charger_loc_; }
+    // Where vehicle v is (or next can turn) at the current time, and when.
+    std::pair<Loc, double> position(std::int32_t v) const;
+
+private:
+    double budget_m(const Vehicle<Loc> &veh) const;
+    double to_charger_m(const Loc &at) const;
+    void replan(std::int32_t v);  // times, loads and slacks of the stops, from `from`/`departed`
+    bool replay_ok(const Vehicle<Loc> &veh, const Loc &at, double t, const Ride<Loc> &r, std::int32_t i,
+                   std::int32_t j) const;
+    void turn(std::int32_t v);  // moves `from` to the turn point of the leg under way
+    void drive_to(std::int32_t v, const Loc &to, double arrive);
+    void maybe_charge(std::int32_t v);
+    void place_now(std::int32_t id);
+
+    Space space_;
+    FleetOptions options_;
+    std::vector<Vehicle<Loc>> vehicles_;
+    std::vector<Loc> charger_loc_;
+    std::vector<double> charger_kw_, charger_free_s_;
+    std::vector<Ride<Loc>> rides_;
+    std::vector<RideRecord> records_;
+    std::vector<Leg<Loc>> legs_;
+    std::vector<ChargingSession> sessions_;
+    std::vector<Event> events_;
+    double now_ = 0.0;
+    std::size_t next_ride_ = 0;  // place_until's progress: the next ride to place...
+    std::vector<std::int32_t> pending_;  // ...the rides waiting for a batch...
+    double next_batch_s_ = -1.0;          // ...and when the next batch is (-1: not set)
+};
+
+}  // namespace smartopt::dispatch

@@ -1,0 +1,526 @@
+#include "smartopt/dispatch/fleet.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "smartopt/dispatch/assignment.hpp"
+#include "smartopt/dispatch/space.hpp"
+
+namespace smartopt::dispatch {
+
+namespace {
+
+void require(bool ok, const std::string &what) {
+    if (!ok) throw std::invalid_argument(what);
+}
+
+bool finite_nonnegative(double x) { return std::isfinite(x) && x >= 0; }
+
+}  // namespace
+
+template <class Space>
+Fleet<Space>::Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<Loc> start,
+                    std::vector<Loc> charger_loc, std::vector<double> charger_kw, FleetOptions options)
+    : space_(std::move(space)),
+      options_(options),
+      charger_loc_(std::move(charger_loc)),
+      charger_kw_(std::move(charger_kw)),
+      charger_free_s_(charger_loc_.size(), 0.0) {
+    require(!vehicles.empty() && start.size() == vehicles.size(), "one start location per vehicle, at least one");
+    require(charger_kw_.size() == charger_loc_.size(), "one power per charger");
+    for (std::size_t c = 0; c < charger_loc_.size(); ++c) {
+        require(space_.valid(charger_loc_[c]), "charger " + std::to_string(c) + " is not a location of the space");
+        require(charger_kw_[c] > 0 && std::isfinite(charger_kw_[c]), "charger power must be > 0 kW");
+    }
+    require(finite_nonnegative(options_.boarding_s), "boarding_s must be >= 0");
+    require(0 <= options_.reserve && options_.reserve <= options_.charge_below &&
+                options_.charge_below <= options_.charge_to && options_.charge_to <= 1,
+            "battery fractions must satisfy 0 <= reserve <= charge_below <= charge_to <= 1");
+    vehicles_.resize(vehicles.size());
+    for (std::size_t v = 0; v < vehicles.size(); ++v) {
+        const VehicleSpec &s = vehicles[v];
+        const std::string name = "vehicle " + std::to_string(v);
+        require(s.seats >= 1, name + " needs at least one seat");
+        require(s.battery_kwh > 0, name + " needs a battery > 0 kWh (inf: no limit)");
+        require(finite_nonnegative(s.kwh_per_km), name + " needs kwh_per_km >= 0");
+        require(s.soc0 >= 0 && s.soc0 <= 1, name + " needs soc0 in [0, 1]");
+        require(space_.valid(start[v]), name + " starts outside the space");
+        Vehicle<Loc> &veh = vehicles_[v];
+        veh.spec = s;
+        veh.from = start[v];
+        veh.soc_kwh = std::isfinite(s.battery_kwh) ? s.soc0 * s.battery_kwh : NEVER;
+        maybe_charge(static_cast<std::int32_t>(v));
+    }
+}
+
+template <class Space>
+std::int32_t Fleet<Space>::add_ride(const Ride<Loc> &r) {
+    const std::string name = "ride " + std::to_string(rides_.size());
+    require(finite_nonnegative(r.time_s) && r.time_s >= now_, name + " is requested before the current time");
+    require(space_.valid(r.origin) && space_.valid(r.destination), name + " starts or ends outside the space");
+    require(r.passengers >= 1, name + " needs at least one passenger");
+    require(std::isfinite(r.pickup_earliest_s) && !std::isnan(r.pickup_latest_s) && !std::isnan(r.dropoff_latest_s) &&
+                !std::isnan(r.max_ride_s) && r.max_ride_s >= 0,
+            name + " has a NaN or negative limit");
+    rides_.push_back(r);
+    records_.emplace_back();
+    return static_cast<std::int32_t>(rides_.size() - 1);
+}
+
+template <class Space>
+std::pair<typename Space::Loc, double> Fleet<Space>::position(std::int32_t v) const {
+    const Vehicle<Loc> &veh = vehicles_[v];
+    if (veh.stops.empty()) return {veh.from, std::max(veh.departed, now_)};
+    return space_.turn_point(veh.from, veh.stops.front().loc, veh.departed, now_);
+}
+
+template <class Space>
+double Fleet<Space>::budget_m(const Vehicle<Loc> &veh) const {
+    if (!std::isfinite(veh.soc_kwh) || veh.spec.kwh_per_km <= 0) return NEVER;
+    return (veh.soc_kwh - options_.reserve * veh.spec.battery_kwh) / veh.spec.kwh_per_km * 1000.0;
+}
+
+template <class Space>
+double Fleet<Space>::to_charger_m(const Loc &at) const {
+    double best = charger_loc_.empty() ? 0.0 : NEVER;
+    for (const Loc &c : charger_loc_) best = std::min(best, space_.distance(at, c));
+    return best;
+}
+
+template <class Space>
+void Fleet<Space>::replan(std::int32_t v) {
+    Vehicle<Loc> &veh = vehicles_[v];
+    Loc at = veh.from;
+    double t = veh.departed;
+    std::int32_t load = veh.load;
+    veh.check_rides = false;
+    for (Stop<Loc> &s : veh.stops) {
+        s.eta = t + space_.time(at, s.loc);
+        s.start = std::max(s.eta, s.earliest);
+        s.depart = s.start + s.service;
+        if (s.kind == StopKind::pickup) {
+            load += rides_[s.id].passengers;
+            veh.check_rides = veh.check_rides || std::isfinite(rides_[s.id].max_ride_s);
+        } else if (s.kind == StopKind::dropoff) {
+            load -= rides_[s.id].passengers;
+        }
+        s.load = load;
+        at = s.loc;
+        t = s.depart;
+        if (s.kind != StopKind::charge) {
+            RideRecord &rec = records_[s.id];
+            (s.kind == StopKind::pickup ? rec.pickup_s : rec.dropoff_s) = s.start;
+        }
+    }
+    double after = NEVER;
+    for (auto s = veh.stops.rbegin(); s != veh.stops.rend(); ++s) {
+        s->slack = (s->start - s->eta) + std::min(s->latest - s->start, after);
+        after = s->slack;
+    }
+}
+
+template <class Space>
+bool Fleet<Space>::replay_ok(const Vehicle<Loc> &veh, const Loc &at0, double t0, const Ride<Loc> &r,
+                             std::int32_t i, std::int32_t j) const {
+    std::vector<std::pair<std::int32_t, double>> picked;  // rides picked up on the way, when
+    Loc at = at0;
+    double t = t0;
+    auto visit = [&](const Loc &loc, double earliest, double latest, double service) {
+        const double start = std::max(t + space_.time(at, loc), earliest);
+        at = loc;
+        t = start + service;
+        return start <= latest ? start : NEVER;
+    };
+    auto ride_ok = [&](std::int32_t id, double drop) {
+        for (const auto &[ride, pick] : picked)
+            if (ride == id) return drop - pick <= rides_[id].max_ride_s;
+        return true;  // on board: its deadline is in the stop's latest time
+    };
+    const std::int32_t stops = static_cast<std::int32_t>(veh.stops.size());
+    double new_pick = NEVER;
+    for (std::int32_t k = 0; k <= stops; ++k) {
+        if (k > 0) {
+            const Stop<Loc> &s = veh.stops[k - 1];
+            const double start = visit(s.loc, s.earliest, s.latest, s.service);
+            if (start == NEVER) return false;
+            if (s.kind == StopKind::pickup) picked.emplace_back(s.id, start);
+            if (s.kind == StopKind::dropoff && !ride_ok(s.id, start)) return false;
+        }
+        if (k == i) new_pick = visit(r.origin, r.pickup_earliest_s, r.pickup_latest_s, options_.boarding_s);
+        if (k == j) {
+            const double drop = visit(r.destination, 0.0, r.dropoff_latest_s, options_.boarding_s);
+            if (new_pick == NEVER || drop == NEVER || drop - new_pick > r.max_ride_s) return false;
+        }
+    }
+    return true;
+}
+
+template <class Space>
+Insertion Fleet<Space>::best_insertion(std::int32_t v, std::int32_t id, double bound) const {
+    Insertion best;
+    best.cost = bound;
+    // Costs within 1e-9 s tie (they differ by rounding only): the first candidate keeps the place.
+    auto cheaper = [&](double cost) { return cost < best.cost - 1e-9; };
+    const Vehicle<Loc> &veh = vehicles_[v];
+    const Ride<Loc> &r = rides_[id];
+    const std::int32_t pax = r.passengers, seats = veh.spec.seats;
+    if (!veh.in_service || pax > seats || (!veh.stops.empty() && veh.stops.back().kind == StopKind::charge))
+        return best;
+    const auto [at0, t0] = position(v);
+    const std::int32_t n = static_cast<std::int32_t>(veh.stops.size());
+    // Node k: 0 the vehicle where it can turn now, k >= 1 stop k - 1.
+    auto loc = [&](std::int32_t k) -> const Loc & { return k == 0 ? at0 : veh.stops[k - 1].loc; };
+    auto dep = [&](std::int32_t k) { return k == 0 ? t0 : veh.stops[k - 1].depart; };
+    auto load = [&](std::int32_t k) { return k == 0 ? veh.load : veh.stops[k - 1].load; };
+    double plan_m = 0.0;
+    for (std::int32_t k = 0; k < n; ++k) plan_m += space_.distance(loc(k), loc(k + 1));
+    const double tail_m = to_charger_m(loc(n));
+    const double budget = budget_m(veh) - space_.distance(veh.from, at0);
+    const double board = options_.boarding_s;
+    // Records candidate (i, j) if its delay at node `next` fits the slack there, its energy fits and
+    // (when riders not yet on board have ride limits) the full replay passes.
+    auto offer = [&](std::int32_t i, std::int32_t j, double cost, double extra_m, double pick, double drop) {
+        const std::int32_t next = j + 1;
+        if (next <= n && drop + board + space_.time(r.destination, loc(next)) - veh.stops[next - 1].eta >
+                             veh.stops[next - 1].slack)
+            return;
+        const double need = plan_m + extra_m + (next > n ? to_charger_m(r.destination) : tail_m);
+        if (need > budget) {
+            best.blocked_by_battery = true;
+            return;
+        }
+        if (veh.check_rides && !replay_ok(veh, at0, t0, r, i, j)) return;
+        best = {v, i, j, cost, pick, drop, best.blocked_by_battery};
+    };
+    for (std::int32_t i = 0; i <= n; ++i) {
+        if (dep(i) > r.pickup_latest_s) break;
+        if (load(i) + pax > seats) continue;
+        const double to_origin = space_.time(loc(i), r.origin);
+        const double pick = std::max(dep(i) + to_origin, r.pickup_earliest_s);
+        if (pick > r.pickup_latest_s) continue;
+        const double wait_cost = options_.wait_weight * (pick - r.pickup_earliest_s);
+        const bool last = i == n;
+        const double cut = last ? 0.0 : space_.time(loc(i), loc(i + 1));
+        const double cut_m = last ? 0.0 : space_.distance(loc(i), loc(i + 1));
+        const double ride_t = space_.time(r.origin, r.destination);
+        const double drop_direct = pick + board + ride_t;
+        if (drop_direct <= r.dropoff_latest_s && drop_direct - pick <= r.max_ride_s) {
+            const double cost =
+                wait_cost + to_origin + ride_t + (last ? 0.0 : space_.time(r.destination, loc(i + 1))) - cut;
+            if (cheaper(cost)) {
+                const double extra_m = space_.distance(loc(i), r.origin) +
+                                       space_.distance(r.origin, r.destination) +
+                                       (last ? 0.0 : space_.distance(r.destination, loc(i + 1))) - cut_m;
+                offer(i, i, cost, extra_m, pick, drop_direct);
+            }
+        }
+        if (last) continue;
+        const double pick_cost = wait_cost + to_origin + space_.time(r.origin, loc(i + 1)) - cut;
+        if (!cheaper(pick_cost)) continue;  // a drop-off adds >= 0 (triangle inequality)
+        const double pick_m = space_.distance(loc(i), r.origin) + space_.distance(r.origin, loc(i + 1)) - cut_m;
+        double delay = pick + board + space_.time(r.origin, loc(i + 1)) - veh.stops[i].eta;
+        for (std::int32_t j = i + 1; j <= n; ++j) {
+            const Stop<Loc> &s = veh.stops[j - 1];
+            if (s.load + pax > seats) break;
+            const double shift = std::max(0.0, delay - (s.start - s.eta));
+            if (s.start + shift > s.latest) break;
+            const double leave = s.depart + shift;
+            if (leave > r.dropoff_latest_s || leave - pick > r.max_ride_s) break;
+            const double drop = leave + space_.time(s.loc, r.destination);
+            if (drop <= r.dropoff_latest_s && drop - pick <= r.max_ride_s) {
+                const bool end = j == n;
+                const double cost = pick_cost + space_.time(s.loc, r.destination) +
+                                    (end ? 0.0 : space_.time(r.destination, loc(j + 1)) - space_.time(s.loc, loc(j + 1)));
+                if (cheaper(cost)) {
+                    const double extra_m =
+                        pick_m + space_.distance(s.loc, r.destination) +
+                        (end ? 0.0 : space_.distance(r.destination, loc(j + 1)) - space_.distance(s.loc, loc(j + 1)));
+                    offer(i, j, cost, extra_m, pick, drop);
+                }
+            }
+            delay = shift;
+        }
+    }
+    return best;
+}
+
+template <class Space>
+Insertion Fleet<Space>::best_insertion(std::int32_t id) const {
+    Insertion best;
+    bool battery = false;
+    for (std::int32_t v = 0; v < static_cast<std::int32_t>(vehicles_.size()); ++v) {
+        const Insertion ins = best_insertion(v, id, best.cost);
+        battery = battery || ins.blocked_by_battery;
+        if (ins.vehicle >= 0) best = ins;
+    }
+    best.blocked_by_battery = battery;
+    return best;
+}
+
+template <class Space>
+void Fleet<Space>::drive_to(std::int32_t v, const Loc &to, double arrive) {
+    Vehicle<Loc> &veh = vehicles_[v];
+    const double d = space_.distance(veh.from, to);
+    if (d > 0) {
+        legs_.push_back({v, veh.departed, arrive, veh.from, to, d, veh.load});
+        if (std::isfinite(veh.soc_kwh)) veh.soc_kwh -= d / 1000.0 * veh.spec.kwh_per_km;
+    }
+    veh.from = to;
+    veh.departed = arrive;
+}
+
+template <class Space>
+void Fleet<Space>::turn(std::int32_t v) {
+    Vehicle<Loc> &veh = vehicles_[v];
+    if (veh.stops.empty()) {
+        veh.departed = std::max(veh.departed, now_);
+        return;
+    }
+    const auto [at, t] = position(v);
+    if (t > veh.departed) drive_to(v, at, t);
+}
+
+template <class Space>
+void Fleet<Space>::insert(std::int32_t id, const Insertion &at) {
+    require(at.vehicle >= 0 && at.vehicle < static_cast<std::int32_t>(vehicles_.size()), "no vehicle to insert into");
+    const Ride<Loc> &r = rides_[id];
+    Vehicle<Loc> &veh = vehicles_[at.vehicle];
+    if (at.pickup_after == 0) turn(at.vehicle);
+    Stop<Loc> pickup, dropoff;
+    pickup.loc = r.origin;
+    pickup.kind = StopKind::pickup;
+    pickup.id = id;
+    pickup.earliest = r.pickup_earliest_s;
+    pickup.latest = r.pickup_latest_s;
+    pickup.service = options_.boarding_s;
+    dropoff.loc = r.destination;
+    dropoff.kind = StopKind::dropoff;
+    dropoff.id = id;
+    dropoff.latest = r.dropoff_latest_s;
+    dropoff.service = options_.boarding_s;
+    veh.stops.insert(veh.stops.begin() + at.pickup_after, pickup);
+    veh.stops.insert(veh.stops.begin() + at.dropoff_after + 1, dropoff);
+    records_[id].vehicle = at.vehicle;
+    records_[id].status = RideStatus::assigned;
+    replan(at.vehicle);
+}
+
+template <class Space>
+void Fleet<Space>::reject(std::int32_t id, Rejection reason) {
+    records_[id].status = RideStatus::rejected;
+    records_[id].reason = reason;
+}
+
+template <class Space>
+void Fleet<Space>::maybe_charge(std::int32_t v) {
+    Vehicle<Loc> &veh = vehicles_[v];
+    const double cap = veh.spec.battery_kwh;
+    if (!veh.stops.empty() || charger_loc_.empty() || !std::isfinite(cap) || !veh.in_service ||
+        veh.soc_kwh >= options_.charge_below * cap)
+        return;
+    // The charger where charging can start first, among those reached above the reserve (the
+    // nearest one is, as every plan leaves that much), else the nearest.
+    const double spare_kwh = veh.soc_kwh - options_.reserve * cap;
+    std::int32_t best = -1, nearest = -1;
+    double best_start = NEVER;
+    for (std::int32_t c = 0; c < static_cast<std::int32_t>(charger_loc_.size()); ++c) {
+        const double km = space_.distance(veh.from, charger_loc_[c]) / 1000.0;
+        if (nearest < 0 || km < space_.distance(veh.from, charger_loc_[nearest]) / 1000.0) nearest = c;
+        const double start = std::max(veh.departed + space_.time(veh.from, charger_loc_[c]), charger_free_s_[c]);
+        if (km * veh.spec.kwh_per_km <= spare_kwh && start < best_start) {
+            best = c;
+            best_start = start;
+        }
+    }
+    if (best < 0) best = nearest;
+    const double arrive_kwh = veh.soc_kwh - space_.distance(veh.from, charger_loc_[best]) / 1000.0 * veh.spec.kwh_per_km;
+    Stop<Loc> s;
+    s.loc = charger_loc_[best];
+    s.kind = StopKind::charge;
+    s.id = best;
+    s.earliest = charger_free_s_[best];
+    s.service = std::max(0.0, options_.charge_to * cap - arrive_kwh) / charger_kw_[best] * 3600.0;
+    veh.stops.push_back(s);
+    replan(v);
+    charger_free_s_[best] = veh.stops.back().depart;
+}
+
+template <class Space>
+void Fleet<Space>::advance(double now) {
+    require(!std::isnan(now) && now >= now_, "time cannot go backwards");
+    now_ = now;
+    for (std::int32_t v = 0; v < static_cast<std::int32_t>(vehicles_.size()); ++v) {
+        Vehicle<Loc> &veh = vehicles_[v];
+        bool changed = false;
+        while (!veh.stops.empty() && veh.stops.front().start <= now) {
+            const Stop<Loc> s = veh.stops.front();
+            drive_to(v, s.loc, s.eta);
+            events_.push_back({s.start, s.kind, v, s.id});
+            if (s.kind == StopKind::charge) {
+                const double kwh = s.service / 3600.0 * charger_kw_[s.id];
+                veh.soc_kwh = std::min(veh.spec.battery_kwh, veh.soc_kwh + kwh);
+                sessions_.push_back({v, s.id, s.start, s.depart, kwh});
+            } else {
+                const Ride<Loc> &r = rides_[s.id];
+                RideRecord &rec = records_[s.id];
+                if (s.kind == StopKind::pickup) {
+                    veh.load += r.passengers;
+                    rec.pickup_s = s.start;
+                    rec.status = RideStatus::on_board;
+                    for (Stop<Loc> &later : veh.stops)
+                        if (later.kind == StopKind::dropoff && later.id == s.id)
+                            later.latest = std::min(later.latest, s.start + r.max_ride_s);
+                } else {
+                    veh.load -= r.passengers;
+                    rec.dropoff_s = s.start;
+                    rec.status = RideStatus::delivered;
+                }
+            }
+            veh.departed = s.depart;
+            veh.stops.erase(veh.stops.begin());
+            changed = true;
+            if (veh.stops.empty()) maybe_charge(v);
+        }
+        if (changed) replan(v);
+    }
+}
+
+template <class Space>
+void Fleet<Space>::place_now(std::int32_t id) {
+    const Insertion ins = best_insertion(id);
+    if (ins.vehicle >= 0)
+        insert(id, ins);
+    else
+        reject(id, ins.blocked_by_battery ? Rejection::battery : Rejection::no_vehicle);
+}
+
+template <class Space>
+void Fleet<Space>::place_until(double until, double batch_s) {
+    require(!std::isnan(until) && until >= now_, "time cannot go backwards");
+    require(finite_nonnegative(batch_s), "batch_s must be >= 0");
+    const std::size_t n = rides_.size();
+    auto requested = [&](std::size_t k) { return rides_[k].time_s; };
+    if (batch_s == 0) {
+        for (; next_ride_ < n && requested(next_ride_) <= until; ++next_ride_) {
+            advance(requested(next_ride_));
+            if (records_[next_ride_].status == RideStatus::pending) place_now(static_cast<std::int32_t>(next_ride_));
+        }
+    } else {
+        while (next_ride_ < n || !pending_.empty()) {
+            if (pending_.empty())  // skip to the batch of the next ride
+                next_batch_s_ = std::max(next_batch_s_, std::ceil(requested(next_ride_) / batch_s) * batch_s);
+            if (next_batch_s_ > until) break;
+            for (; next_ride_ < n && requested(next_ride_) <= next_batch_s_; ++next_ride_)
+                if (records_[next_ride_].status == RideStatus::pending)
+                    pending_.push_back(static_cast<std::int32_t>(next_ride_));
+            advance(next_batch_s_);
+            std::vector<std::int32_t> waiting;
+            assign_batch(pending_, waiting);
+            pending_ = std::move(waiting);
+            next_batch_s_ += batch_s;
+        }
+    }
+    if (std::isfinite(until)) advance(until);
+}
+
+template <class Space>
+void Fleet<Space>::finish() {
+    for (;;) {
+        double last = now_;
+        for (const Vehicle<Loc> &veh : vehicles_)
+            if (!veh.stops.empty()) last = std::max(last, veh.stops.back().start);
+        if (last == now_ && std::none_of(vehicles_.begin(), vehicles_.end(), [&](const Vehicle<Loc> &veh) {
+                return !veh.stops.empty() && veh.stops.front().start <= now_;
+            }))
+            return;
+        advance(last);
+    }
+}
+
+template <class Space>
+void Fleet<Space>::assign_batch(const std::vector<std::int32_t> &pending_ids, std::vector<std::int32_t> &still_pending) {
+    const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
+    std::vector<std::int32_t> ids;
+    std::vector<Insertion> options;  // per candidate ride, one per vehicle
+    double top = 0.0;
+    for (std::int32_t id : pending_ids) {
+        bool any = false, battery = false;
+        const std::size_t first = options.size();
+        for (std::int32_t v = 0; v < nv; ++v) {
+            options.push_back(best_insertion(v, id, NEVER));
+            any = any || options.back().vehicle >= 0;
+            battery = battery || options.back().blocked_by_battery;
+            if (options.back().vehicle >= 0) top = std::max(top, options.back().cost);
+        }
+        if (any) {
+            ids.push_back(id);
+        } else {
+            options.resize(first);
+            reject(id, battery ? Rejection::battery : Rejection::no_vehicle);
+        }
+    }
+    const std::int64_t rows = static_cast<std::int64_t>(ids.size()), cols = nv + rows;
+    if (rows == 0) return;
+    // Rides x (vehicles + one "wait" column per ride): the wait costs more than any set of
+    // insertions, so the matching places as many rides as it can, then the cheapest way.
+    const double wait = (top + 1.0) * static_cast<double>(rows + 1);
+    std::vector<double> cost(static_cast<std::size_t>(rows * cols), NEVER);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int32_t v = 0; v < nv; ++v) cost[r * cols + v] = options[r * nv + v].cost;
+        cost[r * cols + nv + r] = wait;
+    }
+    const std::vector<std::int64_t> match = solve_assignment(cost.data(), rows, cols);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        if (match[r] < nv)
+            insert(ids[r], options[r * nv + match[r]]);
+        else
+            still_pending.push_back(ids[r]);
+    }
+}
+
+template <class Space>
+void Fleet<Space>::set_in_service(std::int32_t v, bool in_service, std::vector<std::int32_t> &unassigned) {
+    require(v >= 0 && v < static_cast<std::int32_t>(vehicles_.size()), "unknown vehicle " + std::to_string(v));
+    Vehicle<Loc> &veh = vehicles_[v];
+    veh.in_service = in_service;
+    if (in_service) {
+        maybe_charge(v);
+        return;
+    }
+    turn(v);
+    std::vector<Stop<Loc>> kept;
+    for (const Stop<Loc> &s : veh.stops) {
+        const bool waiting = s.kind != StopKind::charge && records_[s.id].status == RideStatus::assigned;
+        if (!waiting) {
+            kept.push_back(s);
+        } else if (s.kind == StopKind::pickup) {
+            records_[s.id] = RideRecord{};
+            unassigned.push_back(s.id);
+        }
+    }
+    veh.stops = std::move(kept);
+    replan(v);
+}
+
+template <class Space>
+void Fleet<Space>::update(std::int32_t v, const Loc &at, double ready_s, std::vector<std::int32_t> &broken) {
+    require(v >= 0 && v < static_cast<std::int32_t>(vehicles_.size()), "unknown vehicle " + std::to_string(v));
+    require(space_.valid(at), "the vehicle's position is not a location of the space");
+    require(!std::isnan(ready_s) && ready_s >= now_, "ready_s must not be before the current time");
+    Vehicle<Loc> &veh = vehicles_[v];
+    drive_to(v, at, std::max(veh.departed, now_));
+    veh.departed = ready_s;
+    replan(v);
+    for (const Stop<Loc> &s : veh.stops) {
+        if (s.kind == StopKind::charge || s.start <= s.latest) continue;
+        if (std::find(broken.begin(), broken.end(), s.id) == broken.end()) broken.push_back(s.id);
+    }
+}
+
+template class Fleet<NetworkSpace>;
+template class Fleet<PlaneSpace>;
+
+}  // namespace smartopt::dispatch

@@ -1,0 +1,110 @@
+#include "smartopt/dispatch/space.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace smartopt::dispatch {
+
+namespace {
+
+void check_values(const std::vector<double> &v, const char *name) {
+    for (double x : v)
+        if (!std::isfinite(x) || x < 0)
+            throw std::invalid_argument(std::string(name) + " must hold finite values >= 0 (every node reachable)");
+}
+
+}  // namespace
+
+NetworkSpace::NetworkSpace(std::int32_t n, std::vector<double> time_s, std::vector<double> distance_m,
+                           std::vector<std::int64_t> link_offsets, std::vector<std::int32_t> link_heads,
+                           std::vector<double> link_time_s, std::vector<double> link_length_m)
+    : n_(n),
+      time_(std::move(time_s)),
+      dist_(std::move(distance_m)),
+      offsets_(std::move(link_offsets)),
+      heads_(std::move(link_heads)),
+      link_time_(std::move(link_time_s)),
+      link_length_(std::move(link_length_m)) {
+    const std::size_t cells = static_cast<std::size_t>(n) * n;
+    if (n <= 0 || time_.size() != cells) throw std::invalid_argument("time_s must be an (n, n) matrix, n >= 1");
+    check_values(time_, "time_s");
+    const bool links = !offsets_.empty();
+    if (links) {
+        if (offsets_.size() != static_cast<std::size_t>(n) + 1 || offsets_.front() != 0 ||
+            offsets_.back() != static_cast<std::int64_t>(heads_.size()) || link_time_.size() != heads_.size() ||
+            link_length_.size() != heads_.size() || !std::is_sorted(offsets_.begin(), offsets_.end()))
+            throw std::invalid_argument("links must be CSR arrays over the n nodes");
+        for (auto h : heads_)
+            if (!valid(h)) throw std::invalid_argument("link heads must be node indices");
+        check_values(link_time_, "link_time_s");
+        check_values(link_length_, "link_length_m");
+    }
+    if (!dist_.empty()) {
+        if (dist_.size() != cells) throw std::invalid_argument("distance_m must be an (n, n) matrix");
+        check_values(dist_, "distance_m");
+    } else if (!links) {
+        dist_ = time_;
+    } else {  // lengths of the fastest paths: per target, nodes in order of their time to it
+        dist_.assign(cells, 0.0);
+        std::vector<Loc> order(n);
+        for (Loc b = 0; b < n; ++b) {
+            std::iota(order.begin(), order.end(), 0);
+            std::sort(order.begin(), order.end(), [&](Loc u, Loc v) { return time(u, b) < time(v, b); });
+            for (Loc a : order) {
+                if (a == b) continue;
+                const std::int64_t k = fastest_link(a, b);
+                dist_[index(a, b)] = k < 0 ? 0.0 : link_length_[k] + dist_[index(heads_[k], b)];
+            }
+        }
+    }
+}
+
+std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
+    std::int64_t best = -1;
+    double best_time = std::numeric_limits<double>::infinity();
+    for (std::int64_t k = offsets_[a]; k < offsets_[a + 1]; ++k) {
+        const double t = link_time_[k] + time(heads_[k], b);
+        if (t < best_time) {
+            best_time = t;
+            best = k;
+        }
+    }
+    return best;
+}
+
+std::pair<NetworkSpace::Loc, double> NetworkSpace::turn_point(Loc from, Loc to, double departed, double now) const {
+    Loc at = from;
+    double t = departed;
+    for (std::int32_t steps = 0; !offsets_.empty() && at != to && t < now && steps < n_; ++steps) {
+        const std::int64_t k = fastest_link(at, to);
+        if (k < 0) break;
+        t += link_time_[k];
+        at = heads_[k];
+    }
+    if (at == to || t < now) return {to, departed + time(from, to)};
+    return {at, t};
+}
+
+PlaneSpace::PlaneSpace(double speed_mps, bool manhattan) : speed_(speed_mps), manhattan_(manhattan) {
+    if (!(speed_mps > 0) || !std::isfinite(speed_mps)) throw std::invalid_argument("speed_mps must be > 0");
+}
+
+double PlaneSpace::distance(Loc a, Loc b) const {
+    const double dx = std::abs(a.x - b.x), dy = std::abs(a.y - b.y);
+    return manhattan_ ? dx + dy : std::hypot(dx, dy);
+}
+
+std::pair<PlaneSpace::Loc, double> PlaneSpace::turn_point(Loc from, Loc to, double departed, double now) const {
+    const double total = distance(from, to);
+    const double done = (now - departed) * speed_;
+    if (done <= 0) return {from, departed};
+    if (done >= total) return {to, departed + total / speed_};
+    const double f = done / total;  // along the straight line: a shortest path in both metrics
+    return {{from.x + f * (to.x - from.x), from.y + f * (to.y - from.y)}, now};
+}
+
+}  // namespace smartopt::dispatch

@@ -1,0 +1,186 @@
+"""The live dispatcher for a shuttle service: answer each ride request at once, keep the fleet's
+plans as vehicles move, report what happened."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._validation import FloatArray, IntArray
+from smartopt.dispatch.model import Fleet, Requests
+from smartopt.dispatch.simulation import REJECTIONS, Policy, RideLimits, check_requests, core_fleet
+from smartopt.dispatch.space import TravelSpace
+from smartopt.network import RoadNetwork
+
+EVENT_KINDS = ("pickup", "dropoff", "charge")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The answer to a request: its id, the vehicle and planned pickup and drop-off times (s), the
+    insertion's cost (s: added driving time plus the policy's weighted wait); or, when not
+    accepted, why (see ``REJECTIONS``)."""
+
+    request: int
+    accepted: bool
+    vehicle: int
+    pickup_s: float
+    dropoff_s: float
+    cost_s: float
+    rejection: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """A pickup or drop-off of ``request`` (or the start of charging at charger ``request``)."""
+
+    time_s: float
+    kind: str
+    vehicle: int
+    request: int
+
+
+@dataclass(frozen=True, eq=False)
+class FleetSnapshot:
+    """The fleet at ``time_s``: where each vehicle is or can next turn (location index, or the
+    point (m) in a plane space) and when, riders' seats taken, battery (kWh), planned stops."""
+
+    time_s: float
+    position: npt.NDArray[Any]
+    position_s: FloatArray
+    load: IntArray
+    soc_kwh: FloatArray
+    stops: IntArray
+    in_service: npt.NDArray[np.bool_]
+
+
+class Dispatcher:
+    """Places ride requests in a fleet as they arrive: cheapest feasible insertion (the policy's
+    cost, see :class:`Policy`; riders pooled, every rider's wait and detour promises and seat and
+    battery limits kept). Thread-safe: calls are serialised. Times are seconds on the service's
+    clock."""
+
+    def __init__(
+        self, space: TravelSpace | RoadNetwork, fleet: Fleet, *, policy: Policy | None = None, start_s: float = 0.0
+    ) -> None:
+        self.space = space if isinstance(space, TravelSpace) else TravelSpace.from_network(space)
+        self.fleet = fleet
+        self.policy = policy or Policy()
+        if self.policy.kind != "insertion":
+            raise ValueError("the live dispatcher places requests on arrival: use Policy(kind='insertion')")
+        self._core = core_fleet(self.space, fleet, self.policy)
+        self._lock = threading.Lock()
+        self._events_seen = 0
+        self.advance(start_s)
+
+    @property
+    def now_s(self) -> float:
+        return float(self._core.now)
+
+    def submit(
+        self,
+        origin: int | tuple[float, float],
+        destination: int | tuple[float, float],
+        *,
+        time_s: float | None = None,
+        passengers: int = 1,
+        max_wait_s: float = 600.0,
+        max_detour: float = 1.0,
+        max_detour_s: float = math.inf,
+        pickup_earliest_s: float | None = None,
+        dropoff_latest_s: float | None = None,
+    ) -> Offer:
+        """Places a request made at ``time_s`` (default: now; the clock moves there) from
+        ``origin`` to ``destination`` (location indices, or (x, y) in m snapped to the nearest
+        location). Promises as in :class:`Requests`. Returns the offer (accepted or not)."""
+        with self._lock:
+            now = self.now_s if time_s is None else float(time_s)
+            request = Requests(
+                num_nodes=self.space.num_nodes,
+                time_s=np.array([now]),
+                origin=np.array([self._location("origin", origin)]),
+                destination=np.array([self._location("destination", destination)]),
+                passengers=np.array([passengers]),
+                max_wait_s=max_wait_s,
+                max_detour=max_detour,
+                max_detour_s=max_detour_s,
+                pickup_earliest_s=pickup_earliest_s,
+                dropoff_latest_s=dropoff_latest_s,
+            )
+            check_requests(self.space, self.fleet, request)
+            if now < self.now_s:
+                raise ValueError(f"time_s={now} is before the dispatcher's clock {self.now_s}")
+            self._core.advance(now)
+            limits = RideLimits.of(self.space, request, self.policy.boarding_s)
+            return self._offer(limits.add_to(self._core, self.space, request))
+
+    def advance(self, now_s: float) -> list[Event]:
+        """Moves the clock to ``now_s``: vehicles drive and serve their stops; returns the events
+        since the last call."""
+        with self._lock:
+            if not (isinstance(now_s, int | float) and now_s >= self.now_s):
+                raise ValueError(f"now_s must be a time >= the clock {self.now_s}, got {now_s!r}")
+            self._core.advance(float(now_s))
+            e = self._core.events(self._events_seen)
+            self._events_seen += int(e["time_s"].shape[0])
+            return [
+                Event(float(t), EVENT_KINDS[k], int(v), int(i))
+                for t, k, v, i in zip(e["time_s"], e["kind"], e["vehicle"], e["id"], strict=True)
+            ]
+
+    def update_vehicle(
+        self, vehicle: int, location: int | tuple[float, float], ready_s: float | None = None
+    ) -> list[int]:
+        """Vehicle ``vehicle`` reports it is at ``location`` and can leave at ``ready_s`` (default
+        now): a position update, a delay, a repaired breakdown. Returns the requests whose promises
+        its re-timed plan can no longer keep (they stay with it)."""
+        with self._lock:
+            self._check_vehicle(vehicle)
+            node = self._location("location", location)
+            at = (
+                self.space.node_xy[[node]]
+                if self.space.is_plane and self.space.node_xy is not None
+                else np.array([node])
+            )
+            ready = self.now_s if ready_s is None else float(ready_s)
+            return [int(r) for r in self._core.update(vehicle, at, ready)]
+
+    def set_in_service(self, vehicle: int, in_service: bool) -> list[Offer]:
+        """Takes a vehicle out of service (it drops the riders on board, takes no new requests) or
+        back. The requests it was still to pick up are placed again; returns their new offers."""
+        with self._lock:
+            self._check_vehicle(vehicle)
+            moved = self._core.set_in_service(vehicle, bool(in_service))
+            return [self._offer(int(r)) for r in moved]
+
+    def snapshot(self) -> FleetSnapshot:
+        """The fleet now."""
+        with self._lock:
+            v = self._core.vehicles()
+            return FleetSnapshot(
+                self.now_s, v["position"], v["position_s"], v["load"], v["soc_kwh"], v["stops"], v["in_service"]
+            )
+
+    def _offer(self, request: int) -> Offer:
+        vehicle, cost, pickup, dropoff, reason = self._core.submit(request)
+        return Offer(request, vehicle >= 0, vehicle, pickup, dropoff, cost, REJECTIONS[reason])
+
+    def _location(self, name: str, value: int | tuple[float, float]) -> int:
+        if isinstance(value, tuple | list | np.ndarray) and np.shape(value) == (2,):
+            if self.space.node_xy is None:
+                raise ValueError(f"{name}: the space has no coordinates; give a location index")
+            xy = np.asarray(value, dtype=float)
+            return int(np.argmin(((self.space.node_xy - xy) ** 2).sum(axis=1)))
+        return int(self.space.nodes(name, [value])[0])
+
+    def _check_vehicle(self, vehicle: int) -> None:
+        if not (isinstance(vehicle, int | np.integer) and 0 <= vehicle < self.fleet.num_vehicles):
+            raise ValueError(f"unknown vehicle {vehicle!r}: the fleet has {self.fleet.num_vehicles}")
+
+    def __repr__(self) -> str:
+        return f"Dispatcher({self.space!r}, {self.fleet.num_vehicles} vehicles, clock {self.now_s:.0f} s)"

@@ -1,0 +1,427 @@
+"""A day of demand-responsive shuttles, simulated event by event in the C++ core: requests arrive,
+the policy places them in vehicles' stop lists, vehicles drive, pick up, drop off and charge."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+from smartopt._core import _dispatch
+from smartopt._validation import FloatArray, IntArray
+from smartopt.dispatch.model import Fleet, Requests
+from smartopt.dispatch.space import TravelSpace
+from smartopt.network import RoadNetwork
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+    from smartopt.district import District
+
+REJECTIONS = ("", "no_vehicle", "battery")
+"""Why a request was not served, by the core's code: none, no vehicle could keep the promises,
+or a vehicle could but its battery could not finish the plan."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the fleet takes requests.
+
+    ``kind="insertion"`` places each request on arrival where it costs least (cheapest feasible
+    insertion, pooling riders); ``"batch"`` collects requests for ``batch_s`` seconds and matches
+    them to vehicles at least total cost (linear sum assignment, one new request per vehicle per
+    batch), keeping unmatched ones for the next batch while a vehicle can still serve them. The cost
+    of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
+    (s; 0: least added driving time, RidePy's rule). ``boarding_s`` is the dwell at each pickup and
+    drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
+    charge to ``charge_to``.
+    """
+
+    kind: Literal["insertion", "batch"] = "insertion"
+    batch_s: float = 30.0
+    boarding_s: float = 30.0
+    reserve: float = 0.1
+    charge_below: float = 0.3
+    charge_to: float = 0.9
+    wait_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("insertion", "batch"):
+            raise ValueError(f"policy kind must be 'insertion' or 'batch', got {self.kind!r}")
+        for name in ("batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.kind == "batch" and self.batch_s <= 0:
+            raise ValueError("batch_s must be > 0 for the batch policy")
+        if not self.reserve <= self.charge_below <= self.charge_to <= 1:
+            raise ValueError("battery fractions must satisfy reserve <= charge_below <= charge_to <= 1")
+
+
+def core_fleet(space: TravelSpace, fleet: Fleet, policy: Policy) -> _dispatch.NetworkFleet | _dispatch.PlaneFleet:
+    """The C++ fleet of ``fleet`` in ``space``, its vehicles at their depots."""
+    if fleet.num_nodes != space.num_nodes:
+        raise ValueError(f"fleet.num_nodes={fleet.num_nodes} but the space has {space.num_nodes} locations")
+    start = fleet.depot_node[fleet.vehicle_depot]
+    vehicles = _dispatch.VehicleSpecs(
+        fleet.vehicle_seats, fleet.vehicle_battery_kwh, fleet.vehicle_kwh_per_km, fleet.vehicle_soc0
+    )
+    rules = _dispatch.FleetOptions(
+        policy.boarding_s, policy.reserve, policy.charge_below, policy.charge_to, policy.wait_weight
+    )
+    if space.is_plane:
+        assert space.node_xy is not None
+        xy = space.node_xy
+        return _dispatch.plane_fleet(
+            space.speed_mps,
+            space.kind == "manhattan",
+            vehicles,
+            xy[start],
+            xy[fleet.charger_node],
+            fleet.charger_kw,
+            rules,
+        )
+    assert space.time_s is not None
+    offsets, heads, link_time, link_length = space.links or (np.zeros(0, np.int64), np.zeros(0, np.int32), [], [])
+    return _dispatch.network_fleet(
+        space.time_s,
+        np.zeros(0) if space.distance_m is None else space.distance_m,
+        offsets,
+        heads,
+        link_time,
+        link_length,
+        vehicles,
+        start,
+        fleet.charger_node,
+        fleet.charger_kw,
+        rules,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class RideLimits:
+    """Each request's limits in the core's terms (s): pickup window, drop-off deadline, time on board."""
+
+    direct_s: FloatArray
+    pickup_earliest_s: FloatArray
+    pickup_latest_s: FloatArray
+    dropoff_latest_s: FloatArray
+    max_ride_s: FloatArray
+
+    @classmethod
+    def of(cls, space: TravelSpace, requests: Requests, boarding_s: float) -> RideLimits:
+        direct = space.travel_time(requests.origin, requests.destination)
+        with np.errstate(invalid="ignore"):  # inf * 0 for a zero-time ride with no relative limit
+            relative = np.where(np.isinf(requests.max_detour), np.inf, direct * (1 + requests.max_detour))
+        max_ride = boarding_s + np.minimum(relative, direct + requests.max_detour_s)
+        latest_pickup = requests.pickup_earliest_s + requests.max_wait_s
+        dropoff = np.minimum(requests.dropoff_latest_s, latest_pickup + max_ride)
+        return cls(direct, requests.pickup_earliest_s, latest_pickup, dropoff, max_ride)
+
+    def add_to(
+        self, core: _dispatch.NetworkFleet | _dispatch.PlaneFleet, space: TravelSpace, requests: Requests
+    ) -> int:
+        """Adds the requests to the core fleet; returns the id of the first."""
+        origin: npt.NDArray[Any] = requests.origin
+        destination: npt.NDArray[Any] = requests.destination
+        if space.is_plane:
+            assert space.node_xy is not None
+            origin, destination = space.node_xy[origin], space.node_xy[destination]
+        return core.add_rides(
+            requests.time_s,
+            origin,
+            destination,
+            requests.passengers,
+            self.pickup_earliest_s,
+            self.pickup_latest_s,
+            self.dropoff_latest_s,
+            self.max_ride_s,
+        )
+
+
+def check_requests(space: TravelSpace, fleet: Fleet, requests: Requests) -> None:
+    """ValueError when the requests do not fit the space or no vehicle has the seats for one."""
+    if requests.num_nodes != space.num_nodes:
+        raise ValueError(f"requests.num_nodes={requests.num_nodes} but the space has {space.num_nodes} locations")
+    too_many = requests.passengers > fleet.vehicle_seats.max()
+    if too_many.any():
+        k = int(np.flatnonzero(too_many)[0])
+        raise ValueError(
+            f"request {k} has {int(requests.passengers[k])} passengers, more than any vehicle's "
+            f"{int(fleet.vehicle_seats.max())} seats"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """A simulated day: per request its vehicle (-1: not served), pickup and drop-off times (s, NaN
+    if not served) and why it was rejected; every driven leg; charging sessions; ``kpis``."""
+
+    space: TravelSpace
+    fleet: Fleet
+    requests: Requests
+    policy: Policy
+    vehicle: IntArray
+    pickup_s: FloatArray
+    dropoff_s: FloatArray
+    rejection: npt.NDArray[np.str_]
+    direct_s: FloatArray
+    legs: dict[str, npt.NDArray[Any]]
+    charging: dict[str, npt.NDArray[Any]]
+    runtime_s: float
+    kpis: dict[str, float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kpis", self._kpis())
+
+    @property
+    def served(self) -> npt.NDArray[np.bool_]:
+        return self.vehicle >= 0
+
+    @property
+    def wait_s(self) -> FloatArray:
+        """From the request (or booked earliest pickup) to the pickup (s), NaN if not served."""
+        earliest: FloatArray = self.requests.pickup_earliest_s
+        return self.pickup_s - earliest
+
+    @property
+    def ride_s(self) -> FloatArray:
+        """Time on board (s), boarding dwell excluded, NaN if not served."""
+        return self.dropoff_s - self.pickup_s - self.policy.boarding_s
+
+    def _kpis(self) -> dict[str, float]:
+        ok = self.served
+        n = len(self.requests)
+        wait, ride = self.wait_s[ok], self.ride_s[ok]
+        km = self.legs["distance_m"] / 1000.0
+        load = self.legs["load"]
+        vehicle_km = float(km.sum())
+        per_km = self.fleet.vehicle_kwh_per_km[self.legs["vehicle"]]
+        return {
+            "requests": float(n),
+            "served_ratio": float(ok.mean()) if n else 0.0,
+            "mean_wait_s": float(wait.mean()) if ok.any() else math.nan,
+            "p95_wait_s": float(np.percentile(wait, 95)) if ok.any() else math.nan,
+            "mean_detour": float((ride / self.direct_s[ok]).mean()) if ok.any() else math.nan,
+            "occupancy": float((load * km).sum() / vehicle_km) if vehicle_km > 0 else 0.0,
+            "vehicle_km": vehicle_km,
+            "empty_km": float(km[load == 0].sum()),
+            "energy_kwh": float((km * per_km).sum()),
+            "charged_kwh": float(self.charging["energy_kwh"].sum()),
+            "vehicles_used": float(np.unique(self.vehicle[ok]).size),
+            "requests_per_s": n / self.runtime_s if self.runtime_s > 0 else math.inf,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per request: times, places, vehicle, wait, ride and direct time (s), rejection."""
+        import pandas as pd
+
+        r = self.requests
+        return pd.DataFrame(
+            {
+                "time_s": r.time_s,
+                "origin": r.origin,
+                "destination": r.destination,
+                "passengers": r.passengers,
+                "vehicle": self.vehicle,
+                "pickup_s": self.pickup_s,
+                "dropoff_s": self.dropoff_s,
+                "wait_s": self.wait_s,
+                "ride_s": self.ride_s,
+                "direct_s": self.direct_s,
+                "rejection": self.rejection,
+            }
+        )
+
+    def charger_load_kw(self, slot_s: float = 900.0, num_slots: int = 96) -> FloatArray:
+        """Mean charging power (kW) per charger and slot, shape ``(chargers, num_slots)``: the fleet's
+        load for the energy module."""
+        out = np.zeros((self.fleet.charger_node.shape[0], num_slots))
+        edges = np.arange(num_slots + 1) * slot_s
+        c = self.charging
+        for k in range(c["charger"].shape[0]):
+            overlap = np.clip(np.minimum(edges[1:], c["end_s"][k]) - np.maximum(edges[:-1], c["start_s"][k]), 0, None)
+            out[c["charger"][k]] += self.fleet.charger_kw[c["charger"][k]] * overlap / slot_s
+        return out
+
+    def fleet_state(self, step_s: float = 60.0) -> dict[str, FloatArray]:
+        """Vehicles driving with riders, driving empty and charging, and riders on board, sampled
+        every ``step_s`` over the day (the key ``time_s`` holds the sample times)."""
+        legs, c = self.legs, self.charging
+        end = max(float(legs["arrive_s"].max(initial=0.0)), float(c["end_s"].max(initial=0.0)), 86400.0)
+        t = np.arange(0.0, end, step_s)
+
+        def active(start: FloatArray, stop: FloatArray, weight: FloatArray | None = None) -> FloatArray:
+            """Sum of the weights of the intervals [start, stop) holding each sample time."""
+            w = np.ones(start.shape[0]) if weight is None else weight
+
+            def up_to(times: FloatArray) -> FloatArray:
+                order = np.argsort(times, kind="stable")
+                total = np.concatenate([[0.0], np.cumsum(w[order])])
+                return np.asarray(total[np.searchsorted(times[order], t, side="right")], dtype=float)
+
+            return up_to(start) - up_to(stop)
+
+        loaded = legs["load"] > 0
+        return {
+            "time_s": t,
+            "with_riders": active(legs["depart_s"][loaded], legs["arrive_s"][loaded]),
+            "empty": active(legs["depart_s"][~loaded], legs["arrive_s"][~loaded]),
+            "charging": active(c["start_s"], c["end_s"]),
+            "riders": active(legs["depart_s"], legs["arrive_s"], legs["load"].astype(float)),
+        }
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """The fleet over the day: vehicles driving with riders, empty, charging; riders on board."""
+        import matplotlib.pyplot as plt
+
+        s = self.fleet_state()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(9, 4))
+        hours = s["time_s"] / 3600
+        ax.stackplot(
+            hours, s["with_riders"], s["empty"], s["charging"], labels=["with riders", "empty", "charging"], alpha=0.8
+        )
+        ax.plot(hours, s["riders"], "k", lw=1, label="riders on board")
+        ax.set_xlabel("hour of day")
+        ax.set_ylabel("vehicles / riders")
+        ax.set_title(f"served {self.kpis['served_ratio']:.1%}, mean wait {self.kpis['mean_wait_s'] / 60:.1f} min")
+        ax.legend(loc="upper left", fontsize=8)
+        return ax
+
+    def plot_map(self, ax: Axes | None = None) -> Axes:
+        """Served trips as lines from origin to destination over the space's locations."""
+        import matplotlib.pyplot as plt
+
+        if self.space.node_xy is None:
+            raise ValueError("the space has no coordinates to draw (TravelSpace.from_matrix without node_xy)")
+        xy = self.space.node_xy
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 6))
+        ok = self.served
+        o, d = xy[self.requests.origin[ok]], xy[self.requests.destination[ok]]
+        ax.scatter(xy[:, 0], xy[:, 1], s=2, c="0.7")
+        ax.plot(np.stack([o[:, 0], d[:, 0]]), np.stack([o[:, 1], d[:, 1]]), lw=0.3, alpha=0.3, c="C0")
+        depots = xy[self.fleet.depot_node]
+        ax.scatter(depots[:, 0], depots[:, 1], marker="s", c="k", label="depots")
+        ax.set_aspect("equal")
+        ax.set_title(f"{int(ok.sum())} served trips")
+        return ax
+
+    def __repr__(self) -> str:
+        k = self.kpis
+        return (
+            f"SimulationResult({int(k['requests'])} requests, served {k['served_ratio']:.1%}, "
+            f"wait mean {k['mean_wait_s']:.0f} s / p95 {k['p95_wait_s']:.0f} s, detour {k['mean_detour']:.2f}, "
+            f"occupancy {k['occupancy']:.2f}, {k['vehicle_km']:.0f} veh-km ({k['empty_km']:.0f} empty), "
+            f"{k['requests_per_s']:,.0f} requests/s)"
+        )
+
+
+def simulate(
+    where: District | RoadNetwork | TravelSpace,
+    fleet: Fleet | None = None,
+    requests: Requests | None = None,
+    *,
+    policy: Policy | Literal["insertion", "batch"] = "insertion",
+    progress: bool | None = None,
+) -> SimulationResult:
+    """Simulates a day of ``requests`` served by ``fleet`` on a district (its network, fleet and
+    requests by default), a road network or a travel space, under ``policy``. ``progress`` shows a
+    bar over the simulated hours (default: when stderr is a terminal)."""
+    space, fleet, requests = _scenario(where, fleet, requests)
+    pol = policy if isinstance(policy, Policy) else Policy(kind=policy)
+    check_requests(space, fleet, requests)
+    limits = RideLimits.of(space, requests, pol.boarding_s)
+    start = time.perf_counter()
+    core = core_fleet(space, fleet, pol)
+    limits.add_to(core, space, requests)
+    batch_s = pol.batch_s if pol.kind == "batch" else 0.0
+    last_hour = int(requests.time_s[-1] // 3600) + 1 if len(requests) else 0
+    show = sys.stderr.isatty() if progress is None else progress
+    for hour in tqdm(range(1, last_hour + 1), desc="simulating", unit="h", disable=not show):
+        core.place_until(hour * 3600.0, batch_s)
+    core.place_until(math.inf, batch_s)
+    core.finish()
+    runtime = time.perf_counter() - start
+    rec = core.records()
+    served = rec["vehicle"] >= 0
+    return SimulationResult(
+        space=space,
+        fleet=fleet,
+        requests=requests,
+        policy=pol,
+        vehicle=rec["vehicle"],
+        pickup_s=np.where(served, rec["pickup_s"], np.nan),
+        dropoff_s=np.where(served, rec["dropoff_s"], np.nan),
+        rejection=np.array(REJECTIONS, dtype=str)[rec["reason"]],
+        direct_s=limits.direct_s,
+        legs=core.legs(),
+        charging=core.sessions(),
+        runtime_s=runtime,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FleetSizing:
+    """Service per fleet size: ``sizes`` and, per size, the served ratio and mean wait (s);
+    ``smallest`` is the first size meeting both targets (None if none does)."""
+
+    sizes: IntArray
+    served_ratio: FloatArray
+    mean_wait_s: FloatArray
+    smallest: int | None
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"vehicles": self.sizes, "served_ratio": self.served_ratio, "mean_wait_s": self.mean_wait_s}
+        )
+
+
+def size_fleet(
+    where: District | RoadNetwork | TravelSpace,
+    fleet: Fleet | None = None,
+    requests: Requests | None = None,
+    *,
+    sizes: npt.ArrayLike,
+    served_ratio: float = 0.95,
+    mean_wait_s: float = 300.0,
+    policy: Policy | Literal["insertion", "batch"] = "insertion",
+) -> FleetSizing:
+    """Simulates the day with each fleet size in ``sizes`` (the fleet resized, see
+    :meth:`Fleet.resized`) and finds the smallest serving at least ``served_ratio`` of the
+    requests with a mean wait of at most ``mean_wait_s``."""
+    space, fleet, requests = _scenario(where, fleet, requests)
+    n = np.unique(np.asarray(sizes, dtype=int))
+    if n.size == 0 or n[0] < 1:
+        raise ValueError("sizes must hold fleet sizes >= 1")
+    days = [simulate(space, fleet.resized(int(k)), requests, policy=policy, progress=False) for k in n]
+    served = np.array([d.kpis["served_ratio"] for d in days])
+    wait = np.array([d.kpis["mean_wait_s"] for d in days])
+    ok = np.flatnonzero((served >= served_ratio) & (wait <= mean_wait_s))
+    return FleetSizing(n, served, wait, int(n[ok[0]]) if ok.size else None)
+
+
+def _scenario(
+    where: District | RoadNetwork | TravelSpace, fleet: Fleet | None, requests: Requests | None
+) -> tuple[TravelSpace, Fleet, Requests]:
+    from smartopt.district import District
+
+    if isinstance(where, District):
+        return TravelSpace.from_network(where.network), fleet or where.fleet, requests or where.requests
+    if fleet is None or requests is None:
+        raise ValueError("fleet and requests are required unless simulating a District")
+    if isinstance(where, RoadNetwork):
+        return TravelSpace.from_network(where), fleet, requests
+    if isinstance(where, TravelSpace):
+        return where, fleet, requests
+    raise TypeError(f"simulate needs a District, RoadNetwork or TravelSpace, got {type(where).__name__}")

@@ -1,0 +1,114 @@
+"""Where a fleet drives: travel times (s) and distances (m) between locations, on a road network
+or in the plane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from smartopt._validation import FloatArray, float_array, index_array, positive_float
+from smartopt.network import RoadNetwork
+
+SpaceKind = Literal["network", "matrix", "euclidean", "manhattan"]
+
+
+@dataclass(frozen=True, eq=False)
+class TravelSpace:
+    """Locations ``0 .. num_nodes - 1`` and how long (s) and far (m) it is between them.
+
+    Build one with :meth:`from_network` (fastest paths on a road network; vehicles can turn at
+    the next node), :meth:`from_matrix` (a precomputed travel-time matrix; vehicles turn only at
+    stops) or :meth:`plane` (points in the plane, Euclidean or Manhattan distance at a constant
+    speed; vehicles can turn anywhere). Travel times must be shortest times (triangle inequality).
+    """
+
+    kind: SpaceKind
+    num_nodes: int
+    node_xy: FloatArray | None
+    time_s: FloatArray | None = None  # (n, n) for network and matrix spaces
+    distance_m: FloatArray | None = None
+    links: tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], FloatArray, FloatArray] | None = None
+    speed_mps: float = 0.0  # plane spaces
+
+    @classmethod
+    def from_network(
+        cls, network: RoadNetwork, *, link_time_s: npt.ArrayLike | None = None, n_threads: int = 2
+    ) -> TravelSpace:
+        """Fastest paths on ``network`` (free-flow link times, or ``link_time_s``, e.g. with
+        signal delays). Raises ValueError if some node cannot reach another."""
+        times = network.travel_time_matrix(np.arange(network.num_nodes), n_threads=n_threads, link_time_s=link_time_s)
+        _check_reachable(times)
+        offsets, order = network.csr
+        link_time = network.link_time_s if link_time_s is None else np.asarray(link_time_s, dtype=float)
+        links = (
+            offsets.astype(np.int64),
+            network.link_head[order].astype(np.int32),
+            np.ascontiguousarray(link_time[order], dtype=float),
+            np.ascontiguousarray(network.link_length_m[order], dtype=float),
+        )
+        return cls("network", network.num_nodes, np.asarray(network.node_xy, dtype=float), times, links=links)
+
+    @classmethod
+    def from_matrix(
+        cls, time_s: npt.ArrayLike, distance_m: npt.ArrayLike | None = None, node_xy: npt.ArrayLike | None = None
+    ) -> TravelSpace:
+        """A precomputed ``(n, n)`` matrix of shortest travel times (s) and optionally distances
+        (m; default: the times); ``node_xy`` (m) only for plots."""
+        t = float_array("time_s", time_s, (None, None), nonnegative=True, allow_inf=True)
+        n = t.shape[0]
+        if t.shape != (n, n) or n == 0:
+            raise ValueError(f"time_s must be a non-empty square matrix, got shape {t.shape}")
+        _check_reachable(t)
+        d = None if distance_m is None else float_array("distance_m", distance_m, (n, n), nonnegative=True)
+        xy = None if node_xy is None else float_array("node_xy", node_xy, (n, 2))
+        return cls("matrix", n, xy, t, d)
+
+    @classmethod
+    def plane(
+        cls, points_xy: npt.ArrayLike, *, speed_mps: float, metric: Literal["euclidean", "manhattan"] = "euclidean"
+    ) -> TravelSpace:
+        """Locations at ``points_xy`` (m, shape ``(n, 2)``) in the plane, driven at ``speed_mps``
+        over straight-line (``"euclidean"``) or ``|dx| + |dy|`` (``"manhattan"``) distances; a
+        vehicle can turn anywhere."""
+        if metric not in ("euclidean", "manhattan"):
+            raise ValueError(f"metric must be 'euclidean' or 'manhattan', got {metric!r}")
+        xy = float_array("points_xy", points_xy, (None, 2))
+        if xy.shape[0] == 0:
+            raise ValueError("points_xy is empty")
+        return cls(metric, xy.shape[0], xy, speed_mps=positive_float("speed_mps", speed_mps))
+
+    @property
+    def is_plane(self) -> bool:
+        return self.kind in ("euclidean", "manhattan")
+
+    def nodes(self, name: str, value: Any) -> npt.NDArray[np.int32]:
+        """``value`` as location indices of this space; ValueError naming ``name`` otherwise."""
+        return index_array(name, value, self.num_nodes)
+
+    def travel_time(self, origin: npt.ArrayLike, destination: npt.ArrayLike) -> FloatArray:
+        """Direct travel times (s) between paired locations."""
+        o, d = self.nodes("origin", origin), self.nodes("destination", destination)
+        if not self.is_plane:
+            assert self.time_s is not None
+            return np.asarray(self.time_s[o, d], dtype=float)
+        return self.distance(o, d) / self.speed_mps
+
+    def distance(self, origin: npt.NDArray[np.int32], destination: npt.NDArray[np.int32]) -> FloatArray:
+        """Direct distances (m) between paired plane locations."""
+        assert self.node_xy is not None
+        delta = np.abs(self.node_xy[origin] - self.node_xy[destination])
+        return delta.sum(axis=1) if self.kind == "manhattan" else np.hypot(delta[:, 0], delta[:, 1])
+
+    def __repr__(self) -> str:
+        speed = f", {self.speed_mps:g} m/s" if self.is_plane else ""
+        return f"TravelSpace({self.kind}, {self.num_nodes} locations{speed})"
+
+
+def _check_reachable(times: FloatArray) -> None:
+    bad = ~np.isfinite(times)
+    if bad.any():
+        a, b = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"the network is disconnected: node {a} cannot reach node {b} (time_s is inf)")

@@ -1,0 +1,320 @@
+"""The shuttle fleet simulator and live dispatcher: insertion against a brute-force reference, every
+rider's promises and the seat and battery limits checked on random days from the output alone
+(legs, events, charging), determinism, the district's day, the live API and bad input.
+
+Tolerances: times 1e-6 s, energies 1e-9 kWh.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dispatch_reference import cheapest_insertions
+from smartopt.datasets.grid import grid_network
+from smartopt.dispatch import Dispatcher, Fleet, Policy, Requests, SimulationResult, TravelSpace, simulate
+from smartopt.dispatch.simulation import RideLimits
+
+EPS = 1e-6
+
+
+def make_fleet(num_nodes: int, depots: list[int], vehicles: int, seats: int, **battery: float) -> Fleet:
+    return Fleet(
+        num_nodes=num_nodes,
+        depot_node=np.array(depots),
+        vehicle_depot=np.arange(vehicles) % len(depots),
+        vehicle_seats=np.full(vehicles, seats),
+        vehicle_battery_kwh=np.full(vehicles, battery.get("kwh", 1e6)),
+        vehicle_kwh_per_km=np.full(vehicles, battery.get("per_km", 0.5)),
+        vehicle_soc0=np.full(vehicles, battery.get("soc0", 0.9)),
+        charger_node=np.array(depots),
+        charger_kw=np.full(len(depots), 50.0),
+        charger_bus=np.zeros(len(depots), dtype=int),
+    )
+
+
+def random_requests(rng: np.random.Generator, num_nodes: int, n: int, horizon_s: float, **promises: float) -> Requests:
+    origin = rng.integers(0, num_nodes, n)
+    destination = (origin + rng.integers(1, num_nodes, n)) % num_nodes
+    return Requests(
+        num_nodes=num_nodes,
+        time_s=np.sort(rng.uniform(0, horizon_s, n)),
+        origin=origin,
+        destination=destination,
+        passengers=rng.choice([1, 1, 1, 2, 3], n),
+        **promises,
+    )
+
+
+def check_day(res: SimulationResult) -> None:
+    """Every promise and limit, from the result's output alone."""
+    req, space, fleet = res.requests, res.space, res.fleet
+    limits = RideLimits.of(space, req, res.policy.boarding_s)
+    ok = res.served
+    assert np.all(res.rejection[ok] == "") and np.all(res.rejection[~ok] != "")
+    # promises
+    assert np.all(res.pickup_s[ok] >= req.pickup_earliest_s[ok] - EPS)
+    assert np.all(res.pickup_s[ok] <= limits.pickup_latest_s[ok] + EPS)
+    assert np.all(res.dropoff_s[ok] <= limits.dropoff_latest_s[ok] + EPS)
+    assert np.all(res.dropoff_s[ok] - res.pickup_s[ok] <= limits.max_ride_s[ok] + EPS)
+    assert np.all(res.dropoff_s[ok] - res.pickup_s[ok] >= limits.direct_s[ok] + res.policy.boarding_s - EPS)
+    # legs chain up per vehicle, take their travel time, and pick up / drop off at the right places
+    legs = res.legs
+    xy = space.node_xy
+    for v in range(fleet.num_vehicles):
+        mine = np.flatnonzero(legs["vehicle"] == v)
+        assert np.all(np.diff(legs["depart_s"][mine]) >= -EPS)
+        assert np.all(legs["depart_s"][mine[1:]] >= legs["arrive_s"][mine[:-1]] - EPS)
+        if space.is_plane:
+            frm, to = legs["from"][mine], legs["to"][mine]
+            np.testing.assert_allclose(frm[1:], to[:-1], atol=1e-6)
+            d = np.abs(to - frm).sum(axis=1) if space.kind == "manhattan" else np.hypot(*(to - frm).T)
+            np.testing.assert_allclose(legs["distance_m"][mine], d, rtol=1e-9, atol=1e-6)
+            np.testing.assert_allclose(legs["arrive_s"][mine] - legs["depart_s"][mine], d / space.speed_mps, atol=1e-6)
+        else:
+            frm, to = legs["from"][mine], legs["to"][mine]
+            np.testing.assert_array_equal(frm[1:], to[:-1])
+            assert space.time_s is not None
+            np.testing.assert_allclose(
+                legs["arrive_s"][mine] - legs["depart_s"][mine], space.time_s[frm, to], atol=1e-6
+            )
+        start = fleet.depot_node[fleet.vehicle_depot[v]]
+        for r in np.flatnonzero(res.vehicle == v):
+            for when, node in ((res.pickup_s[r], req.origin[r]), (res.dropoff_s[r], req.destination[r])):
+                before = mine[legs["arrive_s"][mine] <= when + EPS]
+                here = legs["to"][before[-1]] if before.size else (xy[start] if space.is_plane else start)
+                if space.is_plane:
+                    assert xy is not None
+                    np.testing.assert_allclose(here, xy[node], atol=1e-6)
+                else:
+                    assert here == node
+    # seats: replay pickups and drop-offs in time order per vehicle (drop-offs first at equal times)
+    for v in range(fleet.num_vehicles):
+        rs = np.flatnonzero(res.vehicle == v)
+        times = np.concatenate([res.pickup_s[rs], res.dropoff_s[rs]])
+        change = np.concatenate([req.passengers[rs], -req.passengers[rs]])
+        order = np.lexsort((change, times))
+        assert np.cumsum(change[order]).max(initial=0) <= fleet.vehicle_seats[v]
+    # battery: driving and charging in time order never go below the reserve
+    for v in range(fleet.num_vehicles):
+        cap = fleet.vehicle_battery_kwh[v]
+        mine = legs["vehicle"] == v
+        ch = res.charging["vehicle"] == v
+        times = np.concatenate([legs["arrive_s"][mine], res.charging["start_s"][ch]])
+        delta = np.concatenate(
+            [-legs["distance_m"][mine] / 1000 * fleet.vehicle_kwh_per_km[v], res.charging["energy_kwh"][ch]]
+        )
+        soc = fleet.vehicle_soc0[v] * cap + np.cumsum(delta[np.argsort(times, kind="stable")])
+        assert soc.min(initial=np.inf) >= res.policy.reserve * cap - 1e-9
+        assert soc.max(initial=0) <= cap + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_insertion_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_nodes, vehicles, seats = 12, int(rng.integers(1, 4)), int(rng.integers(2, 5))
+    xy = rng.uniform(0, 2000, (n_nodes, 2))
+    time_s = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) / 8.0
+    space = TravelSpace.from_matrix(time_s)
+    n = int(rng.integers(4, 10))
+    req = Requests(
+        num_nodes=n_nodes,
+        time_s=np.zeros(n),
+        origin=(o := rng.integers(0, n_nodes, n)),
+        destination=(o + rng.integers(1, n_nodes, n)) % n_nodes,
+        passengers=rng.integers(1, 3, n),
+        max_wait_s=rng.uniform(100, 600, n),
+        max_detour=rng.choice([0.3, 1.0, np.inf], n),
+        max_detour_s=rng.choice([60.0, 300.0, np.inf], n),
+        pickup_earliest_s=rng.choice([0.0, 100.0, 400.0], n),
+    )
+    boarding = float(rng.choice([0.0, 15.0]))
+    fleet = make_fleet(n_nodes, list(rng.integers(0, n_nodes, 2)), vehicles, seats)
+    policy = Policy(boarding_s=boarding)
+    dispatcher = Dispatcher(space, fleet, policy=policy)
+    lim = RideLimits.of(space, req, boarding)
+    limits = {k: getattr(lim, k) for k in ("pickup_earliest_s", "pickup_latest_s", "dropoff_latest_s", "max_ride_s")}
+    starts = fleet.depot_node[fleet.vehicle_depot]
+    want = cheapest_insertions(time_s, starts, seats, req, limits, boarding)
+    for r in range(n):
+        offer = dispatcher.submit(
+            int(req.origin[r]),
+            int(req.destination[r]),
+            passengers=int(req.passengers[r]),
+            max_wait_s=float(req.max_wait_s[r]),
+            max_detour=float(req.max_detour[r]),
+            max_detour_s=float(req.max_detour_s[r]),
+            pickup_earliest_s=float(req.pickup_earliest_s[r]),
+        )
+        assert offer.vehicle == want[r][0], f"request {r}"
+        if offer.accepted:
+            assert offer.pickup_s == pytest.approx(want[r][1], abs=EPS)
+            assert offer.dropoff_s == pytest.approx(want[r][2], abs=EPS)
+
+
+@st.composite
+def days(draw: st.DrawFn) -> tuple[TravelSpace, Fleet, Requests, Policy]:
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["network", "euclidean", "manhattan"]))
+    if kind == "network":
+        space = TravelSpace.from_network(grid_network(4, 5, spacing_m=300.0, seed=seed % 7))
+    else:
+        space = TravelSpace.plane(rng.uniform(0, 3000, (30, 2)), speed_mps=8.0, metric=kind)
+    vehicles = draw(st.integers(1, 5))
+    fleet = make_fleet(
+        space.num_nodes,
+        [0, space.num_nodes - 1],
+        vehicles,
+        draw(st.integers(1, 6)),
+        kwh=draw(st.sampled_from([5.0, 1e6])),
+        per_km=0.5,
+        soc0=draw(st.sampled_from([0.35, 0.9])),
+    )
+    fleet_seats = int(fleet.vehicle_seats.max())
+    req = random_requests(
+        rng,
+        space.num_nodes,
+        draw(st.integers(0, 60)),
+        3600.0,
+        max_wait_s=draw(st.sampled_from([120.0, 600.0])),
+        max_detour=draw(st.sampled_from([0.2, 1.0, np.inf])),
+    )
+    req = Requests(
+        num_nodes=req.num_nodes,
+        time_s=req.time_s,
+        origin=req.origin,
+        destination=req.destination,
+        passengers=np.minimum(req.passengers, fleet_seats),
+        max_wait_s=req.max_wait_s,
+        max_detour=req.max_detour,
+    )
+    policy = Policy(
+        kind=draw(st.sampled_from(["insertion", "batch"])),
+        batch_s=draw(st.sampled_from([10.0, 60.0])),
+        boarding_s=draw(st.sampled_from([0.0, 20.0])),
+    )
+    return space, fleet, req, policy
+
+
+@settings(max_examples=60, deadline=None)
+@given(days())
+def test_promises_and_limits_hold_on_random_days(day: tuple[TravelSpace, Fleet, Requests, Policy]) -> None:
+    space, fleet, req, policy = day
+    check_day(simulate(space, fleet, req, policy=policy, progress=False))
+
+
+def test_battery_limits_force_charging() -> None:
+    net = grid_network(5, 5, spacing_m=400.0)
+    fleet = make_fleet(net.num_nodes, [0, 24], 3, 4, kwh=4.0, per_km=0.5, soc0=0.5)
+    req = random_requests(np.random.default_rng(1), net.num_nodes, 200, 4 * 3600.0)
+    res = simulate(net, fleet, req, progress=False)
+    check_day(res)
+    assert res.charging["vehicle"].size > 0
+    load = res.charger_load_kw()
+    assert load.shape == (2, 96)
+    assert load.sum() * 0.25 == pytest.approx(res.kpis["charged_kwh"], rel=1e-9)
+    assert load.max() <= 50.0 + 1e-9
+
+
+def test_same_input_same_day() -> None:
+    net = grid_network(5, 5, spacing_m=300.0)
+    fleet = make_fleet(net.num_nodes, [0], 4, 4)
+    req = random_requests(np.random.default_rng(2), net.num_nodes, 300, 7200.0)
+    for kind in ("insertion", "batch"):
+        a = simulate(net, fleet, req, policy=kind, progress=False)
+        b = simulate(net, fleet, req, policy=kind, progress=False)
+        np.testing.assert_array_equal(a.vehicle, b.vehicle)
+        np.testing.assert_array_equal(a.pickup_s, b.pickup_s)
+        np.testing.assert_array_equal(a.legs["distance_m"], b.legs["distance_m"])
+
+
+def test_pooling_shares_a_vehicle() -> None:
+    # Two riders along the same line, one vehicle: the second joins the first's trip.
+    space = TravelSpace.plane(np.array([[0.0, 0], [1000, 0], [2000, 0], [3000, 0]]), speed_mps=10.0)
+    fleet = make_fleet(4, [0], 1, 4)
+    req = Requests(num_nodes=4, time_s=[0.0, 10.0], origin=[0, 1], destination=[3, 2], passengers=[1, 1])
+    res = simulate(space, fleet, req, policy=Policy(boarding_s=0.0), progress=False)
+    assert res.served.all()
+    assert res.pickup_s[1] < res.dropoff_s[0]  # on board together
+    assert res.kpis["vehicle_km"] == pytest.approx(3.0, abs=1e-6)
+    assert res.kpis["occupancy"] == pytest.approx(4.0 / 3.0, abs=1e-6)
+
+
+def test_district_day(district) -> None:  # type: ignore[no-untyped-def]
+    res = simulate(district, progress=False)
+    check_day(res)
+    k = res.kpis
+    assert k["requests"] == len(district.requests)
+    assert 0.5 < k["served_ratio"] <= 1.0
+    assert 0 < k["mean_wait_s"] <= 600 and k["p95_wait_s"] <= 600 + EPS
+    assert 1.0 <= k["mean_detour"] <= 2.0 + EPS
+    assert 0 < k["empty_km"] < k["vehicle_km"]
+    frame = res.to_frame()
+    assert len(frame) == len(district.requests) and set(frame["rejection"]) <= {"", "no_vehicle", "battery"}
+    assert "served" in repr(res)
+
+
+def test_dispatcher_live_calls() -> None:
+    net = grid_network(4, 4, spacing_m=300.0)
+    fleet = make_fleet(net.num_nodes, [0], 2, 2)
+    d = Dispatcher(net, fleet)
+    offer = d.submit(5, 15, time_s=10.0)
+    assert offer.accepted and offer.vehicle == 0 and offer.pickup_s > 10.0 and offer.rejection == ""
+    far = d.submit(15, 0, time_s=11.0, max_wait_s=1.0)
+    assert not far.accepted and far.rejection == "no_vehicle"
+    near = d.submit((310.0, 5.0), 2, time_s=12.0)  # snapped to node 1
+    assert near.accepted
+    events = d.advance(offer.dropoff_s + 1)
+    kinds = [(e.kind, e.request) for e in events]
+    assert ("pickup", offer.request) in kinds and ("dropoff", offer.request) in kinds
+    snap = d.snapshot()
+    assert snap.load.shape == (2,) and (snap.load >= 0).all()
+    late = d.submit(3, 12, max_detour=0.0)
+    if late.accepted:
+        broken = d.update_vehicle(late.vehicle, 0, ready_s=d.now_s + 3600)
+        assert late.request in broken
+    moved = d.set_in_service(0, False)
+    assert all(o.vehicle != 0 for o in moved)
+    assert d.submit(1, 2).vehicle in (-1, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"time_s": [float("nan")]}, "time_s"),
+        ({"origin": [99]}, "origin"),
+        ({"passengers": [9]}, "passengers"),
+        ({"max_wait_s": -1.0}, "max_wait_s"),
+        ({"max_detour": float("nan")}, "max_detour"),
+        ({"time_s": [-5.0]}, "time_s"),
+    ],
+)
+def test_bad_requests(change: dict[str, object], match: str) -> None:
+    net = grid_network(3, 3)
+    fleet = make_fleet(net.num_nodes, [0], 1, 4)
+    kwargs: dict[str, object] = {"num_nodes": 9, "time_s": [0.0], "origin": [1], "destination": [2], "passengers": [1]}
+    kwargs.update(change)
+    with pytest.raises(ValueError, match=match):
+        simulate(net, fleet, Requests(**kwargs), progress=False)  # type: ignore[arg-type]
+
+
+def test_bad_setup() -> None:
+    net = grid_network(3, 3)
+    fleet = make_fleet(net.num_nodes, [0], 1, 4)
+    req = Requests(num_nodes=9, time_s=[0.0], origin=[1], destination=[2], passengers=[1])
+    with pytest.raises(ValueError, match="num_nodes"):
+        simulate(TravelSpace.plane(np.zeros((3, 2)), speed_mps=5.0), fleet, req)
+    with pytest.raises(ValueError, match="policy kind"):
+        Policy(kind="magic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="charge_below"):
+        Policy(reserve=0.5, charge_below=0.2)
+    with pytest.raises(ValueError, match="disconnected"):
+        TravelSpace.from_matrix([[0.0, np.inf], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="unknown vehicle"):
+        Dispatcher(net, fleet).update_vehicle(3, 0)
+    with pytest.raises(ValueError, match="before the dispatcher's clock"):
+        d = Dispatcher(net, fleet, start_s=100.0)
+        d.submit(1, 2, time_s=50.0)
