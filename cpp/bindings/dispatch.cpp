@@ -155,6 +155,49 @@ void bind_fleet(py::module_ &m, const char *name) {
             },
             py::arg("id"), "Places ride `id` now: (vehicle, cost s, pickup s, drop-off s, rejection reason).")
         .def(
+            "insertion_costs",
+            [](Fleet &f, const CArray<std::int32_t> &ids) {
+                const auto rides = to_vector(ids, "ids");
+                for (auto id : rides)
+                    if (id < 0 || id >= static_cast<std::int32_t>(f.rides().size())) throw py::value_error("unknown ride");
+                const auto nv = static_cast<py::ssize_t>(f.vehicles().size());
+                const auto nr = static_cast<py::ssize_t>(rides.size());
+                py::array_t<double> cost({nv, nr});
+                py::array_t<bool> battery(nr);
+                double *c = cost.mutable_data();
+                bool *b = battery.mutable_data();
+                without_gil([&] {
+                    for (py::ssize_t r = 0; r < nr; ++r) {
+                        b[r] = false;
+                        for (py::ssize_t v = 0; v < nv; ++v) {
+                            const auto ins = f.best_insertion(static_cast<std::int32_t>(v), rides[r], dp::NEVER);
+                            c[v * nr + r] = ins.vehicle >= 0 ? ins.cost : dp::NEVER;
+                            b[r] = b[r] || ins.blocked_by_battery;
+                        }
+                    }
+                    return 0;
+                });
+                return py::make_tuple(cost, battery);
+            },
+            py::arg("ids"), "Cheapest insertion cost of each ride into each vehicle (inf: none), and per ride "
+                            "whether a battery blocked one.")
+        .def(
+            "add_trip",
+            [](Fleet &f, std::int32_t v, const CArray<std::int32_t> &ids, bool commit) {
+                const auto rides = to_vector(ids, "ids");
+                return without_gil([&] { return f.add_trip(v, rides, commit); });
+            },
+            py::arg("vehicle"), py::arg("ids"), py::arg("commit"),
+            "Inserts rides one after another into a vehicle: their summed cost (inf: one does not fit); "
+            "with commit false nothing changes.")
+        .def(
+            "reject",
+            [](Fleet &f, std::int32_t id, bool battery) {
+                if (id < 0 || id >= static_cast<std::int32_t>(f.rides().size())) throw py::value_error("unknown ride");
+                f.reject(id, battery ? dp::Rejection::battery : dp::Rejection::no_vehicle);
+            },
+            py::arg("id"), py::arg("battery"))
+        .def(
             "set_in_service",
             [](Fleet &f, std::int32_t v, bool in_service) {
                 std::vector<std::int32_t> unassigned;
@@ -172,6 +215,14 @@ void bind_fleet(py::module_ &m, const char *name) {
                 return to_numpy<std::int32_t>(broken);
             },
             py::arg("vehicle"), py::arg("position"), py::arg("ready_s"))
+        .def(
+            "reposition",
+            [](Fleet &f, std::int32_t v, const py::array &to) {
+                const auto loc = L::read(to, "to");
+                if (loc.size() != 1) throw py::value_error("to must be one location");
+                return f.reposition(v, loc[0]);
+            },
+            py::arg("vehicle"), py::arg("to"), "Sends an idle vehicle toward `to`; False if it is not idle.")
         .def_property_readonly("now", &Fleet::now)
         .def("records",
              [](const Fleet &f) {
@@ -226,7 +277,7 @@ void bind_fleet(py::module_ &m, const char *name) {
                 d["id"] = column<std::int32_t>(e, [](const dp::Event &x) { return x.id; });
                 return d;
             },
-            py::arg("since") = 0, "Events from the `since`-th on: time, kind (0 pickup, 1 drop-off, 2 charge).")
+            py::arg("since") = 0, "Events from the `since`-th on: time, kind (0 pickup, 1 drop-off, 2 charge, 3 reposition).")
         .def("vehicles", [](const Fleet &f) {
             const auto &vs = f.vehicles();
             std::vector<Loc> at;

@@ -110,7 +110,7 @@ void Fleet<Space>::replan(std::int32_t v) {
         s.load = load;
         at = s.loc;
         t = s.depart;
-        if (s.kind != StopKind::charge) {
+        if (s.kind == StopKind::pickup || s.kind == StopKind::dropoff) {
             RideRecord &rec = records_[s.id];
             (s.kind == StopKind::pickup ? rec.pickup_s : rec.dropoff_s) = s.start;
         }
@@ -170,7 +170,7 @@ Insertion Fleet<Space>::best_insertion(std::int32_t v, std::int32_t id, double b
     if (!veh.in_service || pax > seats || (!veh.stops.empty() && veh.stops.back().kind == StopKind::charge))
         return best;
     const auto [at0, t0] = position(v);
-    const std::int32_t n = static_cast<std::int32_t>(veh.stops.size());
+    const std::int32_t n = veh.cruising() ? 0 : static_cast<std::int32_t>(veh.stops.size());
     // Node k: 0 the vehicle where it can turn now, k >= 1 stop k - 1.
     auto loc = [&](std::int32_t k) -> const Loc & { return k == 0 ? at0 : veh.stops[k - 1].loc; };
     auto dep = [&](std::int32_t k) { return k == 0 ? t0 : veh.stops[k - 1].depart; };
@@ -289,6 +289,7 @@ void Fleet<Space>::insert(std::int32_t id, const Insertion &at) {
     const Ride<Loc> &r = rides_[id];
     Vehicle<Loc> &veh = vehicles_[at.vehicle];
     if (at.pickup_after == 0) turn(at.vehicle);
+    if (veh.cruising()) veh.stops.clear();
     Stop<Loc> pickup, dropoff;
     pickup.loc = r.origin;
     pickup.kind = StopKind::pickup;
@@ -363,7 +364,7 @@ void Fleet<Space>::advance(double now) {
                 const double kwh = s.service / 3600.0 * charger_kw_[s.id];
                 veh.soc_kwh = std::min(veh.spec.battery_kwh, veh.soc_kwh + kwh);
                 sessions_.push_back({v, s.id, s.start, s.depart, kwh});
-            } else {
+            } else if (s.kind != StopKind::reposition) {
                 const Ride<Loc> &r = rides_[s.id];
                 RideRecord &rec = records_[s.id];
                 if (s.kind == StopKind::pickup) {
@@ -482,6 +483,36 @@ void Fleet<Space>::assign_batch(const std::vector<std::int32_t> &pending_ids, st
 }
 
 template <class Space>
+double Fleet<Space>::add_trip(std::int32_t v, const std::vector<std::int32_t> &ids, bool commit) {
+    require(v >= 0 && v < static_cast<std::int32_t>(vehicles_.size()), "unknown vehicle " + std::to_string(v));
+    for (std::int32_t id : ids)
+        require(id >= 0 && id < static_cast<std::int32_t>(rides_.size()) && records_[id].status == RideStatus::pending,
+                "trips hold pending rides only");
+    const Vehicle<Loc> saved = vehicles_[v];
+    const std::size_t legs = legs_.size();
+    std::vector<std::pair<std::int32_t, RideRecord>> touched;  // records a replan may change
+    for (const Stop<Loc> &s : saved.stops)
+        if (s.kind == StopKind::pickup || s.kind == StopKind::dropoff) touched.emplace_back(s.id, records_[s.id]);
+    for (std::int32_t id : ids) touched.emplace_back(id, records_[id]);
+    double total = 0.0;
+    for (std::int32_t id : ids) {
+        const Insertion ins = best_insertion(v, id, NEVER);
+        if (ins.vehicle < 0) {
+            total = NEVER;
+            break;
+        }
+        total += ins.cost;
+        insert(id, ins);
+    }
+    if (!commit || total == NEVER) {
+        vehicles_[v] = saved;
+        legs_.resize(legs);
+        for (const auto &[id, rec] : touched) records_[id] = rec;
+    }
+    return total;
+}
+
+template <class Space>
 void Fleet<Space>::set_in_service(std::int32_t v, bool in_service, std::vector<std::int32_t> &unassigned) {
     require(v >= 0 && v < static_cast<std::int32_t>(vehicles_.size()), "unknown vehicle " + std::to_string(v));
     Vehicle<Loc> &veh = vehicles_[v];
@@ -491,15 +522,18 @@ void Fleet<Space>::set_in_service(std::int32_t v, bool in_service, std::vector<s
         return;
     }
     turn(v);
+    std::vector<std::int32_t> dropped;  // rides not picked up yet
+    for (const Stop<Loc> &s : veh.stops)
+        if (s.kind == StopKind::pickup && records_[s.id].status == RideStatus::assigned) dropped.push_back(s.id);
     std::vector<Stop<Loc>> kept;
     for (const Stop<Loc> &s : veh.stops) {
-        const bool waiting = s.kind != StopKind::charge && records_[s.id].status == RideStatus::assigned;
-        if (!waiting) {
+        const bool ride = s.kind == StopKind::pickup || s.kind == StopKind::dropoff;
+        if (s.kind != StopKind::reposition && !(ride && std::count(dropped.begin(), dropped.end(), s.id) > 0))
             kept.push_back(s);
-        } else if (s.kind == StopKind::pickup) {
-            records_[s.id] = RideRecord{};
-            unassigned.push_back(s.id);
-        }
+    }
+    for (std::int32_t id : dropped) {
+        records_[id] = RideRecord{};
+        unassigned.push_back(id);
     }
     veh.stops = std::move(kept);
     replan(v);
@@ -515,9 +549,28 @@ void Fleet<Space>::update(std::int32_t v, const Loc &at, double ready_s, std::ve
     veh.departed = ready_s;
     replan(v);
     for (const Stop<Loc> &s : veh.stops) {
-        if (s.kind == StopKind::charge || s.start <= s.latest) continue;
+        if (s.kind == StopKind::charge || s.kind == StopKind::reposition || s.start <= s.latest) continue;
         if (std::find(broken.begin(), broken.end(), s.id) == broken.end()) broken.push_back(s.id);
     }
+}
+
+template <class Space>
+bool Fleet<Space>::reposition(std::int32_t v, const Loc &to) {
+    require(v >= 0 && v < static_cast<std::int32_t>(vehicles_.size()), "unknown vehicle " + std::to_string(v));
+    require(space_.valid(to), "the reposition target is not a location of the space");
+    Vehicle<Loc> &veh = vehicles_[v];
+    if (!veh.in_service || !(veh.stops.empty() || veh.cruising())) return false;
+    const auto [at, t] = position(v);
+    const double need = space_.distance(veh.from, at) + space_.distance(at, to) + to_charger_m(to);
+    if (need > budget_m(veh)) return false;  // it could not reach a charger afterwards
+    turn(v);
+    veh.stops.clear();
+    Stop<Loc> s;
+    s.loc = to;
+    s.kind = StopKind::reposition;
+    veh.stops.push_back(s);
+    replan(v);
+    return true;
 }
 
 template class Fleet<NetworkSpace>;

@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt._validation import FloatArray, IntArray
+from smartopt._validation import FloatArray, IntArray, float_array, positive_float
 from smartopt.dispatch.model import Fleet, Requests
+from smartopt.dispatch.rebalancing import Zones, rebalance
 from smartopt.dispatch.simulation import REJECTIONS, Policy, RideLimits, check_requests, core_fleet
 from smartopt.dispatch.space import TravelSpace
 from smartopt.network import RoadNetwork
 
-EVENT_KINDS = ("pickup", "dropoff", "charge")
+EVENT_KINDS = ("pickup", "dropoff", "charge", "reposition")
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class Offer:
 
 @dataclass(frozen=True)
 class Event:
-    """A pickup or drop-off of ``request`` (or the start of charging at charger ``request``)."""
+    """A pickup or drop-off of ``request``, the start of charging at charger ``request``, or the end
+    of a reposition trip (``request`` -1)."""
 
     time_s: float
     kind: str
@@ -157,6 +159,16 @@ class Dispatcher:
             self._check_vehicle(vehicle)
             moved = self._core.set_in_service(vehicle, bool(in_service))
             return [self._offer(int(r)) for r in moved]
+
+    def rebalance(self, expected: npt.ArrayLike, *, zone_m: float = 500.0) -> int:
+        """Sends idle vehicles toward ``expected`` demand (requests per location, e.g. a forecast
+        of the next hour) by zones of ``zone_m`` (a min-cost flow); returns how many were sent."""
+        demand = float_array("expected", expected, (self.space.num_nodes,), nonnegative=True)
+        with self._lock:
+            zones = Zones.grid(self.space, positive_float("zone_m", zone_m))
+            xy: npt.NDArray[np.float64] = np.asarray(self.space.node_xy, dtype=np.float64)
+            per_zone = np.bincount(zones.of_points(xy), demand, zones.anchor.size).astype(np.float64)
+            return rebalance(self._core, self.space, zones, per_zone)
 
     def snapshot(self) -> FleetSnapshot:
         """The fleet now."""

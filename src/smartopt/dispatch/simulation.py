@@ -16,6 +16,8 @@ from tqdm.auto import tqdm
 from smartopt._core import _dispatch
 from smartopt._validation import FloatArray, IntArray
 from smartopt.dispatch.model import Fleet, Requests
+from smartopt.dispatch.pooling import PoolingRun
+from smartopt.dispatch.rebalancing import Zones, rebalance
 from smartopt.dispatch.space import TravelSpace
 from smartopt.network import RoadNetwork
 
@@ -37,30 +39,47 @@ class Policy:
     ``kind="insertion"`` places each request on arrival where it costs least (cheapest feasible
     insertion, pooling riders); ``"batch"`` collects requests for ``batch_s`` seconds and matches
     them to vehicles at least total cost (linear sum assignment, one new request per vehicle per
-    batch), keeping unmatched ones for the next batch while a vehicle can still serve them. The cost
+    batch), keeping unmatched ones for the next batch while a vehicle can still serve them;
+    ``"pooling"`` also batches, but gives a vehicle a trip of up to ``max_trip`` requests (each
+    vehicle's trips built from its ``pool_candidates`` cheapest requests; trips chosen by CP-SAT
+    within ``pool_time_limit_s``, most requests served first, then least cost). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
     (s; 0: least added driving time, RidePy's rule). ``boarding_s`` is the dwell at each pickup and
     drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
-    charge to ``charge_to``.
+    charge to ``charge_to``. With ``rebalance_s > 0``, every ``rebalance_s`` seconds the idle
+    vehicles move toward the next hour's requests per zone (square cells of ``zone_m``; the day's
+    requests stand in for a demand forecast) by a min-cost flow.
     """
 
-    kind: Literal["insertion", "batch"] = "insertion"
+    kind: Literal["insertion", "batch", "pooling"] = "insertion"
     batch_s: float = 30.0
     boarding_s: float = 30.0
     reserve: float = 0.1
     charge_below: float = 0.3
     charge_to: float = 0.9
     wait_weight: float = 0.0
+    rebalance_s: float = 0.0
+    zone_m: float = 500.0
+    max_trip: int = 3
+    pool_candidates: int = 8
+    pool_time_limit_s: float = 0.2
 
     def __post_init__(self) -> None:
-        if self.kind not in ("insertion", "batch"):
-            raise ValueError(f"policy kind must be 'insertion' or 'batch', got {self.kind!r}")
-        for name in ("batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight"):
+        if self.kind not in ("insertion", "batch", "pooling"):
+            raise ValueError(f"policy kind must be 'insertion', 'batch' or 'pooling', got {self.kind!r}")
+        for name in ("max_trip", "pool_candidates"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        numbers = ("batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight", "rebalance_s")
+        for name in (*numbers, "pool_time_limit_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.kind == "batch" and self.batch_s <= 0:
-            raise ValueError("batch_s must be > 0 for the batch policy")
+        if self.kind != "insertion" and self.batch_s <= 0:
+            raise ValueError(f"batch_s must be > 0 for the {self.kind} policy")
+        if not (isinstance(self.zone_m, int | float) and math.isfinite(self.zone_m) and self.zone_m > 0):
+            raise ValueError(f"zone_m must be a finite number > 0, got {self.zone_m!r}")
         if not self.reserve <= self.charge_below <= self.charge_to <= 1:
             raise ValueError("battery fractions must satisfy reserve <= charge_below <= charge_to <= 1")
 
@@ -330,12 +349,14 @@ def simulate(
     fleet: Fleet | None = None,
     requests: Requests | None = None,
     *,
-    policy: Policy | Literal["insertion", "batch"] = "insertion",
+    policy: Policy | Literal["insertion", "batch", "pooling"] = "insertion",
+    seed: int = 0,
     progress: bool | None = None,
 ) -> SimulationResult:
     """Simulates a day of ``requests`` served by ``fleet`` on a district (its network, fleet and
-    requests by default), a road network or a travel space, under ``policy``. ``progress`` shows a
-    bar over the simulated hours (default: when stderr is a terminal)."""
+    requests by default), a road network or a travel space, under ``policy``. ``seed`` seeds the
+    pooling policy's CP-SAT (the day is the same for a seed unless its time budget runs out).
+    ``progress`` shows a bar over the simulated day (default: when stderr is a terminal)."""
     space, fleet, requests = _scenario(where, fleet, requests)
     pol = policy if isinstance(policy, Policy) else Policy(kind=policy)
     check_requests(space, fleet, requests)
@@ -344,11 +365,38 @@ def simulate(
     core = core_fleet(space, fleet, pol)
     limits.add_to(core, space, requests)
     batch_s = pol.batch_s if pol.kind == "batch" else 0.0
-    last_hour = int(requests.time_s[-1] // 3600) + 1 if len(requests) else 0
+    step = pol.rebalance_s if pol.rebalance_s > 0 else 3600.0
+    steps = int(requests.time_s[-1] // step) + 1 if len(requests) else 0
+    zones = Zones.grid(space, pol.zone_m) if pol.rebalance_s > 0 else None
+    if zones is not None:
+        origin_zone = zones.of_points(np.asarray(space.node_xy)[requests.origin])
     show = sys.stderr.isatty() if progress is None else progress
-    for hour in tqdm(range(1, last_hour + 1), desc="simulating", unit="h", disable=not show):
-        core.place_until(hour * 3600.0, batch_s)
-    core.place_until(math.inf, batch_s)
+    pooling = (
+        PoolingRun(
+            core,
+            requests.time_s,
+            pol.batch_s,
+            max_trip=pol.max_trip,
+            per_vehicle=pol.pool_candidates,
+            time_limit_s=pol.pool_time_limit_s,
+            seed=seed,
+        )
+        if pol.kind == "pooling"
+        else None
+    )
+
+    def place_until(t: float) -> None:
+        if pooling is None:
+            core.place_until(t, batch_s)
+        else:
+            pooling.run_until(t)
+
+    for k in tqdm(range(1, steps + 1), desc="simulating", unit="step", disable=not show):
+        place_until(k * step)
+        if zones is not None:
+            soon = (requests.time_s >= k * step) & (requests.time_s < k * step + 3600.0)
+            rebalance(core, space, zones, np.bincount(origin_zone[soon], minlength=zones.anchor.size).astype(float))
+    place_until(math.inf)
     core.finish()
     runtime = time.perf_counter() - start
     rec = core.records()
@@ -395,7 +443,7 @@ def size_fleet(
     sizes: npt.ArrayLike,
     served_ratio: float = 0.95,
     mean_wait_s: float = 300.0,
-    policy: Policy | Literal["insertion", "batch"] = "insertion",
+    policy: Policy | Literal["insertion", "batch", "pooling"] = "insertion",
 ) -> FleetSizing:
     """Simulates the day with each fleet size in ``sizes`` (the fleet resized, see
     :meth:`Fleet.resized`) and finds the smallest serving at least ``served_ratio`` of the

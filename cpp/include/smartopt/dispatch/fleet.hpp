@@ -55,13 +55,14 @@ struct FleetOptions {
     double wait_weight = 0.0;      // insertion cost per s of the new rider's wait (s of driving)
 };
 
-enum class StopKind : std::int8_t { pickup = 0, dropoff = 1, charge = 2 };
+// reposition: an idle vehicle drives toward expected demand; a ride placed in it replaces the trip.
+enum class StopKind : std::int8_t { pickup = 0, dropoff = 1, charge = 2, reposition = 3 };
 
 template <class Loc>
 struct Stop {
     Loc loc{};
     StopKind kind = StopKind::pickup;
-    std::int32_t id = -1;  // ride, or charger for a charge stop
+    std::int32_t id = -1;  // ride, or charger for a charge stop, -1 for a reposition
     double earliest = 0.0, latest = NEVER;
     double service = 0.0;                        // boarding or charging time (s)
     double eta = 0.0, start = 0.0, depart = 0.0;  // planned arrival, service start, departure (s)
@@ -79,7 +80,8 @@ struct Leg {
     std::int32_t load;  // riders' seats taken while driving it
 };
 
-// What happened at a stop: a pickup or drop-off of a ride, or the start of charging at a charger.
+// What happened at a stop: a pickup or drop-off of a ride, the start of charging at a charger, or
+// the end of a reposition trip (id -1).
 struct Event {
     double time_s;
     StopKind kind;
@@ -101,6 +103,7 @@ struct Vehicle {
     double soc_kwh = NEVER;
     bool in_service = true;
     bool check_rides = false;  // some rider planned here is not on board yet and has a ride limit
+    bool cruising() const { return stops.size() == 1 && stops.front().kind == StopKind::reposition; }
 };
 
 // The best place found for a ride: cost = added driving time + wait_weight x the ride's wait (s).
@@ -133,6 +136,9 @@ public:
     // Places the pending rides in one batch: a least-cost matching of rides to vehicles (one new
     // ride per vehicle), rides no vehicle can take rejected, the others left pending.
     void assign_batch(const std::vector<std::int32_t> &pending_ids, std::vector<std::int32_t> &still_pending);
+    // Inserts rides `ids` into vehicle v one after another, each at its cheapest place; returns the
+    // summed cost, NEVER if one cannot go in. With commit false the fleet is left as it was.
+    double add_trip(std::int32_t v, const std::vector<std::int32_t> &ids, bool commit);
     // Takes vehicle v out of service (it drops its riders on board, takes no new rides; the rides
     // it was to pick up are unassigned, pending again, and listed in `unassigned`) or back.
     void set_in_service(std::int32_t v, bool in_service, std::vector<std::int32_t> &unassigned);
@@ -146,6 +152,9 @@ public:
     void place_until(double until, double batch_s);
     // Runs to the end of every plan (charging included).
     void finish();
+    // Sends idle vehicle v (no stops, or repositioning) toward `to`; false if it is not idle or its
+    // battery could not reach a charger from there.
+    bool reposition(std::int32_t v, const Loc &to);
 
     double now() const { return now_; }
     const Space &space() const { return space_; }
