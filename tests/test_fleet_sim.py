@@ -7,6 +7,8 @@ Tolerances: times 1e-6 s, energies 1e-9 kWh.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from dispatch_reference import cheapest_insertions
 from smartopt.datasets.grid import grid_network
-from smartopt.dispatch import Dispatcher, Fleet, Policy, Requests, SimulationResult, TravelSpace, simulate
+from smartopt.dispatch import Dispatcher, Fleet, Policy, Requests, SimulationResult, TravelSpace, simulate, size_fleet
 from smartopt.dispatch.pooling import Trip, choose, greedy
 from smartopt.dispatch.simulation import RideLimits
 
@@ -364,6 +366,13 @@ def test_bad_setup() -> None:
         Policy(kind="magic")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="charge_below"):
         Policy(reserve=0.5, charge_below=0.2)
+    with pytest.raises(ValueError, match="batch_s"):
+        Policy(kind="batch", batch_s=1e-9)  # the clock could not move past large times
+    with pytest.raises(ValueError, match="rebalance_s"):
+        Policy(rebalance_s=0.01)
+    with pytest.raises(ValueError, match="steps"):
+        late = Requests(num_nodes=9, time_s=[0.0, 1e10], origin=[1, 1], destination=[2, 2], passengers=[1, 1])
+        simulate(net, fleet, late, progress=False)
     with pytest.raises(ValueError, match="disconnected"):
         TravelSpace.from_matrix([[0.0, np.inf], [1.0, 0.0]])
     with pytest.raises(ValueError, match="unknown vehicle"):
@@ -371,3 +380,73 @@ def test_bad_setup() -> None:
     with pytest.raises(ValueError, match="before the dispatcher's clock"):
         d = Dispatcher(net, fleet, start_s=100.0)
         d.submit(1, 2, time_s=50.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from([0.0, -1.0, 1.0, 1e300, np.inf, -np.inf, np.nan, 5.0, 600.0]), min_size=8, max_size=8),
+    st.lists(st.integers(-3, 12), min_size=4, max_size=4),
+    st.sampled_from(["network", "plane"]),
+)
+def test_core_survives_any_input(values: list[float], ints: list[int], kind: str) -> None:
+    """The C++ core, called directly with odd numbers and ids, raises ValueError or works: never
+    crashes or hangs."""
+    from smartopt._core import _dispatch
+
+    a, b, c, d, e, f, g, h = values
+    vehicles = _dispatch.VehicleSpecs([max(ints[0], 0)], [a if a else 1.0], [abs(b) if b == b else b], [0.5])
+    try:
+        options = _dispatch.FleetOptions(abs(c) if c == c else c, 0.1, 0.3, 0.9, 0.0)
+        if kind == "plane":
+            xy = np.array([[d, 0.0]])
+            core = _dispatch.plane_fleet(8.0, True, vehicles, xy, np.zeros((1, 2)), [50.0], options)
+            at, to = np.array([[e, f]]), np.array([[0.0, 1.0]])
+        else:
+            t = np.array([[0.0, 10.0, 20.0], [10.0, 0.0, 10.0], [20.0, 10.0, d]])
+            core = _dispatch.network_fleet(t, [], [], [], [], [], vehicles, [ints[1]], [0], [50.0], options)
+            at, to = np.array([ints[2]], dtype=np.int32), np.array([ints[2]], dtype=np.int32)
+    except ValueError:
+        return
+    for call in (
+        lambda: core.add_rides([abs(e)], at, to, [ints[3]], [f], [g], [h], [h]),
+        lambda: core.submit(ints[2]),
+        lambda: core.advance(g),
+        lambda: core.place_until(h, abs(c) if c == c else c),
+        lambda: core.add_trip(ints[1], [ints[2]], bool(ints[3] % 2)),
+        lambda: core.reposition(ints[0], at),
+        lambda: core.update(ints[1], at, e),
+        lambda: core.set_in_service(ints[2], bool(ints[0] % 2)),
+        lambda: core.insertion_costs([ints[3]]),
+        lambda: core.reject(ints[0], True),
+        core.finish,
+    ):
+        with contextlib.suppress(ValueError):
+            call()
+    for table in (core.records(), core.legs(), core.sessions(), core.events(), core.vehicles()):
+        assert isinstance(table, dict)
+
+
+def test_bad_input_of_the_other_entry_points() -> None:
+    net = grid_network(3, 3)
+    fleet = make_fleet(net.num_nodes, [0], 2, 4)
+    req = Requests(num_nodes=9, time_s=[0.0], origin=[1], destination=[2], passengers=[1])
+    for sizes in ([], [0, 2]):
+        with pytest.raises(ValueError, match="sizes"):
+            size_fleet(net, fleet, req, sizes=sizes)
+    for n in (0, True, 2.5):
+        with pytest.raises(ValueError, match="num_vehicles"):
+            fleet.resized(n)  # type: ignore[arg-type]
+    assert fleet.resized(5).num_vehicles == 5 and fleet.resized(5).vehicle_depot.tolist() == [0] * 5
+    live = Dispatcher(net, fleet)
+    with pytest.raises(ValueError, match="expected"):
+        live.rebalance([1.0, 2.0])
+    with pytest.raises(ValueError, match="zone_m"):
+        live.rebalance(np.ones(9), zone_m=-1.0)
+    with pytest.raises(ValueError, match="origin"):
+        live.submit(42, 2)
+    with pytest.raises(ValueError, match="points_xy"):
+        TravelSpace.plane([[0.0, np.nan]], speed_mps=5.0)
+    with pytest.raises(ValueError, match="speed_mps"):
+        TravelSpace.plane([[0.0, 0.0]], speed_mps=0.0)
+    with pytest.raises(ValueError, match="metric"):
+        TravelSpace.plane([[0.0, 0.0]], speed_mps=1.0, metric="chebyshev")  # type: ignore[arg-type]

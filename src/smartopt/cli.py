@@ -283,8 +283,7 @@ def _shuttle_plan(district: Any, seed: int, out: Path) -> dict[str, Any]:
 def _shuttle_day(district: Any, out: Path) -> dict[str, Any]:
     """The day's on-demand requests simulated with pooled insertion (per request in
     ``shuttle_day.csv``), and the smallest fleet reaching :data:`SIZING_TARGET`."""
-    from smartopt.dispatch import Policy, TravelSpace, simulate
-    from smartopt.dispatch.simulation import size_fleet
+    from smartopt.dispatch import Policy, TravelSpace, simulate, size_fleet
 
     space = TravelSpace.from_network(district.network)
     policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)

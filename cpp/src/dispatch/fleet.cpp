@@ -19,6 +19,8 @@ void require(bool ok, const std::string &what) {
 
 bool finite_nonnegative(double x) { return std::isfinite(x) && x >= 0; }
 
+constexpr double kMinBatchS = 0.1;  // shorter batches would let the clock stall at large times
+
 }  // namespace
 
 template <class Space>
@@ -362,7 +364,9 @@ void Fleet<Space>::advance(double now) {
             events_.push_back({s.start, s.kind, v, s.id});
             if (s.kind == StopKind::charge) {
                 const double kwh = s.service / 3600.0 * charger_kw_[s.id];
-                veh.soc_kwh = std::min(veh.spec.battery_kwh, veh.soc_kwh + kwh);
+                // exactly at the target (rounding a hair below it would send the vehicle again)
+                const double cap = veh.spec.battery_kwh;
+                veh.soc_kwh = std::min(cap, std::max(veh.soc_kwh + kwh, options_.charge_to * cap));
                 sessions_.push_back({v, s.id, s.start, s.depart, kwh});
             } else if (s.kind != StopKind::reposition) {
                 const Ride<Loc> &r = rides_[s.id];
@@ -401,7 +405,7 @@ void Fleet<Space>::place_now(std::int32_t id) {
 template <class Space>
 void Fleet<Space>::place_until(double until, double batch_s) {
     require(!std::isnan(until) && until >= now_, "time cannot go backwards");
-    require(finite_nonnegative(batch_s), "batch_s must be >= 0");
+    require(batch_s == 0 || (std::isfinite(batch_s) && batch_s >= kMinBatchS), "batch_s must be 0 or at least 0.1 s");
     const std::size_t n = rides_.size();
     auto requested = [&](std::size_t k) { return rides_[k].time_s; };
     if (batch_s == 0) {
@@ -421,7 +425,9 @@ void Fleet<Space>::place_until(double until, double batch_s) {
             std::vector<std::int32_t> waiting;
             assign_batch(pending_, waiting);
             pending_ = std::move(waiting);
-            next_batch_s_ += batch_s;
+            const double next = next_batch_s_ + batch_s;
+            require(next > next_batch_s_, "times too large for batches of batch_s");
+            next_batch_s_ = next;
         }
     }
     if (std::isfinite(until)) advance(until);

@@ -93,6 +93,8 @@ PlaneSpace::PlaneSpace(double speed_mps, bool manhattan) : speed_(speed_mps), ma
     if (!(speed_mps > 0) || !std::isfinite(speed_mps)) throw std::invalid_argument("speed_mps must be > 0");
 }
 
+bool PlaneSpace::valid(Loc a) { return std::isfinite(a.x) && std::isfinite(a.y); }
+
 double PlaneSpace::distance(Loc a, Loc b) const {
     const double dx = std::abs(a.x - b.x), dy = std::abs(a.y - b.y);
     return manhattan_ ? dx + dy : std::hypot(dx, dy);

@@ -4,7 +4,7 @@ from smartopt.dispatch.assignment import linear_sum_assignment
 from smartopt.dispatch.dispatcher import Dispatcher, Offer
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.routing import Route, VRPResult, evaluate_routes, solve_vrp
-from smartopt.dispatch.simulation import Policy, SimulationResult, simulate
+from smartopt.dispatch.simulation import FleetSizing, Policy, SimulationResult, simulate, size_fleet
 from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 from smartopt.dispatch.vrplib_io import read_vrplib, read_vrplib_solution
@@ -12,6 +12,7 @@ from smartopt.dispatch.vrplib_io import read_vrplib, read_vrplib_solution
 __all__ = [
     "Dispatcher",
     "Fleet",
+    "FleetSizing",
     "Offer",
     "Policy",
     "Requests",
@@ -26,5 +27,6 @@ __all__ = [
     "read_vrplib",
     "read_vrplib_solution",
     "simulate",
+    "size_fleet",
     "solve_vrp",
 ]

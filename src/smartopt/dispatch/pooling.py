@@ -140,6 +140,8 @@ class PoolingRun:
                 self.next += 1
             self.core.advance(self.epoch)
             self.pending = pool_batch(self.core, self.pending, **self.batch)
+            if self.epoch + self.batch_s <= self.epoch:
+                raise ValueError("times too large for batches of batch_s")
             self.epoch += self.batch_s
         if math.isfinite(until):
             self.core.advance(until)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from smartopt.district import District
 
+MAX_STEPS = 1_000_000
+"""Most steps (hours, or rebalancing intervals) one simulation covers."""
 REJECTIONS = ("", "no_vehicle", "battery")
 """Why a request was not served, by the core's code: none, no vehicle could keep the promises,
 or a vehicle could but its battery could not finish the plan."""
@@ -76,8 +78,10 @@ class Policy:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.kind != "insertion" and self.batch_s <= 0:
-            raise ValueError(f"batch_s must be > 0 for the {self.kind} policy")
+        if self.kind != "insertion" and self.batch_s < 0.1:
+            raise ValueError(f"batch_s must be at least 0.1 s for the {self.kind} policy, got {self.batch_s!r}")
+        if 0 < self.rebalance_s < 1:
+            raise ValueError(f"rebalance_s must be 0 (off) or at least 1 s, got {self.rebalance_s!r}")
         if not (isinstance(self.zone_m, int | float) and math.isfinite(self.zone_m) and self.zone_m > 0):
             raise ValueError(f"zone_m must be a finite number > 0, got {self.zone_m!r}")
         if not self.reserve <= self.charge_below <= self.charge_to <= 1:
@@ -366,7 +370,11 @@ def simulate(
     limits.add_to(core, space, requests)
     batch_s = pol.batch_s if pol.kind == "batch" else 0.0
     step = pol.rebalance_s if pol.rebalance_s > 0 else 3600.0
-    steps = int(requests.time_s[-1] // step) + 1 if len(requests) else 0
+    # from an hour before the first request (rebalancing looks an hour ahead) to the last
+    first = max(0, int((requests.time_s[0] - 3600.0) // step)) if len(requests) else 0
+    last = int(requests.time_s[-1] // step) + 1 if len(requests) else 0
+    if last - first > MAX_STEPS:
+        raise ValueError(f"the requests span {last - first:,} steps of {step:g} s; at most {MAX_STEPS:,} are simulated")
     zones = Zones.grid(space, pol.zone_m) if pol.rebalance_s > 0 else None
     if zones is not None:
         origin_zone = zones.of_points(np.asarray(space.node_xy)[requests.origin])
@@ -391,7 +399,7 @@ def simulate(
         else:
             pooling.run_until(t)
 
-    for k in tqdm(range(1, steps + 1), desc="simulating", unit="step", disable=not show):
+    for k in tqdm(range(first + 1, last + 1), desc="simulating", unit="step", disable=not show):
         place_until(k * step)
         if zones is not None:
             soon = (requests.time_s >= k * step) & (requests.time_s < k * step + 3600.0)

@@ -57,7 +57,7 @@ public:
     // speed in m/s (> 0); manhattan: |dx| + |dy| instead of the straight line.
     PlaneSpace(double speed_mps, bool manhattan);
 
-    static bool valid(Loc) { return true; }
+    static bool valid(Loc a);
     double distance(Loc a, Loc b) const;
     double time(Loc a, Loc b) const { return distance(a, b) / speed_; }
     std::pair<Loc, double> turn_point(Loc from, Loc to, double departed, double now) const;
