@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._core import _spatial
 from smartopt._validation import FloatArray, IntArray, float_array, positive_float
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.rebalancing import Zones, rebalance
@@ -186,8 +187,9 @@ class Dispatcher:
         if isinstance(value, tuple | list | np.ndarray) and np.shape(value) == (2,):
             if self.space.node_xy is None:
                 raise ValueError(f"{name}: the space has no coordinates; give a location index")
-            xy = np.asarray(value, dtype=float)
-            return int(np.argmin(((self.space.node_xy - xy) ** 2).sum(axis=1)))
+            xy = np.asarray(self.space.node_xy, dtype=np.float64)
+            nearest, _ = _spatial.nearest_nodes(xy, np.asarray([value], dtype=np.float64))
+            return int(nearest[0])
         return int(self.space.nodes(name, [value])[0])
 
     def _check_vehicle(self, vehicle: int) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from smartopt._core import _spatial
 from smartopt._validation import FloatArray, IntArray
 from smartopt.dispatch.space import TravelSpace
 
@@ -21,7 +22,7 @@ class Zones:
     cell of ``size_m`` holding locations); a point belongs to the zone of its nearest anchor."""
 
     anchor: IntArray
-    anchor_xy: FloatArray
+    anchor_xy: npt.NDArray[np.float64]
 
     @classmethod
     def grid(cls, space: TravelSpace, size_m: float) -> Zones:
@@ -36,12 +37,12 @@ class Zones:
             centre = xy[members].mean(axis=0)
             anchors.append(members[np.argmin(((xy[members] - centre) ** 2).sum(axis=1))])
         a = np.array(anchors, dtype=np.int32)
-        return cls(a, xy[a])
+        return cls(a, np.ascontiguousarray(xy[a], dtype=np.float64))
 
     def of_points(self, xy: npt.NDArray[np.float64]) -> IntArray:
         """Zone of each point (m, shape (k, 2))."""
-        d = ((xy[:, None, :] - self.anchor_xy[None, :, :]) ** 2).sum(axis=2)
-        return np.asarray(d.argmin(axis=1), dtype=np.int32)
+        nearest, _ = _spatial.nearest_nodes(self.anchor_xy, np.ascontiguousarray(xy, dtype=np.float64))
+        return nearest.astype(np.int32)
 
 
 def shares(expected: FloatArray, vehicles: int) -> npt.NDArray[np.int64]:
