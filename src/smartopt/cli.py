@@ -280,12 +280,11 @@ def _shuttle_plan(district: Any, seed: int, out: Path) -> dict[str, Any]:
     return trip_summary(trips, result)
 
 
-def _shuttle_day(district: Any, out: Path) -> dict[str, Any]:
+def _shuttle_day(district: Any, space: Any, out: Path) -> dict[str, Any]:
     """The day's on-demand requests simulated with pooled insertion (per request in
     ``shuttle_day.csv``), and the smallest fleet reaching :data:`SIZING_TARGET`."""
-    from smartopt.dispatch import Policy, TravelSpace, simulate, size_fleet
+    from smartopt.dispatch import Policy, simulate, size_fleet
 
-    space = TravelSpace.from_network(district.network)
     policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
     day = simulate(space, district.fleet, district.requests, policy=policy, progress=False)
     day.to_frame().to_csv(out / "shuttle_day.csv", index=False)
@@ -360,6 +359,7 @@ def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
 def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     """The main job on a built-in district. Returns the results written to ``out/results.json``."""
     from smartopt.datasets import sejong_5_1
+    from smartopt.dispatch import TravelSpace
 
     started = time.perf_counter()
     print(f"smartopt {smartopt.__version__} — main job on {scenario} (seed {seed})")
@@ -368,7 +368,9 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     net, energy, fleet, requests = district.network, district.energy, district.fleet, district.requests
 
     with _step(f"travel times, all {net.num_nodes} x {net.num_nodes} node pairs"):
-        tt = net.travel_time_matrix(np.arange(net.num_nodes), n_threads=2)
+        space = TravelSpace.from_network(net)  # the dispatch space holds the all-pairs times
+        assert space.time_s is not None
+        tt = space.time_s
     ride_s = tt[requests.origin, requests.destination]
 
     with _step("signal loads (Webster critical flow ratios)"):
@@ -390,7 +392,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     with _step(f"shuttles: the day's booked trips (pickup and delivery, {SHUTTLE_TIME_LIMIT_S:g} s search)"):
         shuttles = _shuttle_plan(district, seed, out)
     with _step("shuttles: the day's on-demand requests simulated (pooled insertion), and the fleet size needed"):
-        on_demand = _shuttle_day(district, out)
+        on_demand = _shuttle_day(district, space, out)
 
     hours = (requests.time_s // 3600).astype(int)
     busy = int(np.bincount(hours).argmax())
