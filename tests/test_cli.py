@@ -41,6 +41,10 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         assert all(
             s < 0.95 or w > 300 for s, w in zip(sizing["served_ratio"][:k], sizing["mean_wait_s"][:k], strict=True)
         )
+    replan = day["reoptimization"]
+    assert replan["shuttles"] == (sizing["smallest_fleet"] or results["dispatch"]["shuttles"])
+    assert replan["kpis_with"]["reoptimizations"] > 0 and replan["kpis_with"]["broken_promises"] == 0
+    assert replan["kpis_with"]["vehicle_km"] < replan["kpis_without"]["vehicle_km"]  # 7.8 % less at seed 0
     day_rows = (tmp_path / "out" / "shuttle_day.csv").read_text().splitlines()
     assert len(day_rows) == 1 + results["dispatch"]["requests"]
     assert results["seed"] == 2 and results["network"]["nodes"] > 300

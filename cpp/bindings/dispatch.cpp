@@ -6,9 +6,12 @@
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "smartopt/dispatch/assignment.hpp"
@@ -90,6 +93,47 @@ VehicleSpecs vehicle_specs(const CArray<std::int32_t> &seats, const CArray<doubl
     for (std::size_t v = 0; v < s.size(); ++v) out.specs.push_back({s[v], b[v], k[v], q[v]});
     return out;
 }
+
+// A road-network space as numpy arrays come (see NetworkSpace): checked when built.
+struct NetworkArgs {
+    std::int32_t n = 0;
+    std::vector<double> time_s, distance_m, link_time_s, link_length_m;
+    std::vector<std::int64_t> link_offsets;
+    std::vector<std::int32_t> link_heads;
+    dp::NetworkSpace build() const {
+        return dp::NetworkSpace(n, time_s, distance_m, link_offsets, link_heads, link_time_s, link_length_m);
+    }
+};
+
+NetworkArgs network_args(const CArray<double> &time_s, const CArray<double> &distance_m,
+                         const CArray<std::int64_t> &link_offsets, const CArray<std::int32_t> &link_heads,
+                         const CArray<double> &link_time_s, const CArray<double> &link_length_m) {
+    if (!time_s || time_s.ndim() != 2 || time_s.shape(0) != time_s.shape(1))
+        throw py::value_error("time_s must be a square matrix");
+    NetworkArgs a;
+    a.n = static_cast<std::int32_t>(time_s.shape(0));
+    a.time_s.assign(time_s.data(), time_s.data() + time_s.size());
+    a.distance_m.assign(distance_m.data(), distance_m.data() + distance_m.size());
+    a.link_offsets = to_vector(link_offsets, "link_offsets");
+    a.link_heads = to_vector(link_heads, "link_heads");
+    a.link_time_s = to_vector(link_time_s, "link_time_s");
+    a.link_length_m = to_vector(link_length_m, "link_length_m");
+    return a;
+}
+
+// How each space's travel times are given to set_space.
+template <class Space>
+struct SpaceArgs;
+template <>
+struct SpaceArgs<dp::NetworkSpace> {
+    using type = NetworkArgs;
+    static dp::NetworkSpace build(const NetworkArgs &a) { return a.build(); }
+};
+template <>
+struct SpaceArgs<dp::PlaneSpace> {
+    using type = std::pair<double, bool>;  // speed (m/s), Manhattan metric
+    static dp::PlaneSpace build(const type &a) { return dp::PlaneSpace(a.first, a.second); }
+};
 
 template <class Space>
 using FleetOf = dp::Fleet<Space>;
@@ -216,6 +260,69 @@ void bind_fleet(py::module_ &m, const char *name) {
             },
             py::arg("vehicle"), py::arg("position"), py::arg("ready_s"))
         .def(
+            "set_space",
+            [](Fleet &f, const typename SpaceArgs<Space>::type &args) {
+                std::vector<std::int32_t> broken;
+                without_gil([&] {
+                    f.set_space(SpaceArgs<Space>::build(args), broken);
+                    return 0;
+                });
+                return to_numpy<std::int32_t>(broken);
+            },
+            py::arg("space"), "New travel times from now on; returns the rides whose promises now break.")
+        .def(
+            "plans",
+            [](const Fleet &f) {
+                std::vector<dp::Stop<Loc>> stops;
+                std::vector<std::int32_t> vehicle;
+                for (std::int32_t v = 0; v < static_cast<std::int32_t>(f.vehicles().size()); ++v)
+                    for (const auto &s : f.vehicles()[v].stops) {
+                        stops.push_back(s);
+                        vehicle.push_back(v);
+                    }
+                std::vector<Loc> at;
+                for (const auto &s : stops) at.push_back(s.loc);
+                py::dict d;
+                d["vehicle"] = to_numpy<std::int32_t>(vehicle);
+                d["kind"] = column<std::int8_t>(stops, [](const dp::Stop<Loc> &x) { return x.kind; });
+                d["id"] = column<std::int32_t>(stops, [](const dp::Stop<Loc> &x) { return x.id; });
+                d["location"] = L::write(at);
+                d["earliest_s"] = column<double>(stops, [](const dp::Stop<Loc> &x) { return x.earliest; });
+                d["latest_s"] = column<double>(stops, [](const dp::Stop<Loc> &x) { return x.latest; });
+                d["start_s"] = column<double>(stops, [](const dp::Stop<Loc> &x) { return x.start; });
+                const auto ride = [&](const dp::Stop<Loc> &x) -> const dp::Ride<Loc> * {
+                    const bool rider = x.kind == dp::StopKind::pickup || x.kind == dp::StopKind::dropoff;
+                    return rider ? &f.rides()[x.id] : nullptr;
+                };
+                d["passengers"] = column<std::int32_t>(stops, [&](const dp::Stop<Loc> &x) {
+                    return ride(x) ? ride(x)->passengers : 0;
+                });
+                d["max_ride_s"] = column<double>(stops, [&](const dp::Stop<Loc> &x) {
+                    return ride(x) ? ride(x)->max_ride_s : dp::NEVER;
+                });
+                return d;
+            },
+            "Every vehicle's planned stops in order: vehicle, kind, id, location, times (s), and for ride "
+            "stops the ride's passengers and longest time on board (s).")
+        .def(
+            "replace_plans",
+            [](Fleet &f, const CArray<std::int32_t> &vehicles, const CArray<std::int64_t> &offsets,
+               const CArray<std::int32_t> &rides, const CArray<bool> &pickup) {
+                const auto vs = to_vector(vehicles, "vehicles");
+                const auto off = to_vector(offsets, "offsets");
+                const auto r = to_vector(rides, "rides");
+                const auto p = to_vector(pickup, "pickup");
+                if (off.size() != vs.size() + 1 || p.size() != r.size() || off.front() != 0 ||
+                    off.back() != static_cast<std::int64_t>(r.size()) || !std::is_sorted(off.begin(), off.end()))
+                    throw py::value_error("offsets must cut rides into one plan per vehicle");
+                std::vector<std::vector<dp::PlanStop>> plans(vs.size());
+                for (std::size_t k = 0; k < vs.size(); ++k)
+                    for (auto i = off[k]; i < off[k + 1]; ++i) plans[k].push_back({r[i], p[i]});
+                return without_gil([&] { return f.replace_plans(vs, plans); });
+            },
+            py::arg("vehicles"), py::arg("offsets"), py::arg("rides"), py::arg("pickup"),
+            "New plans (plan k: rides[offsets[k]:offsets[k+1]]); returns the old and new driving time (s).")
+        .def(
             "reposition",
             [](Fleet &f, std::int32_t v, const py::array &to) {
                 const auto loc = L::read(to, "to");
@@ -291,6 +398,7 @@ void bind_fleet(py::module_ &m, const char *name) {
             d["position"] = L::write(at);
             d["position_s"] = to_numpy<double>(ready);
             d["load"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.load; });
+            d["seats"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.spec.seats; });
             d["soc_kwh"] = column<double>(vs, [](const dp::Vehicle<Loc> &x) { return x.soc_kwh; });
             d["stops"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.stops.size(); });
             d["in_service"] = column<bool>(vs, [](const dp::Vehicle<Loc> &x) { return x.in_service; });
@@ -304,6 +412,9 @@ PYBIND11_MODULE(_dispatch, m) {
     m.doc() = "Dispatch core: linear sum assignment (LAPJV) and the event-driven shuttle fleet.";
     m.def("solve_assignment", &solve_assignment, py::arg("cost"),
           "The column of each row in a least-cost assignment of a (rows <= columns) cost matrix.");
+    py::class_<NetworkArgs>(m, "NetworkSpaceArgs")
+        .def(py::init(&network_args), py::arg("time_s"), py::arg("distance_m"), py::arg("link_offsets"),
+             py::arg("link_heads"), py::arg("link_time_s"), py::arg("link_length_m"));
     bind_fleet<dp::NetworkSpace>(m, "NetworkFleet");
     bind_fleet<dp::PlaneSpace>(m, "PlaneFleet");
     py::class_<VehicleSpecs>(m, "VehicleSpecs")
@@ -318,34 +429,20 @@ PYBIND11_MODULE(_dispatch, m) {
              py::arg("wait_weight"));
     m.def(
         "network_fleet",
-        [](const CArray<double> &time_s, const CArray<double> &distance_m, const CArray<std::int64_t> &link_offsets,
-           const CArray<std::int32_t> &link_heads, const CArray<double> &link_time_s,
-           const CArray<double> &link_length_m, const VehicleSpecs &vehicles, const CArray<std::int32_t> &start,
+        [](const NetworkArgs &space, const VehicleSpecs &vehicles, const CArray<std::int32_t> &start,
            const CArray<std::int32_t> &charger_node, const CArray<double> &charger_kw,
            const dp::FleetOptions &options) {
-            if (time_s.ndim() != 2 || time_s.shape(0) != time_s.shape(1))
-                throw py::value_error("time_s must be a square matrix");
-            const auto n = static_cast<std::int32_t>(time_s.shape(0));
-            std::vector<double> t(time_s.data(), time_s.data() + time_s.size());
-            std::vector<double> d(distance_m.data(), distance_m.data() + distance_m.size());
             auto specs = vehicles.specs;
             auto st = to_vector(start, "start");
             auto cn = to_vector(charger_node, "charger_node");
             auto ck = to_vector(charger_kw, "charger_kw");
-            auto lo = to_vector(link_offsets, "link_offsets");
-            auto lh = to_vector(link_heads, "link_heads");
-            auto lt = to_vector(link_time_s, "link_time_s");
-            auto ll = to_vector(link_length_m, "link_length_m");
             return without_gil([&] {
-                dp::NetworkSpace space(n, std::move(t), std::move(d), std::move(lo), std::move(lh), std::move(lt),
-                                       std::move(ll));
-                return new FleetOf<dp::NetworkSpace>(std::move(space), std::move(specs), std::move(st), std::move(cn),
+                return new FleetOf<dp::NetworkSpace>(space.build(), std::move(specs), std::move(st), std::move(cn),
                                                      std::move(ck), options);
             });
         },
-        py::arg("time_s"), py::arg("distance_m"), py::arg("link_offsets"), py::arg("link_heads"),
-        py::arg("link_time_s"), py::arg("link_length_m"), py::arg("vehicles"), py::arg("start"),
-        py::arg("charger_node"), py::arg("charger_kw"), py::arg("options"), py::return_value_policy::take_ownership);
+        py::arg("space"), py::arg("vehicles"), py::arg("start"), py::arg("charger_node"), py::arg("charger_kw"),
+        py::arg("options"), py::return_value_policy::take_ownership);
     m.def(
         "plane_fleet",
         [](double speed_mps, bool manhattan, const VehicleSpecs &vehicles, const py::array &start_xy,

@@ -20,6 +20,19 @@ void require(bool ok, const std::string &what) {
 bool finite_nonnegative(double x) { return std::isfinite(x) && x >= 0; }
 
 constexpr double kMinBatchS = 0.1;  // shorter batches would let the clock stall at large times
+constexpr double kTolerance = 1e-6;  // s or m: rounding between two ways of summing a plan
+
+bool same_locations(const NetworkSpace &a, const NetworkSpace &b) { return a.size() == b.size(); }
+bool same_locations(const PlaneSpace &, const PlaneSpace &) { return true; }
+
+// Adds to `broken` the rides of vehicle `veh` whose planned stops come after their latest time.
+template <class Loc>
+void list_broken(const Vehicle<Loc> &veh, std::vector<std::int32_t> &broken) {
+    for (const Stop<Loc> &s : veh.stops) {
+        if (s.kind == StopKind::charge || s.kind == StopKind::reposition || s.start <= s.latest) continue;
+        if (std::find(broken.begin(), broken.end(), s.id) == broken.end()) broken.push_back(s.id);
+    }
+}
 
 }  // namespace
 
@@ -554,10 +567,128 @@ void Fleet<Space>::update(std::int32_t v, const Loc &at, double ready_s, std::ve
     drive_to(v, at, std::max(veh.departed, now_));
     veh.departed = ready_s;
     replan(v);
-    for (const Stop<Loc> &s : veh.stops) {
-        if (s.kind == StopKind::charge || s.kind == StopKind::reposition || s.start <= s.latest) continue;
-        if (std::find(broken.begin(), broken.end(), s.id) == broken.end()) broken.push_back(s.id);
+    list_broken(veh, broken);
+}
+
+template <class Space>
+void Fleet<Space>::set_space(Space space, std::vector<std::int32_t> &broken) {
+    require(same_locations(space_, space), "the new travel times must cover the same locations");
+    const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
+    for (std::int32_t v = 0; v < nv; ++v) turn(v);
+    space_ = std::move(space);
+    for (std::int32_t v = 0; v < nv; ++v) {
+        replan(v);
+        list_broken(vehicles_[v], broken);
+        for (const Stop<Loc> &s : vehicles_[v].stops)
+            if (s.kind == StopKind::charge) charger_free_s_[s.id] = std::max(charger_free_s_[s.id], s.depart);
     }
+}
+
+template <class Space>
+double Fleet<Space>::driving_s(const Vehicle<Loc> &veh) const {
+    if (veh.cruising()) return 0.0;  // a reposition trip serves no ride
+    double total = 0.0;
+    Loc at = veh.from;
+    for (const Stop<Loc> &s : veh.stops) {
+        total += space_.time(at, s.loc);
+        at = s.loc;
+    }
+    return total;
+}
+
+template <class Space>
+bool Fleet<Space>::keeps_limits(const Vehicle<Loc> &veh) const {
+    std::vector<std::pair<std::int32_t, double>> picked;  // rides picked up in the plan, when
+    double plan_m = 0.0;
+    Loc at = veh.from;
+    for (const Stop<Loc> &s : veh.stops) {
+        plan_m += space_.distance(at, s.loc);
+        at = s.loc;
+        if (s.start > s.latest + kTolerance || s.load > veh.spec.seats || s.load < 0) return false;
+        if (s.kind == StopKind::pickup) picked.emplace_back(s.id, s.start);
+        if (s.kind != StopKind::dropoff) continue;
+        for (const auto &[id, pick] : picked)
+            if (id == s.id && s.start - pick > rides_[id].max_ride_s + kTolerance) return false;
+    }
+    return plan_m + to_charger_m(at) <= budget_m(veh) + kTolerance;
+}
+
+template <class Space>
+std::pair<double, double> Fleet<Space>::replace_plans(const std::vector<std::int32_t> &vs,
+                                                      const std::vector<std::vector<PlanStop>> &plans) {
+    require(vs.size() == plans.size(), "one plan per vehicle");
+    const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
+    std::vector<char> listed(static_cast<std::size_t>(nv), 0);
+    // The ride stops the vehicles hold now, by (ride, is pickup), and whose they are.
+    std::vector<std::pair<std::pair<std::int32_t, bool>, Stop<Loc>>> held;
+    std::vector<std::int32_t> owner;
+    for (std::int32_t v : vs) {
+        require(v >= 0 && v < nv && !listed[v], "replace_plans needs distinct known vehicles");
+        listed[v] = 1;
+        const Vehicle<Loc> &veh = vehicles_[v];
+        require(veh.in_service, "vehicle " + std::to_string(v) + " is out of service");
+        for (const Stop<Loc> &s : veh.stops) {
+            require(s.kind != StopKind::charge, "vehicle " + std::to_string(v) + " is on its way to charge");
+            if (s.kind == StopKind::reposition) continue;
+            held.push_back({{s.id, s.kind == StopKind::pickup}, s});
+            owner.push_back(v);
+        }
+    }
+    auto find = [&](std::int32_t ride, bool pickup) -> std::ptrdiff_t {
+        for (std::size_t k = 0; k < held.size(); ++k)
+            if (held[k].first == std::make_pair(ride, pickup)) return static_cast<std::ptrdiff_t>(k);
+        return -1;
+    };
+    std::vector<char> used(held.size(), 0);
+    for (std::size_t p = 0; p < plans.size(); ++p) {
+        for (std::size_t k = 0; k < plans[p].size(); ++k) {
+            const PlanStop &ps = plans[p][k];
+            const std::ptrdiff_t at = find(ps.ride, ps.pickup);
+            require(at >= 0 && !used[at], "plans must hold each stop of the vehicles' rides exactly once");
+            used[at] = 1;
+            if (ps.pickup) continue;
+            const bool picked_here = std::any_of(plans[p].begin(), plans[p].begin() + static_cast<std::ptrdiff_t>(k),
+                                                 [&](const PlanStop &q) { return q.pickup && q.ride == ps.ride; });
+            const bool on_board = find(ps.ride, true) < 0;
+            require(picked_here || (on_board && owner[at] == vs[p]),
+                    "ride " + std::to_string(ps.ride) + ": its drop-off must follow its pickup in the same plan");
+        }
+    }
+    require(std::all_of(used.begin(), used.end(), [](char u) { return u != 0; }),
+            "plans must hold each stop of the vehicles' rides exactly once");
+    for (std::int32_t v : vs) {
+        turn(v);
+        replan(v);
+    }
+    std::vector<Vehicle<Loc>> saved;
+    std::vector<std::pair<std::int32_t, RideRecord>> records;
+    double before = 0.0;
+    for (std::int32_t v : vs) {
+        saved.push_back(vehicles_[v]);
+        before += driving_s(vehicles_[v]);
+    }
+    for (const auto &h : held) records.emplace_back(h.first.first, records_[h.first.first]);
+    double after = 0.0;
+    bool ok = true;
+    for (std::size_t p = 0; p < vs.size(); ++p) {
+        Vehicle<Loc> &veh = vehicles_[vs[p]];
+        if (!plans[p].empty() || !veh.cruising()) veh.stops.clear();
+        for (const PlanStop &ps : plans[p]) {
+            veh.stops.push_back(held[find(ps.ride, ps.pickup)].second);
+            records_[ps.ride].vehicle = vs[p];
+        }
+        replan(vs[p]);
+        ok = ok && keeps_limits(veh);
+        after += driving_s(veh);
+    }
+    if (!ok || after >= before - kTolerance) {
+        for (std::size_t p = 0; p < vs.size(); ++p) vehicles_[vs[p]] = saved[p];
+        for (const auto &[id, rec] : records) records_[id] = rec;
+    } else {
+        for (std::int32_t v : vs)
+            if (vehicles_[v].stops.empty()) maybe_charge(v);
+    }
+    return {before, ok ? after : NEVER};
 }
 
 template <class Space>

@@ -34,9 +34,27 @@ class _Fleet:
     def sessions(self) -> dict[str, Any]: ...
     def events(self, since: int = 0) -> dict[str, Any]: ...
     def vehicles(self) -> dict[str, Any]: ...
+    def plans(self) -> dict[str, Any]: ...
+    def replace_plans(
+        self, vehicles: npt.ArrayLike, offsets: npt.ArrayLike, rides: npt.ArrayLike, pickup: npt.ArrayLike
+    ) -> tuple[float, float]: ...
 
-class NetworkFleet(_Fleet): ...
-class PlaneFleet(_Fleet): ...
+class NetworkSpaceArgs:
+    def __init__(
+        self,
+        time_s: npt.ArrayLike,
+        distance_m: npt.ArrayLike,
+        link_offsets: npt.ArrayLike,
+        link_heads: npt.ArrayLike,
+        link_time_s: npt.ArrayLike,
+        link_length_m: npt.ArrayLike,
+    ) -> None: ...
+
+class NetworkFleet(_Fleet):
+    def set_space(self, space: NetworkSpaceArgs) -> npt.NDArray[np.int32]: ...
+
+class PlaneFleet(_Fleet):
+    def set_space(self, space: tuple[float, bool]) -> npt.NDArray[np.int32]: ...
 
 class VehicleSpecs:
     def __init__(
@@ -49,12 +67,7 @@ class FleetOptions:
     ) -> None: ...
 
 def network_fleet(
-    time_s: npt.ArrayLike,
-    distance_m: npt.ArrayLike,
-    link_offsets: npt.ArrayLike,
-    link_heads: npt.ArrayLike,
-    link_time_s: npt.ArrayLike,
-    link_length_m: npt.ArrayLike,
+    space: NetworkSpaceArgs,
     vehicles: VehicleSpecs,
     start: npt.ArrayLike,
     charger_node: npt.ArrayLike,

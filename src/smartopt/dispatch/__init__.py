@@ -3,6 +3,7 @@
 from smartopt.dispatch.assignment import linear_sum_assignment
 from smartopt.dispatch.dispatcher import Dispatcher, Offer
 from smartopt.dispatch.model import Fleet, Requests
+from smartopt.dispatch.reoptimize import Reoptimization, reoptimize
 from smartopt.dispatch.routing import Route, VRPResult, evaluate_routes, solve_vrp
 from smartopt.dispatch.simulation import FleetSizing, Policy, SimulationResult, simulate, size_fleet
 from smartopt.dispatch.space import TravelSpace
@@ -15,6 +16,7 @@ __all__ = [
     "FleetSizing",
     "Offer",
     "Policy",
+    "Reoptimization",
     "Requests",
     "Route",
     "SimulationResult",
@@ -26,6 +28,7 @@ __all__ = [
     "linear_sum_assignment",
     "read_vrplib",
     "read_vrplib_solution",
+    "reoptimize",
     "simulate",
     "size_fleet",
     "solve_vrp",

@@ -15,18 +15,31 @@ from smartopt._core import _spatial
 from smartopt._validation import FloatArray, IntArray, float_array, positive_float
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.rebalancing import Zones, rebalance
-from smartopt.dispatch.simulation import REJECTIONS, Policy, RideLimits, check_requests, core_fleet
+from smartopt.dispatch.reoptimize import Reoptimization, reoptimize
+from smartopt.dispatch.simulation import (
+    REJECTIONS,
+    Policy,
+    RideLimits,
+    check_requests,
+    core_fleet,
+    placer,
+)
 from smartopt.dispatch.space import TravelSpace
 from smartopt.network import RoadNetwork
 
 EVENT_KINDS = ("pickup", "dropoff", "charge", "reposition")
+DECISIONS = ("assigned", "rejected")
+"""Event kinds of a batched request's placement (see :meth:`Dispatcher.advance`)."""
+ASSIGNED, REJECTED = 1, 4
+"""The core's ride status codes the dispatcher reads."""
 
 
 @dataclass(frozen=True)
 class Offer:
     """The answer to a request: its id, the vehicle and planned pickup and drop-off times (s), the
-    insertion's cost (s: added driving time plus the policy's weighted wait); or, when not
-    accepted, why (see ``REJECTIONS``)."""
+    insertion's cost (s: added driving time plus the policy's weighted wait; NaN when not known);
+    or, when not accepted, why (see ``REJECTIONS``). ``pending``: a batch policy will decide at
+    its next batch (:meth:`Dispatcher.advance` reports it)."""
 
     request: int
     accepted: bool
@@ -35,12 +48,14 @@ class Offer:
     dropoff_s: float
     cost_s: float
     rejection: str
+    pending: bool = False
 
 
 @dataclass(frozen=True)
 class Event:
-    """A pickup or drop-off of ``request``, the start of charging at charger ``request``, or the end
-    of a reposition trip (``request`` -1)."""
+    """A pickup or drop-off of ``request``, the start of charging at charger ``request``, the end
+    of a reposition trip (``request`` -1), or a batch's decision on a pending ``request``:
+    ``"assigned"`` to ``vehicle`` or ``"rejected"`` (``vehicle`` -1)."""
 
     time_s: float
     kind: str
@@ -63,20 +78,32 @@ class FleetSnapshot:
 
 
 class Dispatcher:
-    """Places ride requests in a fleet as they arrive: cheapest feasible insertion (the policy's
-    cost, see :class:`Policy`; riders pooled, every rider's wait and detour promises and seat and
-    battery limits kept). Thread-safe: calls are serialised. Times are seconds on the service's
-    clock."""
+    """Places ride requests in a fleet (riders pooled, every rider's wait and detour promises and
+    seat and battery limits kept) under ``policy`` (see :class:`Policy`): with ``"insertion"`` each
+    request at once, at its cheapest feasible insertion; with ``"batch"`` or ``"pooling"`` requests
+    wait for the next multiple of ``batch_s`` and :meth:`advance` reports the decisions. ``seed``
+    seeds pooling and re-optimisation. Thread-safe: calls are serialised. Times are seconds on the
+    service's clock."""
 
     def __init__(
-        self, space: TravelSpace | RoadNetwork, fleet: Fleet, *, policy: Policy | None = None, start_s: float = 0.0
+        self,
+        space: TravelSpace | RoadNetwork,
+        fleet: Fleet,
+        *,
+        policy: Policy | None = None,
+        start_s: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.space = space if isinstance(space, TravelSpace) else TravelSpace.from_network(space)
         self.fleet = fleet
         self.policy = policy or Policy()
-        if self.policy.kind != "insertion":
-            raise ValueError("the live dispatcher places requests on arrival: use Policy(kind='insertion')")
+        self.seed = seed
         self._core = core_fleet(self.space, fleet, self.policy)
+        self._request_s: list[float] = []
+        self._place_until = placer(self._core, self.policy, self._request_s, seed)
+        self._pending: list[int] = []
+        self._last_batch_s = -math.inf
+        self._decisions: list[Event] = []  # made while a submit moved the clock, not reported yet
         self._lock = threading.Lock()
         self._events_seen = 0
         self.advance(start_s)
@@ -118,23 +145,92 @@ class Dispatcher:
             check_requests(self.space, self.fleet, request)
             if now < self.now_s:
                 raise ValueError(f"time_s={now} is before the dispatcher's clock {self.now_s}")
-            self._core.advance(now)
+            self._decisions += self._run_to(now)
             limits = RideLimits.of(self.space, request, self.policy.boarding_s)
-            return self._offer(limits.add_to(self._core, self.space, request))
+            self._request_s.append(now)
+            ride = limits.add_to(self._core, self.space, request)
+            if self.policy.kind == "insertion":
+                return self._offer(ride)
+            self._pending.append(ride)
+            return Offer(ride, False, -1, math.nan, math.nan, math.nan, "", pending=True)
 
     def advance(self, now_s: float) -> list[Event]:
-        """Moves the clock to ``now_s``: vehicles drive and serve their stops; returns the events
-        since the last call."""
+        """Moves the clock to ``now_s``: batches due by then are placed, vehicles drive and serve
+        their stops; returns the events since the last call (stops in time order, then the
+        batches' decisions)."""
         with self._lock:
             if not (isinstance(now_s, int | float) and now_s >= self.now_s):
                 raise ValueError(f"now_s must be a time >= the clock {self.now_s}, got {now_s!r}")
-            self._core.advance(float(now_s))
+            decisions = self._decisions + self._run_to(float(now_s))
+            self._decisions = []
             e = self._core.events(self._events_seen)
             self._events_seen += int(e["time_s"].shape[0])
-            return [
+            stops = [
                 Event(float(t), EVENT_KINDS[k], int(v), int(i))
                 for t, k, v, i in zip(e["time_s"], e["kind"], e["vehicle"], e["id"], strict=True)
             ]
+            return stops + decisions
+
+    def offer(self, request: int) -> Offer:
+        """Where request ``request`` stands now: its vehicle and planned (or actual) pickup and
+        drop-off times (s), its rejection, or pending."""
+        with self._lock:
+            if not (isinstance(request, int | np.integer) and 0 <= request < len(self._request_s)):
+                raise ValueError(f"unknown request {request!r}: {len(self._request_s)} were submitted")
+            rec = self._core.records()
+            vehicle, status = int(rec["vehicle"][request]), int(rec["status"][request])
+            if status == REJECTED:
+                return Offer(request, False, -1, math.nan, math.nan, math.nan, REJECTIONS[rec["reason"][request]])
+            if vehicle < 0:
+                return Offer(request, False, -1, math.nan, math.nan, math.nan, "", pending=True)
+            pickup, dropoff = float(rec["pickup_s"][request]), float(rec["dropoff_s"][request])
+            return Offer(request, True, vehicle, pickup, dropoff, math.nan, "")
+
+    def set_travel_times(self, space: TravelSpace) -> list[int]:
+        """New travel times from now on (same locations; e.g. a traffic feed or a peak's signal
+        delays): legs under way finish to where they can turn, plans are re-timed. Returns the
+        requests whose promises can no longer be kept (they stay assigned)."""
+        with self._lock:
+            self.space.check_same_locations("space", space)
+            broken = self._core.set_space(space.core_args())  # type: ignore[arg-type]
+            self.space = space
+            return [int(r) for r in broken]
+
+    def reoptimize(self, *, time_limit_s: float = 1.0, max_iterations: int | None = None) -> Reoptimization:
+        """Re-plans the fleet with the routing solver (see :func:`reoptimize`); the new plans are
+        taken only if they keep every promise and drive less."""
+        limit = positive_float("time_limit_s", time_limit_s)
+        with self._lock:
+            return reoptimize(
+                self._core,
+                self.space,
+                boarding_s=self.policy.boarding_s,
+                time_limit_s=limit,
+                seed=self.seed,
+                max_iterations=max_iterations,
+            )
+
+    def _run_to(self, now: float) -> list[Event]:
+        """Moves the clock to ``now``, batch by batch while requests are pending; the decisions."""
+        if self.policy.kind == "insertion":
+            self._core.advance(now)
+            return []
+        out: list[Event] = []
+        batch_s = self.policy.batch_s
+        while self._pending:
+            due = max(math.ceil(self._request_s[self._pending[0]] / batch_s) * batch_s, self._last_batch_s + batch_s)
+            if due > now:
+                break
+            self._place_until(due)
+            self._last_batch_s = due
+            rec = self._core.records()
+            for r in self._pending:
+                if rec["status"][r] == REJECTED or rec["vehicle"][r] >= 0:
+                    decided = DECISIONS[int(rec["status"][r] == REJECTED)]
+                    out.append(Event(due, decided, int(rec["vehicle"][r]), r))
+            self._pending = [r for r in self._pending if rec["vehicle"][r] < 0 and rec["status"][r] != REJECTED]
+        self._place_until(now)
+        return out
 
     def update_vehicle(
         self, vehicle: int, location: int | tuple[float, float], ready_s: float | None = None

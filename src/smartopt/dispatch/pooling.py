@@ -118,10 +118,11 @@ def pool_batch(
 
 
 class PoolingRun:
-    """Feeds a day's requests (added to the core in time order) to :func:`pool_batch` every
-    ``batch_s`` seconds, like the core's own batch placement."""
+    """Feeds requests (added to the core in time order; ``time_s`` lists when each was made and
+    may grow) to :func:`pool_batch` every ``batch_s`` seconds, like the core's own batch
+    placement."""
 
-    def __init__(self, core: Any, time_s: np.ndarray, batch_s: float, **batch: Any) -> None:
+    def __init__(self, core: Any, time_s: list[float], batch_s: float, **batch: Any) -> None:
         self.core, self.time_s, self.batch_s, self.batch = core, time_s, batch_s, batch
         self.next = 0
         self.pending: list[int] = []
@@ -129,7 +130,7 @@ class PoolingRun:
 
     def run_until(self, until: float) -> None:
         """Places every request made by ``until`` (s); the clock then moves to ``until`` if finite."""
-        n = self.time_s.shape[0]
+        n = len(self.time_s)
         while self.next < n or self.pending:
             if not self.pending:  # skip to the batch of the next request
                 self.epoch = max(self.epoch, math.ceil(self.time_s[self.next] / self.batch_s) * self.batch_s)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,7 @@ from smartopt._validation import FloatArray, IntArray
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.pooling import PoolingRun
 from smartopt.dispatch.rebalancing import Zones, rebalance
+from smartopt.dispatch.reoptimize import reoptimize
 from smartopt.dispatch.space import TravelSpace
 from smartopt.network import RoadNetwork
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 MAX_STEPS = 1_000_000
 """Most steps (hours, or rebalancing intervals) one simulation covers."""
+PROMISE_TOLERANCE_S = 1e-6
+"""Rounding allowed when checking a rider's promises (s)."""
 REJECTIONS = ("", "no_vehicle", "battery")
 """Why a request was not served, by the core's code: none, no vehicle could keep the promises,
 or a vehicle could but its battery could not finish the plan."""
@@ -65,23 +69,29 @@ class Policy:
     max_trip: int = 3
     pool_candidates: int = 8
     pool_time_limit_s: float = 0.2
+    reoptimize_s: float = 0.0
+    reoptimize_time_limit_s: float = 0.2
+    reoptimize_iterations: int = 1000
 
     def __post_init__(self) -> None:
         if self.kind not in ("insertion", "batch", "pooling"):
             raise ValueError(f"policy kind must be 'insertion', 'batch' or 'pooling', got {self.kind!r}")
-        for name in ("max_trip", "pool_candidates"):
+        for name in ("max_trip", "pool_candidates", "reoptimize_iterations"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         numbers = ("batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight", "rebalance_s")
-        for name in (*numbers, "pool_time_limit_s"):
+        for name in (*numbers, "pool_time_limit_s", "reoptimize_s", "reoptimize_time_limit_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.kind != "insertion" and self.batch_s < 0.1:
             raise ValueError(f"batch_s must be at least 0.1 s for the {self.kind} policy, got {self.batch_s!r}")
-        if 0 < self.rebalance_s < 1:
-            raise ValueError(f"rebalance_s must be 0 (off) or at least 1 s, got {self.rebalance_s!r}")
+        for name in ("rebalance_s", "reoptimize_s"):
+            if 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} must be 0 (off) or at least 1 s, got {getattr(self, name)!r}")
+        if self.reoptimize_s > 0 and self.reoptimize_time_limit_s <= 0:
+            raise ValueError("reoptimize_time_limit_s must be > 0 when reoptimize_s is on")
         if not (isinstance(self.zone_m, int | float) and math.isfinite(self.zone_m) and self.zone_m > 0):
             raise ValueError(f"zone_m must be a finite number > 0, got {self.zone_m!r}")
         if not self.reserve <= self.charge_below <= self.charge_to <= 1:
@@ -99,33 +109,31 @@ def core_fleet(space: TravelSpace, fleet: Fleet, policy: Policy) -> _dispatch.Ne
     rules = _dispatch.FleetOptions(
         policy.boarding_s, policy.reserve, policy.charge_below, policy.charge_to, policy.wait_weight
     )
-    if space.is_plane:
-        assert space.node_xy is not None
-        xy = space.node_xy
-        return _dispatch.plane_fleet(
-            space.speed_mps,
-            space.kind == "manhattan",
-            vehicles,
-            xy[start],
-            xy[fleet.charger_node],
-            fleet.charger_kw,
-            rules,
-        )
-    assert space.time_s is not None
-    offsets, heads, link_time, link_length = space.links or (np.zeros(0, np.int64), np.zeros(0, np.int32), [], [])
-    return _dispatch.network_fleet(
-        space.time_s,
-        np.zeros(0) if space.distance_m is None else space.distance_m,
-        offsets,
-        heads,
-        link_time,
-        link_length,
-        vehicles,
-        start,
-        fleet.charger_node,
-        fleet.charger_kw,
-        rules,
+    args = space.core_args()
+    if isinstance(args, tuple):
+        xy = np.asarray(space.node_xy)
+        return _dispatch.plane_fleet(*args, vehicles, xy[start], xy[fleet.charger_node], fleet.charger_kw, rules)
+    return _dispatch.network_fleet(args, vehicles, start, fleet.charger_node, fleet.charger_kw, rules)
+
+
+def placer(
+    core: _dispatch.NetworkFleet | _dispatch.PlaneFleet, policy: Policy, time_s: list[float], seed: int
+) -> Callable[[float], None]:
+    """``place_until(t)`` for ``policy``: places the requests made by ``t`` (s; ``time_s[k]`` is when
+    request ``k`` was made, a list that may grow) in ``core`` and moves its clock to ``t``."""
+    if policy.kind != "pooling":
+        batch_s = policy.batch_s if policy.kind == "batch" else 0.0
+        return lambda t: core.place_until(t, batch_s)
+    run = PoolingRun(
+        core,
+        time_s,
+        policy.batch_s,
+        max_trip=policy.max_trip,
+        per_vehicle=policy.pool_candidates,
+        time_limit_s=policy.pool_time_limit_s,
+        seed=seed,
     )
+    return run.run_until
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,6 +155,20 @@ class RideLimits:
         latest_pickup = requests.pickup_earliest_s + requests.max_wait_s
         dropoff = np.minimum(requests.dropoff_latest_s, latest_pickup + max_ride)
         return cls(direct, requests.pickup_earliest_s, latest_pickup, dropoff, max_ride)
+
+    @classmethod
+    def by_time_of_day(
+        cls, space: TravelSpace, changes: dict[float, TravelSpace], requests: Requests, boarding_s: float
+    ) -> RideLimits:
+        """As :meth:`of`, each request's direct time taken in the space in effect when it is made
+        (``changes``: from each start time (s) on, that space)."""
+        out = cls.of(space, requests, boarding_s)
+        for t, other in changes.items():
+            later = requests.time_s >= t
+            if later.any():
+                part = cls.of(other, requests, boarding_s)
+                out = cls(*(np.where(later, getattr(part, f), getattr(out, f)) for f in cls.__dataclass_fields__))
+        return out
 
     def add_to(
         self, core: _dispatch.NetworkFleet | _dispatch.PlaneFleet, space: TravelSpace, requests: Requests
@@ -195,10 +217,11 @@ class SimulationResult:
     pickup_s: FloatArray
     dropoff_s: FloatArray
     rejection: npt.NDArray[np.str_]
-    direct_s: FloatArray
+    limits: RideLimits
     legs: dict[str, npt.NDArray[Any]]
     charging: dict[str, npt.NDArray[Any]]
     runtime_s: float
+    reoptimized: int = 0
     kpis: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -207,6 +230,23 @@ class SimulationResult:
     @property
     def served(self) -> npt.NDArray[np.bool_]:
         return self.vehicle >= 0
+
+    @property
+    def direct_s(self) -> FloatArray:
+        """Each request's direct travel time (s)."""
+        return self.limits.direct_s
+
+    @property
+    def broken(self) -> npt.NDArray[np.bool_]:
+        """Served requests picked up late, dropped off late or on board too long (a slowdown after
+        they were placed, see ``time_of_day`` in :func:`simulate`)."""
+        lim = self.limits
+        with np.errstate(invalid="ignore"):
+            return self.served & (
+                (self.pickup_s > lim.pickup_latest_s + PROMISE_TOLERANCE_S)
+                | (self.dropoff_s > lim.dropoff_latest_s + PROMISE_TOLERANCE_S)
+                | (self.dropoff_s - self.pickup_s > lim.max_ride_s + PROMISE_TOLERANCE_S)
+            )
 
     @property
     def wait_s(self) -> FloatArray:
@@ -239,6 +279,8 @@ class SimulationResult:
             "energy_kwh": float((km * per_km).sum()),
             "charged_kwh": float(self.charging["energy_kwh"].sum()),
             "vehicles_used": float(np.unique(self.vehicle[ok]).size),
+            "broken_promises": float(self.broken.sum()),
+            "reoptimizations": float(self.reoptimized),
             "requests_per_s": n / self.runtime_s if self.runtime_s > 0 else math.inf,
         }
 
@@ -355,55 +397,60 @@ def simulate(
     *,
     policy: Policy | Literal["insertion", "batch", "pooling"] = "insertion",
     seed: int = 0,
+    time_of_day: Sequence[tuple[float, TravelSpace]] = (),
     progress: bool | None = None,
 ) -> SimulationResult:
     """Simulates a day of ``requests`` served by ``fleet`` on a district (its network, fleet and
-    requests by default), a road network or a travel space, under ``policy``. ``seed`` seeds the
-    pooling policy's CP-SAT (the day is the same for a seed unless its time budget runs out).
+    requests by default), a road network or a travel space, under ``policy``. ``time_of_day``
+    lists ``(start_s, space)`` pairs, start times increasing: from each start on, travel times are
+    those of its space (same kind and locations; e.g. link times with a peak's signal delays); legs
+    under way finish to where they can turn and plans are re-timed, so a slowdown can break
+    promises made before it (``kpis["broken_promises"]``). ``seed`` seeds the pooling policy's
+    CP-SAT and the re-optimisation (the day is the same for a seed unless a time budget runs out).
     ``progress`` shows a bar over the simulated day (default: when stderr is a terminal)."""
     space, fleet, requests = _scenario(where, fleet, requests)
     pol = policy if isinstance(policy, Policy) else Policy(kind=policy)
     check_requests(space, fleet, requests)
-    limits = RideLimits.of(space, requests, pol.boarding_s)
+    changes = _check_time_of_day(space, time_of_day)
+    limits = RideLimits.by_time_of_day(space, changes, requests, pol.boarding_s)
     start = time.perf_counter()
     core = core_fleet(space, fleet, pol)
     limits.add_to(core, space, requests)
-    batch_s = pol.batch_s if pol.kind == "batch" else 0.0
-    step = pol.rebalance_s if pol.rebalance_s > 0 else 3600.0
     # from an hour before the first request (rebalancing looks an hour ahead) to the last
-    first = max(0, int((requests.time_s[0] - 3600.0) // step)) if len(requests) else 0
-    last = int(requests.time_s[-1] // step) + 1 if len(requests) else 0
-    if last - first > MAX_STEPS:
-        raise ValueError(f"the requests span {last - first:,} steps of {step:g} s; at most {MAX_STEPS:,} are simulated")
+    begin = max(0.0, float(requests.time_s[0]) - 3600.0) if len(requests) else 0.0
+    end = float(requests.time_s[-1]) if len(requests) else 0.0
+    rebalance_at, reoptimize_at = _grid(begin, end, pol.rebalance_s), _grid(begin, end, pol.reoptimize_s)
+    steps = np.unique(np.concatenate([_grid(begin, end, 3600.0), rebalance_at, reoptimize_at, list(changes)]))
+    rebalance_due, reoptimize_due = set(rebalance_at.tolist()), set(reoptimize_at.tolist())
+    if steps.size > MAX_STEPS:
+        raise ValueError(
+            f"the day has {steps.size:,} steps (hours, rebalancing, re-optimisation); at most {MAX_STEPS:,}"
+        )
     zones = Zones.grid(space, pol.zone_m) if pol.rebalance_s > 0 else None
     if zones is not None:
         origin_zone = zones.of_points(np.asarray(space.node_xy)[requests.origin])
     show = sys.stderr.isatty() if progress is None else progress
-    pooling = (
-        PoolingRun(
-            core,
-            requests.time_s,
-            pol.batch_s,
-            max_trip=pol.max_trip,
-            per_vehicle=pol.pool_candidates,
-            time_limit_s=pol.pool_time_limit_s,
-            seed=seed,
-        )
-        if pol.kind == "pooling"
-        else None
-    )
+    place_until = placer(core, pol, requests.time_s.tolist(), seed)
 
-    def place_until(t: float) -> None:
-        if pooling is None:
-            core.place_until(t, batch_s)
-        else:
-            pooling.run_until(t)
-
-    for k in tqdm(range(first + 1, last + 1), desc="simulating", unit="step", disable=not show):
-        place_until(k * step)
-        if zones is not None:
-            soon = (requests.time_s >= k * step) & (requests.time_s < k * step + 3600.0)
-            rebalance(core, space, zones, np.bincount(origin_zone[soon], minlength=zones.anchor.size).astype(float))
+    driving = space
+    reoptimized = 0
+    for t in tqdm(steps.tolist(), desc="simulating", unit="step", disable=not show):
+        place_until(t)
+        if t in changes:
+            driving = changes[t]
+            core.set_space(driving.core_args())  # type: ignore[arg-type]
+        if zones is not None and t in rebalance_due:
+            soon = (requests.time_s >= t) & (requests.time_s < t + 3600.0)
+            rebalance(core, driving, zones, np.bincount(origin_zone[soon], minlength=zones.anchor.size).astype(float))
+        if t in reoptimize_due:
+            reoptimized += reoptimize(
+                core,
+                driving,
+                boarding_s=pol.boarding_s,
+                time_limit_s=pol.reoptimize_time_limit_s,
+                seed=seed,
+                max_iterations=pol.reoptimize_iterations,
+            ).replaced
     place_until(math.inf)
     core.finish()
     runtime = time.perf_counter() - start
@@ -418,11 +465,38 @@ def simulate(
         pickup_s=np.where(served, rec["pickup_s"], np.nan),
         dropoff_s=np.where(served, rec["dropoff_s"], np.nan),
         rejection=np.array(REJECTIONS, dtype=str)[rec["reason"]],
-        direct_s=limits.direct_s,
+        limits=limits,
         legs=core.legs(),
         charging=core.sessions(),
         runtime_s=runtime,
+        reoptimized=reoptimized,
     )
+
+
+def _grid(begin: float, end: float, step: float) -> FloatArray:
+    """The multiples of ``step`` (s) after ``begin`` up to the first at or after ``end``; none if
+    ``step`` is 0."""
+    if step <= 0:
+        return np.zeros(0)
+    return np.arange(math.floor(begin / step) + 1, math.floor(end / step) + 2) * step
+
+
+def _check_time_of_day(
+    space: TravelSpace, time_of_day: Sequence[tuple[float, TravelSpace]]
+) -> dict[float, TravelSpace]:
+    """``time_of_day`` as a dict from start time (s) to space; ValueError naming the entry at fault."""
+    out: dict[float, TravelSpace] = {}
+    last = -math.inf
+    for k, item in enumerate(time_of_day):
+        if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], TravelSpace)):
+            raise TypeError(f"time_of_day[{k}] must be a (start_s, TravelSpace) pair")
+        t, other = float(item[0]), item[1]
+        if not (math.isfinite(t) and t >= 0 and t > last):
+            raise ValueError(f"time_of_day[{k}]: start_s={item[0]!r} must be finite, >= 0 and after the previous")
+        space.check_same_locations(f"time_of_day[{k}]", other)
+        out[t] = other
+        last = t
+    return out
 
 
 @dataclass(frozen=True, eq=False)

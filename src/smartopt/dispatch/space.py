@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._core import _dispatch
 from smartopt._validation import FloatArray, float_array, index_array, positive_float
 from smartopt.network import RoadNetwork
 
@@ -101,6 +102,23 @@ class TravelSpace:
         assert self.node_xy is not None
         delta = np.abs(self.node_xy[origin] - self.node_xy[destination])
         return delta.sum(axis=1) if self.kind == "manhattan" else np.hypot(delta[:, 0], delta[:, 1])
+
+    def check_same_locations(self, name: str, other: TravelSpace) -> None:
+        """ValueError naming ``name`` unless ``other`` can replace this space's travel times: the
+        same kind of locations (network or plane, same metric) and as many."""
+        same_kind = other.is_plane == self.is_plane and (not self.is_plane or other.kind == self.kind)
+        if not same_kind or other.num_nodes != self.num_nodes:
+            raise ValueError(f"{name}: {other!r} does not have the locations of {self!r}")
+
+    def core_args(self) -> _dispatch.NetworkSpaceArgs | tuple[float, bool]:
+        """This space in the C++ core's terms (for ``network_fleet`` / ``plane_fleet`` and
+        ``set_space``)."""
+        if self.is_plane:
+            return (self.speed_mps, self.kind == "manhattan")
+        assert self.time_s is not None
+        offsets, heads, link_time, link_length = self.links or (np.zeros(0, np.int64), np.zeros(0, np.int32), [], [])
+        distance = np.zeros(0) if self.distance_m is None else self.distance_m
+        return _dispatch.NetworkSpaceArgs(self.time_s, distance, offsets, heads, link_time, link_length)
 
     def __repr__(self) -> str:
         speed = f", {self.speed_mps:g} m/s" if self.is_plane else ""

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace smartopt::dispatch {
@@ -113,6 +114,12 @@ struct Insertion {
     bool blocked_by_battery = false;
 };
 
+// One stop of a new plan for replace_plans: the pickup or the drop-off of a ride.
+struct PlanStop {
+    std::int32_t ride;
+    bool pickup;
+};
+
 template <class Space>
 class Fleet {
 public:
@@ -152,6 +159,17 @@ public:
     void place_until(double until, double batch_s);
     // Runs to the end of every plan (charging included).
     void finish();
+    // New travel times from now on (a time-of-day change): legs under way finish to where they can
+    // turn, then every plan is re-timed in `space` (same locations). Rides whose promises now break
+    // are listed in `broken` (they stay assigned).
+    void set_space(Space space, std::vector<std::int32_t> &broken);
+    // Re-optimisation: replaces the plans of `vehicles` (distinct, in service, not charging) by
+    // `plans`, which must hold exactly the ride stops those vehicles had (a ride on board keeps its
+    // vehicle; a ride not yet picked up may move, pickup before drop-off). Committed only if every
+    // promise, seat and battery limit holds and the driving time goes down by more than 1e-6 s.
+    // Returns the driving time (s) of the old and of the new plans (NEVER if they break a limit).
+    std::pair<double, double> replace_plans(const std::vector<std::int32_t> &vehicles,
+                                            const std::vector<std::vector<PlanStop>> &plans);
     // Sends idle vehicle v (no stops, or repositioning) toward `to`; false if it is not idle or its
     // battery could not reach a charger from there.
     bool reposition(std::int32_t v, const Loc &to);
@@ -172,6 +190,8 @@ private:
     double budget_m(const Vehicle<Loc> &veh) const;
     double to_charger_m(const Loc &at) const;
     void replan(std::int32_t v);  // times, loads and slacks of the stops, from `from`/`departed`
+    double driving_s(const Vehicle<Loc> &veh) const;  // from `from` through every stop
+    bool keeps_limits(const Vehicle<Loc> &veh) const;  // promises, seats and battery of a planned vehicle
     bool replay_ok(const Vehicle<Loc> &veh, const Loc &at, double t, const Ride<Loc> &r, std::int32_t i,
                    std::int32_t j) const;
     void turn(std::int32_t v);  // moves `from` to the turn point of the leg under way
