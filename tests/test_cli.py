@@ -45,6 +45,12 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert replan["shuttles"] == (sizing["smallest_fleet"] or results["dispatch"]["shuttles"])
     assert replan["kpis_with"]["reoptimizations"] > 0 and replan["kpis_with"]["broken_promises"] == 0
     assert replan["kpis_with"]["vehicle_km"] < replan["kpis_without"]["vehicle_km"]  # 7.8 % less at seed 0
+    coupled = results["coupling"]["signal_aware_dispatch"]
+    assert set(coupled["kpis"]) == {"free_flow", "webster_signals", "smartopt_signals"}
+    assert all(k["requests"] == results["dispatch"]["requests"] for k in coupled["kpis"].values())
+    for added in coupled["mean_added_time_s"].values():  # s per trip: > 0 in the signal hours, 0 at night
+        assert list(added) == ["from_6h", "from_10h", "from_16h", "from_20h"]
+        assert min(list(added.values())[:3]) > 0 and added["from_20h"] == 0
     day_rows = (tmp_path / "out" / "shuttle_day.csv").read_text().splitlines()
     assert len(day_rows) == 1 + results["dispatch"]["requests"]
     assert results["seed"] == 2 and results["network"]["nodes"] > 300

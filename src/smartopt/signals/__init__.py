@@ -12,6 +12,7 @@ from smartopt.signals.timing import (
     hcm_delay,
     lane_group_delay,
     level_of_service,
+    link_delays,
     optimize_fixed_time,
     webster,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "hcm_delay",
     "lane_group_delay",
     "level_of_service",
+    "link_delays",
     "maxband",
     "optimize_fixed_time",
     "optimize_network",

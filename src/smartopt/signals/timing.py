@@ -324,6 +324,29 @@ def hcm_delay(
     )
 
 
+def link_delays(intersections: Sequence[Intersection], report: DelayReport, num_links: int) -> FloatArray:
+    """Control delay (s/veh) per road link of a network with ``num_links`` links: on each signalised
+    approach link, the volume-weighted mean HCM delay of its lane groups in ``report`` (the
+    unweighted mean if they carry no volume); 0 on other links. Add it to the links' travel times
+    for signal-aware routing."""
+    out = np.zeros(num_links)
+    for i, x in enumerate(intersections):
+        rows = np.flatnonzero(report.intersection == i)
+        groups = np.flatnonzero(x.saturation_flow_vph > 0)
+        if rows.size != groups.size:
+            raise ValueError(f"report has {rows.size} lane groups for intersection {x.id}, which has {groups.size}")
+        approach = x.lane_group_approach[groups]
+        if (x.approach_link >= num_links).any():
+            raise ValueError(f"intersection {x.id}: an approach link is not among the network's {num_links} links")
+        n = x.approach_link.shape[0]
+        weight = report.volume_vph[rows]
+        volume = np.bincount(approach, weight, n)
+        weighted = np.bincount(approach, weight * report.delay_s[rows], n)
+        plain = np.bincount(approach, report.delay_s[rows], n) / np.maximum(np.bincount(approach, minlength=n), 1)
+        out[x.approach_link] = np.where(volume > 0, weighted / np.maximum(volume, 1e-300), plain)
+    return out
+
+
 def optimize_fixed_time(
     intersections: Sequence[Intersection],
     period: int = 0,

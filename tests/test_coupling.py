@@ -1,0 +1,77 @@
+"""Signal plans -> travel times for dispatch: per-link control delays from the HCM report, and the
+time-of-day spaces built from them.
+
+Tolerances: delays 1e-9 s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from smartopt.coupling import SIGNAL_WINDOWS_H, mean_signal_delay_s, signal_time_of_day
+from smartopt.datasets import sejong_5_1
+from smartopt.dispatch import TravelSpace
+from smartopt.district import District
+from smartopt.signals import hcm_delay, link_delays, optimize_fixed_time, webster
+
+
+@pytest.fixture(scope="module")
+def district() -> District:
+    return sejong_5_1(seed=0)
+
+
+def test_link_delays_are_the_approaches_lane_group_delays(district: District) -> None:
+    x, net = district.intersections, district.network
+    plan = webster(x, 0)
+    report = hcm_delay(x, plan, 0)
+    delay = link_delays(x, report, net.num_links)
+    approach_links = np.concatenate([i.approach_link for i in x])
+    assert np.all(delay[np.setdiff1d(np.arange(net.num_links), approach_links)] == 0)
+    assert np.all(delay[approach_links] > 0)
+    checked = 0
+    for k, i in enumerate(x):
+        rows = np.flatnonzero(report.intersection == k)
+        groups = np.flatnonzero(i.saturation_flow_vph > 0)
+        for a, link in enumerate(i.approach_link):
+            mine = rows[i.lane_group_approach[groups] == a]
+            vol, d = report.volume_vph[mine], report.delay_s[mine]
+            want = (vol * d).sum() / vol.sum() if vol.sum() > 0 else d.mean()
+            assert delay[link] == pytest.approx(want, abs=1e-9)
+            checked += mine.size > 1
+    assert checked > 10  # approaches with several lane groups: the volume weighting is exercised
+
+
+def test_signal_time_of_day_adds_each_periods_delays_in_its_hours(district: District) -> None:
+    x, net, periods = district.intersections, district.network, district.periods
+    plans = {p: optimize_fixed_time(x, k) for k, p in enumerate(periods)}
+    tod = signal_time_of_day(net, x, periods, plans)
+    starts = [t for t, _ in tod]
+    assert starts == [SIGNAL_WINDOWS_H[p][0] * 3600 for p in ("am_peak", "midday", "pm_peak")] + [20 * 3600.0]
+    _, order = net.csr
+    free = TravelSpace.from_network(net)
+    for (_, space), period in zip(tod, ("am_peak", "midday", "pm_peak", None), strict=True):
+        assert space.links is not None
+        if period is None:
+            want = net.link_time_s
+        else:
+            k = periods.index(period)
+            want = net.link_time_s + link_delays(x, hcm_delay(x, plans[period], k), net.num_links)
+        np.testing.assert_allclose(space.links[2], want[order], atol=1e-9)
+        assert space.time_s is not None and free.time_s is not None
+        assert np.all(space.time_s >= free.time_s - 1e-9)
+    added = mean_signal_delay_s(tod, free)
+    assert added[-1] == 0 and min(added[:3]) > 0
+    only_pm = signal_time_of_day(net, x, periods, {"pm_peak": plans["pm_peak"]})
+    assert [t for t, _ in only_pm] == [16 * 3600.0, 20 * 3600.0]
+
+
+def test_signal_time_of_day_rejects_unknown_periods_and_overlaps(district: District) -> None:
+    x, net, periods = district.intersections, district.network, district.periods
+    plan = webster(x, 0)
+    with pytest.raises(ValueError, match="night"):
+        signal_time_of_day(net, x, periods, {"night": plan})
+    with pytest.raises(ValueError, match="overlap"):
+        signal_time_of_day(net, x, periods, {"am_peak": plan, "midday": plan}, {"am_peak": (6, 11), "midday": (10, 16)})
+    with pytest.raises(ValueError, match="lane groups"):
+        link_delays(x[1:], hcm_delay(x, plan, 0), net.num_links)
