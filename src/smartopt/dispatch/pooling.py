@@ -63,13 +63,21 @@ def greedy(trips: list[Trip]) -> list[int]:
     return chosen
 
 
+class _Model(cp_model.CpModel):
+    """A CP-SAT model without the camelCase aliases OR-Tools adds to every new model (about 1 ms
+    each, a sixth of a day's pooling)."""
+
+    def _add_pre_pep8_methods(self) -> None:
+        pass
+
+
 def choose(trips: list[Trip], time_limit_s: float, seed: int) -> list[int]:
     """Trips to take: most requests served, then least total cost (CP-SAT, one worker, greedy hint;
     the greedy choice if CP-SAT finds nothing better in time)."""
     start = greedy(trips)
     if len({r for t in trips for r in t.requests}) <= 1 or time_limit_s <= 0:
         return start  # one request: the greedy choice, its cheapest trip, is optimal
-    model = cp_model.CpModel()
+    model = _Model()
     x = [model.new_bool_var(f"t{k}") for k in range(len(trips))]
     by_vehicle: dict[int, list[Any]] = {}
     by_request: dict[int, list[Any]] = {}
