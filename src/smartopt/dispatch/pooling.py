@@ -63,7 +63,7 @@ def greedy(trips: list[Trip]) -> list[int]:
     return chosen
 
 
-class _Model(cp_model.CpModel):
+class _Model(cp_model.CpModel):  # type: ignore[misc]  # OR-Tools has no type hints
     """A CP-SAT model without the camelCase aliases OR-Tools adds to every new model (about 1 ms
     each, a sixth of a day's pooling)."""
 
