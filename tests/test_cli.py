@@ -51,6 +51,18 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     for added in coupled["mean_added_time_s"].values():  # s per trip: > 0 in the signal hours, 0 at night
         assert list(added) == ["from_6h", "from_10h", "from_16h", "from_20h"]
         assert min(list(added.values())[:3]) > 0 and added["from_20h"] == 0
+    charging = results["coupling"]["shuttle_charging"]
+    assert 0 < charging["sessions"] <= day["charging_sessions"]  # sessions after midnight are left out
+    assert 0 < charging["energy_kwh"] <= day["charged_kwh"] + 1e-6
+    peaks = charging["uncontrolled_peak_kw"]
+    assert peaks["with_shuttles"] >= peaks["without_shuttles"]
+    assert results["energy"]["plan"]["after"] == charging["plan"]["with_shuttles"]
+    for name in ("brt_time_space.png", "energy_plan.png", "fleet_day.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 10_000
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count("<img src='data:image/png;base64,") == 5 and "src='http" not in page  # self-contained
+    for heading in ("Signals", "Energy", "Dispatch", "Coupling"):
+        assert f"<h2>{heading}</h2>" in page
     day_rows = (tmp_path / "out" / "shuttle_day.csv").read_text().splitlines()
     assert len(day_rows) == 1 + results["dispatch"]["requests"]
     assert results["seed"] == 2 and results["network"]["nodes"] > 300
@@ -59,7 +71,7 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert timing["smartopt"]["total_delay_veh_h"] < timing["webster"]["total_delay_veh_h"]
     table = (tmp_path / "out" / "signals.csv").read_text().splitlines()
     assert table[0] == "period,intersection,plan,cycle_s,greens_s,delay_s,los"
-    assert len(table) == 1 + 2 * 2 * results["signals"]["intersections"]  # 2 peaks x 2 plans
+    assert len(table) == 1 + 3 * 2 * results["signals"]["intersections"]  # 3 periods x 2 plans
     wave = results["signals"]["coordination"]
     assert wave["bandwidth_out_s"] > sum(wave["uncoordinated_bandwidth_s"]) / 2
     assert (tmp_path / "out" / "brt_time_space.png").stat().st_size > 10_000
@@ -85,7 +97,7 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     plan_frame = (tmp_path / "out" / "energy_plan.csv").read_text().splitlines()
     assert plan_frame[0].startswith("slot,demand_before_kw") and len(plan_frame) == 1 + results["energy"]["slots"]
     out = capsys.readouterr().out
-    assert "Results:" in out and "results.json" in out and "Webster -> smartopt" in out
+    assert "Results in" in out and "results.json" in out and "Webster -> smartopt" in out
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,18 @@ Tolerances: delays 1e-9 s.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from smartopt.coupling import SIGNAL_WINDOWS_H, mean_signal_delay_s, signal_time_of_day
+from smartopt.coupling import (
+    SIGNAL_WINDOWS_H,
+    fleet_charger_index,
+    mean_signal_delay_s,
+    signal_time_of_day,
+    with_fleet_charging,
+)
 from smartopt.datasets import sejong_5_1
 from smartopt.dispatch import TravelSpace
 from smartopt.district import District
@@ -75,3 +83,29 @@ def test_signal_time_of_day_rejects_unknown_periods_and_overlaps(district: Distr
         signal_time_of_day(net, x, periods, {"am_peak": plan, "midday": plan}, {"am_peak": (6, 11), "midday": (10, 16)})
     with pytest.raises(ValueError, match="lane groups"):
         link_delays(x[1:], hcm_delay(x, plan, 0), net.num_links)
+
+
+def test_fleet_charging_joins_the_energy_day_at_the_depot_chargers(district: District) -> None:
+    energy, fleet = district.energy, district.fleet
+    index = fleet_charger_index(energy, fleet)
+    assert np.all(energy.charger_kind[index] == "depot") and np.all(energy.charger_bus[index] == fleet.charger_bus)
+    assert np.unique(index).size == index.size
+    kw = energy.charger_kw[index[0]]
+    sessions = {  # within the day; across midnight (half of it in the day); after midnight
+        "charger": np.array([0, 1, 2]),
+        "start_s": np.array([3600.0 + 100.0, 86400.0 - 1800.0, 90000.0]),
+        "end_s": np.array([3600.0 + 100.0 + 2400.0, 86400.0 + 1800.0, 93600.0]),
+        "energy_kwh": np.array([kw * 2400 / 3600, kw, kw]),
+    }
+    joined = with_fleet_charging(energy, fleet, sessions)
+    n = energy.ev_energy_kwh.size
+    assert joined.ev_energy_kwh.size == n + 2
+    np.testing.assert_array_equal(joined.ev_charger[n:], index[:2])
+    slot_s = energy.slot_h * 3600
+    assert joined.ev_arrival_slot[n:].tolist() == [int(3700 // slot_s), int((86400 - 1800) // slot_s)]
+    assert joined.ev_departure_slot[n:].tolist() == [int(np.ceil(6100 / slot_s)), energy.num_slots]
+    np.testing.assert_allclose(joined.ev_energy_kwh[n:], [kw * 2400 / 3600, kw / 2], rtol=1e-12)
+    np.testing.assert_allclose(joined.ev_max_kw[n:], kw)
+    other = dataclasses.replace(fleet, charger_bus=np.zeros(fleet.charger_bus.size, dtype=int))  # the slack bus
+    with pytest.raises(ValueError, match="fleet charger 0"):
+        fleet_charger_index(energy, other)

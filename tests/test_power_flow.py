@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import strategies as st
 
 from smartopt._core import _power_flow
@@ -315,6 +315,7 @@ def test_from_pandapower_rejects_what_it_cannot_represent() -> None:
     load_pos=st.lists(st.integers(-2, 8), max_size=4),
     lane=st.integers(-1, 4),
 )
+@example(n=2, parent=[0], values=[0j, 0j, 7e-201j, 0j], loads=[], load_pos=[], lane=1)  # a NaN bus "converged"
 def test_compiled_module_rejects_or_survives_arbitrary_input(
     n: int, parent: list[int], values: list[complex], loads: list[float], load_pos: list[int], lane: int
 ) -> None:

@@ -1,14 +1,24 @@
-"""Where the district's solvers see each other. Signal plans -> travel times: each period's plan
-adds its HCM control delays to the links entering its intersections, and the shuttle dispatch
-drives on those times during the hours the period stands for."""
+"""Where the district's solvers see each other.
+
+- Signal plans -> travel times: each period's plan adds its HCM control delays to the links
+  entering its intersections, and the shuttle dispatch drives on those times during the hours the
+  period stands for.
+- Shuttle charging -> the grid: the fleet's charging sessions join the energy day as EV sessions
+  at the depot chargers, planned with the residents' EVs, PV and the battery.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from smartopt.dispatch.model import Fleet
 from smartopt.dispatch.space import TravelSpace
+from smartopt.energy.assets import EnergyDay
 from smartopt.network import RoadNetwork
 from smartopt.signals.model import Intersection
 from smartopt.signals.timing import TimingPlan, hcm_delay, link_delays
@@ -54,3 +64,44 @@ def mean_signal_delay_s(time_of_day: Sequence[tuple[float, TravelSpace]], free: 
     """Per entry of ``time_of_day``, the mean over node pairs of its fastest time minus free flow (s)."""
     assert free.time_s is not None
     return [float(np.mean(np.asarray(space.time_s) - free.time_s)) for _, space in time_of_day]
+
+
+def fleet_charger_index(energy: EnergyDay, fleet: Fleet) -> npt.NDArray[np.int64]:
+    """For each of the fleet's chargers, the energy day's charger of kind ``"depot"`` at the same
+    bus (in order); ValueError naming the fleet charger that has none."""
+    free = {int(b): list(np.flatnonzero((energy.charger_bus == b) & (energy.charger_kind == "depot"))) for b in
+            np.unique(fleet.charger_bus)}  # fmt: skip
+    out = []
+    for k, bus in enumerate(fleet.charger_bus.tolist()):
+        if not free[bus]:
+            raise ValueError(f"fleet charger {k} (bus {bus}) has no depot charger of the energy day at its bus")
+        out.append(free[bus].pop(0))
+    return np.array(out, dtype=np.int64)
+
+
+def with_fleet_charging(energy: EnergyDay, fleet: Fleet, sessions: Mapping[str, Any]) -> EnergyDay:
+    """``energy`` with the fleet's charging ``sessions`` (``SimulationResult.charging``: charger,
+    start and end s, energy kWh) added as EV sessions at the depot chargers feeding them: plugged in
+    from the slot the charging starts to the slot it ends (rounded outward), the energy charged, at
+    most the charger's power. Energy charged after the day's last slot is left out."""
+    index = fleet_charger_index(energy, fleet)
+    slot_s = energy.slot_h * 3600.0
+    t = energy.num_slots
+    charger = index[np.asarray(sessions["charger"], dtype=np.int64)]
+    start, end = np.asarray(sessions["start_s"], dtype=float), np.asarray(sessions["end_s"], dtype=float)
+    kwh = np.asarray(sessions["energy_kwh"], dtype=float)
+    arrival = np.floor(start / slot_s).astype(int)
+    departure = np.minimum(np.ceil(end / slot_s).astype(int), t)
+    keep = (arrival < t) & (kwh > 0)
+    departure = np.maximum(departure, arrival + 1)
+    max_kw = energy.charger_kw[charger]
+    within_day = np.clip((t * slot_s - start) / np.maximum(end - start, 1e-9), 0.0, 1.0)
+    kwh = np.minimum(kwh * within_day, max_kw * (departure - arrival) * energy.slot_h)
+    return dataclasses.replace(
+        energy,
+        ev_charger=np.concatenate([energy.ev_charger, charger[keep]]),
+        ev_arrival_slot=np.concatenate([energy.ev_arrival_slot, arrival[keep]]),
+        ev_departure_slot=np.concatenate([energy.ev_departure_slot, departure[keep]]),
+        ev_energy_kwh=np.concatenate([energy.ev_energy_kwh, kwh[keep]]),
+        ev_max_kw=np.concatenate([energy.ev_max_kw, max_kw[keep]]),
+    )

@@ -86,6 +86,14 @@ std::array<double, kW> forward(const Feeder &f, Lanes &w) {
     return {dv2[0], dv2[1], dv2[2], dv2[3]};
 }
 
+// Whether lane l's voltages are all finite (the convergence test takes the largest change, which
+// a NaN at one bus does not raise).
+bool lane_finite(const Feeder &f, const Lanes &w, int l) {
+    for (int32_t i = 0; i < f.size(); ++i)
+        if (!std::isfinite(w.vr[i * kW + l]) || !std::isfinite(w.vi[i * kW + l])) return false;
+    return true;
+}
+
 void write_lane(const Feeder &f, const Lanes &w, int l, int64_t t, int32_t iterations, const Outputs &out) {
     const int32_t n = f.size(), n_branch = n - 1;
     out.iterations[t] = iterations;
@@ -168,7 +176,10 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
         backward(f, w);  // currents of the present voltages: final for lanes that just converged
         bool all_done = true;
         for (int l = 0; l < kW; ++l) {
-            if (pending[l]) write_lane(f, w, l, t[l], iterations[l], out);
+            if (pending[l] && lane_finite(f, w, l))
+                write_lane(f, w, l, t[l], iterations[l], out);
+            else if (pending[l])
+                write_failed(f.size(), t[l], out);
             done[l] = done[l] || pending[l];
             pending[l] = false;
             all_done = all_done && done[l];

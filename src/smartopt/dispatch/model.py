@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 
@@ -135,3 +136,22 @@ class Requests:
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
+
+    def subset(self, index: npt.ArrayLike) -> Requests:
+        """The requests at positions ``index`` (non-decreasing; a repeated position is another
+        rider with the same request)."""
+        k = np.asarray(index, dtype=np.int64)
+        if k.ndim != 1 or (np.diff(k) < 0).any() or (k.size and (k[0] < 0 or k[-1] >= len(self))):
+            raise ValueError(f"index must hold non-decreasing positions in [0, {len(self)})")
+        return Requests(
+            num_nodes=self.num_nodes,
+            time_s=self.time_s[k],
+            origin=self.origin[k],
+            destination=self.destination[k],
+            passengers=self.passengers[k],
+            max_wait_s=self.max_wait_s[k],
+            max_detour=self.max_detour[k],
+            max_detour_s=self.max_detour_s[k],
+            pickup_earliest_s=self.pickup_earliest_s[k],
+            dropoff_latest_s=self.dropoff_latest_s[k],
+        )

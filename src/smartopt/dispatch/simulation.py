@@ -526,15 +526,20 @@ def size_fleet(
     served_ratio: float = 0.95,
     mean_wait_s: float = 300.0,
     policy: Policy | Literal["insertion", "batch", "pooling"] = "insertion",
+    time_of_day: Sequence[tuple[float, TravelSpace]] = (),
 ) -> FleetSizing:
     """Simulates the day with each fleet size in ``sizes`` (the fleet resized, see
-    :meth:`Fleet.resized`) and finds the smallest serving at least ``served_ratio`` of the
-    requests with a mean wait of at most ``mean_wait_s``."""
+    :meth:`Fleet.resized`; travel times by ``time_of_day`` as in :func:`simulate`) and finds the
+    smallest serving at least ``served_ratio`` of the requests with a mean wait of at most
+    ``mean_wait_s``."""
     space, fleet, requests = _scenario(where, fleet, requests)
     n = np.unique(np.asarray(sizes, dtype=int))
     if n.size == 0 or n[0] < 1:
         raise ValueError("sizes must hold fleet sizes >= 1")
-    days = [simulate(space, fleet.resized(int(k)), requests, policy=policy, progress=False) for k in n]
+    days = [
+        simulate(space, fleet.resized(int(k)), requests, policy=policy, time_of_day=time_of_day, progress=False)
+        for k in n
+    ]
     served = np.array([d.kpis["served_ratio"] for d in days])
     wait = np.array([d.kpis["mean_wait_s"] for d in days])
     ok = np.flatnonzero((served >= served_ratio) & (wait <= mean_wait_s))

@@ -1,0 +1,494 @@
+"""The district day as one system (``smartopt run``): signal plans for every period; link travel
+times carrying the plans' control delays feed the shuttle dispatch; the shuttles' charging, the
+residents' EVs, PV and the battery are planned together on the grid and checked by power flow;
+and what each coupling changed. :func:`run_district` returns the JSON-ready results with the
+objects behind them; with ``out`` it writes ``results.json``, CSVs per domain, the plots and
+``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import smartopt
+
+if TYPE_CHECKING:
+    from smartopt.dispatch import SimulationResult, TravelSpace
+    from smartopt.district import District
+    from smartopt.energy import DayPlan, EnergyDay, PowerFlowResult
+
+SHUTTLE_TIME_LIMIT_S = 10.0
+"""Search time of the booked shuttle trips, s."""
+DISPATCH_WAIT_WEIGHT = 1.0
+"""The on-demand day's insertion cost per s of a new rider's wait (s of added driving)."""
+SIZING_TARGET = (0.95, 300.0)
+"""Fleet sizing: served share and mean wait (s) to reach."""
+REOPTIMIZE_S = 300.0
+"""How often (s) the routing solver re-plans the on-demand fleet in the re-optimisation comparison."""
+SIGNAL_PLANS = ("webster", "smartopt")
+"""The signal plans compared: Webster's (the baseline) and smartopt's delay-minimising plans."""
+
+
+@dataclass(frozen=True, eq=False)
+class DistrictDay:
+    """A run of the district day: ``results`` (JSON-ready, written to ``results.json``) and the
+    objects behind them, for reports and notebooks."""
+
+    results: dict[str, Any]
+    district: District
+    signals: dict[str, dict[str, Any]]  # per period: plans, reports, summary
+    on_demand: SimulationResult
+    grid_day: PowerFlowResult
+    energy_plan: DayPlan
+    energy: EnergyDay  # with the shuttles' charging sessions
+
+
+class Steps:
+    """Prints each step's label and, when it ends, how long it took (s); silent when ``show`` is
+    false."""
+
+    def __init__(self, show: bool = True) -> None:
+        self.show = show
+
+    @contextmanager
+    def __call__(self, label: str) -> Iterator[None]:
+        if self.show:
+            print(f"  {label:<60}", end="", flush=True)
+        start = time.perf_counter()
+        yield
+        if self.show:
+            print(f"{time.perf_counter() - start:6.2f} s")
+
+
+def run_district(
+    district: District,
+    *,
+    scenario: str,
+    seed: int = 0,
+    out: Path | None = None,
+    show: bool = True,
+    shuttle_time_limit_s: float = SHUTTLE_TIME_LIMIT_S,
+    dispatch_signals: str = "smartopt",
+) -> DistrictDay:
+    """The district day (see the module's docstring); ``show`` prints each step and its time.
+    With ``out`` the results, tables and plots are written there. ``dispatch_signals`` picks the
+    travel times of the on-demand day: with the delays of ``"smartopt"``'s or ``"webster"``'s
+    signal plans, or ``"none"`` (free flow)."""
+    if dispatch_signals not in (*SIGNAL_PLANS, "none"):
+        raise ValueError(f"dispatch_signals must be one of {(*SIGNAL_PLANS, 'none')}, got {dispatch_signals!r}")
+    from smartopt.coupling import signal_time_of_day, with_fleet_charging
+    from smartopt.dispatch import TravelSpace
+
+    started = time.perf_counter()
+    step = Steps(show)
+    net, fleet, requests = district.network, district.fleet, district.requests
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    with step(f"travel times, all {net.num_nodes} x {net.num_nodes} node pairs"):
+        space = TravelSpace.from_network(net)  # the dispatch space holds the all-pairs times
+        assert space.time_s is not None
+        tt = space.time_s
+    ride_s = tt[requests.origin, requests.destination]
+    with step("signal loads (Webster critical flow ratios)"):
+        y = np.array([i.critical_flow_ratio() for i in district.intersections])
+        entering = np.array([i.volume_vph.sum(axis=1) for i in district.intersections])
+    with step("signal timing, every period (first run compiles)"):
+        timed = {p: _time_signals(district, k) for k, p in enumerate(district.periods)}
+    with step("green wave on the BRT trunk, PM peak (MAXBAND)"):
+        wave = _green_wave(district, district.periods.index("pm_peak"), out)
+    with step("travel times with the signal plans' delays"):
+        by_plan = {
+            name: signal_time_of_day(
+                net, district.intersections, district.periods, {p: r["plans"][name] for p, r in timed.items()}
+            )
+            for name in SIGNAL_PLANS
+        }
+    with step(f"shuttles: the booked trips ({shuttle_time_limit_s:g} s search)"):
+        shuttles = _shuttle_plan(district, seed, shuttle_time_limit_s, out)
+    with step("shuttles: the on-demand day, fleet size"):
+        on_demand, day = _shuttle_day(district, space, by_plan.get(dispatch_signals, []), dispatch_signals, out)
+    sized = on_demand["reoptimization"]["shuttles"]
+    with step(f"coupling: {sized} shuttles at free flow and with signal delays"):
+        signal_aware = _signal_aware_dispatch(district, space, by_plan, sized)
+    energy = with_fleet_charging(district.energy, fleet, day.charging)
+    with step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
+        grid_summary, grid_flow = _grid_day(energy, out)
+    with step("energy plan: EVs, shuttles, battery in grid limits; phases"):
+        plan_summary, plan = _energy_plan(energy, out)
+    with step("coupling: the energy plan without the shuttles"):
+        fleet_charging = _fleet_charging(district.energy, energy, plan_summary)
+
+    base, net_load, ev = energy.load_kw.sum(axis=1), energy.net_load_kw(), energy.uncontrolled_ev_kw()
+    hours = (requests.time_s // 3600).astype(int)
+    busy = int(np.bincount(hours).argmax())
+    results: dict[str, Any] = {
+        "smartopt_version": smartopt.__version__,
+        "scenario": scenario,
+        "seed": seed,
+        "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy: the day's "
+        "power flow with uncontrolled charging, then EV and shuttle charging and the battery planned together "
+        "within transformer, line and voltage limits; dispatch: the day's booked shuttle trips routed as a "
+        "pickup-and-delivery problem with time windows, and the day's on-demand requests simulated with pooled "
+        "insertion on travel times carrying the signal plans' delays",
+        "network": {
+            "nodes": net.num_nodes,
+            "links": net.num_links,
+            "mean_travel_time_s": float(tt.mean()),
+            "max_travel_time_s": float(tt.max()),
+        },
+        "signals": {
+            "intersections": len(district.intersections),
+            "periods": {
+                p: {
+                    "entering_vph": float(entering[:, k].sum()),
+                    "webster_y_mean": float(y[:, k].mean()),
+                    "webster_y_max": float(y[:, k].max()),
+                    "intersections_y_over_0_8": int((y[:, k] > 0.8).sum()),
+                    "timing": timed[p]["summary"],
+                }
+                for k, p in enumerate(district.periods)
+            },
+            "coordination": wave,
+        },
+        "energy": {
+            "slots": energy.num_slots,
+            "base_peak_kw": float(base.max()),
+            "base_energy_kwh": float(base.sum() * energy.slot_h),
+            "pv_energy_kwh": float(energy.pv_kwp.sum() * energy.pv_profile_pu.sum() * energy.slot_h),
+            "ev_sessions": int(energy.ev_energy_kwh.size),
+            "ev_energy_kwh": float(energy.ev_energy_kwh.sum()),
+            "uncontrolled_peak_kw": float((net_load + ev).max()),
+            "substation_rating_kva": float(energy.grid.trafo_sn_kva[0]),
+            "grid": grid_summary,
+            "plan": plan_summary,
+        },
+        "dispatch": {
+            "shuttles": fleet.num_vehicles,
+            "requests": len(requests),
+            "mean_direct_ride_s": float(ride_s.mean()),
+            "p95_direct_ride_s": _percentile(ride_s, 95),
+            "busiest_hour": busy,
+            "busiest_hour_requests": int((hours == busy).sum()),
+            "busiest_hour_direct_vehicle_hours": float(ride_s[hours == busy].sum() / 3600),
+            "booked_trips": shuttles,
+            "on_demand": on_demand,
+        },
+        "coupling": {"signal_aware_dispatch": signal_aware, "shuttle_charging": fleet_charging},
+        "runtime_s": time.perf_counter() - started,
+    }
+    run = DistrictDay(results, district, timed, day, grid_flow, plan, energy)
+    if out is not None:
+        from smartopt.report import write_report
+
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+        _write_signal_table(timed, out / "signals.csv")
+        plots = {
+            "Time-space diagram of the BRT trunk's green wave (PM peak)": out / "brt_time_space.png",
+            "District demand before and after the energy plan, and the battery's state of charge": out
+            / "energy_plan.png",
+            "The shuttle fleet over the day": out / "fleet_day.png",
+        }
+        write_report(run, out / "report.html", plots)
+    return run
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if values.size else float("nan")
+
+
+def _time_signals(district: District, period: int) -> dict[str, Any]:
+    """Webster's plans (the baseline) and smartopt's delay-minimising plans for one period, with
+    their HCM delays."""
+    from smartopt.signals.timing import hcm_delay, optimize_fixed_time, webster
+
+    x = district.intersections
+    plans = {"webster": webster(x, period), "smartopt": optimize_fixed_time(x, period)}
+    reports = {name: hcm_delay(x, plan, period) for name, plan in plans.items()}
+    summary = {
+        name: {
+            "total_delay_veh_h": r.total_delay_veh_h,
+            "average_delay_s": r.average_delay_s,
+            "mean_cycle_s": float(plans[name].cycle_s.mean()),
+            "intersections_los_e_or_f": int(np.isin(r.intersection_los, ["E", "F"]).sum()),
+        }
+        for name, r in reports.items()
+    }
+    return {"plans": plans, "reports": reports, "summary": summary}
+
+
+def _green_wave(district: District, period: int, out: Path | None) -> dict[str, Any]:
+    """Common cycle, splits and MAXBAND offsets for the BRT trunk; writes its time-space diagram
+    ``brt_time_space.png``."""
+    from smartopt.signals import bandwidths, optimize_fixed_time
+    from smartopt.signals.greenwave import coordinate, corridor, plot_time_space
+
+    name = "BRT trunk"
+    signals = [district.intersections[i] for i in district.corridors[name]]
+    cycle = float(np.ceil(optimize_fixed_time(signals, period).cycle_s.max()))
+    plan = optimize_fixed_time(signals, period, cycle_s=cycle)
+    corr = corridor(district.network, signals, [plan.greens(i) for i in range(len(signals))], cycle)
+    offsets, wave = coordinate(corr, (11.1, 13.9), ratio=1.0)
+    before = bandwidths(corr.position_m, corr.red_out_s, corr.red_in_s, cycle, corr.green_out_start_s, 12.5,
+                        red_shift_s=corr.red_shift_s)  # fmt: skip
+    if out is not None:
+        _save(plot_time_space(corr, offsets, wave), out / "brt_time_space.png")
+    return {
+        "corridor": name,
+        "intersections": list(corr.intersection_ids),
+        "cycle_s": cycle,
+        "offset_s": [float(o) for o in offsets],
+        "bandwidth_out_s": wave.bandwidth_out_s,
+        "bandwidth_in_s": wave.bandwidth_in_s,
+        "uncoordinated_bandwidth_s": [float(b) for b in before],
+        "solver_status": wave.status,
+    }
+
+
+def _energy_plan(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], DayPlan]:
+    """The day's EV charging and battery planned together within the grid limits; writes the
+    per-slot table ``energy_plan.csv`` and the load curves and state of charge ``energy_plan.png``.
+    Then the LV feeders' households and single-phase chargers (with the planned charging) go on
+    phases: installed in turn (A, B, C, A, ...) against balanced by smartopt."""
+    from smartopt.energy import balance_phases, phase_imbalance_kw, plan_day
+
+    plan = plan_day(energy)
+    if out is not None:
+        plan.to_frame().to_csv(out / "energy_plan.csv")
+        _save(plan.plot(), out / "energy_plan.png")
+    profile, feeder = energy.single_phase_loads(plan.charger_kw)
+    in_turn = np.concatenate([np.arange(c) % 3 for c in np.bincount(feeder)])
+    before = phase_imbalance_kw(profile, in_turn, feeder)
+    balanced = balance_phases(profile, feeder=feeder, time_limit_s=5.0)
+    phases = {
+        "feeders": int(before.size),
+        "single_phase_loads": int(feeder.size),
+        "in_turn_worst_imbalance_kw": round(float(before.max()), 2),
+        "in_turn_mean_worst_imbalance_kw": round(float(before.mean()), 2),
+        "balanced_worst_imbalance_kw": round(float(balanced.imbalance_kw.max()), 2),
+        "balanced_mean_worst_imbalance_kw": round(float(balanced.imbalance_kw.mean()), 2),
+        "runtime_s": round(balanced.runtime_s, 2),
+    }
+    return {**plan.summary(), "phases": phases}, plan
+
+
+def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], PowerFlowResult]:
+    """Power flow of every slot of the day (uncontrolled EV charging, idle battery): the extremes,
+    losses and limit violations; writes the per-slot table ``grid_day.csv``."""
+    started = time.perf_counter()
+    result = energy.power_flow()
+    solve_s = time.perf_counter() - started
+    grid = energy.day_grid
+    name = grid.bus_name
+
+    def clock(slot: int) -> str:
+        minutes = round(slot * energy.slot_h * 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    def branch_name(kind: str, k: int) -> str:
+        if kind == "line":
+            return f"line {name[grid.line_from[k]]} - {name[grid.line_to[k]]}"
+        return f"transformer {name[grid.trafo_hv_bus[k]]} / {name[grid.trafo_lv_bus[k]]}"
+
+    vm = result.vm_pu
+    t_min, b_min = np.unravel_index(np.nanargmin(vm), vm.shape)
+    peaks = {}
+    for kind, loading in (("line", result.line_loading_percent), ("trafo", result.trafo_loading_percent)):
+        t, k = np.unravel_index(np.nanargmax(loading), loading.shape)
+        peaks[kind] = {
+            "element": branch_name(kind, int(k)),
+            "loading_percent": float(loading[t, k]),
+            "at": clock(int(t)),
+        }
+    v = result.violations()
+    violations = [
+        {"kind": "bus", "element": str(name[b]), "worst": float(w), "slots": int(n)}
+        for b, w, n in zip(v.bus, v.bus_vm_pu, v.bus_snapshots, strict=True)
+    ] + [
+        {"kind": kind, "element": branch_name(kind, int(k)), "worst": float(w), "slots": int(n)}
+        for kind, idx, worst, slots in (
+            ("line", v.line, v.line_loading_percent, v.line_snapshots),
+            ("trafo", v.trafo, v.trafo_loading_percent, v.trafo_snapshots),
+        )
+        for k, w, n in zip(idx, worst, slots, strict=True)
+    ]
+    if out is not None:
+        frame = result.to_frame()
+        frame.insert(0, "time", [clock(t) for t in range(energy.num_slots)])
+        frame.to_csv(out / "grid_day.csv", index=False)
+    losses_kwh = float(result.losses_kw.sum() * energy.slot_h)
+    supplied_kwh = float(result.slack_p_kw.sum() * energy.slot_h)
+    return {
+        "buses": grid.num_buses,
+        "slots_converged": int(result.converged.sum()),
+        "min_vm_pu": float(vm[t_min, b_min]),
+        "min_vm_bus": str(name[b_min]),
+        "min_vm_at": clock(int(t_min)),
+        "max_vm_pu": float(np.nanmax(vm)),
+        "peak_line": peaks["line"],
+        "peak_trafo": peaks["trafo"],
+        "losses_kwh": losses_kwh,
+        "losses_percent_of_supply": 100.0 * losses_kwh / supplied_kwh,
+        "peak_supply_kw": float(np.nanmax(result.slack_p_kw)),
+        "voltage_band_pu": [0.95, 1.05],
+        "violations": violations,
+        "solve_ms": 1000.0 * solve_s,
+    }, result
+
+
+def _shuttle_plan(district: District, seed: int, time_limit_s: float, out: Path | None) -> dict[str, Any]:
+    """Routes for the day's booked shuttle trips (pickup and delivery with time windows on the road
+    network); the stops per shuttle go to ``shuttle_routes.csv``."""
+    from smartopt.dispatch import solve_vrp
+    from smartopt.dispatch.shuttles import booked_trips, trip_summary
+
+    trips = booked_trips(district, seed=seed)
+    result = solve_vrp(trips.problem, time_limit=time_limit_s, seed=seed)
+    if out is not None:
+        frame = result.to_frame()
+        frame.insert(4, "node", district.network.node_ids[trips.node[frame["client"].to_numpy()]])
+        frame.insert(5, "booking", trips.request[(frame["client"].to_numpy() - trips.problem.depots.size) // 2])
+        frame.to_csv(out / "shuttle_routes.csv", index=False)
+    return trip_summary(trips, result)
+
+
+def _shuttle_day(
+    district: District,
+    space: TravelSpace,
+    time_of_day: list[tuple[float, TravelSpace]],
+    signals: str,
+    out: Path | None,
+) -> tuple[dict[str, Any], SimulationResult]:
+    """The day's on-demand requests simulated with pooled insertion on ``time_of_day``'s travel
+    times (per request in ``shuttle_day.csv``), the smallest fleet reaching
+    :data:`SIZING_TARGET`, and that fleet's day with and without the routing solver re-optimising
+    the plans every :data:`REOPTIMIZE_S`."""
+    from smartopt.dispatch import Policy, simulate, size_fleet
+
+    policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
+    req = district.requests
+    day = simulate(space, district.fleet, req, policy=policy, time_of_day=time_of_day, progress=False)
+    if out is not None:
+        day.to_frame().to_csv(out / "shuttle_day.csv", index=False)
+        _save(day.plot().figure, out / "fleet_day.png")
+    shuttles = district.fleet.num_vehicles
+    served, wait = SIZING_TARGET
+    sizing = size_fleet(
+        space,
+        district.fleet,
+        req,
+        sizes=range(2, 2 * shuttles + 1, 2),
+        served_ratio=served,
+        mean_wait_s=wait,
+        policy=policy,
+        time_of_day=time_of_day,
+    )
+    small = district.fleet.resized(sizing.smallest or shuttles)
+    reoptimized = Policy(wait_weight=DISPATCH_WAIT_WEIGHT, reoptimize_s=REOPTIMIZE_S)
+
+    def kpis(p: Policy) -> dict[str, float]:
+        return simulate(space, small, req, policy=p, time_of_day=time_of_day, progress=False).kpis
+
+    return {
+        "policy": f"pooled cheapest insertion, cost = added driving + {DISPATCH_WAIT_WEIGHT:g} x wait",
+        "travel_times": "free flow"
+        if signals == "none"
+        else f"free flow plus the control delays of {signals}'s signal plans in each period's hours",
+        "kpis": day.kpis,
+        "reoptimization": {
+            "shuttles": small.num_vehicles,
+            "every_s": REOPTIMIZE_S,
+            "kpis_without": kpis(policy),
+            "kpis_with": kpis(reoptimized),
+        },
+        "charging_sessions": int(day.charging["vehicle"].size),
+        "charged_kwh": float(day.charging["energy_kwh"].sum()),
+        "fleet_sizing": {
+            "target_served_ratio": served,
+            "target_mean_wait_s": wait,
+            "smallest_fleet": sizing.smallest,
+            "sizes": sizing.sizes.tolist(),
+            "served_ratio": sizing.served_ratio.tolist(),
+            "mean_wait_s": sizing.mean_wait_s.tolist(),
+        },
+    }, day
+
+
+def _signal_aware_dispatch(
+    district: District,
+    space: TravelSpace,
+    time_of_day: dict[str, list[tuple[float, TravelSpace]]],
+    shuttles: int,
+) -> dict[str, Any]:
+    """The on-demand day of ``shuttles`` shuttles at free flow, and on each signal plan's travel
+    times (``time_of_day`` per plan name)."""
+    from smartopt.coupling import SIGNAL_WINDOWS_H, mean_signal_delay_s
+    from smartopt.dispatch import Policy, simulate
+
+    fleet = district.fleet.resized(shuttles)
+    policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
+    days = {"free_flow": simulate(space, fleet, district.requests, policy=policy, progress=False)}
+    added: dict[str, dict[str, float]] = {}
+    for name, tod in time_of_day.items():
+        days[f"{name}_signals"] = simulate(
+            space, fleet, district.requests, policy=policy, time_of_day=tod, progress=False
+        )
+        added[name] = {
+            f"from_{t / 3600:g}h": delay for (t, _), delay in zip(tod, mean_signal_delay_s(tod, space), strict=True)
+        }
+    return {
+        "shuttles": fleet.num_vehicles,
+        "windows_h": {p: list(w) for p, w in SIGNAL_WINDOWS_H.items()},
+        "mean_added_time_s": added,
+        "kpis": {name: day.kpis for name, day in days.items()},
+    }
+
+
+def _fleet_charging(without: EnergyDay, with_fleet: EnergyDay, plan: dict[str, Any]) -> dict[str, Any]:
+    """The energy day with and without the shuttles' charging: sessions, energy, uncontrolled peak,
+    and the plan's peak and violations."""
+    from smartopt.energy import plan_day
+
+    alone = plan_day(without).summary()
+    added = with_fleet.ev_energy_kwh.size - without.ev_energy_kwh.size
+    return {
+        "sessions": int(added),
+        "energy_kwh": float(with_fleet.ev_energy_kwh[-added:].sum()) if added else 0.0,
+        "uncontrolled_peak_kw": {
+            "without_shuttles": float((without.net_load_kw() + without.uncontrolled_ev_kw()).max()),
+            "with_shuttles": float((with_fleet.net_load_kw() + with_fleet.uncontrolled_ev_kw()).max()),
+        },
+        "plan": {"without_shuttles": alone["after"], "with_shuttles": plan["after"]},
+    }
+
+
+def _save(figure: Any, path: Path) -> None:
+    """Writes a matplotlib figure as PNG and closes it."""
+    import matplotlib.pyplot as plt
+
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _write_signal_table(peaks: dict[str, dict[str, Any]], path: Path) -> None:
+    """One row per period and intersection: cycle, greens, delay and LOS before and after."""
+    import csv
+
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["period", "intersection", "plan", "cycle_s", "greens_s", "delay_s", "los"])
+        for period, res in peaks.items():
+            for name, plan in res["plans"].items():
+                report = res["reports"][name]
+                for i, xid in enumerate(plan.intersection_ids):
+                    greens = "/".join(f"{g:.1f}" for g in plan.greens(i))
+                    delay = report.intersection_delay_s[i]
+                    w.writerow([period, xid, name, f"{plan.cycle_s[i]:.1f}", greens, f"{delay:.2f}",
+                                report.intersection_los[i]])  # fmt: skip
