@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,25 @@ def test_info_prints_the_district(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "Sejong 5-1" in out and "signalised intersections" in out and "shuttles" in out
+
+
+def undocumented_keys(results: dict[str, Any]) -> set[str]:
+    """Keys of ``results`` (nested, list items too) that docs/results.md does not name in backticks."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "results.md").read_text()
+    named = set(re.findall(r"`([a-z0-9_]+)`", doc))
+    keys: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            keys.update(value)
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(results)
+    return {k for k in keys - named if not re.fullmatch(r"from_\d+h", k)}
 
 
 def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,6 +84,7 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert page.count("<img src='data:image/png;base64,") == 5 and "src='http" not in page  # self-contained
     for heading in ("Signals", "Energy", "Dispatch", "Coupling"):
         assert f"<h2>{heading}</h2>" in page
+    assert undocumented_keys(results) == set()
     day_rows = (tmp_path / "out" / "shuttle_day.csv").read_text().splitlines()
     assert len(day_rows) == 1 + results["dispatch"]["requests"]
     assert results["seed"] == 2 and results["network"]["nodes"] > 300
