@@ -78,7 +78,7 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     peaks = charging["uncontrolled_peak_kw"]
     assert peaks["with_shuttles"] >= peaks["without_shuttles"]
     assert results["energy"]["plan"]["after"] == charging["plan"]["with_shuttles"]
-    for name in ("brt_time_space.png", "energy_plan.png", "fleet_day.png"):
+    for name in ("time_space.png", "energy_plan.png", "fleet_day.png"):
         assert (tmp_path / "out" / name).stat().st_size > 10_000
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count("<img src='data:image/png;base64,") == 5 and "src='http" not in page  # self-contained
@@ -96,7 +96,7 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert len(table) == 1 + 3 * 2 * results["signals"]["intersections"]  # 3 periods x 2 plans
     wave = results["signals"]["coordination"]
     assert wave["bandwidth_out_s"] > sum(wave["uncoordinated_bandwidth_s"]) / 2
-    assert (tmp_path / "out" / "brt_time_space.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "time_space.png").stat().st_size > 10_000
     grid = results["energy"]["grid"]
     assert grid["slots_converged"] == results["energy"]["slots"]
     assert 0.9 < grid["min_vm_pu"] < 1.0 and grid["min_vm_bus"].startswith("LV ")

@@ -43,6 +43,7 @@ def _build_parser() -> argparse.ArgumentParser:
     scenario_args(info)
     run = sub.add_parser("run", help="run the main job on the district and write the results")
     scenario_args(run)
+    run.add_argument("--config", type=Path, default=None, help="your own district (district.toml) instead")
     run.add_argument("--out", type=Path, default=Path("smartopt-out"), help="output folder (default: %(default)s)")
     signals = sub.add_parser("signals", help="signal timing tools")
     signals_sub = signals.add_subparsers(dest="signals_command", metavar="COMMAND", parser_class=_Parser, required=True)
@@ -56,6 +57,9 @@ def _build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--out", type=Path, required=True, help="the plan as a SUMO additional file (.add.xml)")
     opt.add_argument("--time-limit", type=float, default=60.0, help="search time, s (default: %(default)s)")
     opt.add_argument("--seed", type=int, default=0, help="search seed (default: %(default)s)")
+    export = sub.add_parser("export-scenario", help="write the built-in district as district.toml and CSV tables")
+    scenario_args(export)
+    export.add_argument("dir", type=Path, help="output folder")
     sweep = sub.add_parser("sweep", help="run many variants of the district day on Dask (smartopt[dask])")
     sweep.add_argument("--grid", type=Path, required=True, help="the sweep file (TOML: fn, [grid], [fixed])")
     sweep.add_argument(
@@ -151,25 +155,30 @@ def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
         )
 
 
-def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
-    """The main job on a built-in district (see :mod:`smartopt.pipeline`), with a summary in the
-    terminal. Returns the results written to ``out/results.json``."""
+def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict[str, Any]:
+    """The main job on the built-in district or the one ``config`` describes (see
+    :mod:`smartopt.pipeline`), with a summary in the terminal. Returns the results written to
+    ``out/results.json``."""
+    from smartopt.config import load_district
     from smartopt.datasets import sejong_5_1
     from smartopt.pipeline import Steps, run_district
 
+    if config is not None:
+        scenario = str(config)
     print(f"smartopt {smartopt.__version__} — main job on {scenario} (seed {seed})")
-    with Steps()("building the district"):
-        district = sejong_5_1(seed)
+    with Steps()("building the district" if config is None else "reading the district"):
+        district = sejong_5_1(seed) if config is None else load_district(config)
     day = run_district(district, scenario=scenario, seed=seed, out=out)
     results = day.results
     _print_signal_table({p: r for p, r in day.signals.items() if p.endswith("peak")})
     wave = results["signals"]["coordination"]
-    print(
-        f"  green wave, {wave['corridor']} ({len(wave['intersections'])} signals, PM peak, cycle "
-        f"{wave['cycle_s']:.0f} s): bands {wave['uncoordinated_bandwidth_s'][0]:.0f}/"
-        f"{wave['uncoordinated_bandwidth_s'][1]:.0f} s without offsets -> {wave['bandwidth_out_s']:.0f}/"
-        f"{wave['bandwidth_in_s']:.0f} s eastbound/westbound; time-space diagram: {out / 'brt_time_space.png'}"
-    )
+    if wave is not None:
+        print(
+            f"  green wave, {wave['corridor']} ({len(wave['intersections'])} signals, cycle {wave['cycle_s']:.0f} s): "
+            f"bands {wave['uncoordinated_bandwidth_s'][0]:.0f}/{wave['uncoordinated_bandwidth_s'][1]:.0f} s without "
+            f"offsets -> {wave['bandwidth_out_s']:.0f}/{wave['bandwidth_in_s']:.0f} s outbound/inbound; time-space "
+            f"diagram: {out / 'time_space.png'}"
+        )
 
     s, e, d = results["signals"]["periods"], results["energy"], results["dispatch"]
     print("\nDistrict figures:")
@@ -261,7 +270,7 @@ def run(scenario: str, seed: int, out: Path) -> dict[str, Any]:
     )
     print(
         f"\nDone in {results['runtime_s']:.2f} s. Results in {out}: report.html, results.json, signals.csv, "
-        "grid_day.csv, energy_plan.csv, shuttle_routes.csv, shuttle_day.csv, and the plots brt_time_space.png, "
+        "grid_day.csv, energy_plan.csv, shuttle_routes.csv, shuttle_day.csv, and the plots time_space.png, "
         "energy_plan.png, fleet_day.png"
     )
     return results
@@ -288,6 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.file, time_limit=args.time_limit, seed=args.seed, round_func=args.round, solver=args.solver,
                 as_json=args.json,
             )  # fmt: skip
+        elif args.command == "export-scenario":
+            from smartopt.config import export_scenario
+            from smartopt.datasets import sejong_5_1
+
+            print(f"Wrote {export_scenario(sejong_5_1(args.seed), args.dir)}")
         elif args.command == "sweep":
             run_sweep(args.grid, args.scheduler, args.out)
         elif args.command == "signals":
@@ -296,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time_limit_s=args.time_limit, seed=args.seed,
             )  # fmt: skip
         else:
-            run(args.scenario, args.seed, args.out)
+            run(args.scenario, args.seed, args.out, args.config)
     except (OSError, ValueError) as exc:
         print(f"smartopt: error: {exc}", file=sys.stderr)
         return 1

@@ -23,6 +23,14 @@ from smartopt.network import RoadNetwork
 from smartopt.signals.model import Intersection
 from smartopt.signals.timing import TimingPlan, hcm_delay, link_delays
 
+__all__ = [
+    "SIGNAL_WINDOWS_H",
+    "fleet_charger_index",
+    "mean_signal_delay_s",
+    "signal_time_of_day",
+    "with_fleet_charging",
+]
+
 SIGNAL_WINDOWS_H: dict[str, tuple[float, float]] = {
     "am_peak": (6.0, 10.0),
     "midday": (10.0, 16.0),

@@ -12,6 +12,8 @@ from smartopt.network.road import RoadNetwork
 from smartopt.signals.model import Intersection
 from smartopt.signals.traffic import TrafficDemand
 
+__all__ = ["District"]
+
 
 @dataclass(frozen=True, eq=False)
 class District:

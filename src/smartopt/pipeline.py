@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from smartopt.district import District
     from smartopt.energy import DayPlan, EnergyDay, PowerFlowResult
 
+
+__all__ = ["DistrictDay", "Steps", "run_district"]
+
 SHUTTLE_TIME_LIMIT_S = 10.0
 """Search time of the booked shuttle trips, s."""
 DISPATCH_WAIT_WEIGHT = 1.0
@@ -49,6 +52,10 @@ class DistrictDay:
     grid_day: PowerFlowResult
     energy_plan: DayPlan
     energy: EnergyDay  # with the shuttles' charging sessions
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready results (as in ``results.json``)."""
+        return self.results
 
 
 class Steps:
@@ -84,7 +91,7 @@ def run_district(
     signal plans, or ``"none"`` (free flow)."""
     if dispatch_signals not in (*SIGNAL_PLANS, "none"):
         raise ValueError(f"dispatch_signals must be one of {(*SIGNAL_PLANS, 'none')}, got {dispatch_signals!r}")
-    from smartopt.coupling import signal_time_of_day, with_fleet_charging
+    from smartopt.coupling import SIGNAL_WINDOWS_H, signal_time_of_day, with_fleet_charging
     from smartopt.dispatch import TravelSpace
 
     started = time.perf_counter()
@@ -102,12 +109,16 @@ def run_district(
         entering = np.array([i.volume_vph.sum(axis=1) for i in district.intersections])
     with step("signal timing, every period (first run compiles)"):
         timed = {p: _time_signals(district, k) for k, p in enumerate(district.periods)}
-    with step("green wave on the BRT trunk, PM peak (MAXBAND)"):
-        wave = _green_wave(district, district.periods.index("pm_peak"), out)
+    peaks = [k for k, p in enumerate(district.periods) if p.endswith("peak")] or [0]
+    with step("green wave on the first corridor, last peak (MAXBAND)"):
+        wave = _green_wave(district, peaks[-1], out) if district.corridors else None
     with step("travel times with the signal plans' delays"):
         by_plan = {
             name: signal_time_of_day(
-                net, district.intersections, district.periods, {p: r["plans"][name] for p, r in timed.items()}
+                net,
+                district.intersections,
+                district.periods,
+                {p: r["plans"][name] for p, r in timed.items() if p in SIGNAL_WINDOWS_H},
             )
             for name in SIGNAL_PLANS
         }
@@ -191,12 +202,12 @@ def run_district(
         (out / "results.json").write_text(json.dumps(results, indent=2))
         _write_signal_table(timed, out / "signals.csv")
         plots = {
-            "Time-space diagram of the BRT trunk's green wave (PM peak)": out / "brt_time_space.png",
+            "Time-space diagram of the first corridor's green wave": out / "time_space.png",
             "District demand before and after the energy plan, and the battery's state of charge": out
             / "energy_plan.png",
             "The shuttle fleet over the day": out / "fleet_day.png",
         }
-        write_report(run, out / "report.html", plots)
+        write_report(run, out / "report.html", {k: v for k, v in plots.items() if v.exists()})
     return run
 
 
@@ -225,12 +236,12 @@ def _time_signals(district: District, period: int) -> dict[str, Any]:
 
 
 def _green_wave(district: District, period: int, out: Path | None) -> dict[str, Any]:
-    """Common cycle, splits and MAXBAND offsets for the BRT trunk; writes its time-space diagram
-    ``brt_time_space.png``."""
+    """Common cycle, splits and MAXBAND offsets for the district's first corridor (Sejong: the BRT
+    trunk) in ``period``; writes its time-space diagram ``time_space.png``."""
     from smartopt.signals import bandwidths, optimize_fixed_time
     from smartopt.signals.greenwave import coordinate, corridor, plot_time_space
 
-    name = "BRT trunk"
+    name = next(iter(district.corridors))
     signals = [district.intersections[i] for i in district.corridors[name]]
     cycle = float(np.ceil(optimize_fixed_time(signals, period).cycle_s.max()))
     plan = optimize_fixed_time(signals, period, cycle_s=cycle)
@@ -239,7 +250,7 @@ def _green_wave(district: District, period: int, out: Path | None) -> dict[str, 
     before = bandwidths(corr.position_m, corr.red_out_s, corr.red_in_s, cycle, corr.green_out_start_s, 12.5,
                         red_shift_s=corr.red_shift_s)  # fmt: skip
     if out is not None:
-        _save(plot_time_space(corr, offsets, wave), out / "brt_time_space.png")
+        _save(plot_time_space(corr, offsets, wave), out / "time_space.png")
     return {
         "corridor": name,
         "intersections": list(corr.intersection_ids),

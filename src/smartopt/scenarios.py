@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
     from smartopt.district import District
 
+
+__all__ = ["DEFAULTS", "check_scenario", "district_variant", "read_grid", "run_scenario", "sweep"]
+
 FUNCTIONS = ("run", "dispatch")
 DEFAULTS: dict[str, Any] = {
     "seed": 0,

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _spatial
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, float_array, positive_float
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.rebalancing import Zones, rebalance
@@ -35,7 +36,7 @@ ASSIGNED, REJECTED = 1, 4
 
 
 @dataclass(frozen=True)
-class Offer:
+class Offer(ToDict):
     """The answer to a request: its id, the vehicle and planned pickup and drop-off times (s), the
     insertion's cost (s: added driving time plus the policy's weighted wait; NaN when not known);
     or, when not accepted, why (see ``REJECTIONS``). ``pending``: a batch policy will decide at
@@ -52,7 +53,7 @@ class Offer:
 
 
 @dataclass(frozen=True)
-class Event:
+class Event(ToDict):
     """A pickup or drop-off of ``request``, the start of charging at charger ``request``, the end
     of a reposition trip (``request`` -1), or a batch's decision on a pending ``request``:
     ``"assigned"`` to ``vehicle`` or ``"rejected"`` (``vehicle`` -1)."""
@@ -64,7 +65,7 @@ class Event:
 
 
 @dataclass(frozen=True, eq=False)
-class FleetSnapshot:
+class FleetSnapshot(ToDict):
     """The fleet at ``time_s``: where each vehicle is or can next turn (location index, or the
     point (m) in a plane space) and when, riders' seats taken, battery (kWh), planned stops."""
 

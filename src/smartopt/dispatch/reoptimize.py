@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _dispatch
+from smartopt._serialise import ToDict
 from smartopt.dispatch.routing import solve_vrp
 from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
@@ -28,7 +29,7 @@ PICKUP, DROPOFF, CHARGE = 0, 1, 2
 
 
 @dataclass(frozen=True)
-class Reoptimization:
+class Reoptimization(ToDict):
     """One re-optimisation: vehicles and rides in the problem, the driving time (s) of their plans
     before and of the solver's plans (``inf`` if they broke a limit), and whether they replaced the
     old ones."""

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from smartopt._core import _dispatch
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.pooling import PoolingRun
@@ -205,9 +206,11 @@ def check_requests(space: TravelSpace, fleet: Fleet, requests: Requests) -> None
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult:
+class SimulationResult(ToDict):
     """A simulated day: per request its vehicle (-1: not served), pickup and drop-off times (s, NaN
     if not served) and why it was rejected; every driven leg; charging sessions; ``kpis``."""
+
+    _inputs = ("space", "fleet", "requests")
 
     space: TravelSpace
     fleet: Fleet
@@ -500,7 +503,7 @@ def _check_time_of_day(
 
 
 @dataclass(frozen=True, eq=False)
-class FleetSizing:
+class FleetSizing(ToDict):
     """Service per fleet size: ``sizes`` and, per size, the served ratio and mean wait (s);
     ``smallest`` is the first size meeting both targets (None if none does)."""
 

@@ -14,6 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from smartopt._core import _battery
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, float_array, positive_float
 from smartopt.energy._lp import LP_SOLVERS, LinearProgram
 
@@ -92,7 +93,7 @@ class Battery:
 
 
 @dataclass(frozen=True, eq=False)
-class BatteryResult:
+class BatteryResult(ToDict):
     """A battery schedule beside ``net_load_kw``: charging and discharging (kW, grid side, both
     >= 0), the state of charge ``soc`` (fraction, ``T + 1`` values from the start). ``status`` is
     ``"optimal"`` or ``"infeasible"`` (the final state of charge cannot be reached; all zeros)."""

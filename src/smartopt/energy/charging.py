@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from smartopt._core import _charging
+from smartopt._serialise import ToDict
 from smartopt._validation import (
     FloatArray,
     IntArray,
@@ -41,7 +42,7 @@ _REL_TOL = 1e-8
 
 
 @dataclass(frozen=True, eq=False)
-class ChargingResult:
+class ChargingResult(ToDict):
     """A charging schedule for ``n_ev`` cars over ``T`` slots of ``slot_h`` hours.
 
     ``status`` is ``"optimal"`` (every car gets its energy within the limits), ``"partial"`` (some

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, float_array, positive_float
 from smartopt.energy._lp import LP_SOLVERS, LinearProgram
 from smartopt.energy.assets import EnergyDay
@@ -39,13 +40,15 @@ OVERLOAD_PENALTY = 1e3
 
 
 @dataclass(frozen=True, eq=False)
-class DayPlan:
+class DayPlan(ToDict):
     """The managed day on ``day``: each car's charging ``ev_kw`` ``(n_ev, T)``, each battery's
     output ``battery_kw`` ``(T, n_battery)`` (discharging > 0) and state of charge ``battery_soc``
     ``(T + 1, n_battery)`` (fraction), and the power flows ``before`` (charging at full power on
     arrival, batteries idle) and ``after``. Where serving every car within the limits is impossible
     (e.g. fast chargers behind a small transformer), the plan goes over the limit as little as it
     can: ``accepted_overload_kw`` ``(T, n_branch)``. ``rounds`` counts the solves the grid checks took."""
+
+    _inputs = ("day",)
 
     day: EnergyDay
     ev_kw: FloatArray

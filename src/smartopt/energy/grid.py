@@ -263,6 +263,10 @@ class Grid:
 
         return PerUnitModel.of(self)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles the grid's arrays; the per-unit model (C++ feeder) is rebuilt when needed."""
+        return {k: v for k, v in self.__dict__.items() if k != "per_unit"}
+
     def __repr__(self) -> str:
         levels = ", ".join(f"{v:g} kV" for v in sorted(set(self.bus_vn_kv.tolist()), reverse=True))
         return (

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from smartopt._core import _phases
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, count_array, float_array, positive_float
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ neither on the whole feeder nor re-optimising groups of 12-30 loads with the res
 
 
 @dataclass(frozen=True, eq=False)
-class PhaseResult:
+class PhaseResult(ToDict):
     """Phases (0, 1, 2 for A, B, C) of ``n`` loads with profiles ``profile_kw`` ``(n, T)`` on the
     feeders ``feeder`` ``(n,)``; ``runtime_s`` is the wall time (s)."""
 

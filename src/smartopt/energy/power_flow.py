@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _power_flow
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, float_array, positive_float, positive_int
 from smartopt.energy._per_unit import BASE_KVA, PerUnitModel
 from smartopt.energy.grid import Grid
@@ -86,12 +87,14 @@ class Violations:
 
 
 @dataclass(frozen=True, eq=False)
-class PowerFlowResult:
+class PowerFlowResult(ToDict):
     """Power flow of T snapshots: complex bus voltages ``(T, n_bus)`` in the grid's bus order and
     complex branch currents ``(T, n_branch)`` flowing into each end (pu), over lines, then
     transformers, then closed switches ("from" is a line's from bus, a transformer's HV side).
     Magnitudes, angles, kA, kW, loadings and violations derive from them on first use. Snapshots
     that did not converge are NaN with ``converged`` False."""
+
+    _inputs = ("grid",)
 
     grid: Grid
     v_pu: npt.NDArray[np.complex128]

@@ -165,6 +165,15 @@ class RoadNetwork:
         assign_frozen(self, values)
         object.__setattr__(self, "_graph", _network.Graph(n, tail, head))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles the arrays; the C++ graph is rebuilt from them on load."""
+        return {k: v for k, v in self.__dict__.items() if k != "_graph"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        tail, head = state["link_tail"], state["link_head"]
+        object.__setattr__(self, "_graph", _network.Graph(int(state["node_xy"].shape[0]), tail, head))
+
     # -- constructors ------------------------------------------------------------------------
 
     @classmethod

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, float_array
 from smartopt.signals.model import Intersection
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class GreenWave:
+class GreenWave(ToDict):
     """A two-way green wave: per signal the offset (s) of the start of its outbound green on a
     common clock (signal 0 at 0), the bandwidths (s) each way, the design travel times (s)
     between consecutive signals, and the solver status and runtime (s)."""

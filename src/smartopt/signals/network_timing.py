@@ -10,13 +10,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, float_array, positive_int
 from smartopt.signals.timing import HcmParameters, TimingPlan, _hcm_delay, optimize_fixed_time
 from smartopt.signals.traffic import TrafficDemand, TrafficModel
 
 
 @dataclass(frozen=True)
-class NetworkTiming:
+class NetworkTiming(ToDict):
     """The best plan found, its objective (veh h over the scored duration: delay and stop penalty
     in the traffic model plus HCM's random-and-overflow delay, of which ``random_delay_veh_h``),
     the objective of the same cycle and splits with all offsets zero, the cycles tried with the

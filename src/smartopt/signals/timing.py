@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, float_array
 from smartopt.signals.model import Intersection
 
@@ -178,7 +179,7 @@ def _bounded_split(weight: FloatArray, total: FloatArray, lo: FloatArray, hi: Fl
 
 
 @dataclass(frozen=True, eq=False)
-class TimingPlan:
+class TimingPlan(ToDict):
     """Fixed-time plans: per intersection a cycle (s), displayed greens per stage (s; padded with
     zeros past ``num_stages``) and an offset (s) of the cycle start against a common clock."""
 
@@ -253,7 +254,7 @@ def webster(intersections: Sequence[Intersection], period: int = 0, *, cycle_s: 
 
 
 @dataclass(frozen=True, eq=False)
-class DelayReport:
+class DelayReport(ToDict):
     """HCM delay of a plan. Lane-group arrays list every lane group of every intersection in order
     (``intersection`` gives its index); intersection averages are weighted by volume."""
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, assign_frozen, float_array, index_array
 from smartopt.network import Assignment, RoadNetwork
 from smartopt.signals.model import Intersection
@@ -76,7 +77,7 @@ class TrafficDemand:
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult:
+class SimulationResult(ToDict):
     """Per link: delay (veh h: queueing at the stop line plus waiting to enter the network there),
     stops (veh), mean and largest stop-line queue (veh) and vehicles that entered; and the totals
     of the run (``duration_s`` of simulated time)."""
