@@ -82,7 +82,7 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         assert (tmp_path / "out" / name).stat().st_size > 10_000
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count("<img src='data:image/png;base64,") == 5 and "src='http" not in page  # self-contained
-    for heading in ("Signals", "Energy", "Dispatch", "Coupling"):
+    for heading in ("Before and after", "Signals", "Energy", "Dispatch", "Coupling"):
         assert f"<h2>{heading}</h2>" in page
     assert undocumented_keys(results) == set()
     day_rows = (tmp_path / "out" / "shuttle_day.csv").read_text().splitlines()
@@ -119,7 +119,7 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     plan_frame = (tmp_path / "out" / "energy_plan.csv").read_text().splitlines()
     assert plan_frame[0].startswith("slot,demand_before_kw") and len(plan_frame) == 1 + results["energy"]["slots"]
     out = capsys.readouterr().out
-    assert "Results in" in out and "results.json" in out and "Webster -> smartopt" in out
+    assert "Results in" in out and "results.json" in out and "Webster -> smartopt" in out and "Before and after:" in out
 
 
 @pytest.mark.parametrize(

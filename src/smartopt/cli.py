@@ -130,6 +130,16 @@ def optimize_sumo(
     )
 
 
+def _print_kpi_table(results: dict[str, Any]) -> None:
+    from smartopt.report import kpi_rows
+
+    print("\nBefore and after:")
+    print(f"  {'domain':<9}{'KPI':<26}{'comparison':<33}{'before':>11}{'after':>11}")
+    for domain, kpi, what, before, after in kpi_rows(results):
+        fmt = "{:>11.3f}" if abs(before) < 10 and before != int(before) else "{:>11,.0f}"
+        print(f"  {domain:<9}{kpi:<26}{what:<33}" + fmt.format(before) + fmt.format(after))
+
+
 def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
     print("\nSignal timing, per intersection: cycle s, delay s/veh and LOS, Webster -> smartopt; smartopt's")
     periods = list(peaks)
@@ -268,6 +278,7 @@ def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict
         f"{b['mean_wait_s']:.0f} s, {a['vehicle_km']:.0f} -> {b['vehicle_km']:.0f} km "
         f"({int(b['reoptimizations'])} re-plans taken)"
     )
+    _print_kpi_table(results)
     print(
         f"\nDone in {results['runtime_s']:.2f} s. Results in {out}: report.html, results.json, signals.csv, "
         "grid_day.csv, energy_plan.csv, shuttle_routes.csv, shuttle_day.csv, and the plots time_space.png, "

@@ -48,7 +48,16 @@ MAX_SPEED_MPS = 70.0
 
 def load_district(config: str | Path) -> District:
     """The district a ``district.toml`` describes (paths relative to it). FileNotFoundError names
-    a missing file, ValueError the file, column and row at fault."""
+    a missing file, ValueError the file, column and row at fault.
+
+    Example:
+        >>> import tempfile
+        >>> from smartopt.config import export_scenario, load_district
+        >>> from smartopt.datasets import sejong_5_1
+        >>> config = export_scenario(sejong_5_1(), tempfile.mkdtemp())
+        >>> load_district(config)
+        District('Sejong 5-1 ... seed 0': 344 nodes, 47 signals, 100 buses, 30 shuttles, 2971 requests)
+    """
     path = existing_file(config)
     with path.open("rb") as f:
         spec = tomllib.load(f)

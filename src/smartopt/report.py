@@ -29,6 +29,8 @@ def write_report(day: DistrictDay, path: Path, plots: dict[str, Path]) -> None:
     r = day.results
     parts = [f"<h1>smartopt — {html.escape(str(r['scenario']))}, seed {r['seed']}</h1>"]
     parts.append(f"<p>smartopt {r['smartopt_version']}; the whole day ran in {r['runtime_s']:.1f} s.</p>")
+    rows = [[domain, kpi, what, before, after] for domain, kpi, what, before, after in kpi_rows(r)]
+    parts += ["<h2>Before and after</h2>", _table(["domain", "KPI", "comparison", "before", "after"], rows)]
     parts += ["<h2>Signals</h2>", _signal_table(r["signals"])]
     parts += ["<h2>Energy</h2>", _before_after(r["energy"]["plan"], "before", "after")]
     parts += ["<h2>Dispatch</h2>", _dispatch_table(r["dispatch"])]
@@ -51,6 +53,32 @@ def write_report(day: DistrictDay, path: Path, plots: dict[str, Path]) -> None:
         parts.append(_image(caption, _png(fig)))
     page = f"<!doctype html><meta charset='utf-8'><title>smartopt report</title><style>{STYLE}</style>"
     path.write_text(page + "\n".join(parts), encoding="utf-8")
+
+
+def kpi_rows(results: dict[str, Any]) -> list[tuple[str, str, str, float, float]]:
+    """The day's headline KPIs before and after: (domain, KPI, what changed, before, after)."""
+    rows: list[tuple[str, str, str, float, float]] = []
+    for period, v in results["signals"]["periods"].items():
+        w, o = v["timing"]["webster"], v["timing"]["smartopt"]
+        rows.append(("signals", f"{period} delay, veh*h/h", "Webster -> smartopt", w["total_delay_veh_h"],
+                     o["total_delay_veh_h"]))  # fmt: skip
+    plan = results["energy"]["plan"]
+    for key, label in (("peak_kw", "peak demand, kW"), ("overloaded_trafos", "overloaded transformers"),
+                       ("min_vm_pu", "lowest voltage, pu")):  # fmt: skip
+        rows.append(("energy", label, "uncontrolled -> planned", plan["before"][key], plan["after"][key]))
+    r = results["dispatch"]["on_demand"]["reoptimization"]
+    for key, label in (("served_ratio", "served"), ("mean_wait_s", "mean wait, s"), ("vehicle_km", "vehicle-km")):
+        rows.append(("dispatch", label, f"{r['shuttles']} shuttles, + re-planning", r["kpis_without"][key],
+                     r["kpis_with"][key]))  # fmt: skip
+    c = results["coupling"]["signal_aware_dispatch"]["kpis"]
+    for key, label in (("served_ratio", "served"), ("mean_wait_s", "mean wait, s")):
+        rows.append(("coupling", label, "free flow -> signal delays", c["free_flow"][key], c["smartopt_signals"][key]))
+    f = results["coupling"]["shuttle_charging"]["plan"]
+    for key, label in (("peak_kw", "planned peak, kW"), ("overloaded_trafos", "overloaded transformers")):
+        rows.append(
+            ("coupling", label, "without -> with shuttles", f["without_shuttles"][key], f["with_shuttles"][key])
+        )
+    return rows
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

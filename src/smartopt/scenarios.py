@@ -150,7 +150,13 @@ def sweep(
     """Runs every scenario (see the module's docstring) on Dask and returns one row per scenario,
     in order. ``client``: a ``dask.distributed.Client``, a scheduler address, or None for a
     ``LocalCluster`` of two single-threaded worker processes (closed afterwards). Failed tasks
-    are retried ``retries`` times. ``progress`` shows a bar (default: when stderr is a terminal)."""
+    are retried ``retries`` times. ``progress`` shows a bar (default: when stderr is a terminal).
+
+    Example (in a script, under ``if __name__ == "__main__":`` since Dask starts worker processes):
+        >>> from smartopt import sweep
+        >>> rows = sweep([{"seed": s, "fleet_size": 18} for s in range(4)], fn="dispatch")  # doctest: +SKIP
+        >>> rows[["seed", "served_ratio", "mean_wait_s"]]  # doctest: +SKIP
+    """
     import sys
 
     import pandas as pd

@@ -231,6 +231,16 @@ def solve_vrp(
     ``seed`` as long as the time limit does not cut it short. Runs with the GIL released.
     A problem whose clients cannot all be served returns ``status="infeasible"`` and the clients
     at fault in ``missing``.
+
+    Example (three clients on a line, one vehicle of capacity 2 from the depot at 0):
+        >>> import numpy as np
+        >>> from smartopt.dispatch import VehicleType, VRPProblem, solve_vrp
+        >>> xy = np.array([0.0, 1.0, 2.0, 3.0])
+        >>> problem = VRPProblem(distance=np.abs(xy[:, None] - xy[None, :]),
+        ...                      vehicle_types=[VehicleType(count=2, capacity=2)], demand=[0, 1, 1, 1])
+        >>> result = solve_vrp(problem, time_limit=1.0, max_iterations=200)
+        >>> result.cost, sorted(sorted(r.visits.tolist()) for r in result.routes)
+        (8.0, [[1], [2, 3]])
     """
     limit = positive_float("time_limit", time_limit)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:

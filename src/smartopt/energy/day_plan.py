@@ -204,7 +204,15 @@ def plan_day(
     ``Battery(..., soc0=day.battery_soc0)``). With ``grid_limits`` the plan keeps transformer and
     line loading under ``max_loading_percent`` and voltages above ``v_min_pu``, checked by a full
     power flow and re-solved up to ``max_rounds`` times; ``solver`` (GLOP or PDLP) runs within
-    ``time_limit_s`` per solve."""
+    ``time_limit_s`` per solve.
+
+    Example:
+        >>> from smartopt.datasets import sejong_5_1
+        >>> from smartopt.energy import plan_day
+        >>> plan = plan_day(sejong_5_1().energy)
+        >>> round(plan.summary()["before"]["peak_kw"]), round(plan.summary()["after"]["peak_kw"])  # kW
+        (9776, 8080)
+    """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if solver not in LP_SOLVERS:

@@ -300,6 +300,12 @@ def power_flow(
     when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iter`` sweeps;
     consecutive snapshots start from their predecessor's solution (see ``MAX_LANE``).
     ``n_threads`` (default: all cores) never changes the results.
+
+    Example (the district's day, 96 quarter hours, uncontrolled EV charging):
+        >>> from smartopt.datasets import sejong_5_1
+        >>> flow = sejong_5_1().energy.power_flow()
+        >>> int(flow.converged.sum()), round(float(flow.vm_pu.min()), 3)
+        (96, 0.966)
     """
     if p_kw is None and q_kvar is not None:
         raise ValueError("q_kvar needs p_kw")

@@ -365,6 +365,14 @@ def optimize_fixed_time(
     where it is at least as good, so the result is never worse than :func:`webster`. Runs over all
     intersections in one compiled (Numba, parallel) call. ``cycle_s`` imposes one common cycle
     (only the splits are optimised), as coordination needs.
+
+    Example (the district's AM peak, veh*h/h of delay):
+        >>> from smartopt.datasets import sejong_5_1
+        >>> from smartopt.signals import hcm_delay, optimize_fixed_time, webster
+        >>> x = sejong_5_1().intersections
+        >>> before, after = webster(x, 0), optimize_fixed_time(x, 0)
+        >>> round(hcm_delay(x, before, 0).total_delay_veh_h), round(hcm_delay(x, after, 0).total_delay_veh_h)
+        (1152, 838)
     """
     from smartopt.signals import _kernels
 
