@@ -102,3 +102,74 @@ def test_config_sections_are_checked(exported: Path, tmp_path: Path) -> None:
         load_district(config)
     with pytest.raises(FileNotFoundError, match=r"nothing\.toml"):
         load_district(tmp_path / "nothing.toml")
+
+
+def test_district_on_a_sumo_network_with_its_traffic_lights(exported: Path, tmp_path: Path) -> None:
+    """A SUMO grid (netgenerate) with one traffic light and a route file stands in for the network
+    and signals; the grid, energy day, fleet and requests are tables. The whole day runs on it."""
+    sumo = pytest.importorskip("sumo", reason="eclipse-sumo is not installed")
+    import subprocess
+
+    import numpy as np
+
+    from smartopt.network import RoadNetwork
+    from smartopt.pipeline import run_district
+
+    config = broken(exported, tmp_path)
+    d = config.parent
+    net = d / "grid.net.xml"
+    subprocess.run(
+        [str(Path(sumo.SUMO_HOME) / "bin" / "netgenerate"), "--grid", "--grid.number", "3", "--grid.length", "200",
+         "--default.lanenumber", "2", "--no-turnarounds", "--tls.set", "B1", "--tls.default-type", "static",
+         "-o", str(net), "--no-warnings"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    vehicles = [
+        f'<vehicle id="v{k}" depart="{k * 10}"><route edges="{"A1B1 B1C1" if k % 3 else "B0B1 B1B2"}"/></vehicle>'
+        for k in range(120)
+    ]
+    (d / "routes.rou.xml").write_text('<routes><vType id="car"/>' + "".join(vehicles) + "</routes>")
+    nodes = RoadNetwork.from_sumo(net).node_ids
+    depot_bus = pd.read_csv(d / "fleet" / "chargers.csv")["bus"].iloc[0]
+    pd.DataFrame({"node": ["A0", "C2"]}).to_csv(d / "fleet" / "depots.csv", index=False)
+    pd.DataFrame({"node": ["A0"], "kw": [60.0], "bus": [depot_bus]}).to_csv(d / "fleet" / "chargers.csv", index=False)
+    rng = np.random.default_rng(0)
+    origin = rng.integers(0, nodes.size, 300)
+    destination = (origin + rng.integers(1, nodes.size, 300)) % nodes.size
+    requests = {"time_s": np.sort(rng.uniform(6 * 3600, 20 * 3600, 300)), "origin": nodes[origin],
+                "destination": nodes[destination], "passengers": 1}  # fmt: skip
+    pd.DataFrame(requests).to_csv(d / "requests.csv", index=False)
+    text = config.read_text().split("\n[network]")[0]  # keep name and assumptions
+    text += """
+[network]
+sumo = "grid.net.xml"
+[signals]
+periods = ["am_peak", "pm_peak"]
+sumo_routes = "routes.rou.xml"
+windows_s = {am_peak = [0, 600], pm_peak = [600, 1200]}
+[grid]
+tables = "grid"
+slack_bus = "substation 154 kV"
+[energy]
+tables = "energy"
+slot_h = 0.25
+[fleet]
+tables = "fleet"
+[requests]
+file = "requests.csv"
+"""
+    config.write_text(text)
+    district = load_district(config)
+    (light,) = district.intersections
+    assert light.id == "B1" and light.volume_vph.shape[0] == 2
+    assert light.volume_vph[0].sum() == pytest.approx(60 * 3600 / 600)  # vehicles 0-59 depart in [0, 600) s
+    assert light.volume_vph[1].sum() == pytest.approx(60 * 3600 / 600)
+    assert len(district.traffic) == 2 and district.fleet.num_vehicles == 30
+    results = run_district(district, scenario=str(config), show=False, shuttle_time_limit_s=1.0).results
+    assert results["signals"]["coordination"] is None  # no corridor given
+    assert results["dispatch"]["on_demand"]["kpis"]["served_ratio"] > 0.9
+    assert results["coupling"]["signal_aware_dispatch"]["mean_added_time_s"]["smartopt"]["from_6h"] > 0
+    windows = text.replace("windows_s = {am_peak = [0, 600], pm_peak = [600, 1200]}", "")
+    config.write_text(windows)
+    with pytest.raises(ValueError, match=r"windows_s .* 'am_peak' has none"):
+        load_district(config)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +71,11 @@ def load_district(config: str | Path) -> District:
     periods = tuple(str(p) for p in spec["signals"].get("periods", ()))
     if not periods:
         raise ValueError(f"{path.name}: [signals] periods must list the analysis periods")
-    intersections = _intersections(files, net, periods)
+    if "sumo_routes" in spec["signals"]:
+        intersections, traffic = _sumo_signals(files, net, periods)
+    else:
+        intersections = _intersections(files, net, periods)
+        traffic = tuple(_traffic(files, net, p) for p in periods)
     grid = _grid(files)
     energy = _energy(files, grid)
     ids = [x.id for x in intersections]
@@ -85,7 +90,7 @@ def load_district(config: str | Path) -> District:
         network=net,
         periods=periods,
         intersections=intersections,
-        traffic=tuple(_traffic(files, net, p) for p in periods),
+        traffic=traffic,
         energy=energy,
         fleet=_fleet(files, net, grid),
         requests=_requests(files, net),
@@ -362,6 +367,36 @@ def _intersections(files: _Files, net: RoadNetwork, periods: tuple[str, ...]) ->
             )
         )
     return tuple(out)
+
+
+def _sumo_signals(
+    files: _Files, net: RoadNetwork, periods: tuple[str, ...]
+) -> tuple[tuple[Intersection, ...], tuple[TrafficDemand, ...]]:
+    """The traffic lights of the SUMO network (its tlLogic programs) with turning volumes from the
+    route file's vehicles departing in each period's window (``windows_s``)."""
+    from smartopt.signals.sumo import read_sumo_demand, read_sumo_signals
+
+    s, net_file = files.spec["signals"], files.spec["network"].get("sumo")
+    if net_file is None:
+        raise ValueError("[signals] sumo_routes needs the network from SUMO too ([network] sumo = a .net.xml file)")
+    windows = s.get("windows_s", {})
+    missing = [p for p in periods if p not in windows]
+    if missing:
+        raise ValueError(
+            f"[signals] windows_s must give [begin, end] (s) of the route file for each period; {missing[0]!r} has none"
+        )
+    routes = existing_file(files.root / str(s["sumo_routes"]))
+    per_period = [
+        read_sumo_signals(files.root / str(net_file), routes, begin=float(windows[p][0]), end=float(windows[p][1]))
+        for p in periods
+    ]
+    first = per_period[0].intersections
+    lights = tuple(
+        replace(x, volume_vph=np.vstack([sig.intersections[i].volume_vph[0] for sig in per_period]))
+        for i, x in enumerate(first)
+    )
+    demand = tuple(read_sumo_demand(net, routes, begin=float(windows[p][0]), end=float(windows[p][1])) for p in periods)
+    return lights, demand
 
 
 def _write_intersections(district: District, out: Path) -> None:
