@@ -78,6 +78,11 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     peaks = charging["uncontrolled_peak_kw"]
     assert peaks["with_shuttles"] >= peaks["without_shuttles"]
     assert results["energy"]["plan"]["after"] == charging["plan"]["with_shuttles"]
+    assert all(7.0 <= d["charger_kw"] <= charging["full_charger_kw"] for d in charging["depot_charger_kw"])
+    # the coupling's point: at full power the depots overload their transformers, at the limit they do not
+    plans = charging["plan"]
+    assert plans["with_shuttles"]["overloaded_trafos"] <= plans["without_shuttles"]["overloaded_trafos"]
+    assert plans["with_shuttles_at_full_power"]["overloaded_trafos"] > plans["with_shuttles"]["overloaded_trafos"]
     for name in ("time_space.png", "energy_plan.png", "fleet_day.png"):
         assert (tmp_path / "out" / name).stat().st_size > 10_000
     page = (tmp_path / "out" / "report.html").read_text()

@@ -13,6 +13,7 @@ import pytest
 
 from smartopt.coupling import (
     SIGNAL_WINDOWS_H,
+    depot_charging_kw,
     fleet_charger_index,
     mean_signal_delay_s,
     signal_time_of_day,
@@ -109,3 +110,20 @@ def test_fleet_charging_joins_the_energy_day_at_the_depot_chargers(district: Dis
     other = dataclasses.replace(fleet, charger_bus=np.zeros(fleet.charger_bus.size, dtype=int))  # the slack bus
     with pytest.raises(ValueError, match="fleet charger 0"):
         fleet_charger_index(energy, other)
+
+
+def test_depot_charging_fits_the_transformers_spare_power(district: District) -> None:
+    from smartopt.energy import plan_day
+
+    alone = plan_day(district.energy)
+    fleet, grid = district.fleet, district.energy.grid
+    limit = depot_charging_kw(alone, fleet, floor_kw=5.0)
+    assert np.all((limit >= 5.0) & (limit <= fleet.charger_kw))
+    for bus in np.unique(fleet.charger_bus):
+        feeding = np.flatnonzero(grid.trafo_lv_bus == bus)
+        used = (alone.after.trafo_loading_percent[:, feeding] / 100 * grid.trafo_sn_kva[feeding]).sum(axis=1)
+        spare = grid.trafo_sn_kva[feeding].sum() - used.max()
+        here = fleet.charger_bus == bus
+        want = np.clip(spare / here.sum(), 5.0, fleet.charger_kw[here])
+        np.testing.assert_allclose(limit[here], want, rtol=1e-12)
+        assert limit[here].sum() <= max(spare, 5.0 * here.sum()) + 1e-9  # together within the spare power

@@ -263,12 +263,16 @@ def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict
         )
     f = results["coupling"]["shuttle_charging"]
     u, pw = f["uncontrolled_peak_kw"], f["plan"]
+    depots = ", ".join(f"{d['charger_kw']:.0f} kW at {d['bus']}" for d in f["depot_charger_kw"])
     print(
-        f"  coupling: the shuttles' {f['sessions']} charging sessions ({f['energy_kwh']:.0f} kWh) on the grid: "
-        f"uncontrolled peak {u['without_shuttles'] / 1000:.2f} -> {u['with_shuttles'] / 1000:.2f} MW; planned peak "
-        f"{pw['without_shuttles']['peak_kw'] / 1000:.2f} -> {pw['with_shuttles']['peak_kw'] / 1000:.2f} MW, "
-        f"overloaded transformers {pw['without_shuttles']['overloaded_trafos']} -> "
-        f"{pw['with_shuttles']['overloaded_trafos']}"
+        f"  coupling: depot chargers limited to their transformers' spare power ({depots}; full power "
+        f"{f['full_charger_kw']:.0f} kW); the shuttles' {f['sessions']} charging sessions ({f['energy_kwh']:.0f} kWh) "
+        f"on the grid: uncontrolled peak {u['without_shuttles'] / 1000:.2f} -> {u['with_shuttles'] / 1000:.2f} MW; "
+        f"planned peak {pw['without_shuttles']['peak_kw'] / 1000:.2f} -> "
+        f"{pw['with_shuttles']['peak_kw'] / 1000:.2f} MW; "
+        f"overloaded transformers {pw['without_shuttles']['overloaded_trafos']} without the shuttles, "
+        f"{pw['with_shuttles_at_full_power']['overloaded_trafos']} with them at full power, "
+        f"{pw['with_shuttles']['overloaded_trafos']} with the limit"
     )
     r = d["on_demand"]["reoptimization"]
     a, b = r["kpis_without"], r["kpis_with"]

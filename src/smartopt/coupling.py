@@ -3,6 +3,8 @@
 - Signal plans -> travel times: each period's plan adds its HCM control delays to the links
   entering its intersections, and the shuttle dispatch drives on those times during the hours the
   period stands for.
+- Grid -> shuttle charging: a depot's chargers run at most at the power its transformers have to
+  spare in the energy day planned without the fleet.
 - Shuttle charging -> the grid: the fleet's charging sessions join the energy day as EV sessions
   at the depot chargers, planned with the residents' EVs, PV and the battery.
 """
@@ -19,12 +21,14 @@ import numpy.typing as npt
 from smartopt.dispatch.model import Fleet
 from smartopt.dispatch.space import TravelSpace
 from smartopt.energy.assets import EnergyDay
+from smartopt.energy.day_plan import DayPlan
 from smartopt.network import RoadNetwork
 from smartopt.signals.model import Intersection
 from smartopt.signals.timing import TimingPlan, hcm_delay, link_delays
 
 __all__ = [
     "SIGNAL_WINDOWS_H",
+    "depot_charging_kw",
     "fleet_charger_index",
     "mean_signal_delay_s",
     "signal_time_of_day",
@@ -85,6 +89,26 @@ def fleet_charger_index(energy: EnergyDay, fleet: Fleet) -> npt.NDArray[np.int64
             raise ValueError(f"fleet charger {k} (bus {bus}) has no depot charger of the energy day at its bus")
         out.append(free[bus].pop(0))
     return np.array(out, dtype=np.int64)
+
+
+def depot_charging_kw(plan: DayPlan, fleet: Fleet, *, floor_kw: float = 7.0) -> npt.NDArray[np.float64]:
+    """Per fleet charger, the power (kW) its depot can draw in every slot of ``plan`` (the energy
+    day planned without the fleet): the transformers feeding its bus keep their rating (the
+    spare apparent power of the slot they are busiest in), shared by the fleet's chargers there;
+    at most the charger's power and at least ``floor_kw``. Chargers on a bus without a transformer
+    keep their power."""
+    grid = plan.day.grid
+    out = np.array(fleet.charger_kw, dtype=float)
+    for bus in np.unique(fleet.charger_bus):
+        feeding = np.flatnonzero(grid.trafo_lv_bus == bus)
+        if feeding.size == 0:
+            continue
+        rating = grid.trafo_sn_kva[feeding]
+        used = plan.after.trafo_loading_percent[:, feeding] / 100.0 * rating
+        spare = float((rating.sum() - used.sum(axis=1)).min())
+        here = fleet.charger_bus == bus
+        out[here] = np.clip(spare / here.sum(), floor_kw, out[here])
+    return out
 
 
 def with_fleet_charging(energy: EnergyDay, fleet: Fleet, sessions: Mapping[str, Any]) -> EnergyDay:

@@ -8,6 +8,7 @@ objects behind them; with ``out`` it writes ``results.json``, CSVs per domain, t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import numpy as np
 import smartopt
 
 if TYPE_CHECKING:
-    from smartopt.dispatch import SimulationResult, TravelSpace
+    from smartopt.dispatch import Fleet, SimulationResult, TravelSpace
     from smartopt.district import District
     from smartopt.energy import DayPlan, EnergyDay, PowerFlowResult
 
@@ -91,8 +92,9 @@ def run_district(
     signal plans, or ``"none"`` (free flow)."""
     if dispatch_signals not in (*SIGNAL_PLANS, "none"):
         raise ValueError(f"dispatch_signals must be one of {(*SIGNAL_PLANS, 'none')}, got {dispatch_signals!r}")
-    from smartopt.coupling import SIGNAL_WINDOWS_H, signal_time_of_day, with_fleet_charging
+    from smartopt.coupling import SIGNAL_WINDOWS_H, depot_charging_kw, signal_time_of_day, with_fleet_charging
     from smartopt.dispatch import TravelSpace
+    from smartopt.energy import plan_day
 
     started = time.perf_counter()
     step = Steps(show)
@@ -122,20 +124,25 @@ def run_district(
             )
             for name in SIGNAL_PLANS
         }
+    with step("energy plan without the shuttles: their depots' spare power"):
+        alone = plan_day(district.energy)
+        depot_kw = depot_charging_kw(alone, fleet)
+        district = dataclasses.replace(district, fleet=dataclasses.replace(fleet, charger_kw=depot_kw))
     with step(f"shuttles: the booked trips ({shuttle_time_limit_s:g} s search)"):
         shuttles = _shuttle_plan(district, seed, shuttle_time_limit_s, out)
     with step("shuttles: the on-demand day, fleet size"):
-        on_demand, day = _shuttle_day(district, space, by_plan.get(dispatch_signals, []), dispatch_signals, out)
+        times = by_plan.get(dispatch_signals, [])
+        on_demand, day = _shuttle_day(district, space, times, dispatch_signals, out)
     sized = on_demand["reoptimization"]["shuttles"]
     with step(f"coupling: {sized} shuttles at free flow and with signal delays"):
         signal_aware = _signal_aware_dispatch(district, space, by_plan, sized)
-    energy = with_fleet_charging(district.energy, fleet, day.charging)
+    energy = with_fleet_charging(district.energy, district.fleet, day.charging)
     with step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
         grid_summary, grid_flow = _grid_day(energy, out)
     with step("energy plan: EVs, shuttles, battery in grid limits; phases"):
         plan_summary, plan = _energy_plan(energy, out)
-    with step("coupling: the energy plan without the shuttles"):
-        fleet_charging = _fleet_charging(district.energy, energy, plan_summary)
+    with step("coupling: the shuttles charging at full power instead"):
+        fleet_charging = _fleet_charging(district, fleet, space, times, alone, energy, plan_summary)
 
     base, net_load, ev = energy.load_kw.sum(axis=1), energy.net_load_kw(), energy.uncontrolled_ev_kw()
     hours = (requests.time_s // 3600).astype(int)
@@ -462,21 +469,47 @@ def _signal_aware_dispatch(
     }
 
 
-def _fleet_charging(without: EnergyDay, with_fleet: EnergyDay, plan: dict[str, Any]) -> dict[str, Any]:
-    """The energy day with and without the shuttles' charging: sessions, energy, uncontrolled peak,
-    and the plan's peak and violations."""
+def _fleet_charging(
+    district: District,
+    full_power: Fleet,
+    space: TravelSpace,
+    time_of_day: list[tuple[float, TravelSpace]],
+    alone: DayPlan,
+    energy: EnergyDay,
+    plan: dict[str, Any],
+) -> dict[str, Any]:
+    """The grid with and without the shuttles' charging, and with their depots at full charger
+    power instead of the spare power ``district.fleet`` has: sessions, energy, uncontrolled peak,
+    the plan's figures, and the dispatch day at full power."""
+    from smartopt.coupling import with_fleet_charging
+    from smartopt.dispatch import Policy, simulate
     from smartopt.energy import plan_day
 
-    alone = plan_day(without).summary()
-    added = with_fleet.ev_energy_kwh.size - without.ev_energy_kwh.size
+    policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
+    day = simulate(space, full_power, district.requests, policy=policy, time_of_day=time_of_day, progress=False)
+    at_full_power = plan_day(with_fleet_charging(district.energy, full_power, day.charging)).summary()
+    added = energy.ev_energy_kwh.size - district.energy.ev_energy_kwh.size
     return {
+        "depot_charger_kw": [
+            {
+                "bus": str(district.energy.grid.bus_name[b]),
+                "charger_kw": float(district.fleet.charger_kw[district.fleet.charger_bus == b][0]),
+            }
+            for b in np.unique(district.fleet.charger_bus)
+        ],
+        "full_charger_kw": float(full_power.charger_kw.max()),
         "sessions": int(added),
-        "energy_kwh": float(with_fleet.ev_energy_kwh[-added:].sum()) if added else 0.0,
+        "energy_kwh": float(energy.ev_energy_kwh[-added:].sum()) if added else 0.0,
         "uncontrolled_peak_kw": {
-            "without_shuttles": float((without.net_load_kw() + without.uncontrolled_ev_kw()).max()),
-            "with_shuttles": float((with_fleet.net_load_kw() + with_fleet.uncontrolled_ev_kw()).max()),
+            "without_shuttles": float((district.energy.net_load_kw() + district.energy.uncontrolled_ev_kw()).max()),
+            "with_shuttles": float((energy.net_load_kw() + energy.uncontrolled_ev_kw()).max()),
         },
-        "plan": {"without_shuttles": alone["after"], "with_shuttles": plan["after"]},
+        "plan": {
+            "without_shuttles": alone.summary()["after"],
+            "with_shuttles_at_full_power": at_full_power["after"],
+            "with_shuttles": plan["after"],
+        },
+        "dispatch_kpis_at_full_power": day.kpis,
     }
 
 

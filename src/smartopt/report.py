@@ -78,6 +78,9 @@ def kpi_rows(results: dict[str, Any]) -> list[tuple[str, str, str, float, float]
         rows.append(
             ("coupling", label, "without -> with shuttles", f["without_shuttles"][key], f["with_shuttles"][key])
         )
+    full, limited = f["with_shuttles_at_full_power"], f["with_shuttles"]
+    rows.append(("coupling", "overloaded transformers", "depots: full -> spare power", full["overloaded_trafos"],
+                 limited["overloaded_trafos"]))  # fmt: skip
     return rows
 
 
