@@ -158,3 +158,20 @@ def test_unwritable_output_is_an_error_not_a_traceback(tmp_path: Path) -> None:
 def test_no_command_prints_help() -> None:
     result = subprocess.run([sys.executable, "-m", "smartopt"], capture_output=True, text=True)
     assert result.returncode == 0 and "usage: smartopt" in result.stdout
+
+
+def test_steps_count_up_in_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+    import time
+
+    from smartopt.pipeline import Steps
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    with Steps()("a long step"):
+        time.sleep(2.3)
+    out = capsys.readouterr().out
+    assert out.count("\r  a long step") >= 2  # at least one tick while it runs, then the final time
+    assert out.endswith(" s\n")
+    with Steps(show=False)("quiet"):
+        pass
+    assert capsys.readouterr().out == ""

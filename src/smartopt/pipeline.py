@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,20 +62,38 @@ class DistrictDay:
 
 
 class Steps:
-    """Prints each step's label and, when it ends, how long it took (s); silent when ``show`` is
-    false."""
+    """Prints each step's label and, when it ends, how long it took (s); in a terminal the time
+    counts up while the step runs. Silent when ``show`` is false."""
 
     def __init__(self, show: bool = True) -> None:
         self.show = show
 
     @contextmanager
     def __call__(self, label: str) -> Iterator[None]:
+        start = time.perf_counter()
+
+        def line(end: str, digits: int) -> None:
+            print(f"\r  {label:<60}{time.perf_counter() - start:6.{digits}f} s", end=end, flush=True)
+
         if self.show:
             print(f"  {label:<60}", end="", flush=True)
-        start = time.perf_counter()
-        yield
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.wait(1.0):
+                line("", 0)
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        if self.show and sys.stdout.isatty():
+            ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            if ticker.is_alive():
+                ticker.join()
         if self.show:
-            print(f"{time.perf_counter() - start:6.2f} s")
+            line("\n", 2)
 
 
 def run_district(
