@@ -173,3 +173,18 @@ file = "requests.csv"
     config.write_text(windows)
     with pytest.raises(ValueError, match=r"windows_s .* 'am_peak' has none"):
         load_district(config)
+
+
+def test_grid_from_a_pandapower_json(district: District, exported: Path, tmp_path: Path) -> None:
+    """[grid] pandapower = a net saved by pandapower: the grid comes back with the same power flow."""
+    pp = pytest.importorskip("pandapower", reason="pandapower is not installed")
+    import numpy as np
+
+    config = broken(exported, tmp_path)
+    pp.to_json(district.energy.grid.to_pandapower(), str(config.parent / "grid.json"))
+    text = config.read_text()
+    start = text.index("[grid]")
+    config.write_text(text[:start] + '[grid]\npandapower = "grid.json"\n' + text[text.index("[energy]") :])
+    back = load_district(config)
+    assert back.energy.grid.num_buses == district.energy.grid.num_buses
+    np.testing.assert_allclose(back.energy.power_flow().vm_pu, district.energy.power_flow().vm_pu, atol=1e-9)

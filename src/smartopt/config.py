@@ -524,7 +524,11 @@ def _energy(files: _Files, grid: Grid) -> EnergyDay:
     load_kw = series("load_kw.csv")
     if np.nanmax(np.abs(load_kw), initial=0.0) > RANGES["p_kw"][1]:
         raise ValueError("load_kw.csv: a load over 100 MW; powers are in kW (a unit mistake?)")
-    loads = files.table("grid", "loads.csv", ["bus"])
+    kinds = {}
+    if "tables" in files.spec["grid"]:  # a pandapower grid has no load kinds: all residential
+        loads = files.table("grid", "loads.csv", ["bus"])
+        if "kind" in loads.columns:
+            kinds = {"load_kind": loads["kind"].astype(str).to_numpy()}
     pv = files.table("energy", "pv.csv", ["bus", "kwp"])
     profile = files.table("energy", "pv_profile.csv", ["pu"])
     bat = files.table("energy", "batteries.csv", ["bus", "kwh", "kw", "soc0"])
@@ -535,7 +539,7 @@ def _energy(files: _Files, grid: Grid) -> EnergyDay:
         slot_h=float(slot_h),
         load_kw=load_kw,
         load_kvar=series("load_kvar.csv"),
-        **({"load_kind": loads["kind"].astype(str).to_numpy()} if "kind" in loads.columns else {}),
+        **kinds,
         pv_bus=_ids(pv, "bus", name, "bus name"),
         pv_kwp=_numbers(pv, "kwp"),
         pv_profile_pu=_numbers(profile, "pu"),
