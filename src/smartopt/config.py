@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smartopt._files import existing_file
+from smartopt._files import existing_file, id_positions
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.district import District
 from smartopt.energy.assets import EnergyDay
@@ -287,13 +287,9 @@ def _numbers(df: pd.DataFrame, column: str, dtype: type = float) -> np.ndarray[A
 
 def _ids(df: pd.DataFrame, column: str, known: Sequence[str] | np.ndarray[Any, Any], what: str) -> np.ndarray[Any, Any]:
     """The positions of a column's ids among ``known``; ValueError naming the unknown one."""
-    index = {str(v): i for i, v in enumerate(known)}
-    out = np.empty(len(df), dtype=np.int64)
-    for row, v in enumerate(df[column].astype(str)):
-        if v not in index:
-            raise ValueError(f"{df.attrs['file']}: column {column!r}, row {row}: {v!r} is not a {what}")
-        out[row] = index[v]
-    return out
+    return id_positions(
+        df[column], known, lambda row, v: f"{df.attrs['file']}: column {column!r}, row {row}: {v!r} is not a {what}"
+    )
 
 
 def _network(files: _Files) -> RoadNetwork:

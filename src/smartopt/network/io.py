@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smartopt._files import existing_file, xml_root
+from smartopt._files import existing_file, id_positions, xml_root
 from smartopt.network.road import RoadNetwork
 
 if TYPE_CHECKING:
@@ -60,17 +60,13 @@ def read_csv(nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str
     links = _read_table(links_csv, LINK_COLUMNS)
     nname, lname = Path(nodes_csv).name, Path(links_csv).name
     ids = nodes["id"].astype(str).to_numpy()
-    index = {v: i for i, v in enumerate(ids)}
-    if len(index) != len(ids):
+    if np.unique(ids).size != ids.size:
         raise ValueError(f"{nname}: node ids must be unique")
 
     def lookup(column: str) -> np.ndarray[Any, Any]:
-        out = np.empty(len(links), dtype=np.int64)
-        for row, v in enumerate(links[column].astype(str)):
-            if v not in index:
-                raise ValueError(f"{lname}: row {row}: {column}={v!r} is not a node id in {nname}")
-            out[row] = index[v]
-        return out
+        return id_positions(
+            links[column], ids, lambda row, v: f"{lname}: row {row}: {column}={v!r} is not a node id in {nname}"
+        )
 
     has = links.columns.__contains__
     lonlat = None
