@@ -188,3 +188,8 @@ def test_grid_from_a_pandapower_json(district: District, exported: Path, tmp_pat
     back = load_district(config)
     assert back.energy.grid.num_buses == district.energy.grid.num_buses
     np.testing.assert_allclose(back.energy.power_flow().vm_pu, district.energy.power_flow().vm_pu, atol=1e-9)
+
+
+def test_command_line_reports_a_missing_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--config", str(tmp_path / "none.toml"), "--out", str(tmp_path / "out")]) == 1
+    assert "none.toml" in capsys.readouterr().err

@@ -287,3 +287,15 @@ def test_dispatcher_calls_from_many_threads(grid: tuple[TravelSpace, TravelSpace
     assert accepted and all(status[k] in (1, 2, 3) for k in accepted)
     want = [(k, 0) for k in accepted if status[k] == 1] + [(k, 1) for k in accepted if status[k] in (1, 2)]
     assert ride_stops(live._core.plans()) == sorted(want)
+
+
+def test_bad_options() -> None:
+    for bad in ({"reoptimize_s": 0.5}, {"reoptimize_s": -1.0}, {"reoptimize_iterations": 0},
+                {"reoptimize_s": 60.0, "reoptimize_time_limit_s": 0.0}):  # fmt: skip
+        with pytest.raises(ValueError, match="reoptimize"):
+            Policy(**bad)  # type: ignore[arg-type]
+    req = Requests(num_nodes=5, time_s=[0.0, 1.0], origin=[0, 1], destination=[2, 3], passengers=[1, 2])
+    assert req.subset([1, 1]).passengers.tolist() == [2, 2]
+    for index in ([1, 0], [2], [-1], [[0]]):
+        with pytest.raises(ValueError, match="index"):
+            req.subset(index)

@@ -86,3 +86,14 @@ def test_sweep_file_and_command(cluster: object, tmp_path: Path, capsys: pytest.
     bad.write_text('fn = "dispatch"\n[grid]\nseed = 3\n')
     assert main(["sweep", "--grid", str(bad)]) == 1
     assert "grid.seed must be a non-empty list" in capsys.readouterr().err
+
+
+def test_bad_functions_and_signals() -> None:
+    from smartopt.pipeline import run_district
+
+    with pytest.raises(ValueError, match="fn must be one of"):
+        run_scenario({}, fn="everything")
+    with pytest.raises(ValueError, match="fn must be one of"):
+        sweep([{}], fn="everything")
+    with pytest.raises(ValueError, match="dispatch_signals"):
+        run_district(sejong_5_1(0), scenario="x", show=False, dispatch_signals="green")
