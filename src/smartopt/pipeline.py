@@ -1,9 +1,9 @@
 """The district day as one system (``smartopt run``): signal plans for every period; link travel
-times carrying the plans' control delays feed the shuttle dispatch; the shuttles' charging, the
-residents' EVs, PV and the battery are planned together on the grid and checked by power flow;
-and what each coupling changed. :func:`run_district` returns the JSON-ready results with the
-objects behind them; with ``out`` it writes ``results.json``, CSVs per domain, the plots and
-``report.html``.
+times carrying the plans' control delays feed the shuttle dispatch; the depots charge at the power
+their transformers have to spare; the shuttles' charging, the residents' EVs, PV and the battery
+are planned together on the grid and checked by power flow; and what each coupling changed.
+:func:`run_district` returns the JSON-ready results with the objects behind them; with ``out`` it
+writes ``results.json``, CSVs per domain, the plots and ``report.html``.
 """
 
 from __future__ import annotations
