@@ -193,3 +193,16 @@ def test_grid_from_a_pandapower_json(district: District, exported: Path, tmp_pat
 def test_command_line_reports_a_missing_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--config", str(tmp_path / "none.toml"), "--out", str(tmp_path / "out")]) == 1
     assert "none.toml" in capsys.readouterr().err
+
+
+def test_round_trip_without_bus_coordinates_and_with_negative_powers(district: District, tmp_path: Path) -> None:
+    import dataclasses
+
+    grid = dataclasses.replace(district.energy.grid, bus_xy=None)
+    plain = dataclasses.replace(district, energy=dataclasses.replace(district.energy, grid=grid))
+    config = export_scenario(plain, tmp_path / "plain")
+    assert same(plain, load_district(config))
+    gens = config.parent / "grid" / "gens.csv"
+    bus = pd.read_csv(config.parent / "grid" / "buses.csv")["name"].iloc[5]
+    pd.DataFrame({"bus": [bus], "p_kw": [-5.0], "q_kvar": [0.0]}).to_csv(gens, index=False)  # a small consumer
+    assert load_district(config).energy.grid.gen_p_kw.tolist() == [-5.0]  # not taken for a unit mistake

@@ -299,3 +299,20 @@ def test_bad_options() -> None:
     for index in ([1, 0], [2], [-1], [[0]]):
         with pytest.raises(ValueError, match="index"):
             req.subset(index)
+
+
+def test_reoptimization_after_a_slowdown_keeps_broken_promises_no_later(grid: tuple[TravelSpace, TravelSpace]) -> None:
+    free, slow = grid
+    fleet, req = busy_day(free, n=80)
+    live = Dispatcher(free, fleet)
+    for k in range(40):
+        live.submit(int(req.origin[k]), int(req.destination[k]), time_s=float(req.time_s[k]), max_detour=0.5)
+    broken = live.set_travel_times(slow)
+    assert broken
+    planned = {k: live.offer(k) for k in broken}
+    out = live.reoptimize(time_limit_s=1.0, max_iterations=500)
+    assert np.isfinite(out.before_s) and out.after_s <= out.before_s + 1e-9  # the solver ran
+    for k, offer in planned.items():  # late riders are not made later than planned before
+        now = live.offer(k)
+        if offer.accepted and not np.isnan(now.pickup_s) and not np.isnan(offer.pickup_s):
+            assert now.pickup_s <= max(offer.pickup_s, RideLimits.of(slow, req, 30.0).pickup_latest_s[k]) + EPS

@@ -116,8 +116,8 @@ def export_scenario(district: District, directory: str | Path) -> Path:
             out / "signals" / f"turns_{period}.csv",
             {"in_link": link[demand.turn_in_link], "out_link": link[demand.turn_out_link], "vph": demand.turn_vph},
         )
-    xy = grid.bus_xy if grid.bus_xy is not None else np.full((grid.num_buses, 2), np.nan)
-    _save(out / "grid" / "buses.csv", {"name": bus, "vn_kv": grid.bus_vn_kv, "x_m": xy[:, 0], "y_m": xy[:, 1]})
+    xy = {} if grid.bus_xy is None else {"x_m": grid.bus_xy[:, 0], "y_m": grid.bus_xy[:, 1]}
+    _save(out / "grid" / "buses.csv", {"name": bus, "vn_kv": grid.bus_vn_kv, **xy})
     _save(
         out / "grid" / "lines.csv",
         {
@@ -269,9 +269,11 @@ def _numbers(df: pd.DataFrame, column: str, dtype: type = float) -> np.ndarray[A
             except ValueError:
                 raise ValueError(f"{df.attrs['file']}: column {column!r}, row {row}: {v!r} is not a number") from None
         raise
-    for ending, (lo, hi, unit) in RANGES.items():
+    ending = max((e for e in RANGES if column.endswith(e)), key=len, default=None)  # p_kw before kw
+    if ending is not None:
+        lo, hi, unit = RANGES[ending]
         out = np.isfinite(values) & ((values < lo) | (values > hi))
-        if column.endswith(ending) and out.any():
+        if out.any():
             row = int(np.flatnonzero(out)[0])
             raise ValueError(
                 f"{df.attrs['file']}: column {column!r}, row {row}: {values[row]:g} is outside [{lo:g}, {hi:g}]; "

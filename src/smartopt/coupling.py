@@ -104,8 +104,8 @@ def depot_charging_kw(plan: DayPlan, fleet: Fleet, *, floor_kw: float = 7.0) -> 
         if feeding.size == 0:
             continue
         rating = grid.trafo_sn_kva[feeding]
-        used = plan.after.trafo_loading_percent[:, feeding] / 100.0 * rating
-        spare = float((rating.sum() - used.sum(axis=1)).min())
+        used = plan.after.trafo_loading_percent[:, feeding] / 100.0 * rating  # NaN in a failed slot
+        spare = float(np.nanmin(rating.sum() - used.sum(axis=1)))
         here = fleet.charger_bus == bus
         out[here] = np.clip(spare / here.sum(), floor_kw, out[here])
     return out
@@ -119,14 +119,15 @@ def with_fleet_charging(energy: EnergyDay, fleet: Fleet, sessions: Mapping[str, 
     index = fleet_charger_index(energy, fleet)
     slot_s = energy.slot_h * 3600.0
     t = energy.num_slots
-    charger = index[np.asarray(sessions["charger"], dtype=np.int64)]
+    fleet_charger = np.asarray(sessions["charger"], dtype=np.int64)
+    charger = index[fleet_charger]
     start, end = np.asarray(sessions["start_s"], dtype=float), np.asarray(sessions["end_s"], dtype=float)
     kwh = np.asarray(sessions["energy_kwh"], dtype=float)
     arrival = np.floor(start / slot_s).astype(int)
     departure = np.minimum(np.ceil(end / slot_s).astype(int), t)
     keep = (arrival < t) & (kwh > 0)
     departure = np.maximum(departure, arrival + 1)
-    max_kw = energy.charger_kw[charger]
+    max_kw = np.minimum(energy.charger_kw[charger], fleet.charger_kw[fleet_charger])  # the fleet's may be limited
     within_day = np.clip((t * slot_s - start) / np.maximum(end - start, 1e-9), 0.0, 1.0)
     kwh = np.minimum(kwh * within_day, max_kw * (departure - arrival) * energy.slot_h)
     return dataclasses.replace(

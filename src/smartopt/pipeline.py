@@ -224,9 +224,10 @@ def run_district(
     }
     run = DistrictDay(results, district, timed, day, grid_flow, plan, energy)
     if out is not None:
+        from smartopt._serialise import to_jsonable
         from smartopt.report import write_report
 
-        (out / "results.json").write_text(json.dumps(results, indent=2))
+        (out / "results.json").write_text(json.dumps(to_jsonable(results), indent=2, allow_nan=False))
         _write_signal_table(timed, out / "signals.csv")
         plots = {
             "Time-space diagram of the first corridor's green wave": out / "time_space.png",

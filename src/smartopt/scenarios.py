@@ -13,7 +13,7 @@ A scenario is a dict of overrides of the built-in district:
 
 ``fn`` picks what runs per scenario: ``"run"`` the whole district day (:func:`run_district`,
 booked trips with a ``shuttle_time_limit_s`` search, default 2 s), ``"dispatch"`` only the on-demand
-day (fast, deterministic).
+day (fast, deterministic; the depots' chargers at full power).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def read_grid(path: Path) -> tuple[str, list[dict[str, Any]]]:
 
 def _dispatch_kpis(district: District, signals: str) -> dict[str, float]:
     """The on-demand day of ``district`` on travel times with ``signals``' delays (or free flow)."""
-    from smartopt.coupling import signal_time_of_day
+    from smartopt.coupling import SIGNAL_WINDOWS_H, signal_time_of_day
     from smartopt.dispatch import Policy, TravelSpace, simulate
     from smartopt.pipeline import DISPATCH_WAIT_WEIGHT
     from smartopt.signals import optimize_fixed_time, webster
@@ -226,7 +226,7 @@ def _dispatch_kpis(district: District, signals: str) -> dict[str, float]:
     if signals != "none":
         timing = optimize_fixed_time if signals == "smartopt" else webster
         x = district.intersections
-        plans = {p: timing(x, k) for k, p in enumerate(district.periods)}
+        plans = {p: timing(x, k) for k, p in enumerate(district.periods) if p in SIGNAL_WINDOWS_H}
         tod = signal_time_of_day(district.network, x, district.periods, plans)
     space = TravelSpace.from_network(district.network)
     day = simulate(

@@ -597,7 +597,8 @@ double Fleet<Space>::driving_s(const Vehicle<Loc> &veh) const {
 }
 
 template <class Space>
-bool Fleet<Space>::keeps_limits(const Vehicle<Loc> &veh) const {
+bool Fleet<Space>::keeps_limits(const Vehicle<Loc> &veh,
+                                const std::vector<std::pair<std::int32_t, double>> &longest_ride) const {
     std::vector<std::pair<std::int32_t, double>> picked;  // rides picked up in the plan, when
     double plan_m = 0.0;
     Loc at = veh.from;
@@ -607,8 +608,13 @@ bool Fleet<Space>::keeps_limits(const Vehicle<Loc> &veh) const {
         if (s.start > s.latest + kTolerance || s.load > veh.spec.seats || s.load < 0) return false;
         if (s.kind == StopKind::pickup) picked.emplace_back(s.id, s.start);
         if (s.kind != StopKind::dropoff) continue;
-        for (const auto &[id, pick] : picked)
-            if (id == s.id && s.start - pick > rides_[id].max_ride_s + kTolerance) return false;
+        for (const auto &[id, pick] : picked) {
+            if (id != s.id) continue;
+            double limit = rides_[id].max_ride_s;
+            for (const auto &[ride, longest] : longest_ride)
+                if (ride == id) limit = longest;
+            if (s.start - pick > limit + kTolerance) return false;
+        }
     }
     return plan_m + to_charger_m(at) <= budget_m(veh) + kTolerance;
 }
@@ -656,34 +662,45 @@ std::pair<double, double> Fleet<Space>::replace_plans(const std::vector<std::int
     }
     require(std::all_of(used.begin(), used.end(), [](char u) { return u != 0; }),
             "plans must hold each stop of the vehicles' rides exactly once");
+    // A promise a slowdown already broke is kept as planned now, not later: the latest time of a
+    // late stop and the ride limit of a ride planned longer than it become what is planned.
+    std::vector<std::pair<std::int32_t, double>> longest_ride;
+    for (const auto &[key, stop] : held) {
+        if (!key.second) continue;
+        const Stop<Loc> &drop = held[find(key.first, false)].second;
+        longest_ride.emplace_back(key.first, std::max(rides_[key.first].max_ride_s, drop.start - stop.start));
+    }
+    // Saved before the vehicles turn, so that a refused replacement leaves the fleet as it was.
+    std::vector<Vehicle<Loc>> saved;
+    std::vector<std::pair<std::int32_t, RideRecord>> records;
+    const std::size_t legs = legs_.size();
+    for (std::int32_t v : vs) saved.push_back(vehicles_[v]);
+    for (const auto &h : held) records.emplace_back(h.first.first, records_[h.first.first]);
+    double before = 0.0;
     for (std::int32_t v : vs) {
         turn(v);
         replan(v);
-    }
-    std::vector<Vehicle<Loc>> saved;
-    std::vector<std::pair<std::int32_t, RideRecord>> records;
-    double before = 0.0;
-    for (std::int32_t v : vs) {
-        saved.push_back(vehicles_[v]);
         before += driving_s(vehicles_[v]);
     }
-    for (const auto &h : held) records.emplace_back(h.first.first, records_[h.first.first]);
     double after = 0.0;
     bool ok = true;
     for (std::size_t p = 0; p < vs.size(); ++p) {
         Vehicle<Loc> &veh = vehicles_[vs[p]];
         if (!plans[p].empty() || !veh.cruising()) veh.stops.clear();
         for (const PlanStop &ps : plans[p]) {
-            veh.stops.push_back(held[find(ps.ride, ps.pickup)].second);
+            Stop<Loc> stop = held[find(ps.ride, ps.pickup)].second;
+            stop.latest = std::max(stop.latest, stop.start);  // a promise already broken: no later than planned
+            veh.stops.push_back(stop);
             records_[ps.ride].vehicle = vs[p];
         }
         replan(vs[p]);
-        ok = ok && keeps_limits(veh);
+        ok = ok && keeps_limits(veh, longest_ride);
         after += driving_s(veh);
     }
     if (!ok || after >= before - kTolerance) {
         for (std::size_t p = 0; p < vs.size(); ++p) vehicles_[vs[p]] = saved[p];
         for (const auto &[id, rec] : records) records_[id] = rec;
+        legs_.resize(legs);
     } else {
         for (std::int32_t v : vs)
             if (vehicles_[v].stops.empty()) maybe_charge(v);

@@ -31,8 +31,8 @@ from smartopt.network import RoadNetwork
 EVENT_KINDS = ("pickup", "dropoff", "charge", "reposition")
 DECISIONS = ("assigned", "rejected")
 """Event kinds of a batched request's placement (see :meth:`Dispatcher.advance`)."""
-ASSIGNED, REJECTED = 1, 4
-"""The core's ride status codes the dispatcher reads."""
+REJECTED = 4
+"""The core's status code of a rejected ride."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,8 @@ class Dispatcher:
                 raise ValueError(f"time_s={now} is before the dispatcher's clock {self.now_s}")
             self._decisions += self._run_to(now)
             limits = RideLimits.of(self.space, request, self.policy.boarding_s)
-            self._request_s.append(now)
             ride = limits.add_to(self._core, self.space, request)
+            self._request_s.append(now)  # after the core took it: ids stay in step
             if self.policy.kind == "insertion":
                 return self._offer(ride)
             self._pending.append(ride)

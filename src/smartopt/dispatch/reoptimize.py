@@ -78,6 +78,9 @@ def reoptimize(
     pair_pickup = np.concatenate([1 + nv + np.arange(nb), first + np.flatnonzero(pickup)])
     passengers = dict(zip(ride.tolist(), plans["passengers"][keep].tolist(), strict=True))
     longest = dict(zip(ride.tolist(), plans["max_ride_s"][keep].tolist(), strict=True))
+    start = dict(zip(zip(ride.tolist(), pickup.tolist(), strict=True), plans["start_s"][keep].tolist(), strict=True))
+    for r in ride[pickup].tolist():  # a ride a slowdown made longer than its limit: no longer than planned
+        longest[r] = max(longest[r], start[(r, False)] - start[(r, True)])
     # The core's ride limit runs from the pickup's service start, the solver's from its end.
     max_ride = [math.inf] * nb + [max(0.0, longest[int(r)] - boarding_s) for r in ride[pickup]]
     types = [
@@ -101,7 +104,8 @@ def reoptimize(
             depots=np.arange(1 + nv),
             service=np.where(np.arange(first + ns) >= first, boarding_s, 0.0),
             tw_early=np.concatenate([np.zeros(first), np.where(pickup, plans["earliest_s"][keep], 0.0)]),
-            tw_late=np.concatenate([np.full(first, math.inf), plans["latest_s"][keep]]),
+            # a promise already broken (after a slowdown): no later than now planned
+            tw_late=np.concatenate([np.full(first, math.inf), np.maximum(plans["latest_s"], plans["start_s"])[keep]]),
             pairs=np.stack([pair_pickup, [stop[(int(r), False)] for r in pair_ride]], axis=1),
             pair_load=np.array([float(passengers[int(r)]) for r in pair_ride]),
             max_ride=np.array(max_ride),

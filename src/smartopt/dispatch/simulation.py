@@ -165,7 +165,7 @@ class RideLimits:
         (``changes``: from each start time (s) on, that space)."""
         out = cls.of(space, requests, boarding_s)
         for t, other in changes.items():
-            later = requests.time_s >= t
+            later = requests.time_s > t  # a request made at t is placed before the change
             if later.any():
                 part = cls.of(other, requests, boarding_s)
                 out = cls(*(np.where(later, getattr(part, f), getattr(out, f)) for f in cls.__dataclass_fields__))

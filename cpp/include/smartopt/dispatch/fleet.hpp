@@ -191,7 +191,8 @@ private:
     double to_charger_m(const Loc &at) const;
     void replan(std::int32_t v);  // times, loads and slacks of the stops, from `from`/`departed`
     double driving_s(const Vehicle<Loc> &veh) const;  // from `from` through every stop
-    bool keeps_limits(const Vehicle<Loc> &veh) const;  // promises, seats and battery of a planned vehicle
+    // Promises, seats and battery of a planned vehicle; `longest_ride` overrides rides' ride limits.
+    bool keeps_limits(const Vehicle<Loc> &veh, const std::vector<std::pair<std::int32_t, double>> &longest_ride) const;
     bool replay_ok(const Vehicle<Loc> &veh, const Loc &at, double t, const Ride<Loc> &r, std::int32_t i,
                    std::int32_t j) const;
     void turn(std::int32_t v);  // moves `from` to the turn point of the leg under way
