@@ -175,3 +175,8 @@ def test_steps_count_up_in_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: p
     with Steps(show=False)("quiet"):
         pass
     assert capsys.readouterr().out == ""
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    with Steps()("to a file"):
+        pass
+    out = capsys.readouterr().out
+    assert out.count("to a file") == 1 and "\r" not in out and out.endswith(" s\n")

@@ -84,16 +84,19 @@ class Steps:
                 line("", 0)
 
         ticker = threading.Thread(target=tick, daemon=True)
-        if self.show and sys.stdout.isatty():
+        counting = self.show and sys.stdout.isatty()
+        if counting:
             ticker.start()
         try:
             yield
         finally:
             done.set()
-            if ticker.is_alive():
+            if counting:
                 ticker.join()
-        if self.show:
+        if counting:
             line("\n", 2)
+        elif self.show:  # a file or pipe: the label stays, the time follows it
+            print(f"{time.perf_counter() - start:6.2f} s")
 
 
 def run_district(
