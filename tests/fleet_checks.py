@@ -91,6 +91,12 @@ def check_day(res: SimulationResult) -> None:
         change = np.concatenate([req.passengers[rs], -req.passengers[rs]])
         order = np.lexsort((change, times))
         assert np.cumsum(change[order]).max(initial=0) <= fleet.vehicle_seats[v]
+    # one vehicle at a time on each charger
+    c = res.charging
+    for charger in np.unique(c["charger"]):
+        on = np.flatnonzero(c["charger"] == charger)
+        order = on[np.argsort(c["start_s"][on], kind="stable")]
+        assert np.all(c["start_s"][order[1:]] >= c["end_s"][order[:-1]] - EPS)
     # battery: driving and charging in time order never go below the reserve
     for v in range(fleet.num_vehicles):
         cap = fleet.vehicle_battery_kwh[v]

@@ -316,3 +316,18 @@ def test_reoptimization_after_a_slowdown_keeps_broken_promises_no_later(grid: tu
         now = live.offer(k)
         if offer.accepted and not np.isnan(now.pickup_s) and not np.isnan(offer.pickup_s):
             assert now.pickup_s <= max(offer.pickup_s, RideLimits.of(slow, req, 30.0).pickup_latest_s[k]) + EPS
+
+
+def test_a_slowdown_keeps_one_vehicle_at_a_time_on_a_charger() -> None:
+    """Two vehicles queue for one charger (the second waits for the first to finish); a slowdown
+    makes the first arrive later, so the second must wait longer too."""
+    t = np.array([[0.0, 100.0, 150.0], [100.0, 0.0, 100.0], [150.0, 100.0, 0.0]])  # s; the charger at 0
+    specs = _dispatch.VehicleSpecs([4, 4], [100.0, 100.0], [0.5, 0.5], [0.2, 0.2])  # both below charge_below
+    options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, 0.0)
+    args = _dispatch.NetworkSpaceArgs
+    core = _dispatch.network_fleet(args(t, [], [], [], [], []), specs, [1, 2], [0], [50.0], options)
+    core.set_space(args(3.0 * t, [], [], [], [], []))
+    core.finish()
+    c = core.sessions()
+    assert c["vehicle"].tolist() == [0, 1]
+    assert c["start_s"][0] == pytest.approx(300.0) and c["start_s"][1] == pytest.approx(c["end_s"][0])

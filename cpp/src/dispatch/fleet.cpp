@@ -568,6 +568,34 @@ void Fleet<Space>::update(std::int32_t v, const Loc &at, double ready_s, std::ve
     veh.departed = ready_s;
     replan(v);
     list_broken(veh, broken);
+    requeue_chargers();
+}
+
+template <class Space>
+void Fleet<Space>::requeue_chargers() {
+    // A charge stop is always its vehicle's last and only stop. Per charger, in order of start,
+    // each waits for the session before it (running or planned) to end.
+    std::vector<double> free(charger_loc_.size(), -NEVER);
+    for (const ChargingSession &c : sessions_) free[c.charger] = std::max(free[c.charger], c.end_s);
+    std::vector<std::pair<double, std::int32_t>> queue;  // (start, vehicle)
+    for (std::int32_t c = 0; c < static_cast<std::int32_t>(charger_loc_.size()); ++c) {
+        queue.clear();
+        for (std::int32_t v = 0; v < static_cast<std::int32_t>(vehicles_.size()); ++v) {
+            const auto &stops = vehicles_[v].stops;
+            if (!stops.empty() && stops.back().kind == StopKind::charge && stops.back().id == c)
+                queue.emplace_back(stops.back().start, v);
+        }
+        std::sort(queue.begin(), queue.end());
+        for (const auto &[start, v] : queue) {
+            Stop<Loc> &s = vehicles_[v].stops.back();
+            if (s.earliest < free[c]) {
+                s.earliest = free[c];
+                replan(v);
+            }
+            free[c] = vehicles_[v].stops.back().depart;
+        }
+        charger_free_s_[c] = std::max(charger_free_s_[c], free[c]);
+    }
 }
 
 template <class Space>
@@ -579,9 +607,8 @@ void Fleet<Space>::set_space(Space space, std::vector<std::int32_t> &broken) {
     for (std::int32_t v = 0; v < nv; ++v) {
         replan(v);
         list_broken(vehicles_[v], broken);
-        for (const Stop<Loc> &s : vehicles_[v].stops)
-            if (s.kind == StopKind::charge) charger_free_s_[s.id] = std::max(charger_free_s_[s.id], s.depart);
     }
+    requeue_chargers();
 }
 
 template <class Space>

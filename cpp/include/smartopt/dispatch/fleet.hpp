@@ -198,6 +198,7 @@ private:
     void turn(std::int32_t v);  // moves `from` to the turn point of the leg under way
     void drive_to(std::int32_t v, const Loc &to, double arrive);
     void maybe_charge(std::int32_t v);
+    void requeue_chargers();  // after re-timing: no two vehicles on one charger at once
     void place_now(std::int32_t id);
 
     Space space_;
