@@ -70,10 +70,12 @@ from smartopt.coupling import signal_time_of_day, with_fleet_charging
 
 plans = {p: optimize_fixed_time(x, k) for k, p in enumerate(district.periods)}
 by_hour = signal_time_of_day(district.network, x, district.periods, plans)
-signal_aware = simulate(district, time_of_day=by_hour, progress=False)
+# like for like: the same fleet and policy as `day` above, only the travel times change
+signal_aware = simulate(district, policy=Policy(wait_weight=1.0), time_of_day=by_hour, progress=False)
 print(f"mean wait {day.kpis['mean_wait_s']:.0f} s at free flow, {signal_aware.kpis['mean_wait_s']:.0f} s with signals")
-with_shuttles = with_fleet_charging(energy, district.fleet, signal_aware.charging)
-print(f"{with_shuttles.ev_energy_kwh.size - energy.ev_energy_kwh.size} shuttle charging sessions on the grid")
+with_shuttles = with_fleet_charging(energy, district.fleet, signal_aware.charging_within_day())
+added = with_shuttles.ev_energy_kwh[energy.ev_energy_kwh.size :].sum()
+print(f"{added:.0f} kWh of shuttle charging on the grid, all {signal_aware.kpis['charged_kwh']:.0f} kWh charged")
 
 # %% [markdown]
 # ## The whole day, and variants of it

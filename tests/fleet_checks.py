@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from smartopt.dispatch import Fleet, Requests, SimulationResult
+from smartopt.dispatch.model import DAY_S
 from smartopt.dispatch.simulation import RideLimits
 
 EPS = 1e-6
@@ -97,6 +98,22 @@ def check_day(res: SimulationResult) -> None:
         on = np.flatnonzero(c["charger"] == charger)
         order = on[np.argsort(c["start_s"][on], kind="stable")]
         assert np.all(c["start_s"][order[1:]] >= c["end_s"][order[:-1]] - EPS)
+    # the day repeats: overnight charging ends before the vehicle's first trip or charge of the next
+    # day and keeps off its charger's sessions of the next day
+    overnight = c["overnight"]
+    for k in np.flatnonzero(overnight):
+        v, charger = c["vehicle"][k], c["charger"][k]
+        first = min(legs["depart_s"][legs["vehicle"] == v].min(initial=np.inf),
+                    c["start_s"][(c["vehicle"] == v) & ~overnight].min(initial=np.inf))  # fmt: skip
+        assert c["end_s"][k] <= first + DAY_S + EPS
+        other = np.flatnonzero((c["charger"] == charger) & ~overnight)
+        assert np.all(
+            (c["end_s"][k] <= c["start_s"][other] + DAY_S + EPS) | (c["start_s"][k] >= c["end_s"][other] + DAY_S - EPS)
+        )
+    # energy: start - driven + charged = end; the end is back at the start unless a deficit is reported
+    b = res.energy_balance()
+    np.testing.assert_allclose(b["soc_start_kwh"] - b["driven_kwh"] + b["charged_kwh"], b["soc_end_kwh"], atol=1e-6)
+    assert np.all(b["soc_end_kwh"] + b["deficit_kwh"] >= b["soc_start_kwh"] - 1e-6)
     # battery: driving and charging in time order never go below the reserve
     for v in range(fleet.num_vehicles):
         cap = fleet.vehicle_battery_kwh[v]

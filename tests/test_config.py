@@ -4,6 +4,7 @@ job run from a config, and clear errors for missing files, columns, unknown ids 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -50,33 +51,183 @@ def broken(exported: Path, tmp_path: Path) -> Path:
 
 
 def edit(path: Path, column: str, row: int, value: object) -> None:
+    """Sets one cell (``{other}`` in ``value`` stands for that column of the same row)."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df.loc[row, column] = str(value)
+    df.loc[row, column] = str(value).format(**df.loc[row].to_dict())
     df.to_csv(path, index=False)
 
 
-@pytest.mark.parametrize(
-    ("table", "column", "row", "value", "match"),
-    [
-        ("requests.csv", "origin", 3, "nowhere", r"requests\.csv: column 'origin', row 3: 'nowhere' is not a node id"),
-        ("requests.csv", "time_s", 0, "1e9", r"times are in s .*unit mistake"),
-        ("grid/loads.csv", "p_kw", 2, "2.5e6", r"loads\.csv: column 'p_kw', row 2.*powers are in kW"),
-        ("fleet/vehicles.csv", "seats", 1, "twelve", r"vehicles\.csv: column 'seats', row 1: 'twelve' is not a number"),
-        ("signals/movements.csv", "out_link", 0, "L-999", r"movements\.csv.*'L-999' is not a link id"),
-        ("fleet/chargers.csv", "bus", 0, "nobus", r"chargers\.csv.*'nobus' is not a bus name"),
-        ("network/links.csv", "speed_mps", 0, "90", r"speeds are in m/s"),
-        ("network/links.csv", "speed_mps", 0, "50", None),  # 180 km/h: plausible
-    ],
-)
-def test_bad_values_name_the_file_column_and_row(
+# One bad value per column that can be wrong (free text such as link names or load kinds cannot),
+# and the checks that span rows or tables (loops, sort order, seats, cycle bounds).
+BAD_VALUES = [
+    ("network/nodes.csv", "id", 2, "J00-00", "repeats the id of line 2"),
+    ("network/nodes.csv", "x_m", 7, "12,5", "'12,5' is not a number"),  # a decimal comma
+    ("network/nodes.csv", "y_m", 3, "nan", "must be a finite number"),
+    ("network/nodes.csv", "lon", 4, "1270.3", r"must be <= 180"),
+    ("network/nodes.csv", "lat", 5, "-91", r"must be >= -90"),
+    ("network/links.csv", "id", 3, "0", "repeats the id of line 2"),
+    ("network/links.csv", "from", 4, "nowhere", "'nowhere' is not a node id"),
+    ("network/links.csv", "to", 5, "{from}", "self loop"),
+    ("network/links.csv", "length_m", 1, "-95.0", r"-95\.0 must be > 0"),
+    ("network/links.csv", "speed_mps", 0, "90", "speeds are in m/s"),
+    ("network/links.csv", "speed_mps", 6, "0", "must be > 0"),
+    ("network/links.csv", "lanes", 3, "2.5", "must be a whole number"),
+    ("network/links.csv", "capacity_vph", 8, "-1800", "must be > 0"),
+    ("signals/intersections.csv", "id", 1, "S05-00", "repeats the id of line 2"),
+    ("signals/intersections.csv", "node", 2, "nowhere", "'nowhere' is not a node id"),
+    ("signals/intersections.csv", "cycle_min_s", 3, "0", "must be > 0"),
+    ("signals/intersections.csv", "cycle_max_s", 4, "50", "is below cycle_min_s"),
+    ("signals/intersections.csv", "cycle_max_s", 5, "61", "less than the .* s the minimum greens"),
+    ("signals/approaches.csv", "intersection", 3, "S99-99", "not an intersection id"),
+    ("signals/approaches.csv", "link", 2, "L-999", "'L-999' is not a link id"),
+    ("signals/approaches.csv", "crossing_length_m", 1, "-16", "must be >= 0"),
+    ("signals/lane_groups.csv", "intersection", 4, "nowhere", "not an intersection id"),
+    ("signals/lane_groups.csv", "approach", 2, "9", "is not an approach of"),
+    ("signals/lane_groups.csv", "lanes", 3, "2.5", "must be a whole number"),
+    ("signals/lane_groups.csv", "lanes", 5, "0", "must be >= 1"),
+    ("signals/lane_groups.csv", "saturation_flow_vph", 1, "-1805", "must be >= 0"),
+    ("signals/lane_groups.csv", "saturation_flow_vph", 6, "180000", "unit mistake"),
+    ("signals/movements.csv", "intersection", 7, "S99-99", "not an intersection id"),
+    ("signals/movements.csv", "lane_group", 2, "99", "is not a lane group of"),
+    ("signals/movements.csv", "out_link", 0, "L-999", "'L-999' is not a link id"),
+    ("signals/movements.csv", "turn", 3, "U", "is not a turn"),
+    ("signals/movements.csv", "volume_vph_am_peak", 4, "-3", "must be >= 0"),
+    ("signals/movements.csv", "volume_vph_midday", 5, "many", "'many' is not a number"),
+    ("signals/movements.csv", "volume_vph_pm_peak", 6, "inf", "must be a finite number"),
+    ("signals/stages.csv", "intersection", 2, "S99-99", "not an intersection id"),
+    ("signals/stages.csv", "movements", 0, "5 99", "names a movement"),
+    ("signals/stages.csv", "movements", 1, "3,4", "must be movement numbers"),
+    ("signals/stages.csv", "min_green_s", 1, "100", "is over max_green_s"),
+    ("signals/stages.csv", "max_green_s", 2, "-40", "must be >= 0"),
+    ("signals/stages.csv", "yellow_s", 3, "", "is empty"),
+    ("signals/stages.csv", "all_red_s", 4, "two", "not a number"),
+    ("signals/stages.csv", "ped_min_green_s", 1, "95", "is over max_green_s"),
+    ("signals/entries_am_peak.csv", "link", 3, "L-999", "not a link id"),
+    ("signals/entries_am_peak.csv", "link", 4, "0", "repeats the link of line 2"),
+    ("signals/entries_midday.csv", "entry_vph", 5, "-2", "must be >= 0"),
+    ("signals/turns_pm_peak.csv", "in_link", 6, "L-999", "not a link id"),
+    ("signals/turns_pm_peak.csv", "out_link", 7, "L-999", "not a link id"),
+    ("signals/turns_pm_peak.csv", "vph", 8, "-1", "must be >= 0"),
+    ("grid/buses.csv", "name", 3, "substation 154 kV", "repeats the name of line 2"),
+    ("grid/buses.csv", "vn_kv", 4, "0", "must be > 0"),
+    ("grid/buses.csv", "vn_kv", 5, "22900", "voltages are in kV"),
+    ("grid/buses.csv", "x_m", 6, "east", "not a number"),
+    ("grid/buses.csv", "y_m", 7, "", "is empty"),
+    ("grid/lines.csv", "from_bus", 2, "nobus", "'nobus' is not a bus name"),
+    ("grid/lines.csv", "to_bus", 3, "substation 154 kV", "a line joins buses of one voltage"),
+    ("grid/lines.csv", "to_bus", 1, "substation 22.9 kV", "closes a loop"),
+    ("grid/lines.csv", "length_km", 4, "0", "must be > 0"),
+    ("grid/lines.csv", "r_ohm_per_km", 5, "-0.06", "must be >= 0"),
+    ("grid/lines.csv", "x_ohm_per_km", 6, "-0.11", "must be >= 0"),
+    ("grid/lines.csv", "b_us_per_km", 7, "x", "not a number"),
+    ("grid/lines.csv", "max_i_ka", 8, "0", "must be > 0"),
+    ("grid/trafos.csv", "hv_bus", 1, "nobus", "not a bus name"),
+    ("grid/trafos.csv", "lv_bus", 2, "substation 154 kV", "above hv_bus"),
+    ("grid/trafos.csv", "sn_kva", 3, "0", "must be > 0"),
+    ("grid/trafos.csv", "vk_percent", 4, "-5", "must be > 0"),
+    ("grid/trafos.csv", "vkr_percent", 5, "20", "must be below vk_percent"),
+    ("grid/trafos.csv", "pfe_kw", 6, "-0.6", "must be >= 0"),
+    ("grid/trafos.csv", "vn_hv_kv", 7, "0", "must be > 0"),
+    ("grid/trafos.csv", "vn_lv_kv", 8, "-0.38", "must be > 0"),
+    ("grid/trafos.csv", "tap_ratio", 9, "0", "must be > 0"),
+    ("grid/trafos.csv", "tap_side", 10, "mid", "must be hv or lv"),
+    ("grid/trafos.csv", "shift_degree", 11, "x", "not a number"),
+    ("grid/trafos.csv", "i0_percent", 12, "-1", "must be >= 0"),
+    ("grid/loads.csv", "bus", 3, "nobus", "not a bus name"),
+    ("grid/loads.csv", "p_kw", 2, "2.5e6", "powers are in kW"),
+    ("grid/loads.csv", "q_kvar", 4, "x", "not a number"),
+    ("energy/load_kw.csv", "3", 5, "x", "not a number"),
+    ("energy/load_kw.csv", "0", 6, "2e6", "over 100 MW"),
+    ("energy/load_kvar.csv", "1", 7, "nan", "must be a finite number"),
+    ("energy/pv.csv", "bus", 1, "nobus", "not a bus name"),
+    ("energy/pv.csv", "kwp", 2, "-60", "must be >= 0"),
+    ("energy/pv_profile.csv", "pu", 40, "-0.1", "must be >= 0"),
+    ("energy/batteries.csv", "bus", 0, "nobus", "not a bus name"),
+    ("energy/batteries.csv", "kwh", 0, "0", "must be > 0"),
+    ("energy/batteries.csv", "kw", 0, "-1000", "must be > 0"),
+    ("energy/batteries.csv", "soc0", 0, "50", "must be <= 1"),
+    ("energy/chargers.csv", "bus", 5, "nobus", "not a bus name"),
+    ("energy/chargers.csv", "kw", 6, "0", "must be > 0"),
+    ("energy/ev_sessions.csv", "charger", 3, "99999", "is not a row of .*chargers\\.csv"),
+    ("energy/ev_sessions.csv", "arrival_slot", 4, "96", "past the last slot"),
+    ("energy/ev_sessions.csv", "arrival_slot", 5, "1.5", "must be a whole number"),
+    ("energy/ev_sessions.csv", "departure_slot", 6, "97", "must be <= 96"),
+    ("energy/ev_sessions.csv", "departure_slot", 7, "{arrival_slot}", "must be after arrival_slot"),
+    ("energy/ev_sessions.csv", "energy_kwh", 8, "1e5", "more than the .* kWh the car can take"),
+    ("energy/ev_sessions.csv", "max_kw", 9, "0", "must be > 0"),
+    ("fleet/depots.csv", "node", 1, "nowhere", "not a node id"),
+    ("fleet/vehicles.csv", "depot", 1, "5", r"is not a row of .*depots\.csv"),
+    ("fleet/vehicles.csv", "seats", 2, "0", "must be >= 1"),
+    ("fleet/vehicles.csv", "seats", 1, "twelve", "'twelve' is not a number"),
+    ("fleet/vehicles.csv", "battery_kwh", 3, "-110", "must be > 0"),
+    ("fleet/vehicles.csv", "kwh_per_km", 4, "0", "must be > 0"),
+    ("fleet/vehicles.csv", "soc0", 5, "90", "must be <= 1"),
+    ("fleet/chargers.csv", "node", 2, "nowhere", "not a node id"),
+    ("fleet/chargers.csv", "kw", 3, "-60", "must be > 0"),
+    ("fleet/chargers.csv", "bus", 4, "nobus", "not a bus name"),
+    ("fleet/chargers.csv", "bus", 5, "substation 154 kV", "has no charger of kind depot left in .*chargers\\.csv"),
+    ("requests.csv", "time_s", 0, "1e9", r"times are in s .*unit mistake"),
+    ("requests.csv", "time_s", 6, "1", "is earlier than the request before it"),
+    ("requests.csv", "origin", 3, "nowhere", "'nowhere' is not a node id"),
+    ("requests.csv", "destination", 7, "{origin}", "is the origin too"),
+    ("requests.csv", "passengers", 4, "-1", "must be >= 1"),
+    ("requests.csv", "passengers", 8, "20", r"more than the 12 seats .*vehicles\.csv"),
+    ("requests.csv", "max_wait_s", 9, "-600", "must be >= 0"),
+    ("requests.csv", "max_detour", 10, "x", "not a number"),
+    ("requests.csv", "max_detour_s", 11, "-5", "must be >= 0"),
+    ("requests.csv", "pickup_earliest_s", 12, "inf", "must be a finite number"),
+    ("requests.csv", "dropoff_latest_s", 13, "", "is empty"),
+]
+
+
+@pytest.mark.parametrize(("table", "column", "row", "value", "match"), BAD_VALUES)
+def test_bad_values_name_the_file_column_and_line(
     exported: Path, tmp_path: Path, table: str, column: str, row: int, value: str, match: str | None
 ) -> None:
+    """Each kind of bad value in an exported scenario: the message names the file (the path it was
+    read from), the column and the line as an editor shows it (the header is line 1)."""
     config = broken(exported, tmp_path)
     edit(config.parent / table, column, row, value)
-    if match is None:
-        assert load_district(config).network.link_speed_mps[0] == 50.0
+    with pytest.raises(ValueError) as info:
+        load_district(config)
+    message = str(info.value)
+    assert message.startswith(f"{config.parent / table}: "), message
+    if match is None:  # a row's fault rather than a column's: file and line
+        assert f"line {row + 2}" in message, message
         return
-    with pytest.raises(ValueError, match=match):
+    assert re.search(rf"column '{column}', line {row + 2}: .*{match}", message), message
+
+
+def test_lines_count_as_an_editor_does(exported: Path, tmp_path: Path) -> None:
+    """Blank lines are skipped but counted; a row with too few values is reported at its line."""
+    config = broken(exported, tmp_path)
+    vehicles = config.parent / "fleet" / "vehicles.csv"
+    lines = vehicles.read_text().splitlines()
+    lines[3] = lines[3].replace(",12,", ",0,")  # line 4: the third vehicle
+    vehicles.write_text("\n".join([*lines[:2], "", "", *lines[2:]]) + "\n")  # now at line 6
+    with pytest.raises(ValueError, match=r"vehicles\.csv: column 'seats', line 6: 0 must be >= 1"):
+        load_district(config)
+    vehicles.write_text("\n".join([*lines[:5], "1,12,110.0", *lines[5:]]) + "\n")
+    with pytest.raises(ValueError, match=r"vehicles\.csv: line 6: 3 values, but the header names 5 columns"):
+        load_district(config)
+    vehicles.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(ValueError, match=r"vehicles\.csv: not a UTF-8 text file"):
+        load_district(config)
+
+
+def test_rows_added_to_empty_tables_are_checked(exported: Path, tmp_path: Path) -> None:
+    config = broken(exported, tmp_path)
+    grid = config.parent / "grid"
+    gens, switches = grid / "gens.csv", grid / "switches.csv"
+    gens.write_text("bus,p_kw,q_kvar\nLV J01-01,5.0,0.0\nnobus,1.0,0.0\n")
+    with pytest.raises(ValueError, match=r"gens\.csv: column 'bus', line 3: 'nobus' is not a bus name"):
+        load_district(config)
+    gens.write_text("bus,p_kw,q_kvar\nLV J01-01,5.0,x\n")
+    with pytest.raises(ValueError, match=r"gens\.csv: column 'q_kvar', line 2: 'x' is not a number"):
+        load_district(config)
+    gens.write_text("bus,p_kw,q_kvar\n")
+    switches.write_text("bus_a,bus_b\nsubstation 22.9 kV,MV J19-07\n")  # a tie: closes a loop
+    with pytest.raises(ValueError, match=r"switches\.csv: column 'bus_b', line 2: 'MV J19-07' closes a loop"):
         load_district(config)
 
 
@@ -206,3 +357,28 @@ def test_round_trip_without_bus_coordinates_and_with_negative_powers(district: D
     bus = pd.read_csv(config.parent / "grid" / "buses.csv")["name"].iloc[5]
     pd.DataFrame({"bus": [bus], "p_kw": [-5.0], "q_kvar": [0.0]}).to_csv(gens, index=False)  # a small consumer
     assert load_district(config).energy.grid.gen_p_kw.tolist() == [-5.0]  # not taken for a unit mistake
+
+
+def test_every_node_reaches_every_other(exported: Path, tmp_path: Path) -> None:
+    """The shuttles' travel times need a strongly connected network: a node without links is
+    reported at its line before anything runs."""
+    config = broken(exported, tmp_path)
+    nodes = config.parent / "network" / "nodes.csv"
+    lines = nodes.read_text().splitlines()
+    nodes.write_text("\n".join([*lines, "lonely,0.0,0.0,127.3,36.5"]) + "\n")
+    with pytest.raises(
+        ValueError, match=rf"nodes\.csv: column 'id', line {len(lines) + 1}: 'lonely' cannot be reached"
+    ):
+        load_district(config)
+
+
+def test_command_line_reports_a_bad_value_before_running(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = broken(exported, tmp_path)
+    edit(config.parent / "requests.csv", "passengers", 4, 20)  # passed reading, failed 18 s into the run
+    assert main(["run", "--config", str(config), "--out", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("smartopt: error: ") and captured.err.count("\n") == 1
+    assert "requests.csv: column 'passengers', line 6: 20 is more than the 12 seats" in captured.err
+    assert not (tmp_path / "out").exists()

@@ -92,21 +92,26 @@ def test_fleet_charging_joins_the_energy_day_at_the_depot_chargers(district: Dis
     assert np.all(energy.charger_kind[index] == "depot") and np.all(energy.charger_bus[index] == fleet.charger_bus)
     assert np.unique(index).size == index.size
     kw = energy.charger_kw[index[0]]
-    sessions = {  # within the day; across midnight (half of it in the day); after midnight
+    day_s = energy.num_slots * energy.slot_h * 3600
+    sessions = {  # within the day; up to its end; from its start (the morning part of a night's charging)
         "charger": np.array([0, 1, 2]),
-        "start_s": np.array([3600.0 + 100.0, 86400.0 - 1800.0, 90000.0]),
-        "end_s": np.array([3600.0 + 100.0 + 2400.0, 86400.0 + 1800.0, 93600.0]),
-        "energy_kwh": np.array([kw * 2400 / 3600, kw, kw]),
+        "start_s": np.array([3600.0 + 100.0, day_s - 1800.0, 0.0]),
+        "end_s": np.array([3600.0 + 100.0 + 2400.0, day_s, 1800.0]),
+        "energy_kwh": np.array([kw * 2400 / 3600, kw / 2, kw / 2]),
     }
     joined = with_fleet_charging(energy, fleet, sessions)
     n = energy.ev_energy_kwh.size
-    assert joined.ev_energy_kwh.size == n + 2
-    np.testing.assert_array_equal(joined.ev_charger[n:], index[:2])
+    np.testing.assert_array_equal(joined.ev_charger[n:], index[:3])
     slot_s = energy.slot_h * 3600
-    assert joined.ev_arrival_slot[n:].tolist() == [int(3700 // slot_s), int((86400 - 1800) // slot_s)]
-    assert joined.ev_departure_slot[n:].tolist() == [int(np.ceil(6100 / slot_s)), energy.num_slots]
-    np.testing.assert_allclose(joined.ev_energy_kwh[n:], [kw * 2400 / 3600, kw / 2], rtol=1e-12)
+    assert joined.ev_arrival_slot[n:].tolist() == [int(3700 // slot_s), int((day_s - 1800) // slot_s), 0]
+    assert joined.ev_departure_slot[n:].tolist() == [int(np.ceil(6100 / slot_s)), energy.num_slots, 2]
+    np.testing.assert_array_equal(joined.ev_energy_kwh[n:], sessions["energy_kwh"])  # every kWh, none clipped
     np.testing.assert_allclose(joined.ev_max_kw[n:], kw)
+    late = {"end_s": np.array([6100.0, day_s + 60, 1800.0])}
+    too_much = {"energy_kwh": np.array([kw, kw / 2, kw / 2])}
+    for bad, match in ((late, "not within the energy day"), (too_much, "more than the energy day's charger")):
+        with pytest.raises(ValueError, match=match):
+            with_fleet_charging(energy, fleet, {**sessions, **bad})
     other = dataclasses.replace(fleet, charger_bus=np.zeros(fleet.charger_bus.size, dtype=int))  # the slack bus
     with pytest.raises(ValueError, match="fleet charger 0"):
         fleet_charger_index(energy, other)
@@ -118,12 +123,14 @@ def test_depot_charging_fits_the_transformers_spare_power(district: District) ->
     alone = plan_day(district.energy)
     fleet, grid = district.fleet, district.energy.grid
     limit = depot_charging_kw(alone, fleet, floor_kw=5.0)
-    assert np.all((limit >= 5.0) & (limit <= fleet.charger_kw))
+    assert limit.shape == (fleet.charger_kw.size, alone.day.num_slots)  # per slot, not the day's minimum
+    assert np.all((limit >= 5.0) & (limit <= fleet.charger_kw[:, None]))
     for bus in np.unique(fleet.charger_bus):
         feeding = np.flatnonzero(grid.trafo_lv_bus == bus)
         used = (alone.after.trafo_loading_percent[:, feeding] / 100 * grid.trafo_sn_kva[feeding]).sum(axis=1)
-        spare = grid.trafo_sn_kva[feeding].sum() - used.max()
+        spare = grid.trafo_sn_kva[feeding].sum() - used  # per slot
         here = fleet.charger_bus == bus
-        want = np.clip(spare / here.sum(), 5.0, fleet.charger_kw[here])
+        want = np.clip(spare[None, :] / here.sum(), 5.0, fleet.charger_kw[here][:, None])
         np.testing.assert_allclose(limit[here], want, rtol=1e-12)
-        assert limit[here].sum() <= max(spare, 5.0 * here.sum()) + 1e-9  # together within the spare power
+        assert np.all(limit[here].sum(axis=0) <= np.maximum(spare, 5.0 * here.sum()) + 1e-9)  # within the spare power
+        assert np.ptp(limit[here]) > 0  # the spare power changes over the day

@@ -325,7 +325,9 @@ def test_a_slowdown_keeps_one_vehicle_at_a_time_on_a_charger() -> None:
     specs = _dispatch.VehicleSpecs([4, 4], [100.0, 100.0], [0.5, 0.5], [0.2, 0.2])  # both below charge_below
     options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, 0.0)
     args = _dispatch.NetworkSpaceArgs
-    core = _dispatch.network_fleet(args(t, [], [], [], [], []), specs, [1, 2], [0], [50.0], options)
+    core = _dispatch.network_fleet(
+        args(t, [], [], [], [], []), specs, [1, 2], [0], _dispatch.ChargerPower([[50.0]], 3600.0), options
+    )
     core.set_space(args(3.0 * t, [], [], [], [], []))
     core.finish()
     c = core.sessions()

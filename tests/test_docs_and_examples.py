@@ -32,6 +32,6 @@ def test_example_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caps
     monkeypatch.setenv("MPLBACKEND", "Agg")
     runpy.run_path(str(ROOT / "examples" / "sejong_tour.py"), run_name="__main__")
     out = capsys.readouterr().out
-    assert "AM peak delay" in out and "shuttle charging sessions" in out and "demand x1.2" in out
+    assert "AM peak delay" in out and "kWh of shuttle charging on the grid" in out and "demand x1.2" in out
     for name in ("energy_plan.png", "fleet_day.png", "day/report.html", "day/results.json"):
         assert (tmp_path / name).stat().st_size > 1000, name

@@ -175,7 +175,7 @@ def test_pooling_shares_a_vehicle() -> None:
     space = TravelSpace.plane(np.array([[0.0, 0], [1000, 0], [2000, 0], [3000, 0]]), speed_mps=10.0)
     fleet = make_fleet(4, [0], 1, 4)
     req = Requests(num_nodes=4, time_s=[0.0, 10.0], origin=[0, 1], destination=[3, 2], passengers=[1, 1])
-    res = simulate(space, fleet, req, policy=Policy(boarding_s=0.0), progress=False)
+    res = simulate(space, fleet, req, policy=Policy(boarding_s=0.0), overnight=False, progress=False)
     assert res.served.all()
     assert res.pickup_s[1] < res.dropoff_s[0]  # on board together
     assert res.kpis["vehicle_km"] == pytest.approx(3.0, abs=1e-6)
@@ -306,15 +306,24 @@ def test_core_survives_any_input(values: list[float], ints: list[int], kind: str
     a, b, c, d, e, f, g, h = values
     vehicles = _dispatch.VehicleSpecs([max(ints[0], 0)], [a if a else 1.0], [abs(b) if b == b else b], [0.5])
     try:
+        power = _dispatch.ChargerPower(np.array([[50.0, g], [f, 0.0]][: 1 + ints[3] % 2]), h)
+    except ValueError:
+        power = _dispatch.ChargerPower(np.array([[50.0, 5.0]]), 600.0)
+    for c_, t0, t1 in ((ints[0], e, f), (0, g, h), (0, -e, 1e300)):
+        with contextlib.suppress(ValueError):
+            assert power.energy_kwh(c_, t0, t1) >= 0
+        with contextlib.suppress(ValueError):
+            assert power.end_of_charge(c_, t0, t1) >= t0
+    try:
         options = _dispatch.FleetOptions(abs(c) if c == c else c, 0.1, 0.3, 0.9, 0.0)
         if kind == "plane":
             xy = np.array([[d, 0.0]])
-            core = _dispatch.plane_fleet(8.0, True, vehicles, xy, np.zeros((1, 2)), [50.0], options)
+            core = _dispatch.plane_fleet(8.0, True, vehicles, xy, np.zeros((1, 2)), power, options)
             at, to = np.array([[e, f]]), np.array([[0.0, 1.0]])
         else:
             t = np.array([[0.0, 10.0, 20.0], [10.0, 0.0, 10.0], [20.0, 10.0, d]])
             space = _dispatch.NetworkSpaceArgs(t, [], [], [], [], [])
-            core = _dispatch.network_fleet(space, vehicles, [ints[1]], [0], [50.0], options)
+            core = _dispatch.network_fleet(space, vehicles, [ints[1]], [0], power, options)
             at, to = np.array([ints[2]], dtype=np.int32), np.array([ints[2]], dtype=np.int32)
     except ValueError:
         return
@@ -332,6 +341,8 @@ def test_core_survives_any_input(values: list[float], ints: list[int], kind: str
         lambda: core.replace_plans([ints[0]], [0, 1], [ints[1]], [bool(ints[2] % 2)]),
         lambda: core.set_space((d, True) if kind == "plane" else space),
         core.finish,
+        lambda: core.close_day(e),
+        lambda: core.close_day(86400.0),
     ):
         with contextlib.suppress(ValueError):
             call()

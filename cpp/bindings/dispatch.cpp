@@ -181,6 +181,9 @@ void bind_fleet(py::module_ &m, const char *name) {
             },
             py::arg("until"), py::arg("batch_s"))
         .def("finish", [](Fleet &f) { without_gil([&] { f.finish(); return 0; }); })
+        .def(
+            "close_day", [](Fleet &f, double day_s) { without_gil([&] { f.close_day(day_s); return 0; }); },
+            py::arg("day_s"), "After finish(): overnight charging back to each vehicle's initial state of charge.")
         .def("advance", [](Fleet &f, double now) { without_gil([&] { f.advance(now); return 0; }); }, py::arg("now"))
         .def(
             "submit",
@@ -369,6 +372,7 @@ void bind_fleet(py::module_ &m, const char *name) {
                  d["start_s"] = column<double>(s, [](const dp::ChargingSession &x) { return x.start_s; });
                  d["end_s"] = column<double>(s, [](const dp::ChargingSession &x) { return x.end_s; });
                  d["energy_kwh"] = column<double>(s, [](const dp::ChargingSession &x) { return x.energy_kwh; });
+                 d["overnight"] = column<bool>(s, [](const dp::ChargingSession &x) { return x.overnight; });
                  return d;
              })
         .def(
@@ -427,35 +431,44 @@ PYBIND11_MODULE(_dispatch, m) {
              }),
              py::arg("boarding_s"), py::arg("reserve"), py::arg("charge_below"), py::arg("charge_to"),
              py::arg("wait_weight"));
+    py::class_<dp::ChargerPower>(m, "ChargerPower")
+        .def(py::init([](const CArray<double> &kw, double slot_s) {
+                 if (kw.ndim() != 2) throw py::value_error("charger_kw must have shape (chargers, slots)");
+                 std::vector<double> flat(kw.data(), kw.data() + kw.size());
+                 const auto chargers = static_cast<std::size_t>(kw.shape(0));
+                 return without_gil([&] { return dp::ChargerPower(std::move(flat), chargers, slot_s); });
+             }),
+             py::arg("kw"), py::arg("slot_s"))
+        .def("energy_kwh", &dp::ChargerPower::energy_kwh, py::arg("charger"), py::arg("from_s"), py::arg("to_s"))
+        .def("end_of_charge", &dp::ChargerPower::end_of_charge, py::arg("charger"), py::arg("start_s"),
+             py::arg("kwh"));
     m.def(
         "network_fleet",
         [](const NetworkArgs &space, const VehicleSpecs &vehicles, const CArray<std::int32_t> &start,
-           const CArray<std::int32_t> &charger_node, const CArray<double> &charger_kw,
+           const CArray<std::int32_t> &charger_node, const dp::ChargerPower &charger_power,
            const dp::FleetOptions &options) {
             auto specs = vehicles.specs;
             auto st = to_vector(start, "start");
             auto cn = to_vector(charger_node, "charger_node");
-            auto ck = to_vector(charger_kw, "charger_kw");
             return without_gil([&] {
                 return new FleetOf<dp::NetworkSpace>(space.build(), std::move(specs), std::move(st), std::move(cn),
-                                                     std::move(ck), options);
+                                                     charger_power, options);
             });
         },
-        py::arg("space"), py::arg("vehicles"), py::arg("start"), py::arg("charger_node"), py::arg("charger_kw"),
+        py::arg("space"), py::arg("vehicles"), py::arg("start"), py::arg("charger_node"), py::arg("charger_power"),
         py::arg("options"), py::return_value_policy::take_ownership);
     m.def(
         "plane_fleet",
         [](double speed_mps, bool manhattan, const VehicleSpecs &vehicles, const py::array &start_xy,
-           const py::array &charger_xy, const CArray<double> &charger_kw, const dp::FleetOptions &options) {
+           const py::array &charger_xy, const dp::ChargerPower &charger_power, const dp::FleetOptions &options) {
             auto specs = vehicles.specs;
             auto st = Locations<dp::Point>::read(start_xy, "start_xy");
             auto cx = Locations<dp::Point>::read(charger_xy, "charger_xy");
-            auto ck = to_vector(charger_kw, "charger_kw");
             return without_gil([&] {
                 return new FleetOf<dp::PlaneSpace>(dp::PlaneSpace(speed_mps, manhattan), std::move(specs), std::move(st),
-                                                   std::move(cx), std::move(ck), options);
+                                                   std::move(cx), charger_power, options);
             });
         },
         py::arg("speed_mps"), py::arg("manhattan"), py::arg("vehicles"), py::arg("start_xy"), py::arg("charger_xy"),
-        py::arg("charger_kw"), py::arg("options"), py::return_value_policy::take_ownership);
+        py::arg("charger_power"), py::arg("options"), py::return_value_policy::take_ownership);
 }

@@ -60,10 +60,12 @@ PYBIND11_MODULE(_phases, m) {
     m.def(
         "improve",
         [](const CArray<double> &profile, const CArray<int8_t> &start, uint64_t seed, int32_t max_kicks,
-           double time_limit_s) {
+           double time_limit_s, int64_t max_evaluations) {
             const auto p = make_problem(profile);
             const auto first = to_vector(start, "start");
-            return to_dict(without_gil([&] { return en::improve_phases(p, first, seed, max_kicks, time_limit_s); }));
+            return to_dict(without_gil(
+                [&] { return en::improve_phases(p, first, seed, max_kicks, time_limit_s, max_evaluations); }));
         },
-        py::arg("profile"), py::arg("start"), py::arg("seed"), py::arg("max_kicks"), py::arg("time_limit_s"));
+        py::arg("profile"), py::arg("start"), py::arg("seed"), py::arg("max_kicks"), py::arg("time_limit_s"),
+        py::arg("max_evaluations") = -1);
 }

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +15,17 @@ from typing import Any, NoReturn
 import smartopt
 
 SCENARIOS = ("sejong-5-1",)
+
+
+EXTRAS = {"dask": "dask", "distributed": "dask", "pandapower": "pandapower"}
+"""The optional dependencies and the extra of smartopt that installs each."""
+
+
+class MissingExtra(ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f'{what}: pip install "smartopt[{extra}]"')
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,6 +114,10 @@ def route_file(path: Path, *, time_limit: float, seed: int, round_func: str, sol
 
 def run_sweep(grid: Path, scheduler: str | None, out: Path) -> None:
     """Runs a sweep file's scenarios on Dask and writes one row per scenario to ``out`` (CSV)."""
+    try:
+        import dask.distributed  # noqa: F401  (checked before the grid is read and anything starts)
+    except ImportError as exc:
+        raise MissingExtra("smartopt sweep needs Dask", "dask") from exc
     from smartopt.scenarios import read_grid, sweep
 
     fn, scenarios = read_grid(grid)
@@ -253,6 +270,13 @@ def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict
         f"{100 * fs['target_served_ratio']:.0f} % served with mean wait <= {fs['target_mean_wait_s']:.0f} s "
         f"needs {smallest}"
     )
+    e = d["on_demand"]["energy_balance"]
+    print(
+        f"  energy   the fleet's day: {e['soc_start_kwh']:.0f} kWh in the batteries at the start, "
+        f"{e['driven_kwh']:.0f} kWh driven, {e['charged_kwh']:.0f} kWh charged ({e['overnight_kwh']:.0f} kWh "
+        f"overnight), {e['soc_end_kwh']:.0f} kWh at the end"
+        + (f"; {len(e['vehicles_short'])} shuttles {e['deficit_kwh']:.0f} kWh short" if e["vehicles_short"] else "")
+    )
     c = results["coupling"]["signal_aware_dispatch"]
     print(f"  coupling: the on-demand day of {c['shuttles']} shuttles on travel times with signal delays")
     for name, k in c["kpis"].items():
@@ -261,11 +285,13 @@ def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict
             f"wait mean {k['mean_wait_s']:.0f} s, ride / direct {k['mean_detour']:.2f}, {k['vehicle_km']:.0f} km, "
             f"{int(k['broken_promises'])} promises broken by a period change"
         )
+    for note in c["notes"]:
+        print(f"    why: {note}")
     f = results["coupling"]["shuttle_charging"]
     u, pw = f["uncontrolled_peak_kw"], f["plan"]
-    depots = ", ".join(f"{d['charger_kw']:.0f} kW at {d['bus']}" for d in f["depot_charger_kw"])
+    depots = ", ".join(f"{d['min_kw']:.0f}-{d['max_kw']:.0f} kW at {d['bus']}" for d in f["depot_charger_kw"])
     print(
-        f"  coupling: depot chargers limited to their transformers' spare power ({depots}; full power "
+        f"  coupling: depot chargers limited to their transformers' spare power in each slot ({depots}; full power "
         f"{f['full_charger_kw']:.0f} kW); the shuttles' {f['sessions']} charging sessions ({f['energy_kwh']:.0f} kWh) "
         f"on the grid: uncontrolled peak {u['without_shuttles'] / 1000:.2f} -> {u['with_shuttles'] / 1000:.2f} MW; "
         f"planned peak {pw['without_shuttles']['peak_kw'] / 1000:.2f} -> "
@@ -326,7 +352,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             )  # fmt: skip
         else:
             run(args.scenario, args.seed, args.out, args.config)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:  # e.g. `smartopt route ... | head`: stop quietly (the Python docs' recipe for SIGPIPE)
+        with contextlib.suppress(OSError, ValueError):  # (stdout may have no file descriptor)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 1
+    except KeyboardInterrupt:
+        print("smartopt: interrupted", file=sys.stderr)
+        return 130
+    except ImportError as exc:
+        print(f"smartopt: error: {_missing(exc)}", file=sys.stderr)
+        return 1
     except (OSError, ValueError) as exc:
         print(f"smartopt: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _missing(exc: ImportError) -> str:
+    """What is missing and how to install it."""
+    if isinstance(exc, MissingExtra) or exc.name is None:
+        return str(exc)
+    top = exc.name.split(".")[0]
+    extra = EXTRAS.get(top)
+    return f"{top} is not installed: " + (f'pip install "smartopt[{extra}]"' if extra else f"pip install {top}")

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -25,9 +26,10 @@ from smartopt.dispatch.model import Fleet, Requests
 from smartopt.district import District
 from smartopt.energy.assets import EnergyDay
 from smartopt.energy.grid import Grid
-from smartopt.network.io import read_csv, read_sumo, write_csv
+from smartopt.network.io import LINK_COLUMNS as NETWORK_LINK_COLUMNS
+from smartopt.network.io import NODE_COLUMNS, read_csv, read_sumo, write_csv
 from smartopt.network.road import RoadNetwork
-from smartopt.signals.model import Intersection
+from smartopt.signals.model import TURNS, Intersection
 from smartopt.signals.traffic import TrafficDemand
 
 if TYPE_CHECKING:
@@ -48,8 +50,9 @@ MAX_SPEED_MPS = 70.0
 
 
 def load_district(config: str | Path) -> District:
-    """The district a ``district.toml`` describes (paths relative to it). FileNotFoundError names
-    a missing file, ValueError the file, column and row at fault.
+    """The district a ``district.toml`` describes (paths relative to it), every table checked
+    before any model is built. FileNotFoundError names a missing file; ValueError the file, the
+    column and the line (as an editor counts them: the header is line 1) of a bad value.
 
     Example:
         >>> import tempfile
@@ -61,7 +64,10 @@ def load_district(config: str | Path) -> District:
     """
     path = existing_file(config)
     with path.open("rb") as f:
-        spec = tomllib.load(f)
+        try:
+            spec = tomllib.load(f)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc})") from None
     root = path.parent
     for section in ("network", "signals", "grid", "energy", "fleet", "requests"):
         if section not in spec:
@@ -78,6 +84,8 @@ def load_district(config: str | Path) -> District:
         traffic = tuple(_traffic(files, net, p) for p in periods)
     grid = _grid(files)
     energy = _energy(files, grid)
+    fleet = _fleet(files, net, energy)
+    requests = _requests(files, net, fleet)
     ids = [x.id for x in intersections]
     corridors = {}
     for name, members in spec.get("corridors", {}).items():
@@ -92,8 +100,8 @@ def load_district(config: str | Path) -> District:
         intersections=intersections,
         traffic=traffic,
         energy=energy,
-        fleet=_fleet(files, net, grid),
-        requests=_requests(files, net),
+        fleet=fleet,
+        requests=requests,
         corridors=corridors,
         facts={str(k): float(v) for k, v in spec.get("facts", {}).items()},
         assumptions=tuple(str(a) for a in spec.get("assumptions", ())),
@@ -232,7 +240,7 @@ STAGE_COLUMNS = ("min_green_s", "max_green_s", "yellow_s", "all_red_s", "ped_min
 
 
 class _Files:
-    """Reads the config's tables: paths relative to it, required columns, numbers checked."""
+    """Reads the config's tables: paths relative to it, required columns, the line of each row."""
 
     def __init__(self, root: Path, spec: Mapping[str, Any]) -> None:
         self.root, self.spec = root, spec
@@ -246,124 +254,376 @@ class _Files:
         return self.root / str(s[name])
 
     def table(self, section: str, name: str, columns: Sequence[str]) -> pd.DataFrame:
-        import pandas as pd
-
-        p = existing_file(self.path(section, name))
-        df = pd.read_csv(p, keep_default_na=False, na_values=[""], float_precision="round_trip", dtype=str)
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            raise ValueError(f"{p.name}: missing column(s) {', '.join(missing)} (has {', '.join(df.columns)})")
-        df.attrs["file"] = p.name
-        return df
+        return _read_table(self.path(section, name), columns)
 
 
-def _numbers(df: pd.DataFrame, column: str, dtype: type = float) -> np.ndarray[Any, Any]:
-    """A numeric column; ValueError naming file, column and row for text or a unit mistake."""
-    text = df[column].astype(str).to_numpy()
+def _read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV table as text cells, indexed by the line each row starts on as an editor counts them
+    (the header is line 1; blank lines are skipped and counted); ``attrs["file"]`` is its path.
+    ValueError for rows with more or fewer values than the header, or missing ``columns``."""
+    import csv
+
+    import pandas as pd
+
+    p = existing_file(path)
+    label = str(p)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    start = 1
+    try:
+        with p.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            for record in reader:
+                if not any(cell.strip() for cell in record):
+                    pass
+                elif header is None:
+                    header = record
+                    repeated = [c for k, c in enumerate(header) if c in header[:k]]
+                    if repeated:
+                        raise ValueError(f"{label}: line {start}: column {repeated[0]!r} appears twice in the header")
+                elif len(record) != len(header):
+                    raise ValueError(
+                        f"{label}: line {start}: {len(record)} values, but the header names {len(header)} columns"
+                    )
+                else:
+                    rows.append(record)
+                    lines.append(start)
+                start = reader.line_num + 1
+    except UnicodeDecodeError:
+        raise ValueError(f"{label}: not a UTF-8 text file (a CSV table is expected)") from None
+    except csv.Error as exc:
+        raise ValueError(f"{label}: line {start}: {exc}") from None
+    names = header or []
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise ValueError(f"{label}: missing column(s) {', '.join(missing)} (has {', '.join(names)})")
+    df = pd.DataFrame(rows or None, columns=names, index=pd.Index(lines, dtype=np.int64), dtype=object)
+    df.attrs["file"] = label
+    return df
+
+
+def _at(df: pd.DataFrame, column: str, pos: int) -> str:
+    """Where row ``pos`` (0-based) of a column is: file, column and line as an editor shows it."""
+    return f"{df.attrs['file']}: column {column!r}, line {df.index[pos]}"
+
+
+def _cell(df: pd.DataFrame, column: str, pos: int) -> str:
+    """The cell as written: numbers bare, anything else quoted."""
+    text = str(df[column].iloc[pos])
+    try:
+        float(text)
+    except ValueError:
+        return repr(text)
+    return text
+
+
+def _fail(df: pd.DataFrame, column: str, pos: int, what: str) -> NoReturn:
+    """ValueError naming file, column and line of row ``pos``, the value as written and ``what``."""
+    raise ValueError(f"{_at(df, column, pos)}: {_cell(df, column, pos)} {what}")
+
+
+def _reject(df: pd.DataFrame, column: str, bad: Any, what: str | Callable[[int], str]) -> None:
+    """:func:`_fail` at the first row where ``bad`` holds (``what`` may depend on the row)."""
+    flags = np.asarray(bad, dtype=bool)
+    if flags.any():
+        pos = int(np.flatnonzero(flags)[0])
+        _fail(df, column, pos, what(pos) if callable(what) else what)
+
+
+def _reject_rows(
+    df: pd.DataFrame, column: str, rows: np.ndarray[Any, Any], bad: Any, what: str | Callable[[int], str]
+) -> None:
+    """:func:`_reject` for a subset of rows (positions ``rows``, ``bad`` per row of the subset)."""
+    flags = np.zeros(len(df), dtype=bool)
+    flags[rows[np.asarray(bad, dtype=bool)]] = True
+    _reject(df, column, flags, what)
+
+
+def _no_repeats(df: pd.DataFrame, column: str, keys: Sequence[Any], what: str) -> None:
+    """ValueError at the first row whose key an earlier row already has, naming both lines."""
+    seen: dict[Any, int] = {}
+    for pos, key in enumerate(keys):
+        if key in seen:
+            raise ValueError(
+                f"{_at(df, column, pos)}: {_cell(df, column, pos)} repeats {what} of line {df.index[seen[key]]}"
+            )
+        seen[key] = pos
+
+
+def _numbers(
+    df: pd.DataFrame,
+    column: str,
+    dtype: type = float,
+    *,
+    low: float | None = None,
+    above: float | None = None,
+    high: float | None = None,
+    inf: bool = False,
+) -> np.ndarray[Any, Any]:
+    """A numeric column: finite numbers (``inf`` allows +inf), whole numbers for ``dtype=int``,
+    ``>= low``, ``> above``, ``<= high``, and within the plausible range of its unit (``RANGES``).
+    ValueError naming file, column and line of the first bad value."""
+    text = df[column].to_numpy(dtype=str)
     try:
         values: np.ndarray[Any, Any] = text.astype(float)  # correctly rounded: %.17g reads back bit for bit
     except ValueError:
-        for row, v in enumerate(text):
+        for pos, v in enumerate(text.tolist()):
             try:
                 float(v)
             except ValueError:
-                raise ValueError(f"{df.attrs['file']}: column {column!r}, row {row}: {v!r} is not a number") from None
+                what = "is empty; a number is needed" if not v.strip() else "is not a number"
+                raise ValueError(f"{_at(df, column, pos)}: {v!r} {what}") from None
         raise
+    finite = np.isfinite(values)
+    _reject(df, column, ~(finite | (values == np.inf)) if inf else ~finite, "must be a finite number")
+    if dtype is int:
+        _reject(df, column, values != np.round(values), "must be a whole number")
+    if low is not None:
+        _reject(df, column, values < low, f"must be >= {low:g}")
+    if above is not None:
+        _reject(df, column, values <= above, f"must be > {above:g}")
+    if high is not None:
+        _reject(df, column, values > high, f"must be <= {high:g}")
     ending = max((e for e in RANGES if column.endswith(e)), key=len, default=None)  # p_kw before kw
     if ending is not None:
         lo, hi, unit = RANGES[ending]
-        out = np.isfinite(values) & ((values < lo) | (values > hi))
-        if out.any():
-            row = int(np.flatnonzero(out)[0])
-            raise ValueError(
-                f"{df.attrs['file']}: column {column!r}, row {row}: {values[row]:g} is outside [{lo:g}, {hi:g}]; "
-                f"{unit} (a unit mistake?)"
-            )
-    if dtype is int:
-        if (~np.isfinite(values) | (values != np.round(values))).any():
-            row = int(np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))[0])
-            raise ValueError(f"{df.attrs['file']}: column {column!r}, row {row}: {values[row]!r} is not an integer")
-        return values.astype(np.int64)
-    return values
+        _reject(
+            df,
+            column,
+            np.isfinite(values) & ((values < lo) | (values > hi)),
+            f"is outside [{lo:g}, {hi:g}]; {unit} (a unit mistake?)",
+        )
+    return values.astype(np.int64) if dtype is int else values
 
 
 def _ids(df: pd.DataFrame, column: str, known: Sequence[str] | np.ndarray[Any, Any], what: str) -> np.ndarray[Any, Any]:
     """The positions of a column's ids among ``known``; ValueError naming the unknown one."""
-    return id_positions(
-        df[column], known, lambda row, v: f"{df.attrs['file']}: column {column!r}, row {row}: {v!r} is not a {what}"
-    )
+    return id_positions(df[column], known, lambda pos, v: f"{_at(df, column, pos)}: {v!r} is not {what}")
+
+
+def _rows(df: pd.DataFrame, column: str, count: int, what: str) -> np.ndarray[Any, Any]:
+    """A column of 0-based row numbers of another table of ``count`` rows (``what``)."""
+    rows = _numbers(df, column, int, low=0)
+    _reject(df, column, rows >= count, f"is not a row of {what}: it has {count}, numbered from 0")
+    return rows
+
+
+@contextmanager
+def _blame(where: str) -> Iterator[None]:
+    """Prefixes a model constructor's ValueError with the file(s) it was built from."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _network(files: _Files) -> RoadNetwork:
     s = files.spec["network"]
     if "sumo" in s:
-        return read_sumo(files.root / str(s["sumo"]))
+        net = read_sumo(files.root / str(s["sumo"]))
+        unreachable = _unreachable(net)
+        if unreachable is not None:
+            v, how = unreachable
+            raise ValueError(f"{files.root / str(s['sumo'])}: junction {net.node_ids[v]!r} {how} {net.node_ids[0]!r}")
+        return net
     for key in ("nodes", "links"):
         if key not in s:
             raise ValueError(f"[network] needs nodes and links CSV files (or sumo = a .net.xml file); {key} is missing")
-    net = read_csv(files.root / str(s["nodes"]), files.root / str(s["links"]))
-    fastest = float(net.link_speed_mps.max(initial=0.0))
-    if fastest > MAX_SPEED_MPS:
-        raise ValueError(f"{s['links']}: a speed_mps of {fastest:g}; speeds are in m/s (km/h by mistake?)")
+    nodes = _read_table(files.root / str(s["nodes"]), NODE_COLUMNS)
+    links = _read_table(files.root / str(s["links"]), NETWORK_LINK_COLUMNS)
+    if len(nodes) == 0 or len(links) == 0:
+        raise ValueError(f"{nodes.attrs['file'] if len(nodes) == 0 else links.attrs['file']}: no rows")
+    ids = nodes["id"].to_numpy(dtype=str)
+    _reject(nodes, "id", ids == "", "is empty; each node needs an id")
+    _no_repeats(nodes, "id", ids.tolist(), "the id")
+    for c in ("x_m", "y_m"):
+        _numbers(nodes, c)
+    if {"lon", "lat"} <= set(nodes.columns):
+        _numbers(nodes, "lon", low=-180, high=180)
+        _numbers(nodes, "lat", low=-90, high=90)
+    what = f"a node id in {nodes.attrs['file']}"
+    tail, head = _ids(links, "from", ids, what), _ids(links, "to", ids, what)
+    _reject(links, "to", tail == head, "is also the link's from node (a self loop)")
+    _no_repeats(links, "to", list(zip(tail.tolist(), head.tolist(), strict=True)), "the from and to nodes")
+    if "id" in links.columns:
+        _no_repeats(links, "id", links["id"].to_numpy(dtype=str).tolist(), "the id")
+    _numbers(links, "length_m", above=0)
+    speed = _numbers(links, "speed_mps", above=0)
+    _reject(
+        links,
+        "speed_mps",
+        speed > MAX_SPEED_MPS,
+        f"is over {MAX_SPEED_MPS:g} m/s ({3.6 * MAX_SPEED_MPS:g} km/h); speeds are in m/s (km/h by mistake?)",
+    )
+    if "lanes" in links.columns:
+        _numbers(links, "lanes", int, low=1)
+    if "capacity_vph" in links.columns:
+        _numbers(links, "capacity_vph", above=0)
+    with _blame(f"{nodes.attrs['file']}, {links.attrs['file']}"):
+        net = read_csv(files.root / str(s["nodes"]), files.root / str(s["links"]))
+    unreachable = _unreachable(net)
+    if unreachable is not None:
+        v, how = unreachable
+        _fail(nodes, "id", v, f"{how} node {net.node_ids[0]!r} (line 2) along the links of {links.attrs['file']}")
     return net
 
 
-def _by_intersection(df: pd.DataFrame, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
-    groups = {str(k): g for k, g in df.groupby("intersection", sort=False)}
-    unknown = set(groups) - set(ids)
-    if unknown:
-        raise ValueError(f"{df.attrs['file']}: intersection {sorted(unknown)[0]!r} is not in intersections.csv")
-    for g in groups.values():
-        g.attrs["file"] = df.attrs["file"]
-    return groups
+def _unreachable(net: RoadNetwork) -> tuple[int, str] | None:
+    """A node that cannot reach the first node or be reached from it, and which; None when every
+    node reaches every other (the shuttles' travel times need that)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order
+
+    n = net.num_nodes
+    graph = csr_matrix((np.ones(net.num_links), (net.link_tail, net.link_head)), shape=(n, n))
+    for matrix, how in ((graph, "cannot be reached from"), (graph.T.tocsr(), "cannot reach")):
+        seen = np.zeros(n, dtype=bool)
+        seen[breadth_first_order(matrix, 0, directed=True, return_predecessors=False)] = True
+        if not seen.all():
+            return int(np.flatnonzero(~seen)[0]), how
+    return None
+
+
+SIGNAL_TABLES = ("approaches", "lane_groups", "movements", "stages")
+
+
+def _by_intersection(df: pd.DataFrame, ids: np.ndarray[Any, Any], heads: str) -> dict[str, np.ndarray[Any, Any]]:
+    """The positions of each intersection's rows in ``df``; ValueError for an unknown intersection."""
+    column = df["intersection"].to_numpy(dtype=str)
+    _reject(df, "intersection", ~np.isin(column, ids), f"is not an intersection id in {heads}")
+    return {str(x): np.flatnonzero(column == x) for x in ids}
+
+
+def _stage_lists(df: pd.DataFrame) -> list[np.ndarray[Any, Any]]:
+    """The ``movements`` column of stages.csv: movement numbers separated by spaces."""
+    out = []
+    for pos, text in enumerate(df["movements"].to_numpy(dtype=str).tolist()):
+        try:
+            moves = np.array([int(v) for v in text.split()], dtype=np.int64)
+        except ValueError:
+            moves = np.array([-1])
+        if (moves < 0).any():
+            raise ValueError(
+                f"{_at(df, 'movements', pos)}: {text!r} must be movement numbers (0, 1, ...) separated by spaces"
+            )
+        out.append(moves)
+    return out
 
 
 def _intersections(files: _Files, net: RoadNetwork, periods: tuple[str, ...]) -> tuple[Intersection, ...]:
     heads = files.table("signals", "intersections.csv", ["id", "node", "cycle_min_s", "cycle_max_s"])
-    ids = heads["id"].astype(str).tolist()
+    ids = heads["id"].to_numpy(dtype=str)
+    _no_repeats(heads, "id", ids.tolist(), "the id")
     volume = [f"volume_vph_{p}" for p in periods]
-    tables = {
-        "approaches": files.table("signals", "approaches.csv", ["intersection", "link", "crossing_length_m"]),
-        "lane_groups": files.table(
-            "signals", "lane_groups.csv", ["intersection", "approach", "lanes", "saturation_flow_vph"]
-        ),
-        "movements": files.table(
-            "signals", "movements.csv", ["intersection", "lane_group", "out_link", "turn", *volume]
-        ),
-        "stages": files.table("signals", "stages.csv", ["intersection", "movements", *STAGE_COLUMNS]),
-    }
-    parts = {name: _by_intersection(df, ids) for name, df in tables.items()}
-    nodes = _ids(heads, "node", net.node_ids, "node id of the network")
-    cycle_min, cycle_max = _numbers(heads, "cycle_min_s"), _numbers(heads, "cycle_max_s")
-    out = []
-    for k, xid in enumerate(ids):
-        got = {name: part.get(xid) for name, part in parts.items()}
-        lacking = [name for name, g in got.items() if g is None]
-        if lacking:
-            raise ValueError(f"intersection {xid!r} has no rows in {lacking[0]}.csv")
-        a, g, m, s = got["approaches"], got["lane_groups"], got["movements"], got["stages"]
-        assert a is not None and g is not None and m is not None and s is not None
-        out.append(
-            Intersection(
-                id=xid,
-                node=int(nodes[k]),
-                approach_link=_ids(a, "link", net.link_ids, "link id of the network"),
-                crossing_length_m=_numbers(a, "crossing_length_m"),
-                lane_group_approach=_numbers(g, "approach", int),
-                lane_group_lanes=_numbers(g, "lanes", int),
-                saturation_flow_vph=_numbers(g, "saturation_flow_vph"),
-                movement_lane_group=_numbers(m, "lane_group", int),
-                movement_out_link=_ids(m, "out_link", net.link_ids, "link id of the network"),
-                movement_turn=m["turn"].astype(str).to_numpy(),
-                volume_vph=np.stack([_numbers(m, c) for c in volume]),
-                stage_movements=tuple(
-                    np.array([int(v) for v in str(t).split()], dtype=np.int64) for t in s["movements"]
-                ),
-                **{c: _numbers(s, c) for c in STAGE_COLUMNS},
-                cycle_min_s=float(cycle_min[k]),
-                cycle_max_s=float(cycle_max[k]),
-            )
+    app = files.table("signals", "approaches.csv", ["intersection", "link", "crossing_length_m"])
+    grp = files.table("signals", "lane_groups.csv", ["intersection", "approach", "lanes", "saturation_flow_vph"])
+    mov = files.table("signals", "movements.csv", ["intersection", "lane_group", "out_link", "turn", *volume])
+    stg = files.table("signals", "stages.csv", ["intersection", "movements", *STAGE_COLUMNS])
+    tables = dict(zip(SIGNAL_TABLES, (app, grp, mov, stg), strict=True))
+    rows = {name: _by_intersection(df, ids, heads.attrs["file"]) for name, df in tables.items()}
+    nodes = _ids(heads, "node", net.node_ids, "a node id of the network")
+    cycle_min = _numbers(heads, "cycle_min_s", above=0)
+    cycle_max = _numbers(heads, "cycle_max_s", above=0)
+    _reject(heads, "cycle_max_s", cycle_max < cycle_min, lambda k: f"is below cycle_min_s = {cycle_min[k]:g}")
+    link_id = "a link id of the network"
+    approach_link, crossing = _ids(app, "link", net.link_ids, link_id), _numbers(app, "crossing_length_m", low=0)
+    group_approach = _numbers(grp, "approach", int, low=0)
+    lanes, saturation = _numbers(grp, "lanes", int, low=1), _numbers(grp, "saturation_flow_vph", low=0)
+    move_group, out_link = _numbers(mov, "lane_group", int, low=0), _ids(mov, "out_link", net.link_ids, link_id)
+    turn = mov["turn"].to_numpy(dtype=str)
+    _reject(mov, "turn", ~np.isin(turn, TURNS), f"is not a turn: {', '.join(TURNS)} (left, through, right)")
+    volumes = np.stack([_numbers(mov, c, low=0) for c in volume])
+    stages = _stage_lists(stg)
+    timing = {c: _numbers(stg, c, low=0) for c in STAGE_COLUMNS}
+    for lower in ("min_green_s", "ped_min_green_s"):
+        _reject(
+            stg,
+            lower,
+            timing[lower] > timing["max_green_s"],
+            lambda k: f"is over max_green_s = {timing['max_green_s'][k]:g}",
         )
+    out = []
+    for k, xid in enumerate(ids.tolist()):
+        a, g, m, s = (rows[name][xid] for name in SIGNAL_TABLES)
+        for name, r in zip(SIGNAL_TABLES, (a, g, m, s), strict=True):
+            if r.size == 0:
+                raise ValueError(
+                    f"{_at(heads, 'id', k)}: intersection {xid!r} has no rows in {tables[name].attrs['file']}"
+                )
+        _reject_rows(
+            grp,
+            "approach",
+            g,
+            group_approach[g] >= a.size,
+            f"is not an approach of {xid}: it has {a.size}, numbered from 0",
+        )
+        _reject_rows(
+            mov,
+            "lane_group",
+            m,
+            move_group[m] >= g.size,
+            f"is not a lane group of {xid}: it has {g.size}, numbered from 0",
+        )
+        served = np.zeros(m.size, dtype=bool)
+        for pos in s:
+            if (stages[pos] >= m.size).any():
+                _fail(
+                    stg,
+                    "movements",
+                    int(pos),
+                    f"names a movement {xid} does not have: it has {m.size}, numbered from 0",
+                )
+            served[stages[pos]] = True
+        if not served.all():
+            j = int(np.flatnonzero(~served)[0])
+            raise ValueError(
+                f"{_at(stg, 'movements', int(s[0]))}: no stage of {xid} gives green to its movement {j} "
+                f"({mov.attrs['file']}, line {mov.index[m[j]]})"
+            )
+        group_volume = np.zeros((len(volume), g.size))
+        np.add.at(group_volume.T, move_group[m], volumes[:, m].T)
+        starved = (group_volume.max(axis=0) > 0) & (saturation[g] == 0)
+        _reject_rows(grp, "saturation_flow_vph", g, starved, f"is 0, but movements of {xid} use this lane group")
+        intergreen = timing["yellow_s"][s] + timing["all_red_s"][s]
+        need = float((np.maximum(timing["min_green_s"][s], timing["ped_min_green_s"][s]) + intergreen).sum())
+        if need > cycle_max[k] + 1e-9:
+            _fail(
+                heads,
+                "cycle_max_s",
+                k,
+                f"s is less than the {need:g} s the minimum greens and intergreens of its stages need "
+                f"({stg.attrs['file']})",
+            )
+        longest = float((timing["max_green_s"][s] + intergreen).sum())
+        if longest < cycle_min[k] - 1e-9:
+            _fail(
+                heads,
+                "cycle_min_s",
+                k,
+                f"s is more than the {longest:g} s the maximum greens and intergreens of its stages give "
+                f"({stg.attrs['file']})",
+            )
+        with _blame(_at(heads, "id", k)):
+            out.append(
+                Intersection(
+                    id=xid,
+                    node=int(nodes[k]),
+                    approach_link=approach_link[a],
+                    crossing_length_m=crossing[a],
+                    lane_group_approach=group_approach[g],
+                    lane_group_lanes=lanes[g],
+                    saturation_flow_vph=saturation[g],
+                    movement_lane_group=move_group[m],
+                    movement_out_link=out_link[m],
+                    movement_turn=turn[m],
+                    volume_vph=volumes[:, m],
+                    stage_movements=tuple(stages[pos] for pos in s),
+                    **{c: timing[c][s] for c in STAGE_COLUMNS},
+                    cycle_min_s=float(cycle_min[k]),
+                    cycle_max_s=float(cycle_max[k]),
+                )
+            )
     return tuple(out)
 
 
@@ -453,14 +713,19 @@ def _write_intersections(district: District, out: Path) -> None:
 def _traffic(files: _Files, net: RoadNetwork, period: str) -> TrafficDemand:
     entries = files.table("signals", f"entries_{period}.csv", ["link", "entry_vph"])
     turns = files.table("signals", f"turns_{period}.csv", ["in_link", "out_link", "vph"])
+    link_id = "a link id of the network"
+    links = _ids(entries, "link", net.link_ids, link_id)
+    _no_repeats(entries, "link", links.tolist(), "the link")
     entry = np.zeros(net.num_links)
-    entry[_ids(entries, "link", net.link_ids, "link id of the network")] = _numbers(entries, "entry_vph")
-    return TrafficDemand(
-        entry_vph=entry,
-        turn_in_link=_ids(turns, "in_link", net.link_ids, "link id of the network"),
-        turn_out_link=_ids(turns, "out_link", net.link_ids, "link id of the network"),
-        turn_vph=_numbers(turns, "vph"),
-    )
+    entry[links] = _numbers(entries, "entry_vph", low=0)
+    values = {
+        "entry_vph": entry,
+        "turn_in_link": _ids(turns, "in_link", net.link_ids, link_id),
+        "turn_out_link": _ids(turns, "out_link", net.link_ids, link_id),
+        "turn_vph": _numbers(turns, "vph", low=0),
+    }
+    with _blame(f"{entries.attrs['file']}, {turns.attrs['file']}"):
+        return TrafficDemand(**values)
 
 
 def _grid(files: _Files) -> Grid:
@@ -470,41 +735,118 @@ def _grid(files: _Files) -> Grid:
 
         return Grid.from_pandapower(pp.from_json(str(existing_file(files.root / str(s["pandapower"])))))
     buses = files.table("grid", "buses.csv", ["name", "vn_kv"])
-    name = buses["name"].astype(str).to_numpy()
+    name = buses["name"].to_numpy(dtype=str)
+    _no_repeats(buses, "name", name.tolist(), "the name")
+    if len(buses) < 2:
+        raise ValueError(f"{buses.attrs['file']}: {len(buses)} bus(es); a grid needs at least two")
+    vn = _numbers(buses, "vn_kv", above=0)
     lines = files.table("grid", "lines.csv", ["from_bus", "to_bus", *LINE_COLUMNS])
     trafos = files.table("grid", "trafos.csv", ["hv_bus", "lv_bus", *TRAFO_COLUMNS])
     switches = files.table("grid", "switches.csv", ["bus_a", "bus_b"])
     loads = files.table("grid", "loads.csv", ["bus", "p_kw", "q_kvar"])
     gens = files.table("grid", "gens.csv", ["bus", "p_kw", "q_kvar"])
+    bus = f"a bus name in {buses.attrs['file']}"
     has_xy = {"x_m", "y_m"} <= set(buses.columns)
     slack = str(s.get("slack_bus", name[0]))
     if slack not in name:
-        raise ValueError(f"[grid] slack_bus = {slack!r} is not a bus name in buses.csv")
-    return Grid(
-        bus_vn_kv=_numbers(buses, "vn_kv"),
-        bus_name=name,
-        bus_xy=np.column_stack([_numbers(buses, "x_m"), _numbers(buses, "y_m")]) if has_xy else None,
-        line_from=_ids(lines, "from_bus", name, "bus name"),
-        line_to=_ids(lines, "to_bus", name, "bus name"),
-        **{f"line_{c}": _numbers(lines, c) for c in LINE_COLUMNS},
-        trafo_hv_bus=_ids(trafos, "hv_bus", name, "bus name"),
-        trafo_lv_bus=_ids(trafos, "lv_bus", name, "bus name"),
-        **{
-            f"trafo_{c}": (trafos[c].astype(str).to_numpy() if c == "tap_side" else _numbers(trafos, c))
-            for c in TRAFO_COLUMNS
-        },
-        switch_bus_a=_ids(switches, "bus_a", name, "bus name"),
-        switch_bus_b=_ids(switches, "bus_b", name, "bus name"),
-        load_bus=_ids(loads, "bus", name, "bus name"),
-        load_p_kw=_numbers(loads, "p_kw"),
-        load_q_kvar=_numbers(loads, "q_kvar"),
-        gen_bus=_ids(gens, "bus", name, "bus name"),
-        gen_p_kw=_numbers(gens, "p_kw"),
-        gen_q_kvar=_numbers(gens, "q_kvar"),
-        slack_bus=int(np.flatnonzero(name == slack)[0]),
-        slack_vm_pu=float(s.get("slack_vm_pu", 1.0)),
-        slack_va_degree=float(s.get("slack_va_degree", 0.0)),
+        raise ValueError(f"[grid] slack_bus = {slack!r} is not a bus name in {buses.attrs['file']}")
+    line_from, line_to = _ids(lines, "from_bus", name, bus), _ids(lines, "to_bus", name, bus)
+    line = {
+        "length_km": _numbers(lines, "length_km", above=0),
+        "r_ohm_per_km": _numbers(lines, "r_ohm_per_km", low=0),
+        "x_ohm_per_km": _numbers(lines, "x_ohm_per_km", low=0),
+        "b_us_per_km": _numbers(lines, "b_us_per_km", low=0),
+        "max_i_ka": _numbers(lines, "max_i_ka", above=0),
+    }
+    _reject(lines, "x_ohm_per_km", (line["r_ohm_per_km"] == 0) & (line["x_ohm_per_km"] == 0), "with r_ohm_per_km 0 too")
+    _reject(
+        lines,
+        "to_bus",
+        vn[line_from] != vn[line_to],
+        lambda k: (
+            f"is a {vn[line_to[k]]:g} kV bus, from_bus a {vn[line_from[k]]:g} kV one: a line joins buses of one voltage"
+        ),
     )
+    hv, lv = _ids(trafos, "hv_bus", name, bus), _ids(trafos, "lv_bus", name, bus)
+    trafo: dict[str, Any] = {c: _numbers(trafos, c, low=0) for c in ("vkr_percent", "pfe_kw", "i0_percent")} | {
+        c: _numbers(trafos, c, above=0) for c in ("sn_kva", "vk_percent", "vn_hv_kv", "vn_lv_kv", "tap_ratio")
+    }
+    trafo["shift_degree"] = _numbers(trafos, "shift_degree")
+    trafo["tap_side"] = trafos["tap_side"].to_numpy(dtype=str)
+    _reject(trafos, "tap_side", ~np.isin(trafo["tap_side"], ["hv", "lv"]), "must be hv or lv")
+    vk = trafo["vk_percent"]
+    _reject(trafos, "vkr_percent", trafo["vkr_percent"] >= vk, lambda k: f"must be below vk_percent = {vk[k]:g}")
+    _reject(
+        trafos,
+        "lv_bus",
+        vn[hv] < vn[lv],
+        lambda k: f"is a {vn[lv[k]]:g} kV bus, above hv_bus at {vn[hv[k]]:g} kV",
+    )
+    switch_a, switch_b = _ids(switches, "bus_a", name, bus), _ids(switches, "bus_b", name, bus)
+    slack_bus = int(np.flatnonzero(name == slack)[0])
+    branches = (
+        (lines, "to_bus", line_from, line_to),
+        (trafos, "lv_bus", hv, lv),
+        (switches, "bus_b", switch_a, switch_b),
+    )
+    _radial(buses, slack_bus, branches)
+    values: dict[str, Any] = {
+        "bus_vn_kv": vn,
+        "bus_name": name,
+        "bus_xy": np.column_stack([_numbers(buses, "x_m"), _numbers(buses, "y_m")]) if has_xy else None,
+        "line_from": line_from,
+        "line_to": line_to,
+        **{f"line_{c}": line[c] for c in LINE_COLUMNS},
+        "trafo_hv_bus": hv,
+        "trafo_lv_bus": lv,
+        **{f"trafo_{c}": trafo[c] for c in TRAFO_COLUMNS},
+        "switch_bus_a": switch_a,
+        "switch_bus_b": switch_b,
+        "load_bus": _ids(loads, "bus", name, bus),
+        "load_p_kw": _numbers(loads, "p_kw"),
+        "load_q_kvar": _numbers(loads, "q_kvar"),
+        "gen_bus": _ids(gens, "bus", name, bus),
+        "gen_p_kw": _numbers(gens, "p_kw"),
+        "gen_q_kvar": _numbers(gens, "q_kvar"),
+        "slack_bus": slack_bus,
+        "slack_vm_pu": float(s.get("slack_vm_pu", 1.0)),
+        "slack_va_degree": float(s.get("slack_va_degree", 0.0)),
+    }
+    with _blame(str(files.path("grid", "buses.csv").parent)):
+        return Grid(**values)
+
+
+def _radial(buses: pd.DataFrame, slack: int, branches: Sequence[tuple[pd.DataFrame, str, Any, Any]]) -> None:
+    """ValueError at the first line, transformer or switch that closes a loop, or the first bus
+    that none connects to the slack bus (the grid must be radial)."""
+    name = buses["name"].to_numpy(dtype=str)
+    parent = list(range(len(name)))
+
+    def root(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for df, column, side_a, side_b in branches:
+        for pos, (a, b) in enumerate(zip(side_a.tolist(), side_b.tolist(), strict=True)):
+            ra, rb = root(a), root(b)
+            if ra == rb:
+                _fail(
+                    df,
+                    column,
+                    pos,
+                    f"closes a loop: {name[a]!r} and {name[b]!r} are already connected (the grid must be radial)",
+                )
+            parent[ra] = rb
+    islanded = [v for v in range(len(name)) if root(v) != root(slack)]
+    if islanded:
+        _fail(
+            buses,
+            "name",
+            islanded[0],
+            f"is connected to the slack bus {name[slack]!r} by no line, transformer or switch",
+        )
 
 
 def _energy(files: _Files, grid: Grid) -> EnergyDay:
@@ -512,89 +854,153 @@ def _energy(files: _Files, grid: Grid) -> EnergyDay:
     slot_h = files.spec["energy"].get("slot_h")
     if not isinstance(slot_h, int | float) or not 0 < slot_h <= 1:
         raise ValueError(f"[energy] slot_h must be the slot length in hours, at most 1 (0.25: 15 min), got {slot_h!r}")
+    bus = "a bus name of the grid"
 
-    def series(file: str) -> np.ndarray[Any, Any]:
+    def series(file: str, rows: int | None) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
         df = files.table("energy", file, [])
+        label = df.attrs["file"]
         if df.shape[1] != grid.num_loads:
-            raise ValueError(f"{file}: {df.shape[1]} columns, one per grid load expected ({grid.num_loads})")
-        return np.column_stack([_numbers(df, c) for c in df.columns]) if len(df.columns) else np.zeros((len(df), 0))
+            raise ValueError(f"{label}: {df.shape[1]} columns, one per grid load expected ({grid.num_loads})")
+        if len(df) == 0 or (rows is not None and len(df) != rows):
+            raise ValueError(f"{label}: {len(df)} rows, one per time slot expected ({rows or 'at least one'})")
+        values = np.zeros((len(df), 0))
+        if len(df.columns):
+            values = np.column_stack([_numbers(df, c) for c in df.columns])
+            for j, c in enumerate(df.columns):
+                _reject(
+                    df,
+                    c,
+                    np.abs(values[:, j]) > RANGES["p_kw"][1],
+                    "is over 100 MW; powers are in kW (a unit mistake?)",
+                )
+        return df, values
 
-    load_kw = series("load_kw.csv")
-    if np.nanmax(np.abs(load_kw), initial=0.0) > RANGES["p_kw"][1]:
-        raise ValueError("load_kw.csv: a load over 100 MW; powers are in kW (a unit mistake?)")
+    load, load_kw = series("load_kw.csv", None)
+    slots = len(load)
+    _, load_kvar = series("load_kvar.csv", slots)
     kinds = {}
     if "tables" in files.spec["grid"]:  # a pandapower grid has no load kinds: all residential
         loads = files.table("grid", "loads.csv", ["bus"])
         if "kind" in loads.columns:
-            kinds = {"load_kind": loads["kind"].astype(str).to_numpy()}
+            kinds = {"load_kind": loads["kind"].to_numpy(dtype=str)}
     pv = files.table("energy", "pv.csv", ["bus", "kwp"])
     profile = files.table("energy", "pv_profile.csv", ["pu"])
+    if len(profile) != slots:
+        raise ValueError(f"{profile.attrs['file']}: {len(profile)} rows, one per time slot expected ({slots})")
     bat = files.table("energy", "batteries.csv", ["bus", "kwh", "kw", "soc0"])
     ch = files.table("energy", "chargers.csv", ["bus", "kw", "kind"])
     ev = files.table("energy", "ev_sessions.csv", ["charger", "arrival_slot", "departure_slot", "energy_kwh", "max_kw"])
-    return EnergyDay(
-        grid=grid,
-        slot_h=float(slot_h),
-        load_kw=load_kw,
-        load_kvar=series("load_kvar.csv"),
-        **kinds,
-        pv_bus=_ids(pv, "bus", name, "bus name"),
-        pv_kwp=_numbers(pv, "kwp"),
-        pv_profile_pu=_numbers(profile, "pu"),
-        battery_bus=_ids(bat, "bus", name, "bus name"),
-        battery_kwh=_numbers(bat, "kwh"),
-        battery_kw=_numbers(bat, "kw"),
-        battery_soc0=_numbers(bat, "soc0"),
-        charger_bus=_ids(ch, "bus", name, "bus name"),
-        charger_kw=_numbers(ch, "kw"),
-        charger_kind=ch["kind"].astype(str).to_numpy(),
-        ev_charger=_numbers(ev, "charger", int),
-        ev_arrival_slot=_numbers(ev, "arrival_slot", int),
-        ev_departure_slot=_numbers(ev, "departure_slot", int),
-        ev_energy_kwh=_numbers(ev, "energy_kwh"),
-        ev_max_kw=_numbers(ev, "max_kw"),
+    charger_kw = _numbers(ch, "kw", above=0)
+    ev_charger = _rows(ev, "charger", len(ch), ch.attrs["file"])
+    arrival = _numbers(ev, "arrival_slot", int, low=0)
+    _reject(ev, "arrival_slot", arrival >= slots, f"is past the last slot of the day ({slots - 1})")
+    departure = _numbers(ev, "departure_slot", int, high=slots)
+    _reject(ev, "departure_slot", departure <= arrival, lambda k: f"must be after arrival_slot = {arrival[k]}")
+    energy_kwh, max_kw = _numbers(ev, "energy_kwh", low=0), _numbers(ev, "max_kw", above=0)
+    most = np.minimum(max_kw, charger_kw[ev_charger]) * (departure - arrival) * float(slot_h)
+    _reject(
+        ev,
+        "energy_kwh",
+        energy_kwh > most * (1 + 1e-9),
+        lambda k: f"is more than the {most[k]:g} kWh the car can take while plugged in",
     )
+    values: dict[str, Any] = {
+        "grid": grid,
+        "slot_h": float(slot_h),
+        "load_kw": load_kw,
+        "load_kvar": load_kvar,
+        **kinds,
+        "pv_bus": _ids(pv, "bus", name, bus),
+        "pv_kwp": _numbers(pv, "kwp", low=0),
+        "pv_profile_pu": _numbers(profile, "pu", low=0),
+        "battery_bus": _ids(bat, "bus", name, bus),
+        "battery_kwh": _numbers(bat, "kwh", above=0),
+        "battery_kw": _numbers(bat, "kw", above=0),
+        "battery_soc0": _numbers(bat, "soc0", low=0, high=1),
+        "charger_bus": _ids(ch, "bus", name, bus),
+        "charger_kw": charger_kw,
+        "charger_kind": ch["kind"].to_numpy(dtype=str),
+        "ev_charger": ev_charger,
+        "ev_arrival_slot": arrival,
+        "ev_departure_slot": departure,
+        "ev_energy_kwh": energy_kwh,
+        "ev_max_kw": max_kw,
+    }
+    with _blame(str(files.path("energy", "load_kw.csv").parent)):
+        return EnergyDay(**values)
 
 
-def _fleet(files: _Files, net: RoadNetwork, grid: Grid) -> Fleet:
+def _fleet(files: _Files, net: RoadNetwork, energy: EnergyDay) -> Fleet:
     depots = files.table("fleet", "depots.csv", ["node"])
     vehicles = files.table("fleet", "vehicles.csv", ["depot", "seats", "battery_kwh", "kwh_per_km", "soc0"])
     chargers = files.table("fleet", "chargers.csv", ["node", "kw", "bus"])
-    return Fleet(
-        num_nodes=net.num_nodes,
-        depot_node=_ids(depots, "node", net.node_ids, "node id of the network"),
-        vehicle_depot=_numbers(vehicles, "depot", int),
-        vehicle_seats=_numbers(vehicles, "seats", int),
-        vehicle_battery_kwh=_numbers(vehicles, "battery_kwh"),
-        vehicle_kwh_per_km=_numbers(vehicles, "kwh_per_km"),
-        vehicle_soc0=_numbers(vehicles, "soc0"),
-        charger_node=_ids(chargers, "node", net.node_ids, "node id of the network"),
-        charger_kw=_numbers(chargers, "kw"),
-        charger_bus=_ids(chargers, "bus", grid.bus_name, "bus name"),
-    )
+    if len(vehicles) == 0:
+        raise ValueError(f"{vehicles.attrs['file']}: no vehicles; a fleet needs at least one")
+    node = "a node id of the network"
+    values: dict[str, Any] = {
+        "num_nodes": net.num_nodes,
+        "depot_node": _ids(depots, "node", net.node_ids, node),
+        "vehicle_depot": _rows(vehicles, "depot", len(depots), depots.attrs["file"]),
+        "vehicle_seats": _numbers(vehicles, "seats", int, low=1),
+        "vehicle_battery_kwh": _numbers(vehicles, "battery_kwh", above=0, inf=True),
+        "vehicle_kwh_per_km": _numbers(vehicles, "kwh_per_km", above=0),
+        "vehicle_soc0": _numbers(vehicles, "soc0", low=0, high=1),
+        "charger_node": _ids(chargers, "node", net.node_ids, node),
+        "charger_kw": _numbers(chargers, "kw", above=0),
+        "charger_bus": _ids(chargers, "bus", energy.grid.bus_name, "a bus name of the grid"),
+    }
+    depot = energy.charger_bus[energy.charger_kind == "depot"].tolist()
+    for k, bus in enumerate(values["charger_bus"].tolist()):
+        if bus not in depot:
+            where = files.path("energy", "chargers.csv")
+            _fail(
+                chargers, "bus", k, f"has no charger of kind depot left in {where} (one per fleet charger at its bus)"
+            )
+        depot.remove(bus)
+    with _blame(str(files.path("fleet", "vehicles.csv").parent)):
+        return Fleet(**values)
 
 
-def _requests(files: _Files, net: RoadNetwork) -> Requests:
+REQUEST_RULES: dict[str, dict[str, Any]] = {
+    "max_wait_s": {"low": 0, "inf": True},
+    "max_detour": {"low": 0, "inf": True},
+    "max_detour_s": {"low": 0, "inf": True},
+    "pickup_earliest_s": {},
+    "dropoff_latest_s": {"inf": True},
+}
+"""What the optional columns of the requests table may hold (keywords of ``_numbers``)."""
+
+
+def _requests(files: _Files, net: RoadNetwork, fleet: Fleet) -> Requests:
     s = files.spec["requests"]
     if "file" not in s:
         raise ValueError("[requests] needs file = a CSV of ride requests")
-    import pandas as pd
-
-    p = existing_file(files.root / str(s["file"]))
-    df = pd.read_csv(p, keep_default_na=False, na_values=[""], float_precision="round_trip", dtype=str)
-    df.attrs["file"] = p.name
-    missing = [c for c in ("time_s", "origin", "destination", "passengers") if c not in df.columns]
-    if missing:
-        raise ValueError(f"{p.name}: missing column(s) {', '.join(missing)}")
-    optional = {c: _numbers(df, c) for c in REQUEST_COLUMNS if c in df.columns}
-    return Requests(
-        num_nodes=net.num_nodes,
-        time_s=_numbers(df, "time_s"),
-        origin=_ids(df, "origin", net.node_ids, "node id of the network"),
-        destination=_ids(df, "destination", net.node_ids, "node id of the network"),
-        passengers=_numbers(df, "passengers", int),
-        **optional,
+    df = _read_table(files.root / str(s["file"]), ("time_s", "origin", "destination", "passengers"))
+    time_s = _numbers(df, "time_s", low=0)
+    _reject(
+        df,
+        "time_s",
+        np.diff(time_s, prepend=-np.inf) < 0,
+        lambda k: f"is earlier than the request before it (line {df.index[k - 1]}); requests are sorted by time",
     )
+    node = "a node id of the network"
+    origin, destination = _ids(df, "origin", net.node_ids, node), _ids(df, "destination", net.node_ids, node)
+    _reject(df, "destination", origin == destination, "is the origin too")
+    passengers = _numbers(df, "passengers", int, low=1)
+    seats = int(fleet.vehicle_seats.max())
+    vehicles = files.path("fleet", "vehicles.csv")
+    _reject(df, "passengers", passengers > seats, f"is more than the {seats} seats of the largest vehicle ({vehicles})")
+    optional = {c: _numbers(df, c, **rules) for c, rules in REQUEST_RULES.items() if c in df.columns}
+    values: dict[str, Any] = {
+        "num_nodes": net.num_nodes,
+        "time_s": time_s,
+        "origin": origin,
+        "destination": destination,
+        "passengers": passengers,
+        **optional,
+    }
+    with _blame(df.attrs["file"]):
+        return Requests(**values)
 
 
 def _save(path: Path, columns: Mapping[str, Any]) -> None:

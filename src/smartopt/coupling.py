@@ -92,30 +92,35 @@ def fleet_charger_index(energy: EnergyDay, fleet: Fleet) -> npt.NDArray[np.int64
 
 
 def depot_charging_kw(plan: DayPlan, fleet: Fleet, *, floor_kw: float = 7.0) -> npt.NDArray[np.float64]:
-    """Per fleet charger, the power (kW) its depot can draw in every slot of ``plan`` (the energy
-    day planned without the fleet): the transformers feeding its bus keep their rating (the
-    spare apparent power of the slot they are busiest in), shared by the fleet's chargers there;
-    at most the charger's power and at least ``floor_kw``. Chargers on a bus without a transformer
-    keep their power."""
+    """Per fleet charger and slot of ``plan`` (the energy day planned without the fleet), the power
+    (kW) its depot can draw, ``(chargers, slots)``: the transformers feeding its bus keep their
+    rating (their spare apparent power in that slot), shared by the fleet's chargers there; at most
+    the charger's power and at least ``floor_kw`` (also in a slot whose power flow failed).
+    Chargers on a bus without a transformer keep their power. For
+    ``Fleet(charger_kw=..., charger_slot_s=plan.day.slot_h * 3600)``."""
     grid = plan.day.grid
-    out = np.array(fleet.charger_kw, dtype=float)
+    kw, _ = fleet.charger_power_kw()
+    out = np.array(np.broadcast_to(kw, (kw.shape[0], plan.day.num_slots)), dtype=np.float64)
     for bus in np.unique(fleet.charger_bus):
         feeding = np.flatnonzero(grid.trafo_lv_bus == bus)
         if feeding.size == 0:
             continue
         rating = grid.trafo_sn_kva[feeding]
         used = plan.after.trafo_loading_percent[:, feeding] / 100.0 * rating  # NaN in a failed slot
-        spare = float(np.nanmin(rating.sum() - used.sum(axis=1)))
+        spare = rating.sum() - used.sum(axis=1)
         here = fleet.charger_bus == bus
-        out[here] = np.clip(spare / here.sum(), floor_kw, out[here])
+        share = np.where(np.isnan(spare), floor_kw, spare / here.sum())
+        out[here] = np.clip(share, floor_kw, out[here])
     return out
 
 
 def with_fleet_charging(energy: EnergyDay, fleet: Fleet, sessions: Mapping[str, Any]) -> EnergyDay:
-    """``energy`` with the fleet's charging ``sessions`` (``SimulationResult.charging``: charger,
-    start and end s, energy kWh) added as EV sessions at the depot chargers feeding them: plugged in
-    from the slot the charging starts to the slot it ends (rounded outward), the energy charged, at
-    most the charger's power. Energy charged after the day's last slot is left out."""
+    """``energy`` with the fleet's charging ``sessions`` added as EV sessions at the depot chargers
+    feeding them. ``sessions`` are within the day (``SimulationResult.charging_within_day()``:
+    charger, start and end s in [0, the energy day's length], energy kWh): each is plugged in from
+    the slot it starts to the slot it ends (rounded outward) with its energy, at most the power the
+    fleet's charger has in those slots. Every kWh goes in: a session outside the day, or with more
+    energy than the depot charger can deliver in its slots, is a ValueError."""
     index = fleet_charger_index(energy, fleet)
     slot_s = energy.slot_h * 3600.0
     t = energy.num_slots
@@ -123,13 +128,27 @@ def with_fleet_charging(energy: EnergyDay, fleet: Fleet, sessions: Mapping[str, 
     charger = index[fleet_charger]
     start, end = np.asarray(sessions["start_s"], dtype=float), np.asarray(sessions["end_s"], dtype=float)
     kwh = np.asarray(sessions["energy_kwh"], dtype=float)
-    arrival = np.floor(start / slot_s).astype(int)
-    departure = np.minimum(np.ceil(end / slot_s).astype(int), t)
-    keep = (arrival < t) & (kwh > 0)
-    departure = np.maximum(departure, arrival + 1)
-    max_kw = np.minimum(energy.charger_kw[charger], fleet.charger_kw[fleet_charger])  # the fleet's may be limited
-    within_day = np.clip((t * slot_s - start) / np.maximum(end - start, 1e-9), 0.0, 1.0)
-    kwh = np.minimum(kwh * within_day, max_kw * (departure - arrival) * energy.slot_h)
+    outside = (start < 0) | (end > t * slot_s + 1e-6) | (end < start)
+    if outside.any():
+        k = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"charging session {k} ({start[k]:g}-{end[k]:g} s) is not within the energy day's {t * slot_s:g} s; "
+            "fold sessions into the day with SimulationResult.charging_within_day()"
+        )
+    arrival = np.minimum(np.floor(start / slot_s).astype(int), t - 1)
+    departure = np.maximum(np.minimum(np.ceil(end / slot_s).astype(int), t), arrival + 1)
+    fleet_kw, fleet_slot_s = fleet.charger_power_kw()
+    per_slot = fleet_kw[:, (np.arange(t) * slot_s // fleet_slot_s).astype(int) % fleet_kw.shape[1]]
+    most_kw = np.array([per_slot[c, a:d].max() for c, a, d in zip(fleet_charger, arrival, departure, strict=True)])
+    max_kw = np.minimum(energy.charger_kw[charger], most_kw)
+    short = kwh > max_kw * (departure - arrival) * energy.slot_h * (1 + 1e-9)
+    if short.any():
+        k = int(np.flatnonzero(short)[0])
+        raise ValueError(
+            f"charging session {k} draws {kwh[k]:g} kWh at fleet charger {fleet_charger[k]}, more than the energy "
+            f"day's charger {charger[k]} ({energy.charger_kw[charger[k]]:g} kW) delivers in its slots"
+        )
+    keep = kwh > 0
     return dataclasses.replace(
         energy,
         ev_charger=np.concatenate([energy.ev_charger, charger[keep]]),

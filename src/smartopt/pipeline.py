@@ -149,8 +149,10 @@ def run_district(
         }
     with step("energy plan without the shuttles: their depots' spare power"):
         alone = plan_day(district.energy)
-        depot_kw = depot_charging_kw(alone, fleet)
-        district = dataclasses.replace(district, fleet=dataclasses.replace(fleet, charger_kw=depot_kw))
+        limited = dataclasses.replace(
+            fleet, charger_kw=depot_charging_kw(alone, fleet), charger_slot_s=alone.day.slot_h * 3600.0
+        )
+        district = dataclasses.replace(district, fleet=limited)
     with step(f"shuttles: the booked trips ({shuttle_time_limit_s:g} s search)"):
         shuttles = _shuttle_plan(district, seed, shuttle_time_limit_s, out)
     with step("shuttles: the on-demand day, fleet size"):
@@ -159,7 +161,7 @@ def run_district(
     sized = on_demand["reoptimization"]["shuttles"]
     with step(f"coupling: {sized} shuttles at free flow and with signal delays"):
         signal_aware = _signal_aware_dispatch(district, space, by_plan, sized)
-    energy = with_fleet_charging(district.energy, district.fleet, day.charging)
+    energy = with_fleet_charging(district.energy, district.fleet, day.charging_within_day())
     with step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
         grid_summary, grid_flow = _grid_day(energy, out)
     with step("energy plan: EVs, shuttles, battery in grid limits; phases"):
@@ -452,6 +454,7 @@ def _shuttle_day(
         },
         "charging_sessions": int(day.charging["vehicle"].size),
         "charged_kwh": float(day.charging["energy_kwh"].sum()),
+        "energy_balance": _energy_balance(day),
         "fleet_sizing": {
             "target_served_ratio": served,
             "target_mean_wait_s": wait,
@@ -461,6 +464,24 @@ def _shuttle_day(
             "mean_wait_s": sizing.mean_wait_s.tolist(),
         },
     }, day
+
+
+def _energy_balance(day: SimulationResult) -> dict[str, Any]:
+    """The fleet's energy over the day (kWh, fleet totals): the state of charge at the start,
+    driven, charged (of which overnight, to start the next day as this one), the state of charge
+    at the end, and the shuttles the depots could not refill in time."""
+    b = day.energy_balance()
+    short = np.flatnonzero(b["deficit_kwh"] > 0)
+    return {
+        "vehicles": day.fleet.num_vehicles,
+        "soc_start_kwh": float(b["soc_start_kwh"].sum()),
+        "driven_kwh": float(b["driven_kwh"].sum()),
+        "charged_kwh": float(b["charged_kwh"].sum()),
+        "overnight_kwh": float(day.charging["energy_kwh"][day.charging["overnight"]].sum()),
+        "soc_end_kwh": float(b["soc_end_kwh"].sum()),
+        "deficit_kwh": float(b["deficit_kwh"].sum()),
+        "vehicles_short": [f"shuttle {k}" for k in short.tolist()],
+    }
 
 
 def _signal_aware_dispatch(
@@ -487,10 +508,54 @@ def _signal_aware_dispatch(
         }
     return {
         "shuttles": fleet.num_vehicles,
+        "held": f"the same {fleet.num_vehicles} shuttles, dispatch policy, requests and depot charging limits; "
+        "only the travel times change",
         "windows_h": {p: list(w) for p, w in SIGNAL_WINDOWS_H.items()},
         "mean_added_time_s": added,
         "kpis": {name: day.kpis for name, day in days.items()},
+        "notes": _signal_notes(days),
     }
+
+
+def _signal_notes(days: dict[str, SimulationResult]) -> list[str]:
+    """Why a signal plan's delays moved a service figure the unexpected way (served up, wait or
+    vehicle-km down against free flow), from what the days measured: pooling, refusals by cause,
+    and time spent charging in the service hours."""
+    free = days["free_flow"]
+
+    def facts(day: SimulationResult) -> dict[str, float]:
+        c = day.charging
+        service = np.clip(np.minimum(c["end_s"], 20 * 3600.0) - np.maximum(c["start_s"], 6 * 3600.0), 0, None)
+        return {
+            "occupancy": day.kpis["occupancy"],
+            "no_vehicle": float((day.rejection == "no_vehicle").sum()),
+            "battery": float((day.rejection == "battery").sum()),
+            "charging_h": float(service.sum() / 3600.0),
+        }
+
+    base = facts(free)
+    notes = []
+    for name, day in days.items():
+        if name == "free_flow":
+            continue
+        k, k0, f = day.kpis, free.kpis, facts(day)
+        changes = (
+            (f"served rises ({100 * k0['served_ratio']:.1f} -> {100 * k['served_ratio']:.1f} %)", "served_ratio", 1),
+            (f"the mean wait falls ({k0['mean_wait_s']:.0f} -> {k['mean_wait_s']:.0f} s)", "mean_wait_s", -1),
+            (f"vehicle-km fall ({k0['vehicle_km']:,.0f} -> {k['vehicle_km']:,.0f})", "vehicle_km", -1),
+        )
+        moved = [what for what, key, better in changes if better * (k[key] - k0[key]) > 0]
+        if not moved:
+            continue
+        pooled = " (slower links let more riders share one detour)" if f["occupancy"] > base["occupancy"] else ""
+        notes.append(
+            f"With the delays of {name.removesuffix('_signals')}'s signal plans {' and '.join(moved)} against free "
+            f"flow. Measured: occupancy {base['occupancy']:.2f} -> {f['occupancy']:.2f}{pooled}; requests refused "
+            f"for lack of a vehicle {base['no_vehicle']:.0f} -> {f['no_vehicle']:.0f}, for the battery "
+            f"{base['battery']:.0f} -> {f['battery']:.0f}; shuttles charging between 06:00 and 20:00 "
+            f"{base['charging_h']:.1f} -> {f['charging_h']:.1f} vehicle-hours."
+        )
+    return notes
 
 
 def _fleet_charging(
@@ -511,13 +576,18 @@ def _fleet_charging(
 
     policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
     day = simulate(space, full_power, district.requests, policy=policy, time_of_day=time_of_day, progress=False)
-    at_full_power = plan_day(with_fleet_charging(district.energy, full_power, day.charging)).summary()
+    at_full_power = plan_day(with_fleet_charging(district.energy, full_power, day.charging_within_day())).summary()
     added = energy.ev_energy_kwh.size - district.energy.ev_energy_kwh.size
+    limit_kw, _ = district.fleet.charger_power_kw()
     return {
+        "held": f"the same {district.fleet.num_vehicles} shuttles, policy, requests and travel times; only the depot "
+        "chargers' power changes (full power against the transformers' spare power in each slot)",
         "depot_charger_kw": [
             {
                 "bus": str(district.energy.grid.bus_name[b]),
-                "charger_kw": float(district.fleet.charger_kw[district.fleet.charger_bus == b][0]),
+                "min_kw": float(limit_kw[district.fleet.charger_bus == b].min()),
+                "mean_kw": float(limit_kw[district.fleet.charger_bus == b].mean()),
+                "max_kw": float(limit_kw[district.fleet.charger_bus == b].max()),
             }
             for b in np.unique(district.fleet.charger_bus)
         ],

@@ -21,6 +21,7 @@ bool finite_nonnegative(double x) { return std::isfinite(x) && x >= 0; }
 
 constexpr double kMinBatchS = 0.1;  // shorter batches would let the clock stall at large times
 constexpr double kTolerance = 1e-6;  // s or m: rounding between two ways of summing a plan
+constexpr double kEnergyTolerance = 1e-9;  // kWh: charging options this close tie
 
 bool same_locations(const NetworkSpace &a, const NetworkSpace &b) { return a.size() == b.size(); }
 bool same_locations(const PlaneSpace &, const PlaneSpace &) { return true; }
@@ -36,20 +37,76 @@ void list_broken(const Vehicle<Loc> &veh, std::vector<std::int32_t> &broken) {
 
 }  // namespace
 
+ChargerPower::ChargerPower(std::vector<double> kw, std::size_t chargers, double slot_s)
+    : kw_(std::move(kw)), chargers_(chargers), slot_s_(slot_s) {
+    require(std::isfinite(slot_s_) && slot_s_ > 0, "the charging power's slot must be > 0 s");
+    require(chargers_ == 0 ? kw_.empty() : !kw_.empty() && kw_.size() % chargers_ == 0,
+            "charger power needs the same number of slots for every charger");
+    slots_ = chargers_ == 0 ? 1 : kw_.size() / chargers_;
+    require(static_cast<double>(slots_) * slot_s_ < 1e12, "the charging power's cycle is too long");
+    cum_kwh_.assign(chargers_ * (slots_ + 1), 0.0);
+    for (std::size_t c = 0; c < chargers_; ++c) {
+        double *cum = &cum_kwh_[c * (slots_ + 1)];
+        for (std::size_t k = 0; k < slots_; ++k) {
+            const double p = kw_[c * slots_ + k];
+            require(finite_nonnegative(p) && p < 1e9, "charger " + std::to_string(c) + " power must be in [0, 1e9) kW");
+            cum[k + 1] = cum[k] + p * slot_s_ / 3600.0;
+        }
+        require(cum[slots_] > 0, "charger " + std::to_string(c) + " has no power in any slot");
+    }
+}
+
+double ChargerPower::delivered_kwh(std::int32_t c, double t) const {
+    const double cycle_s = static_cast<double>(slots_) * slot_s_;
+    const double *cum = &cum_kwh_[static_cast<std::size_t>(c) * (slots_ + 1)];
+    const double cycles = std::floor(t / cycle_s);
+    const double in_cycle = t - cycles * cycle_s;
+    const std::size_t k = std::min(slots_ - 1, static_cast<std::size_t>(in_cycle / slot_s_));
+    const double p = kw_[static_cast<std::size_t>(c) * slots_ + k];
+    return cycles * cum[slots_] + cum[k] + p * (in_cycle - static_cast<double>(k) * slot_s_) / 3600.0;
+}
+
+void ChargerPower::check(std::int32_t c, double t) const {
+    require(c >= 0 && static_cast<std::size_t>(c) < chargers_, "no charger " + std::to_string(c));
+    require(std::isfinite(t) && std::abs(t) < 1e15, "charging times must be finite");
+}
+
+double ChargerPower::energy_kwh(std::int32_t c, double from_s, double to_s) const {
+    check(c, from_s);
+    check(c, to_s);
+    return to_s > from_s ? delivered_kwh(c, to_s) - delivered_kwh(c, from_s) : 0.0;
+}
+
+double ChargerPower::end_of_charge(std::int32_t c, double start_s, double kwh) const {
+    check(c, start_s);
+    require(!std::isnan(kwh) && kwh < 1e12, "charging energy must be a number below 1e12 kWh");
+    if (!(kwh > 0)) return start_s;
+    const double cycle_s = static_cast<double>(slots_) * slot_s_;
+    const double *cum = &cum_kwh_[static_cast<std::size_t>(c) * (slots_ + 1)];
+    const double base = std::floor(start_s / cycle_s);  // the cycle start_s lies in
+    double target = delivered_kwh(c, start_s) + kwh - base * cum[slots_];
+    const double cycles = std::max(0.0, std::ceil(target / cum[slots_]) - 1.0);
+    target = std::max(target - cycles * cum[slots_], 0.0);  // in (0, one cycle's energy]
+    // the first slot with cum[slot] < target <= cum[slot + 1] (so its power is > 0)
+    const auto j = static_cast<std::size_t>(std::lower_bound(cum + 1, cum + slots_ + 1, target) - cum);
+    const std::size_t slot = std::min(j, slots_) - 1;
+    const double p = kw_[static_cast<std::size_t>(c) * slots_ + slot];
+    const double in_slot = p > 0 ? (target - cum[slot]) / p * 3600.0 : 0.0;
+    return std::max(start_s, (base + cycles) * cycle_s + static_cast<double>(slot) * slot_s_ + in_slot);
+}
+
 template <class Space>
 Fleet<Space>::Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<Loc> start,
-                    std::vector<Loc> charger_loc, std::vector<double> charger_kw, FleetOptions options)
+                    std::vector<Loc> charger_loc, ChargerPower charger_power, FleetOptions options)
     : space_(std::move(space)),
       options_(options),
       charger_loc_(std::move(charger_loc)),
-      charger_kw_(std::move(charger_kw)),
+      power_(std::move(charger_power)),
       charger_free_s_(charger_loc_.size(), 0.0) {
     require(!vehicles.empty() && start.size() == vehicles.size(), "one start location per vehicle, at least one");
-    require(charger_kw_.size() == charger_loc_.size(), "one power per charger");
-    for (std::size_t c = 0; c < charger_loc_.size(); ++c) {
+    require(power_.chargers() == charger_loc_.size(), "one power per charger");
+    for (std::size_t c = 0; c < charger_loc_.size(); ++c)
         require(space_.valid(charger_loc_[c]), "charger " + std::to_string(c) + " is not a location of the space");
-        require(charger_kw_[c] > 0 && std::isfinite(charger_kw_[c]), "charger power must be > 0 kW");
-    }
     require(finite_nonnegative(options_.boarding_s), "boarding_s must be >= 0");
     require(0 <= options_.reserve && options_.reserve <= options_.charge_below &&
                 options_.charge_below <= options_.charge_to && options_.charge_to <= 1,
@@ -115,6 +172,7 @@ void Fleet<Space>::replan(std::int32_t v) {
     for (Stop<Loc> &s : veh.stops) {
         s.eta = t + space_.time(at, s.loc);
         s.start = std::max(s.eta, s.earliest);
+        if (s.kind == StopKind::charge) s.service = power_.end_of_charge(s.id, s.start, s.charge_kwh) - s.start;
         s.depart = s.start + s.service;
         if (s.kind == StopKind::pickup) {
             load += rides_[s.id].passengers;
@@ -358,7 +416,7 @@ void Fleet<Space>::maybe_charge(std::int32_t v) {
     s.kind = StopKind::charge;
     s.id = best;
     s.earliest = charger_free_s_[best];
-    s.service = std::max(0.0, options_.charge_to * cap - arrive_kwh) / charger_kw_[best] * 3600.0;
+    s.charge_kwh = std::max(0.0, options_.charge_to * cap - arrive_kwh);
     veh.stops.push_back(s);
     replan(v);
     charger_free_s_[best] = veh.stops.back().depart;
@@ -376,7 +434,7 @@ void Fleet<Space>::advance(double now) {
             drive_to(v, s.loc, s.eta);
             events_.push_back({s.start, s.kind, v, s.id});
             if (s.kind == StopKind::charge) {
-                const double kwh = s.service / 3600.0 * charger_kw_[s.id];
+                const double kwh = s.charge_kwh;
                 // exactly at the target (rounding a hair below it would send the vehicle again)
                 const double cap = veh.spec.battery_kwh;
                 veh.soc_kwh = std::min(cap, std::max(veh.soc_kwh + kwh, options_.charge_to * cap));
@@ -457,6 +515,66 @@ void Fleet<Space>::finish() {
             }))
             return;
         advance(last);
+    }
+}
+
+template <class Space>
+void Fleet<Space>::close_day(double day_s) {
+    require(std::isfinite(day_s) && day_s > 0, "day_s must be > 0");
+    const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
+    for (const Vehicle<Loc> &veh : vehicles_) require(veh.stops.empty(), "close_day needs a finished day");
+    // Next day's busy times: each vehicle's first trip or charge, each charger's sessions.
+    std::vector<double> first_busy(vehicles_.size(), NEVER);
+    for (const Leg<Loc> &g : legs_) first_busy[g.vehicle] = std::min(first_busy[g.vehicle], g.depart_s);
+    std::vector<std::vector<std::pair<double, double>>> taken(charger_loc_.size());
+    for (const ChargingSession &c : sessions_) {
+        first_busy[c.vehicle] = std::min(first_busy[c.vehicle], c.start_s);
+        taken[c.charger].emplace_back(c.start_s + day_s, c.end_s + day_s);
+    }
+    std::vector<std::int32_t> order(vehicles_.size());
+    for (std::int32_t v = 0; v < nv; ++v) order[v] = v;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::int32_t a, std::int32_t b) { return vehicles_[a].departed < vehicles_[b].departed; });
+    for (const std::int32_t v : order) {
+        Vehicle<Loc> &veh = vehicles_[v];
+        const double cap = veh.spec.battery_kwh, target = veh.spec.soc0 * cap;
+        if (!std::isfinite(cap) || veh.soc_kwh >= target || first_busy[v] == NEVER) continue;
+        const double ready_by = first_busy[v] + day_s;
+        // chargers reached above the reserve, and the nearest (every plan leaves enough for it)
+        std::int32_t nearest = 0;
+        for (std::int32_t c = 1; c < static_cast<std::int32_t>(charger_loc_.size()); ++c)
+            if (space_.distance(veh.from, charger_loc_[c]) < space_.distance(veh.from, charger_loc_[nearest])) nearest = c;
+        std::int32_t best = -1;
+        double best_kwh = 0.0, best_start = 0.0, best_end = 0.0;
+        for (std::int32_t c = 0; c < static_cast<std::int32_t>(charger_loc_.size()); ++c) {
+            const double drive_kwh = space_.distance(veh.from, charger_loc_[c]) / 1000.0 * veh.spec.kwh_per_km;
+            if (c != nearest && drive_kwh > veh.soc_kwh - options_.reserve * cap + kEnergyTolerance) continue;
+            double start = std::max(veh.departed + space_.time(veh.from, charger_loc_[c]), charger_free_s_[c]);
+            for (bool moved = true; moved;) {  // past the sessions it would start in
+                moved = false;
+                for (const auto &[a, b] : taken[c])
+                    if (a <= start && start < b) start = b, moved = true;
+            }
+            double until = ready_by;
+            for (const auto &[a, b] : taken[c])
+                if (a > start) until = std::min(until, a);
+            if (start >= until) continue;
+            const double end = std::min(until, power_.end_of_charge(c, start, target - (veh.soc_kwh - drive_kwh)));
+            const double kwh = std::min(target - (veh.soc_kwh - drive_kwh), power_.energy_kwh(c, start, end));
+            if (kwh > best_kwh + kEnergyTolerance || (best >= 0 && kwh > best_kwh - kEnergyTolerance && end < best_end)) {
+                best = c;
+                best_kwh = kwh;
+                best_start = start;
+                best_end = end;
+            }
+        }
+        if (best < 0) continue;
+        drive_to(v, charger_loc_[best], veh.departed + space_.time(veh.from, charger_loc_[best]));
+        events_.push_back({best_start, StopKind::charge, v, best});
+        sessions_.push_back({v, best, best_start, best_end, best_kwh, true});
+        veh.soc_kwh = std::min(cap, veh.soc_kwh + best_kwh);
+        veh.departed = best_end;
+        charger_free_s_[best] = best_end;
     }
 }
 

@@ -86,10 +86,19 @@ PhaseAssignment finish(const PhaseProblem &p, std::vector<int8_t> phase, int64_t
 
 using Clock = std::chrono::steady_clock;
 
-// First-improvement descent over moves and swaps, until a local optimum or the deadline (checked
-// once per load); returns the evaluations it made.
+// The search's limits: a deadline and a budget of evaluations (the deterministic one).
+struct Budget {
+    Clock::time_point deadline;
+    int64_t max_evaluations;  // < 0: none
+    bool spent(int64_t evaluations) const {
+        return (max_evaluations >= 0 && evaluations >= max_evaluations) || Clock::now() >= deadline;
+    }
+};
+
+// First-improvement descent over moves and swaps, until a local optimum or the budget runs out
+// (checked once per load, with `done` evaluations made before); returns the evaluations it made.
 int64_t descend(const PhaseProblem &p, std::vector<int8_t> &phase, PhaseTotals &totals, std::mt19937_64 &rng,
-                Clock::time_point deadline) {
+                const Budget &budget, int64_t done) {
     const int32_t n = p.num_loads;
     std::vector<int32_t> order(n);
     std::iota(order.begin(), order.end(), 0);
@@ -99,7 +108,7 @@ int64_t descend(const PhaseProblem &p, std::vector<int8_t> &phase, PhaseTotals &
         improved = false;
         std::shuffle(order.begin(), order.end(), rng);
         for (int32_t i : order) {
-            if (Clock::now() >= deadline) return evaluations;
+            if (budget.spent(done + evaluations)) return evaluations;
             const int a = phase[i];
             for (int b = 0; b < 3; ++b) {  // move i to b
                 if (b == a) continue;
@@ -181,21 +190,24 @@ PhaseAssignment greedy_phases(const PhaseProblem &problem) {
 }
 
 PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<int8_t> &start, uint64_t seed,
-                               int32_t max_kicks, double time_limit_s) {
+                               int32_t max_kicks, double time_limit_s, int64_t max_evaluations) {
     problem.check();
     check_assignment(problem, start);
     if (!(time_limit_s >= 0)) throw std::invalid_argument("time_limit_s must be >= 0");
-    const auto deadline =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(time_limit_s));
+    // inf (or anything beyond a century): no deadline
+    const Budget budget{time_limit_s < 3.2e9 ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                                 std::chrono::duration<double>(time_limit_s))
+                                             : Clock::time_point::max(),
+                        max_evaluations};
     std::mt19937_64 rng(seed);
     std::vector<int8_t> phase = start;
     PhaseTotals totals(problem, phase);
-    int64_t evaluations = descend(problem, phase, totals, rng, deadline);
+    int64_t evaluations = descend(problem, phase, totals, rng, budget, 0);
     std::vector<int8_t> best = phase;
     auto best_score = totals.score();
     const int32_t n = problem.num_loads;
     const int32_t kick = std::max(2, n / 25);
-    for (int32_t k = 0; k < max_kicks && n > 1 && Clock::now() < deadline; ++k) {
+    for (int32_t k = 0; k < max_kicks && n > 1 && !budget.spent(evaluations); ++k) {
         std::uniform_int_distribution<int32_t> load(0, n - 1);
         std::uniform_int_distribution<int> step(1, 2);
         for (int32_t m = 0; m < kick; ++m) {
@@ -205,7 +217,7 @@ PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<in
             totals.add(i, b, 1.0);
             phase[i] = static_cast<int8_t>(b);
         }
-        evaluations += descend(problem, phase, totals, rng, deadline);
+        evaluations += descend(problem, phase, totals, rng, budget, evaluations);
         const auto s = totals.score();
         if (better(s, best_score)) {
             best = phase;

@@ -10,13 +10,36 @@ import numpy.typing as npt
 
 from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 
+DAY_S = 86400.0
+"""One day (s): a fleet's day repeats, and so does its chargers' power by slot."""
+
+
+def _charger_kw(value: Any, chargers: int, slot_s: Any) -> FloatArray:
+    """``charger_kw`` checked: ``(chargers,)`` kW > 0, or ``(chargers, slots)`` kW >= 0 over one day
+    of ``slot_s`` slots with some power for every charger."""
+    kw = np.asarray(value)
+    if kw.ndim != 2:
+        return float_array("charger_kw", value, (chargers,), positive=True)
+    if isinstance(slot_s, bool) or not isinstance(slot_s, int | float) or not 0 < slot_s <= DAY_S:
+        raise ValueError(f"charger_slot_s must be a number of seconds in (0, {DAY_S:g}], got {slot_s!r}")
+    slots = round(DAY_S / slot_s)
+    if abs(slots * slot_s - DAY_S) > 1e-6:
+        raise ValueError(f"charger_slot_s={slot_s!r} must divide the day ({DAY_S:g} s) into whole slots")
+    out = float_array("charger_kw", value, (chargers, slots), nonnegative=True)
+    idle = ~(out > 0).any(axis=1)
+    if idle.any():
+        raise ValueError(f"charger_kw[{int(np.flatnonzero(idle)[0])}] has no power in any slot")
+    return out
+
 
 @dataclass(frozen=True, eq=False)
 class Fleet:
     """Shuttles on a road network of ``num_nodes`` nodes: per vehicle its start depot, seats,
     battery (kWh; inf: no limit), consumption (kWh/km) and initial state of charge (fraction);
     depots and chargers as network nodes, chargers with power (kW) and the grid bus that feeds
-    them."""
+    them. A charger's power is one value (kW, all day) or a day of slots of ``charger_slot_s``
+    (``(chargers, slots)`` kW, slots x ``charger_slot_s`` = one day, the same every day; e.g. what
+    the grid can spare each quarter hour)."""
 
     num_nodes: int
     depot_node: IntArray
@@ -28,6 +51,7 @@ class Fleet:
     charger_node: IntArray
     charger_kw: FloatArray
     charger_bus: IntArray
+    charger_slot_s: float = 900.0
 
     def __post_init__(self) -> None:
         depots = index_array("depot_node", self.depot_node, self.num_nodes)
@@ -51,7 +75,7 @@ class Fleet:
                 "vehicle_kwh_per_km": float_array("vehicle_kwh_per_km", self.vehicle_kwh_per_km, (nv,), positive=True),
                 "vehicle_soc0": soc0,
                 "charger_node": chargers,
-                "charger_kw": float_array("charger_kw", self.charger_kw, chargers.shape, positive=True),
+                "charger_kw": _charger_kw(self.charger_kw, chargers.shape[0], self.charger_slot_s),
                 "charger_bus": count_array("charger_bus", self.charger_bus, chargers.shape),
             },
         )
@@ -59,6 +83,13 @@ class Fleet:
     @property
     def num_vehicles(self) -> int:
         return int(self.vehicle_depot.shape[0])
+
+    def charger_power_kw(self) -> tuple[FloatArray, float]:
+        """Each charger's power (kW) per slot, ``(chargers, slots)``, and the slot length (s): one
+        slot of a day when the power is constant."""
+        if self.charger_kw.ndim == 1:
+            return self.charger_kw[:, None], DAY_S
+        return self.charger_kw, float(self.charger_slot_s)
 
     def resized(self, num_vehicles: int) -> Fleet:
         """The same fleet with ``num_vehicles`` vehicles: vehicle ``k`` is a copy of vehicle

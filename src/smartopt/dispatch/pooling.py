@@ -1,7 +1,8 @@
 """Batch ride-pooling in the style of Alonso-Mora et al. (PNAS 2017): for each vehicle, the trips
 (sets of up to ``max_trip`` waiting requests) it can take on top of its plan, then an assignment of
-trips to vehicles, each request at most once, as an integer program (OR-Tools CP-SAT) under a time
-budget, warm started by a greedy choice."""
+trips to vehicles, each request at most once, as an integer program (OR-Tools CP-SAT, one worker)
+under a budget of deterministic time (the same choice on any machine) and optionally a time limit,
+warm started by a greedy choice."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
+
+DETERMINISTIC_TIME = 0.2
+"""CP-SAT's default budget per batch, in its deterministic time (a measure of work, roughly
+seconds on one laptop core)."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,18 @@ class _Model(cp_model.CpModel):  # type: ignore[misc]  # OR-Tools has no type hi
         pass
 
 
-def choose(trips: list[Trip], time_limit_s: float, seed: int) -> list[int]:
+def choose(
+    trips: list[Trip], time_limit_s: float | None, seed: int, deterministic_time: float = DETERMINISTIC_TIME
+) -> list[int]:
     """Trips to take: most requests served, then least total cost (CP-SAT, one worker, greedy hint;
-    the greedy choice if CP-SAT finds nothing better in time)."""
+    the greedy choice if CP-SAT finds nothing better within ``deterministic_time`` and, if given,
+    ``time_limit_s`` seconds; a budget of 0 skips CP-SAT). Without a time limit the choice is the
+    same for a ``seed`` on any machine."""
     start = greedy(trips)
-    if len({r for t in trips for r in t.requests}) <= 1 or time_limit_s <= 0:
+    if len({r for t in trips for r in t.requests}) <= 1 or deterministic_time <= 0:
         return start  # one request: the greedy choice, its cheapest trip, is optimal
+    if time_limit_s is not None and time_limit_s <= 0:
+        return start
     model = _Model()
     x = [model.new_bool_var(f"t{k}") for k in range(len(trips))]
     by_vehicle: dict[int, list[Any]] = {}
@@ -94,7 +105,9 @@ def choose(trips: list[Trip], time_limit_s: float, seed: int) -> list[int]:
     for k in start:
         model.add_hint(x[k], True)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    if time_limit_s is not None:
+        solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.max_deterministic_time = deterministic_time
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
     solver.parameters.cp_model_presolve = False  # small models: presolve costs more than it saves
@@ -105,10 +118,17 @@ def choose(trips: list[Trip], time_limit_s: float, seed: int) -> list[int]:
 
 
 def pool_batch(
-    core: Any, pending: list[int], *, max_trip: int, per_vehicle: int, time_limit_s: float, seed: int
+    core: Any,
+    pending: list[int],
+    *,
+    max_trip: int,
+    per_vehicle: int,
+    time_limit_s: float | None,
+    seed: int,
+    deterministic_time: float = DETERMINISTIC_TIME,
 ) -> list[int]:
     """Places a batch of waiting requests in the core fleet; rejects those no vehicle can take now;
-    returns those still waiting."""
+    returns those still waiting. The trips are chosen by :func:`choose` within its budgets."""
     if not pending:
         return []
     costs, battery = core.insertion_costs(np.array(pending, dtype=np.int32))
@@ -118,7 +138,7 @@ def pool_batch(
     waiting = [pending[r] for r in np.flatnonzero(alive)]
     trips = candidate_trips(core, waiting, costs[:, alive], max_trip, per_vehicle)
     placed: set[int] = set()
-    for k in choose(trips, time_limit_s, seed):
+    for k in choose(trips, time_limit_s, seed, deterministic_time):
         t = trips[k]
         if math.isfinite(core.add_trip(t.vehicle, np.array(t.requests, dtype=np.int32), True)):
             placed.update(t.requests)

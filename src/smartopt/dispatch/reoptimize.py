@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from smartopt._core import _dispatch
 from smartopt._serialise import ToDict
+from smartopt._validation import positive_float
 from smartopt.dispatch.routing import solve_vrp
 from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
@@ -46,13 +47,22 @@ def reoptimize(
     space: TravelSpace,
     *,
     boarding_s: float,
-    time_limit_s: float,
+    time_limit_s: float | None = None,
     seed: int = 0,
     max_iterations: int | None = None,
 ) -> Reoptimization:
     """Re-plans the fleet in ``core`` (at its clock) with the routing solver within
-    ``time_limit_s`` seconds (deterministic for a ``seed`` while ``max_iterations`` binds first);
+    ``max_iterations`` iterations and/or ``time_limit_s`` seconds, whichever comes first (at least
+    one; with ``max_iterations`` alone the new plans are the same for a ``seed`` on any machine);
     ``boarding_s`` is the fleet's dwell at each stop (s)."""
+    if time_limit_s is None and max_iterations is None:
+        raise ValueError("reoptimize needs max_iterations or time_limit_s")
+    if time_limit_s is not None:
+        positive_float("time_limit_s", time_limit_s)
+    if max_iterations is not None and (
+        isinstance(max_iterations, bool) or not isinstance(max_iterations, int | np.integer) or max_iterations < 0
+    ):
+        raise ValueError(f"max_iterations must be an int >= 0 or None, got {max_iterations!r}")
     plans, vehicles = core.plans(), core.vehicles()
     charging = np.unique(plans["vehicle"][plans["kind"] == CHARGE])
     eligible = np.setdiff1d(np.flatnonzero(vehicles["in_service"]), charging)

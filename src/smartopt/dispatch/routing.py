@@ -215,7 +215,7 @@ def evaluate_routes(
 def solve_vrp(
     problem: VRPProblem,
     *,
-    time_limit: float,
+    time_limit: float | None = None,
     seed: int = 0,
     solver: str = "smartopt",
     initial: VRPResult | Sequence[tuple[int, Sequence[int]]] | None = None,
@@ -223,12 +223,15 @@ def solve_vrp(
     max_iterations: int | None = None,
     num_neighbours: int = 40,
 ) -> VRPResult:
-    """Solves ``problem`` within ``time_limit`` seconds.
+    """Solves ``problem`` within ``max_iterations`` iterations of the search and/or ``time_limit``
+    seconds, whichever comes first (at least one of them; ``solver="ortools"`` needs the time limit).
 
     ``initial`` (a previous result, or ``(vehicle, visits)`` pairs) warm-starts the search;
     ``fixed_prefix[i]`` visits at the head of its route ``i`` stay fixed, in order (vehicles on the
-    road, committed stops). With ``max_iterations`` the smartopt search is deterministic for a
-    ``seed`` as long as the time limit does not cut it short. Runs with the GIL released.
+    road, committed stops). With ``max_iterations`` and no ``time_limit`` the smartopt search is
+    deterministic for a ``seed`` on any machine (its annealing schedule follows the iterations; it
+    runs on one thread); with both, as long as the time limit does not cut it short. Runs with the
+    GIL released.
     A problem whose clients cannot all be served returns ``status="infeasible"`` and the clients
     at fault in ``missing``.
 
@@ -238,22 +241,27 @@ def solve_vrp(
         >>> xy = np.array([0.0, 1.0, 2.0, 3.0])
         >>> problem = VRPProblem(distance=np.abs(xy[:, None] - xy[None, :]),
         ...                      vehicle_types=[VehicleType(count=2, capacity=2)], demand=[0, 1, 1, 1])
-        >>> result = solve_vrp(problem, time_limit=1.0, max_iterations=200)
+        >>> result = solve_vrp(problem, max_iterations=200)
         >>> result.cost, sorted(sorted(r.visits.tolist()) for r in result.routes)
         (8.0, [[1], [2, 3]])
     """
-    limit = positive_float("time_limit", time_limit)
+    limit = None if time_limit is None else positive_float("time_limit", time_limit)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     if max_iterations is not None and (isinstance(max_iterations, bool) or int(max_iterations) < 0):
         raise ValueError(f"max_iterations must be an int >= 0, got {max_iterations!r}")
+    if limit is None and (max_iterations is None or solver == "ortools"):
+        raise ValueError(
+            f"solver={solver!r} needs a time_limit" if solver == "ortools" else "give max_iterations or time_limit"
+        )
     start_routes = _initial_routes(problem, initial)
     locked = _fixed_prefix(start_routes, fixed_prefix)
     if solver == "ortools":
         from smartopt.dispatch._ortools_vrp import solve_with_ortools
 
+        assert limit is not None
         return solve_with_ortools(problem, time_limit=limit, initial=start_routes, fixed_prefix=locked)
     locations, types = problem.core_arrays()
     raw = _routing.solve(
@@ -261,7 +269,7 @@ def solve_vrp(
         problem.duration,
         locations,
         types,
-        limit,
+        0.0 if limit is None else limit,  # 0: no time limit
         -1 if max_iterations is None else int(max_iterations),
         int(seed),
         int(num_neighbours),

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from smartopt._core import _dispatch
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray
-from smartopt.dispatch.model import Fleet, Requests
+from smartopt.dispatch.model import DAY_S, Fleet, Requests
 from smartopt.dispatch.pooling import PoolingRun
 from smartopt.dispatch.rebalancing import Zones, rebalance
 from smartopt.dispatch.reoptimize import reoptimize
@@ -34,6 +34,8 @@ MAX_STEPS = 1_000_000
 """Most steps (hours, or rebalancing intervals) one simulation covers."""
 PROMISE_TOLERANCE_S = 1e-6
 """Rounding allowed when checking a rider's promises (s)."""
+ENERGY_TOLERANCE_KWH = 1e-6
+"""Rounding allowed in a vehicle's energy balance (kWh)."""
 REJECTIONS = ("", "no_vehicle", "battery")
 """Why a request was not served, by the core's code: none, no vehicle could keep the promises,
 or a vehicle could but its battery could not finish the plan."""
@@ -48,14 +50,19 @@ class Policy:
     them to vehicles at least total cost (linear sum assignment, one new request per vehicle per
     batch), keeping unmatched ones for the next batch while a vehicle can still serve them;
     ``"pooling"`` also batches, but gives a vehicle a trip of up to ``max_trip`` requests (each
-    vehicle's trips built from its ``pool_candidates`` cheapest requests; trips chosen by CP-SAT
-    within ``pool_time_limit_s``, most requests served first, then least cost). The cost
+    vehicle's trips built from its ``pool_candidates`` cheapest requests; trips chosen by CP-SAT,
+    most requests served first, then least cost, within ``pool_deterministic_time`` per batch (its
+    measure of work, roughly s on one core; 0: the greedy choice) and, if not None,
+    ``pool_time_limit_s`` seconds). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
     (s; 0: least added driving time, RidePy's rule). ``boarding_s`` is the dwell at each pickup and
     drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
     charge to ``charge_to``. With ``rebalance_s > 0``, every ``rebalance_s`` seconds the idle
     vehicles move toward the next hour's requests per zone (square cells of ``zone_m``; the day's
-    requests stand in for a demand forecast) by a min-cost flow.
+    requests stand in for a demand forecast) by a min-cost flow. With ``reoptimize_s > 0``, every
+    ``reoptimize_s`` seconds the routing solver re-plans the fleet within ``reoptimize_iterations``
+    iterations and, if not None, ``reoptimize_time_limit_s`` seconds. Without the time limits
+    (the default) a day is the same for a seed on any machine.
     """
 
     kind: Literal["insertion", "batch", "pooling"] = "insertion"
@@ -69,9 +76,10 @@ class Policy:
     zone_m: float = 500.0
     max_trip: int = 3
     pool_candidates: int = 8
-    pool_time_limit_s: float = 0.2
+    pool_time_limit_s: float | None = None
+    pool_deterministic_time: float = 0.2
     reoptimize_s: float = 0.0
-    reoptimize_time_limit_s: float = 0.2
+    reoptimize_time_limit_s: float | None = None
     reoptimize_iterations: int = 1000
 
     def __post_init__(self) -> None:
@@ -82,16 +90,19 @@ class Policy:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         numbers = ("batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight", "rebalance_s")
-        for name in (*numbers, "pool_time_limit_s", "reoptimize_s", "reoptimize_time_limit_s"):
+        limits = ("pool_time_limit_s", "reoptimize_time_limit_s")  # None: no time limit
+        for name in (*numbers, "pool_deterministic_time", "reoptimize_s", *limits):
             value = getattr(self, name)
+            if value is None and name in limits:
+                continue
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+                raise ValueError(f"{name} must be a finite number >= 0{' or None' * (name in limits)}, got {value!r}")
         if self.kind != "insertion" and self.batch_s < 0.1:
             raise ValueError(f"batch_s must be at least 0.1 s for the {self.kind} policy, got {self.batch_s!r}")
         for name in ("rebalance_s", "reoptimize_s"):
             if 0 < getattr(self, name) < 1:
                 raise ValueError(f"{name} must be 0 (off) or at least 1 s, got {getattr(self, name)!r}")
-        if self.reoptimize_s > 0 and self.reoptimize_time_limit_s <= 0:
+        if self.reoptimize_s > 0 and self.reoptimize_time_limit_s is not None and self.reoptimize_time_limit_s <= 0:
             raise ValueError("reoptimize_time_limit_s must be > 0 when reoptimize_s is on")
         if not (isinstance(self.zone_m, int | float) and math.isfinite(self.zone_m) and self.zone_m > 0):
             raise ValueError(f"zone_m must be a finite number > 0, got {self.zone_m!r}")
@@ -110,11 +121,12 @@ def core_fleet(space: TravelSpace, fleet: Fleet, policy: Policy) -> _dispatch.Ne
     rules = _dispatch.FleetOptions(
         policy.boarding_s, policy.reserve, policy.charge_below, policy.charge_to, policy.wait_weight
     )
+    power = _dispatch.ChargerPower(*fleet.charger_power_kw())
     args = space.core_args()
     if isinstance(args, tuple):
         xy = np.asarray(space.node_xy)
-        return _dispatch.plane_fleet(*args, vehicles, xy[start], xy[fleet.charger_node], fleet.charger_kw, rules)
-    return _dispatch.network_fleet(args, vehicles, start, fleet.charger_node, fleet.charger_kw, rules)
+        return _dispatch.plane_fleet(*args, vehicles, xy[start], xy[fleet.charger_node], power, rules)
+    return _dispatch.network_fleet(args, vehicles, start, fleet.charger_node, power, rules)
 
 
 def placer(
@@ -205,10 +217,26 @@ def check_requests(space: TravelSpace, fleet: Fleet, requests: Requests) -> None
         )
 
 
+def within_day(start_s: FloatArray, end_s: FloatArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """The intervals ``[start_s, end_s)`` folded into one day of a series of equal days: cut at
+    every midnight. Per piece: the interval it comes from, the day it lies in (0: the first), and
+    its start and end within that day (s, in [0, 86,400])."""
+    first = np.floor(np.asarray(start_s, dtype=float) / DAY_S).astype(np.int64)
+    last = np.maximum(first, np.ceil(np.asarray(end_s, dtype=float) / DAY_S).astype(np.int64) - 1)
+    pieces = last - first + 1
+    index = np.repeat(np.arange(first.size), pieces)
+    day = first[index] + np.arange(index.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    begin = np.maximum(start_s[index] - day * DAY_S, 0.0)
+    end = np.minimum(end_s[index] - day * DAY_S, DAY_S)
+    return index, day, begin, end
+
+
 @dataclass(frozen=True, eq=False)
 class SimulationResult(ToDict):
     """A simulated day: per request its vehicle (-1: not served), pickup and drop-off times (s, NaN
-    if not served) and why it was rejected; every driven leg; charging sessions; ``kpis``."""
+    if not served) and why it was rejected; every driven leg; charging sessions (``overnight``:
+    refilling the battery for the next day); each vehicle's state of charge at the end
+    (``soc_end_kwh``); ``kpis``."""
 
     _inputs = ("space", "fleet", "requests")
 
@@ -223,6 +251,7 @@ class SimulationResult(ToDict):
     limits: RideLimits
     legs: dict[str, npt.NDArray[Any]]
     charging: dict[str, npt.NDArray[Any]]
+    soc_end_kwh: FloatArray
     runtime_s: float
     reoptimized: int = 0
     kpis: dict[str, float] = field(init=False)
@@ -281,6 +310,7 @@ class SimulationResult(ToDict):
             "empty_km": float(km[load == 0].sum()),
             "energy_kwh": float((km * per_km).sum()),
             "charged_kwh": float(self.charging["energy_kwh"].sum()),
+            "energy_deficit_kwh": float(self.energy_balance()["deficit_kwh"].sum()),
             "vehicles_used": float(np.unique(self.vehicle[ok]).size),
             "broken_promises": float(self.broken.sum()),
             "reoptimizations": float(self.reoptimized),
@@ -308,34 +338,91 @@ class SimulationResult(ToDict):
             }
         )
 
-    def charger_load_kw(self, slot_s: float = 900.0, num_slots: int = 96) -> FloatArray:
-        """Mean charging power (kW) per charger and slot, shape ``(chargers, num_slots)``: the fleet's
-        load for the energy module."""
-        out = np.zeros((self.fleet.charger_node.shape[0], num_slots))
-        edges = np.arange(num_slots + 1) * slot_s
+    def energy_balance(self) -> dict[str, FloatArray]:
+        """Per vehicle (kWh): state of charge at the start, driven, charged (overnight included),
+        state of charge at the end, and the deficit (start minus end, when the end is lower: the
+        chargers could not refill it before its first trip of the next day). ``start - driven +
+        charged = end``."""
+        f = self.fleet
+        per_leg = self.legs["distance_m"] / 1000.0 * f.vehicle_kwh_per_km[self.legs["vehicle"]]
+        n = f.num_vehicles
+        start = f.vehicle_soc0 * f.vehicle_battery_kwh
+        end = self.soc_end_kwh
+        return {
+            "soc_start_kwh": start,
+            "driven_kwh": np.bincount(self.legs["vehicle"], per_leg, minlength=n),
+            "charged_kwh": np.bincount(self.charging["vehicle"], self.charging["energy_kwh"], minlength=n),
+            "soc_end_kwh": end,
+            "deficit_kwh": np.where(np.isfinite(start) & (start - end > ENERGY_TOLERANCE_KWH), start - end, 0.0),
+        }
+
+    def charging_within_day(self) -> dict[str, npt.NDArray[Any]]:
+        """The charging sessions as drawn over one day of a series of equal days (see
+        :func:`within_day`): a session past midnight goes on at 0:00 of the same day. Per piece:
+        ``session`` (its index in ``charging``), ``day`` (0: the simulated day), ``vehicle``,
+        ``charger``, ``start_s``, ``end_s`` (within the day) and ``energy_kwh`` drawn in it (at the
+        chargers' power by slot; the pieces of a session add up to its energy)."""
         c = self.charging
-        for k in range(c["charger"].shape[0]):
-            overlap = np.clip(np.minimum(edges[1:], c["end_s"][k]) - np.maximum(edges[:-1], c["start_s"][k]), 0, None)
-            out[c["charger"][k]] += self.fleet.charger_kw[c["charger"][k]] * overlap / slot_s
+        index, day, start, end = within_day(c["start_s"], c["end_s"])
+        drawn = self._drawn_kwh(c["charger"][index], day * DAY_S + start, day * DAY_S + end)
+        total = np.bincount(index, drawn, minlength=c["charger"].size)
+        share = np.divide(drawn, total[index], out=np.zeros_like(drawn), where=total[index] > 0)
+        return {
+            "session": index,
+            "day": day,
+            "vehicle": c["vehicle"][index],
+            "charger": c["charger"][index],
+            "start_s": start,
+            "end_s": end,
+            "energy_kwh": c["energy_kwh"][index] * share,
+        }
+
+    def charger_load_kw(self, slot_s: float = 900.0) -> FloatArray:
+        """Mean charging power (kW) per charger and slot of ``slot_s`` over the day (sessions past
+        midnight go on in the morning, see :meth:`charging_within_day`), shape ``(chargers,
+        86,400 / slot_s)``: the fleet's load for the energy module. Its energy is the energy
+        charged."""
+        slots = round(DAY_S / slot_s) if slot_s > 0 else 0
+        if slots < 1 or abs(slots * slot_s - DAY_S) > 1e-6:
+            raise ValueError(f"slot_s={slot_s!r} must divide the day ({DAY_S:g} s) into whole slots")
+        c = self.charging_within_day()
+        out = np.zeros((self.fleet.charger_node.shape[0], slots))
+        for k in range(c["charger"].size):
+            edges = np.arange(int(c["start_s"][k] // slot_s), int(np.ceil(c["end_s"][k] / slot_s)) + 1) * slot_s
+            begin = np.maximum(edges[:-1], c["start_s"][k]) + c["day"][k] * DAY_S
+            end = np.minimum(edges[1:], c["end_s"][k]) + c["day"][k] * DAY_S
+            drawn = self._drawn_kwh(np.full(begin.size, c["charger"][k]), begin, end)
+            if drawn.sum() > 0:
+                slot = (edges[:-1] // slot_s).astype(int)
+                out[c["charger"][k], slot] += drawn / drawn.sum() * c["energy_kwh"][k] / (slot_s / 3600.0)
         return out
+
+    def _drawn_kwh(self, charger: IntArray, start_s: FloatArray, end_s: FloatArray) -> FloatArray:
+        """Energy (kWh) each charger delivers over ``[start_s, end_s)`` at its power by slot."""
+        power = _dispatch.ChargerPower(*self.fleet.charger_power_kw())
+        return np.array(
+            [power.energy_kwh(int(c), a, b) for c, a, b in zip(charger, start_s, end_s, strict=True)], dtype=float
+        )
 
     def fleet_state(self, step_s: float = 60.0) -> dict[str, FloatArray]:
         """Vehicles driving with riders, driving empty and charging, and riders on board, sampled
-        every ``step_s`` over the day (the key ``time_s`` holds the sample times)."""
+        every ``step_s`` over one day (``time_s``, in [0, 86,400); what runs past midnight counts in
+        the morning, as in a series of equal days)."""
         legs, c = self.legs, self.charging
-        end = max(float(legs["arrive_s"].max(initial=0.0)), float(c["end_s"].max(initial=0.0)), 86400.0)
-        t = np.arange(0.0, end, step_s)
+        t = np.arange(0.0, DAY_S, step_s)
 
         def active(start: FloatArray, stop: FloatArray, weight: FloatArray | None = None) -> FloatArray:
-            """Sum of the weights of the intervals [start, stop) holding each sample time."""
-            w = np.ones(start.shape[0]) if weight is None else weight
+            """Sum of the weights of the intervals [start, stop), folded into the day, holding each
+            sample time."""
+            index, _, begin, end = within_day(start, stop)
+            w = (np.ones(start.shape[0]) if weight is None else weight)[index]
 
             def up_to(times: FloatArray) -> FloatArray:
                 order = np.argsort(times, kind="stable")
                 total = np.concatenate([[0.0], np.cumsum(w[order])])
                 return np.asarray(total[np.searchsorted(times[order], t, side="right")], dtype=float)
 
-            return up_to(start) - up_to(stop)
+            return up_to(begin) - up_to(end)
 
         loaded = legs["load"] > 0
         return {
@@ -347,7 +434,8 @@ class SimulationResult(ToDict):
         }
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """The fleet over the day: vehicles driving with riders, empty, charging; riders on board."""
+        """The fleet over the day (0-24 h; what runs past midnight is drawn in the morning):
+        vehicles driving with riders, empty, charging; riders on board."""
         import matplotlib.pyplot as plt
 
         s = self.fleet_state()
@@ -358,9 +446,14 @@ class SimulationResult(ToDict):
             hours, s["with_riders"], s["empty"], s["charging"], labels=["with riders", "empty", "charging"], alpha=0.8
         )
         ax.plot(hours, s["riders"], "k", lw=1, label="riders on board")
-        ax.set_xlabel("hour of day")
-        ax.set_ylabel("vehicles / riders")
-        ax.set_title(f"served {self.kpis['served_ratio']:.1%}, mean wait {self.kpis['mean_wait_s'] / 60:.1f} min")
+        ax.set_xlim(0, 24)
+        ax.set_xticks(range(0, 25, 3))
+        ax.set_xlabel("time of day, h")
+        ax.set_ylabel("vehicles / riders on board")
+        ax.set_title(
+            f"{self.fleet.num_vehicles} vehicles: served {self.kpis['served_ratio']:.1%}, "
+            f"mean wait {self.kpis['mean_wait_s'] / 60:.1f} min"
+        )
         ax.legend(loc="upper left", fontsize=8)
         return ax
 
@@ -401,6 +494,7 @@ def simulate(
     policy: Policy | Literal["insertion", "batch", "pooling"] = "insertion",
     seed: int = 0,
     time_of_day: Sequence[tuple[float, TravelSpace]] = (),
+    overnight: bool = True,
     progress: bool | None = None,
 ) -> SimulationResult:
     """Simulates a day of ``requests`` served by ``fleet`` on a district (its network, fleet and
@@ -410,6 +504,10 @@ def simulate(
     under way finish to where they can turn and plans are re-timed, so a slowdown can break
     promises made before it (``kpis["broken_promises"]``). ``seed`` seeds the pooling policy's
     CP-SAT and the re-optimisation (the day is the same for a seed unless a time budget runs out).
+    The day is one of a series of equal days: with ``overnight`` (the default), once the last ride
+    is done each vehicle below its initial state of charge charges at the charger that refills it
+    most before its first trip of the next day (``SimulationResult.energy_balance`` shows what is
+    left short).
     ``progress`` shows a bar over the simulated day (default: when stderr is a terminal).
 
     Example:
@@ -464,6 +562,8 @@ def simulate(
             ).replaced
     place_until(math.inf)
     core.finish()
+    if overnight:
+        core.close_day(DAY_S)
     runtime = time.perf_counter() - start
     rec = core.records()
     served = rec["vehicle"] >= 0
@@ -479,6 +579,7 @@ def simulate(
         limits=limits,
         legs=core.legs(),
         charging=core.sessions(),
+        soc_end_kwh=np.asarray(core.vehicles()["soc_kwh"], dtype=float),
         runtime_s=runtime,
         reoptimized=reoptimized,
     )

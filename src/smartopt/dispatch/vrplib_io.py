@@ -40,10 +40,21 @@ def read_vrplib(path: str | Path, round_func: str = "dimacs") -> VRPProblem:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no VRPLIB file at {path}")
-    inst: dict[str, Any] = vrplib.read_instance(str(path))
+    _check_text(path, _text(path))
+    try:
+        inst: dict[str, Any] = vrplib.read_instance(str(path))
+    except (TypeError, KeyError, IndexError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{path}: not a VRPLIB instance vrplib can read ({type(exc).__name__}: {exc})") from None
     if "pickup_and_delivery" in inst:
-        raise ValueError(f"{path.name}: PICKUP_AND_DELIVERY sections are not read; build a VRPProblem with pairs")
-    rnd = ROUND_FUNCS[round_func]
+        raise ValueError(f"{path}: PICKUP_AND_DELIVERY sections are not read; build a VRPProblem with pairs")
+    try:
+        return _problem(path, inst, ROUND_FUNCS[round_func])
+    except (TypeError, KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
+    """The fields vrplib parsed, mapped onto the model."""
     n = int(inst["dimension"])
     dist = rnd(np.asarray(inst["edge_weight"], dtype=float))
     depots = np.atleast_1d(np.asarray(inst.get("depot", [0]), dtype=np.int64))
@@ -97,8 +108,102 @@ def read_vrplib_solution(path: str | Path) -> tuple[float, list[list[int]]]:
     """A VRPLIB ``.sol`` file: its stated cost and its routes as client lists (0-based locations)."""
     import vrplib
 
-    sol = vrplib.read_solution(str(path))
-    return float(sol["cost"]), [list(map(int, r)) for r in sol["routes"]]
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no VRPLIB solution file at {path}")
+    _text(path)
+    try:
+        sol = vrplib.read_solution(str(path))
+        return float(sol["cost"]), [list(map(int, r)) for r in sol["routes"]]
+    except (TypeError, KeyError, IndexError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{path}: not a VRPLIB solution ({type(exc).__name__}: {exc})") from None
+
+
+PER_LOCATION = ("NODE_COORD", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME", "PRIZE", "RELEASE_TIME")
+"""Sections with a row per location (DIMENSION rows)."""
+PER_VEHICLE = ("CAPACITY", "VEHICLES_")
+"""Sections (names starting with these) with a row per vehicle (VEHICLES rows, when given)."""
+
+
+def _text(path: Path) -> str:
+    """The file as text; ValueError naming it when it is not text."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (a VRPLIB instance is expected)") from None
+    if "\x00" in text:
+        raise ValueError(f"{path}: not a text file (a VRPLIB instance is expected)")
+    return text
+
+
+def _check_text(path: Path, text: str) -> None:
+    """The layout vrplib expects, checked line by line so that errors name the line: ``KEY :
+    value`` specifications, then sections of numeric rows (``NAME_SECTION``), ``EOF``."""
+    specs: dict[str, tuple[int, str]] = {}
+    sections: dict[str, tuple[int, int]] = {}  # name: (line of the header, rows)
+    section, width, eof, last = "", 0, False, 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        last = number
+        if "EOF" in line:
+            eof = True
+            break
+        if line.lower().startswith("route #"):
+            raise ValueError(
+                f"{path}: line {number}: {line[:30]!r} is a route of a VRPLIB solution, not an instance "
+                "(give the .vrp file; read_vrplib_solution reads .sol files)"
+            )
+        if "_SECTION" in line:
+            section, width = line.strip(" :").removesuffix("_SECTION"), 0
+            sections[section] = (number, 0)
+        elif ":" in line and not section:
+            key, _, value = line.partition(":")
+            specs[key.strip().upper()] = (number, value.strip())
+        elif not section:
+            raise ValueError(
+                f"{path}: line {number}: {line[:30]!r} is neither a 'KEY : value' specification nor a section "
+                "(not a VRPLIB instance?)"
+            )
+        elif ":" in line:
+            raise ValueError(f"{path}: line {number}: the specification {line[:30]!r} comes after a section")
+        else:
+            values = line.split()
+            for v in values:
+                try:
+                    float(v)
+                except ValueError:
+                    raise ValueError(f"{path}: line {number}: {v!r} in {section}_SECTION is not a number") from None
+            if section not in ("EDGE_WEIGHT", "DEPOT"):
+                if width and len(values) != width:
+                    raise ValueError(
+                        f"{path}: line {number}: {len(values)} values in a row of {section}_SECTION, "
+                        f"the rows above have {width}"
+                    )
+                width = len(values)
+            header, rows = sections[section]
+            sections[section] = (header, rows + 1)
+    if "DIMENSION" not in specs:
+        raise ValueError(f"{path}: no DIMENSION specification (not a VRPLIB instance?)")
+    at, value = specs["DIMENSION"]
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{path}: line {at}: DIMENSION : {value!r} must be a whole number of locations")
+    if "EDGE_WEIGHT" not in sections:
+        if "EDGE_WEIGHT_TYPE" not in specs:
+            raise ValueError(
+                f"{path}: no EDGE_WEIGHT_TYPE specification (e.g. EUC_2D) and no EDGE_WEIGHT_SECTION: "
+                "the distances are not defined"
+            )
+        if "NODE_COORD" not in sections:
+            raise ValueError(f"{path}: no NODE_COORD_SECTION to compute the distances from")
+    n, vehicles = int(value), specs.get("VEHICLES", (0, ""))[1]
+    ending = "" if eof else f"; the file ends at line {last} without EOF (cut short?)"
+    for name, (header, rows) in sections.items():
+        if name in PER_LOCATION and rows != n:
+            raise ValueError(f"{path}: line {header}: {name}_SECTION has {rows} rows, DIMENSION is {n}{ending}")
+        if name.startswith(PER_VEHICLE) and vehicles.isdigit() and rows != int(vehicles):
+            raise ValueError(f"{path}: line {header}: {name}_SECTION has {rows} rows, VEHICLES is {vehicles}{ending}")
 
 
 def _broadcast(value: Any, size: int) -> npt.NDArray[np.float64]:

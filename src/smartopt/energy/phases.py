@@ -7,10 +7,15 @@ with moves and swaps in C++), ``"cpsat"`` (OR-Tools CP-SAT on the whole feeder) 
 (the default: the local search, then, on feeders of up to ``CPSAT_MAX_LOADS`` loads, CP-SAT on the
 whole feeder starting from its answer, which often proves it optimal). Assignments are compared
 on the worst spread, then on the sum of squared spreads over the slots.
+
+The search runs on a work budget, ``max_iterations`` (moves and swaps evaluated), which makes it
+deterministic for a seed on any machine, or on a wall-clock budget ``time_limit_s``, or both
+(whichever runs out first; then the result may depend on the machine's speed).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +35,13 @@ if TYPE_CHECKING:
 METHODS = ("greedy", "local", "cpsat", "hybrid")
 PHASES = np.array(["A", "B", "C"])
 _CPSAT_MIN_S = 0.05  # CP-SAT's start-up alone takes about this long: below it the hybrid skips CP-SAT
+_SLOT_EVALUATIONS_PER_S = 7_000_000 * 96
+"""Moves and swaps the local search evaluates per second (one laptop core) times the slots (each
+evaluation costs O(T); 7 million a second at 96 slots): the rate at which a ``max_iterations``
+budget becomes CP-SAT's deterministic time (about seconds)."""
+MAX_ITERATIONS = 35_000_000
+"""The default budget of :func:`balance_phases` when neither ``max_iterations`` nor ``time_limit_s``
+is given: moves and swaps evaluated, shared among the feeders (about 5 s at 96 slots)."""
 _WEIGHT_SCALE = 10_000  # CP-SAT works in integers: each feeder's largest load becomes this many units
 CPSAT_MAX_LOADS = 30
 """The hybrid hands feeders up to this many loads to CP-SAT after the local search (CP-SAT then
@@ -41,13 +53,15 @@ neither on the whole feeder nor re-optimising groups of 12-30 loads with the res
 @dataclass(frozen=True, eq=False)
 class PhaseResult(ToDict):
     """Phases (0, 1, 2 for A, B, C) of ``n`` loads with profiles ``profile_kw`` ``(n, T)`` on the
-    feeders ``feeder`` ``(n,)``; ``runtime_s`` is the wall time (s)."""
+    feeders ``feeder`` ``(n,)``; ``runtime_s`` is the wall time (s); ``evaluations`` counts the
+    moves and swaps the local search evaluated (its share of a ``max_iterations`` budget)."""
 
     phase: npt.NDArray[np.int8]
     feeder: IntArray
     profile_kw: FloatArray
     method: str
     runtime_s: float
+    evaluations: int = 0
 
     @property
     def phase_name(self) -> npt.NDArray[np.str_]:
@@ -127,64 +141,102 @@ def balance_phases(
     *,
     feeder: Any = None,
     method: str = "hybrid",
-    time_limit_s: float = 10.0,
+    time_limit_s: float | None = None,
+    max_iterations: int | None = None,
     seed: int = 0,
 ) -> PhaseResult:
     """Assigns each load (a row of ``profile_kw``, ``(n, T)`` kW) to phase A, B or C of its
     ``feeder`` (``(n,)`` ids; default: one feeder) to minimise each feeder's worst phase spread.
 
-    ``time_limit_s`` is shared among the feeders by their number of loads (each gets its share of
-    the time left, so the call ends close to the limit); ``seed`` drives the local search and
-    CP-SAT. ``"greedy"`` ignores both."""
+    Budgets, shared among the feeders by their number of loads: ``max_iterations``, the moves and
+    swaps the local search evaluates (each costs O(T); about 7 million a second at 96 slots), of
+    which CP-SAT's part (hybrid on small feeders, ``"cpsat"``) becomes its deterministic time at
+    that rate (about seconds), on one worker; and ``time_limit_s`` (s; each feeder gets its share of the time left,
+    so the call ends close to the limit). With only ``max_iterations`` (or neither: then
+    :data:`MAX_ITERATIONS`) the result is the same for a seed on any machine; with a time limit
+    it depends on the machine's speed. ``seed`` drives the local search and CP-SAT.
+    ``"greedy"`` ignores all three."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    time_limit_s = positive_float("time_limit_s", time_limit_s)
+    limit_s = None if time_limit_s is None else positive_float("time_limit_s", time_limit_s)
+    if max_iterations is not None and (
+        isinstance(max_iterations, bool) or not isinstance(max_iterations, int | np.integer) or max_iterations < 1
+    ):
+        raise ValueError(f"max_iterations must be an int >= 1 or None, got {max_iterations!r}")
+    budget = MAX_ITERATIONS if max_iterations is None and limit_s is None else max_iterations
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     profile, groups = _inputs(profile_kw, feeder)
     started = time.perf_counter()
     phase = np.zeros(profile.shape[0], np.int8)
-    deadline = started + time_limit_s
-    waiting = profile.shape[0]  # loads on feeders not yet balanced
+    deadline = math.inf if limit_s is None else started + limit_s
+    total = waiting = profile.shape[0]  # loads on feeders not yet balanced
+    evaluations = 0
     for f in np.unique(groups):
         rows = np.flatnonzero(groups == f)
-        # This feeder's share of the time left, so an overrun on one feeder shortens the others.
-        budget = max(1e-3, (deadline - time.perf_counter()) * rows.size / waiting)
+        # This feeder's share of the time left, so an overrun on one feeder shortens the others;
+        # of the evaluations, a fixed share (the same on every machine).
+        share_s = math.inf if limit_s is None else max(1e-3, (deadline - time.perf_counter()) * rows.size / waiting)
+        share = None if budget is None else max(1, int(budget) * rows.size // total)
         waiting -= rows.size
-        phase[rows] = _balance_feeder(np.ascontiguousarray(profile[rows]), method, budget, int(seed))
-    result = PhaseResult(
-        phase=phase, feeder=groups, profile_kw=profile, method=method, runtime_s=time.perf_counter() - started
+        phase[rows], used = _balance_feeder(np.ascontiguousarray(profile[rows]), method, share_s, share, int(seed))
+        evaluations += used
+    return PhaseResult(
+        phase=phase,
+        feeder=groups,
+        profile_kw=profile,
+        method=method,
+        runtime_s=time.perf_counter() - started,
+        evaluations=evaluations,
     )
-    return result
 
 
-def _balance_feeder(profile: FloatArray, method: str, time_limit_s: float, seed: int) -> npt.NDArray[np.int8]:
+def _balance_feeder(
+    profile: FloatArray, method: str, time_limit_s: float, max_evaluations: int | None, seed: int
+) -> tuple[npt.NDArray[np.int8], int]:
+    """One feeder's phases and the local search's evaluations, within ``time_limit_s`` (inf: none)
+    and ``max_evaluations`` (None: none; CP-SAT's part as deterministic time)."""
     n = profile.shape[0]
+    work = -1 if max_evaluations is None else max_evaluations
     if method == "cpsat":
-        found, _ = _cpsat(profile, None, time_limit_s, seed)
-        return found if found is not None else _phases.greedy(profile)["phase"]
+        found, _ = _cpsat(profile, None, time_limit_s, _work_s(max_evaluations, profile.shape[1]), seed)
+        return (found if found is not None else _phases.greedy(profile)["phase"]), 0
     greedy = _phases.greedy(profile)
     if method == "greedy" or n < 2:
-        return np.asarray(greedy["phase"])
+        return np.asarray(greedy["phase"]), 0
     if method == "local" or n > CPSAT_MAX_LOADS:
-        return np.asarray(_phases.improve(profile, greedy["phase"], seed, 1 << 30, time_limit_s)["phase"])
+        best = _phases.improve(profile, greedy["phase"], seed, 1 << 30, time_limit_s, work)
+        return np.asarray(best["phase"]), int(best["evaluations"])
     # A small feeder: the local search, then CP-SAT on the whole feeder from its answer.
     deadline = time.perf_counter() + time_limit_s
-    best = _phases.improve(profile, greedy["phase"], seed, 1 << 30, 0.3 * time_limit_s)
-    left = deadline - time.perf_counter()
-    found = _cpsat(profile, best["phase"], left, seed)[0] if left > _CPSAT_MIN_S else None
+    best = _phases.improve(
+        profile, greedy["phase"], seed, 1 << 30, 0.3 * time_limit_s, -1 if work < 0 else work * 3 // 10
+    )
+    used = int(best["evaluations"])
+    left_s = deadline - time.perf_counter()
+    left_work = _work_s(None if max_evaluations is None else max_evaluations - used, profile.shape[1])
+    found = None
+    if min(left_s, left_work) > _CPSAT_MIN_S:
+        found = _cpsat(profile, best["phase"], left_s, left_work, seed)[0]
     if found is not None:
         score = _phases.evaluate(profile, found)
         if (score["worst_kw"], score["sum_sq"]) < (best["worst_kw"], best["sum_sq"]):
-            return np.asarray(found)
-    return np.asarray(best["phase"])
+            return np.asarray(found), used
+    return np.asarray(best["phase"]), used
+
+
+def _work_s(evaluations: int | None, slots: int) -> float:
+    """CP-SAT's deterministic time (about s) for a budget of local-search evaluations (inf: none)."""
+    return math.inf if evaluations is None else max(0, evaluations) * slots / _SLOT_EVALUATIONS_PER_S
 
 
 def _cpsat(
-    profile: FloatArray, start: npt.NDArray[np.int8] | None, time_limit_s: float, seed: int
+    profile: FloatArray, start: npt.NDArray[np.int8] | None, time_limit_s: float, work_s: float, seed: int
 ) -> tuple[npt.NDArray[np.int8] | None, bool]:
     """CP-SAT minimising the worst integer-scaled phase spread of a feeder (starting from ``start``
-    if given): the assignment (None if it found nothing in time) and whether it is proven optimal."""
+    if given) within ``time_limit_s`` (s) and ``work_s`` of deterministic time (inf: none; with it,
+    one worker, so the answer does not depend on the machine while the time limit does not bind):
+    the assignment (None if it found nothing in time) and whether it is proven optimal."""
     from ortools.sat.python import cp_model
 
     n, t_count = profile.shape
@@ -211,8 +263,11 @@ def _cpsat(
                     model.add(loads[a] - loads[b] <= worst)
     model.minimize(worst)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = 2
+    if math.isfinite(time_limit_s):
+        solver.parameters.max_time_in_seconds = time_limit_s
+    if math.isfinite(work_s):
+        solver.parameters.max_deterministic_time = work_s
+    solver.parameters.num_workers = 1 if math.isfinite(work_s) else 2
     solver.parameters.random_seed = seed % (1 << 31)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

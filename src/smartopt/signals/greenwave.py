@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
     from smartopt.network.road import RoadNetwork
 
+MAX_NODES = 10_000
+"""Default branch-and-bound node budget of :func:`maxband` (a deterministic limit)."""
+
 
 @dataclass(frozen=True)
 class GreenWave(ToDict):
@@ -76,7 +79,8 @@ def maxband(
     *,
     red_shift_s: npt.ArrayLike | None = None,
     ratio: float | None = None,
-    time_limit: float = 10.0,
+    time_limit: float | None = None,
+    max_iterations: int | None = MAX_NODES,
     seed: int = 0,
 ) -> GreenWave:
     """Offsets and design speeds that maximise ``b + bb``, the outbound and inbound bandwidths,
@@ -87,8 +91,12 @@ def maxband(
     ``red_shift_s``: time (s) from the centre of the outbound red to the centre of the inbound red
     at each signal (0 when both directions stop together); ``ratio``: when given, the bands keep
     ``bb = ratio * b`` (e.g. the ratio of inbound to outbound through volumes; 1 for equal bands),
-    otherwise only their sum counts. Solved with OR-Tools (SCIP) within ``time_limit`` seconds;
-    ``seed`` sets SCIP's random seed.
+    otherwise only their sum counts. Solved with OR-Tools (SCIP, one thread) to optimality, or
+    until ``max_iterations`` branch-and-bound nodes (default :data:`MAX_NODES`; None: no limit) or
+    ``time_limit`` seconds (default: none) run out, whichever comes first; ``seed`` sets SCIP's
+    random seed. Without a time limit the wave is the same for a seed on any machine (corridors of
+    40 signals take about a hundred nodes). ``status`` is ``"feasible"`` when a limit stopped SCIP
+    before it proved the bands optimal; ``RuntimeError`` when it stopped before any solution.
     """
     from ortools.linear_solver import pywraplp
 
@@ -99,15 +107,26 @@ def maxband(
         raise ValueError(f"speed_mps must be (slowest, fastest), got ({v_lo}, {v_hi})")
     shift = np.zeros(n) if red_shift_s is None else float_array("red_shift_s", red_shift_s, (n,))
     k = None if ratio is None else float(float_array("ratio", [ratio], positive=True)[0])
-    limit = float(float_array("time_limit", [time_limit], positive=True)[0])
+    limit = None if time_limit is None else float(float_array("time_limit", [time_limit], positive=True)[0])
+    if max_iterations is not None and (
+        isinstance(max_iterations, bool) or not isinstance(max_iterations, int | np.integer) or max_iterations < 1
+    ):
+        raise ValueError(f"max_iterations must be an int >= 1 or None, got {max_iterations!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
 
     r, rr, delta = r_out / cycle, r_in / cycle, shift / cycle
     gap = np.diff(pos)
     t_lo, t_hi = gap / (v_hi * cycle), gap / (v_lo * cycle)
 
     solver = pywraplp.Solver.CreateSolver("SCIP")
-    solver.SetTimeLimit(int(limit * 1000))
-    solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {int(seed)}\n")
+    if limit is not None:
+        solver.SetTimeLimit(max(1, math.ceil(limit * 1000)))
+    params = f"randomization/randomseedshift = {int(seed)}\n"
+    if max_iterations is not None:
+        params += f"limits/nodes = {int(max_iterations)}\n"
+    if not solver.SetSolverSpecificParametersAsString(params):
+        raise RuntimeError(f"SCIP refused the parameters {params!r}")
     b, bb = solver.NumVar(0, 1, "b"), solver.NumVar(0, 1, "bb")
     w = [solver.NumVar(0, 1, f"w{i}") for i in range(n)]
     ww = [solver.NumVar(0, 1, f"ww{i}") for i in range(n)]
@@ -130,7 +149,8 @@ def maxband(
     runtime = time.perf_counter() - started
     status = {pywraplp.Solver.OPTIMAL: "optimal", pywraplp.Solver.FEASIBLE: "feasible"}.get(code, "not solved")
     if status == "not solved":
-        raise RuntimeError(f"MAXBAND was not solved within {limit:g} s (solver status {code})")
+        within = [f"{limit:g} s"] * (limit is not None) + [f"{max_iterations} nodes"] * (max_iterations is not None)
+        raise RuntimeError(f"MAXBAND was not solved within {' and '.join(within)} (solver status {code})")
 
     wv = np.array([x.solution_value() for x in w])
     tv = np.array([x.solution_value() for x in t])
@@ -289,14 +309,15 @@ def coordinate(
     speed_mps: tuple[float, float],
     *,
     ratio: float | None = None,
-    time_limit: float = 10.0,
+    time_limit: float | None = None,
+    max_iterations: int | None = MAX_NODES,
     seed: int = 0,
 ) -> tuple[FloatArray, GreenWave]:
     """Plan offsets (s, cycle start on the common clock) that give the corridor its MAXBAND green
-    wave, and the wave itself."""
+    wave, and the wave itself (limits as in :func:`maxband`)."""
     wave = maxband(
         corr.position_m, corr.red_out_s, corr.red_in_s, corr.cycle_s, speed_mps,
-        red_shift_s=corr.red_shift_s, ratio=ratio, time_limit=time_limit, seed=seed,
+        red_shift_s=corr.red_shift_s, ratio=ratio, time_limit=time_limit, max_iterations=max_iterations, seed=seed,
     )  # fmt: skip
     return np.mod(wave.offset_s - corr.green_out_start_s, corr.cycle_s), wave
 

@@ -66,6 +66,7 @@ struct Stop {
     std::int32_t id = -1;  // ride, or charger for a charge stop, -1 for a reposition
     double earliest = 0.0, latest = NEVER;
     double service = 0.0;                        // boarding or charging time (s)
+    double charge_kwh = 0.0;                     // energy to charge at a charge stop
     double eta = 0.0, start = 0.0, depart = 0.0;  // planned arrival, service start, departure (s)
     std::int32_t load = 0;                       // riders' seats taken after the stop
     double slack = NEVER;                        // delay on arrival this stop and all after absorb (s)
@@ -89,9 +90,33 @@ struct Event {
     std::int32_t vehicle, id;
 };
 
+// A charging session; `overnight`: planned by close_day to refill the battery for the next day.
 struct ChargingSession {
     std::int32_t vehicle, charger;
     double start_s, end_s, energy_kwh;
+    bool overnight = false;
+};
+
+// The power each charger can draw (kW), piecewise constant over slots of `slot_s` seconds that
+// repeat every cycle of slots x slot_s (e.g. 96 quarter hours: the same every day). A charging
+// vehicle draws all of it.
+class ChargerPower {
+public:
+    ChargerPower() = default;
+    // kw: chargers x slots, row-major; every value finite and >= 0, every charger > 0 in some slot.
+    ChargerPower(std::vector<double> kw, std::size_t chargers, double slot_s);
+    std::size_t chargers() const { return chargers_; }
+    // Energy (kWh) charger c delivers over [from_s, to_s).
+    double energy_kwh(std::int32_t c, double from_s, double to_s) const;
+    // When charging at c from start_s has delivered kwh.
+    double end_of_charge(std::int32_t c, double start_s, double kwh) const;
+
+private:
+    void check(std::int32_t c, double t) const;            // a charger and a finite time, else invalid_argument
+    double delivered_kwh(std::int32_t c, double t) const;  // from time 0 to t
+    std::vector<double> kw_, cum_kwh_;  // cum_kwh_: per charger, slots + 1 prefix sums of one cycle
+    std::size_t chargers_ = 0, slots_ = 1;
+    double slot_s_ = 1.0;
 };
 
 template <class Loc>
@@ -125,9 +150,9 @@ class Fleet {
 public:
     using Loc = typename Space::Loc;
 
-    // chargers: locations and power (kW); vehicles start at `start`.
+    // chargers: locations and power; vehicles start at `start`.
     Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<Loc> start, std::vector<Loc> charger_loc,
-          std::vector<double> charger_kw, FleetOptions options);
+          ChargerPower charger_power, FleetOptions options);
 
     // Adds a ride (time not before the previous one); returns its id.
     std::int32_t add_ride(const Ride<Loc> &ride);
@@ -159,6 +184,11 @@ public:
     void place_until(double until, double batch_s);
     // Runs to the end of every plan (charging included).
     void finish();
+    // After finish(), the day as one of a series of equal days (`day_s` long): each vehicle below its
+    // initial state of charge charges overnight at the charger that delivers most before the vehicle's
+    // first trip of the next day (day_s after this day's), in time that charger has free then (this
+    // day's sessions, day_s later, stay). What it cannot deliver stays a deficit.
+    void close_day(double day_s);
     // New travel times from now on (a time-of-day change): legs under way finish to where they can
     // turn, then every plan is re-timed in `space` (same locations). Rides whose promises now break
     // are listed in `broken` (they stay assigned).
@@ -205,7 +235,8 @@ private:
     FleetOptions options_;
     std::vector<Vehicle<Loc>> vehicles_;
     std::vector<Loc> charger_loc_;
-    std::vector<double> charger_kw_, charger_free_s_;
+    ChargerPower power_;
+    std::vector<double> charger_free_s_;
     std::vector<Ride<Loc>> rides_;
     std::vector<RideRecord> records_;
     std::vector<Leg<Loc>> legs_;
