@@ -53,7 +53,7 @@ from smartopt.dispatch import Dispatcher, Policy, simulate, solve_vrp
 from smartopt.dispatch.shuttles import booked_trips
 
 trips = booked_trips(district, seed=0)
-routes = solve_vrp(trips.problem, time_limit=2.0, seed=0)
+routes = solve_vrp(trips.problem, max_iterations=400, seed=0)
 print(routes)
 day = simulate(district, policy=Policy(wait_weight=1.0), progress=False)
 print(day)
@@ -84,7 +84,7 @@ print(f"{added:.0f} kWh of shuttle charging on the grid, all {signal_aware.kpis[
 from smartopt.pipeline import run_district
 from smartopt.scenarios import run_scenario
 
-whole = run_district(district, scenario="sejong-5-1", out=OUT / "day", show=False, shuttle_time_limit_s=2.0)
+whole = run_district(district, scenario="sejong-5-1", out=OUT / "day", show=False, shuttle_iterations=400)
 print(sorted(whole.results), f"report: {OUT / 'day' / 'report.html'}")
 for scale in (0.8, 1.2):  # smartopt.sweep runs many of these on Dask
     row = run_scenario({"demand_scale": scale, "fleet_size": 18}, fn="dispatch")

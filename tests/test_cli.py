@@ -135,6 +135,10 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         (["bogus"], "invalid choice: 'bogus'"),
         (["run", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
         (["run", "--seed", "-4"], "argument --seed: must be >= 0, got -4"),
+        (["run", "--time-limit", "0"], "argument --time-limit: must be a number of seconds > 0, got 0"),
+        (["run", "--time-limit", "inf"], "argument --time-limit: must be a number of seconds > 0, got inf"),
+        (["run", "--threads", "0"], "argument --threads: must be >= 1, got 0"),
+        (["sweep", "--grid", "g.toml", "--threads", "-1"], "argument --threads: must be >= 1, got -1"),
         (["info", "--scenario", "seoul"], "argument --scenario: invalid choice: 'seoul'"),
     ],
 )

@@ -316,7 +316,7 @@ file = "requests.csv"
     assert light.volume_vph[0].sum() == pytest.approx(60 * 3600 / 600)  # vehicles 0-59 depart in [0, 600) s
     assert light.volume_vph[1].sum() == pytest.approx(60 * 3600 / 600)
     assert len(district.traffic) == 2 and district.fleet.num_vehicles == 30
-    results = run_district(district, scenario=str(config), show=False, shuttle_time_limit_s=1.0).results
+    results = run_district(district, scenario=str(config), show=False, shuttle_iterations=200).results
     assert results["signals"]["coordination"] is None  # no corridor given
     assert results["dispatch"]["on_demand"]["kpis"]["served_ratio"] > 0.9
     assert results["coupling"]["signal_aware_dispatch"]["mean_added_time_s"]["smartopt"]["from_6h"] > 0

@@ -138,3 +138,11 @@ def test_sessions_past_midnight_fold_into_the_morning() -> None:
     load = sim.charger_load_kw()
     assert load[0, 0] == pytest.approx(10.0) and load.sum() * 0.25 == pytest.approx(12.0, abs=1e-9)
     assert sim.fleet_state()["charging"][0] == 1.0  # still charging at 00:00
+
+
+def test_a_fleet_without_battery_limits_needs_no_overnight_charging() -> None:
+    fleet = dataclasses.replace(make_fleet(3, [0], 1, 4), vehicle_battery_kwh=np.array([np.inf]))
+    req = Requests(num_nodes=3, time_s=[3600.0], origin=[1], destination=[2], passengers=[1])
+    day = simulate(LINE, fleet, req, progress=False)
+    assert day.charging["vehicle"].size == 0 and day.energy_balance()["deficit_kwh"].tolist() == [0.0]
+    assert day.kpis["energy_deficit_kwh"] == 0.0

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from smartopt._validation import FloatArray
     from smartopt.pipeline import DistrictDay
 
 DAY_H = 24.0
@@ -35,77 +34,33 @@ def _clock_axis(ax: Axes) -> None:
 
 
 def fleet_day(day: DistrictDay) -> tuple[Figure, str]:
-    """Vehicles with riders, empty and charging, and riders on board, per minute; what runs past
-    midnight (the overnight charging) is drawn at its clock time in the early hours."""
+    """The on-demand day's fleet (:meth:`SimulationResult.plot`) and its caption."""
     from matplotlib.figure import Figure
 
     sim = day.on_demand
-    step_s = 60.0
-    s = sim.fleet_state(step_s=step_s)
-    per_day = round(DAY_H * 3600 / step_s)
-    idx = np.rint(s["time_s"] / step_s).astype(np.int64) % per_day
-
-    def fold(values: FloatArray) -> FloatArray:
-        return np.bincount(idx, weights=values, minlength=per_day)[:per_day].astype(float)
-
-    hours = np.arange(per_day) * step_s / 3600
-    fig = Figure(figsize=(9, 3.8))
-    ax = fig.subplots()
-    ax.stackplot(
-        hours,
-        fold(s["with_riders"]),
-        fold(s["empty"]),
-        fold(s["charging"]),
-        labels=["driving with riders", "driving empty", "charging"],
-        alpha=0.85,
-    )
-    ax.plot(hours, fold(s["riders"]), "k", lw=0.7, label="riders on board")
-    _clock_axis(ax)
-    ax.set_ylabel("vehicles, riders (count)")
-    ax.legend(loc="upper left", fontsize=8)
+    fig = Figure(figsize=(9, 4))
+    sim.plot(ax=fig.subplots())
     fig.tight_layout()
     k = sim.kpis
     caption = (
         f"The on-demand shuttle day ({sim.fleet.num_vehicles} shuttles, {int(k['requests']):,} requests, "
         f"{k['served_ratio']:.1%} served): shuttles driving with riders, driving empty and charging, and riders "
         "on board, per minute over the whole day (0-24 h). Charging that runs past midnight is drawn at its "
-        "clock time in the early hours."
+        "clock time in the early hours (the day repeats)."
     )
     return fig, caption
 
 
 def energy_plan(day: DistrictDay) -> tuple[Figure, str]:
-    """District demand (kW) per slot without EVs, with uncontrolled and with planned charging, and
-    the batteries' state of charge (%)."""
-    from matplotlib.figure import Figure
-
-    plan = day.energy_plan
-    e = plan.day
-    hours = np.arange(e.num_slots + 1) * e.slot_h
-    fig = Figure(figsize=(9, 5.2))
-    ax, soc_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    for values, label in (
-        (e.net_load_kw(), "loads - PV, no EV charging"),
-        (plan.demand_before_kw, "before: EVs charge on arrival, battery idle"),
-        (plan.demand_after_kw, "after: planned charging and battery"),
-    ):
-        ax.stairs(np.asarray(values) / 1000, hours, label=label, lw=1.4, baseline=None)
-    ax.set_ylabel("district demand (MW)")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    for b in range(plan.battery_soc.shape[1]):
-        soc_ax.plot(hours, 100 * plan.battery_soc[:, b], label=f"battery {b + 1}")
-    soc_ax.set_ylabel("battery charge (%)")
-    soc_ax.set_ylim(0, 100)
-    _clock_axis(soc_ax)
-    fig.tight_layout()
+    """The energy plan's load curves and battery charge (:meth:`DayPlan.plot`) and its caption."""
+    e = day.energy_plan.day
     caption = (
         f"The district's electricity demand over the day in {e.slot_h * 60:.0f}-minute slots (MW, loads minus "
         "rooftop PV, before losses): without EV charging, before the plan (every car charging at full power "
         "from arrival) and after it (EV and shuttle charging and the community battery planned within the "
         "grid's limits); below, the battery's state of charge (% of its energy)."
     )
-    return fig, caption
+    return day.energy_plan.plot(), caption
 
 
 def voltages(day: DistrictDay) -> tuple[Figure, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import smartopt
+from smartopt._threads import use_threads
 
 SCENARIOS = ("sejong-5-1",)
 
@@ -52,12 +54,26 @@ def _build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--seed", type=int, default=0, help="scenario seed, >= 0 (default: %(default)s)")
 
+    def budget_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--time-limit",
+            type=float,
+            default=None,
+            metavar="S",
+            help="stop the routing and phase-balancing searches after S seconds each instead of their iteration "
+            "budgets (default: iteration budgets, so the same seed gives the same results on any machine)",
+        )
+        p.add_argument(
+            "--threads", type=int, default=None, help="threads for the parallel kernels (default: all cores)"
+        )
+
     info = sub.add_parser("info", help="describe the built-in district")
     scenario_args(info)
     run = sub.add_parser("run", help="run the main job on the district and write the results")
     scenario_args(run)
     run.add_argument("--config", type=Path, default=None, help="your own district (district.toml) instead")
     run.add_argument("--out", type=Path, default=Path("smartopt-out"), help="output folder (default: %(default)s)")
+    budget_args(run)
     signals = sub.add_parser("signals", help="signal timing tools")
     signals_sub = signals.add_subparsers(dest="signals_command", metavar="COMMAND", parser_class=_Parser, required=True)
     opt = signals_sub.add_parser(
@@ -81,6 +97,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--out", type=Path, default=Path("sweep.csv"), help="one row per scenario (default: %(default)s)"
     )
+    budget_args(sweep)
     route = sub.add_parser("route", help="solve a vehicle routing instance (VRPLIB or Solomon file)")
     route.add_argument("file", type=Path, help="the instance (.vrp, .txt)")
     route.add_argument("--time-limit", type=float, default=10.0, help="search time, s (default: %(default)s)")
@@ -112,8 +129,9 @@ def route_file(path: Path, *, time_limit: float, seed: int, round_func: str, sol
         print(f"  ! {v}")
 
 
-def run_sweep(grid: Path, scheduler: str | None, out: Path) -> None:
-    """Runs a sweep file's scenarios on Dask and writes one row per scenario to ``out`` (CSV)."""
+def run_sweep(grid: Path, scheduler: str | None, out: Path, *, time_limit_s: float | None = None) -> None:
+    """Runs a sweep file's scenarios on Dask and writes one row per scenario to ``out`` (CSV);
+    ``time_limit_s``: the searches' wall-clock budget instead of their iteration budgets."""
     try:
         import dask.distributed  # noqa: F401  (checked before the grid is read and anything starts)
     except ImportError as exc:
@@ -121,6 +139,8 @@ def run_sweep(grid: Path, scheduler: str | None, out: Path) -> None:
     from smartopt.scenarios import read_grid, sweep
 
     fn, scenarios = read_grid(grid)
+    if time_limit_s is not None:
+        scenarios = [{**scenario, "time_limit_s": time_limit_s} for scenario in scenarios]
     print(f"{len(scenarios)} scenarios ({fn}) on {scheduler or 'a local Dask cluster of 2 workers'}")
     frame = sweep(scenarios, fn=fn, client=scheduler)
     frame.to_csv(out, index=False)
@@ -150,11 +170,14 @@ def optimize_sumo(
 def _print_kpi_table(results: dict[str, Any]) -> None:
     from smartopt.report import kpi_rows
 
+    header = ("area", "KPI", "compared", "before", "after", "change", "better or worse")
+    rows = [header, *kpi_rows(results)]
+    width = [max(len(r[k]) for r in rows) for k in range(len(header))]
     print("\nBefore and after:")
-    print(f"  {'domain':<9}{'KPI':<26}{'comparison':<33}{'before':>11}{'after':>11}")
-    for domain, kpi, what, before, after in kpi_rows(results):
-        fmt = "{:>11.3f}" if abs(before) < 10 and before != int(before) else "{:>11,.0f}"
-        print(f"  {domain:<9}{kpi:<26}{what:<33}" + fmt.format(before) + fmt.format(after))
+    for r in rows:
+        left = "  ".join(r[k].ljust(width[k]) for k in range(3))
+        right = "  ".join(r[k].rjust(width[k]) for k in range(3, 6))
+        print(f"  {left}  {right}  {r[6]}".rstrip())
 
 
 def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
@@ -182,10 +205,12 @@ def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
         )
 
 
-def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict[str, Any]:
+def run(
+    scenario: str, seed: int, out: Path, config: Path | None = None, *, time_limit_s: float | None = None
+) -> dict[str, Any]:
     """The main job on the built-in district or the one ``config`` describes (see
-    :mod:`smartopt.pipeline`), with a summary in the terminal. Returns the results written to
-    ``out/results.json``."""
+    :mod:`smartopt.pipeline`; ``time_limit_s`` as there), with a summary in the terminal. Returns
+    the results written to ``out/results.json``."""
     from smartopt.config import load_district
     from smartopt.datasets import sejong_5_1
     from smartopt.pipeline import Steps, run_district
@@ -195,7 +220,7 @@ def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict
     print(f"smartopt {smartopt.__version__} — main job on {scenario} (seed {seed})")
     with Steps()("building the district" if config is None else "reading the district"):
         district = sejong_5_1(seed) if config is None else load_district(config)
-    day = run_district(district, scenario=scenario, seed=seed, out=out)
+    day = run_district(district, scenario=scenario, seed=seed, out=out, time_limit_s=time_limit_s)
     results = day.results
     _print_signal_table({p: r for p, r in day.signals.items() if p.endswith("peak")})
     wave = results["signals"]["coordination"]
@@ -223,8 +248,8 @@ def run(scenario: str, seed: int, out: Path, config: Path | None = None) -> dict
     )
     g = e["grid"]
     print(
-        f"  grid     {g['slots_converged']}/{e['slots']} slots solved in {g['solve_ms']:.1f} ms; min voltage "
-        f"{g['min_vm_pu']:.4f} pu at {g['min_vm_bus']} ({g['min_vm_at']}); peak loading: line "
+        f"  grid     {g['slots_converged']}/{e['slots']} slots solved in {1000 * g['power_flow_runtime_s']:.1f} ms; "
+        f"min voltage {g['min_vm_pu']:.4f} pu at {g['min_vm_bus']} ({g['min_vm_at']}); peak loading: line "
         f"{g['peak_line']['loading_percent']:.0f} %, transformer {g['peak_trafo']['loading_percent']:.0f} % "
         f"({g['peak_trafo']['element']}, {g['peak_trafo']['at']}); losses {g['losses_kwh'] / 1000:.2f} MWh "
         f"({g['losses_percent_of_supply']:.1f} % of supply)"
@@ -325,6 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if getattr(args, "seed", 0) < 0:
         parser.error(f"argument --seed: must be >= 0, got {args.seed}")
+    if args.command in ("run", "sweep"):
+        if args.time_limit is not None and not 0 < args.time_limit < math.inf:
+            parser.error(f"argument --time-limit: must be a number of seconds > 0, got {args.time_limit:g}")
+        if args.threads is not None and args.threads < 1:
+            parser.error(f"argument --threads: must be >= 1, got {args.threads}")
+        if args.threads is not None:
+            use_threads(args.threads)
     try:
         if args.command == "info":
             from smartopt.datasets import sejong_5_1
@@ -344,14 +376,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"Wrote {export_scenario(sejong_5_1(args.seed), args.dir)}")
         elif args.command == "sweep":
-            run_sweep(args.grid, args.scheduler, args.out)
+            run_sweep(args.grid, args.scheduler, args.out, time_limit_s=args.time_limit)
         elif args.command == "signals":
             optimize_sumo(
                 args.sumo_net, args.sumo_routes, args.begin, args.end, args.out,
                 time_limit_s=args.time_limit, seed=args.seed,
             )  # fmt: skip
         else:
-            run(args.scenario, args.seed, args.out, args.config)
+            run(args.scenario, args.seed, args.out, args.config, time_limit_s=args.time_limit)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
     except BrokenPipeError:  # e.g. `smartopt route ... | head`: stop quietly (the Python docs' recipe for SIGPIPE)
         with contextlib.suppress(OSError, ValueError):  # (stdout may have no file descriptor)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import threading
 import time
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DistrictDay", "Steps", "run_district"]
 
-SHUTTLE_TIME_LIMIT_S = 10.0
-"""Search time of the booked shuttle trips, s."""
+SHUTTLE_ITERATIONS = 2000
+"""Iterations of the booked shuttle trips' routing search (about 10 s on a 2-core machine)."""
+PHASE_ITERATIONS = 30_000_000
+"""Moves and swaps the phase balancing tries over all feeders (about 4 s on a 2-core machine)."""
 DISPATCH_WAIT_WEIGHT = 1.0
 """The on-demand day's insertion cost per s of a new rider's wait (s of added driving)."""
 SIZING_TARGET = (0.95, 300.0)
@@ -106,15 +109,29 @@ def run_district(
     seed: int = 0,
     out: Path | None = None,
     show: bool = True,
-    shuttle_time_limit_s: float = SHUTTLE_TIME_LIMIT_S,
+    shuttle_iterations: int = SHUTTLE_ITERATIONS,
+    phase_iterations: int = PHASE_ITERATIONS,
+    time_limit_s: float | None = None,
     dispatch_signals: str = "smartopt",
 ) -> DistrictDay:
     """The district day (see the module's docstring); ``show`` prints each step and its time.
     With ``out`` the results, tables and plots are written there. ``dispatch_signals`` picks the
     travel times of the on-demand day: with the delays of ``"smartopt"``'s or ``"webster"``'s
-    signal plans, or ``"none"`` (free flow)."""
+    signal plans, or ``"none"`` (free flow).
+
+    Every search runs on a work budget, so ``seed`` fixes the results on any machine and thread
+    count: the booked trips' routing for ``shuttle_iterations`` iterations and the phase balancing
+    for ``phase_iterations`` moves (the other steps are exact, or stop on a fixed number of
+    iterations). With ``time_limit_s`` those two searches stop after that many seconds (wall clock)
+    instead: faster or better on another machine, but no longer repeatable."""
     if dispatch_signals not in (*SIGNAL_PLANS, "none"):
         raise ValueError(f"dispatch_signals must be one of {(*SIGNAL_PLANS, 'none')}, got {dispatch_signals!r}")
+    for name, value in (("shuttle_iterations", shuttle_iterations), ("phase_iterations", phase_iterations)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if time_limit_s is not None and not (isinstance(time_limit_s, int | float) and 0 < time_limit_s < math.inf):
+        raise ValueError(f"time_limit_s must be None or a finite number of seconds > 0, got {time_limit_s!r}")
+    budget = f"{time_limit_s:g} s" if time_limit_s is not None else f"{shuttle_iterations:,} iterations"
     from smartopt.coupling import SIGNAL_WINDOWS_H, depot_charging_kw, signal_time_of_day, with_fleet_charging
     from smartopt.dispatch import TravelSpace
     from smartopt.energy import plan_day
@@ -153,8 +170,8 @@ def run_district(
             fleet, charger_kw=depot_charging_kw(alone, fleet), charger_slot_s=alone.day.slot_h * 3600.0
         )
         district = dataclasses.replace(district, fleet=limited)
-    with step(f"shuttles: the booked trips ({shuttle_time_limit_s:g} s search)"):
-        shuttles = _shuttle_plan(district, seed, shuttle_time_limit_s, out)
+    with step(f"shuttles: the booked trips ({budget})"):
+        shuttles = _shuttle_plan(district, seed, out, max_iterations=shuttle_iterations, time_limit_s=time_limit_s)
     with step("shuttles: the on-demand day, fleet size"):
         times = by_plan.get(dispatch_signals, [])
         on_demand, day = _shuttle_day(district, space, times, dispatch_signals, out)
@@ -165,7 +182,7 @@ def run_district(
     with step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
         grid_summary, grid_flow = _grid_day(energy, out)
     with step("energy plan: EVs, shuttles, battery in grid limits; phases"):
-        plan_summary, plan = _energy_plan(energy, out)
+        plan_summary, plan = _energy_plan(energy, out, max_iterations=phase_iterations, time_limit_s=time_limit_s)
     with step("coupling: the shuttles charging at full power instead"):
         fleet_charging = _fleet_charging(district, fleet, space, times, alone, energy, plan_summary)
 
@@ -296,11 +313,14 @@ def _green_wave(district: District, period: int, out: Path | None) -> dict[str, 
     }
 
 
-def _energy_plan(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], DayPlan]:
+def _energy_plan(
+    energy: EnergyDay, out: Path | None, *, max_iterations: int, time_limit_s: float | None
+) -> tuple[dict[str, Any], DayPlan]:
     """The day's EV charging and battery planned together within the grid limits; writes the
     per-slot table ``energy_plan.csv`` and the load curves and state of charge ``energy_plan.png``.
     Then the LV feeders' households and single-phase chargers (with the planned charging) go on
-    phases: installed in turn (A, B, C, A, ...) against balanced by smartopt."""
+    phases: installed in turn (A, B, C, A, ...) against balanced by smartopt within
+    ``max_iterations`` moves, or ``time_limit_s`` seconds if given."""
     from smartopt.energy import balance_phases, phase_imbalance_kw, plan_day
 
     plan = plan_day(energy)
@@ -310,7 +330,8 @@ def _energy_plan(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], D
     profile, feeder = energy.single_phase_loads(plan.charger_kw)
     in_turn = np.concatenate([np.arange(c) % 3 for c in np.bincount(feeder)])
     before = phase_imbalance_kw(profile, in_turn, feeder)
-    balanced = balance_phases(profile, feeder=feeder, time_limit_s=5.0)
+    budget = {"time_limit_s": time_limit_s} if time_limit_s is not None else {"max_iterations": max_iterations}
+    balanced = balance_phases(profile, feeder=feeder, **budget)
     phases = {
         "feeders": int(before.size),
         "single_phase_loads": int(feeder.size),
@@ -383,18 +404,24 @@ def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], Powe
         "peak_supply_kw": float(np.nanmax(result.slack_p_kw)),
         "voltage_band_pu": [0.95, 1.05],
         "violations": violations,
-        "solve_ms": 1000.0 * solve_s,
+        "power_flow_runtime_s": solve_s,
     }, result
 
 
-def _shuttle_plan(district: District, seed: int, time_limit_s: float, out: Path | None) -> dict[str, Any]:
+def _shuttle_plan(
+    district: District, seed: int, out: Path | None, *, max_iterations: int, time_limit_s: float | None
+) -> dict[str, Any]:
     """Routes for the day's booked shuttle trips (pickup and delivery with time windows on the road
-    network); the stops per shuttle go to ``shuttle_routes.csv``."""
+    network) within ``max_iterations``, or ``time_limit_s`` seconds if given; the stops per shuttle
+    go to ``shuttle_routes.csv``."""
     from smartopt.dispatch import solve_vrp
     from smartopt.dispatch.shuttles import booked_trips, trip_summary
 
     trips = booked_trips(district, seed=seed)
-    result = solve_vrp(trips.problem, time_limit=time_limit_s, seed=seed)
+    if time_limit_s is None:
+        result = solve_vrp(trips.problem, seed=seed, max_iterations=max_iterations)
+    else:
+        result = solve_vrp(trips.problem, seed=seed, time_limit=time_limit_s)
     if out is not None:
         frame = result.to_frame()
         frame.insert(4, "node", district.network.node_ids[trips.node[frame["client"].to_numpy()]])

@@ -5,8 +5,8 @@ a district map, and the assumptions behind it all.
 
 Every KPI the page shows is described once, in :data:`KPIS` (label, unit, decimals, which direction
 is better); keys it does not know get a label from their name and unit suffix, so a raw key is never
-shown. Software timings (keys ending in ``runtime_s``, ``requests_per_s``, ``solve_ms``) are not
-service KPIs: they appear only in the "Run" footnote.
+shown. Software timings (keys ending in ``runtime_s``) are not service KPIs: they appear only in
+the "Run" footnote.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ KPIS: dict[str, Kpi] = {
 }
 """Every KPI on the page: label, unit, decimals and which direction is better."""
 
-TIMING_SUFFIXES = ("runtime_s", "requests_per_s", "solve_ms")
+TIMING_SUFFIXES = ("runtime_s",)
 """Software timings: never service KPIs, only in the run footnote."""
 
 _UNIT_SUFFIXES = (
@@ -353,17 +353,15 @@ def _headline_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, Any,
     return rows
 
 
-def kpi_rows(results: dict[str, Any]) -> list[tuple[str, str, str, float, float]]:
-    """The day's headline KPIs before and after: (domain, KPI label with unit, what changed, before,
-    after), the values in the label's unit (shares in %)."""
-
-    def shown(key: str, v: Any) -> float:
-        return float(v) * (100.0 if kpi(key).kind == "ratio" else 1.0)
-
-    return [
-        (area, kpi(key).title, what.replace("→", "->"), shown(key, b), shown(key, a))
-        for area, key, what, b, a in _headline_rows(results)
-    ]
+def kpi_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, str]]:
+    """The day's headline KPIs as text for a terminal: (area, KPI label with unit, what is compared,
+    before, after, change, better or worse), as the page's first table shows them."""
+    rows = []
+    for area, key, what, before, after in _headline_rows(results):
+        delta, verdict = change(key, before, after)
+        plain = re.sub(r"<[^>]+>", "", verdict)
+        rows.append((area, kpi(key).title, what.replace("→", "->"), fmt(key, before), fmt(key, after), delta, plain))
+    return rows
 
 
 def _headline(results: Mapping[str, Any]) -> str:
@@ -949,7 +947,13 @@ def _run(results: Mapping[str, Any]) -> str:
         if isinstance(x, Mapping):
             for k, v in x.items():
                 if isinstance(v, int | float) and not isinstance(v, bool) and is_timing(k) and where:
-                    found.append((" / ".join(where) + ("" if k == "runtime_s" else f" ({_timing_name(k)})"), v))
+                    found.append(
+                        (
+                            " / ".join(where)
+                            + ("" if k == "runtime_s" else f" ({k.removesuffix('_runtime_s').replace('_', ' ')})"),
+                            v,
+                        )
+                    )
                 elif k == "kpis":
                     walk(v, where)
                 else:
@@ -961,7 +965,7 @@ def _run(results: Mapping[str, Any]) -> str:
         f"smartopt {html.escape(str(results.get('smartopt_version', '')))}"
         + (f"; the whole day ran in {total:.1f} s" if isinstance(total, int | float) else "")
     ]
-    speeds = [f"{html.escape(w)}: {_timing_value(w, v)}" for w, v in found]
+    speeds = [f"{html.escape(w)}: {v:,.2f} s" for w, v in found]
     if speeds:
         lines.append("software timings: " + "; ".join(speeds))
     return "<p class='small'>" + ". ".join(lines) + ".</p>"
@@ -973,15 +977,3 @@ _RUN_PATHS = {
     "kpis_with": "with",
     "dispatch_kpis_at_full_power": "at full depot power",
 }
-
-
-def _timing_name(key: str) -> str:
-    return {"requests_per_s": "simulation speed", "solve_ms": "power flow"}.get(key, key.replace("_", " "))
-
-
-def _timing_value(where: str, v: float) -> str:
-    if where.endswith("(simulation speed)"):
-        return f"{v:,.0f} requests/s"
-    if where.endswith("(power flow)"):
-        return f"{v:,.1f} ms"
-    return f"{v:,.2f} s"

@@ -11,9 +11,13 @@ A scenario is a dict of overrides of the built-in district:
 - ``signals`` (``"smartopt"``, ``"webster"`` or ``"none"``): whose signal delays the shuttles
   drive on.
 
-``fn`` picks what runs per scenario: ``"run"`` the whole district day (:func:`run_district`,
-booked trips with a ``shuttle_time_limit_s`` search, default 2 s), ``"dispatch"`` only the on-demand
-day (fast, deterministic; the depots' chargers at full power).
+- ``shuttle_iterations`` (int >= 1, default 400): the booked trips' routing budget with ``fn="run"``;
+- ``time_limit_s`` (None or > 0, default None): with ``fn="run"``, the searches stop on this
+  wall-clock budget instead of their iteration budgets (see :func:`run_district`).
+
+``fn`` picks what runs per scenario: ``"run"`` the whole district day (:func:`run_district`),
+``"dispatch"`` only the on-demand day (fast; the depots' chargers at full power). Both are
+deterministic for a scenario unless ``time_limit_s`` is set.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "ev_share": 1.0,
     "fleet_size": None,
     "signals": "smartopt",
-    "shuttle_time_limit_s": 2.0,
+    "shuttle_iterations": 400,
+    "time_limit_s": None,
 }
 """Every override a scenario may set, and its default."""
 
@@ -68,8 +73,11 @@ def check_scenario(scenario: Mapping[str, Any], where: str = "scenario") -> dict
         raise ValueError(f"{where}: demand_scale={out['demand_scale']!r} must be > 0")
     if not 0 <= real("ev_share") <= 1:
         raise ValueError(f"{where}: ev_share={out['ev_share']!r} must be in [0, 1]")
-    if real("shuttle_time_limit_s") <= 0:
-        raise ValueError(f"{where}: shuttle_time_limit_s={out['shuttle_time_limit_s']!r} must be > 0")
+    iterations = out["shuttle_iterations"]
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        raise ValueError(f"{where}: shuttle_iterations={iterations!r} must be an int >= 1")
+    if out["time_limit_s"] is not None and real("time_limit_s") <= 0:
+        raise ValueError(f"{where}: time_limit_s={out['time_limit_s']!r} must be None or > 0")
     size = out["fleet_size"]
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ValueError(f"{where}: fleet_size={size!r} must be an int >= 1")
@@ -117,7 +125,8 @@ def run_scenario(scenario: Mapping[str, Any], fn: str = "run") -> dict[str, Any]
         scenario="sejong-5-1",
         seed=s["seed"],
         show=False,
-        shuttle_time_limit_s=s["shuttle_time_limit_s"],
+        shuttle_iterations=s["shuttle_iterations"],
+        time_limit_s=s["time_limit_s"],
         dispatch_signals=s["signals"],
     )
     r = day.results

@@ -144,6 +144,7 @@ def placer(
         max_trip=policy.max_trip,
         per_vehicle=policy.pool_candidates,
         time_limit_s=policy.pool_time_limit_s,
+        deterministic_time=policy.pool_deterministic_time,
         seed=seed,
     )
     return run.run_until
@@ -215,6 +216,15 @@ def check_requests(space: TravelSpace, fleet: Fleet, requests: Requests) -> None
             f"request {k} has {int(requests.passengers[k])} passengers, more than any vehicle's "
             f"{int(fleet.vehicle_seats.max())} seats"
         )
+
+
+def _deficit_kwh(start: FloatArray, end: FloatArray) -> FloatArray:
+    """``start - end`` where it is above the rounding tolerance, else 0 (also without a battery
+    limit, where both are inf)."""
+    limited = np.isfinite(start)
+    short = np.zeros(start.shape)
+    short[limited] = start[limited] - end[limited]
+    return np.where(short > ENERGY_TOLERANCE_KWH, short, 0.0)
 
 
 def within_day(start_s: FloatArray, end_s: FloatArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
@@ -314,7 +324,6 @@ class SimulationResult(ToDict):
             "vehicles_used": float(np.unique(self.vehicle[ok]).size),
             "broken_promises": float(self.broken.sum()),
             "reoptimizations": float(self.reoptimized),
-            "requests_per_s": n / self.runtime_s if self.runtime_s > 0 else math.inf,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -350,10 +359,12 @@ class SimulationResult(ToDict):
         end = self.soc_end_kwh
         return {
             "soc_start_kwh": start,
-            "driven_kwh": np.bincount(self.legs["vehicle"], per_leg, minlength=n),
-            "charged_kwh": np.bincount(self.charging["vehicle"], self.charging["energy_kwh"], minlength=n),
+            "driven_kwh": np.bincount(self.legs["vehicle"], per_leg, minlength=n).astype(float),
+            "charged_kwh": np.bincount(self.charging["vehicle"], self.charging["energy_kwh"], minlength=n).astype(
+                float
+            ),
             "soc_end_kwh": end,
-            "deficit_kwh": np.where(np.isfinite(start) & (start - end > ENERGY_TOLERANCE_KWH), start - end, 0.0),
+            "deficit_kwh": _deficit_kwh(start, end),
         }
 
     def charging_within_day(self) -> dict[str, npt.NDArray[Any]]:
@@ -482,7 +493,7 @@ class SimulationResult(ToDict):
             f"SimulationResult({int(k['requests'])} requests, served {k['served_ratio']:.1%}, "
             f"wait mean {k['mean_wait_s']:.0f} s / p95 {k['p95_wait_s']:.0f} s, detour {k['mean_detour']:.2f}, "
             f"occupancy {k['occupancy']:.2f}, {k['vehicle_km']:.0f} veh-km ({k['empty_km']:.0f} empty), "
-            f"{k['requests_per_s']:,.0f} requests/s)"
+            f"{k['requests'] / max(self.runtime_s, 1e-9):,.0f} requests/s)"
         )
 
 

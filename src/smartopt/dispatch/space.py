@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _dispatch
+from smartopt._threads import default_threads
 from smartopt._validation import FloatArray, float_array, index_array, positive_float
 from smartopt.network import RoadNetwork
 
@@ -36,11 +37,13 @@ class TravelSpace:
 
     @classmethod
     def from_network(
-        cls, network: RoadNetwork, *, link_time_s: npt.ArrayLike | None = None, n_threads: int = 2
+        cls, network: RoadNetwork, *, link_time_s: npt.ArrayLike | None = None, n_threads: int | None = None
     ) -> TravelSpace:
         """Fastest paths on ``network`` (free-flow link times, or ``link_time_s``, e.g. with
-        signal delays). Raises ValueError if some node cannot reach another."""
-        times = network.travel_time_matrix(np.arange(network.num_nodes), n_threads=n_threads, link_time_s=link_time_s)
+        signal delays) on ``n_threads`` (default: ``SMARTOPT_NUM_THREADS``, else all cores). Raises
+        ValueError if some node cannot reach another."""
+        threads = default_threads() if n_threads is None else n_threads
+        times = network.travel_time_matrix(np.arange(network.num_nodes), n_threads=threads, link_time_s=link_time_s)
         _check_reachable(times)
         offsets, order = network.csr
         link_time = network.link_time_s if link_time_s is None else np.asarray(link_time_s, dtype=float)

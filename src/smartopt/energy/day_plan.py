@@ -127,22 +127,31 @@ class DayPlan(ToDict):
         )
 
     def plot(self) -> Figure:
-        """Load curves (base, unmanaged, managed) and the batteries' state of charge."""
+        """District demand (MW) per slot over the day (0-24 h): without EV charging, before the
+        plan (charging on arrival, battery idle) and after it; below, the batteries' state of
+        charge (%)."""
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(9, 5.5))
+        fig = Figure(figsize=(9, 5.2))
         ax, soc_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
         hours = np.arange(self.day.num_slots + 1) * self.day.slot_h
-        ax.step(hours[:-1], self.day.net_load_kw(), where="post", label="base (loads - PV)")
-        ax.step(hours[:-1], self.demand_before_kw, where="post", label="unmanaged charging")
-        ax.step(hours[:-1], self.demand_after_kw, where="post", label="managed charging + battery")
-        ax.set_ylabel("district demand (kW)")
-        ax.legend(loc="upper left")
+        for values, label in (
+            (self.day.net_load_kw(), "loads - PV, no EV charging"),
+            (self.demand_before_kw, "before: EVs charge on arrival, battery idle"),
+            (self.demand_after_kw, "after: planned charging and battery"),
+        ):
+            ax.stairs(np.asarray(values) / 1000, hours, label=label, lw=1.4, baseline=None)
+        ax.set_ylabel("district demand, MW")
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(alpha=0.3)
         for b in range(self.battery_soc.shape[1]):
-            soc_ax.plot(hours, self.battery_soc[:, b], label=f"battery {b}")
-        soc_ax.set_ylabel("state of charge")
-        soc_ax.set_xlabel("hour")
-        soc_ax.set_ylim(0, 1)
+            soc_ax.plot(hours, 100 * self.battery_soc[:, b], label=f"battery {b + 1}")
+        soc_ax.set_ylabel("battery charge, %")
+        soc_ax.set_ylim(0, 100)
+        soc_ax.set_xlim(0, hours[-1])
+        soc_ax.set_xticks(np.arange(0, hours[-1] + 1, 3))
+        soc_ax.set_xlabel("time of day, h")
+        soc_ax.grid(alpha=0.3)
         fig.tight_layout()
         return fig
 

@@ -6,7 +6,6 @@ backward/forward sweep (compiled C++ by default, or the Numba kernel), in parall
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +15,7 @@ import numpy.typing as npt
 
 from smartopt._core import _power_flow
 from smartopt._serialise import ToDict
+from smartopt._threads import default_threads
 from smartopt._validation import FloatArray, float_array, positive_float, positive_int
 from smartopt.energy._per_unit import BASE_KVA, PerUnitModel
 from smartopt.energy.grid import Grid
@@ -299,7 +299,7 @@ def power_flow(
     output ``(T, n_gen)`` (None: the grid's nominal output in every snapshot). A snapshot converges
     when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iter`` sweeps;
     consecutive snapshots start from their predecessor's solution (see ``MAX_LANE``).
-    ``n_threads`` (default: all cores) never changes the results.
+    ``n_threads`` (default: ``SMARTOPT_NUM_THREADS``, else all cores) never changes the results.
 
     Example (the district's day, 96 quarter hours, uncontrolled EV charging):
         >>> from smartopt.datasets import sejong_5_1
@@ -319,7 +319,7 @@ def power_flow(
     gen_q = _powers("gen_q_kvar", gen_q_kvar, grid.gen_q_kvar, n_t)
     tol = positive_float("tol_pu", tol_pu)
     max_iter = positive_int("max_iter", max_iter)
-    threads = positive_int("n_threads", (os.cpu_count() or 1) if n_threads is None else n_threads)
+    threads = positive_int("n_threads", default_threads() if n_threads is None else n_threads)
     pu = grid.per_unit
     lane_length = min(MAX_LANE, max(1, -(-n_t // 64)))
     args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iter, lane_length, threads)
