@@ -96,7 +96,7 @@ def test_min_peak(benchmark, scale: str, size: str, tool: str) -> None:  # type:
         benchmark.pedantic(h.run, rounds=1, iterations=1)
         peak = h.getInfo().objective_function_value
     else:
-        z = benchmark.pedantic(lp_of(n).solve, args=(tool.removeprefix("ortools-"), 600.0), rounds=1, iterations=1)
-        assert z is not None
-        peak = z[-1]
+        solved = benchmark.pedantic(lp_of(n).solve, args=(tool.removeprefix("ortools-"), 600.0), rounds=1, iterations=1)
+        assert solved.status == "optimal" and solved.z is not None
+        peak = solved.z[-1]
     assert peak == pytest.approx(reference_peak(n), rel=REL)

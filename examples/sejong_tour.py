@@ -59,7 +59,8 @@ day = simulate(district, policy=Policy(wait_weight=1.0), progress=False)
 print(day)
 day.plot().figure.savefig(OUT / "fleet_day.png")
 live = Dispatcher(district.network, district.fleet)
-offer = live.submit(12, 200, time_s=8 * 3600.0, max_wait_s=300.0)
+live.advance(8 * 3600.0)  # the dispatcher's clock to 08:00: a request now is answered at once
+offer = live.submit(12, 200, max_wait_s=300.0)
 print(offer, live.advance(8 * 3600.0 + 600.0)[:3])
 
 # %% [markdown]
@@ -73,7 +74,7 @@ by_hour = signal_time_of_day(district.network, x, district.periods, plans)
 # like for like: the same fleet and policy as `day` above, only the travel times change
 signal_aware = simulate(district, policy=Policy(wait_weight=1.0), time_of_day=by_hour, progress=False)
 print(f"mean wait {day.kpis['mean_wait_s']:.0f} s at free flow, {signal_aware.kpis['mean_wait_s']:.0f} s with signals")
-with_shuttles = with_fleet_charging(energy, district.fleet, signal_aware.charging_within_day())
+with_shuttles = with_fleet_charging(energy, district.fleet, signal_aware.charger_load_kw(energy.slot_h * 3600))
 added = with_shuttles.ev_energy_kwh[energy.ev_energy_kwh.size :].sum()
 print(f"{added:.0f} kWh of shuttle charging on the grid, all {signal_aware.kpis['charged_kwh']:.0f} kWh charged")
 

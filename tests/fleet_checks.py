@@ -101,10 +101,12 @@ def check_day(res: SimulationResult) -> None:
     # the day repeats: overnight charging ends before the vehicle's first trip or charge of the next
     # day and keeps off its charger's sessions of the next day
     overnight = c["overnight"]
+    assert sorted(res.next_day_as.tolist()) == list(range(fleet.num_vehicles))  # every place taken once
     for k in np.flatnonzero(overnight):
         v, charger = c["vehicle"][k], c["charger"][k]
-        first = min(legs["depart_s"][legs["vehicle"] == v].min(initial=np.inf),
-                    c["start_s"][(c["vehicle"] == v) & ~overnight].min(initial=np.inf))  # fmt: skip
+        role = res.next_day_as[v]  # the vehicle whose place v takes the next day
+        first = min(legs["depart_s"][legs["vehicle"] == role].min(initial=np.inf),
+                    c["start_s"][(c["vehicle"] == role) & ~overnight].min(initial=np.inf))  # fmt: skip
         assert c["end_s"][k] <= first + DAY_S + EPS
         other = np.flatnonzero((c["charger"] == charger) & ~overnight)
         assert np.all(

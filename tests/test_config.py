@@ -72,6 +72,13 @@ BAD_VALUES = [
     ("network/links.csv", "speed_mps", 0, "90", "speeds are in m/s"),
     ("network/links.csv", "speed_mps", 6, "0", "must be > 0"),
     ("network/links.csv", "lanes", 3, "2.5", "must be a whole number"),
+    # Issue 18: integers past int32 are rejected where they are read, never wrapped downstream.
+    ("network/links.csv", "lanes", 3, "4294967298", r"is out of range \(at most 2147483647\)"),
+    ("network/links.csv", "lanes", 4, "1e20", r"is out of range \(at most 2147483647\)"),
+    ("signals/lane_groups.csv", "lanes", 4, "2147483648", r"is out of range"),
+    ("energy/ev_sessions.csv", "arrival_slot", 3, "4294967296", r"is out of range"),
+    ("energy/ev_sessions.csv", "charger", 4, "9223372036854775808", r"is out of range"),
+    ("fleet/vehicles.csv", "seats", 3, "4294967297", r"is out of range"),
     ("network/links.csv", "capacity_vph", 8, "-1800", "must be > 0"),
     ("signals/intersections.csv", "id", 1, "S05-00", "repeats the id of line 2"),
     ("signals/intersections.csv", "node", 2, "nowhere", "'nowhere' is not a node id"),
@@ -253,6 +260,51 @@ def test_config_sections_are_checked(exported: Path, tmp_path: Path) -> None:
         load_district(config)
     with pytest.raises(FileNotFoundError, match=r"nothing\.toml"):
         load_district(tmp_path / "nothing.toml")
+
+
+PERIODS = 'periods = ["am_peak", "midday", "pm_peak"]'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        (PERIODS, "periods = 5", r"signals\.periods must be a list of strings, got 5"),
+        (PERIODS, "periods = [1, 2]", r"signals\.periods must be a list of strings"),
+        ('"BRT trunk" = [', '"BRT trunk" = "S00-04"\nignored = [', r"corridors\.BRT trunk must be a list of strings"),
+        ('"BRT trunk" = [', '"BRT trunk" = [3, ', r"corridors\.BRT trunk must be a list of strings"),
+        ("[corridors]", "[requests.corridors]", r"requests\.corridors must be a string"),
+        ('"area_km2" = 2.755', '"area_km2" = "big"', r"facts\.area_km2 must be a finite number"),
+        ('tables = "fleet"', "tables = 5", r"fleet\.tables must be a string"),
+        ("slot_h = 0.25", "slot_h = true", r"energy\.slot_h must be a finite number"),
+        ("slot_h = 0.25", "slot_h = nan", r"energy\.slot_h must be a finite number"),
+    ],
+)
+def test_config_shape_errors_name_the_file_and_key(
+    exported: Path, tmp_path: Path, old: str, new: str, match: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = broken(exported, tmp_path)
+    text = config.read_text()
+    assert old in text
+    config.write_text(text.replace(old, new, 1))
+    with pytest.raises(ValueError, match=match) as info:
+        load_district(config)
+    assert str(info.value).startswith(f"{config}: ")
+    # The command line: one line, status 1, no traceback.
+    assert main(["run", "--config", str(config), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"smartopt: error: {config}: ") and err.count("\n") == 1
+
+
+def test_non_utf8_files_are_named(exported: Path, tmp_path: Path) -> None:
+    config = broken(exported, tmp_path)
+    config.write_bytes(config.read_bytes().replace(b"Sejong", b"Sej\xf6ng"))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(config))}: not a UTF-8 text file"):
+        load_district(config)
+    config = broken(exported, tmp_path / "b")
+    links = config.parent / "network" / "links.csv"
+    links.write_bytes(links.read_bytes() + b"\xff\xfe,broken\n")
+    with pytest.raises(ValueError, match=rf"{re.escape(str(links))}: not a UTF-8 text file"):
+        load_district(config)
 
 
 def test_district_on_a_sumo_network_with_its_traffic_lights(exported: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from smartopt.coupling import (
     SIGNAL_WINDOWS_H,
     depot_charging_kw,
+    depot_spare_kw,
     fleet_charger_index,
     mean_signal_delay_s,
     signal_time_of_day,
@@ -92,26 +93,22 @@ def test_fleet_charging_joins_the_energy_day_at_the_depot_chargers(district: Dis
     assert np.all(energy.charger_kind[index] == "depot") and np.all(energy.charger_bus[index] == fleet.charger_bus)
     assert np.unique(index).size == index.size
     kw = energy.charger_kw[index[0]]
-    day_s = energy.num_slots * energy.slot_h * 3600
-    sessions = {  # within the day; up to its end; from its start (the morning part of a night's charging)
-        "charger": np.array([0, 1, 2]),
-        "start_s": np.array([3600.0 + 100.0, day_s - 1800.0, 0.0]),
-        "end_s": np.array([3600.0 + 100.0 + 2400.0, day_s, 1800.0]),
-        "energy_kwh": np.array([kw * 2400 / 3600, kw / 2, kw / 2]),
-    }
-    joined = with_fleet_charging(energy, fleet, sessions)
+    t = energy.num_slots
+    load = np.zeros((fleet.charger_kw.size, t))
+    load[0, [4, 5, 6]] = [kw, kw / 2, 0.25 * kw]  # kW drawn in three slots
+    load[1, [0, t - 1]] = [1.0, 2.0]  # the morning part of a night's charging, and the evening
+    joined = with_fleet_charging(energy, fleet, load)
     n = energy.ev_energy_kwh.size
-    np.testing.assert_array_equal(joined.ev_charger[n:], index[:3])
-    slot_s = energy.slot_h * 3600
-    assert joined.ev_arrival_slot[n:].tolist() == [int(3700 // slot_s), int((day_s - 1800) // slot_s), 0]
-    assert joined.ev_departure_slot[n:].tolist() == [int(np.ceil(6100 / slot_s)), energy.num_slots, 2]
-    np.testing.assert_array_equal(joined.ev_energy_kwh[n:], sessions["energy_kwh"])  # every kWh, none clipped
-    np.testing.assert_allclose(joined.ev_max_kw[n:], kw)
-    late = {"end_s": np.array([6100.0, day_s + 60, 1800.0])}
-    too_much = {"energy_kwh": np.array([kw, kw / 2, kw / 2])}
-    for bad, match in ((late, "not within the energy day"), (too_much, "more than the energy day's charger")):
+    np.testing.assert_array_equal(joined.ev_charger[n:], index[[0, 0, 0, 1, 1]])
+    assert joined.ev_arrival_slot[n:].tolist() == [4, 5, 6, 0, t - 1]
+    assert joined.ev_departure_slot[n:].tolist() == [5, 6, 7, 1, t]  # each kWh in the slot it is drawn
+    np.testing.assert_allclose(joined.ev_max_kw[n:], [kw, kw / 2, 0.25 * kw, 1.0, 2.0])
+    assert joined.ev_energy_kwh[n:].sum() == pytest.approx(load.sum() * energy.slot_h, abs=1e-9)  # every kWh
+    too_much = load.copy()
+    too_much[2, 10] = energy.charger_kw[index[2]] + 1.0
+    for bad, match in ((too_much, r"charger_load_kw\[2, 10\]"), (-load, "must be >= 0"), (load[:, :5], "shape")):
         with pytest.raises(ValueError, match=match):
-            with_fleet_charging(energy, fleet, {**sessions, **bad})
+            with_fleet_charging(energy, fleet, bad)
     other = dataclasses.replace(fleet, charger_bus=np.zeros(fleet.charger_bus.size, dtype=int))  # the slack bus
     with pytest.raises(ValueError, match="fleet charger 0"):
         fleet_charger_index(energy, other)
@@ -123,12 +120,15 @@ def test_depot_charging_fits_the_transformers_spare_power(district: District) ->
     alone = plan_day(district.energy)
     fleet, grid = district.fleet, district.energy.grid
     limit = depot_charging_kw(alone, fleet, floor_kw=5.0)
+    spare = depot_spare_kw(alone, fleet)
+    np.testing.assert_array_equal(limit, np.clip(spare, 5.0, fleet.charger_kw[:, None]))  # the floor, where it binds
     assert limit.shape == (fleet.charger_kw.size, alone.day.num_slots)  # per slot, not the day's minimum
     assert np.all((limit >= 5.0) & (limit <= fleet.charger_kw[:, None]))
     for bus in np.unique(fleet.charger_bus):
         feeding = np.flatnonzero(grid.trafo_lv_bus == bus)
         used = (alone.after.trafo_loading_percent[:, feeding] / 100 * grid.trafo_sn_kva[feeding]).sum(axis=1)
-        spare = grid.trafo_sn_kva[feeding].sum() - used  # per slot
+        # per slot: the rating less 1 %, less the loading, in kW at the bus's voltage
+        spare = (0.99 * grid.trafo_sn_kva[feeding].sum() - used) * alone.after.vm_pu[:, bus]
         here = fleet.charger_bus == bus
         want = np.clip(spare[None, :] / here.sum(), 5.0, fleet.charger_kw[here][:, None])
         np.testing.assert_allclose(limit[here], want, rtol=1e-12)

@@ -15,6 +15,7 @@ from fleet_checks import EPS, check_day, make_fleet, random_requests
 from smartopt._core import _dispatch
 from smartopt.datasets.grid import grid_network
 from smartopt.dispatch import Dispatcher, Fleet, Policy, Requests, TravelSpace, reoptimize, simulate
+from smartopt.dispatch.dispatcher import Offer
 from smartopt.dispatch.simulation import RideLimits, core_fleet
 
 
@@ -243,10 +244,12 @@ def test_dispatcher_travel_times_and_reoptimization(grid: tuple[TravelSpace, Tra
     free, slow = grid
     fleet, req = busy_day(free, n=80)
     live = Dispatcher(free, fleet)
-    offers = [
-        live.submit(int(req.origin[k]), int(req.destination[k]), time_s=float(req.time_s[k]), max_detour=0.5)
-        for k in range(40)
-    ]
+
+    def submit_at(k: int) -> Offer:
+        live.advance(float(req.time_s[k]))
+        return live.submit(int(req.origin[k]), int(req.destination[k]), max_detour=0.5)
+
+    offers = [submit_at(k) for k in range(40)]
     broken = live.set_travel_times(slow)
     lim = RideLimits.of(free, req, 30.0)
     for k, o in enumerate(offers):
@@ -306,6 +309,7 @@ def test_reoptimization_after_a_slowdown_keeps_broken_promises_no_later(grid: tu
     fleet, req = busy_day(free, n=80)
     live = Dispatcher(free, fleet)
     for k in range(40):
+        live.advance(float(req.time_s[k]))
         live.submit(int(req.origin[k]), int(req.destination[k]), time_s=float(req.time_s[k]), max_detour=0.5)
     broken = live.set_travel_times(slow)
     assert broken

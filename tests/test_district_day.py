@@ -37,6 +37,8 @@ def test_the_fleets_energy_balances_and_enters_the_plan(seed: int, budget: dict[
     assert charging["energy_kwh"] == pytest.approx(charged, abs=1e-6)
     added = run.energy.ev_energy_kwh[district.energy.ev_energy_kwh.size :]
     assert added.sum() == pytest.approx(charged, abs=1e-6)  # in the energy day the plan schedules
+    served = run.energy_plan.ev_kw[district.energy.ev_energy_kwh.size :].sum() * district.energy.slot_h
+    assert served == pytest.approx(charged, rel=1e-6)  # and the plan delivers it
     day = run.on_demand
     assert day.charging_within_day()["energy_kwh"].sum() == pytest.approx(charged, abs=1e-6)
     # the day repeats: each shuttle ends at least at its starting charge, or its deficit is reported
@@ -45,7 +47,7 @@ def test_the_fleets_energy_balances_and_enters_the_plan(seed: int, budget: dict[
     assert np.all(b["soc_end_kwh"] + b["deficit_kwh"] >= b["soc_start_kwh"] - 1e-6)
     balance = on_demand["energy_balance"]
     assert balance["vehicles_short"] == [f"shuttle {k}" for k in np.flatnonzero(b["deficit_kwh"] > 0)]
-    assert balance["soc_end_kwh"] + balance["deficit_kwh"] == pytest.approx(balance["soc_start_kwh"], abs=1e-6)
+    assert balance["soc_end_kwh"] + balance["deficit_kwh"] >= balance["soc_start_kwh"] - 1e-6
     assert balance["charged_kwh"] == pytest.approx(charged, abs=1e-6)
     assert 0 < balance["overnight_kwh"] <= charged
     # the depots draw at most their transformers' spare power, slot by slot

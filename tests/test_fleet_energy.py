@@ -146,3 +146,37 @@ def test_a_fleet_without_battery_limits_needs_no_overnight_charging() -> None:
     day = simulate(LINE, fleet, req, progress=False)
     assert day.charging["vehicle"].size == 0 and day.energy_balance()["deficit_kwh"].tolist() == [0.0]
     assert day.kpis["energy_deficit_kwh"] == 0.0
+
+
+def test_the_day_ends_where_it_started() -> None:
+    # the vehicle starts at node 0 and its last ride ends at node 2, where the only charger is: it
+    # charges there for the way home too, then drives home
+    one = _one_vehicle(0.9, np.array([10.0]))
+    fleet = dataclasses.replace(one, depot_node=np.array([0, 2]), charger_node=np.array([2]))
+    req = Requests(num_nodes=3, time_s=[3600.0], origin=[1], destination=[2], passengers=[1])
+    day = simulate(LINE, fleet, req, progress=False)
+    legs = day.legs
+    assert legs["to"][-1].tolist() == [0.0, 0.0] and legs["depart_s"][-1] >= day.dropoff_s[0]  # home at the end
+    b = day.energy_balance()
+    assert b["soc_end_kwh"][0] == pytest.approx(90.0, abs=1e-9) and b["deficit_kwh"][0] == 0.0
+    assert b["driven_kwh"][0] == pytest.approx(12.0, abs=1e-9)  # 3 km empty, 3 km riding, 6 km home
+    assert day.charging["charger"].tolist() == [0] and day.charging["energy_kwh"][0] == pytest.approx(12.0)
+    check_day(day)
+
+
+def test_days_that_overlap_when_folded_are_refused() -> None:
+    # a 0.5 kW charger needs 140 h for the 70 kWh: the "day" overlaps itself six times over
+    fleet = _one_vehicle(0.2, np.array([0.5]))
+    req = Requests(num_nodes=3, time_s=[50000.0], origin=[1], destination=[2], passengers=[1], max_wait_s=1e6)
+    day = simulate(LINE, fleet, req, overnight=False, progress=False)
+    assert day.charging["end_s"].max() > 5 * DAY_S
+    with pytest.raises(ValueError, match="the day does not repeat"):
+        day.charger_load_kw()
+
+
+def test_an_unlimited_battery_has_no_balance_to_close() -> None:
+    fleet = dataclasses.replace(make_fleet(3, [0], 2, 4), vehicle_battery_kwh=np.array([np.inf, np.inf]),
+                                vehicle_soc0=np.array([0.0, 0.5]))  # fmt: skip
+    req = Requests(num_nodes=3, time_s=[3600.0], origin=[1], destination=[2], passengers=[1])
+    b = simulate(LINE, fleet, req, progress=False).energy_balance()
+    assert np.isinf(b["soc_start_kwh"]).all() and b["deficit_kwh"].tolist() == [0.0, 0.0]

@@ -224,12 +224,17 @@ def test_dispatcher_live_calls() -> None:
     net = grid_network(4, 4, spacing_m=300.0)
     fleet = make_fleet(net.num_nodes, [0], 2, 2)
     d = Dispatcher(net, fleet)
+    d.advance(10.0)
     offer = d.submit(5, 15, time_s=10.0)
     assert offer.accepted and offer.vehicle == 0 and offer.pickup_s > 10.0 and offer.rejection == ""
-    far = d.submit(15, 0, time_s=11.0, max_wait_s=1.0)
+    d.advance(11.0)
+    far = d.submit(15, 0, max_wait_s=1.0)
     assert not far.accepted and far.rejection == "no_vehicle"
-    near = d.submit((310.0, 5.0), 2, time_s=12.0)  # snapped to node 1
-    assert near.accepted
+    assert np.isnan(far.pickup_s) and np.isnan(far.cost_s) and far == d.offer(far.request)  # one convention
+    near = d.submit((310.0, 5.0), 2, time_s=12.0)  # made for later: placed when the clock gets there
+    assert near.pending and d.now_s == 11.0
+    decided = [e for e in d.advance(12.0) if e.request == near.request and e.kind == "assigned"]
+    assert len(decided) == 1 and decided[0].time_s == 12.0 and d.offer(near.request).accepted
     events = d.advance(offer.dropoff_s + 1)
     kinds = [(e.kind, e.request) for e in events]
     assert ("pickup", offer.request) in kinds and ("dropoff", offer.request) in kinds
@@ -357,8 +362,8 @@ def test_bad_input_of_the_other_entry_points() -> None:
     for sizes in ([], [0, 2]):
         with pytest.raises(ValueError, match="sizes"):
             size_fleet(net, fleet, req, sizes=sizes)
-    for n in (0, True, 2.5):
-        with pytest.raises(ValueError, match="num_vehicles"):
+    for n in (0, 2**31, True, 2.5):
+        with pytest.raises((ValueError, TypeError), match="num_vehicles"):
             fleet.resized(n)  # type: ignore[arg-type]
     assert fleet.resized(5).num_vehicles == 5 and fleet.resized(5).vehicle_depot.tolist() == [0] * 5
     live = Dispatcher(net, fleet)

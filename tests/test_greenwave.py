@@ -133,3 +133,11 @@ def test_bandwidth_resolution_and_speeds_are_checked() -> None:
         bandwidths([0.0, 300.0], [30.0] * 2, [30.0] * 2, 60.0, [0.0, 30.0], 10.0, resolution=0)
     with pytest.raises(ValueError, match=r"speed_mps\[1\]=0.0 must be > 0"):
         bandwidths([0.0, 300.0, 500.0], [30.0] * 3, [30.0] * 3, 60.0, [0.0] * 3, [10.0, 0.0])
+
+
+def test_a_budget_that_runs_out_before_any_bands_is_a_time_limit_not_an_error() -> None:
+    rng = np.random.default_rng(0)
+    pos, red = np.cumsum(rng.uniform(200, 600, 60)), rng.uniform(20, 60, 60)  # m, s: 60 signals
+    wave = maxband(pos, red, red, 100.0, (10.0, 14.0), time_limit=0.001)  # SCIP's 1 ms: not enough
+    assert wave.status == "time_limit" and np.isnan(wave.bandwidth_out_s) and np.all(wave.offset_s == 0)
+    assert maxband(pos, red, red, 100.0, (10.0, 14.0), max_iterations=1).status in ("feasible", "optimal")

@@ -197,7 +197,7 @@ def test_energy_day_profiles() -> None:
         ({"load_kw": np.full((8, 2), 1.0)}, r"load_kw must have shape \(\*, 1\)"),
         ({"battery_soc0": [1.5]}, r"battery_soc0 must be a fraction"),
         ({"pv_profile_pu": np.full(7, 0.1)}, r"pv_profile_pu must have shape \(8,\)"),
-        ({"slot_h": 0.0}, r"slot_h\[0\]=0.0 must be > 0"),
+        ({"slot_h": 0.0}, "slot_h must be a finite number > 0, got 0.0"),
         ({"charger_kind": ["slow"]}, r"charger_kind must have shape \(2,\)"),
     ],
 )

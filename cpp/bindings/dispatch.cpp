@@ -184,6 +184,9 @@ void bind_fleet(py::module_ &m, const char *name) {
         .def(
             "close_day", [](Fleet &f, double day_s) { without_gil([&] { f.close_day(day_s); return 0; }); },
             py::arg("day_s"), "After finish(): overnight charging back to each vehicle's initial state of charge.")
+        .def(
+            "next_day_as", [](const Fleet &f) { return to_numpy<std::int32_t>(f.next_day_as()); },
+            "After close_day: whose place each vehicle takes the next day (-1: close_day has not run).")
         .def("advance", [](Fleet &f, double now) { without_gil([&] { f.advance(now); return 0; }); }, py::arg("now"))
         .def(
             "submit",

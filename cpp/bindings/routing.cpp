@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,14 @@ using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 using smartopt::bindings::without_gil;
 
-std::vector<double> matrices(const CArray<double> &m, const char *name, int32_t &profiles, int32_t &n) {
+// A view of the matrices' memory, not a copy: the caller's arrays outlive the call.
+rt::Values matrices(const CArray<double> &m, const char *name, int32_t &profiles, int32_t &n) {
     if (m.ndim() != 3 || m.shape(1) != m.shape(2))
         throw py::value_error(std::string(name) + " must have shape (num_profiles, n, n)");
+    if (m.shape(0) > INT32_MAX || m.shape(1) > INT32_MAX) throw py::value_error(std::string(name) + " is too large");
     profiles = static_cast<int32_t>(m.shape(0));
     n = static_cast<int32_t>(m.shape(1));
-    return std::vector<double>(m.data(), m.data() + m.size());
+    return rt::Values(m.data(), static_cast<size_t>(m.size()));
 }
 
 // Vehicle types come as columns: one entry per type in each array of `types`.
@@ -86,6 +89,27 @@ py::list route_list(const rt::Routes &r) {
     return out;
 }
 
+py::list report_list(const std::vector<rt::RouteReport> &reports) {
+    py::list out;
+    for (const auto &r : reports) {
+        py::dict d;
+        d["distance"] = r.distance;
+        d["duration"] = r.duration;
+        d["time_warp"] = r.time_warp;
+        d["max_load"] = r.max_load;
+        d["cost"] = r.cost;
+        d["start_time"] = r.start_time;
+        d["end_time"] = r.end_time;
+        d["ride_excess"] = r.ride_excess;
+        d["pair_errors"] = r.pair_errors;
+        d["arrival"] = to_numpy<double>(r.arrival);
+        d["service_start"] = to_numpy<double>(r.service_start);
+        d["load_after"] = to_numpy<double>(r.load_after);
+        out.append(d);
+    }
+    return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_routing, m) {
@@ -95,8 +119,8 @@ PYBIND11_MODULE(_routing, m) {
         [](const CArray<double> &distance, const CArray<double> &duration, const py::dict &loc, const py::dict &types,
            double time_limit_s, int64_t max_iterations, uint64_t seed, int32_t num_neighbours,
            const CArray<int32_t> &warm_vehicle, const py::list &warm_visits, const CArray<int32_t> &warm_locked) {
+            rt::Options o;  // the time limit counts from here, copying the problem included
             const rt::Problem p = make_problem(distance, duration, loc, types);
-            rt::Options o;
             o.time_limit_s = time_limit_s;
             o.max_iterations = max_iterations;
             o.seed = seed;
@@ -105,7 +129,12 @@ PYBIND11_MODULE(_routing, m) {
             warm.routes = make_routes(warm_vehicle, warm_visits);
             warm.locked = to_vector(warm_locked, "locked");
             const bool has_warm = !warm.routes.vehicle.empty();
-            const rt::SolveResult res = without_gil([&] { return rt::solve(p, o, has_warm ? &warm : nullptr); });
+            std::vector<rt::RouteReport> reports;
+            const rt::SolveResult res = without_gil([&] {
+                rt::SolveResult out = rt::solve(p, o, has_warm ? &warm : nullptr);
+                reports = rt::evaluate_validated(p, out.routes);
+                return out;
+            });
             py::dict d;
             d["vehicle"] = to_numpy<int32_t>(res.routes.vehicle);
             d["visits"] = route_list(res.routes);
@@ -119,6 +148,9 @@ PYBIND11_MODULE(_routing, m) {
             d["time_to_best_s"] = res.time_to_best_s;
             d["trace_time_s"] = to_numpy<double>(res.trace_time_s);
             d["trace_objective"] = to_numpy<double>(res.trace_objective);
+            d["complete"] = res.complete;
+            d["time_limit_reached"] = res.time_limit_reached;
+            d["reports"] = report_list(reports);
             return d;
         },
         py::arg("distance"), py::arg("duration"), py::arg("locations"), py::arg("types"), py::arg("time_limit_s"),
@@ -130,25 +162,7 @@ PYBIND11_MODULE(_routing, m) {
            const CArray<int32_t> &vehicle, const py::list &visits) {
             const rt::Problem p = make_problem(distance, duration, loc, types);
             const rt::Routes routes = make_routes(vehicle, visits);
-            const auto reports = without_gil([&] { return rt::evaluate(p, routes); });
-            py::list out;
-            for (const auto &r : reports) {
-                py::dict d;
-                d["distance"] = r.distance;
-                d["duration"] = r.duration;
-                d["time_warp"] = r.time_warp;
-                d["max_load"] = r.max_load;
-                d["cost"] = r.cost;
-                d["start_time"] = r.start_time;
-                d["end_time"] = r.end_time;
-                d["ride_excess"] = r.ride_excess;
-                d["pair_errors"] = r.pair_errors;
-                d["arrival"] = to_numpy<double>(r.arrival);
-                d["service_start"] = to_numpy<double>(r.service_start);
-                d["load_after"] = to_numpy<double>(r.load_after);
-                out.append(d);
-            }
-            return out;
+            return report_list(without_gil([&] { return rt::evaluate(p, routes); }));
         },
         py::arg("distance"), py::arg("duration"), py::arg("locations"), py::arg("types"), py::arg("vehicle"),
         py::arg("visits"));

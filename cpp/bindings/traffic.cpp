@@ -5,6 +5,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,7 +95,7 @@ sig::FixedPlan fixed_plan(const Scenario &s, const CArray<double> &cycle_s, cons
 py::tuple simulate_fixed(std::shared_ptr<Scenario> s, const CArray<double> &cycle_s, const CArray<double> &offset_s,
                          const CArray<double> &window_start_s, const CArray<double> &window_end_s, int64_t n_steps) {
     const sig::FixedPlan plan = fixed_plan(*s, cycle_s, offset_s, window_start_s, window_end_s);
-    if (n_steps < 0) throw py::value_error("n_steps must be >= 0");
+    if (n_steps < 0 || n_steps > sig::kMaxSteps) throw py::value_error("n_steps is out of range");
     sig::LinkStats stats(s->net.num_links());
     sig::Totals totals;
     {
@@ -104,7 +108,7 @@ py::tuple simulate_fixed(std::shared_ptr<Scenario> s, const CArray<double> &cycl
 py::array_t<double> score_plans(std::shared_ptr<Scenario> s, const CArray<double> &cycle_s,
                                 const CArray<double> &offset_s, const CArray<double> &window_start_s,
                                 const CArray<double> &window_end_s, int64_t n_steps, double stop_penalty_s,
-                                int n_threads) {
+                                int n_threads, double time_limit_s) {
     const py::ssize_t n = s->net.n_signals, k = s->net.max_stages;
     if (cycle_s.ndim() != 2) throw py::value_error("cycle_s must be two-dimensional (plans, signals)");
     const py::ssize_t p = cycle_s.shape(0);
@@ -112,13 +116,20 @@ py::array_t<double> score_plans(std::shared_ptr<Scenario> s, const CArray<double
     check_shape(offset_s, {p, n}, "offset_s");
     check_shape(window_start_s, {p, n, k}, "window_start_s");
     check_shape(window_end_s, {p, n, k}, "window_end_s");
-    if (n_steps < 0) throw py::value_error("n_steps must be >= 0");
+    if (n_steps < 0 || n_steps > sig::kMaxSteps) throw py::value_error("n_steps is out of range");
+    if (n_threads < 1) throw py::value_error("n_threads must be >= 1");
+    if (std::isnan(time_limit_s)) throw py::value_error("time_limit_s must not be NaN");
     py::array_t<double> out(p);
     double *o = out.mutable_data();
     {
         py::gil_scoped_release release;
+        // A limit of inf (or past a year) means none; 0 or less means nothing may run.
+        const bool limited = time_limit_s < 3.15e7;
+        const sig::Clock::time_point deadline =
+            sig::Clock::now() + std::chrono::duration_cast<sig::Clock::duration>(
+                                    std::chrono::duration<double>(limited ? std::max(0.0, time_limit_s) : 0.0));
         sig::score_plans(s->net, s->demand, p, cycle_s.data(), offset_s.data(), window_start_s.data(),
-                         window_end_s.data(), n_steps, stop_penalty_s, o, n_threads);
+                         window_end_s.data(), n_steps, stop_penalty_s, o, n_threads, limited ? &deadline : nullptr);
     }
     return out;
 }
@@ -134,7 +145,7 @@ class Stepper {
         for (py::ssize_t i = 0; i < green_share.size(); ++i)
             if (!(green_share.data()[i] >= 0 && green_share.data()[i] <= 1))
                 throw py::value_error("green_share must be in [0, 1]");
-        if (n_steps < 0) throw py::value_error("n_steps must be >= 0");
+        if (n_steps < 0 || n_steps > sig::kMaxSteps) throw py::value_error("n_steps is out of range");
         py::gil_scoped_release release;
         for (int64_t t = 0; t < n_steps; ++t) sim_.step(green_share.data(), &stats_);
     }
@@ -173,7 +184,7 @@ PYBIND11_MODULE(_traffic, m) {
           py::arg("window_start_s"), py::arg("window_end_s"), py::arg("n_steps"));
     m.def("score_plans", &score_plans, py::arg("scenario"), py::arg("cycle_s"), py::arg("offset_s"),
           py::arg("window_start_s"), py::arg("window_end_s"), py::arg("n_steps"), py::arg("stop_penalty_s"),
-          py::arg("n_threads"));
+          py::arg("n_threads"), py::arg("time_limit_s") = std::numeric_limits<double>::infinity());
     py::class_<Stepper>(m, "Stepper")
         .def(py::init<std::shared_ptr<Scenario>>(), py::arg("scenario"))
         .def("step", &Stepper::step, py::arg("green_share"), py::arg("n_steps"))

@@ -22,10 +22,25 @@ FILLED: Any = None
 """Default of dataclass fields that ``__post_init__`` fills in when the caller leaves them out."""
 
 
+INT32_MAX = 2**31 - 1
+"""The largest value an int32 field (counts, indices, slots) can hold."""
+INT64_MAX = 2**63 - 1
+MAX_QUANTITY = 1e12
+"""Largest magnitude accepted for a power (kW), energy (kWh) or price: a terawatt is beyond any
+district, and bounding it keeps sums and squares far from overflow."""
+
+
 def _as_array(name: str, value: Any, *, integer: bool = False) -> npt.NDArray[Any]:
     if value is None:
         raise TypeError(f"{name} is required, got None")
     arr = np.asarray(value)
+    if integer and arr.dtype.kind in "fO" and not isinstance(value, np.ndarray) and arr.size:
+        # Python ints numpy could not fit one integer dtype (e.g. [2, 2**63] becomes float64): check
+        # them as the ints they are, so the error says out of range, not "float".
+        items = np.asarray(value, dtype=object)
+        if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in items.reshape(-1)):
+            _object_ints(name, items)
+            arr = items.astype(np.int64)
     if arr.dtype == object:
         raise TypeError(f"{name} must be numeric, got an object array")
     if integer:
@@ -34,6 +49,28 @@ def _as_array(name: str, value: Any, *, integer: bool = False) -> npt.NDArray[An
         if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
     return arr
+
+
+def _object_ints(name: str, arr: npt.NDArray[Any]) -> None:
+    """Python ints too large for numpy (past 2**64) arrive as an object array: name the first one
+    out of range rather than calling the array non-numeric."""
+    flat = arr.reshape(-1)
+    for i, v in enumerate(flat):
+        if isinstance(v, int | np.integer) and not isinstance(v, bool) and not -INT64_MAX - 1 <= v <= INT64_MAX:
+            idx = np.unravel_index(i, arr.shape) if arr.ndim else ()
+            raise ValueError(f"{name}{_index_text(tuple(int(j) for j in idx))}={v} is out of range")
+
+
+def _fits_int32(name: str, arr: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
+    """``arr`` (an integer array) as C-contiguous int32, values past the int32 range rejected (never wrapped)."""
+    if arr.size and arr.dtype.itemsize >= 4 and arr.dtype != np.int32:
+        big = arr > INT32_MAX
+        if np.issubdtype(arr.dtype, np.signedinteger):
+            big |= arr < -INT32_MAX - 1
+        if big.any():
+            idx = _first_bad(big)
+            raise ValueError(f"{name}{_index_text(idx)}={arr[idx]} is out of range (at most {INT32_MAX})")
+    return np.array(arr, dtype=np.int32, order="C")
 
 
 def _check_shape(name: str, arr: npt.NDArray[Any], shape: tuple[int | None, ...] | None) -> None:
@@ -61,8 +98,11 @@ def float_array(
     positive: bool = False,
     nonnegative: bool = False,
     allow_inf: bool = False,
+    max_abs: float | None = None,
 ) -> npt.NDArray[np.float64]:
-    """``value`` as a C-contiguous float64 array; NaN (and inf unless allowed) rejected."""
+    """``value`` as a C-contiguous float64 array; NaN (and inf unless allowed) rejected, and with
+    ``max_abs`` finite values of a larger magnitude (physically absurd ones that would overflow the
+    arithmetic downstream)."""
     arr = _as_array(name, value)
     if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise TypeError(f"{name} must be a real-valued numeric array, got dtype {arr.dtype}")
@@ -78,6 +118,11 @@ def float_array(
     if nonnegative and (out < 0).any():
         idx = _first_bad(out < 0)
         raise ValueError(f"{name}{_index_text(idx)}={out[idx]} must be >= 0")
+    if max_abs is not None:
+        huge = np.isfinite(out) & (np.abs(out) > max_abs)
+        if huge.any():
+            idx = _first_bad(huge)
+            raise ValueError(f"{name}{_index_text(idx)}={out[idx]} is out of range (magnitude at most {max_abs:g})")
     return out
 
 
@@ -89,7 +134,7 @@ def index_array(name: str, value: Any, n: int, shape: tuple[int | None, ...] | N
     if bad.any():
         idx = _first_bad(bad)
         raise ValueError(f"{name}{_index_text(idx)}={arr[idx]} is not an index in [0, {n})")
-    return np.array(arr, dtype=np.int32, order="C")
+    return _fits_int32(name, arr)
 
 
 def count_array(
@@ -101,7 +146,7 @@ def count_array(
     if (arr < minimum).any():
         idx = _first_bad(arr < minimum)
         raise ValueError(f"{name}{_index_text(idx)}={arr[idx]} must be >= {minimum}")
-    return np.array(arr, dtype=np.int32, order="C")
+    return _fits_int32(name, arr)
 
 
 def slot_windows(
@@ -127,22 +172,63 @@ def slot_windows(
     return arr, dep
 
 
-def positive_int(name: str, value: Any) -> int:
-    """A plain Python int ``>= 1`` (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
+def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A plain Python int in ``[minimum, maximum]`` (either bound optional). Bools, floats (even
+    whole ones) and strings are rejected with ``TypeError``; values out of range with ``ValueError``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    out = int(value)
+    if minimum is not None and out < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {out}")
+    if maximum is not None and out > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {out}")
+    return out
+
+
+def positive_int(name: str, value: Any, *, maximum: int = INT64_MAX) -> int:
+    """A plain Python int in ``[1, maximum]`` (bools and floats rejected); ``maximum`` defaults to
+    the int64 range; pass :data:`INT32_MAX` where the value is stored in an int32."""
+    return integer(name, value, minimum=1, maximum=maximum)
+
+
+def seed_int(name: str, value: Any) -> int:
+    """A random seed: a plain Python int in ``[0, 2**63 - 1]`` (what every solver takes)."""
+    message = f"{name} must be a non-negative int of at most {INT64_MAX}, got {value!r}"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(message)
+    if not 0 <= value <= INT64_MAX:
+        raise ValueError(message)
     return int(value)
 
 
-def positive_float(name: str, value: Any) -> float:
-    """A finite Python float ``> 0`` (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+def index_int(name: str, value: Any, n: int) -> int:
+    """A plain Python int index in ``[0, n)``."""
+    out = integer(name, value)
+    if not 0 <= out < n:
+        raise ValueError(f"{name}={out} is not an index in [0, {n})")
+    return out
+
+
+def bool_flag(name: str, value: Any) -> bool:
+    """A flag: ``True`` or ``False`` (or a numpy bool) only; truthy strings and numbers are rejected,
+    so ``"no"`` cannot pass for true."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def positive_float(name: str, value: Any, *, maximum: float | None = None) -> float:
+    """A finite Python float ``> 0`` (and ``<= maximum`` if given; bools rejected)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int past 1e308
+        raise ValueError(f"{name} must be a finite number > 0, got {value}") from None
     if not (math.isfinite(out) and out > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {out}")
+    if maximum is not None and out > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {out:g}")
     return out
 
 

@@ -37,6 +37,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+MAX_SEED = 2**31 - 1
+"""The largest seed every solver takes (OR-Tools' are 32-bit)."""
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="smartopt",
@@ -314,10 +318,15 @@ def run(
         print(f"    why: {note}")
     f = results["coupling"]["shuttle_charging"]
     u, pw = f["uncontrolled_peak_kw"], f["plan"]
-    depots = ", ".join(f"{d['min_kw']:.0f}-{d['max_kw']:.0f} kW at {d['bus']}" for d in f["depot_charger_kw"])
+    depots = ", ".join(
+        f"{d['min_kw']:.0f}-{d['max_kw']:.0f} kW at {d['bus']} "
+        f"({d['slots_at_the_floor']} slots at the {f['floor_kw']:g} kW floor)"
+        for d in f["depot_charger_kw"]
+    )
     print(
         f"  coupling: depot chargers limited to their transformers' spare power in each slot ({depots}; full power "
-        f"{f['full_charger_kw']:.0f} kW); the shuttles' {f['sessions']} charging sessions ({f['energy_kwh']:.0f} kWh) "
+        f"{f['full_charger_kw']:.0f} kW); all {f['energy_kwh']:.0f} kWh the shuttles charge, in "
+        f"{f['charging_slots']} charger-slots, "
         f"on the grid: uncontrolled peak {u['without_shuttles'] / 1000:.2f} -> {u['with_shuttles'] / 1000:.2f} MW; "
         f"planned peak {pw['without_shuttles']['peak_kw'] / 1000:.2f} -> "
         f"{pw['with_shuttles']['peak_kw'] / 1000:.2f} MW; "
@@ -350,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if getattr(args, "seed", 0) < 0:
         parser.error(f"argument --seed: must be >= 0, got {args.seed}")
+    if getattr(args, "seed", 0) > MAX_SEED:
+        parser.error(f"argument --seed: must be <= {MAX_SEED}, got {args.seed}")
     if args.command in ("run", "sweep"):
         if args.time_limit is not None and not 0 < args.time_limit < math.inf:
             parser.error(f"argument --time-limit: must be a number of seconds > 0, got {args.time_limit:g}")
@@ -395,10 +406,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:
         print(f"smartopt: error: {_missing(exc)}", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as exc:
-        print(f"smartopt: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"smartopt: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug, not bad input: still one line, never a traceback
+        print(
+            f"smartopt: error: unexpected {type(exc).__name__}: {_one_line(exc)} (please report this)", file=sys.stderr
+        )
         return 1
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _missing(exc: ImportError) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from smartopt._files import existing_file, id_positions
+from smartopt._validation import INT32_MAX
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.district import District
 from smartopt.energy.assets import EnergyDay
@@ -68,10 +69,10 @@ def load_district(config: str | Path) -> District:
             spec = tomllib.load(f)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML ({exc})") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a UTF-8 text file (TOML is expected)") from None
     root = path.parent
-    for section in ("network", "signals", "grid", "energy", "fleet", "requests"):
-        if section not in spec:
-            raise ValueError(f"{path.name}: missing the [{section}] section")
+    _check_spec(path, spec)
     files = _Files(root, spec)
     net = _network(files)
     periods = tuple(str(p) for p in spec["signals"].get("periods", ()))
@@ -239,6 +240,57 @@ REQUEST_COLUMNS = ("max_wait_s", "max_detour", "max_detour_s", "pickup_earliest_
 STAGE_COLUMNS = ("min_green_s", "max_green_s", "yellow_s", "all_red_s", "ped_min_green_s")
 
 
+_NUMBER_KEYS = ("slack_vm_pu", "slack_va_degree", "slot_h")
+
+
+def _check_spec(path: Path, spec: Mapping[str, Any]) -> None:
+    """The shape of ``district.toml`` before any file is read: its sections are tables, ``periods``
+    and ``assumptions`` lists of strings, ``corridors`` a table of lists of intersection ids,
+    ``facts`` a table of numbers, ``name`` and file names strings. ValueError naming file and key."""
+
+    def fail(key: str, what: str, value: Any) -> NoReturn:
+        raise ValueError(f"{path}: {key} must be {what}, got {value!r}")
+
+    def strings(key: str, value: Any) -> None:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            fail(key, "a list of strings", value)
+
+    for section in ("network", "signals", "grid", "energy", "fleet", "requests"):
+        if section not in spec:
+            raise ValueError(f"{path.name}: missing the [{section}] section")
+        if not isinstance(spec[section], dict):
+            fail(section, "a table ([" + section + "])", spec[section])
+        for key, value in spec[section].items():
+            if key in _NUMBER_KEYS:
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                    fail(f"{section}.{key}", "a finite number", value)
+            elif key == "windows_s":
+                windows_ok = isinstance(value, dict) and all(
+                    isinstance(w, list)
+                    and len(w) == 2
+                    and all(not isinstance(x, bool) and isinstance(x, int | float) and math.isfinite(x) for x in w)
+                    for w in value.values()
+                )
+                if not windows_ok:
+                    fail(f"{section}.{key}", "a table of [begin, end] pairs (s) per period", value)
+            elif key != "periods" and not isinstance(value, str):
+                fail(f"{section}.{key}", "a string (a file or folder name)", value)
+    if "periods" in spec["signals"]:
+        strings("signals.periods", spec["signals"]["periods"])
+    if "name" in spec and not isinstance(spec["name"], str):
+        fail("name", "a string", spec["name"])
+    if "assumptions" in spec:
+        strings("assumptions", spec["assumptions"])
+    for table in ("corridors", "facts"):
+        if table in spec and not isinstance(spec[table], dict):
+            fail(table, f"a table ([{table}])", spec[table])
+    for name, members in spec.get("corridors", {}).items():
+        strings(f"corridors.{name}", members)
+    for key, value in spec.get("facts", {}).items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            fail(f"facts.{key}", "a finite number", value)
+
+
 class _Files:
     """Reads the config's tables: paths relative to it, required columns, the line of each row."""
 
@@ -379,6 +431,8 @@ def _numbers(
     _reject(df, column, ~(finite | (values == np.inf)) if inf else ~finite, "must be a finite number")
     if dtype is int:
         _reject(df, column, values != np.round(values), "must be a whole number")
+        # Integers are stored as int32 downstream: past its range they would wrap.
+        _reject(df, column, np.abs(values) > INT32_MAX, f"is out of range (at most {INT32_MAX})")
     if low is not None:
         _reject(df, column, values < low, f"must be >= {low:g}")
     if above is not None:

@@ -3,21 +3,21 @@
 - Signal plans -> travel times: each period's plan adds its HCM control delays to the links
   entering its intersections, and the shuttle dispatch drives on those times during the hours the
   period stands for.
-- Grid -> shuttle charging: a depot's chargers run at most at the power its transformers have to
-  spare in the energy day planned without the fleet.
-- Shuttle charging -> the grid: the fleet's charging sessions join the energy day as EV sessions
-  at the depot chargers, planned with the residents' EVs, PV and the battery.
+- Grid -> shuttle charging: a depot's chargers run, slot by slot, at most at the power its
+  transformers have to spare in the energy day planned without the fleet.
+- Shuttle charging -> the grid: the fleet's charging joins the energy day at the depot chargers,
+  each kWh in the slot it is drawn, planned with the residents' EVs, PV and the battery.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._validation import float_array
 from smartopt.dispatch.model import Fleet
 from smartopt.dispatch.space import TravelSpace
 from smartopt.energy.assets import EnergyDay
@@ -29,6 +29,7 @@ from smartopt.signals.timing import TimingPlan, hcm_delay, link_delays
 __all__ = [
     "SIGNAL_WINDOWS_H",
     "depot_charging_kw",
+    "depot_spare_kw",
     "fleet_charger_index",
     "mean_signal_delay_s",
     "signal_time_of_day",
@@ -91,69 +92,65 @@ def fleet_charger_index(energy: EnergyDay, fleet: Fleet) -> npt.NDArray[np.int64
     return np.array(out, dtype=np.int64)
 
 
-def depot_charging_kw(plan: DayPlan, fleet: Fleet, *, floor_kw: float = 7.0) -> npt.NDArray[np.float64]:
-    """Per fleet charger and slot of ``plan`` (the energy day planned without the fleet), the power
-    (kW) its depot can draw, ``(chargers, slots)``: the transformers feeding its bus keep their
-    rating (their spare apparent power in that slot), shared by the fleet's chargers there; at most
-    the charger's power and at least ``floor_kw`` (also in a slot whose power flow failed).
-    Chargers on a bus without a transformer keep their power. For
-    ``Fleet(charger_kw=..., charger_slot_s=plan.day.slot_h * 3600)``."""
+SPARE_MARGIN = 0.01
+"""Share of a transformer's rating :func:`depot_spare_kw` keeps back from the shuttles' charging,
+for the plan's power flow and losses to move in."""
+
+
+def depot_spare_kw(plan: DayPlan, fleet: Fleet, *, margin: float = SPARE_MARGIN) -> npt.NDArray[np.float64]:
+    """Per fleet charger and slot of ``plan`` (the energy day planned without the fleet), its share
+    of the power (kW) the transformers feeding its bus have to spare, ``(chargers, slots)``: their
+    rating less ``margin`` of it, less their loading (current-based: a kW drawn at a bus below 1 pu
+    takes 1 / voltage kVA of the rating), below 0 where they are already over, NaN in a slot whose
+    power flow failed, inf at a bus no transformer feeds."""
     grid = plan.day.grid
-    kw, _ = fleet.charger_power_kw()
-    out = np.array(np.broadcast_to(kw, (kw.shape[0], plan.day.num_slots)), dtype=np.float64)
+    out = np.full((fleet.charger_kw.shape[0], plan.day.num_slots), np.inf)
     for bus in np.unique(fleet.charger_bus):
         feeding = np.flatnonzero(grid.trafo_lv_bus == bus)
-        if feeding.size == 0:
-            continue
-        rating = grid.trafo_sn_kva[feeding]
-        used = plan.after.trafo_loading_percent[:, feeding] / 100.0 * rating  # NaN in a failed slot
-        spare = rating.sum() - used.sum(axis=1)
-        here = fleet.charger_bus == bus
-        share = np.where(np.isnan(spare), floor_kw, spare / here.sum())
-        out[here] = np.clip(share, floor_kw, out[here])
+        if feeding.size:
+            rating = grid.trafo_sn_kva[feeding]
+            used = plan.after.trafo_loading_percent[:, feeding] / 100.0 * rating  # NaN in a failed slot
+            here = fleet.charger_bus == bus
+            out[here] = ((1 - margin) * rating.sum() - used.sum(axis=1)) * plan.after.vm_pu[:, bus] / here.sum()
     return out
 
 
-def with_fleet_charging(energy: EnergyDay, fleet: Fleet, sessions: Mapping[str, Any]) -> EnergyDay:
-    """``energy`` with the fleet's charging ``sessions`` added as EV sessions at the depot chargers
-    feeding them. ``sessions`` are within the day (``SimulationResult.charging_within_day()``:
-    charger, start and end s in [0, the energy day's length], energy kWh): each is plugged in from
-    the slot it starts to the slot it ends (rounded outward) with its energy, at most the power the
-    fleet's charger has in those slots. Every kWh goes in: a session outside the day, or with more
-    energy than the depot charger can deliver in its slots, is a ValueError."""
+def depot_charging_kw(plan: DayPlan, fleet: Fleet, *, floor_kw: float = 7.0) -> npt.NDArray[np.float64]:
+    """Per fleet charger and slot of ``plan``, the power (kW) its depot may draw, ``(chargers,
+    slots)``: its share of the transformers' spare power (:func:`depot_spare_kw`), at most the
+    charger's power and at least ``floor_kw`` (also where the spare power is lower or unknown: see
+    :func:`depot_spare_kw` for where the floor applies). For ``Fleet(charger_kw=...,
+    charger_slot_s=plan.day.slot_h * 3600)``."""
+    kw, _ = fleet.charger_power_kw()
+    spare = np.nan_to_num(depot_spare_kw(plan, fleet), nan=floor_kw, posinf=np.inf)
+    return np.clip(spare, floor_kw, np.broadcast_to(kw, spare.shape))
+
+
+def with_fleet_charging(energy: EnergyDay, fleet: Fleet, charger_load_kw: npt.ArrayLike) -> EnergyDay:
+    """``energy`` with the fleet's charging added at the depot chargers feeding its chargers, each
+    kWh in the slot it is drawn: ``charger_load_kw`` is the fleet's mean power per charger and slot
+    of the energy day (``SimulationResult.charger_load_kw(energy.slot_h * 3600)``, ``(chargers,
+    slots)`` kW), and every slot a charger draws power in becomes an EV session of that slot, that
+    energy and that power. ValueError if a depot charger of the energy day has less power than the
+    fleet draws from it."""
     index = fleet_charger_index(energy, fleet)
-    slot_s = energy.slot_h * 3600.0
     t = energy.num_slots
-    fleet_charger = np.asarray(sessions["charger"], dtype=np.int64)
+    load = float_array("charger_load_kw", charger_load_kw, (index.size, t), nonnegative=True)
+    fleet_charger, slot = np.nonzero(load > 0)
+    kw = load[fleet_charger, slot]
     charger = index[fleet_charger]
-    start, end = np.asarray(sessions["start_s"], dtype=float), np.asarray(sessions["end_s"], dtype=float)
-    kwh = np.asarray(sessions["energy_kwh"], dtype=float)
-    outside = (start < 0) | (end > t * slot_s + 1e-6) | (end < start)
-    if outside.any():
-        k = int(np.flatnonzero(outside)[0])
+    over = kw > energy.charger_kw[charger] * (1 + 1e-9)
+    if over.any():
+        k = int(np.flatnonzero(over)[0])
         raise ValueError(
-            f"charging session {k} ({start[k]:g}-{end[k]:g} s) is not within the energy day's {t * slot_s:g} s; "
-            "fold sessions into the day with SimulationResult.charging_within_day()"
+            f"charger_load_kw[{fleet_charger[k]}, {slot[k]}]={kw[k]:g} kW is more than the energy day's charger "
+            f"{charger[k]} ({energy.charger_kw[charger[k]]:g} kW) at bus {energy.charger_bus[charger[k]]}"
         )
-    arrival = np.minimum(np.floor(start / slot_s).astype(int), t - 1)
-    departure = np.maximum(np.minimum(np.ceil(end / slot_s).astype(int), t), arrival + 1)
-    fleet_kw, fleet_slot_s = fleet.charger_power_kw()
-    per_slot = fleet_kw[:, (np.arange(t) * slot_s // fleet_slot_s).astype(int) % fleet_kw.shape[1]]
-    most_kw = np.array([per_slot[c, a:d].max() for c, a, d in zip(fleet_charger, arrival, departure, strict=True)])
-    max_kw = np.minimum(energy.charger_kw[charger], most_kw)
-    short = kwh > max_kw * (departure - arrival) * energy.slot_h * (1 + 1e-9)
-    if short.any():
-        k = int(np.flatnonzero(short)[0])
-        raise ValueError(
-            f"charging session {k} draws {kwh[k]:g} kWh at fleet charger {fleet_charger[k]}, more than the energy "
-            f"day's charger {charger[k]} ({energy.charger_kw[charger[k]]:g} kW) delivers in its slots"
-        )
-    keep = kwh > 0
     return dataclasses.replace(
         energy,
-        ev_charger=np.concatenate([energy.ev_charger, charger[keep]]),
-        ev_arrival_slot=np.concatenate([energy.ev_arrival_slot, arrival[keep]]),
-        ev_departure_slot=np.concatenate([energy.ev_departure_slot, departure[keep]]),
-        ev_energy_kwh=np.concatenate([energy.ev_energy_kwh, kwh[keep]]),
-        ev_max_kw=np.concatenate([energy.ev_max_kw, max_kw[keep]]),
+        ev_charger=np.concatenate([energy.ev_charger, charger]),
+        ev_arrival_slot=np.concatenate([energy.ev_arrival_slot, slot]),
+        ev_departure_slot=np.concatenate([energy.ev_departure_slot, slot + 1]),
+        ev_energy_kwh=np.concatenate([energy.ev_energy_kwh, kw * energy.slot_h]),
+        ev_max_kw=np.concatenate([energy.ev_max_kw, kw]),
     )

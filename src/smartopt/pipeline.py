@@ -40,6 +40,10 @@ DISPATCH_WAIT_WEIGHT = 1.0
 """The on-demand day's insertion cost per s of a new rider's wait (s of added driving)."""
 SIZING_TARGET = (0.95, 300.0)
 """Fleet sizing: served share and mean wait (s) to reach."""
+DEPOT_FLOOR_KW = 0.0
+"""The least a depot charger may draw (kW) when its transformers have less to spare: none, so the
+shuttles' charging never takes what the grid does not have (the slots where the floor applies are
+reported)."""
 REOPTIMIZE_S = 300.0
 """How often (s) the routing solver re-plans the on-demand fleet in the re-optimisation comparison."""
 SIGNAL_PLANS = ("webster", "smartopt")
@@ -92,6 +96,10 @@ class Steps:
             ticker.start()
         try:
             yield
+        except BaseException:
+            if self.show:  # end the step's line: an error message starts on a line of its own
+                print(flush=True)
+            raise
         finally:
             done.set()
             if counting:
@@ -167,7 +175,9 @@ def run_district(
     with step("energy plan without the shuttles: their depots' spare power"):
         alone = plan_day(district.energy)
         limited = dataclasses.replace(
-            fleet, charger_kw=depot_charging_kw(alone, fleet), charger_slot_s=alone.day.slot_h * 3600.0
+            fleet,
+            charger_kw=depot_charging_kw(alone, fleet, floor_kw=DEPOT_FLOOR_KW),
+            charger_slot_s=alone.day.slot_h * 3600.0,
         )
         district = dataclasses.replace(district, fleet=limited)
     with step(f"shuttles: the booked trips ({budget})"):
@@ -178,7 +188,7 @@ def run_district(
     sized = on_demand["reoptimization"]["shuttles"]
     with step(f"coupling: {sized} shuttles at free flow and with signal delays"):
         signal_aware = _signal_aware_dispatch(district, space, by_plan, sized)
-    energy = with_fleet_charging(district.energy, district.fleet, day.charging_within_day())
+    energy = with_fleet_charging(district.energy, district.fleet, day.charger_load_kw(district.energy.slot_h * 3600))
     with step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
         grid_summary, grid_flow = _grid_day(energy, out)
     with step("energy plan: EVs, shuttles, battery in grid limits; phases"):
@@ -489,6 +499,7 @@ def _shuttle_day(
             "sizes": sizing.sizes.tolist(),
             "served_ratio": sizing.served_ratio.tolist(),
             "mean_wait_s": sizing.mean_wait_s.tolist(),
+            "energy_deficit_kwh": sizing.energy_deficit_kwh.tolist(),
         },
     }, day
 
@@ -545,9 +556,10 @@ def _signal_aware_dispatch(
 
 
 def _signal_notes(days: dict[str, SimulationResult]) -> list[str]:
-    """Why a signal plan's delays moved a service figure the unexpected way (served up, wait or
-    vehicle-km down against free flow), from what the days measured: pooling, refusals by cause,
-    and time spent charging in the service hours."""
+    """Which days could not repeat (an energy deficit), and why a signal plan's delays moved a
+    service figure the unexpected way (served up, wait or vehicle-km down against free flow), from
+    what the days measured: pooling, refusals by cause, and time spent charging in the service
+    hours."""
     free = days["free_flow"]
 
     def facts(day: SimulationResult) -> dict[str, float]:
@@ -561,7 +573,12 @@ def _signal_notes(days: dict[str, SimulationResult]) -> list[str]:
         }
 
     base = facts(free)
-    notes = []
+    notes = [
+        f"The {name.replace('_', ' ')} day ends {day.kpis['energy_deficit_kwh']:.1f} kWh short of the fleet's starting "
+        "charge: the depots could not refill every shuttle before its first trip, so that day could not repeat as is."
+        for name, day in days.items()
+        if day.kpis["energy_deficit_kwh"] > 0
+    ]
     for name, day in days.items():
         if name == "free_flow":
             continue
@@ -595,31 +612,36 @@ def _fleet_charging(
     plan: dict[str, Any],
 ) -> dict[str, Any]:
     """The grid with and without the shuttles' charging, and with their depots at full charger
-    power instead of the spare power ``district.fleet`` has: sessions, energy, uncontrolled peak,
-    the plan's figures, and the dispatch day at full power."""
-    from smartopt.coupling import with_fleet_charging
+    power instead of the spare power ``district.fleet`` has: the depots' power, the charging slots
+    and energy added, the uncontrolled peak, the plan's figures, and the dispatch day at full power."""
+    from smartopt.coupling import depot_spare_kw, with_fleet_charging
     from smartopt.dispatch import Policy, simulate
     from smartopt.energy import plan_day
 
     policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
     day = simulate(space, full_power, district.requests, policy=policy, time_of_day=time_of_day, progress=False)
-    at_full_power = plan_day(with_fleet_charging(district.energy, full_power, day.charging_within_day())).summary()
+    drawn = day.charger_load_kw(district.energy.slot_h * 3600)
+    at_full_power = plan_day(with_fleet_charging(district.energy, full_power, drawn)).summary()
     added = energy.ev_energy_kwh.size - district.energy.ev_energy_kwh.size
     limit_kw, _ = district.fleet.charger_power_kw()
+    spare_kw = depot_spare_kw(alone, district.fleet)
     return {
         "held": f"the same {district.fleet.num_vehicles} shuttles, policy, requests and travel times; only the depot "
         "chargers' power changes (full power against the transformers' spare power in each slot)",
         "depot_charger_kw": [
             {
                 "bus": str(district.energy.grid.bus_name[b]),
-                "min_kw": float(limit_kw[district.fleet.charger_bus == b].min()),
-                "mean_kw": float(limit_kw[district.fleet.charger_bus == b].mean()),
-                "max_kw": float(limit_kw[district.fleet.charger_bus == b].max()),
+                "min_kw": float(limit_kw[here].min()),
+                "mean_kw": float(limit_kw[here].mean()),
+                "max_kw": float(limit_kw[here].max()),
+                "slots_at_the_floor": int((~(spare_kw[here][0] >= DEPOT_FLOOR_KW)).sum()),
             }
             for b in np.unique(district.fleet.charger_bus)
+            for here in [district.fleet.charger_bus == b]
         ],
+        "floor_kw": DEPOT_FLOOR_KW,
         "full_charger_kw": float(full_power.charger_kw.max()),
-        "sessions": int(added),
+        "charging_slots": int(added),
         "energy_kwh": float(energy.ev_energy_kwh[-added:].sum()) if added else 0.0,
         "uncontrolled_peak_kw": {
             "without_shuttles": float((district.energy.net_load_kw() + district.energy.uncontrolled_ev_kw()).max()),

@@ -868,7 +868,7 @@ def _coupling(results: Mapping[str, Any]) -> str:
         out.append(
             "<p>The shuttles charge at their depots at the power the depot transformers have to spare"
             + (f" (the chargers' full power is {full_kw:.0f} kW)" if isinstance(full_kw, int | float) else "")
-            + f": {f.get('sessions', 0):,} sessions, {f.get('energy_kwh', 0.0):,.0f} kWh on the grid's day. The "
+            + f": {f['energy_kwh']:,.0f} kWh on the grid's day, each in the quarter hour it is drawn. The "
             "planned grid without the shuttles, with them at full charger power, and with them at the spare power; "
             "change: without → with (spare power).</p>"
         )

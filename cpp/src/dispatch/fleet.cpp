@@ -22,6 +22,7 @@ bool finite_nonnegative(double x) { return std::isfinite(x) && x >= 0; }
 constexpr double kMinBatchS = 0.1;  // shorter batches would let the clock stall at large times
 constexpr double kTolerance = 1e-6;  // s or m: rounding between two ways of summing a plan
 constexpr double kEnergyTolerance = 1e-9;  // kWh: charging options this close tie
+constexpr std::int32_t kSwapFleet = 500;  // close_day matches vehicles to the next day's places up to this fleet size
 
 bool same_locations(const NetworkSpace &a, const NetworkSpace &b) { return a.size() == b.size(); }
 bool same_locations(const PlaneSpace &, const PlaneSpace &) { return true; }
@@ -39,7 +40,7 @@ void list_broken(const Vehicle<Loc> &veh, std::vector<std::int32_t> &broken) {
 
 ChargerPower::ChargerPower(std::vector<double> kw, std::size_t chargers, double slot_s)
     : kw_(std::move(kw)), chargers_(chargers), slot_s_(slot_s) {
-    require(std::isfinite(slot_s_) && slot_s_ > 0, "the charging power's slot must be > 0 s");
+    require(std::isfinite(slot_s_) && slot_s_ >= 1e-3, "the charging power's slot must be at least 1 ms");
     require(chargers_ == 0 ? kw_.empty() : !kw_.empty() && kw_.size() % chargers_ == 0,
             "charger power needs the same number of slots for every charger");
     slots_ = chargers_ == 0 ? 1 : kw_.size() / chargers_;
@@ -52,7 +53,7 @@ ChargerPower::ChargerPower(std::vector<double> kw, std::size_t chargers, double 
             require(finite_nonnegative(p) && p < 1e9, "charger " + std::to_string(c) + " power must be in [0, 1e9) kW");
             cum[k + 1] = cum[k] + p * slot_s_ / 3600.0;
         }
-        require(cum[slots_] > 0, "charger " + std::to_string(c) + " has no power in any slot");
+        require(cum[slots_] >= 1e-9, "charger " + std::to_string(c) + " has no power in any slot");
     }
 }
 
@@ -92,7 +93,9 @@ double ChargerPower::end_of_charge(std::int32_t c, double start_s, double kwh) c
     const std::size_t slot = std::min(j, slots_) - 1;
     const double p = kw_[static_cast<std::size_t>(c) * slots_ + slot];
     const double in_slot = p > 0 ? (target - cum[slot]) / p * 3600.0 : 0.0;
-    return std::max(start_s, (base + cycles) * cycle_s + static_cast<double>(slot) * slot_s_ + in_slot);
+    const double end = std::max(start_s, (base + cycles) * cycle_s + static_cast<double>(slot) * slot_s_ + in_slot);
+    require(end < 1e15, "charging " + std::to_string(kwh) + " kWh at charger " + std::to_string(c) + " never ends");
+    return end;
 }
 
 template <class Space>
@@ -102,7 +105,8 @@ Fleet<Space>::Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<
       options_(options),
       charger_loc_(std::move(charger_loc)),
       power_(std::move(charger_power)),
-      charger_free_s_(charger_loc_.size(), 0.0) {
+      charger_free_s_(charger_loc_.size(), 0.0),
+      home_(start) {
     require(!vehicles.empty() && start.size() == vehicles.size(), "one start location per vehicle, at least one");
     require(power_.chargers() == charger_loc_.size(), "one power per charger");
     for (std::size_t c = 0; c < charger_loc_.size(); ++c)
@@ -389,34 +393,47 @@ void Fleet<Space>::reject(std::int32_t id, Rejection reason) {
 }
 
 template <class Space>
+std::vector<std::int32_t> Fleet<Space>::reachable_chargers(const Vehicle<Loc> &veh) const {
+    std::vector<std::int32_t> out;
+    std::int32_t nearest = -1;
+    const double spare_kwh = veh.soc_kwh - options_.reserve * veh.spec.battery_kwh;
+    for (std::int32_t c = 0; c < static_cast<std::int32_t>(charger_loc_.size()); ++c) {
+        const double m = space_.distance(veh.from, charger_loc_[c]);
+        if (nearest < 0 || m < space_.distance(veh.from, charger_loc_[nearest])) nearest = c;
+        if (m / 1000.0 * veh.spec.kwh_per_km <= spare_kwh + kEnergyTolerance) out.push_back(c);
+    }
+    if (nearest >= 0 && std::find(out.begin(), out.end(), nearest) == out.end()) out.push_back(nearest);
+    return out;
+}
+
+template <class Space>
 void Fleet<Space>::maybe_charge(std::int32_t v) {
     Vehicle<Loc> &veh = vehicles_[v];
     const double cap = veh.spec.battery_kwh;
     if (!veh.stops.empty() || charger_loc_.empty() || !std::isfinite(cap) || !veh.in_service ||
         veh.soc_kwh >= options_.charge_below * cap)
         return;
-    // The charger where charging can start first, among those reached above the reserve (the
-    // nearest one is, as every plan leaves that much), else the nearest.
-    const double spare_kwh = veh.soc_kwh - options_.reserve * cap;
-    std::int32_t best = -1, nearest = -1;
-    double best_start = NEVER;
-    for (std::int32_t c = 0; c < static_cast<std::int32_t>(charger_loc_.size()); ++c) {
-        const double km = space_.distance(veh.from, charger_loc_[c]) / 1000.0;
-        if (nearest < 0 || km < space_.distance(veh.from, charger_loc_[nearest]) / 1000.0) nearest = c;
+    // The charger where the vehicle is charged first (its power changes by slot).
+    std::int32_t best = -1;
+    double best_end = NEVER, best_kwh = 0.0;
+    for (const std::int32_t c : reachable_chargers(veh)) {
         const double start = std::max(veh.departed + space_.time(veh.from, charger_loc_[c]), charger_free_s_[c]);
-        if (km * veh.spec.kwh_per_km <= spare_kwh && start < best_start) {
+        const double arrive_kwh =
+            veh.soc_kwh - space_.distance(veh.from, charger_loc_[c]) / 1000.0 * veh.spec.kwh_per_km;
+        const double kwh = std::max(0.0, options_.charge_to * cap - arrive_kwh);
+        const double end = power_.end_of_charge(c, start, kwh);
+        if (end < best_end) {
             best = c;
-            best_start = start;
+            best_end = end;
+            best_kwh = kwh;
         }
     }
-    if (best < 0) best = nearest;
-    const double arrive_kwh = veh.soc_kwh - space_.distance(veh.from, charger_loc_[best]) / 1000.0 * veh.spec.kwh_per_km;
     Stop<Loc> s;
     s.loc = charger_loc_[best];
     s.kind = StopKind::charge;
     s.id = best;
     s.earliest = charger_free_s_[best];
-    s.charge_kwh = std::max(0.0, options_.charge_to * cap - arrive_kwh);
+    s.charge_kwh = best_kwh;
     veh.stops.push_back(s);
     replan(v);
     charger_free_s_[best] = veh.stops.back().depart;
@@ -424,7 +441,8 @@ void Fleet<Space>::maybe_charge(std::int32_t v) {
 
 template <class Space>
 void Fleet<Space>::advance(double now) {
-    require(!std::isnan(now) && now >= now_, "time cannot go backwards");
+    require(std::isfinite(now), "the clock must stay finite");
+    require(now >= now_, "time cannot go backwards");
     now_ = now;
     for (std::int32_t v = 0; v < static_cast<std::int32_t>(vehicles_.size()); ++v) {
         Vehicle<Loc> &veh = vehicles_[v];
@@ -518,12 +536,59 @@ void Fleet<Space>::finish() {
     }
 }
 
+namespace {
+
+bool same_kind(const VehicleSpec &a, const VehicleSpec &b) {
+    return a.seats == b.seats && a.battery_kwh == b.battery_kwh && a.kwh_per_km == b.kwh_per_km && a.soc0 == b.soc0;
+}
+
+}  // namespace
+
+template <class Space>
+typename Fleet<Space>::NightPlan Fleet<Space>::night_plan(
+    std::int32_t v, const Loc &home, double ready_by, const std::vector<std::vector<std::pair<double, double>>> &taken)
+    const {
+    const Vehicle<Loc> &veh = vehicles_[v];
+    const double cap = veh.spec.battery_kwh, target = veh.spec.soc0 * cap;
+    const auto kwh_between = [&](const Loc &a, const Loc &b) {
+        return space_.distance(a, b) / 1000.0 * veh.spec.kwh_per_km;
+    };
+    NightPlan best;
+    best.home_kwh = veh.soc_kwh - kwh_between(veh.from, home);
+    best.home_s = veh.departed + space_.time(veh.from, home);
+    if (!std::isfinite(cap) || best.home_kwh >= target - kEnergyTolerance) return best;
+    for (const std::int32_t c : reachable_chargers(veh)) {
+        const Loc &at = charger_loc_[c];
+        double start = std::max(veh.departed + space_.time(veh.from, at), charger_free_s_[c]);
+        for (bool moved = true; moved;) {  // past the next day's sessions it would start in
+            moved = false;
+            for (const auto &[a, b] : taken[c])
+                if (a <= start && start < b) start = b, moved = true;
+        }
+        double until = ready_by - space_.time(at, home);
+        for (const auto &[a, b] : taken[c])
+            if (a > start) until = std::min(until, a);
+        if (start >= until) continue;
+        const double arrive_kwh = veh.soc_kwh - kwh_between(veh.from, at);
+        const double need = std::min(cap, target + kwh_between(at, home)) - arrive_kwh;
+        const double end = std::min(until, power_.end_of_charge(c, start, need));
+        const double kwh = std::min(need, power_.energy_kwh(c, start, end));
+        const double home_kwh = arrive_kwh + kwh - kwh_between(at, home);
+        if (home_kwh > best.home_kwh + kEnergyTolerance ||
+            (best.charger >= 0 && home_kwh > best.home_kwh - kEnergyTolerance && end < best.end)) {
+            best = {c, start, end, kwh, home_kwh, end + space_.time(at, home)};
+        }
+    }
+    return best;
+}
+
 template <class Space>
 void Fleet<Space>::close_day(double day_s) {
     require(std::isfinite(day_s) && day_s > 0, "day_s must be > 0");
     const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
     for (const Vehicle<Loc> &veh : vehicles_) require(veh.stops.empty(), "close_day needs a finished day");
-    // Next day's busy times: each vehicle's first trip or charge, each charger's sessions.
+    // The next day's places ("roles": a vehicle's start and its first trip or charge, day_s later)
+    // and each charger's sessions then.
     std::vector<double> first_busy(vehicles_.size(), NEVER);
     for (const Leg<Loc> &g : legs_) first_busy[g.vehicle] = std::min(first_busy[g.vehicle], g.depart_s);
     std::vector<std::vector<std::pair<double, double>>> taken(charger_loc_.size());
@@ -531,50 +596,39 @@ void Fleet<Space>::close_day(double day_s) {
         first_busy[c.vehicle] = std::min(first_busy[c.vehicle], c.start_s);
         taken[c.charger].emplace_back(c.start_s + day_s, c.end_s + day_s);
     }
-    std::vector<std::int32_t> order(vehicles_.size());
-    for (std::int32_t v = 0; v < nv; ++v) order[v] = v;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::int32_t a, std::int32_t b) { return vehicles_[a].departed < vehicles_[b].departed; });
-    for (const std::int32_t v : order) {
-        Vehicle<Loc> &veh = vehicles_[v];
-        const double cap = veh.spec.battery_kwh, target = veh.spec.soc0 * cap;
-        if (!std::isfinite(cap) || veh.soc_kwh >= target || first_busy[v] == NEVER) continue;
-        const double ready_by = first_busy[v] + day_s;
-        // chargers reached above the reserve, and the nearest (every plan leaves enough for it)
-        std::int32_t nearest = 0;
-        for (std::int32_t c = 1; c < static_cast<std::int32_t>(charger_loc_.size()); ++c)
-            if (space_.distance(veh.from, charger_loc_[c]) < space_.distance(veh.from, charger_loc_[nearest])) nearest = c;
-        std::int32_t best = -1;
-        double best_kwh = 0.0, best_start = 0.0, best_end = 0.0;
-        for (std::int32_t c = 0; c < static_cast<std::int32_t>(charger_loc_.size()); ++c) {
-            const double drive_kwh = space_.distance(veh.from, charger_loc_[c]) / 1000.0 * veh.spec.kwh_per_km;
-            if (c != nearest && drive_kwh > veh.soc_kwh - options_.reserve * cap + kEnergyTolerance) continue;
-            double start = std::max(veh.departed + space_.time(veh.from, charger_loc_[c]), charger_free_s_[c]);
-            for (bool moved = true; moved;) {  // past the sessions it would start in
-                moved = false;
-                for (const auto &[a, b] : taken[c])
-                    if (a <= start && start < b) start = b, moved = true;
-            }
-            double until = ready_by;
-            for (const auto &[a, b] : taken[c])
-                if (a > start) until = std::min(until, a);
-            if (start >= until) continue;
-            const double end = std::min(until, power_.end_of_charge(c, start, target - (veh.soc_kwh - drive_kwh)));
-            const double kwh = std::min(target - (veh.soc_kwh - drive_kwh), power_.energy_kwh(c, start, end));
-            if (kwh > best_kwh + kEnergyTolerance || (best >= 0 && kwh > best_kwh - kEnergyTolerance && end < best_end)) {
-                best = c;
-                best_kwh = kwh;
-                best_start = start;
-                best_end = end;
-            }
+    std::vector<std::int32_t> roles(vehicles_.size());
+    for (std::int32_t r = 0; r < nv; ++r) roles[r] = r;
+    std::stable_sort(roles.begin(), roles.end(), [&](std::int32_t a, std::int32_t b) { return first_busy[a] < first_busy[b]; });
+    // Earliest role first: the vehicle of its kind that gets to its start with the most energy
+    // (its own vehicle on a tie), charging on the way where that helps; small fleets try every
+    // vehicle, large ones the role's own.
+    next_day_as_.assign(vehicles_.size(), -1);
+    std::vector<bool> placed(vehicles_.size(), false);
+    for (const std::int32_t r : roles) {
+        const double ready_by = first_busy[r] + day_s;
+        std::int32_t best_v = -1;
+        NightPlan best;
+        for (std::int32_t v = 0; v < nv; ++v) {
+            if (placed[v] || !same_kind(vehicles_[v].spec, vehicles_[r].spec) || (nv > kSwapFleet && v != r)) continue;
+            if (first_busy[v] == NEVER && v != r && first_busy[r] == NEVER) continue;  // idle stays idle
+            const NightPlan plan = night_plan(v, home_[r], ready_by, taken);
+            const bool better = best_v < 0 || plan.home_kwh > best.home_kwh + kEnergyTolerance ||
+                                (plan.home_kwh > best.home_kwh - kEnergyTolerance && v == r && best_v != r);
+            if (better) best_v = v, best = plan;
         }
-        if (best < 0) continue;
-        drive_to(v, charger_loc_[best], veh.departed + space_.time(veh.from, charger_loc_[best]));
-        events_.push_back({best_start, StopKind::charge, v, best});
-        sessions_.push_back({v, best, best_start, best_end, best_kwh, true});
-        veh.soc_kwh = std::min(cap, veh.soc_kwh + best_kwh);
-        veh.departed = best_end;
-        charger_free_s_[best] = best_end;
+        if (best_v < 0) best_v = r, best = night_plan(r, home_[r], ready_by, taken);
+        placed[best_v] = true;
+        next_day_as_[best_v] = r;
+        Vehicle<Loc> &veh = vehicles_[best_v];
+        if (best.charger >= 0) {
+            drive_to(best_v, charger_loc_[best.charger], veh.departed + space_.time(veh.from, charger_loc_[best.charger]));
+            events_.push_back({best.start, StopKind::charge, best_v, best.charger});
+            sessions_.push_back({best_v, best.charger, best.start, best.end, best.kwh, true});
+            veh.soc_kwh = std::min(veh.spec.battery_kwh, veh.soc_kwh + best.kwh);
+            veh.departed = best.end;
+            charger_free_s_[best.charger] = best.end;
+        }
+        drive_to(best_v, home_[r], veh.departed + space_.time(veh.from, home_[r]));  // where that role starts
     }
 }
 

@@ -420,7 +420,8 @@ ChargingSchedule valley_fill(const ChargingProblem &problem, const std::vector<i
 
 ChargingSchedule max_served(const ChargingProblem &problem, const std::vector<double> &slot_capacity) {
     problem.check();
-    const std::vector<double> cap = finite_capacity(problem, slot_capacity);
+    const std::vector<double> cap = finite_capacity(
+        problem, slot_capacity.empty() ? std::vector<double>(problem.base.size(), INFINITY) : slot_capacity);
     ChargingFlow flow(problem);
     std::vector<int32_t> evs, slots;
     flow.start_group(evs, slots);

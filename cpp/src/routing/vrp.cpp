@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cfloat>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 namespace smartopt::routing {
 
@@ -18,6 +20,7 @@ namespace {
 
 constexpr double kEps = 1e-9;
 constexpr double kRouteRuinRate = 0.02;  // share of ruins that empty a whole route
+constexpr double kPrizeRuinRate = 0.1;   // with optional clients: share of ruins that only drop visited ones
 
 // splitmix64: the same stream on every platform (std distributions are not portable).
 struct Rng {
@@ -151,6 +154,7 @@ struct Unit {
     int32_t first;        // the client, or the pair's pickup
     int32_t second;       // -1, or the pair's delivery
     int64_t missed = 0;   // > 0: a required unit the current solution leaves out (1 + its absences)
+    bool group = false;   // an optional unit the prize ruin took out: back only with a group
 };
 
 struct Insertion {
@@ -161,11 +165,13 @@ struct Insertion {
 
 class Solver {
    public:
-    Solver(const Problem &p, const Options &o) : p_(p), o_(o), rng_(o.seed), n_(p.num_locations) {
-        start_ = std::chrono::steady_clock::now();
+    // Set-up that grows with the instance (neighbour lists, the first construction) stops at the
+    // time limit too; the time counts from Options::started.
+    Solver(const Problem &p, const Options &o, const WarmStart *warm)
+        : p_(p), o_(o), rng_(o.seed), n_(p.num_locations), start_(o.started) {
         build_node_segments();
         build_neighbours();
-        build_fleet();
+        build_fleet(warm);
         absences_.assign(n_, 0);
         pos_scratch_.assign(n_, -1);
     }
@@ -177,9 +183,9 @@ class Solver {
             if (state_.route_of[c] < 0) all.push_back(c);
         std::vector<Unit> units = to_units(all);
         shuffle(units);
-        recreate(units);
-        best_ = state_;
         SolveResult res;
+        res.complete = recreate(units) && !out_of_time();
+        best_ = state_;
         res.trace_time_s.push_back(elapsed());
         res.trace_objective.push_back(objective(state_));
 
@@ -192,10 +198,15 @@ class Solver {
             if (frac >= 1.0) break;
             const double temp = t0 * std::pow(tf / t0, frac);
             trial = state_;
-            std::vector<int32_t> removed = ruin(trial);
+            // some ruins drop visited optional clients near a seed and let the groups decide again
+            const bool prizes = !optional_.empty() && rng_.uniform() < kPrizeRuinRate;
+            std::vector<int32_t> removed = prizes ? ruin_prizes(trial) : ruin(trial);
+            const size_t ruined = removed.size();
             for (int32_t c : clients_)
                 if (trial.route_of[c] < 0 && !contains(removed, c)) removed.push_back(c);
             std::vector<Unit> todo = to_units(removed);
+            if (prizes)  // the ruined clients come first, one unit each (no pairs)
+                for (size_t i = 0; i < ruined; ++i) todo[i].group = true;
             sort_units(todo);
             // required clients that were left out go first, the most often left out first
             for (Unit &u : todo)
@@ -218,6 +229,7 @@ class Solver {
             }
         }
         res.iterations = it;
+        res.time_limit_reached = out_of_time();
         state_ = best_;
         fill_result(res);
         return res;
@@ -238,6 +250,7 @@ class Solver {
     std::chrono::steady_clock::time_point start_;
     std::vector<Segment> node_seg_;
     std::vector<int32_t> clients_;
+    std::vector<int32_t> optional_;  // optional clients outside pairs
     std::vector<std::vector<int32_t>> neighbours_;  // clients by distance, nearest first
     std::vector<std::vector<int32_t>> type_routes_;
     std::vector<std::vector<int32_t>> alternatives_;  // per type: other types a route can move to as it is
@@ -245,7 +258,9 @@ class Solver {
     std::vector<int64_t> absences_;                     // per client: iterations it was left out
     Insertion cheapest_;              // the cheapest insertion found that needs no ride check
     std::vector<Insertion> checks_;   // cheaper ones that change a route with ride limits
+    bool no_retype_ = false;          // find_in: insertions that move a route to another type are not offered
     std::vector<int32_t> pos_scratch_;  // per location: -1 (ride_schedule's workspace)
+    std::unordered_map<int32_t, int32_t> route_of_vehicle_;
     State state_, best_;
 
     // Whether the search can move anything: some client is not locked in place.
@@ -260,6 +275,7 @@ class Solver {
     double elapsed() const {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     }
+    bool out_of_time() const { return o_.time_limit_s > 0 && elapsed() >= o_.time_limit_s; }
 
     // Fraction of the budget used: iterations when limited (deterministic), else time.
     double progress(int64_t it) const {
@@ -290,10 +306,14 @@ class Solver {
         const int32_t k = std::max<int32_t>(o_.num_neighbours, 1);
         for (int32_t c = 0; c < n_; ++c)
             if (p_.is_client[c]) clients_.push_back(c);
+        for (int32_t c : clients_)
+            if (!p_.required[c] && p_.partner[c] < 0) optional_.push_back(c);
         const std::vector<int32_t> &clients = clients_;
         const size_t keep = std::min<size_t>(clients.size(), std::max<size_t>(k, 100));
         neighbours_.assign(n_, {});
+        size_t done = 0;
         for (int32_t c : clients) {
+            if (++done % 64 == 0 && out_of_time()) return;  // no time for the search anyway
             std::vector<std::pair<double, int32_t>> d;
             d.reserve(clients.size());
             for (int32_t o : clients)
@@ -304,22 +324,37 @@ class Solver {
         }
     }
 
-    void build_fleet() {
+    // One route per vehicle, but of each type no more vehicles than there are clients (each used
+    // vehicle serves one at least) plus the warm start's: vehicles keep their numbers (type by type),
+    // the warm start's first, then the lowest free ones.
+    void build_fleet(const WarmStart *warm) {
         const auto ntypes = static_cast<int32_t>(p_.types.size());
         type_routes_.assign(ntypes, {});
         state_.route_of.assign(n_, -1);
         state_.pos_of.assign(n_, -1);
         state_.empty_of_type.assign(ntypes, -1);
-        int32_t vehicle = 0;
+        std::vector<int32_t> given = warm != nullptr ? warm->routes.vehicle : std::vector<int32_t>{};
+        std::sort(given.begin(), given.end());
+        int64_t first = 0;  // the first vehicle of type t
         for (int32_t t = 0; t < ntypes; ++t) {
-            for (int32_t i = 0; i < p_.types[t].count; ++i, ++vehicle) {
+            const int64_t last = first + p_.types[t].count;
+            const auto lo = std::lower_bound(given.begin(), given.end(), first);
+            const auto hi = std::lower_bound(given.begin(), given.end(), last);
+            std::vector<int32_t> ids(lo, hi);
+            const int64_t want = std::min<int64_t>(p_.types[t].count, static_cast<int64_t>(clients_.size() + ids.size()));
+            for (int64_t v = first; v < last && static_cast<int64_t>(ids.size()) < want; ++v)
+                if (!std::binary_search(lo, hi, static_cast<int32_t>(v))) ids.push_back(static_cast<int32_t>(v));
+            std::sort(ids.begin(), ids.end());
+            for (int32_t vehicle : ids) {
                 Route r;
                 r.vehicle = vehicle;
                 r.type = t;
                 r.nodes = {p_.types[t].start, p_.types[t].end};
+                route_of_vehicle_[vehicle] = static_cast<int32_t>(state_.routes.size());
                 type_routes_[t].push_back(static_cast<int32_t>(state_.routes.size()));
                 state_.routes.push_back(std::move(r));
             }
+            first = last;
         }
         for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r) refresh(state_, r);
         alternatives_.assign(ntypes, {});
@@ -542,6 +577,29 @@ class Solver {
         return removed;
     }
 
+    // Prize ruin: the visited (free) optional clients among a random optional client and its
+    // nearest optional neighbours, 1 to 10 of them; they go back only as members of a group
+    // (insert_clusters, Unit::group), so visited clients can give way to a group that pays off better.
+    std::vector<int32_t> ruin_prizes(State &s) {
+        std::vector<int32_t> removed;
+        const int32_t seed = optional_[static_cast<size_t>(rng_.below(static_cast<int32_t>(optional_.size())))];
+        const int32_t ks = 1 + rng_.below(std::min<int32_t>(10, static_cast<int32_t>(optional_.size())));
+        int32_t seen = 0;
+        auto drop = [&](int32_t c) {
+            ++seen;
+            const int32_t r = s.route_of[c];
+            if (r < 0 || s.pos_of[c] <= s.routes[r].locked) return;
+            take_out(s, c);
+            removed.push_back(c);
+        };
+        drop(seed);
+        for (int32_t c : neighbours_[seed]) {
+            if (seen >= ks) break;
+            if (!p_.required[c] && p_.partner[c] < 0) drop(c);
+        }
+        return removed;
+    }
+
     void remove_string(State &s, int32_t r, int32_t c, int32_t len, std::vector<int32_t> &removed) {
         Route &rt = s.routes[r];
         const int32_t lo = rt.locked + 1, hi = rt.size();  // free positions
@@ -584,22 +642,172 @@ class Solver {
     // Inserts each unit at its cheapest feasible place (positions skipped with probability 1 %). A
     // single client is tried next to its nearest neighbours and at the ends of every route; only if
     // that fails and it was routed before (a unit left out already keeps its cheap retries) every
-    // position is tried.
-    void recreate(const std::vector<Unit> &units) {
+    // position is tried. Optional units that do not pay for themselves alone get a second chance
+    // together with their neighbours (insert_clusters), where those of a prize ruin go directly.
+    // Returns false if the time limit stopped it before every unit was tried.
+    bool recreate(const std::vector<Unit> &units) {
+        std::vector<Unit> rejected;
+        bool complete = true;
         for (const Unit &u : units) {
+            if (out_of_time()) {
+                complete = false;
+                break;
+            }
+            if (u.group) {
+                rejected.push_back(u);
+                continue;
+            }
             Insertion best = find(u, true);
             if (best.route < 0 && u.missed == 0) best = find(u, false);
             if (best.route < 0) continue;
-            const bool required = p_.required[u.first] || (u.second >= 0 && p_.required[u.second]);
-            double prize = p_.prize[u.first] + (u.second >= 0 ? p_.prize[u.second] : 0.0);
-            if (!required && best.delta >= prize) continue;
-            if (best.retype >= 0) best.route = move_route(best.route, best.retype);
-            Route &rt = state_.routes[best.route];
-            if (u.second >= 0) rt.nodes.insert(rt.nodes.begin() + best.after_second + 1, u.second);
-            rt.nodes.insert(rt.nodes.begin() + best.after_first + 1, u.first);
-            refresh(state_, best.route);
+            if (!required(u) && best.delta >= prize(u)) {
+                rejected.push_back(u);
+                continue;
+            }
+            insert(u, best);
         }
+        if (complete) insert_clusters(rejected);
         retype_routes();
+        return complete;
+    }
+
+    bool required(const Unit &u) const { return p_.required[u.first] || (u.second >= 0 && p_.required[u.second]); }
+    double prize(const Unit &u) const { return p_.prize[u.first] + (u.second >= 0 ? p_.prize[u.second] : 0.0); }
+
+    void insert(const Unit &u, Insertion x) {
+        if (x.retype >= 0) x.route = move_route(x.route, x.retype);
+        Route &rt = state_.routes[x.route];
+        if (u.second >= 0) rt.nodes.insert(rt.nodes.begin() + x.after_second + 1, u.second);
+        rt.nodes.insert(rt.nodes.begin() + x.after_first + 1, u.first);
+        refresh(state_, x.route);
+    }
+
+    // Optional clients that pay off only together (a group far from every route, close to each
+    // other). Each rejected unit seeds a chain: the seed, then its nearest optional neighbours that
+    // are left out, one by one; cut back to its prefix with the largest net gain (prizes collected
+    // minus cost added). kFree: every unit at its cheapest place. If no prefix of that gains, two
+    // more chains are built and the better one stays (neither when no prefix gains): kOwnRoute, the
+    // seed alone on an empty vehicle and the neighbours that fit on that route at their cheapest
+    // places in it (a group of its own, even when the nearest routes have room); kSeedRoute, the
+    // seed at its cheapest place and the neighbours that fit on the seed's route (a group that
+    // skips the neighbours that do not fit). With the prize ruin this trades visited optional
+    // clients for a group. Deterministic for a seed like the rest of the search.
+    enum ChainMode { kFree, kOwnRoute, kSeedRoute };
+    struct Chain {
+        std::vector<std::pair<Unit, Insertion>> steps;
+        double gain = 0;
+        size_t keep = 0;        // steps in the best prefix
+        bool retyped = false;
+        bool one_route = true;  // every step went onto the seed's route
+        bool opened = false;    // the seed went onto an empty vehicle
+    };
+
+    // Builds a chain from seed, cuts it to its best prefix, returns it.
+    Chain build_chain(const Unit &seed, ChainMode mode) {
+        constexpr size_t kMaxChain = 12;
+        Chain ch;
+        const double before = state_.route_cost;
+        double collected = 0;
+        int32_t home = -1;  // kOwnRoute, kSeedRoute: the chain's route
+        no_retype_ = mode != kFree;
+        auto add = [&](const Unit &u) {
+            Insertion x;
+            if (mode == kFree || (mode == kSeedRoute && home < 0)) {
+                x = find(u, true);
+                if (x.route < 0) x = find(u, false);
+            } else {
+                x = find_in(u, home);
+            }
+            if (x.route < 0) return;
+            if (x.retype >= 0) {  // insert() would move the route too; here the new index is kept
+                ch.retyped = true;
+                x.route = move_route(x.route, x.retype);
+                x.retype = -1;
+            }
+            if (home < 0) {
+                home = x.route;
+                ch.opened = state_.routes[home].size() == 0;
+            }
+            ch.one_route = ch.one_route && x.route == home;
+            insert(u, x);
+            ch.steps.emplace_back(u, x);
+            collected += prize(u);
+            const double gain = collected - (state_.route_cost - before);
+            if (gain > ch.gain + kEps * std::max(1.0, collected)) {
+                ch.gain = gain;
+                ch.keep = ch.steps.size();
+            }
+        };
+        add(seed);
+        if (!ch.steps.empty())
+            for (int32_t c : neighbours_[seed.first]) {
+                if (ch.steps.size() >= kMaxChain) break;
+                if (state_.route_of[c] >= 0 || p_.required[c]) continue;
+                const int32_t m = p_.partner[c];
+                if (m >= 0 && (state_.route_of[m] >= 0 || p_.required[m])) continue;
+                add(m < 0 ? Unit{c, -1} : p_.pair_load[c] > 0 ? Unit{c, m} : Unit{m, c});
+            }
+        no_retype_ = false;
+        undo(ch, ch.keep);
+        return ch;
+    }
+
+    // Takes the chain's steps after the first `keep` out again (last in, first out: each route's
+    // visits are as before them).
+    void undo(Chain &ch, size_t keep) {
+        while (ch.steps.size() > keep) {
+            const Unit &u = ch.steps.back().first;
+            take_out(state_, u.first);
+            if (u.second >= 0) take_out(state_, u.second);
+            ch.steps.pop_back();
+        }
+    }
+
+    void insert_clusters(const std::vector<Unit> &rejected) {
+        for (const Unit &seed : rejected) {
+            if (state_.route_of[seed.first] >= 0) continue;  // joined an earlier chain
+            if (out_of_time()) return;
+            const Chain free = build_chain(seed, kFree);
+            // kept; or a move to another vehicle, not undone exactly: the routes are not as before
+            if (free.keep > 0 || free.retyped) continue;
+            // both chains start from the same routes, so the better one's places hold on a replay
+            std::vector<std::pair<Unit, Insertion>> kept;
+            double gain = 0;
+            for (ChainMode mode : {kOwnRoute, kSeedRoute}) {
+                if (free.one_route && (mode == kSeedRoute || free.opened)) continue;  // kFree's chain again
+                Chain ch = build_chain(seed, mode);
+                if (ch.gain > gain + kEps * std::max(1.0, gain)) {
+                    gain = ch.gain;
+                    kept = ch.steps;
+                }
+                undo(ch, 0);
+            }
+            for (const auto &[u, x] : kept) insert(u, x);
+        }
+    }
+
+    // The cheapest insertion of u into route r (every position), or, for r < 0, into an empty
+    // vehicle of any type; never onto another vehicle type.
+    Insertion find_in(const Unit &u, int32_t r) {
+        cheapest_ = Insertion{};
+        checks_.clear();
+        const bool saved = no_retype_;
+        no_retype_ = true;
+        std::vector<int32_t> routes;
+        if (r >= 0)
+            routes.push_back(r);
+        else
+            for (int32_t e : state_.empty_of_type)
+                if (e >= 0) routes.push_back(e);
+        for (int32_t x : routes) {
+            const Route &rt = state_.routes[x];
+            if (u.second >= 0)
+                try_pair(u, x, false);
+            else
+                for (int32_t k = rt.locked; k <= rt.size(); ++k) try_single(u.first, x, k, false);
+        }
+        no_retype_ = saved;
+        return checked(u);
     }
 
     // Moves route r's visits to an empty vehicle of type t; returns the new route's index.
@@ -657,7 +865,7 @@ class Solver {
     // A feasible insertion by the O(1) checks; one into a route with ride limits (or of a pair with
     // one) waits for the full schedule check in find().
     void offer(const Insertion &x, bool check) {
-        if (x.delta >= cheapest_.delta) return;
+        if (x.delta >= cheapest_.delta || (no_retype_ && x.retype >= 0)) return;
         if (check)
             checks_.push_back(x);
         else
@@ -673,6 +881,11 @@ class Solver {
             single_positions(u.first, quick);
         else
             pair_positions(u, quick);
+        return checked(u);
+    }
+
+    // cheapest_, or the cheapest of checks_ below it whose schedule holds.
+    Insertion checked(const Unit &u) {
         std::sort(checks_.begin(), checks_.end(), [](const Insertion &a, const Insertion &b) { return a.delta < b.delta; });
         int32_t tried = 0;
         for (const Insertion &x : checks_) {
@@ -776,7 +989,7 @@ class Solver {
 
     void apply_warm_start(const WarmStart &w) {
         for (size_t i = 0; i < w.routes.vehicle.size(); ++i) {
-            const int32_t r = w.routes.vehicle[i];  // routes are indexed by vehicle
+            const int32_t r = route_of_vehicle_.at(w.routes.vehicle[i]);
             Route &rt = state_.routes[r];
             rt.nodes.insert(rt.nodes.begin() + 1, w.routes.visits[i].begin(), w.routes.visits[i].end());
             rt.locked = w.locked[i];
@@ -822,7 +1035,7 @@ int32_t Problem::num_vehicles() const {
 
 void Problem::validate() const {
     const int32_t n = num_locations;
-    auto need = [](bool ok, const std::string &what) {
+    auto need = [](bool ok, const char *what) {
         if (!ok) throw std::invalid_argument(what);
     };
     need(n > 0, "num_locations must be > 0");
@@ -830,10 +1043,12 @@ void Problem::validate() const {
     const size_t cells = static_cast<size_t>(num_profiles) * n * n;
     need(distance.size() == cells, "distance must have shape (num_profiles, n, n)");
     need(duration.size() == cells, "duration must have shape (num_profiles, n, n)");
-    for (size_t i = 0; i < cells; ++i) {
-        need(std::isfinite(distance[i]) && distance[i] >= 0, "distance must be finite and >= 0");
-        need(std::isfinite(duration[i]) && duration[i] >= 0, "duration must be finite and >= 0");
-    }
+    bool dist_ok = true, dur_ok = true;  // one branch-free pass (NaN fails both comparisons)
+    for (size_t i = 0; i < cells; ++i) dist_ok &= (distance[i] >= 0) & (distance[i] <= DBL_MAX);
+    if (duration.data() != distance.data())  // (often the same matrix)
+        for (size_t i = 0; i < cells; ++i) dur_ok &= (duration[i] >= 0) & (duration[i] <= DBL_MAX);
+    need(dist_ok, "distance must be finite and >= 0");
+    need(dur_ok, "duration must be finite and >= 0");
     const auto un = static_cast<size_t>(n);
     for (const auto *v : {&delivery, &pickup, &service, &tw_early, &tw_late, &prize, &pair_load, &max_ride})
         need(v->size() == un, "per-location arrays must have num_locations entries");
@@ -871,11 +1086,15 @@ void Problem::validate() const {
         need(std::isfinite(t.shift_start) && t.shift_start <= t.shift_end, "shift needs finite start <= end");
         vehicles += t.count;
     }
-    need(vehicles > 0 && vehicles < (int64_t{1} << 24), "the fleet needs 1 .. 2^24 vehicles");
+    need(vehicles > 0 && vehicles <= INT32_MAX, "the fleet needs 1 .. 2^31 - 1 vehicles");
 }
 
 SolveResult solve(const Problem &problem, const Options &options, const WarmStart *warm) {
     problem.validate();
+    if (!(options.time_limit_s >= 0 && options.time_limit_s <= DBL_MAX))
+        throw std::invalid_argument("time_limit_s must be finite and >= 0 (0: none)");
+    if (options.time_limit_s == 0 && options.max_iterations < 0)
+        throw std::invalid_argument("a time limit or an iteration limit is needed");
     if (warm != nullptr) {
         const Routes &r = warm->routes;
         if (warm->locked.size() != r.vehicle.size()) throw std::invalid_argument("locked needs one entry per route");
@@ -884,33 +1103,40 @@ SolveResult solve(const Problem &problem, const Options &options, const WarmStar
             if (warm->locked[i] < 0 || warm->locked[i] > static_cast<int32_t>(r.visits[i].size()))
                 throw std::invalid_argument("locked[" + std::to_string(i) + "] must be in [0, len(route)]");
     }
-    Solver solver(problem, options);
+    Solver solver(problem, options, warm);
     return solver.run(warm);
 }
 
 std::vector<RouteReport> evaluate(const Problem &p, const Routes &routes) {
     p.validate();
+    return evaluate_validated(p, routes);
+}
+
+std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &routes) {
     const int32_t n = p.num_locations;
     if (routes.vehicle.size() != routes.visits.size()) throw std::invalid_argument("one vehicle per route is needed");
-    std::vector<int32_t> type_of;
-    for (int32_t t = 0; t < static_cast<int32_t>(p.types.size()); ++t) type_of.insert(type_of.end(), p.types[t].count, t);
-    std::vector<uint8_t> seen(n, 0), used(type_of.size(), 0);
+    std::vector<int64_t> bound;  // bound[t]: one past the last vehicle of type t
+    for (const VehicleType &t : p.types) bound.push_back((bound.empty() ? 0 : bound.back()) + t.count);
+    std::vector<int32_t> vehicles = routes.vehicle;
+    std::sort(vehicles.begin(), vehicles.end());
+    std::vector<uint8_t> seen(n, 0);
     std::vector<double> depart(n, std::nan(""));  // departure from each visit of the current route
     std::vector<int32_t> pos(n, -1);
     std::vector<RouteReport> out;
     for (size_t r = 0; r < routes.vehicle.size(); ++r) {
         const int32_t v = routes.vehicle[r];
-        if (v < 0 || v >= static_cast<int32_t>(type_of.size()) || used[v])
+        const auto twice = std::equal_range(vehicles.begin(), vehicles.end(), v);
+        if (v < 0 || v >= bound.back() || twice.second - twice.first > 1)
             throw std::invalid_argument("route " + std::to_string(r) + ": vehicle " + std::to_string(v) + " is unknown or used twice");
-        used[v] = 1;
-        const VehicleType &vt = p.types[type_of[v]];
+        const auto type = std::upper_bound(bound.begin(), bound.end(), static_cast<int64_t>(v)) - bound.begin();
+        const VehicleType &vt = p.types[static_cast<size_t>(type)];
         const auto &visits = routes.visits[r];
         for (int32_t c : visits) {
             if (c < 0 || c >= n || !p.is_client[c] || seen[c])
                 throw std::invalid_argument("route " + std::to_string(r) + ": location " + std::to_string(c) + " is not a client or is visited twice");
             seen[c] = 1;
         }
-        const auto at = [&](const std::vector<double> &m, int32_t a, int32_t b) {
+        const auto at = [&](const Values &m, int32_t a, int32_t b) {
             return m[(static_cast<size_t>(vt.profile) * n + a) * n + b];
         };
         // The schedule starts as early as the route's minimum duration allows (segment's earliest start).

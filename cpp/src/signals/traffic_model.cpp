@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -94,7 +95,6 @@ Simulation::Simulation(const TrafficNetwork &net, const TrafficDemand &demand) :
     lag_.resize(n);
     smoothing_.resize(n);
     int64_t total = 0;
-    constexpr int64_t kMaxRing = 100'000'000;
     for (int64_t l = 0; l < n; ++l) {
         const double steps = std::min(net.free_flow_s[l] / net.dt_s, static_cast<double>(kMaxRing));
         lag_[l] = std::max(1, static_cast<int32_t>(std::lround(net.travel_beta * steps)));
@@ -233,21 +233,44 @@ void Simulation::link_queues(double *out) const {
     for (int64_t m = 0; m < net_.num_movements(); ++m) out[net_.move_in[m]] += queue_[m];
 }
 
-Totals simulate_fixed(const TrafficNetwork &net, const TrafficDemand &demand, const FixedPlan &plan, int64_t n_steps,
-                      LinkStats *stats) {
-    check_plan(net, plan);
+namespace {
+
+void check_steps(int64_t n_steps) {
+    if (n_steps < 0 || n_steps > kMaxSteps)
+        throw std::invalid_argument("n_steps=" + std::to_string(n_steps) + " must be in [0, " +
+                                    std::to_string(kMaxSteps) + "]");
+}
+
+// Runs the plan; false when the deadline (if any) passed first.
+bool run_fixed(const TrafficNetwork &net, const TrafficDemand &demand, const FixedPlan &plan, int64_t n_steps,
+               LinkStats *stats, const Clock::time_point *deadline, Totals &out) {
     Simulation sim(net, demand);
     std::vector<double> share(static_cast<size_t>(net.n_signals) * net.max_stages, 0.0);
     for (int64_t t = 0; t < n_steps; ++t) {
+        if (deadline && (t & 31) == 0 && Clock::now() >= *deadline) return false;
         sim.plan_green_share(plan, share.data());
         sim.step(share.data(), stats);
     }
-    return sim.totals();
+    out = sim.totals();
+    return true;
+}
+
+}  // namespace
+
+Totals simulate_fixed(const TrafficNetwork &net, const TrafficDemand &demand, const FixedPlan &plan, int64_t n_steps,
+                      LinkStats *stats) {
+    check_steps(n_steps);
+    check_plan(net, plan);
+    Totals out;
+    run_fixed(net, demand, plan, n_steps, stats, nullptr, out);
+    return out;
 }
 
 void score_plans(const TrafficNetwork &net, const TrafficDemand &demand, int64_t n_plans, const double *cycle_s,
                  const double *offset_s, const double *window_start_s, const double *window_end_s, int64_t n_steps,
-                 double stop_penalty_s, double *objective, int n_threads) {
+                 double stop_penalty_s, double *objective, int n_threads, const Clock::time_point *deadline) {
+    check_steps(n_steps);
+    if (n_plans < 0) throw std::invalid_argument("n_plans must be >= 0");
     const int64_t n_sig = net.n_signals, width = n_sig * net.max_stages;
     std::vector<FixedPlan> plans;
     for (int64_t p = 0; p < n_plans; ++p) {
@@ -257,8 +280,10 @@ void score_plans(const TrafficNetwork &net, const TrafficDemand &demand, int64_t
     }
     parallel_rows(n_plans, n_threads, [&](int64_t p, int) {
         const FixedPlan &plan = plans[static_cast<size_t>(p)];
-        const Totals t = simulate_fixed(net, demand, plan, n_steps, nullptr);
-        objective[p] = t.delay_veh_s + stop_penalty_s * t.stops_veh;
+        Totals t;
+        objective[p] = run_fixed(net, demand, plan, n_steps, nullptr, deadline, t)
+                           ? t.delay_veh_s + stop_penalty_s * t.stops_veh
+                           : std::numeric_limits<double>::quiet_NaN();
     });
 }
 

@@ -36,6 +36,7 @@ def score_plans(
     n_steps: int,
     stop_penalty_s: float,
     n_threads: int,
+    time_limit_s: float = ...,
 ) -> npt.NDArray[np.float64]: ...
 
 class Stepper:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt.dispatch.routing import VRPResult, evaluate_routes
+from smartopt.dispatch.routing import VRPResult, _result, _route_arrays, evaluate_routes
 from smartopt.dispatch.vrp import VRPProblem
 
 SCALE = 1000
@@ -35,16 +35,23 @@ def solve_with_ortools(
     time_limit: float,
     initial: list[tuple[int, list[int]]],
     fixed_prefix: npt.NDArray[np.int32],
+    started: float | None = None,
 ) -> VRPResult:
-    """Solves ``problem`` with OR-Tools routing (guided local search) within ``time_limit`` s."""
+    """Solves ``problem`` with OR-Tools routing (guided local search) within ``time_limit`` s
+    counted from ``started`` (a ``time.perf_counter()`` value; default: now). No solution within
+    the limit is ``status="time_limit"``."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     if (problem.demand > 0).any() and (problem.pickup > 0).any():
-        raise NotImplementedError("solver='ortools' takes deliveries or pickups, not both in one problem")
+        raise ValueError("solver='ortools' takes deliveries or pickups, not both in one problem")
     n = problem.num_locations
     types = problem.vehicle_types
-    vtype = [i for i, t in enumerate(types) for _ in range(t.count)]
+    # Of each type no more vehicles than clients (each used one serves a client) plus the warm
+    # start's; OR-Tools' vehicle k is our vehicle number ids[k].
+    ids, vtype = _fleet(problem, [v for v, _ in initial])
+    index_of = {v: k for k, v in enumerate(ids)}
+    initial = [(index_of[v], visits) for v, visits in initial]
     starts = [types[t].start for t in vtype]
     ends = [types[t].end for t in vtype]
     manager = pywrapcp.RoutingIndexManager(n, len(vtype), starts, ends)
@@ -137,7 +144,10 @@ def solve_with_ortools(
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    params.time_limit.FromMilliseconds(max(1, int(1000 * (time_limit - (time.perf_counter() - started)))))
+    left = time_limit - (time.perf_counter() - started)
+    if left <= 0.001:  # the model took the whole budget
+        return _no_solution(problem, started, {"status": "model building took the time limit", "found": False})
+    params.time_limit.FromMilliseconds(max(1, int(1000 * left)))
 
     if initial:
         assignment = _warm_start(routing, manager, problem, initial, fixed_prefix, time_dim)
@@ -153,11 +163,43 @@ def solve_with_ortools(
                 visits.append(manager.IndexToNode(idx))
                 idx = solution.Value(routing.NextVar(idx))
             if visits:
-                routes.append((v, visits))
+                routes.append((ids[v], visits))
     stats = {"status": int(routing.status()), "found": solution is not None}
-    if solution is None:  # no solution at all: every client counts as unvisited
-        routes = []
+    if solution is None:
+        # Every client has a drop penalty, so any assignment is a solution: none means the time
+        # limit ran out first (or a warm start's fixed prefixes contradict the limits).
+        return _no_solution(problem, started, stats)
     return evaluate_routes(problem, routes, solver="ortools", runtime=time.perf_counter() - started, stats=stats)
+
+
+def _fleet(problem: VRPProblem, given: list[int]) -> tuple[list[int], list[int]]:
+    """The vehicles to model (our numbers) and their types: of each type the warm start's, then the
+    lowest others, at most as many as there are clients plus the warm start's."""
+    clients = int(problem.clients.size)
+    ids: list[int] = []
+    vtype: list[int] = []
+    first = 0
+    for t, vt in enumerate(problem.vehicle_types):
+        mine = sorted(v for v in given if first <= v < first + vt.count)
+        want = min(vt.count, clients + len(mine))
+        chosen = set(mine)
+        v = first
+        while len(chosen) < want:
+            chosen.add(v)
+            v += 1
+        ids += sorted(chosen)
+        vtype += [t] * len(chosen)
+        first += vt.count
+    return ids, vtype
+
+
+def _no_solution(problem: VRPProblem, started: float, stats: dict[str, Any]) -> VRPResult:
+    """No routes in time: every client unvisited, status "time_limit"."""
+    vehicles, visits = _route_arrays(problem, [])
+    return _result(
+        problem, vehicles, visits, [], solver="ortools", runtime=time.perf_counter() - started, stats=stats,
+        complete=False,
+    )  # fmt: skip
 
 
 def _warm_start(
@@ -171,11 +213,11 @@ def _warm_start(
     """The initial routes as an OR-Tools assignment; fixed prefixes become next-variable constraints."""
     solver = routing.solver()
     routing.CloseModel()
-    for (v, visits), k in zip(initial, fixed_prefix.tolist(), strict=True):
+    for (v, visits), k in zip(initial, fixed_prefix.tolist(), strict=True):  # v: OR-Tools' vehicle
         chain = [routing.Start(v)] + [manager.NodeToIndex(c) for c in visits[:k]]
         for a, b in itertools.pairwise(chain):
             solver.Add(routing.NextVar(a) == b)
-    per_vehicle: list[list[int]] = [[] for _ in range(problem.num_vehicles)]
+    per_vehicle: list[list[int]] = [[] for _ in range(routing.vehicles())]
     for v, visits in initial:
         per_vehicle[v] = [manager.NodeToIndex(c) for c in visits]
     return routing.ReadAssignmentFromRoutes(per_vehicle, True)

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _dispatch
+from smartopt._validation import bool_flag
 
 
 def linear_sum_assignment(
@@ -20,7 +21,10 @@ def linear_sum_assignment(
     col_ind)`` with ``row_ind`` increasing, ``cost_matrix[row_ind, col_ind].sum()`` the optimum.
     Raises ValueError for a non-matrix, NaN entries, or when the forbidden pairs leave no assignment.
     """
+    maximize = bool_flag("maximize", maximize)
     cost = np.asarray(cost_matrix)
+    if cost.dtype == object:
+        raise TypeError("cost_matrix must be numeric, got an object array")
     if cost.ndim != 2:
         raise ValueError(f"expected a matrix (2-D array), got a {cost.ndim}-D array")
     if not (np.issubdtype(cost.dtype, np.integer) or np.issubdtype(cost.dtype, np.floating) or cost.dtype == bool):

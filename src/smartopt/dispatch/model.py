@@ -10,21 +10,34 @@ import numpy.typing as npt
 
 from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 
+MAX_VEHICLES = 1_000_000
+"""Most vehicles :meth:`Fleet.resized` makes (bounds its memory)."""
 DAY_S = 86400.0
 """One day (s): a fleet's day repeats, and so does its chargers' power by slot."""
+MAX_TIME_S = 1e12
+"""Latest time (s) of a request or a dispatcher's clock (about 31,700 years): times stay exact to
+well under a millisecond."""
+
+
+def slots_per_day(name: str, slot_s: Any) -> int:
+    """How many slots of ``slot_s`` seconds make one day; ValueError naming ``name`` unless they
+    divide it into whole slots of at least 1 s."""
+    if isinstance(slot_s, bool) or not isinstance(slot_s, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number of seconds, got {slot_s!r}")
+    if not 1.0 <= slot_s <= DAY_S:
+        raise ValueError(f"{name} must be a number of seconds in [1, {DAY_S:g}], got {slot_s!r}")
+    slots = round(DAY_S / slot_s)
+    if abs(slots * slot_s - DAY_S) > 1e-6:
+        raise ValueError(f"{name}={slot_s!r} must divide the day ({DAY_S:g} s) into whole slots")
+    return slots
 
 
 def _charger_kw(value: Any, chargers: int, slot_s: Any) -> FloatArray:
     """``charger_kw`` checked: ``(chargers,)`` kW > 0, or ``(chargers, slots)`` kW >= 0 over one day
     of ``slot_s`` slots with some power for every charger."""
-    kw = np.asarray(value)
-    if kw.ndim != 2:
+    slots = slots_per_day("charger_slot_s", slot_s)
+    if np.ndim(value) != 2:
         return float_array("charger_kw", value, (chargers,), positive=True)
-    if isinstance(slot_s, bool) or not isinstance(slot_s, int | float) or not 0 < slot_s <= DAY_S:
-        raise ValueError(f"charger_slot_s must be a number of seconds in (0, {DAY_S:g}], got {slot_s!r}")
-    slots = round(DAY_S / slot_s)
-    if abs(slots * slot_s - DAY_S) > 1e-6:
-        raise ValueError(f"charger_slot_s={slot_s!r} must divide the day ({DAY_S:g} s) into whole slots")
     out = float_array("charger_kw", value, (chargers, slots), nonnegative=True)
     idle = ~(out > 0).any(axis=1)
     if idle.any():
@@ -94,8 +107,10 @@ class Fleet:
     def resized(self, num_vehicles: int) -> Fleet:
         """The same fleet with ``num_vehicles`` vehicles: vehicle ``k`` is a copy of vehicle
         ``k mod num_vehicles`` of this one (same depot, seats and battery)."""
-        if isinstance(num_vehicles, bool) or not isinstance(num_vehicles, int | np.integer) or num_vehicles < 1:
-            raise ValueError(f"num_vehicles must be an int >= 1, got {num_vehicles!r}")
+        if isinstance(num_vehicles, bool) or not isinstance(num_vehicles, int | np.integer):
+            raise TypeError(f"num_vehicles must be an int, got {num_vehicles!r}")
+        if not 1 <= num_vehicles <= MAX_VEHICLES:
+            raise ValueError(f"num_vehicles must be in [1, {MAX_VEHICLES:,}], got {num_vehicles!r}")
         pick = np.arange(num_vehicles) % self.num_vehicles
         return replace(
             self,
@@ -146,6 +161,11 @@ class Requests:
             return float_array(name, np.broadcast_to(np.asarray(value, dtype=float), (n,)), (n,), **rules)
 
         earliest = t if self.pickup_earliest_s is None else per_request("pickup_earliest_s", self.pickup_earliest_s)
+        for name, times in (("time_s", t), ("pickup_earliest_s", earliest)):
+            late = times > MAX_TIME_S
+            if late.any():
+                i = int(np.flatnonzero(late)[0])
+                raise ValueError(f"{name}[{i}]={times[i]:g} is past the latest time of {MAX_TIME_S:g} s")
         assign_frozen(
             self,
             {

@@ -109,7 +109,7 @@ def choose(
         solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.max_deterministic_time = deterministic_time
     solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed
+    solver.parameters.random_seed = seed % 2**31  # CP-SAT's seed is 32-bit
     solver.parameters.cp_model_presolve = False  # small models: presolve costs more than it saves
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

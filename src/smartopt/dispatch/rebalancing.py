@@ -15,6 +15,11 @@ from smartopt._core import _spatial
 from smartopt._validation import FloatArray, IntArray
 from smartopt.dispatch.space import TravelSpace
 
+MIN_ZONE_M = 1.0
+"""Smallest rebalancing zone (m)."""
+MAX_ZONE_M = 1e12
+"""Largest rebalancing zone (m): one zone holds every location."""
+
 
 @dataclass(frozen=True, eq=False)
 class Zones:
@@ -28,9 +33,12 @@ class Zones:
     def grid(cls, space: TravelSpace, size_m: float) -> Zones:
         if space.node_xy is None:
             raise ValueError("rebalancing needs location coordinates (TravelSpace.from_matrix without node_xy)")
+        if not (isinstance(size_m, int | float) and MIN_ZONE_M <= size_m <= MAX_ZONE_M):
+            raise ValueError(f"zone_m must be a number of metres in [{MIN_ZONE_M:g}, {MAX_ZONE_M:g}], got {size_m!r}")
         xy = space.node_xy
-        cell = np.floor((xy - xy.min(axis=0)) / size_m).astype(np.int64)
-        _, of_cell = np.unique(cell[:, 0] * (cell[:, 1].max() + 1) + cell[:, 1], return_inverse=True)
+        cell = np.floor((xy - xy.min(axis=0)) / size_m)  # whole numbers below 2**53: exact as floats
+        _, of_cell = np.unique(cell, axis=0, return_inverse=True)
+        of_cell = of_cell.reshape(-1)
         anchors = []
         for c in range(int(of_cell.max()) + 1):
             members = np.flatnonzero(of_cell == c)

@@ -9,15 +9,16 @@ Both results are scored by the same C++ evaluator, so their costs compare direct
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _routing
-from smartopt._validation import FloatArray, IntArray, positive_float
+from smartopt._validation import INT32_MAX, INT64_MAX, FloatArray, IntArray, integer, positive_float, seed_int
 from smartopt.dispatch.vrp import VRPProblem
 
 if TYPE_CHECKING:
@@ -76,8 +77,13 @@ class Route:
 @dataclass(frozen=True, eq=False)
 class VRPResult:
     """A solution: routes of the vehicles used, the objective ``cost`` (route costs plus prizes of
-    skipped optional clients), clients left out (``missing``: required ones, the clients at fault
-    when ``status == "infeasible"``), runtime (s) and solver statistics."""
+    skipped optional clients), clients left out (``missing``: required ones), ``status``, runtime
+    (s, from the call's start) and solver statistics.
+
+    ``status`` is ``"feasible"`` (every required client served, every limit kept),
+    ``"infeasible"`` (the search found no way to serve the clients in ``missing`` or to keep every
+    limit: they are at fault) or ``"time_limit"`` (the time limit ran out before the solver had a
+    complete answer: clients it never got to are in ``missing``; a larger limit may serve them)."""
 
     problem: VRPProblem
     routes: tuple[Route, ...]
@@ -179,10 +185,51 @@ def evaluate_routes(
 ) -> VRPResult:
     """Scores routes given as ``(vehicle, visits)`` pairs: schedules, loads, costs, feasibility.
     Raises ``ValueError`` for an unknown vehicle or client, or a client visited twice."""
-    vehicles = np.array([v for v, _ in routes], dtype=np.int32)
-    visits = [np.asarray(list(c), dtype=np.int32) for _, c in routes]
+    vehicles, visits = _route_arrays(problem, routes)
     locations, types = problem.core_arrays()
     reports = _routing.evaluate(problem.distance, problem.duration, locations, types, vehicles, visits)
+    return _result(problem, vehicles, visits, reports, solver=solver, runtime=runtime, stats=stats)
+
+
+def _route_arrays(
+    problem: VRPProblem, routes: Sequence[tuple[int, Sequence[int]]]
+) -> tuple[npt.NDArray[np.int32], list[npt.NDArray[np.int32]]]:
+    """Vehicles and visits as int32 arrays; ``ValueError``/``TypeError`` naming the route for values
+    that are not whole numbers of the int32 range (never wrapped)."""
+    vehicles = []
+    visits = []
+    for i, item in enumerate(routes):
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise TypeError(f"routes[{i}] must be a (vehicle, visits) pair")
+        vehicle, stops = item
+        vehicles.append(integer(f"routes[{i}] vehicle", vehicle, minimum=0, maximum=INT32_MAX))
+        seq = np.asarray(list(stops) if not isinstance(stops, np.ndarray) else stops)
+        if seq.size == 0:
+            seq = seq.astype(np.int64)
+        if seq.ndim != 1 or seq.dtype == np.bool_ or not np.issubdtype(seq.dtype, np.integer):
+            raise TypeError(f"routes[{i}] visits must be a sequence of ints, got {seq.dtype} of shape {seq.shape}")
+        bad = (seq < 0) | (seq >= problem.num_locations)
+        if bad.any():
+            raise ValueError(
+                f"route {i}: location {seq[bad][0]} is not a client (locations are 0 .. {problem.num_locations - 1})"
+            )
+        visits.append(seq.astype(np.int32))
+    return np.array(vehicles, dtype=np.int32), visits
+
+
+def _result(
+    problem: VRPProblem,
+    vehicles: npt.NDArray[np.int32],
+    visits: list[npt.NDArray[np.int32]],
+    reports: list[dict[str, Any]],
+    *,
+    solver: str,
+    runtime: float,
+    stats: dict[str, Any] | None,
+    complete: bool = True,
+) -> VRPResult:
+    """The result of routes and their reports from the core; ``complete=False``: the time limit
+    cut the solver short before it had tried every client."""
     out = []
     for v, seq, rep in zip(vehicles.tolist(), visits, reports, strict=True):
         if seq.size == 0:
@@ -208,7 +255,7 @@ def evaluate_routes(
     skipped = unvisited[~problem.required[unvisited]]
     cost = float(sum(r.cost for r in out) + problem.prize[skipped].sum())
     broken = any(r.violations(problem) for r in out)
-    status = "infeasible" if missing.size or broken else "feasible"
+    status = "feasible" if not (missing.size or broken) else ("infeasible" if complete else "time_limit")
     return VRPResult(problem, tuple(out), cost, unvisited, missing, status, runtime, solver, stats or {})
 
 
@@ -232,8 +279,10 @@ def solve_vrp(
     deterministic for a ``seed`` on any machine (its annealing schedule follows the iterations; it
     runs on one thread); with both, as long as the time limit does not cut it short. Runs with the
     GIL released.
-    A problem whose clients cannot all be served returns ``status="infeasible"`` and the clients
-    at fault in ``missing``.
+    The time limit covers the whole call (set-up that grows with the instance included) and
+    ``runtime`` is measured from the call's start. A problem whose clients cannot all be served
+    returns ``status="infeasible"`` and the clients at fault in ``missing``; a time limit that runs
+    out before the solver has a complete answer returns ``status="time_limit"``.
 
     Example (three clients on a line, one vehicle of capacity 2 from the depot at 0):
         >>> import numpy as np
@@ -245,13 +294,18 @@ def solve_vrp(
         >>> result.cost, sorted(sorted(r.visits.tolist()) for r in result.routes)
         (8.0, [[1], [2, 3]])
     """
+    started = time.perf_counter()
+    if not isinstance(problem, VRPProblem):
+        raise TypeError(f"problem must be a VRPProblem, got {type(problem).__name__}")
     limit = None if time_limit is None else positive_float("time_limit", time_limit)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_) and seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-    if solver not in SOLVERS:
+    seed = seed_int("seed", seed)
+    if not isinstance(solver, str) or solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    if max_iterations is not None and (isinstance(max_iterations, bool) or int(max_iterations) < 0):
-        raise ValueError(f"max_iterations must be an int >= 0, got {max_iterations!r}")
+    if max_iterations is not None:
+        max_iterations = integer("max_iterations", max_iterations, minimum=0, maximum=INT64_MAX)
+    num_neighbours = integer("num_neighbours", num_neighbours, minimum=1, maximum=INT32_MAX)
     if limit is None and (max_iterations is None or solver == "ortools"):
         raise ValueError(
             f"solver={solver!r} needs a time_limit" if solver == "ortools" else "give max_iterations or time_limit"
@@ -262,27 +316,33 @@ def solve_vrp(
         from smartopt.dispatch._ortools_vrp import solve_with_ortools
 
         assert limit is not None
-        return solve_with_ortools(problem, time_limit=limit, initial=start_routes, fixed_prefix=locked)
+        return solve_with_ortools(problem, time_limit=limit, initial=start_routes, fixed_prefix=locked, started=started)
     locations, types = problem.core_arrays()
+    # what is left of the budget (0: no time limit for the core; a spent one leaves it a nanosecond)
+    remaining = 0.0 if limit is None else max(limit - (time.perf_counter() - started), 1e-9)
     raw = _routing.solve(
         problem.distance,
         problem.duration,
         locations,
         types,
-        0.0 if limit is None else limit,  # 0: no time limit
-        -1 if max_iterations is None else int(max_iterations),
+        remaining,
+        -1 if max_iterations is None else max_iterations,
         int(seed),
         int(num_neighbours),
         np.array([v for v, _ in start_routes], dtype=np.int32),
         [np.asarray(list(c), dtype=np.int32) for _, c in start_routes],
         locked,
     )
-    stats = {k: raw[k] for k in ("iterations", "improvements", "time_to_best_s", "trace_time_s", "trace_objective")}
-    routes = list(zip(raw["vehicle"].tolist(), raw["visits"], strict=True))
-    result = evaluate_routes(problem, routes, solver="smartopt", runtime=float(raw["runtime_s"]), stats=stats)
+    keys = ("iterations", "improvements", "time_to_best_s", "trace_time_s", "trace_objective", "time_limit_reached")
+    stats = {k: raw[k] for k in keys}
+    stats["core_runtime_s"] = float(raw["runtime_s"])
+    result = _result(
+        problem, raw["vehicle"], list(raw["visits"]), raw["reports"], solver="smartopt", runtime=0.0, stats=stats,
+        complete=bool(raw["complete"]),
+    )  # fmt: skip
     if not math.isclose(result.cost, raw["objective"], rel_tol=1e-9, abs_tol=1e-6):
         raise RuntimeError(f"internal error: objective {raw['objective']} disagrees with evaluation {result.cost}")
-    return result
+    return replace(result, runtime=time.perf_counter() - started)
 
 
 def _initial_routes(
@@ -294,12 +354,11 @@ def _initial_routes(
         pairs: Sequence[tuple[int, Sequence[int]]] = [(r.vehicle, r.visits.tolist()) for r in initial.routes]
     else:
         pairs = initial
-    out = []
-    for i, item in enumerate(pairs):
-        if not (isinstance(item, tuple | list) and len(item) == 2):
-            raise TypeError(f"initial[{i}] must be a (vehicle, visits) pair")
-        vehicle, visits = item
-        out.append((int(vehicle), [int(c) for c in visits]))
+    try:
+        vehicles, visits = _route_arrays(problem, list(pairs))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"initial: {exc}") from None
+    out = [(int(v), seq.tolist()) for v, seq in zip(vehicles.tolist(), visits, strict=True)]
     evaluate_routes(problem, out)  # unknown vehicles or clients, double visits -> ValueError
     return out
 
@@ -308,7 +367,7 @@ def _fixed_prefix(routes: list[tuple[int, list[int]]], fixed_prefix: Sequence[in
     if fixed_prefix is None:
         return np.zeros(len(routes), dtype=np.int32)
     locked = np.asarray(fixed_prefix)
-    if locked.shape != (len(routes),) or not np.issubdtype(locked.dtype, np.integer):
+    if locked.shape != (len(routes),) or locked.dtype == np.bool_ or not np.issubdtype(locked.dtype, np.integer):
         raise ValueError(f"fixed_prefix must hold one int per initial route ({len(routes)}), got {locked.tolist()}")
     for i, (k, (_, visits)) in enumerate(zip(locked.tolist(), routes, strict=True)):
         if not 0 <= k <= len(visits):

@@ -8,6 +8,7 @@ seats, and drive no farther in the day than their battery allows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +52,19 @@ def booked_trips(
 
     Costs are metres driven plus ``vehicle_fixed_cost_m`` per shuttle used; times in s.
     ``link_time_s`` replaces the free-flow link times (e.g. with signal delays)."""
+    numbers = {"share": share, "window_s": window_s, "boarding_s": boarding_s, "detour_factor": detour_factor,
+               "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m}  # fmt: skip
+    for name, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     if not 0 < share <= 1:
         raise ValueError(f"share must be in (0, 1], got {share}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     fleet, req = district.fleet, district.requests
     rng = np.random.default_rng([seed, 6])
     booked = np.sort(rng.choice(len(req), max(1, round(share * len(req))), replace=False)).astype(np.int32)

@@ -16,10 +16,10 @@ from tqdm.auto import tqdm
 
 from smartopt._core import _dispatch
 from smartopt._serialise import ToDict
-from smartopt._validation import FloatArray, IntArray
-from smartopt.dispatch.model import DAY_S, Fleet, Requests
+from smartopt._validation import FloatArray, IntArray, count_array, seed_int
+from smartopt.dispatch.model import DAY_S, Fleet, Requests, slots_per_day
 from smartopt.dispatch.pooling import PoolingRun
-from smartopt.dispatch.rebalancing import Zones, rebalance
+from smartopt.dispatch.rebalancing import MAX_ZONE_M, MIN_ZONE_M, Zones, rebalance
 from smartopt.dispatch.reoptimize import reoptimize
 from smartopt.dispatch.space import TravelSpace
 from smartopt.network import RoadNetwork
@@ -85,18 +85,23 @@ class Policy:
     def __post_init__(self) -> None:
         if self.kind not in ("insertion", "batch", "pooling"):
             raise ValueError(f"policy kind must be 'insertion', 'batch' or 'pooling', got {self.kind!r}")
-        for name in ("max_trip", "pool_candidates", "reoptimize_iterations"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        for name, most in (("max_trip", 10), ("pool_candidates", 100), ("reoptimize_iterations", 2**31 - 1)):
+            value = getattr(self, name)  # a trip's candidates grow as pool_candidates ** max_trip
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+                raise ValueError(f"{name} must be an int in [1, {most}], got {value!r}")
         numbers = ("batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight", "rebalance_s")
         limits = ("pool_time_limit_s", "reoptimize_time_limit_s")  # None: no time limit
         for name in (*numbers, "pool_deterministic_time", "reoptimize_s", *limits):
             value = getattr(self, name)
             if value is None and name in limits:
                 continue
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and -1e308 < value < 1e308 and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0{' or None' * (name in limits)}, got {value!r}")
+        largest = dict.fromkeys(("batch_s", "boarding_s", "rebalance_s", "reoptimize_s"), DAY_S) | {"wait_weight": 1e6}
+        for name, top in largest.items():
+            if getattr(self, name) > top:
+                raise ValueError(f"{name} must be at most {top:g}, got {getattr(self, name)!r}")
         if self.kind != "insertion" and self.batch_s < 0.1:
             raise ValueError(f"batch_s must be at least 0.1 s for the {self.kind} policy, got {self.batch_s!r}")
         for name in ("rebalance_s", "reoptimize_s"):
@@ -104,10 +109,18 @@ class Policy:
                 raise ValueError(f"{name} must be 0 (off) or at least 1 s, got {getattr(self, name)!r}")
         if self.reoptimize_s > 0 and self.reoptimize_time_limit_s is not None and self.reoptimize_time_limit_s <= 0:
             raise ValueError("reoptimize_time_limit_s must be > 0 when reoptimize_s is on")
-        if not (isinstance(self.zone_m, int | float) and math.isfinite(self.zone_m) and self.zone_m > 0):
-            raise ValueError(f"zone_m must be a finite number > 0, got {self.zone_m!r}")
+        zone = self.zone_m
+        if isinstance(zone, bool) or not (isinstance(zone, int | float) and MIN_ZONE_M <= zone <= MAX_ZONE_M):
+            raise ValueError(
+                f"zone_m must be a number of metres in [{MIN_ZONE_M:g}, {MAX_ZONE_M:g}], got {self.zone_m!r}"
+            )
         if not self.reserve <= self.charge_below <= self.charge_to <= 1:
             raise ValueError("battery fractions must satisfy reserve <= charge_below <= charge_to <= 1")
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int in ``[0, 2**63)`` (bools rejected)."""
+    return seed_int("seed", seed)
 
 
 def core_fleet(space: TravelSpace, fleet: Fleet, policy: Policy) -> _dispatch.NetworkFleet | _dispatch.PlaneFleet:
@@ -163,11 +176,12 @@ class RideLimits:
     @classmethod
     def of(cls, space: TravelSpace, requests: Requests, boarding_s: float) -> RideLimits:
         direct = space.travel_time(requests.origin, requests.destination)
-        with np.errstate(invalid="ignore"):  # inf * 0 for a zero-time ride with no relative limit
+        # inf * 0 for a zero-time ride with no relative limit; limits near 1e308 overflow to inf (none)
+        with np.errstate(invalid="ignore", over="ignore"):
             relative = np.where(np.isinf(requests.max_detour), np.inf, direct * (1 + requests.max_detour))
-        max_ride = boarding_s + np.minimum(relative, direct + requests.max_detour_s)
-        latest_pickup = requests.pickup_earliest_s + requests.max_wait_s
-        dropoff = np.minimum(requests.dropoff_latest_s, latest_pickup + max_ride)
+            max_ride = boarding_s + np.minimum(relative, direct + requests.max_detour_s)
+            latest_pickup = requests.pickup_earliest_s + requests.max_wait_s
+            dropoff = np.minimum(requests.dropoff_latest_s, latest_pickup + max_ride)
         return cls(direct, requests.pickup_earliest_s, latest_pickup, dropoff, max_ride)
 
     @classmethod
@@ -246,7 +260,8 @@ class SimulationResult(ToDict):
     """A simulated day: per request its vehicle (-1: not served), pickup and drop-off times (s, NaN
     if not served) and why it was rejected; every driven leg; charging sessions (``overnight``:
     refilling the battery for the next day); each vehicle's state of charge at the end
-    (``soc_end_kwh``); ``kpis``."""
+    (``soc_end_kwh``) and whose place it takes the next day (``next_day_as``: a vehicle of the same
+    kind at that one's start, its own unless the overnight matching swapped them); ``kpis``."""
 
     _inputs = ("space", "fleet", "requests")
 
@@ -262,6 +277,7 @@ class SimulationResult(ToDict):
     legs: dict[str, npt.NDArray[Any]]
     charging: dict[str, npt.NDArray[Any]]
     soc_end_kwh: FloatArray
+    next_day_as: IntArray
     runtime_s: float
     reoptimized: int = 0
     kpis: dict[str, float] = field(init=False)
@@ -355,7 +371,8 @@ class SimulationResult(ToDict):
         f = self.fleet
         per_leg = self.legs["distance_m"] / 1000.0 * f.vehicle_kwh_per_km[self.legs["vehicle"]]
         n = f.num_vehicles
-        start = f.vehicle_soc0 * f.vehicle_battery_kwh
+        limited = np.isfinite(f.vehicle_battery_kwh)
+        start = np.where(limited, f.vehicle_soc0 * np.where(limited, f.vehicle_battery_kwh, 0.0), np.inf)
         end = self.soc_end_kwh
         return {
             "soc_start_kwh": start,
@@ -391,21 +408,40 @@ class SimulationResult(ToDict):
     def charger_load_kw(self, slot_s: float = 900.0) -> FloatArray:
         """Mean charging power (kW) per charger and slot of ``slot_s`` over the day (sessions past
         midnight go on in the morning, see :meth:`charging_within_day`), shape ``(chargers,
-        86,400 / slot_s)``: the fleet's load for the energy module. Its energy is the energy
-        charged."""
-        slots = round(DAY_S / slot_s) if slot_s > 0 else 0
-        if slots < 1 or abs(slots * slot_s - DAY_S) > 1e-6:
-            raise ValueError(f"slot_s={slot_s!r} must divide the day ({DAY_S:g} s) into whole slots")
+        86,400 / slot_s)``: the fleet's load for the energy module, each kWh in the slot it is
+        drawn. ValueError if the folded day has a charger draw more than its power (sessions of
+        different days overlapping: a day longer than a day, or a session past midnight running
+        into the next morning's)."""
+        slots = slots_per_day("slot_s", slot_s)
         c = self.charging_within_day()
+        edges = np.arange(slots + 1) * slot_s
+        piece, slot, begin, end = [], [], [], []
+        for i in range(c["charger"].size):
+            first, last = np.searchsorted(edges, [c["start_s"][i], c["end_s"][i]], side="right") - 1
+            cells = np.arange(first, min(last, slots - 1) + 1)
+            piece.append(np.full(cells.size, i))
+            slot.append(cells)
+            begin.append(np.maximum(edges[cells], c["start_s"][i]))
+            end.append(np.minimum(edges[cells + 1], c["end_s"][i]))
+        k, j = np.concatenate([np.zeros(0, int), *piece]), np.concatenate([np.zeros(0, int), *slot])
+        offset = c["day"][k] * DAY_S
+        drawn = self._drawn_kwh(
+            c["charger"][k], offset + np.concatenate([[], *begin]), offset + np.concatenate([[], *end])
+        )
+        total = np.bincount(k, drawn, minlength=c["charger"].size)
+        share = np.divide(drawn, total[k], out=np.zeros_like(drawn), where=total[k] > 0)
         out = np.zeros((self.fleet.charger_node.shape[0], slots))
-        for k in range(c["charger"].size):
-            edges = np.arange(int(c["start_s"][k] // slot_s), int(np.ceil(c["end_s"][k] / slot_s)) + 1) * slot_s
-            begin = np.maximum(edges[:-1], c["start_s"][k]) + c["day"][k] * DAY_S
-            end = np.minimum(edges[1:], c["end_s"][k]) + c["day"][k] * DAY_S
-            drawn = self._drawn_kwh(np.full(begin.size, c["charger"][k]), begin, end)
-            if drawn.sum() > 0:
-                slot = (edges[:-1] // slot_s).astype(int)
-                out[c["charger"][k], slot] += drawn / drawn.sum() * c["energy_kwh"][k] / (slot_s / 3600.0)
+        np.add.at(out, (c["charger"][k], j), c["energy_kwh"][k] * share / (slot_s / 3600.0))
+        chargers = np.repeat(np.arange(out.shape[0]), slots)
+        cells = np.tile(edges[:-1], out.shape[0])
+        most = self._drawn_kwh(chargers, cells, cells + slot_s).reshape(out.shape) / (slot_s / 3600.0)
+        over = out > most * (1 + 1e-9) + 1e-9
+        if over.any():
+            ch, t = (int(i[0]) for i in np.nonzero(over))
+            raise ValueError(
+                f"folded into one day, charger {ch} draws {out[ch, t]:g} kW in slot {t}, more than its "
+                f"{most[ch, t]:g} kW: the fleet's sessions of different days overlap there (the day does not repeat)"
+            )
         return out
 
     def _drawn_kwh(self, charger: IntArray, start_s: FloatArray, end_s: FloatArray) -> FloatArray:
@@ -516,9 +552,10 @@ def simulate(
     promises made before it (``kpis["broken_promises"]``). ``seed`` seeds the pooling policy's
     CP-SAT and the re-optimisation (the day is the same for a seed unless a time budget runs out).
     The day is one of a series of equal days: with ``overnight`` (the default), once the last ride
-    is done each vehicle below its initial state of charge charges at the charger that refills it
-    most before its first trip of the next day (``SimulationResult.energy_balance`` shows what is
-    left short).
+    is done every vehicle goes to the start of a vehicle of its kind (its own, or another's if that
+    serves the next day better: ``SimulationResult.next_day_as``), charging on the way so as to be
+    there with that vehicle's initial state of charge before its first trip of the next day
+    (``SimulationResult.energy_balance`` shows what is left short).
     ``progress`` shows a bar over the simulated day (default: when stderr is a terminal).
 
     Example:
@@ -530,15 +567,15 @@ def simulate(
     """
     space, fleet, requests = _scenario(where, fleet, requests)
     pol = policy if isinstance(policy, Policy) else Policy(kind=policy)
+    seed = check_seed(seed)
     check_requests(space, fleet, requests)
     changes = _check_time_of_day(space, time_of_day)
+    _check_steps(requests, pol, len(changes))
     limits = RideLimits.by_time_of_day(space, changes, requests, pol.boarding_s)
     start = time.perf_counter()
     core = core_fleet(space, fleet, pol)
     limits.add_to(core, space, requests)
-    # from an hour before the first request (rebalancing looks an hour ahead) to the last
-    begin = max(0.0, float(requests.time_s[0]) - 3600.0) if len(requests) else 0.0
-    end = float(requests.time_s[-1]) if len(requests) else 0.0
+    begin, end = _span(requests)
     rebalance_at, reoptimize_at = _grid(begin, end, pol.rebalance_s), _grid(begin, end, pol.reoptimize_s)
     steps = np.unique(np.concatenate([_grid(begin, end, 3600.0), rebalance_at, reoptimize_at, list(changes)]))
     rebalance_due, reoptimize_due = set(rebalance_at.tolist()), set(reoptimize_at.tolist())
@@ -591,9 +628,34 @@ def simulate(
         legs=core.legs(),
         charging=core.sessions(),
         soc_end_kwh=np.asarray(core.vehicles()["soc_kwh"], dtype=float),
+        next_day_as=core.next_day_as() if overnight else np.arange(fleet.num_vehicles, dtype=np.int32),
         runtime_s=runtime,
         reoptimized=reoptimized,
     )
+
+
+def _span(requests: Requests) -> tuple[float, float]:
+    """From an hour before the first request (rebalancing looks an hour ahead) to the last (s)."""
+    if not len(requests):
+        return 0.0, 0.0
+    return max(0.0, float(requests.time_s[0]) - 3600.0), float(requests.time_s[-1])
+
+
+def _check_steps(requests: Requests, policy: Policy, changes: int) -> None:
+    """ValueError naming ``requests.time_s`` when the day would take more than ``MAX_STEPS`` steps
+    (hours, rebalancing and re-optimisation intervals, travel-time changes): counted before any
+    work or memory that grows with the time span."""
+    begin, end = _span(requests)
+
+    def count(step: float) -> float:
+        return 0.0 if step <= 0 else math.floor(end / step) - math.floor(begin / step) + 1.0
+
+    steps = count(3600.0) + count(policy.rebalance_s) + count(policy.reoptimize_s) + changes
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"requests.time_s spans {begin:g} to {end:g} s: the day would take {steps:,.0f} steps (hours, "
+            f"rebalancing, re-optimisation); at most {MAX_STEPS:,}"
+        )
 
 
 def _grid(begin: float, end: float, step: float) -> FloatArray:
@@ -624,19 +686,27 @@ def _check_time_of_day(
 
 @dataclass(frozen=True, eq=False)
 class FleetSizing(ToDict):
-    """Service per fleet size: ``sizes`` and, per size, the served ratio and mean wait (s);
-    ``smallest`` is the first size meeting both targets (None if none does)."""
+    """Service per fleet size: ``sizes`` and, per size, the served ratio, mean wait (s) and the
+    energy the chargers could not give back overnight (kWh, see
+    :meth:`SimulationResult.energy_balance`); ``smallest`` is the first size meeting both
+    targets with no such deficit, a day the fleet can repeat (None if none does)."""
 
     sizes: IntArray
     served_ratio: FloatArray
     mean_wait_s: FloatArray
+    energy_deficit_kwh: FloatArray
     smallest: int | None
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame(
-            {"vehicles": self.sizes, "served_ratio": self.served_ratio, "mean_wait_s": self.mean_wait_s}
+            {
+                "vehicles": self.sizes,
+                "served_ratio": self.served_ratio,
+                "mean_wait_s": self.mean_wait_s,
+                "energy_deficit_kwh": self.energy_deficit_kwh,
+            }
         )
 
 
@@ -654,10 +724,10 @@ def size_fleet(
     """Simulates the day with each fleet size in ``sizes`` (the fleet resized, see
     :meth:`Fleet.resized`; travel times by ``time_of_day`` as in :func:`simulate`) and finds the
     smallest serving at least ``served_ratio`` of the requests with a mean wait of at most
-    ``mean_wait_s``."""
+    ``mean_wait_s``, ending the day with every battery refilled (a day it can repeat)."""
     space, fleet, requests = _scenario(where, fleet, requests)
-    n = np.unique(np.asarray(sizes, dtype=int))
-    if n.size == 0 or n[0] < 1:
+    n = np.unique(count_array("sizes", sizes, minimum=1))
+    if n.size == 0:
         raise ValueError("sizes must hold fleet sizes >= 1")
     days = [
         simulate(space, fleet.resized(int(k)), requests, policy=policy, time_of_day=time_of_day, progress=False)
@@ -665,8 +735,9 @@ def size_fleet(
     ]
     served = np.array([d.kpis["served_ratio"] for d in days])
     wait = np.array([d.kpis["mean_wait_s"] for d in days])
-    ok = np.flatnonzero((served >= served_ratio) & (wait <= mean_wait_s))
-    return FleetSizing(n, served, wait, int(n[ok[0]]) if ok.size else None)
+    deficit = np.array([d.kpis["energy_deficit_kwh"] for d in days])
+    ok = np.flatnonzero((served >= served_ratio) & (wait <= mean_wait_s) & (deficit == 0))
+    return FleetSizing(n, served, wait, deficit, int(n[ok[0]]) if ok.size else None)
 
 
 def _scenario(

@@ -12,9 +12,13 @@ import numpy.typing as npt
 from smartopt._core import _dispatch
 from smartopt._threads import default_threads
 from smartopt._validation import FloatArray, float_array, index_array, positive_float
+from smartopt.dispatch.model import MAX_TIME_S
 from smartopt.network import RoadNetwork
+from smartopt.network.road import MAX_COORDINATE_M, check_coordinates
 
 SpaceKind = Literal["network", "matrix", "euclidean", "manhattan"]
+MIN_SPEED_MPS = 1e-3
+"""Slowest speed (m/s) of a plane space: crossing the largest plane stays a finite time."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,13 +65,17 @@ class TravelSpace:
     ) -> TravelSpace:
         """A precomputed ``(n, n)`` matrix of shortest travel times (s) and optionally distances
         (m; default: the times); ``node_xy`` (m) only for plots."""
-        t = float_array("time_s", time_s, (None, None), nonnegative=True, allow_inf=True)
+        t = float_array("time_s", time_s, (None, None), nonnegative=True, allow_inf=True, max_abs=MAX_TIME_S)
         n = t.shape[0]
         if t.shape != (n, n) or n == 0:
             raise ValueError(f"time_s must be a non-empty square matrix, got shape {t.shape}")
         _check_reachable(t)
-        d = None if distance_m is None else float_array("distance_m", distance_m, (n, n), nonnegative=True)
-        xy = None if node_xy is None else float_array("node_xy", node_xy, (n, 2))
+        d = (
+            None
+            if distance_m is None
+            else float_array("distance_m", distance_m, (n, n), nonnegative=True, max_abs=MAX_COORDINATE_M)
+        )
+        xy = None if node_xy is None else check_coordinates("node_xy", float_array("node_xy", node_xy, (n, 2)))
         return cls("matrix", n, xy, t, d)
 
     @classmethod
@@ -77,12 +85,15 @@ class TravelSpace:
         """Locations at ``points_xy`` (m, shape ``(n, 2)``) in the plane, driven at ``speed_mps``
         over straight-line (``"euclidean"``) or ``|dx| + |dy|`` (``"manhattan"``) distances; a
         vehicle can turn anywhere."""
-        if metric not in ("euclidean", "manhattan"):
+        if not isinstance(metric, str) or metric not in ("euclidean", "manhattan"):
             raise ValueError(f"metric must be 'euclidean' or 'manhattan', got {metric!r}")
-        xy = float_array("points_xy", points_xy, (None, 2))
+        xy = check_coordinates("points_xy", float_array("points_xy", points_xy, (None, 2)))
         if xy.shape[0] == 0:
             raise ValueError("points_xy is empty")
-        return cls(metric, xy.shape[0], xy, speed_mps=positive_float("speed_mps", speed_mps))
+        speed = positive_float("speed_mps", speed_mps, maximum=MAX_COORDINATE_M)
+        if speed < MIN_SPEED_MPS:
+            raise ValueError(f"speed_mps={speed!r} is too slow: at least {MIN_SPEED_MPS:g} m/s")
+        return cls(metric, xy.shape[0], xy, speed_mps=speed)
 
     @property
     def is_plane(self) -> bool:

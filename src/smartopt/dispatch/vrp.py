@@ -16,20 +16,30 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, float_array, index_array
+from smartopt._validation import FILLED, INT32_MAX, FloatArray, IntArray, assign_frozen, float_array, index_array
 
 if TYPE_CHECKING:
     from smartopt.network import RoadNetwork
 
 
+MAX_VALUE = 1e15
+"""Largest finite magnitude of a distance, time, load or cost: far beyond any real instance, and
+small enough that sums and products along routes stay exact enough and never overflow."""
+
+
 def _scalar(name: str, value: Any, *, allow_inf: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int past 1e308
+        raise ValueError(f"{name} must be a finite number, got {value}") from None
     if math.isnan(out) or (math.isinf(out) and not allow_inf):
         raise ValueError(f"{name} must be a finite number, got {out}")
     if out < 0:
         raise ValueError(f"{name} must be >= 0, got {out}")
+    if math.isfinite(out) and out > MAX_VALUE:
+        raise ValueError(f"{name}={out:g} is out of range (at most {MAX_VALUE:g}{', or inf' if allow_inf else ''})")
     return out
 
 
@@ -56,8 +66,10 @@ class VehicleType:
     def __post_init__(self) -> None:
         for name in ("count", "start", "profile") + (("end",) if self.end is not None else ()):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 0:
                 raise ValueError(f"VehicleType.{name} must be an int >= 0, got {value!r}")
+            if value > INT32_MAX:
+                raise ValueError(f"VehicleType.{name}={value} is out of range (at most {INT32_MAX})")
             object.__setattr__(self, name, int(value))
         if self.end is None:
             object.__setattr__(self, "end", self.start)
@@ -70,7 +82,7 @@ class VehicleType:
 
 
 def _matrices(name: str, value: Any) -> npt.NDArray[np.float64]:
-    m = float_array(name, value, nonnegative=True)
+    m = float_array(name, value, nonnegative=True, max_abs=MAX_VALUE)
     if m.ndim == 2:
         m = m[None]
     if m.ndim != 3 or m.shape[1] != m.shape[2] or m.shape[1] == 0:
@@ -120,7 +132,7 @@ class VRPProblem:
 
         def per_location(name: str, default: float, **kw: bool) -> npt.NDArray[np.float64]:
             value = getattr(self, name)
-            return float_array(name, np.full(n, default) if value is None else value, (n,), **kw)
+            return float_array(name, np.full(n, default) if value is None else value, (n,), max_abs=MAX_VALUE, **kw)
 
         tw_late = per_location("tw_late", math.inf, nonnegative=True, allow_inf=True)
         values: dict[str, Any] = {
@@ -142,15 +154,23 @@ class VRPProblem:
         m = pairs.shape[0]
         values["pairs"] = pairs
         values["pair_load"] = float_array(
-            "pair_load", np.ones(m) if self.pair_load is None else self.pair_load, (m,), positive=True
+            "pair_load",
+            np.ones(m) if self.pair_load is None else self.pair_load,
+            (m,),
+            positive=True,
+            max_abs=MAX_VALUE,
         )
         values["max_ride"] = float_array(
-            "max_ride", np.full(m, math.inf) if self.max_ride is None else self.max_ride, (m,), allow_inf=True
+            "max_ride",
+            np.full(m, math.inf) if self.max_ride is None else self.max_ride,
+            (m,),
+            allow_inf=True,
+            max_abs=MAX_VALUE,
         )
         if (values["max_ride"] < 0).any():
             raise ValueError(f"max_ride[{int(np.flatnonzero(values['max_ride'] < 0)[0])}] must be >= 0")
         if self.coords is not None:
-            values["coords"] = float_array("coords", self.coords, (n, 2))
+            values["coords"] = float_array("coords", self.coords, (n, 2), max_abs=MAX_VALUE)
         types = tuple(self.vehicle_types)
         if not types or not all(isinstance(t, VehicleType) for t in types):
             raise TypeError("vehicle_types must be a non-empty sequence of VehicleType")
@@ -278,6 +298,8 @@ class VRPProblem:
                 raise ValueError(f"vehicle_types[{i}].profile={t.profile} but there are {self.num_profiles} profiles")
         if self.num_vehicles == 0:
             raise ValueError("vehicle_types: the fleet has no vehicles (every count is 0)")
+        if self.num_vehicles > INT32_MAX:
+            raise ValueError(f"vehicle_types: the fleet has {self.num_vehicles} vehicles, at most {INT32_MAX}")
         late = self.tw_late < self.tw_early
         if late.any():
             i = int(np.flatnonzero(late)[0])

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._validation import INT32_MAX
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 
 Rounding = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
@@ -58,30 +59,38 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
     n = int(inst["dimension"])
     dist = rnd(np.asarray(inst["edge_weight"], dtype=float))
     depots = np.atleast_1d(np.asarray(inst.get("depot", [0]), dtype=np.int64))
+    if depots.ndim != 1 or ((depots < 0) | (depots >= n)).any():
+        raise ValueError(f"DEPOT_SECTION: depots {(depots + 1).tolist()} must be locations in 1 .. {n}")
     tw = rnd(np.asarray(inst["time_window"], dtype=float)) if "time_window" in inst else None
     service = _broadcast(inst.get("service_time", 0.0), n)
     service[depots] = 0.0
-    num_vehicles = int(inst.get("vehicles", n - depots.size))
-    per_vehicle = {
-        "capacity": _broadcast(inst.get("capacity", math.inf), num_vehicles),
-        "fixed_cost": _broadcast(inst.get("vehicles_fixed_cost", 0.0), num_vehicles),
-        "unit_distance_cost": _broadcast(inst.get("vehicles_unit_distance_cost", 1.0), num_vehicles),
-        "max_duration": rnd(_broadcast(inst.get("vehicles_max_duration", math.inf), num_vehicles)),
-        "max_distance": rnd(_broadcast(inst.get("vehicles_max_distance", math.inf), num_vehicles)),
-        "start": (
-            np.asarray(inst["vehicles_depot"], dtype=np.int64) - 1
-            if "vehicles_depot" in inst
-            else np.full(num_vehicles, depots[0])
-        ),
+    num_vehicles = _vehicles(inst.get("vehicles", n - depots.size))
+    raw = {
+        "capacity": inst.get("capacity", math.inf),
+        "fixed_cost": inst.get("vehicles_fixed_cost", 0.0),
+        "unit_distance_cost": inst.get("vehicles_unit_distance_cost", 1.0),
+        "max_duration": inst.get("vehicles_max_duration", math.inf),
+        "max_distance": inst.get("vehicles_max_distance", math.inf),
+        "start": np.asarray(inst["vehicles_depot"], dtype=np.int64) - 1 if "vehicles_depot" in inst else depots[0],
     }
+    if all(np.ndim(v) == 0 for v in raw.values()):
+        # identical vehicles: one type, however many (nothing is allocated per vehicle)
+        num_vehicles, raw_rows = 1, num_vehicles
+    else:  # per-vehicle sections: as many rows as the file has (checked against VEHICLES)
+        raw_rows = 1
+    per_vehicle = {k: _broadcast(v, num_vehicles) for k, v in raw.items()}
+    per_vehicle["max_duration"] = rnd(per_vehicle["max_duration"])
+    per_vehicle["max_distance"] = rnd(per_vehicle["max_distance"])
     types: dict[tuple[float, ...], int] = {}
     for v in range(num_vehicles):
         key = tuple(float(per_vehicle[k][v]) for k in per_vehicle)
-        types[key] = types.get(key, 0) + 1
+        types[key] = types.get(key, 0) + raw_rows
     vehicle_types = []
     for key, count in types.items():
         data = dict(zip(per_vehicle, key, strict=True))
         start = int(data.pop("start"))
+        if not 0 <= start < n:
+            raise ValueError(f"vehicle depot {start + 1} is not a location in 1 .. {n}")
         shift = (0.0, math.inf) if tw is None else (float(tw[start, 0]), float(tw[start, 1]))
         vehicle_types.append(
             VehicleType(count=count, start=start, shift_start=shift[0], shift_end=shift[1], **data)  # type: ignore[arg-type]
@@ -204,6 +213,14 @@ def _check_text(path: Path, text: str) -> None:
             raise ValueError(f"{path}: line {header}: {name}_SECTION has {rows} rows, DIMENSION is {n}{ending}")
         if name.startswith(PER_VEHICLE) and vehicles.isdigit() and rows != int(vehicles):
             raise ValueError(f"{path}: line {header}: {name}_SECTION has {rows} rows, VEHICLES is {vehicles}{ending}")
+
+
+def _vehicles(value: Any) -> int:
+    """The number of vehicles (VEHICLES): a whole number in 1 .. 2**31 - 1."""
+    number = float(np.asarray(value, dtype=float).reshape(-1)[0]) if np.size(value) == 1 else math.nan
+    if not (math.isfinite(number) and number == int(number) and 1 <= number <= INT32_MAX):
+        raise ValueError(f"VEHICLES : {value!r} must be a whole number of vehicles in 1 .. {INT32_MAX}")
+    return int(number)
 
 
 def _broadcast(value: Any, size: int) -> npt.NDArray[np.float64]:

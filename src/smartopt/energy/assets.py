@@ -9,9 +9,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, float_array, index_array, slot_windows
+from smartopt._validation import (
+    FILLED,
+    MAX_QUANTITY,
+    FloatArray,
+    IntArray,
+    assign_frozen,
+    float_array,
+    index_array,
+    positive_float,
+    seed_int,
+    slot_windows,
+)
 from smartopt.energy.grid import Grid
 from smartopt.energy.power_flow import PowerFlowResult, power_flow
+
+MAX_HOUSEHOLD_SLOTS = 50_000_000
+"""The most household-slot values :meth:`EnergyDay.single_phase_loads` makes (400 MB of profiles)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,8 +65,8 @@ class EnergyDay:
 
     def __post_init__(self) -> None:
         nb = self.grid.num_buses
-        slot_h = float(float_array("slot_h", [self.slot_h], positive=True)[0])
-        load_kw = float_array("load_kw", self.load_kw, (None, self.grid.num_loads))
+        slot_h = positive_float("slot_h", self.slot_h, maximum=24)
+        load_kw = float_array("load_kw", self.load_kw, (None, self.grid.num_loads), max_abs=MAX_QUANTITY)
         t = load_kw.shape[0]
         if t == 0:
             raise ValueError("load_kw has no time slots")
@@ -67,22 +81,28 @@ class EnergyDay:
         values: dict[str, Any] = {
             "slot_h": slot_h,
             "load_kw": load_kw,
-            "load_kvar": float_array("load_kvar", self.load_kvar, load_kw.shape),
+            "load_kvar": float_array("load_kvar", self.load_kvar, load_kw.shape, max_abs=MAX_QUANTITY),
             "pv_bus": pv_bus,
-            "pv_kwp": float_array("pv_kwp", self.pv_kwp, pv_bus.shape, nonnegative=True),
+            "pv_kwp": float_array("pv_kwp", self.pv_kwp, pv_bus.shape, nonnegative=True, max_abs=MAX_QUANTITY),
             "pv_profile_pu": float_array("pv_profile_pu", self.pv_profile_pu, (t,), nonnegative=True),
             "battery_bus": bat_bus,
-            "battery_kwh": float_array("battery_kwh", self.battery_kwh, bat_bus.shape, positive=True),
-            "battery_kw": float_array("battery_kw", self.battery_kw, bat_bus.shape, positive=True),
+            "battery_kwh": float_array(
+                "battery_kwh", self.battery_kwh, bat_bus.shape, positive=True, max_abs=MAX_QUANTITY
+            ),
+            "battery_kw": float_array(
+                "battery_kw", self.battery_kw, bat_bus.shape, positive=True, max_abs=MAX_QUANTITY
+            ),
             "battery_soc0": float_array("battery_soc0", self.battery_soc0, bat_bus.shape, nonnegative=True),
             "charger_bus": ch_bus,
-            "charger_kw": float_array("charger_kw", self.charger_kw, ch_bus.shape, positive=True),
+            "charger_kw": float_array("charger_kw", self.charger_kw, ch_bus.shape, positive=True, max_abs=MAX_QUANTITY),
             "charger_kind": np.asarray(self.charger_kind).astype(str),
             "ev_charger": ev_charger,
             "ev_arrival_slot": arrival,
             "ev_departure_slot": departure,
-            "ev_energy_kwh": float_array("ev_energy_kwh", self.ev_energy_kwh, (nev,), nonnegative=True),
-            "ev_max_kw": float_array("ev_max_kw", self.ev_max_kw, (nev,), positive=True),
+            "ev_energy_kwh": float_array(
+                "ev_energy_kwh", self.ev_energy_kwh, (nev,), nonnegative=True, max_abs=MAX_QUANTITY
+            ),
+            "ev_max_kw": float_array("ev_max_kw", self.ev_max_kw, (nev,), positive=True, max_abs=MAX_QUANTITY),
         }
         values["load_kind"] = (
             np.full(load_kw.shape[1], "residential")
@@ -147,9 +167,20 @@ class EnergyDay:
         sizes and per-slot noise, ``seed``) and add up to it in every slot; the feeder's single-phase
         ("slow") chargers follow with their charging ``charger_kw`` (``(T, n_charger)``; default
         uncontrolled charging)."""
-        rng = np.random.default_rng(seed)
-        charging = self.uncontrolled_charging_kw() if charger_kw is None else np.asarray(charger_kw, dtype=float)
+        household_kw = positive_float("household_kw", household_kw)
+        rng = np.random.default_rng(seed_int("seed", seed))
         g, t = self.grid, self.num_slots
+        charging = (
+            self.uncontrolled_charging_kw()
+            if charger_kw is None
+            else float_array("charger_kw", charger_kw, (t, self.charger_bus.size), max_abs=MAX_QUANTITY)
+        )
+        households = np.maximum(1, np.round(g.load_p_kw / household_kw)).sum()
+        if households * t > MAX_HOUSEHOLD_SLOTS:
+            raise ValueError(
+                f"household_kw={household_kw:g} splits the loads into {households:.3g} households of {t} slots, "
+                f"more than {MAX_HOUSEHOLD_SLOTS:.0e} values: choose a larger household_kw"
+            )
         profiles, feeders = [], []
         for j in range(g.num_loads):
             m = max(1, round(float(g.load_p_kw[j]) / household_kw))

@@ -4,6 +4,7 @@ piecewise-linear value functions) with the linear program as the reference (OR-T
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,13 +16,23 @@ import scipy.sparse as sp
 
 from smartopt._core import _battery
 from smartopt._serialise import ToDict
-from smartopt._validation import FloatArray, float_array, positive_float
+from smartopt._validation import MAX_QUANTITY, FloatArray, float_array, positive_float
 from smartopt.energy._lp import LP_SOLVERS, LinearProgram
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 OBJECTIVES = ("min_peak", "cost")
+
+
+def _number(name: str, value: Any) -> None:
+    """Rejects what is not a real number (bools and strings included) with a TypeError naming the field."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    try:
+        float(value)
+    except OverflowError:
+        raise ValueError(f"{name}={value} is out of range") from None
 
 
 @dataclass(frozen=True)
@@ -40,9 +51,14 @@ class Battery:
     soc_final: float | None = None
 
     def __post_init__(self) -> None:
-        positive_float("energy_kwh", self.energy_kwh)
-        if not (np.isfinite(self.power_kw) and self.power_kw >= 0):
-            raise ValueError(f"power_kw must be a finite number >= 0, got {self.power_kw}")
+        numbers = ("energy_kwh", "power_kw", "charge_efficiency", "discharge_efficiency", "soc_min", "soc_max", "soc0")
+        for name in numbers:
+            _number(name, getattr(self, name))
+        if self.soc_final is not None:
+            _number("soc_final", self.soc_final)
+        positive_float("energy_kwh", self.energy_kwh, maximum=MAX_QUANTITY)
+        if not (np.isfinite(self.power_kw) and 0 <= self.power_kw <= MAX_QUANTITY):
+            raise ValueError(f"power_kw must be a finite number >= 0 and <= {MAX_QUANTITY:g}, got {self.power_kw}")
         for name in ("charge_efficiency", "discharge_efficiency"):
             value = getattr(self, name)
             if not 0 < value <= 1:
@@ -96,7 +112,10 @@ class Battery:
 class BatteryResult(ToDict):
     """A battery schedule beside ``net_load_kw``: charging and discharging (kW, grid side, both
     >= 0), the state of charge ``soc`` (fraction, ``T + 1`` values from the start). ``status`` is
-    ``"optimal"`` or ``"infeasible"`` (the final state of charge cannot be reached; all zeros)."""
+    ``"optimal"``, ``"infeasible"`` (the final state of charge cannot be reached; all zeros) or, for
+    the LP methods, ``"time_limit"`` (the time limit ran out before an optimum; all zeros, and
+    nothing is claimed about feasibility) or ``"not_solved"`` (the LP solver stopped on numerical
+    trouble; all zeros)."""
 
     charge_kw: FloatArray
     discharge_kw: FloatArray
@@ -177,31 +196,34 @@ def dispatch_battery(
     exchanged with the grid under ``price`` (``(T,)``, per kWh, >= 0 for the exact method, paid
     both ways). ``method="exact"`` (default) runs the C++ solver; ``"glop"``/``"pdlp"`` the linear
     program with OR-Tools within ``time_limit_s``."""
-    net = float_array("net_load_kw", net_load_kw, (None,))
+    if not isinstance(battery, Battery):
+        raise TypeError(f"battery must be a Battery, got {type(battery).__name__}")
+    net = float_array("net_load_kw", net_load_kw, (None,), max_abs=MAX_QUANTITY)
     t = net.size
     if t == 0:
         raise ValueError("net_load_kw has no time slots")
-    slot_h = positive_float("slot_h", slot_h)
+    slot_h = positive_float("slot_h", slot_h, maximum=24 * 366)
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if method not in ("exact", *LP_SOLVERS):
         raise ValueError(f"method must be one of {('exact', *LP_SOLVERS)}, got {method!r}")
     if objective == "cost" and price is None:
         raise ValueError('objective "cost" needs a price per slot')
-    prices = None if objective == "min_peak" else float_array("price", price, (t,))
+    prices = None if objective == "min_peak" else float_array("price", price, (t,), max_abs=MAX_QUANTITY)
     if method == "exact" and prices is not None and (prices < 0).any():
         raise ValueError("price must be >= 0 for the exact method (use method='glop' for negative prices)")
+    limit_s = positive_float("time_limit_s", time_limit_s) if method != "exact" else math.inf
     started = time.perf_counter()
     if method == "exact":
         args = battery.core_args(slot_h)
         out = _battery.dispatch(objective, net if prices is None else prices, **args)
         charge, discharge, soc_kwh = out["charge"], out["discharge"], out["soc"]
-        feasible = bool(out["feasible"])
+        status = "optimal" if out["feasible"] else "infeasible"
     else:
-        charge, discharge, soc_kwh, feasible = _linear_program(
-            net, battery, slot_h, objective, prices, method, positive_float("time_limit_s", time_limit_s)
+        charge, discharge, soc_kwh, status = _linear_program(
+            net, battery, slot_h, objective, prices, method, started + limit_s
         )
-    if not feasible:
+    if status != "optimal":
         charge = discharge = np.zeros(t)
         soc_kwh = np.full(t + 1, battery.soc0 * battery.energy_kwh)
     return BatteryResult(
@@ -212,7 +234,7 @@ def dispatch_battery(
         slot_h=slot_h,
         objective=objective,
         method=method,
-        status="optimal" if feasible else "infeasible",
+        status=status,
         runtime_s=time.perf_counter() - started,
         price=prices,
     )
@@ -225,9 +247,10 @@ def _linear_program(
     objective: str,
     price: FloatArray | None,
     solver: str,
-    time_limit_s: float,
-) -> tuple[FloatArray, FloatArray, FloatArray, bool]:
-    """(charge, discharge, soc kWh (T + 1), optimal) from the LP over ``[charge, discharge, soc, peak]``."""
+    deadline: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, str]:
+    """(charge, discharge, soc kWh (T + 1), status) from the LP over ``[charge, discharge, soc, peak]``
+    solved by ``deadline`` (a ``time.perf_counter()`` instant)."""
     t = net.size
     rows, rhs, lower, upper = battery.lp_block(t, slot_h)
     eye = sp.identity(t, format="csr")
@@ -242,8 +265,9 @@ def _linear_program(
         col_lower=np.concatenate([lower, [-np.inf]]),
         col_upper=np.concatenate([upper, [np.inf]]),
     )
-    z = program.solve(solver, time_limit_s)
+    outcome = program.solve(solver, math.inf, deadline=deadline)
+    z = outcome.z
     if z is None:
-        return np.zeros(t), np.zeros(t), np.zeros(t + 1), False
+        return np.zeros(t), np.zeros(t), np.zeros(t + 1), outcome.status
     soc = np.concatenate([[battery.soc0 * battery.energy_kwh], z[2 * t : 3 * t]])
-    return z[:t], z[t : 2 * t], soc, True
+    return z[:t], z[t : 2 * t], soc, "optimal"

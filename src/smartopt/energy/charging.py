@@ -11,6 +11,7 @@ holds the linear program they are checked against.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,9 +23,11 @@ import pandas as pd
 from smartopt._core import _charging
 from smartopt._serialise import ToDict
 from smartopt._validation import (
+    MAX_QUANTITY,
     FloatArray,
     IntArray,
     assign_frozen,
+    bool_flag,
     count_array,
     float_array,
     positive_float,
@@ -46,9 +49,12 @@ class ChargingResult(ToDict):
     """A charging schedule for ``n_ev`` cars over ``T`` slots of ``slot_h`` hours.
 
     ``status`` is ``"optimal"`` (every car gets its energy within the limits), ``"partial"`` (some
-    cars cannot get it all; the schedule serves as much as the limits allow) or ``"infeasible"``
-    (the same, asked without ``allow_partial``: nothing is scheduled). ``unserved_ev`` lists the
-    cars left short. ``runtime_s`` is the solve's wall time (s)."""
+    cars cannot get it all; the schedule serves as much as the limits allow), ``"infeasible"``
+    (the same, asked without ``allow_partial``: nothing is scheduled), or, for the LP methods,
+    ``"time_limit"`` (the time limit ran out before an optimum) or ``"not_solved"`` (the LP solver
+    stopped on numerical trouble): then nothing is scheduled and no car is claimed short, since
+    none is known to be. ``unserved_ev`` lists the cars left short. ``runtime_s`` is the solve's
+    wall time (s)."""
 
     power_kw: FloatArray
     base_load_kw: FloatArray
@@ -140,8 +146,8 @@ class _Sessions:
             {
                 "arrival": arr,
                 "departure": dep,
-                "energy_kwh": float_array("energy_kwh", energy_kwh, (n,), nonnegative=True),
-                "max_kw": float_array("max_kw", max_kw, (n,), nonnegative=True),
+                "energy_kwh": float_array("energy_kwh", energy_kwh, (n,), nonnegative=True, max_abs=MAX_QUANTITY),
+                "max_kw": float_array("max_kw", max_kw, (n,), nonnegative=True, max_abs=MAX_QUANTITY),
             },
         )
 
@@ -152,7 +158,7 @@ class _Sessions:
 
 def _slot_values(name: str, value: Any, num_slots: int, *, allow_inf: bool = False) -> FloatArray:
     """A scalar or ``(T,)`` array as a ``(T,)`` float array."""
-    arr = float_array(name, value, allow_inf=allow_inf)
+    arr = float_array(name, value, allow_inf=allow_inf, max_abs=MAX_QUANTITY)
     if arr.ndim == 0:
         return np.full(num_slots, float(arr))
     if arr.shape != (num_slots,):
@@ -198,29 +204,36 @@ def schedule_charging(
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    base = float_array("base_load_kw", base_load_kw, (None,))
+    allow_partial = bool_flag("allow_partial", allow_partial)
+    base = float_array("base_load_kw", base_load_kw, (None,), max_abs=MAX_QUANTITY)
     t = base.size
     if t == 0:
         raise ValueError("base_load_kw has no time slots")
-    slot_h = positive_float("slot_h", slot_h)
+    slot_h = positive_float("slot_h", slot_h, maximum=24 * 366)
     sessions = _Sessions(arrival, departure, energy_kwh, max_kw, t)
     prices = None if price is None else _slot_values("price", price, t)
     if objective == "cost" and prices is None:
         raise ValueError('objective "cost" needs a price per slot')
     capacity = None if capacity_kw is None else _slot_values("capacity_kw", capacity_kw, t, allow_inf=True)
+    lp_status = None
+    if method != "exact":
+        if objective == "valley" or allow_partial:
+            raise ValueError(f'method "{method}" solves "min_peak" and "cost" without allow_partial only')
+        time_limit_s = positive_float("time_limit_s", time_limit_s)
     started = time.perf_counter()
     if method == "exact":
         cost_classes = prices if objective == "cost" else None
         power, served, short = _exact(sessions, base, slot_h, cost_classes, capacity, allow_partial)
     else:
-        if objective == "valley" or allow_partial:
-            raise ValueError(f'method "{method}" solves "min_peak" and "cost" without allow_partial only')
-        power, served, short = _linear_program(
-            sessions, base, slot_h, objective, prices, capacity, method, time_limit_s
+        power, served, short, lp_status = _linear_program(
+            sessions, base, slot_h, objective, prices, capacity, method, started + time_limit_s
         )
     runtime = time.perf_counter() - started
-    status = "optimal" if short.size == 0 else ("partial" if allow_partial else "infeasible")
-    if status == "infeasible":
+    if lp_status in ("time_limit", "not_solved"):
+        status = lp_status
+    else:
+        status = "optimal" if short.size == 0 else ("partial" if allow_partial else "infeasible")
+    if status != "optimal" and status != "partial":
         power = np.zeros_like(power)
         served = np.zeros_like(served)
     result = ChargingResult(
@@ -253,13 +266,16 @@ def _exact(
     energy = np.minimum(s.energy_kwh, s.most_kwh(slot_h)) / slot_h  # kW-slots
     room = np.zeros(0) if capacity is None else np.maximum(capacity - base, 0.0)  # kW left for EVs
     classes = np.zeros(0, np.int32) if price is None else np.unique(price, return_inverse=True)[1].astype(np.int32)
-    out = _charging.valley_fill(s.arrival, s.departure, energy, s.max_kw, base, classes, room)
+    # No car draws more in a slot than its whole energy: the same schedules, without a huge max_kw
+    # swamping the solver's rounding.
+    max_kw = np.minimum(s.max_kw, energy)
+    out = _charging.valley_fill(s.arrival, s.departure, energy, max_kw, base, classes, room)
     if _short(energy, out["served"]).size:
         # The most energy the limits let through, then (if asked) its best schedule.
-        out = _charging.max_served(s.arrival, s.departure, energy, s.max_kw, base, room)
+        out = _charging.max_served(s.arrival, s.departure, energy, max_kw, base, room)
         if not allow_partial:  # name every car at the bottleneck: none of them is sure to be served
             return np.asarray(out["power"]), np.asarray(out["served"]) * slot_h, np.flatnonzero(out["bottleneck"])
-        out = _charging.valley_fill(s.arrival, s.departure, out["served"], s.max_kw, base, classes, room)
+        out = _charging.valley_fill(s.arrival, s.departure, out["served"], max_kw, base, classes, room)
     served = np.asarray(out["served"]) * slot_h
     return np.asarray(out["power"]), served, _short(s.energy_kwh, served)
 
@@ -272,21 +288,27 @@ def _linear_program(
     price: FloatArray | None,
     capacity: FloatArray | None,
     solver: str,
-    time_limit_s: float,
-) -> tuple[FloatArray, FloatArray, IntArray]:
-    """(power, served kWh, cars left short) from the reference LP; if it has no optimum nothing is
-    served and every car is named (the LP does not tell which are short)."""
-    time_limit_s = positive_float("time_limit_s", time_limit_s)
+    deadline: float,
+) -> tuple[FloatArray, FloatArray, IntArray, str]:
+    """(power, served kWh, cars left short, the LP's status) from the reference LP, solved by
+    ``deadline`` (a ``time.perf_counter()`` instant; building the LP counts). Without an optimum
+    nothing is served; a proven infeasibility names every car (the LP does not tell which are
+    short), a budget that ran out names none."""
     room = np.full(base.size, np.inf) if capacity is None else capacity - base
-    nothing = np.zeros((s.arrival.size, base.size)), np.zeros(s.arrival.size), np.arange(s.arrival.size)
-    if (s.energy_kwh > s.most_kwh(slot_h) * (1 + _REL_TOL)).any() or (room < 0).any():
-        return nothing
+    n = s.arrival.size
+    nothing = np.zeros((n, base.size)), np.zeros(n)
+    too_much = s.energy_kwh > s.most_kwh(slot_h) * (1 + _REL_TOL)
+    if too_much.any():
+        return *nothing, np.flatnonzero(too_much).astype(np.int32), "infeasible"
+    if (room < 0).any():
+        return *nothing, np.arange(n, dtype=np.int32), "infeasible"
     lp = charging_lp(s.arrival, s.departure, s.energy_kwh / slot_h, s.max_kw, base, objective, price, room)
-    z = lp.program.solve(solver, time_limit_s)
-    if z is None:
-        return nothing
-    power = np.clip(lp.power_kw(z, s.arrival.size, base.size), 0.0, s.max_kw[:, None])
-    return power, s.energy_kwh.copy(), np.zeros(0, np.int64)
+    outcome = lp.program.solve(solver, math.inf, deadline=deadline)
+    if outcome.z is None:
+        short = np.arange(n, dtype=np.int32) if outcome.status == "infeasible" else np.zeros(0, np.int32)
+        return *nothing, short, outcome.status
+    power = np.clip(lp.power_kw(outcome.z, n, base.size), 0.0, s.max_kw[:, None])
+    return power, s.energy_kwh.copy(), np.zeros(0, np.int32), "optimal"
 
 
 class ChargingPlanner:
@@ -307,11 +329,11 @@ class ChargingPlanner:
         price: Any = None,
         capacity_kw: Any = None,
     ) -> None:
-        self.base_load_kw = float_array("base_load_kw", base_load_kw, (None,))
+        self.base_load_kw = float_array("base_load_kw", base_load_kw, (None,), max_abs=MAX_QUANTITY)
         if self.base_load_kw.size == 0:
             raise ValueError("base_load_kw has no time slots")
         t = self.base_load_kw.size
-        self.slot_h = positive_float("slot_h", slot_h)
+        self.slot_h = positive_float("slot_h", slot_h, maximum=24 * 366)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
         self.objective = objective
@@ -358,7 +380,7 @@ class ChargingPlanner:
         now, t = self.slot, self.num_slots
         if base_load_kw is not None:
             self.base_load_kw = self.base_load_kw.copy()
-            self.base_load_kw[now:] = float_array("base_load_kw", base_load_kw, (t - now,))
+            self.base_load_kw[now:] = float_array("base_load_kw", base_load_kw, (t - now,), max_abs=MAX_QUANTITY)
         left = np.maximum(self._energy_kwh - self.delivered_kwh, 0.0)
         plugged = np.flatnonzero((self._departure > now) & (left > 0))
         power = np.zeros(self._departure.size)

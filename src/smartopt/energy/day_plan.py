@@ -13,6 +13,7 @@ peak and flattens the rest.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from smartopt._serialise import ToDict
-from smartopt._validation import FloatArray, float_array, positive_float
+from smartopt._validation import MAX_QUANTITY, FloatArray, bool_flag, float_array, positive_float, positive_int
 from smartopt.energy._lp import LP_SOLVERS, LinearProgram
 from smartopt.energy.assets import EnergyDay
 from smartopt.energy.battery import Battery
@@ -46,7 +47,12 @@ class DayPlan(ToDict):
     ``(T + 1, n_battery)`` (fraction), and the power flows ``before`` (charging at full power on
     arrival, batteries idle) and ``after``. Where serving every car within the limits is impossible
     (e.g. fast chargers behind a small transformer), the plan goes over the limit as little as it
-    can: ``accepted_overload_kw`` ``(T, n_branch)``. ``rounds`` counts the solves the grid checks took."""
+    can: ``accepted_overload_kw`` ``(T, n_branch)``. ``rounds`` counts the solves the grid checks took.
+    ``status``: ``"optimal"``; ``"time_limit"`` (the time limit ran out: the plan is the last
+    round's, or, if no round finished, no managed charging and idle batteries; ``after`` shows the
+    limits it still breaks); ``"infeasible"`` (a round's linear program, with its voltage cuts, has
+    no solution: the last plan found, as for a time limit) or ``"not_solved"`` (the LP solver
+    stopped on numerical trouble: likewise)."""
 
     _inputs = ("day",)
 
@@ -61,6 +67,7 @@ class DayPlan(ToDict):
     accepted_overload_kw: FloatArray
     rounds: int
     runtime_s: float
+    status: str = "optimal"
 
     @cached_property
     def charger_kw(self) -> FloatArray:
@@ -98,6 +105,7 @@ class DayPlan(ToDict):
                 "overloaded_trafos": int(v.trafo.size),
                 "overloaded_lines": int(v.line.size),
                 "buses_out_of_band": int(v.bus.size),
+                "failed_snapshots": int(v.failed.size),
                 "losses_kwh": round(float(flow.losses_kw.sum() * self.day.slot_h), 1),
             }
 
@@ -108,6 +116,7 @@ class DayPlan(ToDict):
             "ev_energy_served_kwh": round(float(served), 1),
             "accepted_overload_kw": round(float(self.accepted_overload_kw.max(initial=0.0)), 1),
             "rounds": self.rounds,
+            "status": self.status,
             "runtime_s": round(self.runtime_s, 3),
         }
 
@@ -162,8 +171,22 @@ class DayPlan(ToDict):
             f"DayPlan(peak {b['peak_kw']} -> {a['peak_kw']} kW, load factor {b['load_factor']} -> "
             f"{a['load_factor']}, overloaded transformers {b['overloaded_trafos']} -> {a['overloaded_trafos']}, "
             f"buses out of band {b['buses_out_of_band']} -> {a['buses_out_of_band']}, {self.rounds} rounds, "
-            f"{self.runtime_s:.2f} s)"
+            f"{self.status}, {self.runtime_s:.2f} s)"
         )
+
+
+def _uncontrolled_ev_kw(day: EnergyDay) -> FloatArray:
+    """Each car's power ``(n_ev, T)`` (kW) charging at full power from arrival until full, as in
+    :meth:`EnergyDay.uncontrolled_charging_kw`."""
+    power = np.minimum(day.ev_max_kw, day.charger_kw[day.ev_charger])
+    out = np.zeros((day.ev_charger.size, day.num_slots))
+    for i, (a, need, p) in enumerate(zip(day.ev_arrival_slot, day.ev_energy_kwh, power, strict=True)):
+        full_slots, rest = divmod(need / (p * day.slot_h), 1.0)
+        k = int(full_slots)
+        out[i, a : a + k] = p
+        if rest > 1e-12:
+            out[i, a + k] = p * rest
+    return out
 
 
 def _below(day: EnergyDay) -> npt.NDArray[np.bool_]:
@@ -212,8 +235,10 @@ def plan_day(
     and state-of-charge limits (its energy and power come from ``day``; default
     ``Battery(..., soc0=day.battery_soc0)``). With ``grid_limits`` the plan keeps transformer and
     line loading under ``max_loading_percent`` and voltages above ``v_min_pu``, checked by a full
-    power flow and re-solved up to ``max_rounds`` times; ``solver`` (GLOP or PDLP) runs within
-    ``time_limit_s`` per solve.
+    power flow and re-solved up to ``max_rounds`` times; ``solver`` is GLOP or PDLP. The whole call
+    (set-up, solves and power flows) ends within ``time_limit_s`` (s), except that the power flow
+    of the day as it is (``before``) is always computed (status ``"time_limit"`` if the limit cut
+    the plan short).
 
     Example:
         >>> from smartopt.datasets import sejong_5_1
@@ -222,20 +247,27 @@ def plan_day(
         >>> round(plan.summary()["before"]["peak_kw"]), round(plan.summary()["after"]["peak_kw"])  # kW
         (9776, 8080)
     """
+    if not isinstance(day, EnergyDay):
+        raise TypeError(f"day must be an EnergyDay, got {type(day).__name__}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if solver not in LP_SOLVERS:
         raise ValueError(f"solver must be one of {LP_SOLVERS}, got {solver!r}")
+    if battery is not None and not isinstance(battery, Battery):
+        raise TypeError(f"battery must be a Battery or None, got {type(battery).__name__}")
+    grid_limits = bool_flag("grid_limits", grid_limits)
     v_min_pu = positive_float("v_min_pu", v_min_pu)
     max_loading_percent = positive_float("max_loading_percent", max_loading_percent)
+    max_rounds = positive_int("max_rounds", max_rounds, maximum=1000)
     time_limit_s = positive_float("time_limit_s", time_limit_s)
     started = time.perf_counter()
+    deadline = started + time_limit_s
     t, slot_h = day.num_slots, day.slot_h
     prices = None
     if objective == "cost":
         if price is None:
             raise ValueError('objective "cost" needs a price per slot')
-        prices = float_array("price", price, (t,))
+        prices = float_array("price", price, (t,), max_abs=MAX_QUANTITY)
     batteries = [
         Battery(
             energy_kwh=float(e),
@@ -249,14 +281,33 @@ def plan_day(
         )
         for e, p, s0 in zip(day.battery_kwh, day.battery_kw, day.battery_soc0, strict=True)
     ]
-    model = _DayModel(day, batteries, prices)
+    flow_started = time.perf_counter()
     before = day.power_flow()
-    base_flow = day.power_flow(charger_kw=np.zeros((t, day.charger_kw.size)))
-    headroom = _headroom_kw(base_flow, max_loading_percent) if grid_limits else None
+    # Each round ends with a power flow of the day: the LPs stop early enough to leave time for it.
+    flow_s = time.perf_counter() - flow_started
+    # Without a round's plan: the day as it is, cars charging on arrival and batteries idle.
+    ev_kw = _uncontrolled_ev_kw(day)
+    battery_out: FloatArray = np.zeros((t, len(batteries)))
+    overload: FloatArray = np.zeros((t, day.grid.per_unit.branch_from.size))
+    after: PowerFlowResult | None = before
     rounds = 0
-    while True:
+    status = "optimal"
+    model: _DayModel | None = None
+    headroom: FloatArray | None = None
+    if time.perf_counter() + 2 * flow_s < deadline:
+        base_flow = day.power_flow(charger_kw=np.zeros((t, day.charger_kw.size)))
+        headroom = _headroom_kw(base_flow, max_loading_percent) if grid_limits else None
+    if time.perf_counter() + flow_s < deadline:
+        model = _DayModel(day, batteries, prices)
+    if model is None:
+        status = "time_limit"
+    while model is not None:
         rounds += 1
-        ev_kw, battery_out, overload = model.solve(headroom, solver, time_limit_s)
+        solved = model.solve(headroom, solver, deadline - flow_s)
+        if isinstance(solved, str):  # no plan this round: keep the last one
+            status, rounds = solved, rounds - 1
+            break
+        ev_kw, battery_out, overload = solved
         after = day.power_flow(charger_kw=day.charger_load_kw(ev_kw), battery_kw=battery_out)
         if not grid_limits or rounds >= max_rounds:
             break
@@ -267,6 +318,9 @@ def plan_day(
         low = after.vm_pu < v_min_pu
         if not (unplanned > 1e-3).any() and not low.any():
             break
+        if time.perf_counter() + flow_s >= deadline:
+            status = "time_limit"
+            break
         # The linearisation misses what a branch draws itself (losses, reactive power), much the same
         # in every slot: tighten such a branch in all slots by its worst unplanned excess (with a
         # margin). Cut each low voltage.
@@ -274,7 +328,7 @@ def plan_day(
         headroom = headroom - np.where(worst > 1e-3, 1.05 * worst + 1e-3, 0.0)
         for slot in np.flatnonzero(low.any(axis=1)):
             model.add_voltage_cut(after, int(slot), v_min_pu)
-    if not grid_limits:  # spread the cars flat over what the batteries leave (same peak)
+    if not grid_limits and status == "optimal" and model is not None:  # spread the cars flat (same peak)
         flat = schedule_charging(
             day.ev_arrival_slot,
             day.ev_departure_slot,
@@ -287,9 +341,10 @@ def plan_day(
         )
         ev_kw = np.asarray(flat.power_kw)
         after = day.power_flow(charger_kw=day.charger_load_kw(ev_kw), battery_kw=battery_out)
+    assert after is not None
     soc = np.zeros((t + 1, len(batteries)))
-    for b in range(len(batteries)):
-        soc[:, b] = model.soc(b)
+    for b, bat in enumerate(batteries):
+        soc[:, b] = model.soc(b) if model is not None and rounds else bat.soc0
     return DayPlan(
         day=day,
         ev_kw=ev_kw,
@@ -302,6 +357,7 @@ def plan_day(
         accepted_overload_kw=overload,
         rounds=rounds,
         runtime_s=time.perf_counter() - started,
+        status=status,
     )
 
 
@@ -386,11 +442,12 @@ class _DayModel:
         self.cuts.append((sp.csr_matrix(row), v_min_pu + 1e-4 - float(flow.vm_pu[slot, bus]) + now))
 
     def solve(
-        self, headroom: FloatArray | None, solver: str, time_limit_s: float
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Solves with branch headroom ``(T, n_branch)`` kW (None: no grid rows); returns each car's
-        power ``(n_ev, T)``, each battery's output ``(T, n_battery)`` and the overload the plan
-        cannot avoid per slot and branch ``(T, n_branch)`` (kW)."""
+        self, headroom: FloatArray | None, solver: str, deadline: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray] | str:
+        """Solves with branch headroom ``(T, n_branch)`` kW (None: no grid rows) by ``deadline`` (a
+        ``time.perf_counter()`` instant); returns each car's power ``(n_ev, T)``, each battery's
+        output ``(T, n_battery)`` and the overload the plan cannot avoid per slot and branch
+        ``(T, n_branch)`` (kW), or, without an optimum, the LP's status."""
         t, n_branch = self.day.num_slots, self.below.shape[0]
         rows, lower, upper = list(self.fixed), list(self.fixed_lower), list(self.fixed_upper)
         branches = np.zeros(0, np.int64)
@@ -422,12 +479,10 @@ class _DayModel:
             col_lower=np.concatenate([self.col_lower, np.zeros(n_over)]),
             col_upper=np.concatenate([self.col_upper, np.full(n_over, np.inf)]),
         )
-        z = program.solve(solver, time_limit_s)
+        outcome = program.solve(solver, math.inf, deadline=deadline)
+        z = outcome.z
         if z is None:
-            raise RuntimeError(
-                "the day plan has no solution (a voltage cut cannot hold, or the solver ran out of time: "
-                "relax v_min_pu or lengthen time_limit_s)"
-            )
+            return outcome.status
         self.z = z[: self.num_cols]
         overload = np.zeros((t, n_branch))
         overload[:, branches] = z[self.num_cols :].reshape(branches.size, t).T

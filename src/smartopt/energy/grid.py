@@ -59,9 +59,28 @@ def _radial_check(n_bus: int, ends: list[tuple[str, int, int]], slack: int) -> N
         raise ValueError(f"bus {islanded[0]} is islanded: no path to the slack bus {slack}")
 
 
+MAX_GRID_VALUE = 1e9
+"""Largest magnitude of a grid quantity (kV, ohm/km, kA, kVA, %, kW, ...): larger ones are unit
+mistakes and would overflow the per-unit arithmetic."""
+MIN_GRID_VALUE = 1e-9
+"""Smallest positive grid quantity: below it (e.g. a subnormal impedance) the per-unit arithmetic overflows."""
+
+
+def _quantity(name: str, value: Any, shape: tuple[int | None, ...] | None, **checks: Any) -> FloatArray:
+    """A validated float array of a grid quantity: finite, magnitude at most :data:`MAX_GRID_VALUE`,
+    and positive ones (divisors: ratings, voltages, impedances) at least :data:`MIN_GRID_VALUE`."""
+    out = float_array(name, value, shape, max_abs=MAX_GRID_VALUE, **checks)
+    tiny = out < MIN_GRID_VALUE if checks.get("positive") else np.zeros(out.shape, bool)
+    if tiny.any():
+        k = tuple(int(i) for i in np.argwhere(tiny)[0])
+        at = list(k) if k else ""
+        raise ValueError(f"{name}{at}={out[k]} is out of range (magnitude at least {MIN_GRID_VALUE:g})")
+    return out
+
+
 def _filled(name: str, value: Any, default: FloatArray, **checks: Any) -> FloatArray:
     """A validated float array shaped like ``default``, or ``default`` when left out."""
-    return default if value is None else float_array(name, value, default.shape, **checks)
+    return default if value is None else _quantity(name, value, default.shape, **checks)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +137,7 @@ class Grid:
     bus_xy: FloatArray | None = None
 
     def __post_init__(self) -> None:
-        vn = float_array("bus_vn_kv", self.bus_vn_kv, (None,), positive=True)
+        vn = _quantity("bus_vn_kv", self.bus_vn_kv, (None,), positive=True)
         n = vn.shape[0]
         if n < 2:
             raise ValueError(f"bus_vn_kv: a grid needs at least two buses, got {n}")
@@ -140,12 +159,12 @@ class Grid:
             gen_p_kw=_filled("gen_p_kw", self.gen_p_kw, np.zeros(gen_bus.shape)),
             gen_q_kvar=_filled("gen_q_kvar", self.gen_q_kvar, np.zeros(gen_bus.shape)),
             slack_bus=slack,
-            slack_vm_pu=float(float_array("slack_vm_pu", [self.slack_vm_pu], positive=True)[0]),
-            slack_va_degree=float(float_array("slack_va_degree", [self.slack_va_degree])[0]),
+            slack_vm_pu=float(_quantity("slack_vm_pu", [self.slack_vm_pu], None, positive=True)[0]),
+            slack_va_degree=float(float_array("slack_va_degree", [self.slack_va_degree], max_abs=MAX_GRID_VALUE)[0]),
             bus_name=np.array([f"bus {i}" for i in range(n)])
             if self.bus_name is None
             else np.asarray(self.bus_name).astype(str),
-            bus_xy=None if self.bus_xy is None else float_array("bus_xy", self.bus_xy, (n, 2)),
+            bus_xy=None if self.bus_xy is None else float_array("bus_xy", self.bus_xy, (n, 2), max_abs=MAX_GRID_VALUE),
         )
         if values["bus_name"].shape != (n,):
             raise ValueError(f"bus_name must have shape ({n},), got {values['bus_name'].shape}")
@@ -167,9 +186,9 @@ class Grid:
         lf = index_array("line_from", self.line_from, n, (None,))
         nl = lf.shape[0]
         lt = index_array("line_to", self.line_to, n, (nl,))
-        r = float_array("line_r_ohm_per_km", self.line_r_ohm_per_km, (nl,), nonnegative=True)
-        x = float_array("line_x_ohm_per_km", self.line_x_ohm_per_km, (nl,), nonnegative=True)
-        zero = (r == 0) & (x == 0)
+        r = _quantity("line_r_ohm_per_km", self.line_r_ohm_per_km, (nl,), nonnegative=True)
+        x = _quantity("line_x_ohm_per_km", self.line_x_ohm_per_km, (nl,), nonnegative=True)
+        zero = np.maximum(r, x) < MIN_GRID_VALUE
         if zero.any():
             k = int(np.flatnonzero(zero)[0])
             raise ValueError(f"line {k} has zero impedance (line_r_ohm_per_km = line_x_ohm_per_km = 0)")
@@ -182,7 +201,7 @@ class Grid:
             "line_to": lt,
             "line_r_ohm_per_km": r,
             "line_x_ohm_per_km": x,
-            "line_max_i_ka": float_array("line_max_i_ka", self.line_max_i_ka, (nl,), positive=True),
+            "line_max_i_ka": _quantity("line_max_i_ka", self.line_max_i_ka, (nl,), positive=True),
             "line_length_km": _filled("line_length_km", self.line_length_km, np.ones(nl), positive=True),
             "line_b_us_per_km": _filled("line_b_us_per_km", self.line_b_us_per_km, np.zeros(nl), nonnegative=True),
         }
@@ -192,8 +211,8 @@ class Grid:
         hv = index_array("trafo_hv_bus", self.trafo_hv_bus, n, (None,))
         nt = hv.shape[0]
         lv = index_array("trafo_lv_bus", self.trafo_lv_bus, n, (nt,))
-        vk = float_array("trafo_vk_percent", self.trafo_vk_percent, (nt,), positive=True)
-        vkr = float_array("trafo_vkr_percent", self.trafo_vkr_percent, (nt,), nonnegative=True)
+        vk = _quantity("trafo_vk_percent", self.trafo_vk_percent, (nt,), positive=True)
+        vkr = _quantity("trafo_vkr_percent", self.trafo_vkr_percent, (nt,), nonnegative=True)
         if (vkr >= vk).any():
             k = int(np.flatnonzero(vkr >= vk)[0])
             raise ValueError(f"trafo {k}: trafo_vkr_percent={vkr[k]} must be below trafo_vk_percent={vk[k]}")
@@ -211,7 +230,7 @@ class Grid:
         return {
             "trafo_hv_bus": hv,
             "trafo_lv_bus": lv,
-            "trafo_sn_kva": float_array("trafo_sn_kva", self.trafo_sn_kva, (nt,), positive=True),
+            "trafo_sn_kva": _quantity("trafo_sn_kva", self.trafo_sn_kva, (nt,), positive=True),
             "trafo_vk_percent": vk,
             "trafo_vkr_percent": vkr,
             "trafo_pfe_kw": _filled("trafo_pfe_kw", self.trafo_pfe_kw, np.zeros(nt), nonnegative=True),

@@ -27,7 +27,16 @@ import pandas as pd
 
 from smartopt._core import _phases
 from smartopt._serialise import ToDict
-from smartopt._validation import FloatArray, IntArray, count_array, float_array, positive_float
+from smartopt._validation import (
+    MAX_QUANTITY,
+    FloatArray,
+    IntArray,
+    count_array,
+    float_array,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -118,7 +127,7 @@ def _phase_totals(profile: FloatArray, phase: npt.NDArray[Any], feeder: IntArray
 
 
 def _inputs(profile_kw: Any, feeder: Any) -> tuple[FloatArray, IntArray]:
-    profile = float_array("profile_kw", profile_kw, (None, None))
+    profile = float_array("profile_kw", profile_kw, (None, None), max_abs=MAX_QUANTITY)
     if profile.shape[1] == 0:
         raise ValueError("profile_kw has no time slots")
     groups = (
@@ -158,14 +167,11 @@ def balance_phases(
     ``"greedy"`` ignores all three."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    limit_s = None if time_limit_s is None else positive_float("time_limit_s", time_limit_s)
-    if max_iterations is not None and (
-        isinstance(max_iterations, bool) or not isinstance(max_iterations, int | np.integer) or max_iterations < 1
-    ):
-        raise ValueError(f"max_iterations must be an int >= 1 or None, got {max_iterations!r}")
+    limit_s = None if time_limit_s is None else positive_float("time_limit_s", time_limit_s, maximum=1e9)
+    if max_iterations is not None:
+        max_iterations = positive_int("max_iterations", max_iterations)
     budget = MAX_ITERATIONS if max_iterations is None and limit_s is None else max_iterations
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = seed_int("seed", seed)
     profile, groups = _inputs(profile_kw, feeder)
     started = time.perf_counter()
     phase = np.zeros(profile.shape[0], np.int8)
@@ -176,10 +182,12 @@ def balance_phases(
         rows = np.flatnonzero(groups == f)
         # This feeder's share of the time left, so an overrun on one feeder shortens the others;
         # of the evaluations, a fixed share (the same on every machine).
-        share_s = math.inf if limit_s is None else max(1e-3, (deadline - time.perf_counter()) * rows.size / waiting)
+        share_s = math.inf if limit_s is None else (deadline - time.perf_counter()) * rows.size / waiting
         share = None if budget is None else max(1, int(budget) * rows.size // total)
         waiting -= rows.size
-        phase[rows], used = _balance_feeder(np.ascontiguousarray(profile[rows]), method, share_s, share, int(seed))
+        # Past the time limit the feeders left get the greedy assignment only (microseconds).
+        how = method if share_s > 1e-4 else "greedy"
+        phase[rows], used = _balance_feeder(np.ascontiguousarray(profile[rows]), how, share_s, share, int(seed))
         evaluations += used
     return PhaseResult(
         phase=phase,

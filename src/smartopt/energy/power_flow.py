@@ -6,7 +6,7 @@ backward/forward sweep (compiled C++ by default, or the Numba kernel), in parall
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +16,7 @@ import numpy.typing as npt
 from smartopt._core import _power_flow
 from smartopt._serialise import ToDict
 from smartopt._threads import default_threads
-from smartopt._validation import FloatArray, float_array, positive_float, positive_int
+from smartopt._validation import INT32_MAX, FloatArray, float_array, index_int, positive_float, positive_int
 from smartopt.energy._per_unit import BASE_KVA, PerUnitModel
 from smartopt.energy.grid import Grid
 
@@ -51,7 +51,9 @@ class Violations:
 
     For each violating bus: its worst voltage (pu; the lowest if it ever falls below the band,
     else the highest) and the number of snapshots outside the band. For each overloaded line or
-    transformer: its peak loading (%) and the number of snapshots over the limit.
+    transformer: its peak loading (%) and the number of snapshots over the limit. ``failed``: the
+    snapshots whose power flow did not converge (their voltages and loadings are unknown, so no
+    violation there can be ruled out): a result with failed snapshots is never all clear.
     """
 
     bus: npt.NDArray[np.int64]
@@ -63,12 +65,19 @@ class Violations:
     trafo: npt.NDArray[np.int64]
     trafo_loading_percent: FloatArray
     trafo_snapshots: npt.NDArray[np.int64]
+    failed: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __bool__(self) -> bool:
-        return bool(self.bus.size or self.line.size or self.trafo.size)
+        return bool(self.bus.size or self.line.size or self.trafo.size or self.failed.size)
+
+    @property
+    def all_clear(self) -> bool:
+        """True only when every snapshot converged and none breaks a limit."""
+        return not self
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per violating element: kind (bus/line/trafo), index, worst value, snapshots."""
+        """One row per violating element: kind (bus/line/trafo), index, worst value, snapshots; one
+        row of kind ``"failed"`` per snapshot that did not converge (index: the snapshot, worst NaN)."""
         import pandas as pd
 
         parts = [
@@ -81,7 +90,8 @@ class Violations:
                 {"kind": kind, "index": int(i), "worst": float(v), "snapshots": int(s)}
                 for kind, idx, worst, snaps in parts
                 for i, v, s in zip(idx, worst, snaps, strict=True)
-            ],
+            ]
+            + [{"kind": "failed", "index": int(t), "worst": float("nan"), "snapshots": 1} for t in self.failed],
             columns=["kind", "index", "worst", "snapshots"],
         )
 
@@ -213,7 +223,8 @@ class PowerFlowResult(ToDict):
         self, v_min_pu: float = 0.95, v_max_pu: float = 1.05, max_loading_percent: float = 100.0
     ) -> Violations:
         """Buses outside ``[v_min_pu, v_max_pu]`` and lines or transformers above
-        ``max_loading_percent`` in any converged snapshot."""
+        ``max_loading_percent`` in any converged snapshot, and the snapshots that did not converge
+        (``failed``: a failed snapshot is a violation of its own, never all clear)."""
         ok = self.converged
         vm = self.vm_pu[ok]
         low, high = vm < v_min_pu, vm > v_max_pu
@@ -228,7 +239,10 @@ class PowerFlowResult(ToDict):
 
         line, line_peak, line_n = overloads(self.line_loading_percent)
         trafo, trafo_peak, trafo_n = overloads(self.trafo_loading_percent)
-        return Violations(bus, worst[bus], out.sum(axis=0)[bus], line, line_peak, line_n, trafo, trafo_peak, trafo_n)
+        failed = np.flatnonzero(~ok).astype(np.int64)
+        return Violations(
+            bus, worst[bus], out.sum(axis=0)[bus], line, line_peak, line_n, trafo, trafo_peak, trafo_n, failed
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per snapshot: min/max voltage (pu), peak line and transformer loading (%),
@@ -318,8 +332,8 @@ def power_flow(
     gen_p = _powers("gen_p_kw", gen_p_kw, grid.gen_p_kw, n_t)
     gen_q = _powers("gen_q_kvar", gen_q_kvar, grid.gen_q_kvar, n_t)
     tol = positive_float("tol_pu", tol_pu)
-    max_iter = positive_int("max_iter", max_iter)
-    threads = positive_int("n_threads", default_threads() if n_threads is None else n_threads)
+    max_iter = positive_int("max_iter", max_iter, maximum=INT32_MAX)
+    threads = min(positive_int("n_threads", default_threads() if n_threads is None else n_threads), 1024)
     pu = grid.per_unit
     lane_length = min(MAX_LANE, max(1, -(-n_t // 64)))
     args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iter, lane_length, threads)
@@ -355,8 +369,7 @@ class VoltageSensitivity:
 def voltage_sensitivities(result: PowerFlowResult, snapshot: int = 0) -> VoltageSensitivity:
     """dV/dP and dV/dQ (pu per kW / kvar) at one solved snapshot, from the inverse of the
     Newton-Raphson Jacobian of the bus power injections."""
-    if not 0 <= snapshot < result.num_snapshots:
-        raise ValueError(f"snapshot={snapshot} is not an index in [0, {result.num_snapshots})")
+    snapshot = index_int("snapshot", snapshot, result.num_snapshots)
     if not result.converged[snapshot]:
         raise ValueError(f"snapshot {snapshot} did not converge")
     grid = result.grid

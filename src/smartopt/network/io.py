@@ -31,12 +31,19 @@ def _read_table(path: str | os.PathLike[str], required: tuple[str, ...]) -> pd.D
     import pandas as pd
 
     p = existing_file(path)
-    df = pd.read_csv(
-        p,
-        dtype={"id": str, "from": str, "to": str, "name": str, "type": str},
-        keep_default_na=False,
-        float_precision="round_trip",  # the %.17g the writer uses reads back bit for bit
-    )
+    try:
+        df = pd.read_csv(
+            p,
+            dtype={"id": str, "from": str, "to": str, "name": str, "type": str},
+            keep_default_na=False,
+            float_precision="round_trip",  # the %.17g the writer uses reads back bit for bit
+        )
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{p.name}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{p.name}: the file is empty (no header)") from None
+    except pd.errors.ParserError as e:
+        raise ValueError(f"{p.name}: not a CSV table ({e})") from None
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise ValueError(f"{p.name}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
@@ -52,6 +59,21 @@ def _numeric(df: pd.DataFrame, column: str, source: str) -> np.ndarray[Any, Any]
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(f"{source}: column {column!r}, row {row}: {df[column].iloc[row]!r} is not a number")
     return np.asarray(values, dtype=float)
+
+
+def _whole(df: pd.DataFrame, column: str, source: str) -> np.ndarray[Any, Any]:
+    """A column of whole numbers that fit 32 bits (e.g. lanes): ``2.5`` or ``1e20`` is an error
+    naming the file, column and row, never truncated or wrapped."""
+    values = _numeric(df, column, source)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2**31 - 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{source}: column {column!r}, row {row}: {df[column].iloc[row]!r} is not a whole number "
+            f"within +-{2**31 - 1}"
+        )
+    return values.astype(np.int64)
 
 
 def read_csv(nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str]) -> RoadNetwork:
@@ -78,7 +100,7 @@ def read_csv(nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str
         lookup("to"),
         _numeric(links, "length_m", lname),
         _numeric(links, "speed_mps", lname),
-        lanes=_numeric(links, "lanes", lname).astype(np.int64) if has("lanes") else None,
+        lanes=_whole(links, "lanes", lname) if has("lanes") else None,
         capacity_vph=_numeric(links, "capacity_vph", lname) if has("capacity_vph") else None,
         node_lonlat=lonlat,
         node_ids=ids,

@@ -31,6 +31,13 @@ DEFAULT_LANE_CAPACITY_VPH = 1800.0
 """Capacity per lane (veh/h) used when a link's capacity is not given."""
 
 _MAX_THREADS = 4 * (os.cpu_count() or 1)
+MAX_ASSIGN_ITERATIONS = 10_000
+"""Most iterations of :meth:`RoadNetwork.assign` (bounds its work)."""
+MAX_DEMAND_VPH = 1e9
+"""Largest demand (veh/h) between one origin and one destination."""
+MAX_COORDINATE_M = 1e12
+"""Largest planar coordinate (m, in absolute value) of a node or a point: far beyond any city, and
+small enough that squared distances between any two points stay finite."""
 
 StrArray = npt.NDArray[np.str_]
 Weight = Literal["time", "length"]
@@ -60,6 +67,18 @@ class Assignment:
     turn_flow_vph: FloatArray
     unassigned_vph: float
     link_time_s: FloatArray
+
+
+def check_coordinates(name: str, xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``xy`` (validated finite floats, m) unless a coordinate exceeds ``MAX_COORDINATE_M``."""
+    far = np.abs(xy) > MAX_COORDINATE_M
+    if far.any():
+        idx = tuple(int(i) for i in np.argwhere(far)[0])
+        raise ValueError(
+            f"{name}[{', '.join(map(str, idx))}]={float(xy[idx])!r} is out of range: planar coordinates must be "
+            f"within +-{MAX_COORDINATE_M:g} m"
+        )
+    return xy
 
 
 def _labels(name: str, value: Any, n: int) -> StrArray:
@@ -108,7 +127,7 @@ class RoadNetwork:
     _graph: _network.Graph = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        xy = float_array("node_xy", self.node_xy, (None, 2))
+        xy = check_coordinates("node_xy", float_array("node_xy", self.node_xy, (None, 2)))
         n = xy.shape[0]
         if n == 0:
             raise ValueError("node_xy is empty: a road network needs at least one node")
@@ -129,8 +148,13 @@ class RoadNetwork:
         if dup.size:
             a, b = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
             raise ValueError(f"links {a} and {b} are duplicates: both go from node {tail[a]} to node {head[a]}")
-        length = float_array("link_length_m", self.link_length_m, (m,), positive=True)
-        speed = float_array("link_speed_mps", self.link_speed_mps, (m,), positive=True)
+        length = float_array("link_length_m", self.link_length_m, (m,), positive=True, max_abs=MAX_COORDINATE_M)
+        speed = float_array("link_speed_mps", self.link_speed_mps, (m,), positive=True, max_abs=MAX_COORDINATE_M)
+        with np.errstate(over="ignore"):
+            slow = ~np.isfinite(length / speed)
+        if slow.any():
+            k = int(np.flatnonzero(slow)[0])
+            raise ValueError(f"link_speed_mps[{k}]={speed[k]!r} is too slow: link {k} would take forever")
         lanes = (
             np.ones(m, dtype=np.int32)
             if self.link_lanes is None
@@ -350,8 +374,11 @@ class RoadNetwork:
         """Snaps points (m, shape ``(k, 2)``) to their nearest nodes: ``(node index, distance m)``."""
         from smartopt._core import _spatial
 
-        pts = float_array("points_xy", points_xy, (None, 2))
-        return _spatial.nearest_nodes(np.asarray(self.node_xy, dtype=np.float64), pts)
+        pts = check_coordinates("points_xy", float_array("points_xy", points_xy, (None, 2)))
+        index, distance = _spatial.nearest_nodes(np.asarray(self.node_xy, dtype=np.float64), pts)
+        if pts.shape[0] and not (index >= 0).all():  # cannot happen with coordinates in range
+            raise ValueError("points_xy: no nearest node found")
+        return index, distance
 
     def assign(
         self,
@@ -371,9 +398,11 @@ class RoadNetwork:
         """
         src = self._nodes("origins", origins)
         dst = self._nodes("destinations", destinations)
-        q = float_array("demand_vph", demand_vph, (src.size, dst.size), nonnegative=True)
-        iters = positive_int("iterations", iterations)
+        q = float_array("demand_vph", demand_vph, (src.size, dst.size), nonnegative=True, max_abs=MAX_DEMAND_VPH)
+        iters = positive_int("iterations", iterations, maximum=MAX_ASSIGN_ITERATIONS)
         a, b = (float(v) for v in float_array("bpr", bpr, (2,), nonnegative=True))
+        if a > 1e3 or b > 50:
+            raise ValueError(f"bpr=({a:g}, {b:g}) is out of range: a <= 1000 and b <= 50")
         threads = min(positive_int("n_threads", n_threads), _MAX_THREADS)
         t0 = self.link_time_s
         times = t0
@@ -387,7 +416,8 @@ class RoadNetwork:
                 step = 1.0 / (k + 1)
                 link_flow = link_flow + step * (lf - link_flow)
                 turn_flow = turn_flow + step * (tf - turn_flow)
-            times = t0 * (1.0 + a * (link_flow / self.link_capacity_vph) ** b)
+            with np.errstate(over="ignore"):  # a link far over capacity: its time is inf (not used)
+                times = t0 * (1.0 + a * (link_flow / self.link_capacity_vph) ** b)
         used = np.flatnonzero(turn_flow > 0)
         in_link, out_link = self.turns
         return Assignment(

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._validation import FloatArray, IntArray, count_array, float_array, index_array
+from smartopt.signals import _checks
 from smartopt.signals.model import Intersection
 
 
@@ -29,7 +30,7 @@ class MaxPressure:
     def __init__(self, intersections: Sequence[Intersection], num_links: int) -> None:
         if len(intersections) == 0:
             raise ValueError("intersections is empty")
-        self.num_links = int(num_links)
+        self.num_links = _checks.integer("num_links", num_links, minimum=0)
         n = len(intersections)
         s_max = max(len(x.stage_movements) for x in intersections)
         k_max = max(x.movement_lane_group.shape[0] for x in intersections)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, float_array
+from smartopt.signals import _checks
 from smartopt.signals.model import Intersection
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 
 MAX_NODES = 10_000
 """Default branch-and-bound node budget of :func:`maxband` (a deterministic limit)."""
+MAX_RESOLUTION = 1_000_000
+"""Most departure instants per cycle :func:`bandwidths` may sample (its work is signals x resolution)."""
+MAX_TRAVEL_CYCLES = 1000
+"""Most cycles a platoon may take between two signals in :func:`maxband` (bounds its integer variables)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,8 @@ def maxband(
     ``time_limit`` seconds (default: none) run out, whichever comes first; ``seed`` sets SCIP's
     random seed. Without a time limit the wave is the same for a seed on any machine (corridors of
     40 signals take about a hundred nodes). ``status`` is ``"feasible"`` when a limit stopped SCIP
-    before it proved the bands optimal; ``RuntimeError`` when it stopped before any solution.
+    before it proved the bands optimal, and ``"time_limit"`` when a limit (time or nodes) stopped it
+    before any bands were found: offsets all 0, bandwidths and travel times NaN.
     """
     from ortools.linear_solver import pywraplp
 
@@ -108,16 +114,18 @@ def maxband(
     shift = np.zeros(n) if red_shift_s is None else float_array("red_shift_s", red_shift_s, (n,))
     k = None if ratio is None else float(float_array("ratio", [ratio], positive=True)[0])
     limit = None if time_limit is None else float(float_array("time_limit", [time_limit], positive=True)[0])
-    if max_iterations is not None and (
-        isinstance(max_iterations, bool) or not isinstance(max_iterations, int | np.integer) or max_iterations < 1
-    ):
-        raise ValueError(f"max_iterations must be an int >= 1 or None, got {max_iterations!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if max_iterations is not None:
+        max_iterations = _checks.integer("max_iterations", max_iterations, minimum=1, maximum=2**31 - 1)
+    seed = _checks.integer("seed", seed, minimum=0, maximum=2**31 - 1)
 
     r, rr, delta = r_out / cycle, r_in / cycle, shift / cycle
     gap = np.diff(pos)
     t_lo, t_hi = gap / (v_hi * cycle), gap / (v_lo * cycle)
+    if n > 1 and not t_hi.max() <= MAX_TRAVEL_CYCLES:
+        raise ValueError(
+            f"speed_mps=({v_lo:g}, {v_hi:g}): at the slowest speed a platoon needs {t_hi.max():.3g} cycles between "
+            f"two signals; at most {MAX_TRAVEL_CYCLES} are allowed"
+        )
 
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if limit is not None:
@@ -147,10 +155,18 @@ def maxband(
     started = time.perf_counter()
     code = solver.Solve()
     runtime = time.perf_counter() - started
-    status = {pywraplp.Solver.OPTIMAL: "optimal", pywraplp.Solver.FEASIBLE: "feasible"}.get(code, "not solved")
-    if status == "not solved":
-        within = [f"{limit:g} s"] * (limit is not None) + [f"{max_iterations} nodes"] * (max_iterations is not None)
-        raise RuntimeError(f"MAXBAND was not solved within {' and '.join(within)} (solver status {code})")
+    status = {pywraplp.Solver.OPTIMAL: "optimal", pywraplp.Solver.FEASIBLE: "feasible"}.get(code, "")
+    if not status:  # no bands: the budget ran out first (or, never seen, the bounds leave none)
+        none = np.full(n - 1, np.nan)
+        return GreenWave(
+            offset_s=np.zeros(n),
+            bandwidth_out_s=math.nan,
+            bandwidth_in_s=math.nan,
+            travel_time_out_s=none,
+            travel_time_in_s=none,
+            status="infeasible" if code == pywraplp.Solver.INFEASIBLE else "time_limit",
+            runtime_s=runtime,
+        )
 
     wv = np.array([x.solution_value() for x in w])
     tv = np.array([x.solution_value() for x in t])
@@ -208,7 +224,8 @@ def bandwidths(
     n = pos.shape[0]
     offset = float_array("offset_s", offset_s, (n,))
     shift = np.zeros(n) if red_shift_s is None else float_array("red_shift_s", red_shift_s, (n,))
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+    resolution = _checks.integer("resolution", resolution, maximum=MAX_RESOLUTION)
+    if resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
     gaps = np.diff(pos)
     v_out = np.broadcast_to(float_array("speed_mps", speed_mps, positive=True), gaps.shape)

@@ -13,6 +13,21 @@ from smartopt._validation import FloatArray, IntArray, assign_frozen, count_arra
 TURNS = ("L", "T", "R")
 """Movement turn codes (right-hand traffic): left, through, right. U-turns are not modelled."""
 
+MAX_TIME_S = 3600.0
+"""Largest green, intergreen or cycle bound (s) an intersection may have: one hour."""
+
+MAX_FLOW_VPH = 1e6
+"""Largest volume or saturation flow (veh/h) of a lane group or movement."""
+
+
+def _bounded(name: str, arr: FloatArray, limit: float, unit: str) -> FloatArray:
+    over = arr > limit
+    if over.any():
+        idx = tuple(int(i) for i in np.argwhere(over)[0])
+        where = "[" + ", ".join(str(i) for i in idx) + "]" if idx else ""
+        raise ValueError(f"{name}{where}={arr[idx]:g} exceeds {limit:g} {unit}")
+    return arr
+
 
 def _group_sum(volume: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
     """Movement volumes ``(n_periods, n_movements)`` summed per lane group."""
@@ -56,7 +71,13 @@ class Intersection:
     cycle_max_s: float
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str):
+            raise TypeError(f"intersection id must be a str, got {type(self.id).__name__} {self.id!r}")
         where = f"intersection {self.id}"
+        if isinstance(self.node, bool) or not isinstance(self.node, int | np.integer):
+            raise TypeError(f"{where}: node must be an int, got {type(self.node).__name__} {self.node!r}")
+        if not 0 <= self.node <= np.iinfo(np.int32).max:
+            raise ValueError(f"{where}: node={self.node} is not a node index in [0, 2**31)")
         n_app = np.asarray(self.approach_link).shape[0]
         approach_link = count_array(f"{where}: approach_link", self.approach_link, (n_app,))
         crossing = float_array(f"{where}: crossing_length_m", self.crossing_length_m, (n_app,), nonnegative=True)
@@ -64,6 +85,7 @@ class Intersection:
         grp_app = index_array(f"{where}: lane_group_approach", self.lane_group_approach, n_app, (n_grp,))
         lanes = count_array(f"{where}: lane_group_lanes", self.lane_group_lanes, (n_grp,), minimum=1)
         sat = float_array(f"{where}: saturation_flow_vph", self.saturation_flow_vph, (n_grp,), nonnegative=True)
+        _bounded(f"{where}: saturation_flow_vph", sat, MAX_FLOW_VPH, "veh/h")
         n_mov = np.asarray(self.movement_lane_group).shape[0]
         mov_grp = index_array(f"{where}: movement_lane_group", self.movement_lane_group, n_grp, (n_mov,))
         out_link = count_array(f"{where}: movement_out_link", self.movement_out_link, (n_mov,))
@@ -75,6 +97,9 @@ class Intersection:
             k = int(np.flatnonzero(bad_turn)[0])
             raise ValueError(f"{where}: movement {k}: turn {str(turn[k])!r} is not one of {TURNS}")
         volume = float_array(f"{where}: volume_vph", self.volume_vph, (None, n_mov), nonnegative=True)
+        _bounded(f"{where}: volume_vph", volume, MAX_FLOW_VPH, "veh/h")
+        if volume.shape[0] == 0:
+            raise ValueError(f"{where}: volume_vph needs at least one period, got shape {volume.shape}")
         starved = (_group_sum(volume, mov_grp, n_grp).max(axis=0) > 0) & (sat == 0)
         if starved.any():
             g = int(np.flatnonzero(starved)[0])
@@ -95,6 +120,8 @@ class Intersection:
             name: float_array(f"{where}: {name}", getattr(self, name), (n_stage,), nonnegative=True)
             for name in ("min_green_s", "max_green_s", "yellow_s", "all_red_s", "ped_min_green_s")
         }
+        for name, arr in timing.items():
+            _bounded(f"{where}: {name}", arr, MAX_TIME_S, "s")
         for lower, label in (("min_green_s", "min_green"), ("ped_min_green_s", "pedestrian min green")):
             over = timing[lower] > timing["max_green_s"]
             if over.any():
@@ -104,6 +131,8 @@ class Intersection:
                     f"max_green={timing['max_green_s'][s]:g} s"
                 )
         cmin, cmax = (float(v) for v in float_array(f"{where}: cycle bounds", [self.cycle_min_s, self.cycle_max_s]))
+        if cmax > MAX_TIME_S:
+            raise ValueError(f"{where}: cycle_max_s={cmax:g} exceeds {MAX_TIME_S:g} s")
         if not 0 < cmin <= cmax:
             raise ValueError(f"{where}: cycle bounds must satisfy 0 < cycle_min_s <= cycle_max_s, got {cmin}, {cmax}")
         needed = float(
@@ -120,6 +149,7 @@ class Intersection:
             )
 
         values: dict[str, Any] = {
+            "node": int(self.node),
             "approach_link": approach_link,
             "crossing_length_m": crossing,
             "lane_group_approach": grp_app,

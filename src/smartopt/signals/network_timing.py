@@ -4,6 +4,8 @@ way: a good start, then hill climbing over offsets and splits scored by the mode
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -11,9 +13,20 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from smartopt._serialise import ToDict
-from smartopt._validation import FloatArray, float_array, positive_int
-from smartopt.signals.timing import HcmParameters, TimingPlan, _hcm_delay, optimize_fixed_time
+from smartopt._validation import FloatArray, float_array
+from smartopt.signals import _checks
+from smartopt.signals.model import MAX_TIME_S
+from smartopt.signals.timing import HcmParameters, TimingPlan, _hcm, _hcm_delay, optimize_fixed_time, webster
 from smartopt.signals.traffic import TrafficDemand, TrafficModel
+
+DEFAULT_MAX_ITERATIONS = 400
+"""Model runs :func:`optimize_network` spends when given neither ``max_iterations`` nor
+``time_limit_s`` (about a minute on the built-in district on two threads)."""
+MAX_OFFSETS = 3600
+"""Most offsets per signal and cycle (``cycle / offset_step_s``) the hill climbing may try."""
+BATCH = 64
+"""Plans scored per call of the compiled model (bounds the memory of a step of the search)."""
+STATUSES = ("converged", "iteration_limit", "time_limit")
 
 
 @dataclass(frozen=True)
@@ -21,7 +34,11 @@ class NetworkTiming(ToDict):
     """The best plan found, its objective (veh h over the scored duration: delay and stop penalty
     in the traffic model plus HCM's random-and-overflow delay, of which ``random_delay_veh_h``),
     the objective of the same cycle and splits with all offsets zero, the cycles tried with the
-    best objective found for each, and the model runs used."""
+    best objective found for each (NaN for a cycle the budget did not reach), the model runs
+    used and the true wall-clock time of the call. ``status``: ``"converged"`` (the last sweep of
+    the hill climbing improved nothing), ``"iteration_limit"`` or ``"time_limit"`` (the budget ran
+    out first; when it ran out before any plan was scored the objectives are NaN and the plan is
+    Webster's at the first cycle)."""
 
     plan: TimingPlan
     objective_veh_h: float
@@ -31,34 +48,72 @@ class NetworkTiming(ToDict):
     cycle_objective_veh_h: FloatArray
     evaluations: int
     elapsed_s: float
+    status: str = "converged"
 
     def __repr__(self) -> str:
         return (
-            f"NetworkTiming(cycle {self.plan.cycle_s[0]:g} s, objective {self.objective_veh_h:.1f} veh h "
-            f"(offsets all zero: {self.zero_offset_objective_veh_h:.1f}), {self.evaluations} model runs "
+            f"NetworkTiming({self.status}: cycle {self.plan.cycle_s[0]:g} s, objective {self.objective_veh_h:.1f} "
+            f"veh h (offsets all zero: {self.zero_offset_objective_veh_h:.1f}), {self.evaluations} model runs "
             f"in {self.elapsed_s:.1f} s)"
         )
 
 
 class _Scorer:
-    """Scores candidate plans of one cycle in the compiled model, in parallel batches."""
+    """Scores candidate plans of one cycle in the compiled model, in parallel batches, within a
+    deadline (``time.perf_counter()`` seconds; None: none) and a count of model runs (None: none).
+    Plans the budget leaves unscored get NaN; ``stopped`` then says which budget ran out."""
 
-    def __init__(self, model: TrafficModel, demand: TrafficDemand, steps: int, stop_penalty_s: float, threads: int):
+    def __init__(
+        self,
+        model: TrafficModel,
+        demand: TrafficDemand,
+        steps: int,
+        stop_penalty_s: float,
+        threads: int,
+        deadline: float | None,
+        budget: int | None,
+    ):
         self.steps, self.penalty, self.threads = steps, stop_penalty_s, threads
+        self.deadline, self.budget = deadline, budget
         self.scenario = model.scenario(demand)
         self.evaluations = 0
+        self.stopped: str | None = None
+
+    def time_left(self) -> float:
+        return math.inf if self.deadline is None else self.deadline - time.perf_counter()
+
+    def exhausted(self, until: float | None = None, cap: float | None = None) -> bool:
+        """Whether the budget (or the phase's ``until`` time and ``cap`` of runs) is spent."""
+        if self.time_left() <= 0:
+            self.stopped = "time_limit"
+            return True
+        if self.budget is not None and self.evaluations >= self.budget:
+            self.stopped = "iteration_limit"
+            return True
+        return (until is not None and time.perf_counter() >= until) or (cap is not None and self.evaluations >= cap)
 
     def __call__(self, cycle: FloatArray, offsets: FloatArray, start: FloatArray, end: FloatArray) -> FloatArray:
-        """Objectives (veh h) of plans given as stacked arrays: offsets (P, n), windows (P, n, S)."""
+        """Objectives (veh h) of plans given as stacked arrays: offsets (P, n), windows (P, n, S);
+        NaN for the plans left unscored when the budget runs out."""
         from smartopt._core import _traffic
 
         p = offsets.shape[0]
-        out = _traffic.score_plans(
-            self.scenario, np.broadcast_to(cycle, offsets.shape), offsets, start, end, self.steps, self.penalty,
-            self.threads,
+        out = np.full(p, np.nan)
+        if self.exhausted():
+            return out
+        room = p if self.budget is None else min(p, self.budget - self.evaluations)
+        scored = _traffic.score_plans(
+            self.scenario, np.broadcast_to(cycle, offsets[:room].shape), offsets[:room], start[:room], end[:room],
+            self.steps, self.penalty, self.threads, self.time_left(),
         )  # fmt: skip
-        self.evaluations += p
-        return np.asarray(out) / 3600.0
+        out[:room] = np.asarray(scored) / 3600.0
+        done = int(np.isfinite(out[:room]).sum())
+        self.evaluations += done
+        if done < room:
+            self.stopped = "time_limit"
+        elif room < p:
+            self.stopped = "iteration_limit"
+        return out
 
 
 def _links_between_signals(
@@ -159,11 +214,12 @@ def optimize_network(
     duration_s: float = 1800.0,
     stop_penalty_s: float = 5.0,
     offset_step_s: float = 2.0,
-    time_limit_s: float = 60.0,
-    max_evaluations: int | None = None,
+    time_limit_s: float | None = None,
+    max_iterations: int | None = None,
     seed: int = 0,
     n_threads: int = 2,
     hcm: HcmParameters | None = None,
+    max_evaluations: int | None = None,
 ) -> NetworkTiming:
     """A common cycle, splits and offsets for every signal of ``model`` that minimise delay plus
     ``stop_penalty_s`` (s of delay per stop; about what a stop from 50 km/h costs) in the model
@@ -175,26 +231,42 @@ def optimize_network(
     120 s) the splits start from :func:`optimize_fixed_time` with that cycle (HCM delay, volumes
     of ``period``) and the offsets from a green wave along the heaviest flows between signals;
     then hill climbing, signal by signal in a seeded random order, tries every offset on an
-    ``offset_step_s`` grid and moves of ``offset_step_s`` s of green between stages, keeping what
-    the model scores better, until a sweep finds nothing, ``time_limit_s`` runs out or
-    ``max_evaluations`` model runs are spent (half the budget goes to one sweep per cycle, the
-    rest to the best cycle). Under a binding time limit the result depends on the machine's
-    speed; bound the search by ``max_evaluations`` (with a time limit that does not bind) to make
-    it reproducible for a ``seed``.
+    ``offset_step_s`` grid (at most :data:`MAX_OFFSETS` per cycle) and moves of ``offset_step_s``
+    s of green between stages, keeping what the model scores better, until a sweep finds nothing
+    or the budget is spent (half of it goes to one sweep per cycle, the rest to the best cycle).
+
+    Budgets: ``max_iterations``, the model runs (plans scored); ``time_limit_s`` (s of wall-clock
+    time for the whole call, set-up included; a run still going at the limit is abandoned). With
+    only ``max_iterations`` (or neither: then :data:`DEFAULT_MAX_ITERATIONS`) the result is the
+    same for a ``seed`` on any machine and any ``n_threads``; with a time limit it depends on the
+    machine's speed. ``max_evaluations`` is the former name of ``max_iterations``.
     """
     started = time.perf_counter()
-    penalty, step, limit = (
-        float(v)
-        for v in float_array(
-            "stop_penalty_s, offset_step_s, time_limit_s", [stop_penalty_s, offset_step_s, time_limit_s],
-            nonnegative=True,
-        )
-    )  # fmt: skip
-    if step <= 0:
-        raise ValueError("offset_step_s must be > 0")
+    if not isinstance(model, TrafficModel):
+        raise TypeError(f"model must be a TrafficModel, got {type(model).__name__}")
+    if not isinstance(demand, TrafficDemand):
+        raise TypeError(f"demand must be a TrafficDemand, got {type(demand).__name__}")
+    limit = (
+        None
+        if time_limit_s is None
+        else _checks.number("time_limit_s", time_limit_s, minimum=0.0, exclusive_minimum=True, maximum=1e7)
+    )
+    if max_evaluations is not None:
+        if max_iterations is not None:
+            raise ValueError("give max_iterations or max_evaluations (its former name), not both")
+        max_iterations = _checks.integer("max_evaluations", max_evaluations, minimum=1)
+    budget = None if max_iterations is None else _checks.integer("max_iterations", max_iterations, minimum=1)
+    if budget is None and limit is None:
+        budget = DEFAULT_MAX_ITERATIONS
+    penalty = _checks.number("stop_penalty_s", stop_penalty_s, minimum=0.0, maximum=MAX_TIME_S)
+    step = _checks.number("offset_step_s", offset_step_s, minimum=0.0, exclusive_minimum=True, maximum=MAX_TIME_S)
+    seed = _checks.integer("seed", seed, minimum=0)
+    threads = _checks.integer("n_threads", n_threads, minimum=1, maximum=1024)
+    hcm = _hcm(hcm)
     xs = model.intersections
     if not xs:
         raise ValueError("the model has no signals to time")
+    period = _checks.period(period, min(x.volume_vph.shape[0] for x in xs))
     feasible_lo = max(
         max(x.cycle_min_s, float((np.maximum(x.min_green_s, x.ped_min_green_s) + x.yellow_s + x.all_red_s).sum()))
         for x in xs
@@ -207,58 +279,31 @@ def optimize_network(
         cycles = grid if grid.size else np.array([feasible_lo])
     else:
         cycles = float_array("cycles_s", cycles_s, (None,), positive=True)
+        if cycles.size == 0:
+            raise ValueError("cycles_s is empty: give at least one cycle (s) or None for the default grid")
         bad = (cycles < feasible_lo - 1e-9) | (cycles > feasible_hi + 1e-9)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(f"cycles_s[{k}]={cycles[k]:g} is outside the feasible {feasible_lo:g}-{feasible_hi:g} s")
-    threads = positive_int("n_threads", n_threads)
-    budget = positive_int("max_evaluations", max_evaluations) if max_evaluations is not None else None
-    scorer = _Scorer(model, demand, model._steps(duration_s), penalty, threads)
+    offsets_per_cycle = float(cycles.max()) / step
+    if offsets_per_cycle > MAX_OFFSETS:
+        raise ValueError(
+            f"offset_step_s={step:g} s gives {offsets_per_cycle:.3g} offsets per cycle of {cycles.max():g} s; "
+            f"at most {MAX_OFFSETS} are allowed (offset_step_s >= {cycles.max() / MAX_OFFSETS:.3g} s)"
+        )
+    steps = model._steps(duration_s)
+    for cycle in cycles:  # every candidate plan must suit the model's step
+        model.windows(webster(xs, period, cycle_s=float(cycle)))
+    deadline = None if limit is None else started + limit
+    scorer = _Scorer(model, demand, steps, penalty, threads, deadline, budget)
     rng = np.random.default_rng(seed)
     links = _links_between_signals(model, demand)
     lo = [np.maximum(x.min_green_s, x.ped_min_green_s) for x in xs]
     hi = [x.max_green_s for x in xs]
-
-    def climb(plan: TimingPlan, best: float, sweeps: int, share: float) -> tuple[TimingPlan, float]:
-        """Hill climbing until ``share`` of the time and evaluation budget is spent."""
-        cycle = float(plan.cycle_s[0])
-        for _ in range(sweeps):
-            improved = False
-            for i in rng.permutation(len(xs)):
-                if time.perf_counter() - started > share * limit or (
-                    budget is not None and scorer.evaluations >= share * budget
-                ):
-                    return plan, best
-                ns = int(plan.num_stages[i])
-                shifts = np.arange(step, cycle - 1e-9, step)
-                greens = _split_moves(plan.green_s[i, :ns], lo[i], hi[i], step)
-                offsets = np.repeat(plan.offset_s[None, :], shifts.size + len(greens), axis=0)
-                offsets[: shifts.size, i] = (plan.offset_s[i] + shifts) % cycle
-                green = np.repeat(plan.green_s[None], offsets.shape[0], axis=0)
-                _, _, start, end = model.windows(plan)
-                starts = np.repeat(start[None], offsets.shape[0], axis=0)
-                ends = np.repeat(end[None], offsets.shape[0], axis=0)
-                extra = np.full(offsets.shape[0], random_now[i])
-                for k, g in enumerate(greens, start=shifts.size):  # only signal i's windows change
-                    green[k, i, :ns] = g
-                    _, _, start, end = model.windows(replace(plan, green_s=green[k]))
-                    starts[k, i], ends[k, i] = start[i], end[i]
-                    extra[k] = random_delay(i, start[i], end[i], cycle)
-                scores = scorer(plan.cycle_s, offsets, starts, ends)
-                scores += random_now.sum() - random_now[i] + extra
-                k = int(np.argmin(scores))
-                if scores[k] < best - 1e-9:
-                    best, improved = float(scores[k]), True
-                    plan = replace(plan, offset_s=offsets[k], green_s=green[k])
-                    random_now[i] = extra[k]
-            if not improved:
-                break
-        return plan, best
-
     hours = scorer.steps * model.dt_s / 3600.0
     serves = [x.stage_serves() for x in xs]
     group_vph = [x.lane_group_volume_vph()[period] for x in xs]
-    t, k_factor, filtering, _ = (hcm or HcmParameters()).as_tuple()
+    t, k_factor, filtering, _ = hcm.as_tuple()
 
     def random_delay(i: int, start: FloatArray, end: FloatArray, cycle: float) -> float:
         """HCM's incremental (random and overflow) delay d2 of signal i's lane groups over the
@@ -276,27 +321,100 @@ def optimize_network(
         _, off, start, end = model.windows(plan)
         return float(scorer(plan.cycle_s, off[None], start[None], end[None])[0]) + float(randoms(plan).sum())
 
-    results = []
+    def climb(
+        plan: TimingPlan, best: float, random_now: FloatArray, sweeps: int, share: float
+    ) -> tuple[TimingPlan, float, FloatArray, bool]:
+        """Hill climbing until a sweep improves nothing (then True) or ``share`` of the time and
+        evaluation budget is spent (then False)."""
+        cycle = float(plan.cycle_s[0])
+        until = None if limit is None else started + share * limit
+        cap = None if budget is None else share * budget
+        for _ in range(sweeps):
+            improved = False
+            for i in rng.permutation(len(xs)):
+                if scorer.exhausted(until, cap):
+                    return plan, best, random_now, False
+                ns = int(plan.num_stages[i])
+                shifts = np.arange(step, cycle - 1e-9, step)
+                greens = _split_moves(plan.green_s[i, :ns], lo[i], hi[i], step)
+                _, _, start0, end0 = model.windows(plan)
+                n_cand = shifts.size + len(greens)
+                for first in range(0, n_cand, BATCH):  # in batches: bounded memory
+                    rows = range(first, min(first + BATCH, n_cand))
+                    offsets = np.repeat(plan.offset_s[None, :], len(rows), axis=0)
+                    green = np.repeat(plan.green_s[None], len(rows), axis=0)
+                    starts = np.repeat(start0[None], len(rows), axis=0)
+                    ends = np.repeat(end0[None], len(rows), axis=0)
+                    extra = np.full(len(rows), random_now[i])
+                    for r, c in enumerate(rows):
+                        if c < shifts.size:
+                            offsets[r, i] = (plan.offset_s[i] + shifts[c]) % cycle
+                        else:  # only signal i's windows change
+                            green[r, i, :ns] = greens[c - shifts.size]
+                            _, _, start, end = model.windows(replace(plan, green_s=green[r]))
+                            starts[r, i], ends[r, i] = start[i], end[i]
+                            extra[r] = random_delay(i, start[i], end[i], cycle)
+                    scores = scorer(plan.cycle_s, offsets, starts, ends) + (random_now.sum() - random_now[i] + extra)
+                    if np.isfinite(scores).any():
+                        k = int(np.nanargmin(scores))
+                        if scores[k] < best - 1e-9:
+                            best, improved = float(scores[k]), True
+                            plan = replace(plan, offset_s=offsets[k], green_s=green[k])
+                            random_now = random_now.copy()
+                            random_now[i] = extra[k]
+                    if scorer.exhausted(until, cap):
+                        return plan, best, random_now, False
+            if not improved:
+                return plan, best, random_now, True
+        return plan, best, random_now, False
+
+    def start_plan(cycle: float) -> TimingPlan:
+        """Splits of least HCM delay at ``cycle``; Webster's when a time limit leaves no room to
+        load the compiled optimiser (about half a second the first time)."""
+        loaded = "smartopt.signals._kernels" in sys.modules
+        if limit is not None and scorer.time_left() < (0.05 if loaded else 2.0):
+            return webster(xs, period, cycle_s=cycle)
+        return optimize_fixed_time(xs, period, hcm, cycle_s=cycle)
+
+    nan = math.nan
+    results: list[tuple[float, float, TimingPlan | None]] = []
     for k, cycle in enumerate(cycles):
-        base = optimize_fixed_time(xs, period, hcm, cycle_s=float(cycle))
+        if scorer.exhausted():
+            results.append((nan, nan, None))
+            continue
+        base = start_plan(float(cycle))
         zero = score(base)
+        if not math.isfinite(zero):
+            results.append((nan, nan, None))
+            continue
         start = model.windows(base)[2]
         wave = replace(base, offset_s=_green_wave_offsets(model, links, float(cycle), start))
-        plan, best = min(((base, zero), (wave, score(wave))), key=lambda pb: pb[1])
-        random_now = randoms(plan)
-        plan, best = climb(plan, best, 1, 0.5 * (k + 1) / len(cycles))  # half the budget: one sweep each
+        wave_score = score(wave)
+        plan, best = (wave, wave_score) if wave_score < zero else (base, zero)
+        plan, best, _, _ = climb(plan, best, randoms(plan), 1, 0.5 * (k + 1) / len(cycles))  # one sweep each
         results.append((best, zero, plan))
-    k = int(np.argmin([r[0] for r in results]))
-    best, zero, plan = results[k]
-    random_now = randoms(plan)
-    plan, best = climb(plan, best, 1000, 1.0)
+    objectives = np.array([r[0] for r in results])
+    if not np.isfinite(objectives).any():  # the budget ran out before any plan was scored
+        first = webster(xs, period, cycle_s=float(cycles[0]))
+        return NetworkTiming(
+            plan=first, objective_veh_h=nan, random_delay_veh_h=nan, zero_offset_objective_veh_h=nan,
+            cycles_s=np.asarray(cycles, dtype=float), cycle_objective_veh_h=objectives,
+            evaluations=scorer.evaluations, elapsed_s=time.perf_counter() - started,
+            status=scorer.stopped or "time_limit",
+        )  # fmt: skip
+    k = int(np.nanargmin(objectives))
+    best, zero, found = results[k]
+    assert found is not None
+    plan, best, random_now, converged = climb(found, best, randoms(found), 1000, 1.0)
+    status = "converged" if converged else (scorer.stopped or "iteration_limit")
     return NetworkTiming(
         plan=plan,
         objective_veh_h=best,
         random_delay_veh_h=float(random_now.sum()),
         zero_offset_objective_veh_h=zero,
         cycles_s=np.asarray(cycles, dtype=float),
-        cycle_objective_veh_h=np.array([r[0] for r in results]),
+        cycle_objective_veh_h=objectives,
         evaluations=scorer.evaluations,
         elapsed_s=time.perf_counter() - started,
+        status=status,
     )

@@ -16,14 +16,28 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._serialise import ToDict
-from smartopt._validation import FloatArray, IntArray, float_array
-from smartopt.signals.model import Intersection
+from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array
+from smartopt.signals import _checks
+from smartopt.signals.model import MAX_FLOW_VPH, MAX_TIME_S, Intersection, _bounded
 
 if TYPE_CHECKING:
     import pandas as pd
 
 LOS_LIMITS_S = (10.0, 20.0, 35.0, 55.0, 80.0)
 """HCM control-delay limits (s/veh) of levels of service A-E at signalised intersections; above: F."""
+
+MAX_CYCLE_GRID = 20_000
+"""Most cycles :func:`optimize_fixed_time` may try per intersection (the feasible range over
+``cycle_step_s``), so that its work is bounded."""
+
+MAX_LINKS = 100_000_000
+"""Most road links :func:`link_delays` may be asked for (its output holds one value per link)."""
+
+MAX_OFFSET_S = 1e6
+"""Largest offset (s) a plan may have, in either direction."""
+
+CYCLE_SUM_TOLERANCE = 1e-6
+"""A plan's cycle must equal its greens plus the lost time within this share of the cycle (or 1e-6 s)."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +52,10 @@ class HcmParameters:
     progression_factor: float = 1.0
 
     def __post_init__(self) -> None:
-        float_array("HcmParameters", [self.analysis_period_h, self.k, self.upstream_filtering], positive=True)
-        float_array("progression_factor", [self.progression_factor], nonnegative=True)
+        _checks.number("analysis_period_h", self.analysis_period_h, minimum=0.0, maximum=24.0, exclusive_minimum=True)
+        _checks.number("k", self.k, minimum=0.0, maximum=1.0, exclusive_minimum=True)
+        _checks.number("upstream_filtering", self.upstream_filtering, minimum=0.0, maximum=1.0, exclusive_minimum=True)
+        _checks.number("progression_factor", self.progression_factor, minimum=0.0, maximum=10.0)
 
     def as_tuple(self) -> tuple[float, float, float, float]:
         """``(T, k, I, PF)`` in the order :func:`lane_group_delay` takes them."""
@@ -63,10 +79,11 @@ def _hcm_delay(
     queue. Assumes valid input: the compiled optimiser runs this same function under Numba, and
     :func:`lane_group_delay` is its checked public form.
     """
-    g_over_c = green_s / cycle_s
+    g_over_c = np.minimum(green_s / cycle_s, 1.0)
     capacity = np.maximum(saturation_vph * g_over_c, 1e-9)
     x = volume_vph / capacity
-    d1 = 0.5 * cycle_s * (1.0 - g_over_c) ** 2 / (1.0 - np.minimum(1.0, x) * g_over_c)
+    # (the floor keeps g = C with X >= 1 at its limit 0 instead of 0/0)
+    d1 = 0.5 * cycle_s * (1.0 - g_over_c) ** 2 / np.maximum(1.0 - np.minimum(1.0, x) * g_over_c, 1e-300)
     t = analysis_period_h
     d2 = 900.0 * t * ((x - 1.0) + np.sqrt((x - 1.0) ** 2 + 8.0 * k * upstream_filtering * x / (capacity * t)))
     return d1 * progression_factor + d2, capacity, x
@@ -83,17 +100,17 @@ def lane_group_delay(
     saturation flow, effective green and cycle (arrays that broadcast together):
     ``d = d1 * PF + d2`` with uniform delay ``d1 = 0.5 C (1 - g/C)^2 / (1 - min(1, X) g/C)`` and
     incremental delay ``d2 = 900 T [(X - 1) + sqrt((X - 1)^2 + 8 k I X / (c T))]``; no initial queue."""
-    v = float_array("volume_vph", volume_vph, nonnegative=True)
-    s = float_array("saturation_vph", saturation_vph, positive=True)
-    g = float_array("green_s", green_s, positive=True)
-    c = float_array("cycle_s", cycle_s, positive=True)
+    v = _bounded("volume_vph", float_array("volume_vph", volume_vph, nonnegative=True), MAX_FLOW_VPH, "veh/h")
+    s = _bounded("saturation_vph", float_array("saturation_vph", saturation_vph, positive=True), MAX_FLOW_VPH, "veh/h")
+    g = _bounded("green_s", float_array("green_s", green_s, positive=True), MAX_TIME_S, "s")
+    c = _bounded("cycle_s", float_array("cycle_s", cycle_s, positive=True), MAX_TIME_S, "s")
     try:
         longer = np.broadcast_arrays(g, c)
     except ValueError:
         raise ValueError(f"green_s {g.shape} and cycle_s {c.shape} do not broadcast together") from None
     if (longer[0] > longer[1]).any():
         raise ValueError("green_s must not exceed cycle_s")
-    d, cap, x = _hcm_delay(v, s, g, c, *(hcm or HcmParameters()).as_tuple())
+    d, cap, x = _hcm_delay(v, s, g, c, *_hcm(hcm).as_tuple())
     return np.asarray(d), np.asarray(cap), np.asarray(x)
 
 
@@ -123,13 +140,31 @@ class _Packed:
     num_stages: IntArray  # (n,)
 
 
-def _pack(intersections: Sequence[Intersection], period: int, cycle_s: float | None = None) -> _Packed:
-    """Pads the intersections' data; ``cycle_s`` pins every cycle (it must be feasible for all)."""
+def _intersections(intersections: Sequence[Intersection]) -> tuple[Intersection, ...]:
+    """The intersections as a tuple, each checked to be an :class:`Intersection`."""
+    if isinstance(intersections, Intersection | str | bytes) or not isinstance(intersections, Sequence):
+        raise TypeError(f"intersections must be a sequence of Intersection, got {type(intersections).__name__}")
+    for i, x in enumerate(intersections):
+        if not isinstance(x, Intersection):
+            raise TypeError(f"intersections[{i}] must be an Intersection, got {type(x).__name__}")
     if len(intersections) == 0:
         raise ValueError("intersections is empty")
+    return tuple(intersections)
+
+
+def _hcm(hcm: HcmParameters | None) -> HcmParameters:
+    if hcm is None:
+        return HcmParameters()
+    if not isinstance(hcm, HcmParameters):
+        raise TypeError(f"hcm must be HcmParameters or None, got {type(hcm).__name__}")
+    return hcm
+
+
+def _pack(intersections: Sequence[Intersection], period: int, cycle_s: float | None = None) -> _Packed:
+    """Pads the intersections' data; ``cycle_s`` pins every cycle (it must be feasible for all)."""
+    intersections = _intersections(intersections)
     n_periods = min(x.volume_vph.shape[0] for x in intersections)
-    if not 0 <= period < n_periods:
-        raise ValueError(f"period={period} is not an index in [0, {n_periods})")
+    period = _checks.period(period, n_periods)
     n = len(intersections)
     s_max = max(len(x.stage_movements) for x in intersections)
     g_max = max(x.saturation_flow_vph.shape[0] for x in intersections)
@@ -152,7 +187,7 @@ def _pack(intersections: Sequence[Intersection], period: int, cycle_s: float | N
         cmax[i] = min(x.cycle_max_s, hi[i].sum() + lost[i])
     cmax = np.maximum(cmax, cmin)
     if cycle_s is not None:
-        common = float(float_array("cycle_s", [cycle_s], positive=True)[0])
+        common = _checks.number("cycle_s", cycle_s, minimum=0.0, exclusive_minimum=True, maximum=MAX_TIME_S)
         bad = (common < cmin - 1e-9) | (common > cmax + 1e-9)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -189,6 +224,43 @@ class TimingPlan(ToDict):
     num_stages: IntArray
     offset_s: FloatArray
 
+    def __post_init__(self) -> None:
+        ids = self.intersection_ids
+        if isinstance(ids, str) or not isinstance(ids, Sequence):
+            raise TypeError(f"intersection_ids must be a sequence of str, got {type(ids).__name__}")
+        for i, x in enumerate(ids):
+            if not isinstance(x, str):
+                raise TypeError(f"intersection_ids[{i}] must be a str, got {type(x).__name__} {x!r}")
+        n = len(ids)
+        cycle = float_array("cycle_s", self.cycle_s, (n,), positive=True)
+        green = float_array("green_s", self.green_s, (n, None), nonnegative=True)
+        stages = count_array("num_stages", self.num_stages, (n,), minimum=1)
+        offset = float_array("offset_s", self.offset_s, (n,))
+        for name, arr, limit in (("cycle_s", cycle, MAX_TIME_S), ("offset_s", np.abs(offset), MAX_OFFSET_S)):
+            if (arr > limit).any():
+                i = int(np.argmax(arr > limit))
+                raise ValueError(f"{name}[{i}]={(cycle if name == 'cycle_s' else offset)[i]:g} exceeds {limit:g} s")
+        wide = stages > green.shape[1]
+        if wide.any():
+            i = int(np.argmax(wide))
+            raise ValueError(f"num_stages[{i}]={stages[i]} exceeds the {green.shape[1]} columns of green_s")
+        padded = (np.arange(green.shape[1])[None, :] >= stages[:, None]) & (green != 0)
+        if padded.any():
+            i, s = (int(v) for v in np.argwhere(padded)[0])
+            raise ValueError(f"green_s[{i}, {s}]={green[i, s]:g} is past the {stages[i]} stages of {ids[i]!r}")
+        long = green.sum(axis=1) > cycle * (1 + CYCLE_SUM_TOLERANCE)
+        if long.any():
+            i = int(np.argmax(long))
+            raise ValueError(f"intersection {ids[i]}: greens sum to {green[i].sum():g} s, over cycle_s={cycle[i]:g} s")
+        values: dict[str, Any] = {
+            "intersection_ids": tuple(str(x) for x in ids),
+            "cycle_s": cycle,
+            "green_s": green,
+            "num_stages": stages,
+            "offset_s": offset,
+        }
+        assign_frozen(self, values)
+
     def greens(self, i: int) -> FloatArray:
         """Greens of intersection ``i`` (s), one per stage."""
         return np.asarray(self.green_s[i, : self.num_stages[i]])
@@ -208,6 +280,48 @@ class TimingPlan(ToDict):
     def __repr__(self) -> str:
         c = self.cycle_s
         return f"TimingPlan({len(c)} intersections, cycle {c.min():.0f}-{c.max():.0f} s, mean {c.mean():.1f} s)"
+
+
+def match_plan(intersections: Sequence[Intersection], plan: TimingPlan) -> TimingPlan:
+    """``plan`` checked against the intersections it is applied to: the same ids (re-ordered by id
+    when the plan lists them in another order), each intersection's number of stages, and each
+    cycle equal to the greens plus the intersection's lost time. Greens come back padded to the
+    intersections' largest number of stages."""
+    if not isinstance(plan, TimingPlan):
+        raise TypeError(f"plan must be a TimingPlan, got {type(plan).__name__}")
+    intersections = _intersections(intersections)
+    ids = tuple(x.id for x in intersections)
+    order = np.arange(len(ids))
+    if plan.intersection_ids != ids:
+        where = {x: k for k, x in enumerate(plan.intersection_ids)}
+        if len(where) != len(plan.intersection_ids) or len(set(ids)) != len(ids) or set(where) != set(ids):
+            missing = [x for x in ids if x not in where][:3] or [x for x in plan.intersection_ids if x not in ids][:3]
+            raise ValueError(
+                f"plan is for intersections {plan.intersection_ids[:3]}... ({len(plan.intersection_ids)}), "
+                f"not the {len(ids)} intersections {ids[:3]}... it is applied to (ids that differ: {missing})"
+            )
+        order = np.array([where[x] for x in ids])
+    width = max(len(x.stage_movements) for x in intersections)
+    green = np.zeros((len(ids), width))
+    for i, x in enumerate(intersections):
+        k = int(order[i])
+        ns = len(x.stage_movements)
+        if int(plan.num_stages[k]) != ns:
+            raise ValueError(f"plan: intersection {x.id} has {int(plan.num_stages[k])} stages, the intersection {ns}")
+        green[i, :ns] = plan.green_s[k, :ns]
+        cycle, total = float(plan.cycle_s[k]), float(green[i, :ns].sum()) + x.lost_time_s
+        if abs(total - cycle) > CYCLE_SUM_TOLERANCE * max(1.0, cycle):
+            raise ValueError(
+                f"plan: intersection {x.id}: greens {total - x.lost_time_s:g} s + lost time {x.lost_time_s:g} s "
+                f"= {total:g} s, not cycle_s={cycle:g} s"
+            )
+    return TimingPlan(
+        intersection_ids=ids,
+        cycle_s=plan.cycle_s[order],
+        green_s=green,
+        num_stages=plan.num_stages[order],
+        offset_s=plan.offset_s[order],
+    )
 
 
 def _plan(intersections: Sequence[Intersection], cycle: FloatArray, green: FloatArray, packed: _Packed) -> TimingPlan:
@@ -302,10 +416,9 @@ def hcm_delay(
 ) -> DelayReport:
     """HCM control delay, capacity, ``v/c`` and level of service per lane group and intersection
     for ``plan`` (see :func:`lane_group_delay`)."""
-    hcm = hcm or HcmParameters()
+    hcm = _hcm(hcm)
     p = _pack(intersections, period)
-    if plan.green_s.shape != p.stage_ratio.shape or len(plan.cycle_s) != len(intersections):
-        raise ValueError(f"plan is for {plan.green_s.shape} (intersections, stages), expected {p.stage_ratio.shape}")
+    plan = match_plan(intersections, plan)
     green = np.einsum("ns,nsg->ng", plan.green_s, p.serves.astype(float))
     exists = p.saturation > 0
     delay, capacity, x = _hcm_delay(p.volume, p.saturation, green, plan.cycle_s[:, None], *hcm.as_tuple())
@@ -330,6 +443,10 @@ def link_delays(intersections: Sequence[Intersection], report: DelayReport, num_
     approach link, the volume-weighted mean HCM delay of its lane groups in ``report`` (the
     unweighted mean if they carry no volume); 0 on other links. Add it to the links' travel times
     for signal-aware routing."""
+    intersections = _intersections(intersections)
+    if not isinstance(report, DelayReport):
+        raise TypeError(f"report must be a DelayReport, got {type(report).__name__}")
+    num_links = _checks.integer("num_links", num_links, minimum=1, maximum=MAX_LINKS)
     out = np.zeros(num_links)
     for i, x in enumerate(intersections):
         rows = np.flatnonzero(report.intersection == i)
@@ -374,11 +491,19 @@ def optimize_fixed_time(
         >>> round(hcm_delay(x, before, 0).total_delay_veh_h), round(hcm_delay(x, after, 0).total_delay_veh_h)
         (1152, 838)
     """
+    hcm = _hcm(hcm)
+    step = _checks.number("cycle_step_s", cycle_step_s, minimum=0.0, exclusive_minimum=True)
+    p = _pack(intersections, period, cycle_s)
+    grid = (p.cycle_hi - p.cycle_lo) / step
+    if (grid > MAX_CYCLE_GRID).any():
+        i = int(np.argmax(grid))
+        raise ValueError(
+            f"cycle_step_s={step:g} s gives {grid[i]:.3g} cycles to try in intersection {intersections[i].id}'s "
+            f"range {p.cycle_lo[i]:g}-{p.cycle_hi[i]:g} s; at most {MAX_CYCLE_GRID} are allowed "
+            f"(cycle_step_s >= {(p.cycle_hi[i] - p.cycle_lo[i]) / MAX_CYCLE_GRID:.3g} s)"
+        )
     from smartopt.signals import _kernels
 
-    hcm = hcm or HcmParameters()
-    step = float(float_array("cycle_step_s", [cycle_step_s], positive=True)[0])
-    p = _pack(intersections, period, cycle_s)
     start_cycle, start_green = _webster(p, cycle_s is not None)
     cycle, green = _kernels.optimise_cycles_and_splits(
         p.volume, p.saturation, p.serves, p.green_lo, p.green_hi, p.lost, p.cycle_lo, p.cycle_hi,

@@ -19,8 +19,20 @@ import numpy.typing as npt
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, assign_frozen, float_array, index_array
 from smartopt.network import Assignment, RoadNetwork
-from smartopt.signals.model import Intersection
-from smartopt.signals.timing import TimingPlan
+from smartopt.signals import _checks
+from smartopt.signals.model import MAX_FLOW_VPH, MAX_TIME_S, Intersection, _bounded
+from smartopt.signals.timing import TimingPlan, match_plan
+
+MIN_DT_S = 0.01
+"""Shortest step (s) of :class:`TrafficModel`."""
+MAX_DT_S = 60.0
+"""Longest step (s) of :class:`TrafficModel`; a plan also needs at least :data:`STEPS_PER_CYCLE`
+steps in every signal's cycle."""
+STEPS_PER_CYCLE = 10
+"""Fewest steps of ``dt_s`` per cycle: a coarser step would smear the greens the model is meant to
+resolve."""
+MAX_STEPS = 10_000_000
+"""Most steps of one simulation (``duration_s / dt_s``): about 116 days at 1 s."""
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,14 +52,17 @@ class TrafficDemand:
     turn_vph: FloatArray
 
     def __post_init__(self) -> None:
-        entry = float_array("entry_vph", self.entry_vph, (None,), nonnegative=True)
+        entry = _bounded("entry_vph", float_array("entry_vph", self.entry_vph, (None,), nonnegative=True),
+                         MAX_FLOW_VPH, "veh/h")  # fmt: skip
         n = entry.shape[0]
         k = np.asarray(self.turn_in_link).shape[0] if np.ndim(self.turn_in_link) == 1 else -1
         values: dict[str, Any] = {
             "entry_vph": entry,
             "turn_in_link": index_array("turn_in_link", self.turn_in_link, n, (k,)),
             "turn_out_link": index_array("turn_out_link", self.turn_out_link, n, (k,)),
-            "turn_vph": float_array("turn_vph", self.turn_vph, (k,), nonnegative=True),
+            "turn_vph": _bounded(
+                "turn_vph", float_array("turn_vph", self.turn_vph, (k,), nonnegative=True), MAX_FLOW_VPH, "veh/h"
+            ),
         }
         assign_frozen(self, values)
 
@@ -140,20 +155,23 @@ class TrafficModel:
         start_lost_s: float = 2.0,
         yellow_used_s: float = 2.0,
     ) -> None:
+        if not isinstance(network, RoadNetwork):
+            raise TypeError(f"network must be a RoadNetwork, got {type(network).__name__}")
+        if isinstance(intersections, Intersection | str | bytes) or not isinstance(intersections, Sequence):
+            raise TypeError(f"intersections must be a sequence of Intersection, got {type(intersections).__name__}")
+        for i, x in enumerate(intersections):
+            if not isinstance(x, Intersection):
+                raise TypeError(f"intersections[{i}] must be an Intersection, got {type(x).__name__}")
         self.network = network
         self.intersections = tuple(intersections)
-        self.dt_s, spacing, self.dispersion = (
-            float(v) for v in float_array("dt_s, jam_spacing_m, dispersion", [dt_s, jam_spacing_m, dispersion])
-        )
-        if not (self.dt_s > 0 and spacing > 0 and self.dispersion >= 0):
-            raise ValueError("dt_s and jam_spacing_m must be > 0 and dispersion >= 0")
-        self.travel_factor = float(travel_factor)
-        if not 0 < self.travel_factor <= 1:
-            raise ValueError(f"travel_factor={travel_factor} must be in (0, 1]")
-        self.start_lost_s, self.yellow_used_s = (
-            float(v)
-            for v in float_array("start_lost_s, yellow_used_s", [start_lost_s, yellow_used_s], nonnegative=True)
-        )
+        self.dt_s = _checks.number("dt_s", dt_s, minimum=MIN_DT_S, maximum=MAX_DT_S)
+        spacing = _checks.number("jam_spacing_m", jam_spacing_m, minimum=1.0, maximum=1000.0)
+        self.dispersion = _checks.number("dispersion", dispersion, minimum=0.0, maximum=100.0)
+        self.travel_factor = _checks.number("travel_factor", travel_factor, minimum=0.0, maximum=1.0)
+        if self.travel_factor == 0:
+            raise ValueError(f"travel_factor={self.travel_factor} must be in (0, 1]")
+        self.start_lost_s = _checks.number("start_lost_s", start_lost_s, minimum=0.0, maximum=MAX_TIME_S)
+        self.yellow_used_s = _checks.number("yellow_used_s", yellow_used_s, minimum=0.0, maximum=MAX_TIME_S)
         n_links = network.num_links
         nodes = [x.node for x in self.intersections]
         if len(set(nodes)) != len(nodes):
@@ -197,7 +215,11 @@ class TrafficModel:
         if len(self._index) != self.move_in.shape[0]:
             raise ValueError("an intersection lists the same movement (in-link, out-link) twice")
         self.free_flow_s = network.link_time_s
-        self.storage_veh = network.link_length_m * network.link_lanes / spacing
+        with np.errstate(over="ignore"):
+            self.storage_veh = network.link_length_m * network.link_lanes.astype(np.float64) / spacing
+        if not np.isfinite(self.storage_veh).all():
+            k = int(np.argmax(~np.isfinite(self.storage_veh)))
+            raise ValueError(f"link {network.link_ids[k]!r}: length_m x lanes / jam_spacing_m is not finite")
         self.max_stages = max((len(x.stage_movements) for x in self.intersections), default=0)
 
     @property
@@ -217,6 +239,8 @@ class TrafficModel:
         and no link may send on more than it receives)."""
         from smartopt._core import _traffic
 
+        if not isinstance(demand, TrafficDemand):
+            raise TypeError(f"demand must be a TrafficDemand, got {type(demand).__name__}")
         if demand.num_links != self.network.num_links:
             raise ValueError(f"demand has {demand.num_links} links, the network {self.network.num_links}")
         move_vph = np.zeros(self.num_movements)
@@ -272,10 +296,22 @@ class TrafficModel:
     def windows(self, plan: TimingPlan) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """The plan as the compiled model takes it: cycle (s), offset (s) and each stage's
         discharge window (start, end; s from cycle start), shape ``(n_signals, max_stages)``."""
-        ids = tuple(x.id for x in self.intersections)
-        if plan.intersection_ids != ids:
-            raise ValueError(f"plan is for intersections {plan.intersection_ids[:3]}..., the model has {ids[:3]}...")
-        n = len(ids)
+        if not isinstance(plan, TimingPlan):
+            raise TypeError(f"plan must be a TimingPlan, got {type(plan).__name__}")
+        if not self.intersections:
+            if plan.intersection_ids:
+                raise ValueError(f"plan is for intersections {plan.intersection_ids[:3]}..., the model has none")
+            return np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0))
+        plan = match_plan(self.intersections, plan)
+        coarse = plan.cycle_s < STEPS_PER_CYCLE * self.dt_s
+        if coarse.any():
+            i = int(np.argmax(coarse))
+            raise ValueError(
+                f"dt_s={self.dt_s:g} s is too coarse for intersection {plan.intersection_ids[i]}'s cycle of "
+                f"{plan.cycle_s[i]:g} s: the model needs at least {STEPS_PER_CYCLE} steps per cycle "
+                f"(dt_s <= {plan.cycle_s[i] / STEPS_PER_CYCLE:g} s)"
+            )
+        n = len(plan.intersection_ids)
         start = np.zeros((n, self.max_stages))
         end = np.zeros((n, self.max_stages))
         for i, x in enumerate(self.intersections):
@@ -288,8 +324,14 @@ class TrafficModel:
         return plan.cycle_s, plan.offset_s, start, end
 
     def _steps(self, duration_s: float) -> int:
-        d = float(float_array("duration_s", [duration_s], positive=True)[0])
-        return max(1, round(d / self.dt_s))
+        d = _checks.number("duration_s", duration_s, minimum=0.0, exclusive_minimum=True)
+        steps = max(1, round(d / self.dt_s))
+        if steps > MAX_STEPS:
+            raise ValueError(
+                f"duration_s={d:g} s at dt_s={self.dt_s:g} s needs {d / self.dt_s:.4g} steps; "
+                f"at most {MAX_STEPS} are allowed"
+            )
+        return steps
 
     def _result(self, totals: Mapping[str, float], links: Mapping[str, FloatArray], steps: int) -> SimulationResult:
         duration = steps * self.dt_s

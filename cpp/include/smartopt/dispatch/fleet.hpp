@@ -102,7 +102,6 @@ struct ChargingSession {
 // vehicle draws all of it.
 class ChargerPower {
 public:
-    ChargerPower() = default;
     // kw: chargers x slots, row-major; every value finite and >= 0, every charger > 0 in some slot.
     ChargerPower(std::vector<double> kw, std::size_t chargers, double slot_s);
     std::size_t chargers() const { return chargers_; }
@@ -184,11 +183,14 @@ public:
     void place_until(double until, double batch_s);
     // Runs to the end of every plan (charging included).
     void finish();
-    // After finish(), the day as one of a series of equal days (`day_s` long): each vehicle below its
-    // initial state of charge charges overnight at the charger that delivers most before the vehicle's
-    // first trip of the next day (day_s after this day's), in time that charger has free then (this
-    // day's sessions, day_s later, stay). What it cannot deliver stays a deficit.
+    // After finish(), the day as one of a series of equal days (`day_s` long): the next day needs a
+    // vehicle of each one's kind at each one's start, with its initial state of charge, by its first
+    // trip (day_s after this day's). Earliest first, each such place takes the vehicle that gets there
+    // with the most energy, charging on the way at the charger that leaves it the most, in time that
+    // charger has free then (this day's sessions, day_s later, stay). What it cannot get back stays a
+    // deficit. next_day_as()[v]: whose place vehicle v takes.
     void close_day(double day_s);
+    const std::vector<std::int32_t> &next_day_as() const { return next_day_as_; }
     // New travel times from now on (a time-of-day change): legs under way finish to where they can
     // turn, then every plan is re-timed in `space` (same locations). Rides whose promises now break
     // are listed in `broken` (they stay assigned).
@@ -228,6 +230,17 @@ private:
     void turn(std::int32_t v);  // moves `from` to the turn point of the leg under way
     void drive_to(std::int32_t v, const Loc &to, double arrive);
     void maybe_charge(std::int32_t v);
+    // Chargers the vehicle reaches above its reserve, and the nearest (every plan leaves enough for it).
+    std::vector<std::int32_t> reachable_chargers(const Vehicle<Loc> &veh) const;
+    // Vehicle v's way to `home` by `ready_by`, straight or by the charger that leaves it the most
+    // energy there (charger -1: straight), avoiding the next day's sessions in `taken`.
+    struct NightPlan {
+        std::int32_t charger = -1;
+        double start = 0.0, end = 0.0, kwh = 0.0;  // charging
+        double home_kwh = 0.0, home_s = 0.0;       // energy and time at `home`
+    };
+    NightPlan night_plan(std::int32_t v, const Loc &home, double ready_by,
+                         const std::vector<std::vector<std::pair<double, double>>> &taken) const;
     void requeue_chargers();  // after re-timing: no two vehicles on one charger at once
     void place_now(std::int32_t id);
 
@@ -237,6 +250,8 @@ private:
     std::vector<Loc> charger_loc_;
     ChargerPower power_;
     std::vector<double> charger_free_s_;
+    std::vector<Loc> home_;  // where each vehicle starts the day
+    std::vector<std::int32_t> next_day_as_;  // close_day's matching
     std::vector<Ride<Loc>> rides_;
     std::vector<RideRecord> records_;
     std::vector<Leg<Loc>> legs_;

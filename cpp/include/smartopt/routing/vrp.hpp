@@ -4,15 +4,18 @@
 // insertion checks by concatenating route segments (duration, time warp, load).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace smartopt::routing {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// A kind of vehicle; `count` identical vehicles of it exist.
+// A kind of vehicle; `count` identical vehicles of it exist (the solver builds at most one route per
+// client of them, so a huge count costs no memory).
 struct VehicleType {
     int32_t count = 1;
     int32_t start = 0;    // location the vehicles leave from
@@ -28,13 +31,31 @@ struct VehicleType {
     double max_distance = kInf;
 };
 
+// Read-only numbers, owned (a vector) or borrowed (memory that must outlive every use, e.g. a
+// numpy array's during a call): the matrices can be large, and the bindings lend them uncopied.
+class Values {
+   public:
+    Values() = default;
+    Values(std::vector<double> v)  // NOLINT(google-explicit-constructor): a vector is owned values
+        : own_(std::make_shared<const std::vector<double>>(std::move(v))), ptr_(own_->data()), size_(own_->size()) {}
+    Values(const double *ptr, size_t size) : ptr_(ptr), size_(size) {}
+    const double *data() const { return ptr_; }
+    size_t size() const { return size_; }
+    double operator[](size_t i) const { return ptr_[i]; }
+
+   private:
+    std::shared_ptr<const std::vector<double>> own_;
+    const double *ptr_ = nullptr;
+    size_t size_ = 0;
+};
+
 // Locations 0..num_locations-1; the clients are those with is_client = 1, the others (depots,
 // vehicles' current positions) are only route ends. Matrices are (num_profiles, n, n), row-major.
 struct Problem {
     int32_t num_locations = 0;
     int32_t num_profiles = 1;
-    std::vector<double> distance;
-    std::vector<double> duration;
+    Values distance;
+    Values duration;
     std::vector<uint8_t> is_client;
     std::vector<double> delivery;   // load carried from the route's start to the client
     std::vector<double> pickup;     // load taken at the client to the route's end
@@ -58,6 +79,8 @@ struct Options {
     int64_t max_iterations = -1;  // < 0: none; with a limit and no time-out the search is deterministic
     uint64_t seed = 0;
     int32_t num_neighbours = 40;  // insertion positions are tried next to this many nearest clients
+    // The time limit counts from here (set-up included): by default the moment the options are made.
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 // A solution in plain form: the vehicles used (0 .. num_vehicles-1, type by type) and their visits.
@@ -80,8 +103,10 @@ struct SolveResult {
     bool violations = false;  // some route breaks a limit (only possible when a warm start's locked part does)
     int64_t iterations = 0;
     int64_t improvements = 0;
-    double runtime_s = 0.0;
+    double runtime_s = 0.0;       // from Options::started
     double time_to_best_s = 0.0;
+    bool complete = true;             // every client was tried (false: the time limit cut the first construction short)
+    bool time_limit_reached = false;  // the search stopped on the clock
     std::vector<double> trace_time_s;  // new best solutions: when, and their objective
     std::vector<double> trace_objective;
 };
@@ -100,5 +125,7 @@ SolveResult solve(const Problem &problem, const Options &options, const WarmStar
 
 // Checks that every vehicle index and client is valid and used once; throws std::invalid_argument.
 std::vector<RouteReport> evaluate(const Problem &problem, const Routes &routes);
+// The same for a problem that passed validate() already (e.g. the routes solve() returned).
+std::vector<RouteReport> evaluate_validated(const Problem &problem, const Routes &routes);
 
 }  // namespace smartopt::routing

@@ -3,6 +3,7 @@
 // Plain C++17: no Python here. Constructors validate their input (std::invalid_argument).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -102,6 +103,13 @@ class Simulation {
     std::vector<double> exit_share_;
 };
 
+// Most steps of one run (about 116 days at 1 s), so that the work of a call is bounded.
+constexpr int64_t kMaxSteps = 10'000'000;
+// Most entries of the platoon history of all links (free_flow_s / dt_s summed over links).
+constexpr int64_t kMaxRing = 20'000'000;
+
+using Clock = std::chrono::steady_clock;
+
 // Simulates a fixed-time plan for n_steps steps and returns the totals (per-link statistics too
 // when stats is not null).
 Totals simulate_fixed(const TrafficNetwork &net, const TrafficDemand &demand, const FixedPlan &plan, int64_t n_steps,
@@ -109,9 +117,10 @@ Totals simulate_fixed(const TrafficNetwork &net, const TrafficDemand &demand, co
 
 // Scores n_plans fixed-time plans (arrays plan-major: cycle and offset n_plans x n_signals,
 // windows n_plans x n_signals x max_stages) on n_threads threads: objective[p] = delay (veh s) +
-// stop_penalty_s * stops. The result does not depend on n_threads.
+// stop_penalty_s * stops. The result does not depend on n_threads. With a deadline, runs still
+// going (or not started) when it passes are abandoned and their objective is NaN.
 void score_plans(const TrafficNetwork &net, const TrafficDemand &demand, int64_t n_plans, const double *cycle_s,
                  const double *offset_s, const double *window_start_s, const double *window_end_s, int64_t n_steps,
-                 double stop_penalty_s, double *objective, int n_threads);
+                 double stop_penalty_s, double *objective, int n_threads, const Clock::time_point *deadline = nullptr);
 
 }  // namespace smartopt::signals
