@@ -84,6 +84,7 @@ KPIS: dict[str, Kpi] = {
     "overloaded_trafos": _count("overloaded transformers", "lower"),
     "overloaded_lines": _count("overloaded lines", "lower"),
     "buses_out_of_band": _count("buses outside the voltage band", "lower"),
+    "failed_snapshots": _count("slots whose power flow failed", "lower"),
     "losses_kwh": Kpi("grid losses", "kWh/day", 0, "lower"),
     "losses_percent_of_supply": Kpi("grid losses, share of supply", "%", 2, "lower", "percent"),
     "peak_supply_kw": Kpi("peak supply from the substation", "kW", 0, "lower"),
@@ -787,7 +788,7 @@ def _dispatch(day: DistrictDay, fleet_fig: tuple[Figure, str]) -> str:
         smallest = sizing.get("smallest_fleet")
         target = (
             f"{100 * sizing['target_served_ratio']:.0f} % of requests served with a mean wait of at most "
-            f"{sizing['target_mean_wait_s']:.0f} s"
+            f"{sizing['target_mean_wait_s']:.0f} s and every battery back at its starting charge for the next day"
         )
         out.append(
             f"<p>The smallest fleet reaching {target}: <b>{smallest} shuttles</b>.</p>"
@@ -795,11 +796,19 @@ def _dispatch(day: DistrictDay, fleet_fig: tuple[Figure, str]) -> str:
             else f"<p>No fleet size tried reaches {target}.</p>"
         )
         rows = [
-            [Html(_th(f"{n} shuttles")), fmt("served_ratio", s), fmt("mean_wait_s", w)]
-            for n, s, w in zip(sizing["sizes"], sizing["served_ratio"], sizing["mean_wait_s"], strict=True)
+            [Html(_th(f"{n} shuttles")), fmt("served_ratio", s), fmt("mean_wait_s", w), fmt("energy_deficit_kwh", e)]
+            for n, s, w, e in zip(
+                sizing["sizes"],
+                sizing["served_ratio"],
+                sizing["mean_wait_s"],
+                sizing["energy_deficit_kwh"],
+                strict=True,
+            )
         ]
-        table = _table(["fleet", kpi("served_ratio").title, kpi("mean_wait_s").title], rows)
-        out.append(f"<details><summary>Served share and mean wait per fleet size</summary>{table}</details>")
+        table = _table(["fleet", *(kpi(k).title for k in ("served_ratio", "mean_wait_s", "energy_deficit_kwh"))], rows)
+        out.append(
+            f"<details><summary>Served share, mean wait and energy short per fleet size</summary>{table}</details>"
+        )
     r = on["reoptimization"]
     out.append(
         f"<h3>Re-planning {r['shuttles']} shuttles with the routing solver every {r['every_s'] / 60:.0f} min</h3>"
