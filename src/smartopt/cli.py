@@ -160,7 +160,7 @@ def optimize_sumo(
     from smartopt.signals import optimize_network, sumo
 
     signals = sumo.read_sumo_signals(net, routes, begin=begin, end=end)
-    demand = sumo.read_sumo_demand(signals.network, routes, begin=begin, end=end)
+    demand = sumo.read_sumo_demand(signals.network, routes, begin=begin, end=end, net_xml=net)
     model = sumo.sumo_traffic_model(signals)
     found = optimize_network(model, demand, duration_s=min(end - begin, 1800.0), time_limit_s=time_limit_s, seed=seed)
     sumo.write_tllogic(sumo.plan_programs(signals, found.plan), out)

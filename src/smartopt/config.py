@@ -707,7 +707,12 @@ def _sumo_signals(
         replace(x, volume_vph=np.vstack([sig.intersections[i].volume_vph[0] for sig in per_period]))
         for i, x in enumerate(first)
     )
-    demand = tuple(read_sumo_demand(net, routes, begin=float(windows[p][0]), end=float(windows[p][1])) for p in periods)
+    demand = tuple(
+        read_sumo_demand(
+            net, routes, begin=float(windows[p][0]), end=float(windows[p][1]), net_xml=files.root / str(net_file)
+        )
+        for p in periods
+    )
     return lights, demand
 
 
