@@ -84,7 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "optimize", help="optimise every traffic light of a SUMO network for a route file's demand"
     )
     opt.add_argument("--sumo-net", type=Path, required=True, help="SUMO network (.net.xml)")
-    opt.add_argument("--sumo-routes", type=Path, required=True, help="routes with explicit edges (.rou.xml)")
+    opt.add_argument("--sumo-routes", type=Path, required=True, help="demand: vehicles, trips, flows (.rou.xml)")
     opt.add_argument("--begin", type=float, default=0.0, help="start of the demand window, s (default: 0)")
     opt.add_argument("--end", type=float, default=3600.0, help="end of the demand window, s (default: 3600)")
     opt.add_argument("--out", type=Path, required=True, help="the plan as a SUMO additional file (.add.xml)")
