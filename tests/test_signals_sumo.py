@@ -159,7 +159,8 @@ def test_cli_optimize(scenario: tuple[Path, Path], tmp_path: Path, capsys: pytes
 
 
 def test_max_pressure_drives_sumo(scenario: tuple[Path, Path], tmp_path: Path) -> None:
-    from smartopt.signals.sumo import _transition_state, run_max_pressure
+    from smartopt.signals.sumo import run_max_pressure
+    from smartopt.signals.sumo.programs import _transition_state
 
     assert _transition_state("GGgrr", "rrrGG") == "yyyrr"
     assert _transition_state("GGrr", "GrGr") == "Gyrr"
