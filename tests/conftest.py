@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from resco import download_resco
 from smartopt.datasets import sejong_5_1
 from smartopt.district import District
 from smartopt.network import RoadNetwork
@@ -44,3 +45,9 @@ def triangle() -> RoadNetwork:
         length_m=[100.0, 100.0, 141.0, 250.0],
         speed_mps=[10.0, 10.0, 10.0, 10.0],
     )
+
+
+@pytest.fixture(scope="session")
+def resco(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The RESCO scenarios' folder (``sumo_rl/nets/RESCO``), downloaded once per session."""
+    return download_resco(tmp_path_factory.mktemp("sumo_rl"))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from resco import RESCO_WINDOWS_S
 from smartopt.network import RoadNetwork
 from smartopt.signals.sumo import read_sumo_demand, read_sumo_signals
 
@@ -241,33 +242,7 @@ def test_an_empty_window_says_what_the_file_holds(grid: tuple[Path, RoadNetwork]
 
 # --- real cities: the RESCO scenarios of the `sumo-rl` package (downloaded from PyPI, not vendored) ---
 
-RESCO = {  # scenario: its demand window (s), as the RESCO benchmark runs it
-    "cologne1": (25200.0, 28800.0),
-    "cologne3": (25200.0, 28800.0),
-    "cologne8": (25200.0, 28800.0),
-    "ingolstadt1": (57600.0, 61200.0),
-}
-
-
-@pytest.fixture(scope="module")
-def resco(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import sys
-    import zipfile
-
-    where = tmp_path_factory.mktemp("sumo_rl")
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "sumo-rl", "-d", str(where)],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        pytest.skip(f"sumo-rl could not be downloaded from PyPI ({type(exc).__name__}): the RESCO scenarios need it")
-    wheel = next(where.glob("sumo_rl-*.whl"))
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(where)
-    return where / "sumo_rl" / "nets" / "RESCO"
+RESCO = ("cologne1", "cologne3", "cologne8", "ingolstadt1")
 
 
 @pytest.mark.parametrize("name", sorted(RESCO))
@@ -275,7 +250,7 @@ def test_real_city_trip_demand_is_read(resco: Path, name: str) -> None:
     """Cologne's and Ingolstadt's recorded demand (mostly `<trip from= to=>`) is routed onto the
     network and reaches the lights in its window; outside any departure the reader says so."""
     net, routes = resco / name / f"{name}.net.xml", resco / name / f"{name}.rou.xml"
-    begin, end = RESCO[name]
+    begin, end = RESCO_WINDOWS_S[name]
     signals = read_sumo_signals(net, routes, begin=begin, end=end)
     demand = read_sumo_demand(signals.network, routes, begin=begin, end=end, net_xml=net)
     entering = sum(float(x.volume_vph.sum()) for x in signals.intersections)
