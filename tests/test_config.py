@@ -97,7 +97,7 @@ BAD_VALUES = [
     ("signals/movements.csv", "intersection", 7, "S99-99", "not an intersection id"),
     ("signals/movements.csv", "lane_group", 2, "99", "is not a lane group of"),
     ("signals/movements.csv", "out_link", 0, "L-999", "'L-999' is not a link id"),
-    ("signals/movements.csv", "turn", 3, "U", "is not a turn"),
+    ("signals/movements.csv", "turn", 3, "X", "is not a turn"),
     ("signals/movements.csv", "volume_vph_am_peak", 4, "-3", "must be >= 0"),
     ("signals/movements.csv", "volume_vph_midday", 5, "many", "'many' is not a number"),
     ("signals/movements.csv", "volume_vph_pm_peak", 6, "inf", "must be a finite number"),

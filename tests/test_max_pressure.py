@@ -1,12 +1,16 @@
-"""Max-pressure control: stage choice by hand, minimum- and maximum-green guards, input errors."""
+"""Max-pressure control: stage choice by hand, minimum- and maximum-green guards, input errors; the
+controller stepped with hand-made detector counts (decisions in time, intergreens, maximum red,
+full exits, the fallback plan)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
 
-from smartopt.signals import Intersection
-from smartopt.signals.adaptive import MaxPressure
+from smartopt.signals import Intersection, TimingPlan
+from smartopt.signals.adaptive import DetectorCounts, MaxPressure, MaxPressureController, PressureGuards
 
 
 def crossing() -> Intersection:
@@ -71,3 +75,102 @@ def test_movement_queues_replace_the_approach_queue() -> None:
     assert mp.step(queue, [1, 1], [20.0, 20.0], moves).tolist() == [1, 0]
     with pytest.raises(ValueError, match=r"movement_queue_veh must have shape \(4,\)"):
         mp.pressures(queue, [1.0])
+
+
+def controller(**kwargs: Any) -> MaxPressureController:
+    """The crossing under a controller deciding every 5 s; guards off unless given."""
+    kwargs.setdefault("guards", PressureGuards.off())
+    return MaxPressureController([crossing()], num_links=4, decision_s=5.0, **kwargs)
+
+
+def run(ctl: MaxPressureController, counts: DetectorCounts, times: range) -> list[tuple[int, int]]:
+    """(stage, next stage) after each step at ``times`` (s) with the same counts."""
+    out = []
+    for t in times:
+        shown = ctl.step(counts, float(t))
+        out.append((int(shown.stage[0]), int(shown.next_stage[0])))
+    return out
+
+
+def test_controller_decides_every_decision_s_through_the_intergreen() -> None:
+    ctl = controller()
+    counts = DetectorCounts([10.0, 8.0, 4.0, 0.0])  # stage 1 has the higher pressure
+    first = ctl.step(counts, 0.0)
+    assert first.intersection_ids == ("X",) and first.started.tolist() == [True] and first.stage.tolist() == [0]
+    # No decision before 5 s of green; at 5 s the change starts: 4 s of intergreen (3 yellow + 1 all-red).
+    assert run(ctl, counts, range(1, 5)) == [(0, -1)] * 4
+    change = ctl.step(counts, 5.0)
+    assert change.changing.tolist() == [True] and change.in_green.tolist() == [False]
+    assert run(ctl, counts, range(6, 9)) == [(0, 1)] * 3
+    green = ctl.step(counts, 9.0)
+    assert green.started.tolist() == [True] and (green.stage[0], green.next_stage[0]) == (1, -1)
+    # Stage 1 carries pedestrians (12 s minimum): it holds at 5 and 10 s of green even against pressure.
+    west = DetectorCounts([30.0, 0.0, 0.0, 0.0])
+    assert run(ctl, west, range(10, 21)) == [(1, -1)] * 11
+    assert run(ctl, west, range(21, 25)) == [(1, -1)] * 3 + [(1, 0)]  # 15 s of green: change
+    assert "1 in intergreen" in repr(ctl.step(west, 25.0))
+    with pytest.raises(ValueError, match=r"time_s=3 is before the previous step's 25 s"):
+        ctl.step(west, 3.0)
+    with pytest.raises(TypeError, match="counts must be DetectorCounts"):
+        ctl.step([1.0, 2.0], 30.0)  # type: ignore[arg-type]
+
+
+def test_controller_maximum_green_and_maximum_red() -> None:
+    busy_west = DetectorCounts([30.0, 1.0, 0.0, 0.0])  # stage 0's pressure wins every decision
+    plain = run(controller(), busy_west, range(0, 61))
+    assert plain[59] == (0, -1) and plain[60] == (0, 1)  # 60 s maximum green ends it
+    guarded = run(controller(guards=PressureGuards(exit_full=None, max_red_s=30.0)), busy_west, range(0, 61))
+    assert guarded[29] == (0, -1) and guarded[30] == (0, 1)  # stage 1 waited 30 s with a queue: served
+    no_queue = DetectorCounts([30.0, 0.0, 0.0, 0.0])
+    idle = run(controller(guards=PressureGuards(exit_full=None, max_red_s=30.0)), no_queue, range(0, 60))
+    assert idle[-1] == (0, -1)  # nobody waits on stage 1: no forced change
+    # Lane detectors: stage 1's approach has vehicles, but none for its movement; pressure from
+    # the approaches (movement_pressure=False) still keeps stage 0, and no one is overdue.
+    lanes = DetectorCounts([30.0, 5.0, 0.0, 0.0], movement_queue_veh=[30.0, 0.0])
+    guards = PressureGuards(exit_full=None, max_red_s=30.0)
+    by_approach = run(controller(guards=guards, movement_pressure=False), lanes, range(0, 60))
+    assert by_approach[-1] == (0, -1)
+    waiting = DetectorCounts([1.0, 5.0, 0.0, 0.0], movement_queue_veh=[30.0, 1.0])
+    assert run(controller(guards=PressureGuards.off(), movement_pressure=False), waiting, range(0, 6))[-1] == (0, 1)
+    assert run(controller(guards=PressureGuards.off()), waiting, range(0, 6))[-1] == (0, -1)  # Varaiya's form
+
+
+def test_controller_gives_no_pressure_into_a_full_exit() -> None:
+    storage = [10.0, 10.0, 10.0, 10.0]
+    counts = DetectorCounts([10.0, 2.0, 0.0, 0.0], link_vehicles_veh=[0.0, 0.0, 9.0, 0.0])  # exit 2 is 90 % full
+    guards = PressureGuards(exit_full=0.8, max_red_s=None)
+    # Stage 0 (1800 x 10) beats stage 1 (1600 x 2) on queues alone; with the guard it sends into a full exit.
+    assert run(controller(storage_veh=storage), counts, range(0, 6))[-1] == (0, -1)
+    assert run(controller(storage_veh=storage, guards=guards), counts, range(0, 6))[-1] == (0, 1)
+    mp = MaxPressure([crossing()], num_links=4)
+    np.testing.assert_allclose(mp.pressures(counts.queue_veh, full_link=[False, False, True, False]), [[0.0, 3200.0]])
+    assert mp.stage_demand([10.0, 2.0, 0.0, 0.0], full_link=[False, False, True, False]).tolist() == [[False, True]]
+    with pytest.raises(ValueError, match=r"full_link must have shape \(4,\)"):
+        mp.pressures(counts.queue_veh, full_link=[True])
+    with pytest.raises(ValueError, match=r"storage_veh\[1\]=0.0 must be > 0"):
+        controller(storage_veh=[1.0, 0.0, 1.0, 1.0])
+
+
+def test_controller_falls_back_to_the_plan_while_exits_stay_full() -> None:
+    plan = TimingPlan(("X",), np.array([50.0]), np.array([[20.0, 22.0]]), np.array([2]), np.array([0.0]))
+    guards = PressureGuards(exit_full=0.8, max_red_s=None, spill_share=0.5, spill_s=10.0)
+    ctl = controller(storage_veh=[10.0] * 4, guards=guards, fallback=plan)
+    # The plan: stage 0 green 0-20 s, intergreen to 24 s, stage 1 green 24-46 s, intergreen to 50 s.
+    assert [int(ctl.plan_stage(t)[0]) for t in (0.0, 19.0, 20.0, 23.0, 24.0, 45.0, 46.0, 49.0, 50.0)] == [
+        0, 0, 1, 1, 1, 1, 0, 0, 0,
+    ]  # fmt: skip
+    jammed = DetectorCounts([10.0, 0.0, 0.0, 0.0], link_vehicles_veh=[0.0, 0.0, 9.0, 9.0])  # both exits full
+    shown = [ctl.step(jammed, float(t)) for t in range(0, 60)]
+    assert [bool(s.fallback[0]) for s in shown].index(True) == 10  # 10 s of spillback
+    # On the plan: stage 1's green runs 24-46 s (the jam gives max-pressure no reason to leave stage 0).
+    assert all(s.stage[0] == 1 and s.in_green[0] for s in shown[24:46]) and shown[46].changing[0]
+    clear = DetectorCounts([10.0, 0.0, 0.0, 0.0])
+    after = [ctl.step(clear, float(t)) for t in range(60, 80)]
+    assert [bool(s.fallback[0]) for s in after].index(False) == 10  # clear for 10 s: back to max-pressure
+    assert ctl.step(clear, 80.0).to_dict()["fallback"] == [False]
+    with pytest.raises(ValueError, match="no fallback plan"):
+        controller().plan_stage(0.0)
+    with pytest.raises(ValueError, match=r"guards.spill_share=1.5 must be <= 1"):
+        PressureGuards(spill_share=1.5)
+    with pytest.raises(ValueError, match="plan is for intersections"):
+        controller(fallback=TimingPlan(("Y",), np.array([50.0]), np.array([[20.0, 22.0]]), np.array([2]), np.zeros(1)))

@@ -70,7 +70,7 @@ def test_valid_intersection_and_webster_y() -> None:
             {"max_green_s": [12.0, 12.0], "ped_min_green_s": [0.0, 0.0]},
             "maximum greens and intergreens give at most 32 s, under cycle_min_s=40 s",
         ),
-        ({"movement_turn": ["L", "T", "U"] * 4}, "intersection X: movement 2: turn 'U' is not one of"),
+        ({"movement_turn": ["L", "T", "X"] * 4}, "intersection X: movement 2: turn 'X' is not one of"),
         (
             {"movement_lane_group": np.repeat(np.arange(4), 3) + 1},
             r"movement_lane_group\[9\]=4 is not an index",

@@ -40,7 +40,6 @@ def build(**changes: object) -> RoadNetwork:
         ("link_tail", [0, 7, 2], ValueError, r"link_tail\[1\]=7 is not an index in \[0, 3\)"),
         ("link_head", [1, 2, -1], ValueError, r"link_head\[2\]=-1 is not an index in \[0, 3\)"),
         ("link_head", [1, 1, 0], ValueError, r"link 1 is a self loop at node 1"),
-        ("link_tail", [0, 0, 2], ValueError, None),  # (0,1) twice after the head change below
         ("length_m", [100.0, 100.0], ValueError, r"link_length_m must have shape \(3,\), got \(2,\)"),
         ("node_xy", [0.0, 1.0, 2.0], ValueError, r"node_xy must have shape \(\*, 2\), got \(3,\)"),
         ("link_tail", [0.0, 1.0, 2.0], TypeError, r"link_tail must be an integer array, got dtype float64"),
@@ -50,13 +49,22 @@ def build(**changes: object) -> RoadNetwork:
         ("capacity_vph", [1800.0, -1.0, 1800.0], ValueError, r"link_capacity_vph\[1\]=-1.0 must be > 0"),
     ],
 )
-def test_validation_names_field_and_value(field: str, value: object, error: type, match: str | None) -> None:
-    changes: dict[str, object] = {field: value}
-    if match is None:  # duplicate links: 0->1 twice
-        changes["link_head"] = [1, 1, 0]
-        match = r"links 0 and 1 are duplicates: both go from node 0 to node 1"
+def test_validation_names_field_and_value(field: str, value: object, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
-        build(**changes)
+        build(**{field: value})
+
+
+def test_parallel_links_are_kept_and_the_faster_is_used() -> None:
+    # two links 0 -> 1: link 1 slow (10 s), link 2 fast (5 s); then 1 -> 2 (10 s)
+    net = build(link_tail=[1, 0, 0], link_head=[2, 1, 1], length_m=[100.0, 100.0, 100.0], speed_mps=[10.0, 10.0, 20.0])
+    path = net.shortest_path(0, 2)
+    assert path is not None and path.links.tolist() == [2, 0] and path.travel_time_s == pytest.approx(15.0)
+    assert net.travel_time_matrix([0], [1])[0, 0] == pytest.approx(5.0)
+    in_link, out_link = net.turns
+    assert sorted(zip(in_link.tolist(), out_link.tolist(), strict=True)) == [(1, 0), (2, 0)]
+    flows = net.assign([0], [2], [[300.0]])
+    np.testing.assert_allclose(flows.link_flow_vph, [300.0, 0.0, 300.0])
+    assert flows.turn_in_link.tolist() == [2] and flows.turn_out_link.tolist() == [0]
 
 
 def test_empty_network_is_rejected() -> None:

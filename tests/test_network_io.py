@@ -120,13 +120,12 @@ def test_missing_files(tmp_path: Path) -> None:
 def test_small_sumo_net(tmp_path: Path) -> None:
     path = tmp_path / "small.net.xml"
     path.write_text(SMALL_SUMO_NET)
-    with pytest.warns(UserWarning, match=r"skipped 1 edge\(s\).*BC2"):
-        net = read_sumo(path)
+    net = read_sumo(path)
     assert net.node_ids.tolist() == ["A", "B", "C"]  # the internal junction is skipped
-    assert net.link_ids.tolist() == ["AB", "BA", "BC"]  # internal, walking-only and slower parallel skipped
-    assert net.link_lanes.tolist() == [2, 1, 1]  # car lanes only
-    np.testing.assert_allclose(net.link_speed_mps, [13.89, 13.89, 8.33])
-    np.testing.assert_allclose(net.link_length_m, [98.0, 98.0, 99.0])
+    assert net.link_ids.tolist() == ["AB", "BA", "BC", "BC2"]  # internal and walking-only skipped; parallels kept
+    assert net.link_lanes.tolist() == [2, 1, 1, 1]  # car lanes only
+    np.testing.assert_allclose(net.link_speed_mps, [13.89, 13.89, 8.33, 5.0])
+    np.testing.assert_allclose(net.link_length_m, [98.0, 98.0, 99.0, 120.0])
     assert net.link_name[0] == "Main St" and net.link_type[2] == "highway.residential"
     assert net.travel_time_matrix([0], [2])[0, 0] == pytest.approx(98 / 13.89 + 99 / 8.33)
 

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from resco import RESCO_WINDOWS_S
+from smartopt.cli import main
 from smartopt.network import RoadNetwork
+from smartopt.signals import sumo
 from smartopt.signals.sumo import read_sumo_demand, read_sumo_signals
 
 Turns = dict[tuple[str, str], float]
@@ -45,7 +47,11 @@ def write(tmp_path: Path, body: str, name: str = "demand.rou.xml") -> Path:
 
 
 def read(
-    network: RoadNetwork, routes: Path, begin: float = 0.0, end: float = 3600.0, net_xml: Path | None = None
+    network: RoadNetwork,
+    routes: Path | list[Path],
+    begin: float = 0.0,
+    end: float = 3600.0,
+    net_xml: Path | None = None,
 ) -> tuple[dict[str, float], Turns]:
     """Vehicles (not veh/h) entering per edge and passing edge -> edge in the window."""
     d = read_sumo_demand(network, routes, begin=begin, end=end, net_xml=net_xml)
@@ -161,6 +167,26 @@ def test_same_counts_as_duarouter(grid: tuple[Path, RoadNetwork], sumo_bin: Path
         close(ours[1], theirs[1])
 
 
+def test_trips_turn_only_where_the_net_connects(grid: tuple[Path, RoadNetwork], sumo_bin: Path, tmp_path: Path) -> None:
+    """Without the turn A1B1 -> B1C1 (its connections cut from the net), a trip from A1B1 to C1C2
+    drives around the block the way duarouter routes it; without the net file, any turn goes."""
+    net_xml, net = grid
+    cut = tmp_path / "cut.net.xml"
+    cut.write_text("".join(ln for ln in net_xml.read_text().splitlines(keepends=True)
+                           if '<connection from="A1B1" to="B1C1"' not in ln))  # fmt: skip
+    trips = write(tmp_path, '<trip id="t" depart="0" from="A1B1" to="C1C2"/>', "trips.rou.xml")
+    routed = tmp_path / "routed.rou.xml"
+    subprocess.run(
+        [str(sumo_bin / "duarouter"), "-n", str(cut), "-r", str(trips), "-o", str(routed), "--no-warnings",
+         "--no-step-log"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    around = {("A1B1", "B1B0"): 1, ("B1B0", "B0C0"): 1, ("B0C0", "C0C1"): 1, ("C0C1", "C1C2"): 1}
+    close(read(net, routed)[1], around)
+    close(read(net, trips, net_xml=cut)[1], around)
+    close(read(net, trips)[1], {("A1B1", "B1C1"): 1, ("B1C1", "C1C2"): 1})
+
+
 def test_left_out_edges_are_skipped_given_the_net(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:
     net_xml, _ = grid
     text = net_xml.read_text()
@@ -208,7 +234,7 @@ def test_left_out_edges_are_skipped_given_the_net(grid: tuple[Path, RoadNetwork]
         ('<flow id="f" begin="0" end="9" vehsPerHour="1e12" from="A1B1" to="B1C1"/>', r"over 1e\+06 veh/h"),
         (
             '<vehicle id="v" depart="soon"><route edges="A1B1"/></vehicle>',
-            r"holds 1 <vehicle>, 1 <vehicle> with depart='soon'",
+            r"vehicle 'v': 'soon' is not a time",
         ),
     ],
 )
@@ -258,3 +284,185 @@ def test_real_city_trip_demand_is_read(resco: Path, name: str) -> None:
     assert demand.entry_vph.sum() > 500 and demand.turn_vph.sum() > 0  # veh/h into and through the network
     with pytest.raises(ValueError, match="no vehicle departs in"):
         read_sumo_demand(signals.network, routes, begin=200_000.0, end=203_600.0, net_xml=net)
+
+
+# --- vehicle classes: passenger car units; bicycles and pedestrians counted apart ---
+
+
+def test_vehicle_classes_weigh_in_passenger_car_units(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:
+    """Each vehicle counts its class's PCU (Kimber et al. 1986); a type distribution its expected
+    PCU; bicycles and persons are left out of the turns and counted on their edges."""
+    _, net = grid
+    types = """
+<vType id="bus" vClass="bus"/>
+<vType id="lorry" vClass="trailer"/>
+<vTypeDistribution id="mix">
+    <vType id="moto" vClass="motorcycle" probability="3"/>
+    <vType id="van" vClass="delivery" probability="1"/>
+</vTypeDistribution>
+<vTypeDistribution id="mix2" vTypes="bus lorry" probabilities="1 3"/>
+"""
+    additional = tmp_path / "types.add.xml"
+    additional.write_text(f"<additional>{types}</additional>")
+    body = """
+<vehicle id="a" depart="0" type="bus"><route edges="A1B1 B1C1"/></vehicle>
+<trip id="b" depart="1" type="lorry" from="A1B1" to="B1C1"/>
+<flow id="c" begin="0" end="100" number="4" type="mix" from="A1B1" to="B1C1"/>
+<trip id="d" depart="2" type="mix2" from="A1B1" to="B1C1"/>
+<trip id="e" depart="3" from="A1B1" to="B1C1"/>
+<trip id="f" depart="4" type="DEFAULT_BIKETYPE" from="B0B1" to="B1B2"/>
+<person id="p" depart="5"><walk edges="C1B1 B1B0"/><ride from="B1B0" to="A0B0" lines="x"/></person>
+<personFlow id="q" begin="0" end="100" period="50"><walk from="B2B1" to="B1A1"/></personFlow>
+"""
+    routes = write(tmp_path, body)
+    pcu = sumo.PCU
+    # bus, trailer, 4 x (3/4 motorcycle + 1/4 van), 1/4 bus + 3/4 trailer, one DEFAULT_VEHTYPE car.
+    want = pcu["bus"] + pcu["trailer"] + 4 * (0.75 * pcu["motorcycle"] + 0.25 * pcu["delivery"])
+    want += 0.25 * pcu["bus"] + 0.75 * pcu["trailer"] + pcu["passenger"]
+    assert want == pytest.approx(2.0 + 2.3 + 4 * 0.55 + 2.225 + 1.0)  # the values of TRRL RR67
+    entry, turns = read(net, [additional, routes])
+    close(entry, {"A1B1": want})
+    close(turns, {("A1B1", "B1C1"): want})
+    summary = sumo.summarize_sumo_demand([additional, routes], begin=0.0, end=3600.0)
+    assert summary.vehicles == pytest.approx(8) and summary.pcu == pytest.approx(want)
+    close(summary.departures, {"bus": 1.25, "trailer": 1.75, "motorcycle": 3, "delivery": 1, "passenger": 1,
+                               "bicycle": 1, "pedestrian": 3})  # fmt: skip
+    assert summary.bicycles == 1 and summary.pedestrians == 3
+    close(summary.bicycles_on_edge, {"B0B1": 1, "B1B2": 1})
+    close(summary.pedestrians_on_edge, {"C1B1": 1, "B1B0": 1, "B2B1": 2, "B1A1": 2})
+    assert "8 road vehicles = 10 PCU" in str(summary)  # 9.725
+    with pytest.raises(ValueError, match=r"demand\.rou\.xml: vehicle 'a': type 'bus' is not defined"):
+        read(net, routes)  # the types are in the additional file
+
+
+def test_definitions_are_shared_among_files(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:
+    """A route defined in one file serves vehicles of another; counts add up over the files; a
+    route's repeat counts every pass."""
+    _, net = grid
+    first = write(
+        tmp_path, '<route id="east" edges="A1B1 B1C1"/><vehicle id="a" depart="0" route="east"/>', "a.rou.xml"
+    )
+    second = write(
+        tmp_path,
+        '<vehicle id="b" depart="9" route="east"/>\n'
+        '<vehicle id="c" depart="9"><route edges="A1B1 B1B2 B2A2 A2A1" repeat="2"/></vehicle>',
+        "b.rou.xml",
+    )
+    entry, turns = read(net, [first, second])
+    close(entry, {"A1B1": 3})
+    # c drives its loop 3 times: each turn 3 times, back to the start twice.
+    close(turns, {("A1B1", "B1C1"): 2, ("A1B1", "B1B2"): 3, ("B1B2", "B2A2"): 3, ("B2A2", "A2A1"): 3,
+                  ("A2A1", "A1B1"): 2})  # fmt: skip
+
+
+def test_only_bicycles_and_pedestrians_is_an_error(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:
+    _, net = grid
+    body = """
+<vType id="bike" vClass="bicycle"/>
+<flow id="f" begin="0" end="600" period="60" type="bike" from="A1B1" to="B1C1"/>
+<person id="p" depart="3"><walk edges="A1B1"/></person>
+<trip id="late" depart="7200" from="A1B1" to="B1C1"/>
+"""
+    want = (
+        r"demand\.rou\.xml: only bicycles/pedestrians \(10 bicycle, 1 pedestrian\) depart in \[0, 600\) s; the file "
+        r"holds 1 <flow>, 1 <person>, 1 <trip>, departures between 0 and 7200 s"
+    )
+    with pytest.raises(ValueError, match=want):
+        read(net, write(tmp_path, body), 0.0, 600.0)
+
+
+# --- scenarios: a .sumocfg names the net, the route files and the window ---
+
+
+def write_cfg(folder: Path, body: str, name: str = "scenario.sumocfg") -> Path:
+    path = folder / name
+    path.write_text(f"<configuration>\n{body}\n</configuration>\n")
+    return path
+
+
+def test_sumocfg_names_files_and_window(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:
+    """Relative names resolve against the cfg's folder; lists are comma separated; SUMO's short
+    option names and h:m:s times read the same."""
+    net_xml, _ = grid
+    (tmp_path / "sub").mkdir()
+    a = write(tmp_path / "sub", '<trip id="t" depart="0" from="A1B1" to="B1C1"/>', "a.rou.xml")
+    b = write(tmp_path, '<trip id="u" depart="0" from="A1B1" to="B1C1"/>', "b.rou.xml")
+    types = tmp_path / "types.add.xml"
+    types.write_text('<additional><vType id="bus" vClass="bus"/></additional>')
+    long = write_cfg(
+        tmp_path,
+        f"""<input><net-file value="{net_xml}"/><route-files value="sub/a.rou.xml, b.rou.xml"/>
+        <additional-files value="types.add.xml"/></input><time><begin value="1:00:00"/><end value="7200"/></time>""",
+    )
+    cfg = sumo.read_sumo_config(long)
+    assert cfg.net_file == net_xml.resolve() and cfg.route_files == (a.resolve(), b.resolve())
+    assert cfg.additional_files == (types.resolve(),) and cfg.demand_files == (
+        types.resolve(),
+        a.resolve(),
+        b.resolve(),
+    )
+    assert (cfg.begin_s, cfg.end_s) == (3600.0, 7200.0)
+    short = write_cfg(tmp_path, f'<n v="{net_xml}"/><r value="b.rou.xml"/><b value="10"/>', "short.sumocfg")
+    cfg = sumo.read_sumo_config(short)
+    assert (cfg.route_files, cfg.additional_files, cfg.begin_s, cfg.end_s) == ((b.resolve(),), (), 10.0, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('<route-files value="b.rou.xml"/>', r"bad\.sumocfg: no <net-file value=\.\.\.>"),
+        ('<net-file value="NET"/>', r"bad\.sumocfg: no <route-files value=\.\.\.> \(nor additional files\)"),
+        ('<net-file value="NET"/><route-files value="b.rou.xml, gone.rou.xml"/>',
+         r"bad\.sumocfg: <route-files> names 'gone\.rou\.xml', which is not a file"),
+        ('<net-file value="NET"/><route-files value="b.rou.xml"/><end value="soon"/>',
+         r"bad\.sumocfg: <end>: 'soon' is not a time"),
+        ('<net-file value="NET"/><route-files value="b.rou.xml"/><begin value="60"/><end value="60"/>',
+         r"bad\.sumocfg: <end> 60 s must be after <begin> 60 s"),
+        ('<net-file value="NET"/><n value="NET"/><route-files value="b.rou.xml"/>',
+         r"bad\.sumocfg: <n> sets net-file a second time"),
+    ],
+)  # fmt: skip
+def test_sumocfg_errors_name_the_file_and_element(
+    grid: tuple[Path, RoadNetwork], tmp_path: Path, body: str, message: str
+) -> None:
+    net_xml, _ = grid
+    write(tmp_path, '<trip id="u" depart="0" from="A1B1" to="B1C1"/>', "b.rou.xml")
+    with pytest.raises(ValueError, match=message):
+        sumo.read_sumo_config(write_cfg(tmp_path, body.replace("NET", str(net_xml)), "bad.sumocfg"))
+
+
+def test_cli_optimizes_a_sumocfg(
+    grid: tuple[Path, RoadNetwork], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``signals optimize --sumocfg`` reads net, routes and window from the cfg (both route files,
+    the window's end overridden by --end) and writes the plan; giving both forms or neither is an
+    argument error."""
+    net_xml, _ = grid
+    write(tmp_path, '<flow id="f" begin="0" end="900" period="6" from="A1B1" to="B1C1"/>', "a.rou.xml")
+    (tmp_path / "b.rou.xml").write_text(  # SUMO refuses a vType defined twice: "car" is in a.rou.xml
+        '<routes><flow id="g" begin="0" end="900" period="12" from="B0B1" to="B1B2"/></routes>'
+    )
+    cfg = write_cfg(tmp_path, f'<n value="{net_xml}"/><r value="a.rou.xml,b.rou.xml"/><e value="1800"/>')
+    plan = tmp_path / "plan.add.xml"
+    argv = ["signals", "optimize", "--sumocfg", str(cfg), "--end", "600", "--out", str(plan), "--time-limit", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "a.rou.xml, b.rou.xml, [0, 600) s: 150 road vehicles = 150 PCU" in out  # 100 + 50 departures
+    assert '<tlLogic id="B1"' in plan.read_text()
+    for bad in (["--sumocfg", str(cfg), "--sumo-net", str(net_xml)], [], ["--sumo-net", str(net_xml)]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["signals", "optimize", *bad, "--out", str(plan)])
+        assert exit_.value.code == 2
+    assert "give either --sumocfg or --sumo-net with --sumo-routes" in capsys.readouterr().err
+    assert main(["signals", "optimize", "--sumocfg", str(tmp_path / "none.sumocfg"), "--out", str(plan)]) == 1
+    assert capsys.readouterr().err.startswith("smartopt: error: no such file")
+
+
+def test_real_city_sumocfg(resco: Path) -> None:
+    """RESCO's cologne1 configuration names its net, its route file and the morning window."""
+    cfg = sumo.read_sumo_config(resco / "cologne1" / "cologne1.sumocfg")
+    assert cfg.net_file == (resco / "cologne1" / "cologne1.net.xml").resolve()
+    assert cfg.route_files == ((resco / "cologne1" / "cologne1.rou.xml").resolve(),)
+    assert (cfg.begin_s, cfg.end_s) == RESCO_WINDOWS_S["cologne1"]
+    summary = sumo.summarize_sumo_demand(cfg.demand_files, begin=cfg.begin_s, end=RESCO_WINDOWS_S["cologne1"][1])
+    assert summary.vehicles == 2015 and summary.pcu == 2015  # every trip of the file, all passenger cars

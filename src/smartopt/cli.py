@@ -11,10 +11,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import smartopt
 from smartopt._threads import use_threads
+
+if TYPE_CHECKING:
+    from smartopt.signals.sumo import ScenarioPrograms
 
 SCENARIOS = ("sejong-5-1",)
 
@@ -83,13 +86,27 @@ def _build_parser() -> argparse.ArgumentParser:
     opt = signals_sub.add_parser(
         "optimize", help="optimise every traffic light of a SUMO network for a route file's demand"
     )
-    opt.add_argument("--sumo-net", type=Path, required=True, help="SUMO network (.net.xml)")
-    opt.add_argument("--sumo-routes", type=Path, required=True, help="demand: vehicles, trips, flows (.rou.xml)")
-    opt.add_argument("--begin", type=float, default=0.0, help="start of the demand window, s (default: 0)")
-    opt.add_argument("--end", type=float, default=3600.0, help="end of the demand window, s (default: 3600)")
+    opt.add_argument(
+        "--sumocfg", type=Path, default=None, help="a SUMO configuration (.sumocfg): net, route files, begin, end"
+    )
+    opt.add_argument("--sumo-net", type=Path, default=None, help="or the SUMO network (.net.xml) ...")
+    opt.add_argument(
+        "--sumo-routes", type=Path, nargs="+", default=None, metavar="FILE",
+        help="... and the demand: route files of vehicles, trips, flows (.rou.xml; vTypes may be in additional files)",
+    )  # fmt: skip
+    opt.add_argument(
+        "--begin", type=float, default=None, help="start of the demand window, s (default: the cfg's begin, or 0)"
+    )
+    opt.add_argument(
+        "--end", type=float, default=None, help="end of the demand window, s (default: the cfg's end, or begin + 3600)"
+    )
     opt.add_argument("--out", type=Path, required=True, help="the plan as a SUMO additional file (.add.xml)")
     opt.add_argument("--time-limit", type=float, default=60.0, help="search time, s (default: %(default)s)")
     opt.add_argument("--seed", type=int, default=0, help="search seed (default: %(default)s)")
+    opt.add_argument(
+        "--check-seeds", type=int, default=2,
+        help="SUMO seeds of the check that picks the program to deploy; 0: no check (default: %(default)s)",
+    )  # fmt: skip
     export = sub.add_parser("export-scenario", help="write the built-in district as district.toml and CSV tables")
     scenario_args(export)
     export.add_argument("dir", type=Path, help="output folder")
@@ -153,22 +170,39 @@ def run_sweep(grid: Path, scheduler: str | None, out: Path, *, time_limit_s: flo
 
 
 def optimize_sumo(
-    net: Path, routes: Path, begin: float, end: float, out: Path, *, time_limit_s: float = 60.0, seed: int = 0
-) -> None:
-    """A coordinated fixed-time plan for every light of a SUMO network (common cycle, splits and
-    offsets from :func:`~smartopt.signals.optimize_network`), written as tlLogic programs."""
-    from smartopt.signals import optimize_network, sumo
+    net: Path,
+    routes: Path | Sequence[Path],
+    begin: float,
+    end: float,
+    out: Path,
+    *,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    check_seeds: int = 2,
+) -> ScenarioPrograms:
+    """Programs for every light of a SUMO network (:func:`~smartopt.signals.sumo.plan_sumo`):
+    fixed-time and actuated candidates written beside ``out``, checked in SUMO on ``check_seeds``
+    seeds beside the network's own, the recommended one written to ``out``."""
+    from smartopt.signals import sumo
 
-    signals = sumo.read_sumo_signals(net, routes, begin=begin, end=end)
-    demand = sumo.read_sumo_demand(signals.network, routes, begin=begin, end=end, net_xml=net)
-    model = sumo.sumo_traffic_model(signals)
-    found = optimize_network(model, demand, duration_s=min(end - begin, 1800.0), time_limit_s=time_limit_s, seed=seed)
-    sumo.write_tllogic(sumo.plan_programs(signals, found.plan), out)
-    print(
-        f"{len(signals.intersections)} traffic lights; common cycle {found.plan.cycle_s[0]:g} s; model delay + stops "
-        f"{found.zero_offset_objective_veh_h:.1f} veh h (offsets all zero) -> {found.objective_veh_h:.1f} veh h; "
-        f"{found.evaluations} model runs in {found.elapsed_s:.1f} s. Plan: {out}"
+    print(sumo.summarize_sumo_demand(routes, begin=begin, end=end))
+    if check_seeds < 0:
+        raise ValueError(f"--check-seeds {check_seeds} must be >= 0")
+    seeds = tuple(sumo.recommend.CHECK_SEEDS[0] + k for k in range(check_seeds))
+    found = sumo.plan_sumo(
+        net, routes, out, begin=begin, end=end, time_limit_s=time_limit_s, seed=seed, check_seeds=seeds
     )
+    plan = found.plans[found.recommended]
+    print(f"{len(found.signals.intersections)} traffic lights; common cycle {plan.cycle_s[0]:g} s.")
+    if found.check is None:
+        print(f"Not checked in SUMO (--check-seeds 0): recommended the model's {found.recommended} plan.")
+    else:
+        print(f"Checked in SUMO over [{begin:g}, {end:g}) s, seeds {', '.join(map(str, found.check.seeds))}:")
+        print(found.check.table())
+        if not found.check.beats_own:
+            print("None of smartopt's programs lost less time than the network's own in this check.")
+    print(f"Recommended: {found.recommended} -> {out}; every candidate beside it: {out.parent}")
+    return found
 
 
 def _print_kpi_table(results: dict[str, Any]) -> None:
@@ -390,8 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_sweep(args.grid, args.scheduler, args.out, time_limit_s=args.time_limit)
         elif args.command == "signals":
             optimize_sumo(
-                args.sumo_net, args.sumo_routes, args.begin, args.end, args.out,
-                time_limit_s=args.time_limit, seed=args.seed,
+                *_sumo_scenario(parser, args), args.out, time_limit_s=args.time_limit, seed=args.seed,
+                check_seeds=args.check_seeds,
             )  # fmt: skip
         else:
             run(args.scenario, args.seed, args.out, args.config, time_limit_s=args.time_limit)
@@ -415,6 +449,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _sumo_scenario(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Path, list[Path], float, float]:
+    """Net file, route files and demand window (s) of ``signals optimize``: from ``--sumocfg``, or
+    from ``--sumo-net`` and ``--sumo-routes``; ``--begin``/``--end`` override the cfg's times."""
+    from smartopt.signals.sumo import read_sumo_config
+
+    if (args.sumocfg is None) == (args.sumo_net is None and args.sumo_routes is None):
+        parser.error("give either --sumocfg or --sumo-net with --sumo-routes")
+    if args.sumocfg is None:
+        if args.sumo_net is None or args.sumo_routes is None:
+            parser.error("--sumo-net and --sumo-routes go together")
+        net, routes, begin, end = args.sumo_net, list(args.sumo_routes), 0.0, None
+    else:
+        cfg = read_sumo_config(args.sumocfg)
+        net, routes, begin, end = cfg.net_file, list(cfg.demand_files), cfg.begin_s, cfg.end_s
+    begin = begin if args.begin is None else args.begin
+    end = args.end if args.end is not None else end if end is not None else begin + 3600.0
+    for flag, value in (("--begin", begin), ("--end", end)):
+        if not math.isfinite(value):
+            parser.error(f"argument {flag}: must be a finite number of seconds, got {value:g}")
+    if not end > begin:
+        parser.error(f"argument --end: the window must end after it begins, got [{begin:g}, {end:g}) s")
+    return net, routes, begin, end
 
 
 def _one_line(exc: BaseException) -> str:

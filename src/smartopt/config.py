@@ -586,7 +586,7 @@ def _intersections(files: _Files, net: RoadNetwork, periods: tuple[str, ...]) ->
     lanes, saturation = _numbers(grp, "lanes", int, low=1), _numbers(grp, "saturation_flow_vph", low=0)
     move_group, out_link = _numbers(mov, "lane_group", int, low=0), _ids(mov, "out_link", net.link_ids, link_id)
     turn = mov["turn"].to_numpy(dtype=str)
-    _reject(mov, "turn", ~np.isin(turn, TURNS), f"is not a turn: {', '.join(TURNS)} (left, through, right)")
+    _reject(mov, "turn", ~np.isin(turn, TURNS), f"is not a turn: {', '.join(TURNS)} (left, through, right, U-turn)")
     volumes = np.stack([_numbers(mov, c, low=0) for c in volume])
     stages = _stage_lists(stg)
     timing = {c: _numbers(stg, c, low=0) for c in STAGE_COLUMNS}

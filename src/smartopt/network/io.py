@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from smartopt._files import existing_file, id_positions, xml_root
+from smartopt._validation import IntArray
 from smartopt.network.road import RoadNetwork
 
 if TYPE_CHECKING:
@@ -129,11 +130,44 @@ def _car_lane(lane: ET.Element) -> bool:
     return "passenger" not in disallow and "all" not in disallow
 
 
+def car_lanes(root: ET.Element) -> set[str]:
+    """Ids of the lanes of normal edges that passenger cars may use in a SUMO ``<net>``."""
+    return {
+        lane.get("id", "")
+        for e in root.iter("edge")
+        if e.get("function", "normal") == "normal"
+        for lane in e.iter("lane")
+        if _car_lane(lane)
+    }
+
+
+def read_sumo_connections(net_xml: str | os.PathLike[str], network: RoadNetwork) -> tuple[IntArray, IntArray]:
+    """The turns SUMO lets cars make, as link indices of ``network`` (read from the same file):
+    ``(in_link, out_link)`` for every ``<connection>`` from a car lane of one link to a car lane of
+    another (each pair once, sorted). Routes that follow these turns are routes SUMO can drive."""
+    root = xml_root(Path(net_xml), "net")
+    lanes = car_lanes(root)
+    index = {str(e): k for k, e in enumerate(network.link_ids)}
+    pairs = sorted(
+        {
+            (index[src], index[dst])
+            for c in root.iter("connection")
+            if (src := c.get("from", "")) in index
+            and (dst := c.get("to", "")) in index
+            and f"{src}_{c.get('fromLane', '0')}" in lanes
+            and f"{dst}_{c.get('toLane', '0')}" in lanes
+        }
+    )
+    arr = np.array(pairs, dtype=np.int32).reshape(-1, 2)
+    return arr[:, 0].copy(), arr[:, 1].copy()
+
+
 def read_sumo(net_xml: str | os.PathLike[str]) -> RoadNetwork:
     """Reads a SUMO network: junctions become nodes, normal edges with at least one lane open to
     passenger cars become links (length: mean lane length; speed: fastest car lane; lanes: car
     lanes; capacity: 1800 veh/h per lane). Internal edges, crossings and walking areas are
-    skipped. Of parallel edges between the same junctions the fastest is kept (with a warning).
+    skipped, and so are self loops (with a warning); parallel edges between the same junctions are
+    all kept.
     """
     p = Path(net_xml)
     root = xml_root(p, "net")
@@ -147,8 +181,8 @@ def read_sumo(net_xml: str | os.PathLike[str]) -> RoadNetwork:
         xy.append((float(j.get("x", "nan")), float(j.get("y", "nan"))))
     index = {v: i for i, v in enumerate(node_ids)}
 
-    best: dict[tuple[int, int], tuple[float, list[Any]]] = {}
-    dropped: list[str] = []
+    rows: list[list[Any]] = []
+    loops: list[str] = []
     for e in root.iter("edge"):
         if e.get("function") is not None and e.get("function") != "normal":
             continue
@@ -160,26 +194,15 @@ def read_sumo(net_xml: str | os.PathLike[str]) -> RoadNetwork:
             if end not in index:
                 raise ValueError(f"{p.name}: edge {eid!r} refers to unknown junction {end!r}")
         if frm == to:
-            dropped.append(eid)
+            loops.append(eid)
             continue
         length = float(np.mean([float(lane.get("length", "nan")) for lane in lanes]))
         speed = max(float(lane.get("speed", "nan")) for lane in lanes)
-        row = [eid, index[frm], index[to], length, speed, len(lanes), e.get("name", ""), e.get("type", "")]
-        key, time = (index[frm], index[to]), length / speed
-        if key in best and best[key][0] <= time:
-            dropped.append(eid)
-            continue
-        if key in best:
-            dropped.append(best[key][1][0])
-        best[key] = (time, row)
-    if dropped:
-        warnings.warn(
-            f"{p.name}: skipped {len(dropped)} edge(s) that are self loops or slower parallels: {dropped[:5]}",
-            stacklevel=2,
-        )
-    if not best:
+        rows.append([eid, index[frm], index[to], length, speed, len(lanes), e.get("name", ""), e.get("type", "")])
+    if loops:
+        warnings.warn(f"{p.name}: skipped {len(loops)} edge(s) that are self loops: {loops[:5]}", stacklevel=2)
+    if not rows:
         raise ValueError(f"{p.name}: no edges open to passenger cars")
-    rows = [r for _, r in best.values()]
     cols = list(zip(*rows, strict=True))
     return RoadNetwork.from_arrays(
         np.array(xy, dtype=float),

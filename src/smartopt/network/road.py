@@ -109,7 +109,8 @@ class RoadNetwork:
     Nodes have planar coordinates ``node_xy`` (m) and optionally ``node_lonlat`` (degrees). Link ``k``
     goes from node ``link_tail[k]`` to ``link_head[k]`` with length (m), free-flow speed (m/s),
     lanes and capacity (veh/h; default ``lanes * 1800``). ``node_ids``/``link_ids`` keep the ids of
-    the source data (strings; by default the indices).
+    the source data (strings; by default the indices). Parallel links (same tail and head) are
+    allowed: paths, turns and flows are per link, never per node pair.
     """
 
     node_xy: FloatArray
@@ -142,12 +143,6 @@ class RoadNetwork:
         loops = np.flatnonzero(tail == head)
         if loops.size:
             raise ValueError(f"link {loops[0]} is a self loop at node {tail[loops[0]]}")
-        key = tail.astype(np.int64) * n + head
-        order = np.argsort(key, kind="stable")
-        dup = np.flatnonzero(key[order][1:] == key[order][:-1])
-        if dup.size:
-            a, b = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
-            raise ValueError(f"links {a} and {b} are duplicates: both go from node {tail[a]} to node {head[a]}")
         length = float_array("link_length_m", self.link_length_m, (m,), positive=True, max_abs=MAX_COORDINATE_M)
         speed = float_array("link_speed_mps", self.link_speed_mps, (m,), positive=True, max_abs=MAX_COORDINATE_M)
         with np.errstate(over="ignore"):
@@ -369,6 +364,43 @@ class RoadNetwork:
             travel_time_s=float(times[link_arr].sum()),
             length_m=float(self.link_length_m[link_arr].sum()),
         )
+
+    def turn_tree(
+        self,
+        source_links: npt.ArrayLike,
+        turns: tuple[npt.ArrayLike, npt.ArrayLike],
+        *,
+        link_time_s: npt.ArrayLike | None = None,
+    ) -> tuple[FloatArray, IntArray]:
+        """Fastest paths that turn only where ``turns`` allows (pairs ``(in_link, out_link)``, e.g.
+        a SUMO net's connections from :func:`~smartopt.network.io.read_sumo_connections`): from the
+        end of each source link, the travel time (s) to the end of every link (``inf`` where
+        unreachable) and the link before it on the path (-1 at the source and where unreachable),
+        each of shape ``(len(source_links), num_links)``. A path to link ``k`` from source ``s``
+        walks the previous links back from ``k`` to ``s``."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import dijkstra
+
+        n = self.num_links
+        src = index_array("source_links", source_links, n)
+        t_in, t_out = (index_array(name, v, n) for name, v in zip(("turns[0]", "turns[1]"), turns, strict=True))
+        if t_in.shape != t_out.shape:
+            raise ValueError(f"turns: {t_in.shape[0]} in-links but {t_out.shape[0]} out-links")
+        bad = self.link_head[t_in] != self.link_tail[t_out]
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"turns[{k}]: link {str(self.link_ids[t_in[k]])!r} does not end where link "
+                f"{str(self.link_ids[t_out[k]])!r} starts"
+            )
+        times = self._weights("time", link_time_s)
+        pairs = np.unique(np.stack([t_in, t_out]), axis=1)  # a repeated turn would add its weights
+        # an arc's weight is its out-link's time; a tiny floor keeps zero-time links as arcs
+        weight = np.maximum(times[pairs[1]], np.finfo(float).tiny)
+        graph = csr_matrix((weight, (pairs[0], pairs[1])), shape=(n, n))
+        cost, pred = dijkstra(graph, indices=src, return_predecessors=True)
+        pred = np.atleast_2d(pred)
+        return np.atleast_2d(cost), np.where(pred < 0, -1, pred).astype(np.int32)
 
     def nearest_nodes(self, points_xy: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """Snaps points (m, shape ``(k, 2)``) to their nearest nodes: ``(node index, distance m)``."""

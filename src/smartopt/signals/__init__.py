@@ -1,7 +1,13 @@
 """Signal timing: the intersection model, Webster and HCM delay, a delay-minimising optimiser, MAXBAND
 green waves, a network traffic model with network-wide timing, and max-pressure control."""
 
-from smartopt.signals.adaptive import MaxPressure
+from smartopt.signals.adaptive import (
+    DetectorCounts,
+    MaxPressure,
+    MaxPressureController,
+    PressureGuards,
+    StageDecisions,
+)
 from smartopt.signals.greenwave import GreenWave, bandwidths, maxband
 from smartopt.signals.model import TURNS, Intersection
 from smartopt.signals.network_timing import NetworkTiming, optimize_network
@@ -21,12 +27,16 @@ from smartopt.signals.traffic import SimulationResult, TrafficDemand, TrafficMod
 __all__ = [
     "TURNS",
     "DelayReport",
+    "DetectorCounts",
     "GreenWave",
     "HcmParameters",
     "Intersection",
     "MaxPressure",
+    "MaxPressureController",
     "NetworkTiming",
+    "PressureGuards",
     "SimulationResult",
+    "StageDecisions",
     "TimingPlan",
     "TrafficDemand",
     "TrafficModel",

@@ -1,15 +1,22 @@
-"""Adaptive control: max-pressure (Varaiya 2013) as a real-time step function for many intersections."""
+"""Adaptive control: max-pressure (Varaiya 2013) for many intersections, as a pure stage choice
+(:class:`MaxPressure`) and as a controller a service steps from detector counts
+(:class:`MaxPressureController`), guarded for spillback (:class:`PressureGuards`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, count_array, float_array, index_array
 from smartopt.signals import _checks
 from smartopt.signals.model import Intersection
+from smartopt.signals.timing import TimingPlan, match_plan
+
+BoolArray = npt.NDArray[np.bool_]
 
 
 class MaxPressure:
@@ -19,7 +26,8 @@ class MaxPressure:
     queue on the movement's approach link minus the queue on its exit link (veh). Where queues are
     known per movement (a traffic model, lane detectors), the movement's own queue replaces its
     approach link's (Varaiya's form), so a turn with no one waiting does not borrow the queue of
-    the movements beside it.
+    the movements beside it. A movement whose exit link is marked full adds nothing: green given
+    to it would be wasted into a blocked road.
 
     Each step keeps the current stage until its minimum green (pedestrian minimum included) has
     run, forces a change at its maximum green, and otherwise picks the stage with the highest
@@ -55,21 +63,53 @@ class MaxPressure:
             ns = len(x.stage_movements)
             self.min_green_s[i, :ns] = np.maximum(x.min_green_s, x.ped_min_green_s)
             self.max_green_s[i, :ns] = x.max_green_s
+        self._absent = np.arange(s_max)[None, :] >= self.num_stages[:, None]
 
-    def pressures(self, queue_veh: npt.ArrayLike, movement_queue_veh: npt.ArrayLike | None = None) -> FloatArray:
-        """Stage pressures, shape ``(n_intersections, max_stages)``; ``-inf`` for absent stages.
-        ``queue_veh`` per link; ``movement_queue_veh``, if known, per movement of the
-        intersections in order."""
+    def _terms(
+        self, queue_veh: npt.ArrayLike, movement_queue_veh: npt.ArrayLike | None, full_link: npt.ArrayLike | None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per movement ``(n, K)``: the queue upstream minus the exit link's (veh), and the weight
+        of the movement in each stage ``(n, S, K)`` with full exits zeroed."""
         q = float_array("queue_veh", queue_veh, (self.num_links,), nonnegative=True)
         if movement_queue_veh is None:
             upstream = q[self._in]
         else:
             mq = float_array("movement_queue_veh", movement_queue_veh, (self.num_movements,), nonnegative=True)
             upstream = mq[self._flat]
-        diff = upstream - q[self._out]  # (n, K); padded movements have zero weight
-        p = np.einsum("nsk,nk->ns", self._weight, diff)
-        absent = np.arange(p.shape[1])[None, :] >= self.num_stages[:, None]
-        return np.asarray(np.where(absent, -np.inf, p))
+        weight = self._weight
+        if full_link is not None:
+            full = np.asarray(full_link, dtype=bool)
+            if full.shape != (self.num_links,):
+                raise ValueError(f"full_link must have shape ({self.num_links},), got {full.shape}")
+            weight = np.where(full[self._out][:, None, :], 0.0, weight)
+        return np.asarray(upstream - q[self._out]), np.asarray(weight)
+
+    def pressures(
+        self,
+        queue_veh: npt.ArrayLike,
+        movement_queue_veh: npt.ArrayLike | None = None,
+        full_link: npt.ArrayLike | None = None,
+    ) -> FloatArray:
+        """Stage pressures, shape ``(n_intersections, max_stages)``; ``-inf`` for absent stages.
+        ``queue_veh`` per link; ``movement_queue_veh``, if known, per movement of the
+        intersections in order; ``full_link`` (bool per link, if given) marks exits that take no
+        more vehicles."""
+        diff, weight = self._terms(queue_veh, movement_queue_veh, full_link)
+        p = np.einsum("nsk,nk->ns", weight, diff)  # padded movements have zero weight
+        return np.asarray(np.where(self._absent, -np.inf, p))
+
+    def stage_demand(
+        self,
+        queue_veh: npt.ArrayLike,
+        movement_queue_veh: npt.ArrayLike | None = None,
+        full_link: npt.ArrayLike | None = None,
+    ) -> BoolArray:
+        """Stages that have a queue to serve into an exit that is not full, shape
+        ``(n_intersections, max_stages)`` (arguments as in :meth:`pressures`)."""
+        q = float_array("queue_veh", queue_veh, (self.num_links,), nonnegative=True)
+        diff, weight = self._terms(q, movement_queue_veh, full_link)
+        upstream = diff + q[self._out]
+        return np.asarray(np.einsum("nsk,nk->ns", weight > 0, upstream > 0) > 0)
 
     def step(
         self,
@@ -77,18 +117,15 @@ class MaxPressure:
         current_stage: npt.ArrayLike,
         green_elapsed_s: npt.ArrayLike,
         movement_queue_veh: npt.ArrayLike | None = None,
+        full_link: npt.ArrayLike | None = None,
     ) -> IntArray:
-        """The stage each intersection should show next, given queues (veh per link, and per
-        movement if known: see :meth:`pressures`), the stage now green and how long it has been
-        green (s)."""
-        n = self.num_stages.shape[0]
-        current = count_array("current_stage", current_stage, (n,))
-        if (current >= self.num_stages).any():
-            i = int(np.flatnonzero(current >= self.num_stages)[0])
-            raise ValueError(f"current_stage[{i}]={current[i]} is not a stage of intersection {i}")
-        elapsed = float_array("green_elapsed_s", green_elapsed_s, (n,), nonnegative=True)
-        p = self.pressures(queue_veh, movement_queue_veh)
-        rows = np.arange(n)
+        """The stage each intersection should show next, given queues (veh per link, per movement
+        if known, and full exits if known: see :meth:`pressures`), the stage now green and how
+        long it has been green (s)."""
+        current = self._current(current_stage)
+        elapsed = float_array("green_elapsed_s", green_elapsed_s, (current.shape[0],), nonnegative=True)
+        p = self.pressures(queue_veh, movement_queue_veh, full_link)
+        rows = np.arange(current.shape[0])
         hold = elapsed < self.min_green_s[rows, current]
         must_change = elapsed >= self.max_green_s[rows, current]
         p_change = p.copy()
@@ -98,56 +135,235 @@ class MaxPressure:
         keep = ~must_change & (p[rows, current] >= p[rows, best])
         return np.asarray(np.where(hold | keep, current, best), dtype=np.int32)
 
+    def _current(self, current_stage: npt.ArrayLike) -> IntArray:
+        n = self.num_stages.shape[0]
+        current = count_array("current_stage", current_stage, (n,))
+        if (current >= self.num_stages).any():
+            i = int(np.flatnonzero(current >= self.num_stages)[0])
+            raise ValueError(f"current_stage[{i}]={current[i]} is not a stage of intersection {i}")
+        return current
 
-class StageClock:
-    """Runs a :class:`MaxPressure` controller in time: every ``decision_s`` seconds of green each
-    intersection keeps or changes its stage; a change first shows the intergreen (yellow plus
-    all-red, s) of the stage that ends, then the next stage's green. Drives both the smartopt
-    traffic model and SUMO (through TraCI)."""
 
-    def __init__(self, controller: MaxPressure, intersections: Sequence[Intersection], decision_s: float) -> None:
-        self.controller = controller
+@dataclass(frozen=True)
+class PressureGuards:
+    """Guards of max-pressure where queues spill back; ``None`` turns a guard off.
+
+    - ``exit_full``: an exit link holding at least this share of its storage (vehicles on it /
+      (length x lanes / 7.5 m jam spacing)) is full, and movements into it get no pressure
+      weight (0.8: a link four-fifths full has no room for a green's discharge).
+    - ``max_red_s``: a stage with a queue (per movement where the counts have them, into an
+      exit that is not full) that has not shown green for this long (s) is served next, once the
+      current stage's minimum green has run (180 s: pressure alone can keep a stage with few
+      vehicles red until SUMO gives them up as stuck at 300 s. On a saturated SUMO arterial
+      120 s and 180 s removed every teleport and 300 s did not; on a saturated 4 x 4 grid each
+      forced stage costs capacity: 180 s lost 5 % more time per trip than no limit, 120 s 9 %).
+    - ``spill_share`` and ``spill_s``: a light with at least ``spill_share`` of its exit links
+      full for ``spill_s`` seconds runs the fallback fixed-time plan until it has been under that
+      share for ``spill_s`` seconds (0.5 and 60 s: spillback over half the exits for a minute is
+      a jam that local pressure cannot resolve; the plan's cycle serves every stage in turn).
+    """
+
+    exit_full: float | None = 0.8
+    max_red_s: float | None = 180.0
+    spill_share: float | None = 0.5
+    spill_s: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        for name, hi in (("exit_full", 10.0), ("max_red_s", None), ("spill_share", 1.0), ("spill_s", None)):
+            value = getattr(self, name)
+            if value is not None:
+                _checks.number(f"guards.{name}", value, minimum=0.0, maximum=hi, exclusive_minimum=name != "spill_s")
+
+    @classmethod
+    def off(cls) -> PressureGuards:
+        """No guard: plain max-pressure."""
+        return cls(exit_full=None, max_red_s=None, spill_share=None, spill_s=None)
+
+
+@dataclass(frozen=True, eq=False)
+class DetectorCounts:
+    """What a city's detectors report at one instant: vehicles halting on each link (veh; stop
+    line queues), optionally per movement of the controller's intersections in order (veh; lane
+    detectors), and vehicles on each link (veh; exit-link occupancy, compared with the link's
+    storage; the halting vehicles when not given)."""
+
+    queue_veh: npt.ArrayLike
+    movement_queue_veh: npt.ArrayLike | None = None
+    link_vehicles_veh: npt.ArrayLike | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class StageDecisions(ToDict):
+    """What each light shows after a :meth:`MaxPressureController.step` at ``time_s`` (arrays
+    aligned with ``intersection_ids``): ``stage`` is green, or ends in an intergreen (yellow,
+    all-red) when ``next_stage`` is not -1; ``started`` marks lights whose green of ``stage``
+    starts at this step, ``changing`` those whose intergreen starts, ``fallback`` those running
+    the fallback fixed-time plan."""
+
+    intersection_ids: tuple[str, ...]
+    time_s: float
+    stage: IntArray
+    next_stage: IntArray
+    started: BoolArray
+    changing: BoolArray
+    fallback: BoolArray
+
+    @property
+    def in_green(self) -> BoolArray:
+        """Lights that show a stage's green now (the others run an intergreen)."""
+        return np.asarray(self.next_stage < 0)
+
+    def __repr__(self) -> str:
+        return (
+            f"StageDecisions(t={self.time_s:g} s, {len(self.intersection_ids)} lights: "
+            f"{int(self.changing.sum())} changing, {int((~self.in_green).sum())} in intergreen, "
+            f"{int(self.fallback.sum())} on the fallback plan)"
+        )
+
+
+class MaxPressureController:
+    """Max-pressure control in time, stepped by a service (or a simulation) with detector counts.
+
+    Every ``decision_s`` seconds of green each light keeps or changes its stage
+    (:class:`MaxPressure`: minimum green with pedestrians, maximum green); a change first shows
+    the intergreen (yellow plus all-red, s) of the stage that ends, then the next stage's green.
+    The ``guards`` act where queues spill back: full exits get no pressure weight (needs
+    ``storage_veh``, vehicles each link holds), a stage kept red too long is served next, and a
+    light whose exits stay full runs the ``fallback`` plan's cycle (on the common clock, from
+    offset 0 at ``time_s`` 0) until they clear. Every light starts in its first stage's green at
+    the first step. Queues per movement, when the counts have them, give the pressures
+    (Varaiya's form) unless ``movement_pressure`` is False; the maximum-red guard always judges
+    a stage's demand from them.
+    """
+
+    def __init__(
+        self,
+        intersections: Sequence[Intersection],
+        num_links: int,
+        *,
+        decision_s: float = 5.0,
+        storage_veh: npt.ArrayLike | None = None,
+        guards: PressureGuards | None = None,
+        fallback: TimingPlan | None = None,
+        movement_pressure: bool = True,
+    ) -> None:
+        self.policy = MaxPressure(intersections, num_links)
+        self.movement_pressure = bool(movement_pressure)
+        self.intersection_ids = tuple(x.id for x in intersections)
         self.decision_s = float(float_array("decision_s", [decision_s], positive=True)[0])
-        n = len(intersections)
-        s_max = int(controller.num_stages.max())
+        self.guards = PressureGuards() if guards is None else guards
+        if not isinstance(self.guards, PressureGuards):
+            raise TypeError(f"guards must be PressureGuards, got {type(self.guards).__name__}")
+        n, s_max = len(intersections), int(self.policy.num_stages.max())
+        self.storage_veh = (
+            None if storage_veh is None else float_array("storage_veh", storage_veh, (num_links,), positive=True)
+        )
         self.intergreen_s = np.zeros((n, s_max))
         for i, x in enumerate(intersections):
             self.intergreen_s[i, : len(x.stage_movements)] = x.yellow_s + x.all_red_s
-        self._links = [np.unique(np.r_[controller._in[i], controller._out[i]]) for i in range(n)]
+        self._exits = [np.unique(x.movement_out_link) for x in intersections]
+        self.fallback = None if fallback is None else match_plan(intersections, fallback)
+        if self.fallback is not None:
+            green = self.fallback.green_s[:, :s_max]
+            self._plan_begin = np.concatenate([np.zeros((n, 1)), np.cumsum(green + self.intergreen_s, 1)[:, :-1]], 1)
+            self._plan_begin[self.policy._absent] = np.inf
+        self._time: float | None = None
         self.stage = np.zeros(n, dtype=np.int32)
-        self.green_since_s = np.zeros(n)
         self.next_stage = np.full(n, -1, dtype=np.int32)  # >= 0 while an intergreen runs
+        self.green_since_s = np.zeros(n)
         self.intergreen_ends_s = np.zeros(n)
+        self.last_green_s = np.zeros((n, s_max))  # when each stage last showed green
+        self.on_fallback = np.zeros(n, dtype=bool)
+        self._spill_since = np.full(n, np.nan)  # since when a light spills back (nan: it does not)
+        self._clear_since = np.full(n, np.nan)
 
-    @property
-    def in_green(self) -> npt.NDArray[np.bool_]:
-        """Intersections that show a stage's green now (the others run an intergreen)."""
-        return np.asarray(self.next_stage < 0)
+    def full_links(self, counts: DetectorCounts) -> BoolArray | None:
+        """Links at or over the ``exit_full`` share of their storage (None without storage or guard)."""
+        if self.storage_veh is None or self.guards.exit_full is None:
+            return None
+        on_link = counts.queue_veh if counts.link_vehicles_veh is None else counts.link_vehicles_veh
+        vehicles = float_array("link_vehicles_veh", on_link, (self.policy.num_links,), nonnegative=True)
+        return np.asarray(vehicles >= self.guards.exit_full * self.storage_veh)
 
-    def advance(
-        self,
-        t_s: float,
-        queue_veh: Callable[[IntArray], FloatArray],
-        movement_queue_veh: Callable[[], FloatArray] | None = None,
-    ) -> tuple[IntArray, IntArray]:
-        """Moves the clock to ``t_s``: ends the intergreens that are over and takes the decisions
-        that fall due, reading queues (veh per link) from ``queue_veh(links)``, which must fill at
-        least ``links``, and per movement from ``movement_queue_veh()`` if given. Returns the
-        intersections whose green starts and whose intergreen starts."""
-        ending = np.flatnonzero((self.next_stage >= 0) & (t_s >= self.intergreen_ends_s - 1e-9))
-        self.stage[ending] = self.next_stage[ending]
-        self.green_since_s[ending] = t_s
-        self.next_stage[ending] = -1
-        elapsed = t_s - self.green_since_s
+    def plan_stage(self, time_s: float) -> IntArray:
+        """The stage the fallback plan shows at ``time_s`` (s), or the one it changes to during an
+        intergreen."""
+        if self.fallback is None:
+            raise ValueError("the controller has no fallback plan")
+        u = np.mod(time_s - self.fallback.offset_s, self.fallback.cycle_s)[:, None]
+        k = (self._plan_begin <= u + 1e-9).sum(axis=1) - 1
+        rows = np.arange(k.shape[0])
+        ending = u[:, 0] >= self._plan_begin[rows, k] + self.fallback.green_s[rows, k] - 1e-9
+        return np.asarray(np.where(ending, (k + 1) % self.policy.num_stages, k), dtype=np.int32)
+
+    def step(self, counts: DetectorCounts, time_s: float) -> StageDecisions:
+        """Moves the controller to ``time_s`` (s, never earlier than the last step) with the
+        detectors' ``counts``: ends the intergreens that are over, switches lights to or from the
+        fallback plan, and takes the decisions that fall due."""
+        if not isinstance(counts, DetectorCounts):
+            raise TypeError(f"counts must be DetectorCounts, got {type(counts).__name__}")
+        t = _checks.number("time_s", time_s)
+        n = self.stage.shape[0]
+        rows = np.arange(n)
+        if self._time is None:
+            self.green_since_s[:] = t
+            self.last_green_s[:] = t
+            started = np.ones(n, dtype=bool)
+        elif t < self._time:
+            raise ValueError(f"time_s={t:g} is before the previous step's {self._time:g} s")
+        else:
+            started = (self.next_stage >= 0) & (t >= self.intergreen_ends_s - 1e-9)
+            self.stage[started] = self.next_stage[started]
+            self.green_since_s[started] = t
+            self.next_stage[started] = -1
+        self._time = t
+        green = self.next_stage < 0
+        self.last_green_s[rows[green], self.stage[green]] = t
+        full = self.full_links(counts)
+        self._update_fallback(full, t)
+        elapsed = t - self.green_since_s
+        choice = self.stage.copy()
         ratio = elapsed / self.decision_s
-        due = self.in_green & (ratio >= 1 - 1e-9) & (np.abs(ratio - np.round(ratio)) < 1e-9)
-        due[ending] = False
-        if not due.any():
-            return ending, np.zeros(0, dtype=np.int64)
-        queue = queue_veh(np.unique(np.concatenate([self._links[i] for i in np.flatnonzero(due)])))
-        moves = None if movement_queue_veh is None else movement_queue_veh()
-        choice = self.controller.step(queue, self.stage, np.maximum(elapsed, 0.0), moves)
-        changing = np.flatnonzero(due & (choice != self.stage))
+        due = green & ~started & (ratio >= 1 - 1e-9) & (np.abs(ratio - np.round(ratio)) < 1e-9)
+        adaptive = due & ~self.on_fallback
+        if adaptive.any():
+            choice[adaptive] = self._decide(counts, full, elapsed, t)[adaptive]
+        planned = green & ~started & self.on_fallback & (elapsed >= self.policy.min_green_s[rows, self.stage] - 1e-9)
+        if planned.any():
+            choice[planned] = self.plan_stage(t)[planned]
+        changing = choice != self.stage
         self.next_stage[changing] = choice[changing]
-        self.intergreen_ends_s[changing] = t_s + self.intergreen_s[changing, self.stage[changing]]
-        return ending, changing
+        self.intergreen_ends_s[changing] = t + self.intergreen_s[rows[changing], self.stage[changing]]
+        return StageDecisions(
+            self.intersection_ids, t, self.stage.copy(), self.next_stage.copy(), started, changing,
+            self.on_fallback.copy(),
+        )  # fmt: skip
+
+    def _decide(self, counts: DetectorCounts, full: BoolArray | None, elapsed: FloatArray, t: float) -> IntArray:
+        """Max-pressure's choice for every light, with the maximum-red guard."""
+        queue, moves = counts.queue_veh, counts.movement_queue_veh
+        choice = self.policy.step(
+            queue, self.stage, np.maximum(elapsed, 0.0), moves if self.movement_pressure else None, full
+        )
+        if self.guards.max_red_s is None:
+            return choice
+        rows = np.arange(choice.shape[0])
+        red = t - self.last_green_s
+        overdue = self.policy.stage_demand(queue, moves, full)
+        overdue &= red >= self.guards.max_red_s - 1e-9
+        overdue[rows, self.stage] = False
+        force = overdue.any(axis=1) & (elapsed >= self.policy.min_green_s[rows, self.stage] - 1e-9)
+        longest = np.where(overdue, red, -np.inf).argmax(axis=1)
+        return np.asarray(np.where(force, longest, choice), dtype=np.int32)
+
+    def _update_fallback(self, full: BoolArray | None, t: float) -> None:
+        """Switches lights whose exits stayed full to the fallback plan, and back once clear."""
+        g = self.guards
+        if full is None or self.fallback is None or g.spill_share is None or g.spill_s is None:
+            return
+        spilling = np.array([full[e].mean() >= g.spill_share for e in self._exits])
+        self._spill_since = np.where(spilling, np.fmin(self._spill_since, t), np.nan)
+        self._clear_since = np.where(spilling, np.nan, np.fmin(self._clear_since, t))
+        enter = ~self.on_fallback & (t - self._spill_since >= g.spill_s - 1e-9)
+        leave = self.on_fallback & (t - self._clear_since >= g.spill_s - 1e-9)
+        self.on_fallback ^= enter | leave

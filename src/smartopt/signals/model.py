@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
+from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 
-TURNS = ("L", "T", "R")
-"""Movement turn codes (right-hand traffic): left, through, right. U-turns are not modelled."""
+TURNS = ("L", "T", "R", "U")
+"""Movement turn codes (right-hand traffic): left, through, right, U-turn."""
 
 MAX_TIME_S = 3600.0
 """Largest green, intergreen or cycle bound (s) an intersection may have: one hour."""
@@ -48,6 +48,11 @@ class Intersection:
     - Stages ``s`` (a fixed sequence): the movements that have green in each stage, min/max green (s),
       yellow and all-red (s), and the pedestrian minimum green (s) for the crossings that run with it.
     - Cycle length bounds (s).
+    - ``nodes``: every junction (node index) the signal controls, ``node`` among them (default:
+      ``node`` alone). A light joined over several junctions has its approaches end and its exits
+      start at any of them; ``node`` is the one shown on maps and reports.
+    - Uncontrolled turns ``uncontrolled_in_link[u] -> uncontrolled_out_link[u]`` at its nodes
+      that no signal controls (e.g. free right slip lanes); they flow at their in-link's capacity.
     """
 
     id: str
@@ -69,6 +74,9 @@ class Intersection:
     ped_min_green_s: FloatArray
     cycle_min_s: float
     cycle_max_s: float
+    nodes: IntArray = FILLED
+    uncontrolled_in_link: IntArray = FILLED
+    uncontrolled_out_link: IntArray = FILLED
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str):
@@ -78,6 +86,17 @@ class Intersection:
             raise TypeError(f"{where}: node must be an int, got {type(self.node).__name__} {self.node!r}")
         if not 0 <= self.node <= np.iinfo(np.int32).max:
             raise ValueError(f"{where}: node={self.node} is not a node index in [0, 2**31)")
+        nodes = count_array(f"{where}: nodes", [self.node] if self.nodes is None else self.nodes, (None,))
+        if int(self.node) not in nodes:
+            raise ValueError(f"{where}: node={self.node} is not one of its nodes {nodes.tolist()}")
+        if np.unique(nodes).size != nodes.size:
+            raise ValueError(f"{where}: nodes {nodes.tolist()} repeat a node")
+        free_in, free_out = (
+            np.zeros(0, np.int64) if v is None or np.size(v) == 0 else v
+            for v in (self.uncontrolled_in_link, self.uncontrolled_out_link)
+        )
+        free_in = count_array(f"{where}: uncontrolled_in_link", free_in, (None,))
+        free_out = count_array(f"{where}: uncontrolled_out_link", free_out, free_in.shape)
         n_app = np.asarray(self.approach_link).shape[0]
         approach_link = count_array(f"{where}: approach_link", self.approach_link, (n_app,))
         crossing = float_array(f"{where}: crossing_length_m", self.crossing_length_m, (n_app,), nonnegative=True)
@@ -163,6 +182,9 @@ class Intersection:
             **timing,
             "cycle_min_s": cmin,
             "cycle_max_s": cmax,
+            "nodes": nodes,
+            "uncontrolled_in_link": free_in,
+            "uncontrolled_out_link": free_out,
         }
         assign_frozen(self, values)
 

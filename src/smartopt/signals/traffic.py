@@ -4,7 +4,7 @@ discharge at saturation flow while their stage is green and the next link has ro
 ``length x lanes / jam spacing`` vehicles, so queues spill back). Simulated in steps of ``dt_s``.
 
 :meth:`TrafficModel.simulate` runs a fixed-time :class:`TimingPlan`;
-:meth:`TrafficModel.simulate_max_pressure` runs :class:`MaxPressure` control inside the model.
+:meth:`TrafficModel.simulate_max_pressure` runs :class:`MaxPressureController` inside the model.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from smartopt._core import _traffic
+    from smartopt.signals.adaptive import PressureGuards
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,10 +134,12 @@ class SimulationResult(ToDict):
 
 class TrafficModel:
     """The traffic model of ``network`` with its signalised ``intersections`` (at most one per
-    node; their links index ``network``). Movements at other nodes are every network turn,
-    uncontrolled, with the in-link's capacity. A movement's saturation flow is its lane group's
-    (its link's at uncontrolled nodes), shared among the movements of the group in proportion
-    to their demand.
+    node; a joined light holds several nodes; their links index ``network``). Movements at other
+    nodes are every network turn, uncontrolled, with the in-link's capacity; at a signal's nodes
+    they are its movements and its uncontrolled turns. A movement's saturation flow is its lane
+    group's (its link's when uncontrolled), shared among the movements of the group in
+    proportion to their demand. Every intersection's signalised movements come first, in
+    intersection order.
 
     Parameters: ``dt_s`` the step (s); ``jam_spacing_m`` road length per stored vehicle and lane;
     ``dispersion`` and ``travel_factor`` TRANSYT's platoon-dispersion alpha and beta; a stage
@@ -173,23 +176,36 @@ class TrafficModel:
         self.start_lost_s = _checks.number("start_lost_s", start_lost_s, minimum=0.0, maximum=MAX_TIME_S)
         self.yellow_used_s = _checks.number("yellow_used_s", yellow_used_s, minimum=0.0, maximum=MAX_TIME_S)
         n_links = network.num_links
-        nodes = [x.node for x in self.intersections]
-        if len(set(nodes)) != len(nodes):
-            raise ValueError("two intersections share a node")
         signal_of_node = np.full(network.num_nodes, -1)
         move_in: list[npt.NDArray[np.integer[Any]]] = []
         move_out: list[npt.NDArray[np.integer[Any]]] = []
         move_node, move_stages, move_group = [], [], []
+        free_in, free_out = [], []
         for i, x in enumerate(self.intersections):
-            if not 0 <= x.node < network.num_nodes:
-                raise ValueError(f"intersection {x.id}: node {x.node} is not a node of the network")
-            signal_of_node[x.node] = i
+            far = x.nodes[x.nodes >= network.num_nodes]
+            if far.size:
+                raise ValueError(f"intersection {x.id}: node {int(far[0])} is not a node of the network")
+            taken = x.nodes[signal_of_node[x.nodes] >= 0]
+            if taken.size:
+                other = self.intersections[signal_of_node[taken[0]]].id
+                raise ValueError(f"intersections {other} and {x.id} share node {str(network.node_ids[taken[0]])!r}")
+            signal_of_node[x.nodes] = i
             approach = index_array(f"intersection {x.id}: approach_link", x.approach_link, n_links)
             out = index_array(f"intersection {x.id}: movement_out_link", x.movement_out_link, n_links)
-            for name, links, ends in (("approach", approach, network.link_head), ("exit", out, network.link_tail)):
-                off = links[ends[links] != x.node]
+            f_in = index_array(f"intersection {x.id}: uncontrolled_in_link", x.uncontrolled_in_link, n_links)
+            f_out = index_array(f"intersection {x.id}: uncontrolled_out_link", x.uncontrolled_out_link, n_links)
+            for name, links, ends in (
+                ("approach", approach, network.link_head), ("exit", out, network.link_tail),
+                ("uncontrolled in", f_in, network.link_head), ("uncontrolled out", f_out, network.link_tail),
+            ):  # fmt: skip
+                off = links[~np.isin(ends[links], x.nodes)]
                 if off.size:
-                    raise ValueError(f"intersection {x.id}: {name} link {int(off[0])} does not meet its node {x.node}")
+                    raise ValueError(
+                        f"intersection {x.id}: {name} link {str(network.link_ids[off[0]])!r} does not meet "
+                        f"its node(s) {[str(v) for v in network.node_ids[x.nodes]]}"
+                    )
+            free_in.append(f_in)
+            free_out.append(f_out)
             if len(x.stage_movements) > 64:
                 raise ValueError(f"intersection {x.id}: more than 64 stages")
             stages = np.zeros(out.shape[0], dtype=np.uint64)
@@ -202,10 +218,12 @@ class TrafficModel:
             move_group.append(x.movement_lane_group)
         turn_in, turn_out = network.turns
         free = signal_of_node[network.link_head[turn_in]] < 0
-        move_in.append(turn_in[free])
-        move_out.append(turn_out[free])
-        move_node.append(np.full(int(free.sum()), -1))
-        move_stages.append(np.zeros(int(free.sum()), dtype=np.uint64))
+        move_in += [turn_in[free], *free_in]
+        move_out += [turn_out[free], *free_out]
+        n_free = int(free.sum()) + sum(f.shape[0] for f in free_in)
+        move_node.append(np.full(n_free, -1))
+        move_stages.append(np.zeros(n_free, dtype=np.uint64))
+        self._signal_of_node = signal_of_node
         self.move_in = np.concatenate(move_in).astype(np.int32)
         self.move_out = np.concatenate(move_out).astype(np.int32)
         self.move_node = np.concatenate(move_node).astype(np.int32)
@@ -213,13 +231,13 @@ class TrafficModel:
         self._move_group = move_group  # lane group of each signalised movement, per intersection
         self._index = {(int(a), int(b)): m for m, (a, b) in enumerate(zip(self.move_in, self.move_out, strict=True))}
         if len(self._index) != self.move_in.shape[0]:
-            raise ValueError("an intersection lists the same movement (in-link, out-link) twice")
+            raise ValueError("an intersection lists a movement (in-link, out-link) twice, or also as uncontrolled")
         self.free_flow_s = network.link_time_s
         with np.errstate(over="ignore"):
             self.storage_veh = network.link_length_m * network.link_lanes.astype(np.float64) / spacing
         if not np.isfinite(self.storage_veh).all():
             k = int(np.argmax(~np.isfinite(self.storage_veh)))
-            raise ValueError(f"link {network.link_ids[k]!r}: length_m x lanes / jam_spacing_m is not finite")
+            raise ValueError(f"link {str(network.link_ids[k])!r}: length_m x lanes / jam_spacing_m is not finite")
         self.max_stages = max((len(x.stage_movements) for x in self.intersections), default=0)
 
     @property
@@ -244,12 +262,12 @@ class TrafficModel:
         if demand.num_links != self.network.num_links:
             raise ValueError(f"demand has {demand.num_links} links, the network {self.network.num_links}")
         move_vph = np.zeros(self.num_movements)
-        ids = self.network.link_ids
+        ids = self.network.link_ids.tolist()
         for a, b, v in zip(demand.turn_in_link, demand.turn_out_link, demand.turn_vph, strict=True):
             m = self._index.get((int(a), int(b)))
             if m is None:
                 if v > 0:
-                    raise ValueError(f"demand turns from link {ids[a]!r} into {ids[b]!r}, which no movement allows")
+                    raise ValueError(self._unserved(int(a), int(b)))
                 continue
             move_vph[m] += v
         inflow = demand.link_inflow_vph()
@@ -268,6 +286,17 @@ class TrafficModel:
             len(self.intersections), self.max_stages, demand.entry_vph / 3600.0, np.minimum(share, 1.0),
             self._saturation_vph(move_vph) / 3600.0, self.dt_s, self.dispersion, self.travel_factor,
         )  # fmt: skip
+
+    def _unserved(self, a: int, b: int) -> str:
+        """Why the turn from link ``a`` into link ``b`` is not a movement, naming ids."""
+        net = self.network
+        turn = f"demand turns from link {str(net.link_ids[a])!r} into {str(net.link_ids[b])!r}"
+        node = int(net.link_head[a])
+        if node != net.link_tail[b]:
+            return f"{turn}, which do not meet (the first ends at node {str(net.node_ids[node])!r})"
+        signal = self.intersections[self._signal_of_node[node]].id
+        where = f"at junction {str(net.node_ids[node])!r} of traffic light {signal!r}"
+        return f"{turn} {where}, which none of its phases serves"
 
     def _saturation_vph(self, move_vph: FloatArray) -> FloatArray:
         """Each movement's share of its lane group's (or uncontrolled link's) saturation flow."""
@@ -356,27 +385,34 @@ class TrafficModel:
         return self._result(totals, links, steps)
 
     def simulate_max_pressure(
-        self, demand: TrafficDemand, duration_s: float = 3600.0, *, decision_s: float = 5.0
+        self,
+        demand: TrafficDemand,
+        duration_s: float = 3600.0,
+        *,
+        decision_s: float = 5.0,
+        guards: PressureGuards | None = None,
+        fallback: TimingPlan | None = None,
     ) -> SimulationResult:
-        """Runs :class:`MaxPressure` control inside the model: decisions every ``decision_s`` of
+        """Runs :class:`MaxPressureController` inside the model: decisions every ``decision_s`` of
         green from the movement queues at the stop lines and the queues on the exit links, each
-        change through the ending stage's intergreen."""
+        change through the ending stage's intergreen; ``guards`` (default: on) judge exits full
+        from their queues against the links' storage, and send lights to the ``fallback`` plan."""
         from smartopt._core import _traffic
-        from smartopt.signals.adaptive import MaxPressure, StageClock
+        from smartopt.signals.adaptive import DetectorCounts, MaxPressureController
 
         steps = self._steps(duration_s)
-        clock = StageClock(MaxPressure(self.intersections, self.network.num_links), self.intersections, decision_s)
+        controller = MaxPressureController(
+            self.intersections, self.network.num_links, decision_s=decision_s, storage_veh=self.storage_veh,
+            guards=guards, fallback=fallback,
+        )  # fmt: skip
         sim = _traffic.Stepper(self.scenario(demand))
         share = np.zeros((len(self.intersections), self.max_stages))
         rows = np.arange(len(self.intersections))
-        n_signal_moves = clock.controller.num_movements  # the model lists signalised movements first
-
-        def movement_queues() -> FloatArray:
-            return sim.movement_queues()[:n_signal_moves]
-
+        n_signal_moves = controller.policy.num_movements  # the model lists signalised movements first
         for k in range(steps):
-            clock.advance(k * self.dt_s, lambda _links: sim.link_queues(), movement_queues)
+            counts = DetectorCounts(sim.link_queues(), sim.movement_queues()[:n_signal_moves])
+            shown = controller.step(counts, k * self.dt_s)
             share[:] = 0.0
-            share[rows, clock.stage] = clock.in_green
+            share[rows, shown.stage] = shown.in_green
             sim.step(share, 1)
         return self._result(sim.totals(), sim.link_stats(), steps)

@@ -1,83 +1,225 @@
-"""Adaptive control of a SUMO simulation through TraCI."""
+"""SUMO runs scored the same way: programs as SUMO runs them (:func:`run_programs`) and adaptive
+control through TraCI (:func:`run_max_pressure`: the same :class:`MaxPressureController` a service
+steps, fed with SUMO's edge detectors)."""
 
 from __future__ import annotations
 
 import os
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from smartopt._files import xml_root
-from smartopt._validation import float_array
-from smartopt.signals.sumo.junctions import read_sumo_signals
+from smartopt._validation import FloatArray, IntArray, float_array
+from smartopt.signals.adaptive import DetectorCounts, MaxPressureController, PressureGuards
+from smartopt.signals.sumo.junctions import SumoSignals, read_sumo_signals
 from smartopt.signals.sumo.programs import _transition_state
+from smartopt.signals.timing import TimingPlan
+
+JAM_SPACING_M = 7.5
+"""Road length (m) a stopped vehicle takes per lane: SUMO's default car (5 m) plus its minimum gap
+(2.5 m); a link stores ``length x lanes / JAM_SPACING_M`` vehicles."""
+
+
+def _movement_lanes(
+    net_xml: str | os.PathLike[str], signals: SumoSignals
+) -> tuple[list[str], IntArray, IntArray, FloatArray, IntArray]:
+    """Where each movement of the lights (in order) queues: the lanes its connections leave from,
+    each lane's queue shared equally among the movements that use it. Returns the lanes; per
+    (movement, lane) pair the movement's position, the lane's position and the share; and per
+    movement the approach link whose queue it takes instead, or -1 (one the model joined from
+    several edges has no connection of its own in the file)."""
+    uses: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for c in xml_root(net_xml, "net").iter("connection"):
+        if c.get("tl") is not None:
+            uses[c.get("from", ""), c.get("to", "")].add(f"{c.get('from', '')}_{c.get('fromLane', '0')}")
+    sharing = Counter(lane for lanes in uses.values() for lane in lanes)
+    lanes = sorted(sharing)
+    position = {lane: k for k, lane in enumerate(lanes)}
+    ids = signals.network.link_ids
+    move: list[int] = []
+    lane: list[int] = []
+    share: list[float] = []
+    instead: list[int] = []
+    for x in signals.intersections:
+        in_link = x.approach_link[x.lane_group_approach[x.movement_lane_group]]
+        for a, b in zip(in_link, x.movement_out_link, strict=True):
+            used = sorted(uses.get((str(ids[a]), str(ids[b])), ()))
+            move += [len(instead)] * len(used)
+            lane += [position[ln] for ln in used]
+            share += [1.0 / sharing[ln] for ln in used]
+            instead.append(-1 if used else int(a))
+    return lanes, np.array(move, dtype=np.int64), np.array(lane, dtype=np.int64), np.array(share), np.array(instead)
+
+
+def _paths(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    return [str(files)] if isinstance(files, str | os.PathLike) else [str(f) for f in files]
 
 
 def run_max_pressure(
     net_xml: str | os.PathLike[str],
-    routes_xml: str | os.PathLike[str],
+    routes_xml: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     tripinfo: str | os.PathLike[str],
     seed: int = 42,
     decision_s: float = 5.0,
+    begin: float = 0.0,
     end: float | None = None,
+    guards: PressureGuards | None = None,
+    fallback: TimingPlan | None = None,
+    additional: Sequence[str | os.PathLike[str]] = (),
+    time_to_teleport_s: float = 300.0,
+    signals: SumoSignals | None = None,
+    movement_pressure: bool = False,
 ) -> dict[str, float]:
-    """Runs SUMO (through TraCI) with every light under :class:`~smartopt.signals.MaxPressure`:
-    every ``decision_s`` seconds each light keeps or changes its stage from the halting vehicles
-    on its approach and exit edges; a change shows the intergreen of the stage that ends (yellow on
-    the links that lose green). Writes SUMO's tripinfo to ``tripinfo`` and returns the mean time
-    loss (s, per completed trip), total time loss with departure delays (veh h), completed trips
-    and teleports."""
+    """Runs SUMO from ``begin`` to ``end`` (s; until the last vehicle arrives when None) with
+    every light under a :class:`~smartopt.signals.MaxPressureController`: every ``decision_s``
+    seconds of green each light keeps or changes its stage from the halting vehicles on its
+    approach and exit edges (and per movement, on the lanes it leaves from with a shared lane's
+    queue split among its movements, when ``movement_pressure``: off by default, as pressure per
+    approach lost 10 % less time on a saturated 4 x 4 grid); the maximum-red guard judges a
+    stage's demand per movement; a change shows the intergreen of the stage that ends (yellow on the
+    links that lose green). ``guards`` (default: on) judge an exit full from the vehicles on it
+    against its storage (length x lanes / :data:`JAM_SPACING_M`), and send lights to the
+    ``fallback`` fixed-time plan while their exits stay full. ``routes_xml`` is one route file
+    or several; ``additional`` files go to SUMO as they are; ``signals`` are the network's lights
+    when already read (:func:`read_sumo_signals`; read from ``net_xml`` and the route files
+    otherwise). Writes SUMO's tripinfo to ``tripinfo`` and returns the mean time loss (s, per
+    completed trip), total time loss with departure delays (veh h), completed trips, teleports, and
+    the vehicles loaded and inserted."""
     import subprocess
     import sys
 
     import sumo
 
-    from smartopt.signals.adaptive import MaxPressure, StageClock
-
     tools = str(Path(sumo.SUMO_HOME) / "tools")
     if tools not in sys.path:
         sys.path.append(tools)
     import traci
+    import traci.constants as tc
 
     float_array("decision_s", [decision_s], positive=True)
-    if end is not None:
-        float_array("end", [end], positive=True)
-    signals = read_sumo_signals(net_xml, routes_xml)
-    edges = signals.network.link_ids
-    clock = StageClock(MaxPressure(signals.intersections, signals.network.num_links), signals.intersections, decision_s)
+    routes = _paths(routes_xml)
+    if signals is None:
+        signals = read_sumo_signals(net_xml, routes, begin=begin, end=begin + 3600.0 if end is None else end)
+    network = signals.network
+    controller = MaxPressureController(
+        signals.intersections, network.num_links, decision_s=decision_s, guards=guards, fallback=fallback,
+        movement_pressure=movement_pressure,
+        storage_veh=np.maximum(network.link_length_m * network.link_lanes / JAM_SPACING_M, 1.0),
+    )  # fmt: skip
     green = [[prog.states[p] for p in prog.stage_phase] for prog in signals.programs]
+    watched = sorted({int(k) for x in signals.intersections for k in (*x.approach_link, *x.movement_out_link)})
+    edges = [str(network.link_ids[k]) for k in watched]
+    lanes, move, lane, share, instead = _movement_lanes(net_xml, signals)
 
-    def halting(links: np.ndarray) -> np.ndarray:
-        queue = np.zeros(len(edges))
-        queue[links] = [traci.edge.getLastStepHaltingNumber(str(edges[k])) for k in links]
-        return queue
+    def counts() -> DetectorCounts:
+        on_edge = traci.edge.getAllSubscriptionResults()
+        queue, vehicles = np.zeros(network.num_links), np.zeros(network.num_links)
+        queue[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for e in edges]
+        vehicles[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_NUMBER] for e in edges]
+        on_lane = traci.lane.getAllSubscriptionResults()
+        halting = np.array([on_lane[ln][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for ln in lanes])
+        by_lanes = np.bincount(move, share * halting[lane], minlength=instead.shape[0]) if lanes else 0.0
+        return DetectorCounts(queue, np.where(instead < 0, by_lanes, queue[instead]), vehicles)
 
-    stats = Path(tripinfo).with_suffix(".stats.xml")
-    cmd = [str(Path(sumo.SUMO_HOME) / "bin" / "sumo"), "-n", str(net_xml), "-r", str(routes_xml),
-           "--seed", str(seed), "--tripinfo-output", str(tripinfo), "--no-step-log", "--duration-log.disable",
-           "--time-to-teleport", "300", "--statistic-output", str(stats)]  # fmt: skip
-    if end is not None:
-        cmd += ["--end", str(end)]
+    cmd = _sumo_command(
+        net_xml, routes, additional, seed=seed, begin=begin, end=end, tripinfo=tripinfo,
+        time_to_teleport_s=time_to_teleport_s,
+    )  # fmt: skip
     traci.start(cmd, stdout=subprocess.DEVNULL)
     try:
-        for prog, states in zip(signals.programs, green, strict=True):
-            traci.trafficlight.setRedYellowGreenState(prog.tls_id, states[0])
-        t = 0.0
-        while traci.simulation.getMinExpectedNumber() > 0 and (end is None or t < end):
+        for e in edges:
+            traci.edge.subscribe(e, [tc.LAST_STEP_VEHICLE_HALTING_NUMBER, tc.LAST_STEP_VEHICLE_NUMBER])
+        for ln in lanes:
+            traci.lane.subscribe(ln, [tc.LAST_STEP_VEHICLE_HALTING_NUMBER])
+        traci.simulationStep()  # subscriptions report from the first step on
+        t = traci.simulation.getTime()
+        while True:
+            shown = controller.step(counts(), t)
+            for i in np.flatnonzero(shown.started | shown.changing):
+                now = green[i][shown.stage[i]]
+                state = now if shown.next_stage[i] < 0 else _transition_state(now, green[i][shown.next_stage[i]])
+                traci.trafficlight.setRedYellowGreenState(signals.programs[i].tls_id, state)
+            if traci.simulation.getMinExpectedNumber() <= 0 or (end is not None and t >= end):
+                break
             traci.simulationStep()
             t = traci.simulation.getTime()
-            started, changing = clock.advance(t, halting)
-            for i in started:
-                traci.trafficlight.setRedYellowGreenState(signals.programs[i].tls_id, green[i][clock.stage[i]])
-            for i in changing:
-                now, then = green[i][clock.stage[i]], green[i][clock.next_stage[i]]
-                traci.trafficlight.setRedYellowGreenState(signals.programs[i].tls_id, _transition_state(now, then))
     finally:
         traci.close()
-    teleports = xml_root(stats, "statistics").find("teleports")
+    return _scores(tripinfo, Path(tripinfo).with_suffix(".stats.xml"))
+
+
+def _sumo_command(
+    net_xml: str | os.PathLike[str],
+    routes: list[str],
+    additional: Sequence[str | os.PathLike[str]],
+    *,
+    seed: int,
+    begin: float,
+    end: float | None,
+    tripinfo: str | os.PathLike[str],
+    time_to_teleport_s: float,
+) -> list[str]:
+    """SUMO's command line for a scored run: tripinfo and statistics written beside ``tripinfo``."""
+    import sumo
+
+    float_array("begin", [begin], nonnegative=True)
+    if end is not None and not end > begin:
+        raise ValueError(f"end={end} must be after begin={begin}")
+    float_array("time_to_teleport_s", [time_to_teleport_s])
+    cmd = [str(Path(sumo.SUMO_HOME) / "bin" / "sumo"), "-n", str(net_xml), "-r", ",".join(routes),
+           "--seed", str(seed), "--tripinfo-output", str(tripinfo), "--no-step-log", "--duration-log.disable",
+           "--time-to-teleport", f"{time_to_teleport_s:g}", "--statistic-output",
+           str(Path(tripinfo).with_suffix(".stats.xml")), "--begin", f"{begin:g}", "--no-warnings"]  # fmt: skip
+    if additional:
+        cmd += ["-a", ",".join(_paths(additional))]
+    if end is not None:
+        cmd += ["--end", f"{end:g}"]
+    return cmd
+
+
+def _scores(tripinfo: str | os.PathLike[str], stats: str | os.PathLike[str]) -> dict[str, float]:
+    """A run's scores from SUMO's tripinfo and statistics: mean time loss per completed trip (s),
+    total time loss with departure delays (veh h), completed trips, teleports, and the vehicles
+    loaded and inserted."""
+    root = xml_root(stats, "statistics")
+    teleports, vehicles = root.find("teleports"), root.find("vehicles")
     trips = xml_root(tripinfo, "tripinfos").findall("tripinfo")
     loss = [float(tr.get("timeLoss", "0")) + float(tr.get("departDelay", "0")) for tr in trips]
-    return {"mean_time_loss_s": float(np.mean([float(tr.get("timeLoss", "0")) for tr in trips])),
+    counts = {k: float(vehicles.get(k, "nan")) if vehicles is not None else np.nan for k in ("loaded", "inserted")}
+    return {"mean_time_loss_s": float(np.mean([float(tr.get("timeLoss", "0")) for tr in trips])) if trips else np.nan,
             "total_time_loss_veh_h": float(np.sum(loss) / 3600.0), "completed_trips": float(len(trips)),
-            "teleports": float(teleports.get("total", "0") if teleports is not None else 0)}  # fmt: skip
+            "teleports": float(teleports.get("total", "0") if teleports is not None else 0),
+            "loaded": counts["loaded"], "inserted": counts["inserted"]}  # fmt: skip
+
+
+def run_programs(
+    net_xml: str | os.PathLike[str],
+    routes_xml: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    tripinfo: str | os.PathLike[str],
+    programs: Sequence[str | os.PathLike[str]] = (),
+    additional: Sequence[str | os.PathLike[str]] = (),
+    seed: int = 42,
+    begin: float = 0.0,
+    end: float | None = None,
+    time_to_teleport_s: float = 300.0,
+) -> dict[str, float]:
+    """Runs SUMO from ``begin`` to ``end`` (s; until the last vehicle arrives when None) with the
+    ``tlLogic`` files ``programs`` loaded after ``additional`` (none: the network's own programs),
+    so SUMO runs them itself (static, actuated or delay-based). Writes SUMO's tripinfo to
+    ``tripinfo`` and returns the scores :func:`run_max_pressure` returns, plus the vehicles loaded
+    and inserted. ``ValueError`` with SUMO's message when SUMO refuses the files."""
+    import subprocess
+
+    cmd = _sumo_command(
+        net_xml, _paths(routes_xml), [*additional, *programs], seed=seed, begin=begin, end=end, tripinfo=tripinfo,
+        time_to_teleport_s=time_to_teleport_s,
+    )  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ValueError(f"SUMO refused {Path(net_xml).name} with its files: {done.stderr.strip()[-500:]}")
+    return _scores(tripinfo, Path(tripinfo).with_suffix(".stats.xml"))

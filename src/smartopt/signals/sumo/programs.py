@@ -1,11 +1,14 @@
-"""Timing plans back to SUMO: ``tlLogic`` programs with the network's ids, link indices and states."""
+"""Timing plans back to SUMO: ``tlLogic`` programs with the network's ids, link indices and states,
+fixed-time (:func:`plan_programs`) or actuated by SUMO's own detectors (:func:`actuated_programs`)."""
 
 from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from smartopt.signals.sumo.junctions import SumoSignals
 from smartopt.signals.timing import TimingPlan
@@ -32,17 +35,66 @@ def plan_programs(signals: SumoSignals, plan: TimingPlan) -> dict[str, dict[str,
     return out
 
 
+ACTUATION_PARAMS: dict[str, dict[str, str]] = {
+    "actuated": {"max-gap": "3.0", "detector-gap": "2.0", "passing-time": "2.0", "show-detectors": "false"},
+    "delay_based": {"detectorRange": "100", "minTimeloss": "1.0", "show-detectors": "false"},
+}
+"""SUMO's actuation parameters per program type. Gap-based (``actuated``): a green is extended
+while vehicles pass the detector at most ``max-gap`` s apart (3 s: HCM's passage time for
+urban approaches); detectors sit ``detector-gap`` s of travel upstream of the stop line (2 s,
+e.g. 28 m at 50 km/h: the last extension still reaches the line within the yellow);
+``passing-time`` is the s a vehicle needs from detector to stop line (2 s, SUMO's estimate).
+Time-loss-based (``delay_based``): vehicles within ``detectorRange`` m whose time loss exceeds
+``minTimeloss`` s extend the green. Detectors are not written to outputs (``show-detectors``)."""
+
+
+def actuated_programs(
+    signals: SumoSignals, plan: TimingPlan, *, kind: Literal["actuated", "delay_based"] = "actuated"
+) -> dict[str, dict[str, Any]]:
+    """The plan as SUMO programs that SUMO's own detectors actuate (no TraCI needed): each green
+    phase starts at the plan's green (``duration``, s), may end after the stage's minimum green
+    (``minDur``: the model's minimum, pedestrian minimum included, s) and is extended up to
+    ``maxDur``, the green the plan's split gives the stage at the intersection's longest cycle
+    (s; the most a fixed-time engineer would give the stage, capped at its maximum green, never
+    under the plan's green). Intergreen phases and the offset are the plan's
+    (:func:`plan_programs`); ``kind`` picks gap-based or time-loss-based actuation, with
+    :data:`ACTUATION_PARAMS`."""
+    if kind not in ACTUATION_PARAMS:
+        raise ValueError(f"kind={kind!r} must be one of {sorted(ACTUATION_PARAMS)}")
+    out = plan_programs(signals, plan)
+    for i, (x, prog) in enumerate(zip(signals.intersections, signals.programs, strict=True)):
+        ns = len(prog.stage_phase)
+        green = plan.green_s[i, :ns]
+        lowest = np.maximum(x.min_green_s, x.ped_min_green_s)[:ns]
+        share = green / green.sum() if green.sum() > 0 else np.full(ns, 1.0 / ns)
+        longest = np.minimum((x.cycle_max_s - x.lost_time_s) * share, x.max_green_s[:ns])
+        phases = out[prog.tls_id]["phases"]
+        for k, p in enumerate(prog.stage_phase):
+            g = phases[p]["duration"]
+            phases[p]["minDur"] = round(min(float(lowest[k]), g), 2)
+            phases[p]["maxDur"] = round(max(float(longest[k]), g), 2)
+        out[prog.tls_id].update(type=kind, params=dict(ACTUATION_PARAMS[kind]))
+    return out
+
+
 def write_tllogic(
     programs: dict[str, dict[str, Any]], path: str | os.PathLike[str], program_id: str = "smartopt"
 ) -> None:
-    """Writes programs (from :func:`plan_programs`) as a SUMO additional file of ``tlLogic``s."""
+    """Writes programs (from :func:`plan_programs` or :func:`actuated_programs`) as a SUMO
+    additional file of ``tlLogic``s: a program's ``type`` (``static`` when absent) and
+    ``params``, its phases with ``minDur``/``maxDur`` where given."""
     root = ET.Element("additional")
     for tls, prog in programs.items():
         logic = ET.SubElement(
-            root, "tlLogic", id=tls, type="static", programID=program_id, offset=f"{prog['offset']:g}"
-        )
+            root, "tlLogic", id=tls, type=prog.get("type", "static"), programID=program_id,
+            offset=f"{prog['offset']:g}",
+        )  # fmt: skip
+        for key, value in prog.get("params", {}).items():
+            ET.SubElement(logic, "param", key=key, value=str(value))
         for ph in prog["phases"]:
-            ET.SubElement(logic, "phase", duration=f"{ph['duration']:g}", state=ph["state"])
+            attrib = {"duration": f"{ph['duration']:g}", "state": ph["state"]}
+            attrib.update({k: f"{ph[k]:g}" for k in ("minDur", "maxDur") if k in ph})
+            ET.SubElement(logic, "phase", attrib)
     ET.indent(root)
     Path(path).write_text(ET.tostring(root, encoding="unicode") + "\n")
 
