@@ -18,7 +18,9 @@ on: SUMO starts at the window (``--begin``) and runs until every vehicle has arr
 - smartopt: (a) the network fixed-time plan at the default saturation flow, (b) its actuated
   export, the program ``smartopt signals optimize`` recommends (among (a), (b) and both at the
   saturation flows a short SUMO run measured, from a check on seeds 1001-1002, not the scored
-  seeds), and (c) max-pressure driving SUMO through TraCI, the fixed plan as its fallback.
+  seeds), and (c) max-pressure driving SUMO through TraCI with its default guards (full exits,
+  maximum red; no fallback plan is given here), its decision interval and detector range picked
+  by ``tune_max_pressure`` on seeds 1001-1002.
 
 Static and actuated programs are scored by ``../shared/sumo/evaluate_plan.py`` (one path for all),
 max-pressure by :func:`smartopt.signals.sumo.run_max_pressure`. A controller that cannot be built
@@ -188,7 +190,7 @@ def smartopt_programs(scn: Scenario, folder: Path, time_limit_s: float) -> dict[
     out = folder / "smartopt.add.xml"
     try:
         found = optimize_sumo(
-            scn.net, [*scn.additional, *scn.routes], scn.begin_s, scn.end_s, out, time_limit_s=time_limit_s
+            scn.net, scn.routes, scn.begin_s, scn.end_s, scn.additional, out=out, time_limit_s=time_limit_s
         )
     except Exception as exc:
         reason = f"smartopt failed: {_one_line(exc)}"
@@ -206,6 +208,7 @@ class Prepared:
     scenario: Scenario
     window: Path
     plans: dict[str, list[Path] | str]
+    max_pressure: tuple[float, float] = (5.0, 0.0)  # (decision_s, detector_range_m)
 
 
 def prepare(scn: Scenario | str, folder: Path, time_limit_s: float, window_s: float | None = None) -> Prepared:
@@ -227,7 +230,12 @@ def prepare(scn: Scenario | str, folder: Path, time_limit_s: float, window_s: fl
         plans[CYCLE_ADAPTATION] = f"did not run: {_one_line(exc)}"
     plans.update(smartopt_programs(scn, folder, time_limit_s))
     plans[MAX_PRESSURE] = []
-    return Prepared(scn, window, plans)
+    from smartopt.signals.sumo import tune_max_pressure
+
+    setting, _ = tune_max_pressure(
+        scn.net, window, begin=scn.begin_s, end=scn.end_s, workdir=folder / "max_pressure_check"
+    )
+    return Prepared(scn, window, plans, setting)
 
 
 def score(prepared: Prepared, controller: str, seed: int, workdir: Path) -> dict[str, Any]:
@@ -242,7 +250,13 @@ def score(prepared: Prepared, controller: str, seed: int, workdir: Path) -> dict
         from smartopt.signals.sumo import run_max_pressure
 
         tripinfo = workdir / "tripinfo.xml"
-        return dict(run_max_pressure(scn.net, prepared.window, begin=scn.begin_s, seed=seed, tripinfo=tripinfo))
+        decision_s, range_m = prepared.max_pressure
+        return dict(
+            run_max_pressure(
+                scn.net, prepared.window, begin=scn.begin_s, seed=seed, tripinfo=tripinfo, decision_s=decision_s,
+                detector_range_m=range_m,
+            )
+        )  # fmt: skip
     return dict(_evaluate_plan().evaluate(str(scn.net), str(prepared.window), [str(p) for p in plans], seed=seed,
                                        workdir=str(workdir), sumo_args=["--begin", f"{scn.begin_s:g}"]))  # fmt: skip
 

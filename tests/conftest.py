@@ -51,3 +51,19 @@ def triangle() -> RoadNetwork:
 def resco(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The RESCO scenarios' folder (``sumo_rl/nets/RESCO``), downloaded once per session."""
     return download_resco(tmp_path_factory.mktemp("sumo_rl"))
+
+
+@pytest.fixture(scope="session")
+def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RoadNetwork]:
+    """A 3 x 3 netgenerate grid (junctions A0..C2, 100 m blocks, a signal at B1, no U-turns): its
+    SUMO net file and the network read from it."""
+    import subprocess
+
+    sumo = pytest.importorskip("sumo", reason="eclipse-sumo is not installed")
+    net = tmp_path_factory.mktemp("grid3") / "grid.net.xml"
+    subprocess.run(
+        [str(Path(sumo.SUMO_HOME) / "bin" / "netgenerate"), "--grid", "--grid.number", "3", "--no-turnarounds",
+         "--tls.set", "B1", "--tls.default-type", "static", "-o", str(net), "--no-warnings"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return net, RoadNetwork.from_sumo(net)

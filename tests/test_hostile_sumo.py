@@ -7,7 +7,6 @@ empty demand."""
 from __future__ import annotations
 
 import gzip
-import subprocess
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -37,19 +36,6 @@ NUMBERS = st.one_of(
                      "1:2:3", "1:2:3:4:5", "nan", "inf", "0x10", " 5 ", "1_000", "0.001", "3600"]),
 ).map(str)  # fmt: skip
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="module")
-def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RoadNetwork]:
-    """A 3 x 3 netgenerate grid (junctions A0..C2, 100 m blocks, a signal at B1), no U-turns."""
-    sumo = pytest.importorskip("sumo", reason="eclipse-sumo is not installed")
-    net = tmp_path_factory.mktemp("hostile") / "grid.net.xml"
-    subprocess.run(
-        [str(Path(sumo.SUMO_HOME) / "bin" / "netgenerate"), "--grid", "--grid.number", "3", "--no-turnarounds",
-         "--tls.set", "B1", "--tls.default-type", "static", "-o", str(net), "--no-warnings"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return net, RoadNetwork.from_sumo(net)
 
 
 def routes_file(folder: Path, body: str, name: str = "hostile.rou.xml") -> Path:
@@ -94,12 +80,17 @@ ATTRS = st.dictionaries(
 )  # fmt: skip
 TAGS = ("vehicle", "trip", "flow", "route", "routeDistribution", "vType", "vTypeDistribution", "person",
         "personFlow", "containerFlow", "walk", "foo")  # fmt: skip
-ELEMENTS = st.recursive(
-    st.tuples(st.sampled_from(TAGS), ATTRS).map(lambda t: element(t[0], t[1])),
-    lambda inner: st.tuples(st.sampled_from(TAGS), ATTRS, st.lists(inner, max_size=3)).map(
+
+
+def with_children(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Elements holding up to three elements drawn from ``inner``."""
+    return st.tuples(st.sampled_from(TAGS), ATTRS, st.lists(inner, max_size=3)).map(
         lambda t: element(t[0], t[1], "".join(t[2]))
-    ),
-    max_leaves=8,
+    )
+
+
+ELEMENTS = st.recursive(
+    st.tuples(st.sampled_from(TAGS), ATTRS).map(lambda t: element(t[0], t[1])), with_children, max_leaves=8
 )
 
 
@@ -251,6 +242,12 @@ def test_via_with_cycles_is_driven_as_given(grid: tuple[Path, RoadNetwork], tmp_
     assert turns[("B2B1", "B1C1")] == pytest.approx(1.0)  # veh/h: the second lap's start
     assert turns[("B1C1", "C1C2")] == pytest.approx(2.0)  # both laps
     assert turns[("B2B1", "B1A1")] == pytest.approx(1.0)
+
+
+def test_a_route_file_given_twice_is_refused(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:
+    routes = routes_file(tmp_path, '<trip id="t" depart="0" from="A1B1" to="B1C1"/>')
+    with pytest.raises(ValueError, match=r"hostile\.rou\.xml: the same route file is given twice"):
+        read_sumo_demand(grid[1], [routes, tmp_path / "." / routes.name], begin=0.0, end=3600.0)
 
 
 def test_bombs_and_deep_files(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:

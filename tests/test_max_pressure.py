@@ -115,6 +115,21 @@ def test_controller_decides_every_decision_s_through_the_intergreen() -> None:
         ctl.step([1.0, 2.0], 30.0)  # type: ignore[arg-type]
 
 
+def test_controller_decides_on_time_whatever_the_step() -> None:
+    """A service steps at its own times: a decision falls due at the first step at least
+    ``decision_s`` after the last, and the maximum green ends at the first step past it."""
+    ctl = controller()
+    counts = DetectorCounts([10.0, 8.0, 4.0, 0.0])  # stage 1 has the higher pressure
+    times = [1.3 * k for k in range(6)]  # 0, 1.3, ..., 6.5 s
+    shown = [ctl.step(counts, t) for t in times]
+    assert [bool(d.changing[0]) for d in shown] == [False, False, False, False, True, False]  # at 5.2 s
+    busy_west = DetectorCounts([30.0, 1.0, 0.0, 0.0])  # stage 0 wins every decision
+    slow = MaxPressureController([crossing()], num_links=4, decision_s=7.0, guards=PressureGuards.off())
+    steps = [(t, slow.step(busy_west, float(t))) for t in range(0, 64)]
+    first_change = next(t for t, d in steps if d.changing[0])
+    assert first_change == 60  # the 60 s maximum green, not the next decision at 63 s
+
+
 def test_controller_maximum_green_and_maximum_red() -> None:
     busy_west = DetectorCounts([30.0, 1.0, 0.0, 0.0])  # stage 0's pressure wins every decision
     plain = run(controller(), busy_west, range(0, 61))

@@ -28,18 +28,6 @@ def sumo_bin() -> Path:
     return Path(sumo.SUMO_HOME) / "bin"
 
 
-@pytest.fixture(scope="module")
-def grid(sumo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RoadNetwork]:
-    """A 3 x 3 grid (junctions A0..C2, 100 m blocks, a signal at B1), no U-turns."""
-    net = tmp_path_factory.mktemp("demand") / "grid.net.xml"
-    subprocess.run(
-        [str(sumo_bin / "netgenerate"), "--grid", "--grid.number", "3", "--no-turnarounds", "--tls.set", "B1",
-         "--tls.default-type", "static", "-o", str(net), "--no-warnings"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return net, RoadNetwork.from_sumo(net)
-
-
 def write(tmp_path: Path, body: str, name: str = "demand.rou.xml") -> Path:
     path = tmp_path / name
     path.write_text(f'<routes>\n<vType id="car"/>\n{body}\n</routes>\n')

@@ -174,33 +174,47 @@ def optimize_sumo(
     routes: Path | Sequence[Path],
     begin: float,
     end: float,
-    out: Path,
+    additional: Sequence[Path] = (),
     *,
+    out: Path,
     time_limit_s: float = 60.0,
     seed: int = 0,
     check_seeds: int = 2,
 ) -> ScenarioPrograms:
     """Programs for every light of a SUMO network (:func:`~smartopt.signals.sumo.plan_sumo`):
     fixed-time and actuated candidates written beside ``out``, checked in SUMO on ``check_seeds``
-    seeds beside the network's own, the recommended one written to ``out``."""
+    seeds beside the network's own, the recommended one written to ``out``. ``additional`` files
+    (vehicle types) go to SUMO with ``-a``."""
     from smartopt.signals import sumo
 
-    print(sumo.summarize_sumo_demand(routes, begin=begin, end=end))
+    print(
+        sumo.summarize_sumo_demand(
+            [*additional, *([routes] if isinstance(routes, Path) else routes)], begin=begin, end=end
+        )
+    )
     if check_seeds < 0:
         raise ValueError(f"--check-seeds {check_seeds} must be >= 0")
     seeds = tuple(sumo.recommend.CHECK_SEEDS[0] + k for k in range(check_seeds))
     found = sumo.plan_sumo(
-        net, routes, out, begin=begin, end=end, time_limit_s=time_limit_s, seed=seed, check_seeds=seeds
+        net,
+        routes,
+        out,
+        begin=begin,
+        end=end,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        check_seeds=seeds,
+        additional=additional,
     )
-    plan = found.plans[found.recommended]
-    print(f"{len(found.signals.intersections)} traffic lights; common cycle {plan.cycle_s[0]:g} s.")
+    cycles = sorted({f"{p.cycle_s[0]:g} s" for p in found.plans.values()})
+    print(f"{len(found.signals.intersections)} traffic lights; common cycles tried: {', '.join(cycles)}.")
     if found.check is None:
         print(f"Not checked in SUMO (--check-seeds 0): recommended the model's {found.recommended} plan.")
     else:
         print(f"Checked in SUMO over [{begin:g}, {end:g}) s, seeds {', '.join(map(str, found.check.seeds))}:")
         print(found.check.table())
         if not found.check.beats_own:
-            print("None of smartopt's programs lost less time than the network's own in this check.")
+            print("None of smartopt's programs beat the network's own in this check: keep them (written to --out).")
     print(f"Recommended: {found.recommended} -> {out}; every candidate beside it: {out.parent}")
     return found
 
@@ -424,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_sweep(args.grid, args.scheduler, args.out, time_limit_s=args.time_limit)
         elif args.command == "signals":
             optimize_sumo(
-                *_sumo_scenario(parser, args), args.out, time_limit_s=args.time_limit, seed=args.seed,
+                *_sumo_scenario(parser, args), out=args.out, time_limit_s=args.time_limit, seed=args.seed,
                 check_seeds=args.check_seeds,
             )  # fmt: skip
         else:
@@ -451,9 +465,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _sumo_scenario(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Path, list[Path], float, float]:
-    """Net file, route files and demand window (s) of ``signals optimize``: from ``--sumocfg``, or
-    from ``--sumo-net`` and ``--sumo-routes``; ``--begin``/``--end`` override the cfg's times."""
+def _sumo_scenario(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[Path, list[Path], float, float, list[Path]]:
+    """Net file, route files, demand window (s) and additional files of ``signals optimize``: from
+    ``--sumocfg``, or from ``--sumo-net`` and ``--sumo-routes``; ``--begin``/``--end`` override the
+    cfg's times."""
     from smartopt.signals.sumo import read_sumo_config
 
     if (args.sumocfg is None) == (args.sumo_net is None and args.sumo_routes is None):
@@ -461,10 +478,11 @@ def _sumo_scenario(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     if args.sumocfg is None:
         if args.sumo_net is None or args.sumo_routes is None:
             parser.error("--sumo-net and --sumo-routes go together")
-        net, routes, begin, end = args.sumo_net, list(args.sumo_routes), 0.0, None
+        net, routes, begin, end, additional = args.sumo_net, list(args.sumo_routes), 0.0, None, []
     else:
         cfg = read_sumo_config(args.sumocfg)
-        net, routes, begin, end = cfg.net_file, list(cfg.demand_files), cfg.begin_s, cfg.end_s
+        net, routes, begin, end = cfg.net_file, list(cfg.route_files), cfg.begin_s, cfg.end_s
+        additional = list(cfg.additional_files)
     begin = begin if args.begin is None else args.begin
     end = args.end if args.end is not None else end if end is not None else begin + 3600.0
     for flag, value in (("--begin", begin), ("--end", end)):
@@ -472,7 +490,7 @@ def _sumo_scenario(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             parser.error(f"argument {flag}: must be a finite number of seconds, got {value:g}")
     if not end > begin:
         parser.error(f"argument --end: the window must end after it begins, got [{begin:g}, {end:g}) s")
-    return net, routes, begin, end
+    return net, routes, begin, end, additional
 
 
 def _one_line(exc: BaseException) -> str:

@@ -703,8 +703,12 @@ def _sumo_signals(
         for p in periods
     ]
     first = per_period[0].intersections
-    lights = tuple(
-        replace(x, volume_vph=np.vstack([sig.intersections[i].volume_vph[0] for sig in per_period]))
+    lights = tuple(  # saturation flows depend on the volumes (permitted turns, shared lanes): the lowest of the periods
+        replace(
+            x,
+            volume_vph=np.vstack([sig.intersections[i].volume_vph[0] for sig in per_period]),
+            saturation_flow_vph=np.min([sig.intersections[i].saturation_flow_vph for sig in per_period], axis=0),
+        )
         for i, x in enumerate(first)
     )
     demand = tuple(

@@ -10,6 +10,7 @@ keeps them as computed.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,10 @@ def read_vrplib(path: str | Path, round_func: str = "dimacs") -> VRPProblem:
         raise FileNotFoundError(f"no VRPLIB file at {path}")
     _check_text(path, _text(path))
     try:
-        inst: dict[str, Any] = vrplib.read_instance(str(path))
-    except (TypeError, KeyError, IndexError, ValueError, RuntimeError) as exc:
+        with warnings.catch_warnings():  # overflowing or NaN coordinates: an error, not distances of inf
+            warnings.simplefilter("error", RuntimeWarning)
+            inst: dict[str, Any] = vrplib.read_instance(str(path))
+    except (TypeError, KeyError, IndexError, ValueError, RuntimeError, RuntimeWarning) as exc:
         raise ValueError(f"{path}: not a VRPLIB instance vrplib can read ({type(exc).__name__}: {exc})") from None
     if "pickup_and_delivery" in inst:
         raise ValueError(f"{path}: PICKUP_AND_DELIVERY sections are not read; build a VRPProblem with pairs")

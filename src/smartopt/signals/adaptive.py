@@ -271,6 +271,7 @@ class MaxPressureController:
         self.stage = np.zeros(n, dtype=np.int32)
         self.next_stage = np.full(n, -1, dtype=np.int32)  # >= 0 while an intergreen runs
         self.green_since_s = np.zeros(n)
+        self.next_decision_s = np.zeros(n)  # when each light's next decision falls due
         self.intergreen_ends_s = np.zeros(n)
         self.last_green_s = np.zeros((n, s_max))  # when each stage last showed green
         self.on_fallback = np.zeros(n, dtype=bool)
@@ -309,12 +310,14 @@ class MaxPressureController:
             self.green_since_s[:] = t
             self.last_green_s[:] = t
             started = np.ones(n, dtype=bool)
+            self.next_decision_s[:] = t + self.decision_s
         elif t < self._time:
             raise ValueError(f"time_s={t:g} is before the previous step's {self._time:g} s")
         else:
             started = (self.next_stage >= 0) & (t >= self.intergreen_ends_s - 1e-9)
             self.stage[started] = self.next_stage[started]
             self.green_since_s[started] = t
+            self.next_decision_s[started] = t + self.decision_s
             self.next_stage[started] = -1
         self._time = t
         green = self.next_stage < 0
@@ -323,8 +326,9 @@ class MaxPressureController:
         self._update_fallback(full, t)
         elapsed = t - self.green_since_s
         choice = self.stage.copy()
-        ratio = elapsed / self.decision_s
-        due = green & ~started & (ratio >= 1 - 1e-9) & (np.abs(ratio - np.round(ratio)) < 1e-9)
+        overrun = elapsed >= self.policy.max_green_s[rows, self.stage] - 1e-9
+        due = green & ~started & ((t >= self.next_decision_s - 1e-9) | overrun)
+        self.next_decision_s[due] = t + self.decision_s
         adaptive = due & ~self.on_fallback
         if adaptive.any():
             choice[adaptive] = self._decide(counts, full, elapsed, t)[adaptive]

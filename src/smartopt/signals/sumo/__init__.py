@@ -4,7 +4,7 @@ models (:mod:`.junctions`), route files become demand (:mod:`.demand`), timing p
 (:mod:`.programs`), :func:`run_programs` and :func:`run_max_pressure` score them in SUMO, the latter
 through TraCI (:mod:`.control`), :func:`calibrate` and :func:`refit` fit the traffic model to the
 scenario (:mod:`.calibration`), and :func:`plan_sumo` makes every candidate program and recommends
-one from a short SUMO check (:mod:`.recommend`)."""
+one from a short SUMO check, as :func:`tune_max_pressure` picks max-pressure's settings (:mod:`.recommend`)."""
 
 from smartopt.signals.sumo.calibration import SumoCalibration, calibrate, refit
 from smartopt.signals.sumo.control import run_max_pressure, run_programs
@@ -18,7 +18,7 @@ from smartopt.signals.sumo.junctions import (
     sumo_traffic_model,
 )
 from smartopt.signals.sumo.programs import ACTUATION_PARAMS, actuated_programs, plan_programs, write_tllogic
-from smartopt.signals.sumo.recommend import ProgramCheck, ScenarioPrograms, check_programs, plan_sumo
+from smartopt.signals.sumo.recommend import ProgramCheck, ScenarioPrograms, check_programs, plan_sumo, tune_max_pressure
 from smartopt.signals.sumo.scenario import SumoConfig, read_sumo_config
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "run_programs",
     "summarize_sumo_demand",
     "sumo_traffic_model",
+    "tune_max_pressure",
     "write_tllogic",
 ]

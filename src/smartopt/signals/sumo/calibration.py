@@ -19,7 +19,7 @@ defaults where a vType leaves a parameter out).
   so the fourth crosses ``v / (2 accel) - h`` after four saturated headways (at least 0).
 - Yellow used: a vehicle that cannot stop at ``decel`` passes on yellow, which takes those within
   ``v^2 / (2 decel)`` of the line: ``v / (2 decel)`` s of discharge.
-- Jam spacing: ``length + minGap``.
+- Jam spacing: ``length + minGap`` of the mix, per passenger car unit (the demand's unit).
 - Platoon dispersion. TRANSYT's recurrence spreads a link's travel times as a geometric
   distribution after a lag ``beta T`` (``T`` the free-flow time): ``x = alpha beta T / dt`` steps
   of mean and ``x (1 + x)`` of variance. SUMO's travel times have mean ``L / v`` and variance
@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from smartopt._files import existing_file, xml_root
+from smartopt.network.io import car_lanes
 from smartopt.signals.sumo.demand import DEFAULT_TYPES, PCU, _count_in, _flow_departures, _time
 from smartopt.signals.sumo.demand import _number as _finite
 
@@ -247,13 +248,14 @@ class _Lane:
 
 
 def _controlled_lanes(net: ET.Element) -> dict[str, _Lane]:
-    """The net's incoming lanes under traffic-light control, by lane id; a lane's turn is ``T``,
+    """The net's incoming car lanes under traffic-light control, by lane id; a lane's turn is ``T``,
     ``L`` or ``R`` when all its links turn that way, ``shared`` otherwise."""
     length = {ln.get("id", ""): float(ln.get("length", "0")) for ln in net.iter("lane")}
+    cars = car_lanes(net)  # no detectors on walking areas, crossings or bicycle lanes
     links: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
     for c in net.iter("connection"):
-        if c.get("tl") is not None and c.get("linkIndex") is not None:
-            lane = f"{c.get('from')}_{c.get('fromLane')}"
+        lane = f"{c.get('from')}_{c.get('fromLane')}"
+        if c.get("tl") is not None and c.get("linkIndex") is not None and lane in cars:
             links[lane].append((c.get("tl", ""), int(c.get("linkIndex", "0")), c.get("dir", "s")))
     out = {}
     for lane, ls in links.items():
@@ -461,7 +463,7 @@ class SumoCalibration:
     (per lane and hour of green, in the demand's passenger car units: veh/h of the window's mix
     times ``pcu_per_vehicle``) and per turn (``T``, ``L``, ``R``), start-up lost time and yellow
     used (s; on SUMO's clock, where a step's move fills the second before its time stamp), jam
-    spacing (m per stopped vehicle) and TRANSYT's platoon dispersion ``alpha`` and travel-time
+    spacing (m of lane per stopped passenger car unit) and TRANSYT's platoon dispersion ``alpha`` and travel-time
     factor ``beta``. ``fit`` holds what :func:`refit` measured, None when only derived."""
 
     saturation_vphpl: float
@@ -551,7 +553,7 @@ def calibrate(
         saturation_vphpl=_saturation_vphpl(mix, through),
         start_lost_s=max(0.0, sum(t.share * v_q / (2 * t.accel_mps2) for t in mix) - h),
         yellow_used_s=sum(t.share * v_q / (2 * t.decel_mps2) for t in mix),
-        jam_spacing_m=sum(t.share * t.jam_spacing_m for t in mix),
+        jam_spacing_m=sum(t.share * t.jam_spacing_m for t in mix) / _pcu_per_vehicle(mix),  # per PCU
         dispersion=alpha,
         travel_factor=beta,
         pcu_per_vehicle=_pcu_per_vehicle(mix),

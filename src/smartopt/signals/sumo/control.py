@@ -13,6 +13,7 @@ import numpy as np
 
 from smartopt._files import xml_root
 from smartopt._validation import FloatArray, IntArray, float_array
+from smartopt.network.io import read_sumo_connections
 from smartopt.signals.adaptive import DetectorCounts, MaxPressureController, PressureGuards
 from smartopt.signals.sumo.junctions import SumoSignals, read_sumo_signals
 from smartopt.signals.sumo.programs import _transition_state
@@ -54,6 +55,49 @@ def _movement_lanes(
     return lanes, np.array(move, dtype=np.int64), np.array(lane, dtype=np.int64), np.array(share), np.array(instead)
 
 
+DETECTOR_RANGE_M = 150.0
+"""How far (m) the detectors of a light reach from its stop lines upstream and from its exits
+downstream, past short edges (turn bays, a junction's inner pieces) up to the next light."""
+
+
+def _detector_zones(net_xml: str | os.PathLike[str], signals: SumoSignals, range_m: float) -> tuple[IntArray, IntArray]:
+    """The links each light's detectors cover for each of its approach and exit links: the link,
+    and the links upstream of an approach (downstream of an exit) whose end nearest the light is
+    within ``range_m`` along SUMO's connections, not past another signalised junction. Returns
+    pairs ``(watched link, covered link)``."""
+    network = signals.network
+    turn_in, turn_out = read_sumo_connections(net_xml, network)
+    signalised = {int(n) for x in signals.intersections for n in x.nodes}
+    into: dict[int, list[int]] = defaultdict(list)
+    out_of: dict[int, list[int]] = defaultdict(list)
+    for a, b in zip(turn_in.tolist(), turn_out.tolist(), strict=True):
+        into[b].append(a)
+        out_of[a].append(b)
+    length = network.link_length_m
+    pairs: set[tuple[int, int]] = set()
+
+    def cover(link: int, upstream: bool) -> None:
+        frontier, seen = [(link, 0.0)], {link}
+        while frontier:
+            k, reach = frontier.pop()
+            pairs.add((link, k))
+            node = int(network.link_tail[k] if upstream else network.link_head[k])
+            if node in signalised or reach + length[k] >= range_m:
+                continue
+            for nxt in into[k] if upstream else out_of[k]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append((nxt, reach + float(length[k])))
+
+    for x in signals.intersections:
+        for k in x.approach_link:
+            cover(int(k), upstream=True)
+        for k in x.movement_out_link:
+            cover(int(k), upstream=False)
+    watched, covered = zip(*sorted(pairs), strict=True)
+    return np.array(watched, dtype=np.int64), np.array(covered, dtype=np.int64)
+
+
 def _paths(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
     return [str(files)] if isinstance(files, str | os.PathLike) else [str(f) for f in files]
 
@@ -73,16 +117,19 @@ def run_max_pressure(
     time_to_teleport_s: float = 300.0,
     signals: SumoSignals | None = None,
     movement_pressure: bool = False,
+    detector_range_m: float = DETECTOR_RANGE_M,
 ) -> dict[str, float]:
     """Runs SUMO from ``begin`` to ``end`` (s; until the last vehicle arrives when None) with
     every light under a :class:`~smartopt.signals.MaxPressureController`: every ``decision_s``
     seconds of green each light keeps or changes its stage from the halting vehicles on its
-    approach and exit edges (and per movement, on the lanes it leaves from with a shared lane's
+    approach and exit edges and the edges within ``detector_range_m`` of them (m; upstream of an
+    approach, downstream of an exit, up to the next light: SUMO nets cut approaches into short
+    pieces) (and per movement, on the lanes it leaves from with a shared lane's
     queue split among its movements, when ``movement_pressure``: off by default, as pressure per
     approach lost 10 % less time on a saturated 4 x 4 grid); the maximum-red guard judges a
     stage's demand per movement; a change shows the intergreen of the stage that ends (yellow on the
     links that lose green). ``guards`` (default: on) judge an exit full from the vehicles on it
-    against its storage (length x lanes / :data:`JAM_SPACING_M`), and send lights to the
+    against its storage (length x lanes / :data:`JAM_SPACING_M`, both over the detectors' range), and send lights to the
     ``fallback`` fixed-time plan while their exits stay full. ``routes_xml`` is one route file
     or several; ``additional`` files go to SUMO as they are; ``signals`` are the network's lights
     when already read (:func:`read_sumo_signals`; read from ``net_xml`` and the route files
@@ -101,25 +148,30 @@ def run_max_pressure(
     import traci.constants as tc
 
     float_array("decision_s", [decision_s], positive=True)
+    float_array("detector_range_m", [detector_range_m], nonnegative=True)
     routes = _paths(routes_xml)
     if signals is None:
         signals = read_sumo_signals(net_xml, routes, begin=begin, end=begin + 3600.0 if end is None else end)
     network = signals.network
+    zone, covered = _detector_zones(net_xml, signals, detector_range_m)
+    link_storage = network.link_length_m * network.link_lanes / JAM_SPACING_M
     controller = MaxPressureController(
         signals.intersections, network.num_links, decision_s=decision_s, guards=guards, fallback=fallback,
         movement_pressure=movement_pressure,
-        storage_veh=np.maximum(network.link_length_m * network.link_lanes / JAM_SPACING_M, 1.0),
+        storage_veh=np.maximum(np.bincount(zone, link_storage[covered], minlength=network.num_links), 1.0),
     )  # fmt: skip
     green = [[prog.states[p] for p in prog.stage_phase] for prog in signals.programs]
-    watched = sorted({int(k) for x in signals.intersections for k in (*x.approach_link, *x.movement_out_link)})
+    watched = np.unique(covered)
     edges = [str(network.link_ids[k]) for k in watched]
     lanes, move, lane, share, instead = _movement_lanes(net_xml, signals)
 
     def counts() -> DetectorCounts:
         on_edge = traci.edge.getAllSubscriptionResults()
-        queue, vehicles = np.zeros(network.num_links), np.zeros(network.num_links)
-        queue[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for e in edges]
-        vehicles[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_NUMBER] for e in edges]
+        halting, on_link = np.zeros(network.num_links), np.zeros(network.num_links)
+        halting[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for e in edges]
+        on_link[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_NUMBER] for e in edges]
+        queue = np.bincount(zone, halting[covered], minlength=network.num_links)
+        vehicles = np.bincount(zone, on_link[covered], minlength=network.num_links)
         on_lane = traci.lane.getAllSubscriptionResults()
         halting = np.array([on_lane[ln][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for ln in lanes])
         by_lanes = np.bincount(move, share * halting[lane], minlength=instead.shape[0]) if lanes else 0.0

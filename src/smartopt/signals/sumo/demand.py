@@ -86,12 +86,18 @@ def _xml_root(path: str | os.PathLike[str], tags: tuple[str, ...] | None) -> ET.
 
 
 def _files(routes_xml: RouteFiles) -> list[Path]:
-    """Route files as a list of paths (one path, or a sequence of them)."""
+    """Route files as a list of paths (one path, or a sequence of them, each once: SUMO refuses a
+    vehicle id loaded twice)."""
     if isinstance(routes_xml, (str, os.PathLike)):
         return [Path(routes_xml)]
     files = [Path(p) for p in routes_xml]
     if not files:
         raise ValueError("no route file given")
+    seen: set[Path] = set()
+    for f in files:
+        if f.resolve() in seen:
+            raise ValueError(f"{f.name}: the same route file is given twice")
+        seen.add(f.resolve())
     return files
 
 
