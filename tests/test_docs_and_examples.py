@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMODULES = ("network", "signals", "energy", "dispatch", "coupling", "pipeline", "scenarios", "config", "datasets")
-MODULES = ["smartopt", *(f"smartopt.{sub}" for sub in SUBMODULES), "smartopt.district"]
+MODULES = ["smartopt", *(f"smartopt.{sub}" for sub in SUBMODULES), "smartopt.signals.sumo", "smartopt.district"]
 
 
 def test_api_reference_lists_every_exported_name() -> None:
