@@ -16,11 +16,12 @@ on: SUMO starts at the window (``--begin``) and runs until every vehicle has arr
   ``minDur`` 5 s, ``maxDur`` twice their duration); SUMO's ``tlsCycleAdaptation.py -u`` (Webster,
   one common cycle) + ``tlsCoordinator.py`` offsets, both on the window's routes;
 - smartopt: (a) the network fixed-time plan at the default saturation flow, (b) its actuated
-  export, the program ``smartopt signals optimize`` recommends (among (a), (b) and both at the
-  saturation flows a short SUMO run measured, from a check on seeds 1001-1002, not the scored
-  seeds), and (c) max-pressure driving SUMO through TraCI with its default guards (full exits,
-  maximum red; no fallback plan is given here), its decision interval and detector range picked
-  by ``tune_max_pressure`` on seeds 1001-1002.
+  export (SUMO's detectors extend greens and skip stages nobody calls), the program ``smartopt
+  signals optimize`` recommends (among (a), (b) and both at the saturation flows a short SUMO run
+  measured, from a check on seeds 1001-1002, not the scored seeds), and (c) max-pressure
+  driving SUMO through TraCI with its default guards (full exits, maximum red; no fallback plan
+  is given here), its decision interval and detector range picked by ``tune_max_pressure`` on
+  seeds 1001-1002.
 
 Static and actuated programs are scored by ``../shared/sumo/evaluate_plan.py`` (one path for all),
 max-pressure by :func:`smartopt.signals.sumo.run_max_pressure`. A controller that cannot be built

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,7 +87,7 @@ def test_actuated_programs_run_on_sumos_own_detectors(sumo_bin: Path, tmp_path: 
     net = tmp_path / "art.net.xml"
     sig = read_sumo_signals(net, routes, end=900.0)
     plan = webster(sig.intersections)
-    programs = actuated_programs(sig, plan)
+    programs = actuated_programs(sig, plan, skipping=False)  # in the net's phase order
     fixed = plan_programs(sig, plan)
     for i, (x, prog) in enumerate(zip(sig.intersections, sig.programs, strict=True)):
         out = programs[prog.tls_id]
@@ -113,7 +115,9 @@ def test_actuated_programs_run_on_sumos_own_detectors(sumo_bin: Path, tmp_path: 
     losses = {}
     for name, progs in (("static", fixed), ("delay_based", None), ("actuated", programs)):
         file = tmp_path / f"{name}.add.xml"
-        write_tllogic(progs if progs is not None else actuated_programs(sig, plan, kind="delay_based"), file)
+        write_tllogic(
+            progs if progs is not None else actuated_programs(sig, plan, kind="delay_based", skipping=False), file
+        )
         trips = tmp_path / f"{name}.trips.xml"
         done = subprocess.run(
             [str(sumo_bin / "sumo"), "-n", str(net), "-r", str(routes), "-a", f"{file},{tmp_path / 'states.add.xml'}",
@@ -137,6 +141,94 @@ def test_actuated_programs_run_on_sumos_own_detectors(sumo_bin: Path, tmp_path: 
     assert abs(np.mean(losses["actuated"]) - np.mean(losses["static"])) > 0.1  # s: a different control ran
     with pytest.raises(ValueError, match=r"kind='gap' must be one of \['actuated', 'delay_based'\]"):
         actuated_programs(sig, plan, kind="gap")  # type: ignore[arg-type]
+
+
+def transitions(phases: list[dict[str, Any]], green: int) -> dict[int, list[dict[str, Any]]]:
+    """Where a green phase of a program hands over to: the green it reaches through each of its
+    ``next`` candidates (the following phase when it has none), with the phases shown between."""
+    out = {}
+    for first in phases[green].get("next", [green + 1]):
+        step, shown = first % len(phases), []
+        while "minDur" not in phases[step]:
+            shown.append(phases[step])
+            step = phases[step]["next"][0] if "next" in phases[step] else (step + 1) % len(phases)
+        out[step] = shown
+    return out
+
+
+def test_actuated_programs_skip_stages_no_detector_calls(sumo_bin: Path, tmp_path: Path) -> None:
+    # Main road and side road through traffic, nobody turns left: the two protected-left stages
+    # of A0 (4 stages) are never called.
+    flows = [("left0A0", "B0right0", 600.0), ("right0B0", "A0left0", 600.0), ("bottom0A0", "A0top0", 200.0),
+             ("top0A0", "A0bottom0", 200.0)]  # fmt: skip
+    routes = arterial(sumo_bin, tmp_path, 2, flows, 900.0)
+    net = tmp_path / "art.net.xml"
+    sig = read_sumo_signals(net, routes, end=900.0)
+    plan = webster(sig.intersections)
+    cyclic, skipping = actuated_programs(sig, plan, skipping=False), actuated_programs(sig, plan)
+    for i, (x, prog) in enumerate(zip(sig.intersections, sig.programs, strict=True)):
+        phases = skipping[prog.tls_id]["phases"]
+        greens = [p for p, ph in enumerate(phases) if "minDur" in ph]
+        assert [phases[p]["state"] for p in greens] == [prog.states[p] for p in prog.stage_phase]
+        assert skipping[prog.tls_id]["offset"] == pytest.approx(plan.offset_s[i], abs=0.01)
+        for a, p in enumerate(greens):
+            for k in ("duration", "minDur", "maxDur"):
+                assert phases[p][k] == cyclic[prog.tls_id]["phases"][prog.stage_phase[a]][k]
+            reach = transitions(phases, p)
+            # every later stage, the next one first (SUMO's choice when nothing calls)
+            assert list(reach) == [greens[(a + d) % len(greens)] for d in range(1, len(greens))]
+            for b, shown in reach.items():
+                # the stage's own intergreen: yellow, then red, on the links that lose green; no
+                # link shows green that is not green before and after
+                assert sum(ph["duration"] for ph in shown) == pytest.approx(x.yellow_s[a] + x.all_red_s[a])
+                before, after = phases[p]["state"], phases[b]["state"]
+                for ph in shown:
+                    for j, c in enumerate(ph["state"]):
+                        if c in "Gg":
+                            assert before[j] in "Gg" and after[j] in "Gg"
+                        elif before[j] in "Gg" and after[j] not in "Gg":
+                            assert c in "yr"
+                assert shown[0]["state"] == _yellow(before, after) or b == greens[(a + 1) % len(greens)]
+    # A stage that gives pedestrians a green is never skipped.
+    walk = replace(sig.intersections[0], ped_min_green_s=np.array([0.0, 7.0, 0.0, 0.0]))
+    kept = actuated_programs(replace(sig, intersections=(walk, *sig.intersections[1:])), plan)
+    phases = kept[sig.programs[0].tls_id]["phases"]
+    greens = [p for p, ph in enumerate(phases) if "minDur" in ph]
+    assert list(transitions(phases, greens[0])) == [greens[1]]  # stage 1 next, always
+    assert list(transitions(phases, greens[3])) == [greens[0], greens[1]]
+    # In SUMO the left-turn stages of A0 (no calls) are skipped; cyclic actuation runs them.
+    ran: dict[str, list[int]] = {}
+    for name, progs in (("cyclic", cyclic), ("skipping", skipping)):
+        file = tmp_path / f"{name}.add.xml"
+        write_tllogic(progs, file)
+        (tmp_path / "states.add.xml").write_text(
+            f'<additional><timedEvent type="SaveTLSStates" source="A0" dest="{name}.states.xml"/></additional>'
+        )
+        done = subprocess.run(
+            [str(sumo_bin / "sumo"), "-n", str(net), "-r", str(routes), "-a", f"{file},{tmp_path / 'states.add.xml'}",
+             "--seed", "42", "--no-step-log", "--duration-log.disable", "--end", "900"],
+            capture_output=True, text=True, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        records = [
+            (float(e.get("time", "0")), e.get("state"))
+            for e in ET.parse(tmp_path / f"{name}.states.xml").iter("tlsState")
+        ]
+        starts = [
+            s for (t, s), (_, before) in zip(records[1:], records[:-1], strict=True) if s != before and t >= 300.0
+        ]
+        ran[name] = [starts.count(sig.programs[0].states[p]) for p in sig.programs[0].stage_phase]
+    # times each stage started after the first 300 s: cyclic runs every stage every cycle, skipping
+    # runs the left-turn stages only when nothing calls (16 and 16, 0 and 7 here) and the through
+    # stages more often (16 against 23 and 27)
+    assert ran["cyclic"][1] == ran["cyclic"][3] == ran["cyclic"][0] > 0
+    assert ran["skipping"][1] + ran["skipping"][3] <= 0.5 * (ran["cyclic"][1] + ran["cyclic"][3])
+    assert min(ran["skipping"][0], ran["skipping"][2]) > ran["cyclic"][0]
+
+
+def _yellow(before: str, after: str) -> str:
+    return "".join("y" if b in "Gg" and a not in "Gg" else ("r" if a in "Gg" and b not in "Gg" else a)
+                   for b, a in zip(before, after, strict=True))  # fmt: skip
 
 
 def test_max_pressure_starts_at_the_window_and_reads_several_route_files(sumo_bin: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,7 +50,11 @@ Time-loss-based (``delay_based``): vehicles within ``detectorRange`` m whose tim
 
 
 def actuated_programs(
-    signals: SumoSignals, plan: TimingPlan, *, kind: Literal["actuated", "delay_based"] = "actuated"
+    signals: SumoSignals,
+    plan: TimingPlan,
+    *,
+    kind: Literal["actuated", "delay_based"] = "actuated",
+    skipping: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """The plan as SUMO programs that SUMO's own detectors actuate (no TraCI needed): each green
     phase starts at the plan's green (``duration``, s), may end after the stage's minimum green
@@ -58,7 +63,11 @@ def actuated_programs(
     (s; the most a fixed-time engineer would give the stage, capped at its maximum green, never
     under the plan's green). Intergreen phases and the offset are the plan's
     (:func:`plan_programs`); ``kind`` picks gap-based or time-loss-based actuation, with
-    :data:`ACTUATION_PARAMS`."""
+    :data:`ACTUATION_PARAMS`. With ``skipping`` (lights of three stages or more), a stage that
+    no detector calls is skipped, as field controllers do: each green may hand over to any later
+    stage (:func:`_skipping_phases`), SUMO picking the one whose detectors call most and the next
+    in order when none calls; stages that give pedestrians a green are never skipped (SUMO's
+    detectors see vehicles only)."""
     if kind not in ACTUATION_PARAMS:
         raise ValueError(f"kind={kind!r} must be one of {sorted(ACTUATION_PARAMS)}")
     out = plan_programs(signals, plan)
@@ -74,6 +83,57 @@ def actuated_programs(
             phases[p]["minDur"] = round(min(float(lowest[k]), g), 2)
             phases[p]["maxDur"] = round(max(float(longest[k]), g), 2)
         out[prog.tls_id].update(type=kind, params=dict(ACTUATION_PARAMS[kind]))
+        if skipping and ns >= 3:
+            walk = tuple(bool(w) for w in x.ped_min_green_s[:ns] > 0)
+            out[prog.tls_id].update(
+                phases=_skipping_phases(phases, prog.stage_phase, walk), offset=round(float(plan.offset_s[i]), 2)
+            )
+    return out
+
+
+def _skipping_phases(
+    phases: list[dict[str, Any]], stage_phase: Sequence[int], keep: Sequence[bool]
+) -> list[dict[str, Any]]:
+    """A program's phases laid out so that each stage's green may hand over to any later stage
+    up to the first one it must not skip (``keep``): its green, then its own intergreen to the
+    next stage, then one to each later stage (the yellow of its own intergreen on the links that
+    lose green, then red for the rest of it). The green's ``next`` lists the transitions in
+    cycle order (SUMO's choice when no detector calls is the first) and each transition's last
+    phase ``next`` is the green it leads to. The first phase is the first stage's green."""
+    n = len(stage_phase)
+    ends = [*stage_phase[1:], stage_phase[0] + len(phases)]
+    doubled = phases + phases
+    own = [[dict(ph) for ph in doubled[p + 1 : e]] for p, e in zip(stage_phase, ends, strict=True)]
+    legs: list[list[tuple[int, list[dict[str, Any]]]]] = []  # per stage: (to stage, transition phases)
+    for a, p in enumerate(stage_phase):
+        legs.append([((a + 1) % n, own[a])])
+        total = sum(ph["duration"] for ph in own[a])
+        for d in range(2, n):
+            if keep[(a + d - 1) % n]:
+                break
+            b = (a + d) % n
+            state = _transition_state(phases[p]["state"], phases[stage_phase[b]]["state"])
+            yellow = min(own[a][0]["duration"], total) if own[a] else 0.0
+            steps = [{"duration": yellow, "state": state}] if yellow > 0 else []
+            if total > yellow:
+                steps.append({"duration": round(total - yellow, 2), "state": state.replace("y", "r")})
+            legs[a].append((b, steps))
+    green_at, at = [], 0
+    for a in range(n):
+        green_at.append(at)
+        at += 1 + sum(len(steps) for _, steps in legs[a])
+    out: list[dict[str, Any]] = []
+    for a, p in enumerate(stage_phase):
+        green = dict(phases[p])
+        out.append(green)
+        starts = []
+        for b, steps in legs[a]:
+            starts.append(len(out) if steps else green_at[b])
+            out.extend(steps)
+            if steps:
+                out[-1] = {**out[-1], "next": [green_at[b]]}
+        if len(starts) > 1:
+            green["next"] = starts
     return out
 
 
@@ -82,7 +142,7 @@ def write_tllogic(
 ) -> None:
     """Writes programs (from :func:`plan_programs` or :func:`actuated_programs`) as a SUMO
     additional file of ``tlLogic``s: a program's ``type`` (``static`` when absent) and
-    ``params``, its phases with ``minDur``/``maxDur`` where given."""
+    ``params``, its phases with ``minDur``/``maxDur`` and ``next`` (phase indices) where given."""
     root = ET.Element("additional")
     for tls, prog in programs.items():
         logic = ET.SubElement(
@@ -94,6 +154,8 @@ def write_tllogic(
         for ph in prog["phases"]:
             attrib = {"duration": f"{ph['duration']:g}", "state": ph["state"]}
             attrib.update({k: f"{ph[k]:g}" for k in ("minDur", "maxDur") if k in ph})
+            if "next" in ph:
+                attrib["next"] = " ".join(str(int(k)) for k in ph["next"])
             ET.SubElement(logic, "phase", attrib)
     ET.indent(root)
     Path(path).write_text(ET.tostring(root, encoding="unicode") + "\n")

@@ -199,7 +199,8 @@ def plan_sumo(
 ) -> ScenarioPrograms:
     """Programs for every light of a SUMO scenario with demand from ``routes`` departing in
     ``[begin, end)`` s: a coordinated fixed-time plan (:func:`~smartopt.signals.optimize_network`,
-    common cycle, splits and offsets) and its actuated version (:func:`actuated_programs`) for
+    common cycle, splits and offsets) and its actuated version (:func:`actuated_programs`, stages
+    nobody calls skipped) for
     each saturation flow worth trying (the default, and with ``check_seeds`` those a short SUMO run
     measures at the stop lines), written beside ``out`` as ``<name>.<candidate>.add.xml``; then
     checked in SUMO beside the network's own programs (:func:`check_programs`) and the
