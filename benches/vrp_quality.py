@@ -84,7 +84,7 @@ def instances(sets: list[str], root: Path = SHARED) -> list[Instance]:
     return out
 
 
-def run_one(inst: Instance, solver: str, time_limit: float, seed: int = 0) -> Row:
+def run_one(inst: Instance, solver: str, time_limit_s: float, seed: int = 0) -> Row:
     """One solver on one instance, in the BKS's units."""
     if solver == "pyvrp":
         import pyvrp
@@ -92,20 +92,20 @@ def run_one(inst: Instance, solver: str, time_limit: float, seed: int = 0) -> Ro
 
         rnd, unit = PYVRP_ROUND[inst.round_func]
         data = pyvrp.read(str(inst.path), round_func=rnd)
-        res = pyvrp.solve(data, stop=MaxRuntime(time_limit), seed=seed, display=False, collect_stats=False)
+        res = pyvrp.solve(data, stop=MaxRuntime(time_limit_s), seed=seed, display=False, collect_stats=False)
         cost = res.cost() / unit / inst.cost_scale if res.is_feasible() else math.inf
         return _row(inst, solver, cost, res.best.num_routes(), res.is_feasible(), res.runtime)
     from smartopt.dispatch import read_vrplib, solve_vrp
 
     problem = read_vrplib(inst.path, inst.round_func)
-    result = solve_vrp(problem, time_limit=time_limit, seed=seed, solver=solver)
+    result = solve_vrp(problem, time_limit_s=time_limit_s, seed=seed, solver=solver)
     cost = result.cost / inst.cost_scale if result.feasible else math.inf
-    return _row(inst, solver, cost, result.num_vehicles, result.feasible, result.runtime)
+    return _row(inst, solver, cost, result.num_vehicles, result.feasible, result.runtime_s)
 
 
-def _row(inst: Instance, solver: str, cost: float, routes: int, feasible: bool, runtime: float) -> Row:
+def _row(inst: Instance, solver: str, cost: float, routes: int, feasible: bool, runtime_s: float) -> Row:
     gap = 100.0 * (cost / inst.bks - 1.0)
-    return Row(inst.set, inst.name, solver, cost, inst.bks, gap, routes, feasible, runtime)
+    return Row(inst.set, inst.name, solver, cost, inst.bks, gap, routes, feasible, runtime_s)
 
 
 def summary(rows: list[Row], solvers: list[str]) -> list[str]:

@@ -52,7 +52,7 @@ def results(district: District) -> dict[str, Any]:
     ev = energy.uncontrolled_ev_kw()
     profile, feeder = energy.single_phase_loads()
     return {
-        "vrp": solve_vrp(small_vrp(), time_limit=5.0, seed=1, max_iterations=300),
+        "vrp": solve_vrp(small_vrp(), time_limit_s=5.0, seed=1, max_iterations=300),
         "timing": plan,
         "delay": hcm_delay(x, plan, 0),
         "power_flow": energy.power_flow(),
@@ -109,7 +109,7 @@ def test_problems_and_results_pickle(district: District) -> None:
 def test_results_to_dict_is_strict_json(district: District) -> None:
     for name, result in results(district).items():
         data = result.to_dict()
-        text = json.dumps(data, allow_nan=False)  # NaN and inf become null
+        text = json.dumps(data, allow_nan=False)  # NaN becomes null, infinities "Infinity"/"-Infinity"
         assert json.loads(text) == data, name
     day = results(district)["day"].to_dict()
     assert {"vehicle", "pickup_s", "kpis", "legs"} <= set(day) and "requests" not in day  # inputs left out
@@ -120,7 +120,7 @@ def test_solvers_from_threads_match_sequential_calls(district: District) -> None
     space = TravelSpace.from_network(district.network)
     cost = np.random.default_rng(2).random((300, 400))
     calls: dict[str, Callable[[], Any]] = {
-        "vrp": lambda: solve_vrp(small_vrp(), time_limit=30.0, seed=3, max_iterations=500).routes,
+        "vrp": lambda: solve_vrp(small_vrp(), time_limit_s=30.0, seed=3, max_iterations=500).routes,
         "signals": lambda: optimize_fixed_time(x, 2).green_s,
         "power flow": lambda: energy.power_flow().v_pu,
         "dispatch": lambda: simulate(space, district.fleet, district.requests, progress=False).pickup_s,

@@ -138,6 +138,6 @@ def test_bandwidth_resolution_and_speeds_are_checked() -> None:
 def test_a_budget_that_runs_out_before_any_bands_is_a_time_limit_not_an_error() -> None:
     rng = np.random.default_rng(0)
     pos, red = np.cumsum(rng.uniform(200, 600, 60)), rng.uniform(20, 60, 60)  # m, s: 60 signals
-    wave = maxband(pos, red, red, 100.0, (10.0, 14.0), time_limit=0.001)  # SCIP's 1 ms: not enough
+    wave = maxband(pos, red, red, 100.0, (10.0, 14.0), time_limit_s=0.001)  # SCIP's 1 ms: not enough
     assert wave.status == "time_limit" and np.isnan(wave.bandwidth_out_s) and np.all(wave.offset_s == 0)
     assert maxband(pos, red, red, 100.0, (10.0, 14.0), max_iterations=1).status in ("feasible", "optimal")

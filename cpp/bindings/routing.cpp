@@ -118,8 +118,14 @@ PYBIND11_MODULE(_routing, m) {
         "solve",
         [](const CArray<double> &distance, const CArray<double> &duration, const py::dict &loc, const py::dict &types,
            double time_limit_s, int64_t max_iterations, uint64_t seed, int32_t num_neighbours,
-           const CArray<int32_t> &warm_vehicle, const py::list &warm_visits, const CArray<int32_t> &warm_locked) {
+           const CArray<int32_t> &warm_vehicle, const py::list &warm_visits, const CArray<int32_t> &warm_locked,
+           const py::object &progress) {
             rt::Options o;  // the time limit counts from here, copying the problem included
+            if (!progress.is_none())  // called from the search thread: takes the GIL for the call
+                o.on_progress = [progress](int64_t iterations, double elapsed_s, double best) {
+                    py::gil_scoped_acquire gil;
+                    progress(iterations, elapsed_s, best);
+                };
             const rt::Problem p = make_problem(distance, duration, loc, types);
             o.time_limit_s = time_limit_s;
             o.max_iterations = max_iterations;
@@ -155,7 +161,7 @@ PYBIND11_MODULE(_routing, m) {
         },
         py::arg("distance"), py::arg("duration"), py::arg("locations"), py::arg("types"), py::arg("time_limit_s"),
         py::arg("max_iterations"), py::arg("seed"), py::arg("num_neighbours"), py::arg("warm_vehicle"),
-        py::arg("warm_visits"), py::arg("warm_locked"));
+        py::arg("warm_visits"), py::arg("warm_locked"), py::arg("progress") = py::none());
     m.def(
         "evaluate",
         [](const CArray<double> &distance, const CArray<double> &duration, const py::dict &loc, const py::dict &types,

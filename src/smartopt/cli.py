@@ -131,15 +131,25 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     route.add_argument("--solver", choices=("smartopt", "ortools"), default="smartopt", help="(default: smartopt)")
     route.add_argument("--json", action="store_true", help="print the result as JSON")
+    route.add_argument(
+        "--sol", type=Path, default=None, metavar="OUT.sol", help="also write the solution as a VRPLIB .sol file"
+    )
     return parser
 
 
-def route_file(path: Path, *, time_limit: float, seed: int, round_func: str, solver: str, as_json: bool) -> None:
-    """Solves one VRPLIB/Solomon file and prints cost, routes used, feasibility and the routes."""
-    from smartopt.dispatch import read_vrplib, solve_vrp
+def route_file(
+    path: Path, *, time_limit_s: float, seed: int, round_func: str, solver: str, as_json: bool, sol: Path | None = None
+) -> None:
+    """Solves one VRPLIB/Solomon file and prints cost, routes used, feasibility and the routes;
+    ``sol``: also writes the solution there (VRPLIB ``.sol``)."""
+    from smartopt.dispatch import read_vrplib, solve_vrp, write_vrplib_solution
 
+    if sol is not None and not sol.parent.is_dir():  # before the search, not after it
+        raise FileNotFoundError(f"--sol {sol}: no directory {sol.parent}")
     problem = read_vrplib(path, round_func)
-    result = solve_vrp(problem, time_limit=time_limit, seed=seed, solver=solver)
+    result = solve_vrp(problem, time_limit_s=time_limit_s, seed=seed, solver=solver)
+    if sol is not None:
+        write_vrplib_solution(result, sol)
     if as_json:
         print(json.dumps({"instance": problem.name, **result.to_dict()}))
         return
@@ -426,8 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n".join(f"  - {a}" for a in district.assumptions))
         elif args.command == "route":
             route_file(
-                args.file, time_limit=args.time_limit, seed=args.seed, round_func=args.round, solver=args.solver,
-                as_json=args.json,
+                args.file, time_limit_s=args.time_limit, seed=args.seed, round_func=args.round, solver=args.solver,
+                as_json=args.json, sol=args.sol,
             )  # fmt: skip
         elif args.command == "export-scenario":
             from smartopt.config import export_scenario

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import smartopt
+from smartopt._progress import in_kernel
 
 if TYPE_CHECKING:
     from smartopt.dispatch import Fleet, SimulationResult, TravelSpace
@@ -67,10 +68,14 @@ class DistrictDay:
         """The JSON-ready results (as in ``results.json``)."""
         return self.results
 
+    def __repr__(self) -> str:
+        periods = ", ".join(sorted(self.signals))
+        return f"DistrictDay({self.district.name!r}: {len(self.results)} sections; signal periods {periods})"
+
 
 class Steps:
-    """Prints each step's label and, when it ends, how long it took (s); in a terminal the time
-    counts up while the step runs. Silent when ``show`` is false."""
+    """Prints each step's label and, when it ends, how long it took (s); in a terminal or a notebook
+    the time counts up while the step runs. Silent when ``show`` is false."""
 
     def __init__(self, show: bool = True) -> None:
         self.show = show
@@ -91,7 +96,7 @@ class Steps:
                 line("", 0)
 
         ticker = threading.Thread(target=tick, daemon=True)
-        counting = self.show and sys.stdout.isatty()
+        counting = self.show and (sys.stdout.isatty() or in_kernel())
         if counting:
             ticker.start()
         try:
@@ -431,7 +436,7 @@ def _shuttle_plan(
     if time_limit_s is None:
         result = solve_vrp(trips.problem, seed=seed, max_iterations=max_iterations)
     else:
-        result = solve_vrp(trips.problem, seed=seed, time_limit=time_limit_s)
+        result = solve_vrp(trips.problem, seed=seed, time_limit_s=time_limit_s)
     if out is not None:
         frame = result.to_frame()
         frame.insert(4, "node", district.network.node_ids[trips.node[frame["client"].to_numpy()]])

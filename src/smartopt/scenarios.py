@@ -159,17 +159,19 @@ def sweep(
     """Runs every scenario (see the module's docstring) on Dask and returns one row per scenario,
     in order. ``client``: a ``dask.distributed.Client``, a scheduler address, or None for a
     ``LocalCluster`` of two single-threaded worker processes (closed afterwards). Failed tasks
-    are retried ``retries`` times. ``progress`` shows a bar (default: when stderr is a terminal).
+    are retried ``retries`` times. ``progress`` shows a bar (default: when stderr is a terminal or
+    in a Jupyter notebook).
 
     Example (in a script, under ``if __name__ == "__main__":`` since Dask starts worker processes):
         >>> from smartopt import sweep
         >>> rows = sweep([{"seed": s, "fleet_size": 18} for s in range(4)], fn="dispatch")  # doctest: +SKIP
         >>> rows[["seed", "served_ratio", "mean_wait_s"]]  # doctest: +SKIP
     """
-    import sys
-
     import pandas as pd
-    from tqdm.auto import tqdm
+
+    from smartopt import _progress
+
+    show = _progress.shown(progress)
 
     if fn not in FUNCTIONS:
         raise ValueError(f"fn must be one of {FUNCTIONS}, got {fn!r}")
@@ -188,8 +190,7 @@ def sweep(
         own = [client]
     try:
         futures = client.map(run_scenario, checked, fn=fn, retries=retries, pure=False)
-        show = sys.stderr.isatty() if progress is None else progress
-        for _ in tqdm(as_completed(futures), total=len(futures), desc="scenarios", disable=not show):
+        for _ in _progress.progress(as_completed(futures), total=len(futures), desc="scenarios", enabled=show):
             pass
         rows = client.gather(futures)
     finally:

@@ -188,6 +188,13 @@ class Solver {
         best_ = state_;
         res.trace_time_s.push_back(elapsed());
         res.trace_objective.push_back(objective(state_));
+        double next_report = elapsed();
+        auto report = [&](int64_t iterations) {
+            if (!o_.on_progress || elapsed() < next_report) return;
+            next_report = elapsed() + o_.progress_interval_s;
+            o_.on_progress(iterations, elapsed(), objective(best_));
+        };
+        report(0);
 
         const double t0 = initial_temperature();
         const double tf = t0 / 100.0;
@@ -227,6 +234,7 @@ class Solver {
                     res.trace_objective.push_back(objective(best_));
                 }
             }
+            report(it);
         }
         res.iterations = it;
         res.time_limit_reached = out_of_time();

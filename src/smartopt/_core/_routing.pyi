@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 import numpy.typing as npt
@@ -14,6 +15,7 @@ def solve(
     warm_vehicle: npt.ArrayLike,
     warm_visits: list[Any],
     warm_locked: npt.ArrayLike,
+    progress: Callable[[int, float, float], object] | None = None,
 ) -> dict[str, Any]: ...
 def evaluate(
     distance: npt.ArrayLike,

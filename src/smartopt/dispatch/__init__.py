@@ -8,7 +8,7 @@ from smartopt.dispatch.routing import Route, VRPResult, evaluate_routes, solve_v
 from smartopt.dispatch.simulation import FleetSizing, Policy, SimulationResult, simulate, size_fleet
 from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
-from smartopt.dispatch.vrplib_io import read_vrplib, read_vrplib_solution
+from smartopt.dispatch.vrplib_io import read_vrplib, read_vrplib_solution, write_vrplib_solution
 
 __all__ = [
     "Dispatcher",
@@ -32,4 +32,5 @@ __all__ = [
     "simulate",
     "size_fleet",
     "solve_vrp",
+    "write_vrplib_solution",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._progress import SearchLog
 from smartopt.dispatch.routing import VRPResult, _result, _route_arrays, evaluate_routes
 from smartopt.dispatch.vrp import VRPProblem
 
@@ -32,14 +33,16 @@ def _int(x: npt.ArrayLike, horizon: int) -> npt.NDArray[np.int64]:
 def solve_with_ortools(
     problem: VRPProblem,
     *,
-    time_limit: float,
+    time_limit_s: float,
     initial: list[tuple[int, list[int]]],
     fixed_prefix: npt.NDArray[np.int32],
     started: float | None = None,
+    log: SearchLog | None = None,
 ) -> VRPResult:
-    """Solves ``problem`` with OR-Tools routing (guided local search) within ``time_limit`` s
+    """Solves ``problem`` with OR-Tools routing (guided local search) within ``time_limit_s`` s
     counted from ``started`` (a ``time.perf_counter()`` value; default: now). No solution within
-    the limit is ``status="time_limit"``."""
+    the limit is ``status="time_limit"``. ``log`` gets OR-Tools' objective at each new solution
+    (route costs plus drop penalties)."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     started = time.perf_counter() if started is None else started
@@ -144,10 +147,13 @@ def solve_with_ortools(
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    left = time_limit - (time.perf_counter() - started)
+    left = time_limit_s - (time.perf_counter() - started)
     if left <= 0.001:  # the model took the whole budget
         return _no_solution(problem, started, {"status": "model building took the time limit", "found": False})
     params.time_limit.FromMilliseconds(max(1, int(1000 * left)))
+    if log is not None and log.enabled:
+        solutions = itertools.count(1)
+        routing.AddAtSolutionCallback(lambda: log.line(next(solutions), routing.CostVar().Value() / SCALE))
 
     if initial:
         assignment = _warm_start(routing, manager, problem, initial, fixed_prefix, time_dim)
@@ -169,7 +175,7 @@ def solve_with_ortools(
         # Every client has a drop penalty, so any assignment is a solution: none means the time
         # limit ran out first (or a warm start's fixed prefixes contradict the limits).
         return _no_solution(problem, started, stats)
-    return evaluate_routes(problem, routes, solver="ortools", runtime=time.perf_counter() - started, stats=stats)
+    return evaluate_routes(problem, routes, solver="ortools", runtime_s=time.perf_counter() - started, stats=stats)
 
 
 def _fleet(problem: VRPProblem, given: list[int]) -> tuple[list[int], list[int]]:
@@ -197,7 +203,7 @@ def _no_solution(problem: VRPProblem, started: float, stats: dict[str, Any]) -> 
     """No routes in time: every client unvisited, status "time_limit"."""
     vehicles, visits = _route_arrays(problem, [])
     return _result(
-        problem, vehicles, visits, [], solver="ortools", runtime=time.perf_counter() - started, stats=stats,
+        problem, vehicles, visits, [], solver="ortools", runtime_s=time.perf_counter() - started, stats=stats,
         complete=False,
     )  # fmt: skip
 

@@ -7,12 +7,12 @@ import heapq
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from smartopt._core import _spatial
+from smartopt._core import _dispatch, _spatial
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, bool_flag, float_array, positive_float
 from smartopt.dispatch.model import MAX_TIME_S, Fleet, Requests
@@ -82,6 +82,12 @@ class FleetSnapshot(ToDict):
     stops: IntArray
     in_service: npt.NDArray[np.bool_]
 
+    def __repr__(self) -> str:
+        return (
+            f"FleetSnapshot({self.load.size} vehicles at {self.time_s:g} s: {int(self.in_service.sum())} in service, "
+            f"{int(self.load.sum())} riders aboard)"
+        )
+
 
 class Dispatcher:
     """Places ride requests in a fleet (riders pooled, every rider's wait and detour promises and
@@ -90,7 +96,11 @@ class Dispatcher:
     wait for the next multiple of ``batch_s`` and :meth:`advance` reports the decisions. ``seed``
     seeds pooling and re-optimisation. Thread-safe: calls are serialised. Times are seconds on the
     service's clock, which only :meth:`advance` moves (forward, to finite times); a request made
-    for a later time waits until the clock gets there."""
+    for a later time waits until the clock gets there.
+
+    A dispatcher pickles (and ``copy.deepcopy`` copies it) at any time: the copy takes the same
+    decisions as the original when fed the same calls afterwards (it rebuilds the C++ fleet by
+    replaying the changes made to it, without running pooling or re-optimisation again)."""
 
     def __init__(
         self,
@@ -106,7 +116,8 @@ class Dispatcher:
         self.policy = policy or Policy()
         self.seed = check_seed(seed)
         start = _time("start_s", start_s)
-        self._core = core_fleet(self.space, fleet, self.policy)
+        self._journal = _RecordedFleet(self.space, fleet, self.policy)
+        self._core = self._journal.core
         self._request_s: list[float] = []  # when each of the core's rides was made (s)
         self._place_until = placer(self._core, self.policy, self._request_s, seed)
         self._pending: list[int] = []  # the core's rides waiting for a batch
@@ -240,7 +251,7 @@ class Dispatcher:
         requests whose promises can no longer be kept (they stay assigned)."""
         with self._lock:
             self.space.check_same_locations("space", space)
-            broken = self._core.set_space(space.core_args())  # type: ignore[arg-type]
+            broken = self._journal.set_space(space)
             self.space = space
             return [self._request_of[int(r)] for r in broken]
 
@@ -360,6 +371,95 @@ class Dispatcher:
 
     def __repr__(self) -> str:
         return f"Dispatcher({self.space!r}, {self.fleet.num_vehicles} vehicles, clock {self.now_s:.0f} s)"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Plain data, taken under the lock: the C++ fleet as its journal, pooling's own state."""
+        with self._lock:
+            skip = ("_lock", "_journal", "_core", "_place_until")
+            state = {k: v[:] if isinstance(v, list) else v for k, v in vars(self).items() if k not in skip}
+            state["_journal"] = self._journal.journal()
+            run = getattr(self._place_until, "__self__", None)  # pooling's batches (other policies: none)
+            state["_pooling"] = None if run is None else _plain_state(run)
+            return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        inputs, calls = state.pop("_journal")
+        pooling = state.pop("_pooling")
+        vars(self).update(state)
+        self._lock = threading.Lock()
+        self._journal = _RecordedFleet.replay(inputs, calls)
+        self._core = self._journal.core
+        self._place_until = placer(self._core, self.policy, self._request_s, self.seed)
+        if pooling is not None:
+            vars(self._place_until.__self__).update(pooling)  # type: ignore[attr-defined]
+
+
+_Call = tuple[str, tuple[Any, ...]]
+"""A call that changed a C++ fleet: method name and arguments."""
+
+
+class _RecordedFleet:
+    """A dispatcher's C++ fleet and the journal of the calls that changed it, from which
+    :meth:`replay` builds an equal fleet: the core is deterministic, and the calls carry the
+    outcome of the searches (pooling, re-optimisation), which are not run again."""
+
+    CHANGES = frozenset(
+        (
+            *("add_rides", "place_until", "advance", "submit", "add_trip", "reject", "set_in_service"),
+            *("update", "reposition", "replace_plans", "finish", "close_day", "set_space"),
+        )
+    )
+    READS = frozenset(
+        ("now", "records", "legs", "sessions", "events", "vehicles", "plans", "insertion_costs", "next_day_as")
+    )
+
+    def __init__(self, space: TravelSpace, fleet: Fleet, policy: Policy) -> None:
+        self.inputs = (space, fleet, policy)
+        self.calls: list[_Call] = []
+        self.native = core_fleet(space, fleet, policy)
+
+    @property
+    def core(self) -> _dispatch.NetworkFleet | _dispatch.PlaneFleet:
+        """This fleet in the core's type (it answers every call of the core's)."""
+        return cast("_dispatch.NetworkFleet | _dispatch.PlaneFleet", self)
+
+    def set_space(self, space: TravelSpace) -> IntArray:
+        """The core's ``set_space`` with ``space``'s arguments (kept as the space: they do not pickle)."""
+        self.calls.append(("set_space", (space,)))
+        return self.native.set_space(space.core_args())  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.CHANGES | self.READS:  # also any name asked for before __init__ set native
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        value = getattr(self.native, name)
+        if name in self.READS:
+            return value
+
+        def change(*args: Any) -> Any:
+            if name != "add_trip" or args[2]:  # a trip only tried (commit False) changes nothing
+                self.calls.append((name, args))
+            return value(*args)
+
+        return change
+
+    def journal(self) -> tuple[tuple[TravelSpace, Fleet, Policy], list[_Call]]:
+        """What :meth:`replay` needs: the fleet's inputs and the calls so far."""
+        return self.inputs, self.calls[:]
+
+    @classmethod
+    def replay(cls, inputs: tuple[TravelSpace, Fleet, Policy], calls: list[_Call]) -> _RecordedFleet:
+        """A new fleet from ``inputs``, changed by ``calls`` in order."""
+        out = cls(*inputs)
+        for name, args in calls:
+            getattr(out, name)(*args)
+        return out
+
+
+def _plain_state(obj: Any) -> dict[str, Any]:
+    """An object's attributes but the core it drives and the request times it shares with the
+    dispatcher (rebuilt on restore); lists copied."""
+    return {k: v[:] if isinstance(v, list) else v for k, v in vars(obj).items() if k not in ("core", "time_s")}
 
 
 def _time(name: str, value: Any) -> float:

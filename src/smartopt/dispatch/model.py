@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 
 MAX_VEHICLES = 1_000_000
@@ -46,7 +47,7 @@ def _charger_kw(value: Any, chargers: int, slot_s: Any) -> FloatArray:
 
 
 @dataclass(frozen=True, eq=False)
-class Fleet:
+class Fleet(ToDict):
     """Shuttles on a road network of ``num_nodes`` nodes: per vehicle its start depot, seats,
     battery (kWh; inf: no limit), consumption (kWh/km) and initial state of charge (fraction);
     depots and chargers as network nodes, chargers with power (kW) and the grid bus that feeds
@@ -65,6 +66,14 @@ class Fleet:
     charger_kw: FloatArray
     charger_bus: IntArray
     charger_slot_s: float = 900.0
+
+    def __repr__(self) -> str:
+        return (
+            f"Fleet({self.num_vehicles} vehicles, {int(self.vehicle_seats.sum())} seats, "
+            f"{self.depot_node.size} depots, {self.charger_node.size} chargers "
+            f"({float(np.max(self.charger_kw, initial=0.0)):g} kW at most), "
+            f"on {self.num_nodes} nodes)"
+        )
 
     def __post_init__(self) -> None:
         depots = index_array("depot_node", self.depot_node, self.num_nodes)
@@ -123,7 +132,7 @@ class Fleet:
 
 
 @dataclass(frozen=True, eq=False)
-class Requests:
+class Requests(ToDict):
     """Ride requests sorted by time: request time (s after midnight), origin and destination
     locations (network nodes, or points of a plane space), passengers, and what each rider is
     promised (scalars apply to every request):
@@ -145,6 +154,10 @@ class Requests:
     max_detour_s: Any = np.inf
     pickup_earliest_s: Any = None
     dropoff_latest_s: Any = None
+
+    def __repr__(self) -> str:
+        span = f"{self.time_s[0] / 3600:.1f}-{self.time_s[-1] / 3600:.1f} h" if len(self) else "none"
+        return f"Requests({len(self)} requests, {int(self.passengers.sum())} passengers, {span})"
 
     def __post_init__(self) -> None:
         t = float_array("time_s", self.time_s, (None,), nonnegative=True)

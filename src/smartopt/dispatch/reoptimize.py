@@ -12,6 +12,7 @@ seat and battery limit and drive less (the core checks; battery is checked, not 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +55,8 @@ def reoptimize(
     """Re-plans the fleet in ``core`` (at its clock) with the routing solver within
     ``max_iterations`` iterations and/or ``time_limit_s`` seconds, whichever comes first (at least
     one; with ``max_iterations`` alone the new plans are the same for a ``seed`` on any machine);
-    ``boarding_s`` is the fleet's dwell at each stop (s)."""
+    ``boarding_s`` is the fleet's dwell at each stop (s). The time limit covers the whole call."""
+    started = time.perf_counter()
     if time_limit_s is None and max_iterations is None:
         raise ValueError("reoptimize needs max_iterations or time_limit_s")
     if time_limit_s is not None:
@@ -122,8 +124,9 @@ def reoptimize(
         )
     except ValueError:  # rounding put a current plan a hair past a limit the solver checks
         return done
+    left_s = None if time_limit_s is None else max(time_limit_s - (time.perf_counter() - started), 1e-9)
     result = solve_vrp(
-        problem, time_limit=time_limit_s, seed=seed, initial=initial, fixed_prefix=fixed, max_iterations=max_iterations
+        problem, time_limit_s=left_s, seed=seed, initial=initial, fixed_prefix=fixed, max_iterations=max_iterations
     )
     if result.missing.size or result.unvisited.size:
         return done

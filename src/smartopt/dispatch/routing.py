@@ -18,7 +18,17 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _routing
-from smartopt._validation import INT32_MAX, INT64_MAX, FloatArray, IntArray, integer, positive_float, seed_int
+from smartopt._progress import SearchLog
+from smartopt._validation import (
+    INT32_MAX,
+    INT64_MAX,
+    FloatArray,
+    IntArray,
+    bool_flag,
+    integer,
+    positive_float,
+    seed_int,
+)
 from smartopt.dispatch.vrp import VRPProblem
 
 if TYPE_CHECKING:
@@ -51,6 +61,12 @@ class Route:
     max_load: float
     ride_excess: float
     pair_errors: int
+
+    def __repr__(self) -> str:
+        return (
+            f"Route(vehicle {self.vehicle}: {self.visits.size} visits, distance {self.distance:.6g}, duration "
+            f"{self.duration:.6g}, cost {self.cost:.6g}{'' if self.time_warp <= TOLERANCE else ', late'})"
+        )
 
     def __len__(self) -> int:
         return int(self.visits.size)
@@ -91,7 +107,7 @@ class VRPResult:
     unvisited: IntArray
     missing: IntArray
     status: str
-    runtime: float
+    runtime_s: float
     solver: str
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -143,7 +159,7 @@ class VRPResult:
             "feasible": self.feasible,
             "num_vehicles": self.num_vehicles,
             "distance": self.distance,
-            "runtime_s": self.runtime,
+            "runtime_s": self.runtime_s,
             "missing": self.missing.tolist(),
             "routes": [{"vehicle": r.vehicle, "visits": r.visits.tolist()} for r in self.routes],
         }
@@ -171,7 +187,7 @@ class VRPResult:
     def __repr__(self) -> str:
         return (
             f"VRPResult({self.solver}: {self.status}, cost {self.cost:.6g}, {self.num_vehicles} routes, "
-            f"{self.unvisited.size} unvisited, {self.runtime:.2f} s)"
+            f"{self.unvisited.size} unvisited, {self.runtime_s:.2f} s)"
         )
 
 
@@ -180,7 +196,7 @@ def evaluate_routes(
     routes: Sequence[tuple[int, Sequence[int]]],
     *,
     solver: str = "given",
-    runtime: float = 0.0,
+    runtime_s: float = 0.0,
     stats: dict[str, Any] | None = None,
 ) -> VRPResult:
     """Scores routes given as ``(vehicle, visits)`` pairs: schedules, loads, costs, feasibility.
@@ -188,7 +204,7 @@ def evaluate_routes(
     vehicles, visits = _route_arrays(problem, routes)
     locations, types = problem.core_arrays()
     reports = _routing.evaluate(problem.distance, problem.duration, locations, types, vehicles, visits)
-    return _result(problem, vehicles, visits, reports, solver=solver, runtime=runtime, stats=stats)
+    return _result(problem, vehicles, visits, reports, solver=solver, runtime_s=runtime_s, stats=stats)
 
 
 def _route_arrays(
@@ -224,7 +240,7 @@ def _result(
     reports: list[dict[str, Any]],
     *,
     solver: str,
-    runtime: float,
+    runtime_s: float,
     stats: dict[str, Any] | None,
     complete: bool = True,
 ) -> VRPResult:
@@ -256,33 +272,35 @@ def _result(
     cost = float(sum(r.cost for r in out) + problem.prize[skipped].sum())
     broken = any(r.violations(problem) for r in out)
     status = "feasible" if not (missing.size or broken) else ("infeasible" if complete else "time_limit")
-    return VRPResult(problem, tuple(out), cost, unvisited, missing, status, runtime, solver, stats or {})
+    return VRPResult(problem, tuple(out), cost, unvisited, missing, status, runtime_s, solver, stats or {})
 
 
 def solve_vrp(
     problem: VRPProblem,
     *,
-    time_limit: float | None = None,
+    time_limit_s: float | None = None,
     seed: int = 0,
     solver: str = "smartopt",
     initial: VRPResult | Sequence[tuple[int, Sequence[int]]] | None = None,
     fixed_prefix: Sequence[int] | None = None,
     max_iterations: int | None = None,
     num_neighbours: int = 40,
+    log: bool = False,
 ) -> VRPResult:
-    """Solves ``problem`` within ``max_iterations`` iterations of the search and/or ``time_limit``
+    """Solves ``problem`` within ``max_iterations`` iterations of the search and/or ``time_limit_s``
     seconds, whichever comes first (at least one of them; ``solver="ortools"`` needs the time limit).
 
     ``initial`` (a previous result, or ``(vehicle, visits)`` pairs) warm-starts the search;
     ``fixed_prefix[i]`` visits at the head of its route ``i`` stay fixed, in order (vehicles on the
-    road, committed stops). With ``max_iterations`` and no ``time_limit`` the smartopt search is
+    road, committed stops). With ``max_iterations`` and no ``time_limit_s`` the smartopt search is
     deterministic for a ``seed`` on any machine (its annealing schedule follows the iterations; it
     runs on one thread); with both, as long as the time limit does not cut it short. Runs with the
     GIL released.
     The time limit covers the whole call (set-up that grows with the instance included) and
-    ``runtime`` is measured from the call's start. A problem whose clients cannot all be served
+    ``runtime_s`` is measured from the call's start. A problem whose clients cannot all be served
     returns ``status="infeasible"`` and the clients at fault in ``missing``; a time limit that runs
-    out before the solver has a complete answer returns ``status="time_limit"``.
+    out before the solver has a complete answer returns ``status="time_limit"``. ``log=True``
+    prints the search's progress to stdout (about every second: iterations, seconds, best cost).
 
     Example (three clients on a line, one vehicle of capacity 2 from the depot at 0):
         >>> import numpy as np
@@ -297,7 +315,7 @@ def solve_vrp(
     started = time.perf_counter()
     if not isinstance(problem, VRPProblem):
         raise TypeError(f"problem must be a VRPProblem, got {type(problem).__name__}")
-    limit = None if time_limit is None else positive_float("time_limit", time_limit)
+    limit = None if time_limit_s is None else positive_float("time_limit_s", time_limit_s)
     if isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_) and seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     seed = seed_int("seed", seed)
@@ -306,17 +324,24 @@ def solve_vrp(
     if max_iterations is not None:
         max_iterations = integer("max_iterations", max_iterations, minimum=0, maximum=INT64_MAX)
     num_neighbours = integer("num_neighbours", num_neighbours, minimum=1, maximum=INT32_MAX)
+    counting = "solutions" if solver == "ortools" else "iterations"
+    search_log = SearchLog("solve_vrp", "best cost", enabled=bool_flag("log", log), started=started, counting=counting)
     if limit is None and (max_iterations is None or solver == "ortools"):
         raise ValueError(
-            f"solver={solver!r} needs a time_limit" if solver == "ortools" else "give max_iterations or time_limit"
+            f"solver={solver!r} needs a time_limit_s" if solver == "ortools" else "give max_iterations or time_limit_s"
         )
     start_routes = _initial_routes(problem, initial)
     locked = _fixed_prefix(start_routes, fixed_prefix)
+    search_log.header(f"{problem!r} by {solver}", max_iterations, limit)
     if solver == "ortools":
         from smartopt.dispatch._ortools_vrp import solve_with_ortools
 
         assert limit is not None
-        return solve_with_ortools(problem, time_limit=limit, initial=start_routes, fixed_prefix=locked, started=started)
+        found = solve_with_ortools(
+            problem, time_limit_s=limit, initial=start_routes, fixed_prefix=locked, started=started, log=search_log
+        )
+        search_log.summary(f"{found.status}, cost {found.cost:.6g} in {found.runtime_s:.2f} s")
+        return found
     locations, types = problem.core_arrays()
     # what is left of the budget (0: no time limit for the core; a spent one leaves it a nanosecond)
     remaining = 0.0 if limit is None else max(limit - (time.perf_counter() - started), 1e-9)
@@ -332,17 +357,24 @@ def solve_vrp(
         np.array([v for v, _ in start_routes], dtype=np.int32),
         [np.asarray(list(c), dtype=np.int32) for _, c in start_routes],
         locked,
+        (lambda iterations, _s, best: search_log.line(iterations, best, force=True)) if search_log.enabled else None,
     )
     keys = ("iterations", "improvements", "time_to_best_s", "trace_time_s", "trace_objective", "time_limit_reached")
     stats = {k: raw[k] for k in keys}
     stats["core_runtime_s"] = float(raw["runtime_s"])
     result = _result(
-        problem, raw["vehicle"], list(raw["visits"]), raw["reports"], solver="smartopt", runtime=0.0, stats=stats,
+        problem, raw["vehicle"], list(raw["visits"]), raw["reports"], solver="smartopt", runtime_s=0.0, stats=stats,
         complete=bool(raw["complete"]),
     )  # fmt: skip
     if not math.isclose(result.cost, raw["objective"], rel_tol=1e-9, abs_tol=1e-6):
         raise RuntimeError(f"internal error: objective {raw['objective']} disagrees with evaluation {result.cost}")
-    return replace(result, runtime=time.perf_counter() - started)
+    result = replace(result, runtime_s=time.perf_counter() - started)
+    iterations = int(raw["iterations"])
+    search_log.line(iterations, result.cost, force=True)
+    search_log.summary(
+        f"{result.status}, cost {result.cost:.6g} after {iterations:,} iterations in {result.runtime_s:.2f} s"
+    )
+    return result
 
 
 def _initial_routes(

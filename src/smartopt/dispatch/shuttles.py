@@ -35,6 +35,9 @@ class BookedTrips:
     direct_s: np.ndarray
     pickup_time_s: np.ndarray
 
+    def __repr__(self) -> str:
+        return f"BookedTrips({self.request.size} bookings, {self.problem!r})"
+
 
 def booked_trips(
     district: District,
@@ -144,5 +147,5 @@ def trip_summary(trips: BookedTrips, result: VRPResult) -> dict[str, Any]:
         if served.any()
         else float("nan"),
         "feasible": result.feasible,
-        "runtime_s": result.runtime,
+        "runtime_s": result.runtime_s,
     }

@@ -4,7 +4,6 @@ the policy places them in vehicles' stop lists, vehicles drive, pick up, drop of
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from tqdm.auto import tqdm
 
+from smartopt import _progress
 from smartopt._core import _dispatch
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, count_array, seed_int
@@ -42,7 +41,7 @@ or a vehicle could but its battery could not finish the plan."""
 
 
 @dataclass(frozen=True)
-class Policy:
+class Policy(ToDict):
     """How the fleet takes requests.
 
     ``kind="insertion"`` places each request on arrival where it costs least (cheapest feasible
@@ -172,6 +171,9 @@ class RideLimits:
     pickup_latest_s: FloatArray
     dropoff_latest_s: FloatArray
     max_ride_s: FloatArray
+
+    def __repr__(self) -> str:
+        return f"RideLimits({self.direct_s.size} requests, mean direct ride {self.direct_s.mean():.0f} s)"
 
     @classmethod
     def of(cls, space: TravelSpace, requests: Requests, boarding_s: float) -> RideLimits:
@@ -556,7 +558,8 @@ def simulate(
     serves the next day better: ``SimulationResult.next_day_as``), charging on the way so as to be
     there with that vehicle's initial state of charge before its first trip of the next day
     (``SimulationResult.energy_balance`` shows what is left short).
-    ``progress`` shows a bar over the simulated day (default: when stderr is a terminal).
+    ``progress`` shows a bar over the simulated day (default: when stderr is a terminal or in a
+    Jupyter notebook).
 
     Example:
         >>> from smartopt.datasets import sejong_5_1
@@ -586,12 +589,12 @@ def simulate(
     zones = Zones.grid(space, pol.zone_m) if pol.rebalance_s > 0 else None
     if zones is not None:
         origin_zone = zones.of_points(np.asarray(space.node_xy)[requests.origin])
-    show = sys.stderr.isatty() if progress is None else progress
+    show = _progress.shown(progress)
     place_until = placer(core, pol, requests.time_s.tolist(), seed)
 
     driving = space
     reoptimized = 0
-    for t in tqdm(steps.tolist(), desc="simulating", unit="step", disable=not show):
+    for t in _progress.progress(steps.tolist(), desc="simulating", unit="step", enabled=show):
         place_until(t)
         if t in changes:
             driving = changes[t]
@@ -696,6 +699,9 @@ class FleetSizing(ToDict):
     mean_wait_s: FloatArray
     energy_deficit_kwh: FloatArray
     smallest: int | None
+
+    def __repr__(self) -> str:
+        return f"FleetSizing({self.sizes.size} sizes {self.sizes.min()}-{self.sizes.max()}: smallest {self.smallest})"
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

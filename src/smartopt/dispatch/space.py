@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _dispatch
+from smartopt._serialise import ToDict
 from smartopt._threads import default_threads
 from smartopt._validation import FloatArray, float_array, index_array, positive_float
 from smartopt.dispatch.model import MAX_TIME_S
@@ -22,7 +23,7 @@ MIN_SPEED_MPS = 1e-3
 
 
 @dataclass(frozen=True, eq=False)
-class TravelSpace:
+class TravelSpace(ToDict):
     """Locations ``0 .. num_nodes - 1`` and how long (s) and far (m) it is between them.
 
     Build one with :meth:`from_network` (fastest paths on a road network; vehicles can turn at

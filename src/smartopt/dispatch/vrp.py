@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FILLED, INT32_MAX, FloatArray, IntArray, assign_frozen, float_array, index_array
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _scalar(name: str, value: Any, *, allow_inf: bool = False) -> float:
 
 
 @dataclass(frozen=True)
-class VehicleType:
+class VehicleType(ToDict):
     """``count`` identical vehicles: capacity (load units), where they start and end (locations),
     costs (fixed per vehicle used, per distance unit, per time unit of route duration), shift
     window (time units), and limits on a route's duration and distance. ``profile`` picks the
@@ -91,7 +92,7 @@ def _matrices(name: str, value: Any) -> npt.NDArray[np.float64]:
 
 
 @dataclass(frozen=True, eq=False)
-class VRPProblem:
+class VRPProblem(ToDict):
     """A vehicle routing problem on ``n`` locations.
 
     ``distance`` and ``duration`` are ``(n, n)`` matrices or ``(profiles, n, n)`` stacks (one per
@@ -101,6 +102,7 @@ class VRPProblem:
     ``required`` (a client with ``required=False`` may be skipped at the cost of its prize).
     ``pairs`` ``(m, 2)`` lists pickup-and-delivery pairs ``[pickup, delivery]``: the same vehicle
     picks up ``pair_load`` at the first and drops it at the second, within ``max_ride`` time units.
+    ``to_dict()``/``from_dict()`` give it as JSON types and back (for services and files).
     """
 
     distance: FloatArray

@@ -1,4 +1,5 @@
-"""Reading VRPLIB and Solomon instances (PyVRP's VRPLIB dialect) into a :class:`VRPProblem`.
+"""Reading VRPLIB and Solomon instances (PyVRP's VRPLIB dialect) into a :class:`VRPProblem`, and
+VRPLIB solution files (``.sol``) both ways.
 
 The ``vrplib`` package parses the file; this module maps its fields onto the model. Rounding
 conventions keep the file's units: ``"dimacs"`` truncates distances and times to one decimal (the
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._validation import INT32_MAX
+from smartopt.dispatch.routing import VRPResult
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 
 Rounding = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
@@ -116,8 +118,28 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
     )
 
 
+def write_vrplib_solution(result: VRPResult, path: str | Path) -> None:
+    """Writes ``result`` to ``path`` as a VRPLIB ``.sol`` file: a ``Route #k: c1 c2 ...`` line per
+    route, clients numbered as VRPLIB solutions number them (0-based locations: the instance
+    file's node number less one; depots left out), then ``Cost <cost>``. With one vehicle type the
+    routes driven are numbered 1, 2, ...; with several, route ``k`` is vehicle ``k - 1`` and unused
+    vehicles have empty routes (as in the best-known solutions of mixed fleets), so that the file
+    keeps which vehicle drives which route. :func:`read_vrplib_solution` reads it back."""
+    if not isinstance(result, VRPResult):
+        raise TypeError(f"result must be a VRPResult, got {type(result).__name__}")
+    visits = {r.vehicle: r.visits.tolist() for r in result.routes}
+    if len(result.problem.vehicle_types) == 1:
+        routes = [visits[v] for v in sorted(visits)]
+    else:
+        routes = [visits.get(v, []) for v in range(max(visits, default=-1) + 1)]
+    cost = int(result.cost) if result.cost.is_integer() else result.cost
+    lines = [" ".join([f"Route #{k}:", *map(str, route)]) for k, route in enumerate(routes, start=1)]
+    Path(path).write_text("\n".join([*lines, f"Cost {cost!r}", ""]), encoding="utf-8")
+
+
 def read_vrplib_solution(path: str | Path) -> tuple[float, list[list[int]]]:
-    """A VRPLIB ``.sol`` file: its stated cost and its routes as client lists (0-based locations)."""
+    """A VRPLIB ``.sol`` file: its stated cost and its routes as client lists (0-based locations;
+    route ``k`` of a mixed fleet's file is vehicle ``k - 1``)."""
     import vrplib
 
     path = Path(path)

@@ -88,6 +88,9 @@ class PerUnitModel:
     gen_pos: npt.NDArray[np.int32]
     feeder: _power_flow.Feeder
 
+    def __repr__(self) -> str:
+        return f"PerUnitModel({self.num_buses} buses, {self.branch_from.size} branches, {self.load_pos.size} loads)"
+
     @classmethod
     def of(cls, grid: Grid) -> PerUnitModel:
         nl, nt, ns = grid.num_lines, grid.num_trafos, grid.switch_bus_a.shape[0]

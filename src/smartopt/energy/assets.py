@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import (
     FILLED,
     MAX_QUANTITY,
@@ -29,7 +30,7 @@ MAX_HOUSEHOLD_SLOTS = 50_000_000
 
 
 @dataclass(frozen=True, eq=False)
-class EnergyDay:
+class EnergyDay(ToDict):
     """One day in ``T`` slots of ``slot_h`` hours on ``grid``.
 
     - ``load_kw``/``load_kvar``: demand per slot and grid load, shape ``(T, n_load)``; each load's
@@ -62,6 +63,14 @@ class EnergyDay:
     ev_energy_kwh: FloatArray
     ev_max_kw: FloatArray
     load_kind: npt.NDArray[np.str_] = FILLED
+
+    def __repr__(self) -> str:
+        return (
+            f"EnergyDay({self.num_slots} slots of {self.slot_h:g} h on {self.grid.num_buses} buses: "
+            f"{self.load_kw.shape[1]} loads (peak {self.load_kw.sum(axis=1).max():.0f} kW), "
+            f"{self.pv_kwp.sum():.0f} kWp PV, {self.battery_kwh.sum():.0f} kWh batteries, "
+            f"{self.charger_kw.size} chargers, {self.ev_charger.size} EV sessions ({self.ev_energy_kwh.sum():.0f} kWh))"
+        )
 
     def __post_init__(self) -> None:
         nb = self.grid.num_buses

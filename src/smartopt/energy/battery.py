@@ -36,7 +36,7 @@ def _number(name: str, value: Any) -> None:
 
 
 @dataclass(frozen=True)
-class Battery:
+class Battery(ToDict):
     """A battery of ``energy_kwh`` charging and discharging at up to ``power_kw`` (grid side) with
     the given efficiencies; state of charge between ``soc_min`` and ``soc_max``, ``soc0`` at the
     start and at least ``soc_final`` (default: ``soc0``) at the end, all as fractions of the energy."""
@@ -196,6 +196,7 @@ def dispatch_battery(
     exchanged with the grid under ``price`` (``(T,)``, per kWh, >= 0 for the exact method, paid
     both ways). ``method="exact"`` (default) runs the C++ solver; ``"glop"``/``"pdlp"`` the linear
     program with OR-Tools within ``time_limit_s``."""
+    started = time.perf_counter()  # the time limit and runtime_s count the checks too
     if not isinstance(battery, Battery):
         raise TypeError(f"battery must be a Battery, got {type(battery).__name__}")
     net = float_array("net_load_kw", net_load_kw, (None,), max_abs=MAX_QUANTITY)
@@ -213,7 +214,6 @@ def dispatch_battery(
     if method == "exact" and prices is not None and (prices < 0).any():
         raise ValueError("price must be >= 0 for the exact method (use method='glop' for negative prices)")
     limit_s = positive_float("time_limit_s", time_limit_s) if method != "exact" else math.inf
-    started = time.perf_counter()
     if method == "exact":
         args = battery.core_args(slot_h)
         out = _battery.dispatch(objective, net if prices is None else prices, **args)
@@ -265,7 +265,7 @@ def _linear_program(
         col_lower=np.concatenate([lower, [-np.inf]]),
         col_upper=np.concatenate([upper, [np.inf]]),
     )
-    outcome = program.solve(solver, math.inf, deadline=deadline)
+    outcome = program.solve(solver, deadline)
     z = outcome.z
     if z is None:
         return np.zeros(t), np.zeros(t), np.zeros(t + 1), outcome.status

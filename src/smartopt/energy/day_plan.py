@@ -13,7 +13,6 @@ peak and flattens the rest.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from smartopt._progress import SearchLog
 from smartopt._serialise import ToDict
 from smartopt._validation import MAX_QUANTITY, FloatArray, bool_flag, float_array, positive_float, positive_int
 from smartopt.energy._lp import LP_SOLVERS, LinearProgram
@@ -68,6 +68,10 @@ class DayPlan(ToDict):
     rounds: int
     runtime_s: float
     status: str = "optimal"
+
+    @classmethod
+    def _nested_inputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"grid": inputs["day"].day_grid}  # the power flows before and after ran on it
 
     @cached_property
     def charger_kw(self) -> FloatArray:
@@ -227,6 +231,7 @@ def plan_day(
     max_rounds: int = 6,
     solver: str = "glop",
     time_limit_s: float = 120.0,
+    log: bool = False,
 ) -> DayPlan:
     """Plans ``day``'s EV charging and battery dispatch together.
 
@@ -238,7 +243,7 @@ def plan_day(
     power flow and re-solved up to ``max_rounds`` times; ``solver`` is GLOP or PDLP. The whole call
     (set-up, solves and power flows) ends within ``time_limit_s`` (s), except that the power flow
     of the day as it is (``before``) is always computed (status ``"time_limit"`` if the limit cut
-    the plan short).
+    the plan short). ``log=True`` prints each round to stdout (seconds, peak branch loading).
 
     Example:
         >>> from smartopt.datasets import sejong_5_1
@@ -262,6 +267,15 @@ def plan_day(
     time_limit_s = positive_float("time_limit_s", time_limit_s)
     started = time.perf_counter()
     deadline = started + time_limit_s
+    search_log = SearchLog(
+        "plan_day",
+        "peak branch loading (%)",
+        enabled=bool_flag("log", log),
+        started=started,
+        counting="rounds",
+        keep=lambda _old, new: new,
+    )
+    search_log.header(f"{day!r} by {solver}", max_rounds, time_limit_s)
     t, slot_h = day.num_slots, day.slot_h
     prices = None
     if objective == "cost":
@@ -283,6 +297,7 @@ def plan_day(
     ]
     flow_started = time.perf_counter()
     before = day.power_flow()
+    search_log.line(0, float(before.branch_loading_percent.max(initial=0.0)), force=True)
     # Each round ends with a power flow of the day: the LPs stop early enough to leave time for it.
     flow_s = time.perf_counter() - flow_started
     # Without a round's plan: the day as it is, cars charging on arrival and batteries idle.
@@ -309,6 +324,7 @@ def plan_day(
             break
         ev_kw, battery_out, overload = solved
         after = day.power_flow(charger_kw=day.charger_load_kw(ev_kw), battery_kw=battery_out)
+        search_log.line(rounds, float(after.branch_loading_percent.max(initial=0.0)), force=True)
         if not grid_limits or rounds >= max_rounds:
             break
         assert headroom is not None
@@ -345,6 +361,7 @@ def plan_day(
     soc = np.zeros((t + 1, len(batteries)))
     for b, bat in enumerate(batteries):
         soc[:, b] = model.soc(b) if model is not None and rounds else bat.soc0
+    search_log.summary(f"{status} after {rounds} rounds in {time.perf_counter() - started:.2f} s")
     return DayPlan(
         day=day,
         ev_kw=ev_kw,
@@ -456,6 +473,8 @@ class _DayModel:
             # below stays within the headroom in every slot, or pays for each kW over it.
             branches = np.flatnonzero(self.below[:, np.concatenate([self.edge_bus, self.day.battery_bus])].any(axis=1))
             for k in branches:
+                if time.perf_counter() >= deadline:  # building the rows takes a while on a large grid
+                    return "time_limit"
                 w_ev = self.below[k, self.edge_bus].astype(float)
                 w_bat = self.below[k, self.day.battery_bus].astype(float)
                 rows.append(sp.hstack([self._slot_matrix(w_ev), self._battery_net(w_bat), sp.csr_matrix((t, 1))]))
@@ -479,7 +498,7 @@ class _DayModel:
             col_lower=np.concatenate([self.col_lower, np.zeros(n_over)]),
             col_upper=np.concatenate([self.col_upper, np.full(n_over, np.inf)]),
         )
-        outcome = program.solve(solver, math.inf, deadline=deadline)
+        outcome = program.solve(solver, deadline)
         z = outcome.z
         if z is None:
             return outcome.status

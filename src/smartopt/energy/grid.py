@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, float_array, index_array
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _filled(name: str, value: Any, default: FloatArray, **checks: Any) -> FloatA
 
 
 @dataclass(frozen=True, eq=False)
-class Grid:
+class Grid(ToDict):
     """A radial distribution grid, validated on construction (shapes, ids, signs, radiality).
 
     - Buses: nominal voltage ``bus_vn_kv`` (kV), optional names and coordinates (m).

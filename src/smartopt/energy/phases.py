@@ -26,11 +26,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from smartopt._core import _phases
+from smartopt._progress import SearchLog
 from smartopt._serialise import ToDict
 from smartopt._validation import (
     MAX_QUANTITY,
     FloatArray,
     IntArray,
+    bool_flag,
     count_array,
     float_array,
     positive_float,
@@ -153,6 +155,7 @@ def balance_phases(
     time_limit_s: float | None = None,
     max_iterations: int | None = None,
     seed: int = 0,
+    log: bool = False,
 ) -> PhaseResult:
     """Assigns each load (a row of ``profile_kw``, ``(n, T)`` kW) to phase A, B or C of its
     ``feeder`` (``(n,)`` ids; default: one feeder) to minimise each feeder's worst phase spread.
@@ -164,7 +167,10 @@ def balance_phases(
     so the call ends close to the limit). With only ``max_iterations`` (or neither: then
     :data:`MAX_ITERATIONS`) the result is the same for a seed on any machine; with a time limit
     it depends on the machine's speed. ``seed`` drives the local search and CP-SAT.
-    ``"greedy"`` ignores all three."""
+    ``"greedy"`` ignores all three. ``log=True`` prints the progress to stdout (about every second:
+    evaluations, seconds, the worst imbalance of the feeders balanced so far).
+    The time limit covers the whole call."""
+    started = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     limit_s = None if time_limit_s is None else positive_float("time_limit_s", time_limit_s, maximum=1e9)
@@ -173,7 +179,15 @@ def balance_phases(
     budget = MAX_ITERATIONS if max_iterations is None and limit_s is None else max_iterations
     seed = seed_int("seed", seed)
     profile, groups = _inputs(profile_kw, feeder)
-    started = time.perf_counter()
+    search_log = SearchLog(
+        "balance_phases",
+        "worst imbalance so far (kW)",
+        enabled=bool_flag("log", log),
+        started=started,
+        counting="evaluations",
+        keep=max,
+    )
+    search_log.header(f"{profile.shape[0]} loads on {np.unique(groups).size} feeders by {method}", budget, limit_s)
     phase = np.zeros(profile.shape[0], np.int8)
     deadline = math.inf if limit_s is None else started + limit_s
     total = waiting = profile.shape[0]  # loads on feeders not yet balanced
@@ -189,6 +203,11 @@ def balance_phases(
         how = method if share_s > 1e-4 else "greedy"
         phase[rows], used = _balance_feeder(np.ascontiguousarray(profile[rows]), how, share_s, share, int(seed))
         evaluations += used
+        if search_log.enabled:
+            totals = _phase_totals(profile[rows], phase[rows], np.zeros(rows.size, np.int64))
+            search_log.line(evaluations, float(np.ptp(totals, axis=1).max(initial=0.0)))
+    search_log.line(evaluations, search_log.value, force=True)
+    search_log.summary(f"{evaluations:,} evaluations in {time.perf_counter() - started:.2f} s")
     return PhaseResult(
         phase=phase,
         feeder=groups,

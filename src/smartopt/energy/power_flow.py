@@ -67,6 +67,12 @@ class Violations:
     trafo_snapshots: npt.NDArray[np.int64]
     failed: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
+    def __repr__(self) -> str:
+        return (
+            f"Violations({self.bus.size} buses out of band, {self.line.size} lines and {self.trafo.size} transformers "
+            f"overloaded, {self.failed.size} failed snapshots)"
+        )
+
     def __bool__(self) -> bool:
         return bool(self.bus.size or self.line.size or self.trafo.size or self.failed.size)
 
@@ -364,6 +370,13 @@ class VoltageSensitivity:
 
     dv_dp: FloatArray
     dv_dq: FloatArray
+
+    def __repr__(self) -> str:
+        return (
+            f"VoltageSensitivity({self.dv_dp.shape[0]} buses: dV/dP up to "
+            f"{np.abs(self.dv_dp).max(initial=0.0):.3g} pu/kW, "
+            f"dV/dQ up to {np.abs(self.dv_dq).max(initial=0.0):.3g} pu/kvar)"
+        )
 
 
 def voltage_sensitivities(result: PowerFlowResult, snapshot: int = 0) -> VoltageSensitivity:

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _network
+from smartopt._serialise import ToDict
 from smartopt._validation import (
     FILLED,
     FloatArray,
@@ -52,6 +53,9 @@ class Path:
     travel_time_s: float
     length_m: float
 
+    def __repr__(self) -> str:
+        return f"Path({self.links.size} links, {self.length_m:.0f} m, {self.travel_time_s:.1f} s)"
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -67,6 +71,13 @@ class Assignment:
     turn_flow_vph: FloatArray
     unassigned_vph: float
     link_time_s: FloatArray
+
+    def __repr__(self) -> str:
+        return (
+            f"Assignment({self.link_flow_vph.size} links, {np.count_nonzero(self.link_flow_vph)} loaded, peak "
+            f"{self.link_flow_vph.max(initial=0.0):.0f} veh/h, {self.turn_flow_vph.size} turns, "
+            f"{self.unassigned_vph:g} veh/h unassigned)"
+        )
 
 
 def check_coordinates(name: str, xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -103,7 +114,7 @@ def _ids(name: str, value: Any, n: int) -> StrArray:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RoadNetwork:
+class RoadNetwork(ToDict):
     """A directed road network. Arrays are validated on construction and read-only afterwards.
 
     Nodes have planar coordinates ``node_xy`` (m) and optionally ``node_lonlat`` (degrees). Link ``k``

@@ -145,7 +145,7 @@ class MaxPressure:
 
 
 @dataclass(frozen=True)
-class PressureGuards:
+class PressureGuards(ToDict):
     """Guards of max-pressure where queues spill back; ``None`` turns a guard off.
 
     - ``exit_full``: an exit link holding at least this share of its storage (vehicles on it /
@@ -181,7 +181,7 @@ class PressureGuards:
 
 
 @dataclass(frozen=True, eq=False)
-class DetectorCounts:
+class DetectorCounts(ToDict):
     """What a city's detectors report at one instant: vehicles halting on each link (veh; stop
     line queues), optionally per movement of the controller's intersections in order (veh; lane
     detectors), and vehicles on each link (veh; exit-link occupancy, compared with the link's
@@ -190,6 +190,10 @@ class DetectorCounts:
     queue_veh: npt.ArrayLike
     movement_queue_veh: npt.ArrayLike | None = None
     link_vehicles_veh: npt.ArrayLike | None = None
+
+    def __repr__(self) -> str:
+        queue = np.asarray(self.queue_veh, dtype=float)
+        return f"DetectorCounts({queue.size} links, {queue.sum():.0f} veh halting)"
 
 
 @dataclass(frozen=True, eq=False)

@@ -56,6 +56,12 @@ class GreenWave(ToDict):
     status: str
     runtime_s: float
 
+    def __repr__(self) -> str:
+        return (
+            f"GreenWave({self.offset_s.size} signals, {self.status}: bands {self.bandwidth_out_s:.1f} s out, "
+            f"{self.bandwidth_in_s:.1f} s in, {self.runtime_s:.2f} s)"
+        )
+
 
 def _check_corridor(
     position_m: npt.ArrayLike, red_out_s: npt.ArrayLike, red_in_s: npt.ArrayLike, cycle_s: float
@@ -84,7 +90,7 @@ def maxband(
     *,
     red_shift_s: npt.ArrayLike | None = None,
     ratio: float | None = None,
-    time_limit: float | None = None,
+    time_limit_s: float | None = None,
     max_iterations: int | None = MAX_NODES,
     seed: int = 0,
 ) -> GreenWave:
@@ -98,12 +104,13 @@ def maxband(
     ``bb = ratio * b`` (e.g. the ratio of inbound to outbound through volumes; 1 for equal bands),
     otherwise only their sum counts. Solved with OR-Tools (SCIP, one thread) to optimality, or
     until ``max_iterations`` branch-and-bound nodes (default :data:`MAX_NODES`; None: no limit) or
-    ``time_limit`` seconds (default: none) run out, whichever comes first; ``seed`` sets SCIP's
+    ``time_limit_s`` seconds of the whole call (default: none) run out, whichever comes first; ``seed`` sets SCIP's
     random seed. Without a time limit the wave is the same for a seed on any machine (corridors of
     40 signals take about a hundred nodes). ``status`` is ``"feasible"`` when a limit stopped SCIP
     before it proved the bands optimal, and ``"time_limit"`` when a limit (time or nodes) stopped it
     before any bands were found: offsets all 0, bandwidths and travel times NaN.
     """
+    started = time.perf_counter()  # the time limit and runtime_s count the set-up too
     from ortools.linear_solver import pywraplp
 
     pos, r_out, r_in, cycle = _check_corridor(position_m, red_out_s, red_in_s, cycle_s)
@@ -113,7 +120,11 @@ def maxband(
         raise ValueError(f"speed_mps must be (slowest, fastest), got ({v_lo}, {v_hi})")
     shift = np.zeros(n) if red_shift_s is None else float_array("red_shift_s", red_shift_s, (n,))
     k = None if ratio is None else float(float_array("ratio", [ratio], positive=True)[0])
-    limit = None if time_limit is None else float(float_array("time_limit", [time_limit], positive=True)[0])
+    limit = (
+        None
+        if time_limit_s is None
+        else _checks.number("time_limit_s", time_limit_s, minimum=0.0, exclusive_minimum=True)
+    )
     if max_iterations is not None:
         max_iterations = _checks.integer("max_iterations", max_iterations, minimum=1, maximum=2**31 - 1)
     seed = _checks.integer("seed", seed, minimum=0, maximum=2**31 - 1)
@@ -128,8 +139,6 @@ def maxband(
         )
 
     solver = pywraplp.Solver.CreateSolver("SCIP")
-    if limit is not None:
-        solver.SetTimeLimit(max(1, math.ceil(limit * 1000)))
     params = f"randomization/randomseedshift = {int(seed)}\n"
     if max_iterations is not None:
         params += f"limits/nodes = {int(max_iterations)}\n"
@@ -152,7 +161,8 @@ def maxband(
     if k is not None:
         solver.Add(bb == k * b)
     solver.Maximize(b + bb)
-    started = time.perf_counter()
+    if limit is not None:
+        solver.SetTimeLimit(max(1, math.floor(1000 * (limit - (time.perf_counter() - started)))))
     code = solver.Solve()
     runtime = time.perf_counter() - started
     status = {pywraplp.Solver.OPTIMAL: "optimal", pywraplp.Solver.FEASIBLE: "feasible"}.get(code, "")
@@ -252,7 +262,7 @@ def _longest_circular_run(flags: npt.NDArray[np.bool_]) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Corridor:
+class Corridor(ToDict):
     """Signals along an arterial under one plan: position (m, outbound direction), effective red of
     the through movement each way (s), the shift from the outbound to the inbound red centre (s),
     and when in the cycle (s after the cycle start) the outbound through green begins."""
@@ -264,6 +274,10 @@ class Corridor:
     red_shift_s: FloatArray
     green_out_start_s: FloatArray
     cycle_s: float
+
+    def __repr__(self) -> str:
+        length = self.position_m[-1] - self.position_m[0] if self.position_m.size else 0.0
+        return f"Corridor({len(self.intersection_ids)} signals over {length:.0f} m, cycle {self.cycle_s:g} s)"
 
 
 def _through_green(x: Intersection, greens: FloatArray, group: int, cycle: float) -> tuple[float, float]:
@@ -326,7 +340,7 @@ def coordinate(
     speed_mps: tuple[float, float],
     *,
     ratio: float | None = None,
-    time_limit: float | None = None,
+    time_limit_s: float | None = None,
     max_iterations: int | None = MAX_NODES,
     seed: int = 0,
 ) -> tuple[FloatArray, GreenWave]:
@@ -334,7 +348,7 @@ def coordinate(
     wave, and the wave itself (limits as in :func:`maxband`)."""
     wave = maxband(
         corr.position_m, corr.red_out_s, corr.red_in_s, corr.cycle_s, speed_mps,
-        red_shift_s=corr.red_shift_s, ratio=ratio, time_limit=time_limit, max_iterations=max_iterations, seed=seed,
+        red_shift_s=corr.red_shift_s, ratio=ratio, time_limit_s=time_limit_s, max_iterations=max_iterations, seed=seed,
     )  # fmt: skip
     return np.mod(wave.offset_s - corr.green_out_start_s, corr.cycle_s), wave
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._serialise import ToDict
 from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
 
 TURNS = ("L", "T", "R", "U")
@@ -37,7 +38,7 @@ def _group_sum(volume: FloatArray, group: IntArray, n_groups: int) -> FloatArray
 
 
 @dataclass(frozen=True, eq=False)
-class Intersection:
+class Intersection(ToDict):
     """One signalised intersection, validated on construction.
 
     - Approaches ``a``: the incoming road link and the length (m) of the pedestrian crossing over it.
@@ -77,6 +78,13 @@ class Intersection:
     nodes: IntArray = FILLED
     uncontrolled_in_link: IntArray = FILLED
     uncontrolled_out_link: IntArray = FILLED
+
+    def __repr__(self) -> str:
+        return (
+            f"Intersection({self.id!r} at node {self.node}: {self.approach_link.size} approaches, "
+            f"{self.saturation_flow_vph.size} lane groups, {self.movement_out_link.size} movements, "
+            f"{len(self.stage_movements)} stages, cycle {self.cycle_min_s:g}-{self.cycle_max_s:g} s)"
+        )
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str):

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from smartopt._progress import SearchLog
 from smartopt._serialise import ToDict
-from smartopt._validation import FloatArray, float_array
+from smartopt._validation import FloatArray, bool_flag, float_array
 from smartopt.signals import _checks
 from smartopt.signals.model import MAX_TIME_S
 from smartopt.signals.timing import HcmParameters, TimingPlan, _hcm, _hcm_delay, optimize_fixed_time, webster
@@ -220,6 +221,7 @@ def optimize_network(
     n_threads: int = 2,
     hcm: HcmParameters | None = None,
     max_evaluations: int | None = None,
+    log: bool = False,
 ) -> NetworkTiming:
     """A common cycle, splits and offsets for every signal of ``model`` that minimise delay plus
     ``stop_penalty_s`` (s of delay per stop; about what a stop from 50 km/h costs) in the model
@@ -239,7 +241,8 @@ def optimize_network(
     time for the whole call, set-up included; a run still going at the limit is abandoned). With
     only ``max_iterations`` (or neither: then :data:`DEFAULT_MAX_ITERATIONS`) the result is the
     same for a ``seed`` on any machine and any ``n_threads``; with a time limit it depends on the
-    machine's speed. ``max_evaluations`` is the former name of ``max_iterations``.
+    machine's speed. ``max_evaluations`` is the former name of ``max_iterations``. ``log=True``
+    prints the search's progress to stdout (about every second: model runs, seconds, best objective).
     """
     started = time.perf_counter()
     if not isinstance(model, TrafficModel):
@@ -263,6 +266,13 @@ def optimize_network(
     seed = _checks.integer("seed", seed, minimum=0)
     threads = _checks.integer("n_threads", n_threads, minimum=1, maximum=1024)
     hcm = _hcm(hcm)
+    search_log = SearchLog(
+        "optimize_network",
+        "best objective (veh h)",
+        enabled=bool_flag("log", log),
+        started=started,
+        counting="model runs",
+    )
     xs = model.intersections
     if not xs:
         raise ValueError("the model has no signals to time")
@@ -295,6 +305,7 @@ def optimize_network(
     for cycle in cycles:  # every candidate plan must suit the model's step
         model.windows(webster(xs, period, cycle_s=float(cycle)))
     deadline = None if limit is None else started + limit
+    search_log.header(f"{len(xs)} signals, cycles {', '.join(f'{c:g}' for c in cycles)} s", budget, limit)
     scorer = _Scorer(model, demand, steps, penalty, threads, deadline, budget)
     rng = np.random.default_rng(seed)
     links = _links_between_signals(model, demand)
@@ -362,6 +373,7 @@ def optimize_network(
                             plan = replace(plan, offset_s=offsets[k], green_s=green[k])
                             random_now = random_now.copy()
                             random_now[i] = extra[k]
+                    search_log.line(scorer.evaluations, best)
                     if scorer.exhausted(until, cap):
                         return plan, best, random_now, False
             if not improved:
@@ -384,6 +396,7 @@ def optimize_network(
             continue
         base = start_plan(float(cycle))
         zero = score(base)
+        search_log.line(scorer.evaluations, zero)
         if not math.isfinite(zero):
             results.append((nan, nan, None))
             continue
@@ -392,10 +405,12 @@ def optimize_network(
         wave_score = score(wave)
         plan, best = (wave, wave_score) if wave_score < zero else (base, zero)
         plan, best, _, _ = climb(plan, best, randoms(plan), 1, 0.5 * (k + 1) / len(cycles))  # one sweep each
+        search_log.line(scorer.evaluations, best)
         results.append((best, zero, plan))
     objectives = np.array([r[0] for r in results])
     if not np.isfinite(objectives).any():  # the budget ran out before any plan was scored
         first = webster(xs, period, cycle_s=float(cycles[0]))
+        search_log.summary(f"{scorer.stopped or 'time_limit'} before any plan was scored")
         return NetworkTiming(
             plan=first, objective_veh_h=nan, random_delay_veh_h=nan, zero_offset_objective_veh_h=nan,
             cycles_s=np.asarray(cycles, dtype=float), cycle_objective_veh_h=objectives,
@@ -407,6 +422,11 @@ def optimize_network(
     assert found is not None
     plan, best, random_now, converged = climb(found, best, randoms(found), 1000, 1.0)
     status = "converged" if converged else (scorer.stopped or "iteration_limit")
+    search_log.line(scorer.evaluations, best, force=True)
+    search_log.summary(
+        f"{status}, cycle {plan.cycle_s[0]:g} s, objective {best:.4g} veh h after {scorer.evaluations:,} model runs "
+        f"in {time.perf_counter() - started:.2f} s"
+    )
     return NetworkTiming(
         plan=plan,
         objective_veh_h=best,

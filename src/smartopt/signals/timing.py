@@ -41,7 +41,7 @@ CYCLE_SUM_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
-class HcmParameters:
+class HcmParameters(ToDict):
     """HCM delay inputs: analysis period ``T`` (h), incremental delay factor ``k`` (0.5 for pretimed
     control), upstream filtering ``I`` (1.0 for an isolated intersection) and the progression factor
     ``PF`` (1.0 for random arrivals)."""
@@ -381,6 +381,13 @@ class DelayReport(ToDict):
     los: npt.NDArray[np.str_]
     intersection_delay_s: FloatArray
     intersection_los: npt.NDArray[np.str_]
+
+    def __repr__(self) -> str:
+        return (
+            f"DelayReport({self.intersection_delay_s.size} intersections, {self.delay_s.size} lane groups: "
+            f"average delay {self.average_delay_s:.1f} s/veh, total {self.total_delay_veh_h:.1f} veh h, "
+            f"worst v/c {self.v_over_c.max(initial=0.0):.2f})"
+        )
 
     @property
     def total_delay_veh_h(self) -> float:

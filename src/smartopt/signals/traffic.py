@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, eq=False)
-class TrafficDemand:
+class TrafficDemand(ToDict):
     """Demand for :class:`TrafficModel`: vehicles entering each link from outside (veh/h, one value
     per network link) and the flows turning from one link into the next (veh/h). A link's
     arrivals that turn nowhere leave the network at its end."""

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -81,6 +82,10 @@ struct Options {
     int32_t num_neighbours = 40;  // insertion positions are tried next to this many nearest clients
     // The time limit counts from here (set-up included): by default the moment the options are made.
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    // If set, called with (iterations, seconds since started, best objective) after the first
+    // solution and then every progress_interval_s of the search; it does not change the search.
+    std::function<void(int64_t, double, double)> on_progress;
+    double progress_interval_s = 1.0;
 };
 
 // A solution in plain form: the vehicles used (0 .. num_vehicles-1, type by type) and their visits.
