@@ -32,6 +32,7 @@ from smartopt.dispatch import (
     TravelSpace,
     VehicleType,
     VRPProblem,
+    VRPResult,
     simulate,
     size_fleet,
     solve_vrp,
@@ -240,6 +241,39 @@ def test_vrp_problem_round_trip_solves_the_same() -> None:
     a, b = (solve_vrp(p, max_iterations=300, seed=4) for p in (problem, rebuilt(problem)))
     assert [r.visits.tolist() for r in a.routes] == [r.visits.tolist() for r in b.routes]
     assert a.cost == b.cost
+
+
+def test_a_vrp_without_pairs_and_its_result_come_back() -> None:
+    # The most common VRP has no pickup-and-delivery pairs: [] in JSON, (0, 2) again.
+    problem = VRPProblem(distance=small_vrp().distance, vehicle_types=[VehicleType(count=4, capacity=30)])
+    back = rebuilt(problem)
+    assert back.pairs.shape == (0, 2) and back.pairs.dtype == np.int32
+    found = solve_vrp(back, max_iterations=300, seed=4)
+    summary = json.loads(json.dumps(found.to_dict(), allow_nan=False))
+    again = VRPResult.from_dict(summary, back)
+    assert (again.cost, again.status, again.solver, again.runtime_s) == (
+        found.cost,
+        found.status,
+        found.solver,
+        found.runtime_s,
+    )
+    assert [(r.vehicle, r.visits.tolist()) for r in again.routes] == [
+        (r.vehicle, r.visits.tolist()) for r in found.routes
+    ]
+    np.testing.assert_allclose(again.routes[0].arrival, found.routes[0].arrival)
+    with pytest.raises(ValueError, match="a summary of another problem"):
+        VRPResult.from_dict(summary, small_vrp())
+    with pytest.raises(ValueError, match=r"not a to_dict\(\) summary \(KeyError: 'routes'\)"):
+        VRPResult.from_dict({k: v for k, v in summary.items() if k != "routes"}, back)
+
+
+def test_from_dict_takes_no_silent_conversion() -> None:
+    data = small_vrp().to_dict()
+    for bad in ([[1.5, 2]], [[True, False]], [["1", 2]], [[2**40, 2]]):
+        with pytest.raises(ValueError, match=r"VRPProblem.pairs: not an array of int32"):
+            VRPProblem.from_dict({**data, "pairs": bad})
+    with pytest.raises(ValueError, match=r"VRPProblem.required: not an array of bool"):
+        VRPProblem.from_dict({**data, "required": ["False"] * len(data["required"])})
 
 
 def test_rebuilt_inputs_solve_the_same(problems: dict[type[ToDict], Any]) -> None:

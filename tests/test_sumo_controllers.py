@@ -24,6 +24,7 @@ from smartopt.signals.sumo import (
     run_max_pressure,
     write_tllogic,
 )
+from smartopt.signals.sumo.programs import _skipping_phases, _transition_state
 from smartopt.signals.sumo.recommend import OWN
 
 FLOW = '<flow id="{id}" begin="0" end="{end}" from="{src}" to="{dst}" vehsPerHour="{vph:.0f}" departLane="best"/>'
@@ -156,6 +157,25 @@ def transitions(phases: list[dict[str, Any]], green: int) -> dict[int, list[dict
     return out
 
 
+def test_transitions_warn_the_links_that_lose_green_and_keep_permitted_turns_permitted() -> None:
+    # through G -> G, left permitted -> protected g -> G, right G -> r, side r -> G, red r -> r
+    assert _transition_state("GgGrr", "GGrGr") == "Ggyrr"
+    assert _transition_state("GGrGr", "GgGrr") == "Ggryr"  # protected -> permitted: g at once
+
+
+def test_a_skip_from_a_stage_without_intergreen_takes_the_next_one() -> None:
+    # Stage 0 only adds a green to stage 1 (no intergreen); stage 1 -> 2 has a 3 s yellow and 2 s red.
+    green = {"minDur": 5.0, "maxDur": 40.0}
+    phases = [{"duration": 20.0, "state": "GGrr", **green}, {"duration": 10.0, "state": "GGGr", **green},
+              {"duration": 3.0, "state": "yyyr"}, {"duration": 2.0, "state": "rrrr"},
+              {"duration": 10.0, "state": "rrrG", **green}, {"duration": 3.0, "state": "rrry"}]  # fmt: skip
+    out = _skipping_phases(phases, [0, 1, 4], [False, False, False])
+    first, second = out[0]["next"]
+    assert out[first]["state"] == "GGGr" and "minDur" in out[first]  # to stage 1 directly
+    assert [(ph["duration"], ph["state"]) for ph in out[second : second + 2]] == [(3.0, "yyrr"), (2.0, "rrrr")]
+    assert out[second + 1]["next"] == [out.index(next(ph for ph in out if ph["state"] == "rrrG"))]
+
+
 def test_actuated_programs_skip_stages_no_detector_calls(sumo_bin: Path, tmp_path: Path) -> None:
     # Main road and side road through traffic, nobody turns left: the two protected-left stages
     # of A0 (4 stages) are never called.
@@ -188,7 +208,7 @@ def test_actuated_programs_skip_stages_no_detector_calls(sumo_bin: Path, tmp_pat
                             assert before[j] in "Gg" and after[j] in "Gg"
                         elif before[j] in "Gg" and after[j] not in "Gg":
                             assert c in "yr"
-                assert shown[0]["state"] == _yellow(before, after) or b == greens[(a + 1) % len(greens)]
+                assert shown[0]["state"] == _transition_state(before, after) or b == greens[(a + 1) % len(greens)]
     # A stage that gives pedestrians a green is never skipped.
     walk = replace(sig.intersections[0], ped_min_green_s=np.array([0.0, 7.0, 0.0, 0.0]))
     kept = actuated_programs(replace(sig, intersections=(walk, *sig.intersections[1:])), plan)
@@ -224,11 +244,6 @@ def test_actuated_programs_skip_stages_no_detector_calls(sumo_bin: Path, tmp_pat
     assert ran["cyclic"][1] == ran["cyclic"][3] == ran["cyclic"][0] > 0
     assert ran["skipping"][1] + ran["skipping"][3] <= 0.5 * (ran["cyclic"][1] + ran["cyclic"][3])
     assert min(ran["skipping"][0], ran["skipping"][2]) > ran["cyclic"][0]
-
-
-def _yellow(before: str, after: str) -> str:
-    return "".join("y" if b in "Gg" and a not in "Gg" else ("r" if a in "Gg" and b not in "Gg" else a)
-                   for b, a in zip(before, after, strict=True))  # fmt: skip
 
 
 def test_max_pressure_starts_at_the_window_and_reads_several_route_files(sumo_bin: Path, tmp_path: Path) -> None:

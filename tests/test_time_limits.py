@@ -99,7 +99,7 @@ def test_maxband() -> None:
     wave, _ = within_limit(
         lambda: maxband(position, red, red, 100.0, (10.0, 14.0), time_limit_s=LIMIT_S, max_iterations=None)
     )
-    assert wave.status == "feasible"  # bands found, not proven optimal: about 10 s to optimality
+    assert wave.status in ("feasible", "optimal")  # bands found (here about 10 s to prove optimal)
     assert wave.runtime_s <= 1.05 * LIMIT_S + 0.05
 
 

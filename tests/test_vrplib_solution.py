@@ -88,6 +88,16 @@ def test_one_vehicle_type_writes_the_routes_driven_like_the_best_known_files(tmp
     assert clients == sorted(c for r in ours["routes"] for c in r) == problem.clients.tolist()  # same numbering
 
 
+def test_an_incomplete_result_is_not_written(tmp_path: Path) -> None:
+    problem = mixed_fleet()
+    found = solve_vrp(problem, max_iterations=200, seed=1)
+    partial = evaluate_routes(problem, [(r.vehicle, r.visits) for r in found.routes[1:]])  # a route left out
+    assert not partial.feasible
+    with pytest.raises(ValueError, match=r"result is (infeasible|time_limit) \(\d+ required clients missing"):
+        write_vrplib_solution(partial, tmp_path / "partial.sol")
+    assert not (tmp_path / "partial.sol").exists()
+
+
 def test_cli_writes_a_solution_vrplib_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     instance, out = tmp_path / "tiny.vrp", tmp_path / "tiny.sol"
     instance.write_text(TINY_VRP)

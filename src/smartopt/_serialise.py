@@ -236,8 +236,17 @@ def _array(dtype: Any, data: Any, where: str) -> npt.NDArray[Any]:
                     raise ValueError("complex numbers must be [re, im] pairs")
                 return np.asarray(pairs[..., 0] + 1j * pairs[..., 1], dtype=want)
             return np.asarray(raw.astype(want or np.float64))
-        out = np.array(data, dtype=want)
-    except (TypeError, ValueError) as exc:
+        out = np.array(data)
+        if want is not None and out.size:
+            if want.kind in "iub" and out.dtype.kind != ("b" if want.kind == "b" else "i"):
+                raise ValueError(f"{'booleans' if want.kind == 'b' else 'whole numbers'} only")
+            cast = out.astype(want)
+            if want.kind in "iu" and not np.array_equal(cast, out):
+                raise ValueError(f"out of the {want} range")
+            out = cast
+        elif want is not None:
+            out = out.astype(want)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{where}: not an array of {want or 'numbers'} ({exc})") from None
     if out.dtype == object:
         raise ValueError(f"{where}: not a rectangular array of numbers or strings")

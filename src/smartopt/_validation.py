@@ -73,13 +73,18 @@ def _fits_int32(name: str, arr: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
     return np.array(arr, dtype=np.int32, order="C")
 
 
-def _check_shape(name: str, arr: npt.NDArray[Any], shape: tuple[int | None, ...] | None) -> None:
+def _shaped(name: str, arr: npt.NDArray[Any], shape: tuple[int | None, ...] | None) -> npt.NDArray[Any]:
+    """``arr`` checked against ``shape`` (None: any length); an empty list is an empty array of
+    the shape's other lengths (``[]`` for no ``(*, 2)`` pairs, as JSON writes it)."""
     if shape is None:
-        return
+        return arr
+    if arr.size == 0 and arr.ndim == 1 and len(shape) > 1 and shape[0] is None and None not in shape[1:]:
+        return arr.reshape(0, *(int(k) for k in shape[1:] if k is not None))
     ok = arr.ndim == len(shape) and all(want is None or got == want for got, want in zip(arr.shape, shape, strict=True))
     if not ok:
         want_txt = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"{name} must have shape {want_txt}, got {arr.shape}")
+    return arr
 
 
 def _first_bad(mask: npt.NDArray[np.bool_]) -> tuple[int, ...]:
@@ -106,7 +111,7 @@ def float_array(
     arr = _as_array(name, value)
     if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise TypeError(f"{name} must be a real-valued numeric array, got dtype {arr.dtype}")
-    _check_shape(name, arr, shape)
+    arr = _shaped(name, arr, shape)
     out = np.array(arr, dtype=np.float64, order="C")  # a copy: callers may freeze it
     bad = np.isnan(out) if allow_inf else ~np.isfinite(out)
     if bad.any():
@@ -129,7 +134,7 @@ def float_array(
 def index_array(name: str, value: Any, n: int, shape: tuple[int | None, ...] | None = (None,)) -> npt.NDArray[np.int32]:
     """``value`` as a C-contiguous int32 array of indices in ``[0, n)``."""
     arr = _as_array(name, value, integer=True)
-    _check_shape(name, arr, shape)
+    arr = _shaped(name, arr, shape)
     bad = (arr < 0) | (arr >= n)
     if bad.any():
         idx = _first_bad(bad)
@@ -142,7 +147,7 @@ def count_array(
 ) -> npt.NDArray[np.int32]:
     """``value`` as a C-contiguous int32 array of whole counts ``>= minimum``."""
     arr = _as_array(name, value, integer=True)
-    _check_shape(name, arr, shape)
+    arr = _shaped(name, arr, shape)
     if (arr < minimum).any():
         idx = _first_bad(arr < minimum)
         raise ValueError(f"{name}{_index_text(idx)}={arr[idx]} must be >= {minimum}")

@@ -426,8 +426,9 @@ class _RecordedFleet:
 
     def set_space(self, space: TravelSpace) -> IntArray:
         """The core's ``set_space`` with ``space``'s arguments (kept as the space: they do not pickle)."""
-        self.calls.append(("set_space", (space,)))
-        return self.native.set_space(space.core_args())  # type: ignore[arg-type]
+        out = self.native.set_space(space.core_args())  # type: ignore[arg-type]
+        self.calls.append(("set_space", (space,)))  # after the call: one the core refused is not replayed
+        return out
 
     def __getattr__(self, name: str) -> Any:
         if name not in self.CHANGES | self.READS:  # also any name asked for before __init__ set native
@@ -437,9 +438,10 @@ class _RecordedFleet:
             return value
 
         def change(*args: Any) -> Any:
+            out = value(*args)
             if name != "add_trip" or args[2]:  # a trip only tried (commit False) changes nothing
-                self.calls.append((name, args))
-            return value(*args)
+                self.calls.append((name, args))  # after the call: one the core refused is not replayed
+            return out
 
         return change
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -163,6 +163,26 @@ class VRPResult:
             "missing": self.missing.tolist(),
             "routes": [{"vehicle": r.vehicle, "visits": r.visits.tolist()} for r in self.routes],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], problem: VRPProblem) -> VRPResult:
+        """The result :meth:`to_dict` gave, rebuilt on the ``problem`` it solved: its routes scored
+        again (:func:`evaluate_routes`; schedules and loads recomputed, ``stats`` not kept).
+        ``ValueError`` naming the field for a malformed summary, or when the routes do not score
+        the stated cost and status on ``problem`` (a summary of another problem)."""
+        try:
+            routes = [(r["vehicle"], r["visits"]) for r in data["routes"]]
+            cost, status = float(data["cost"]), str(data["status"])
+            solver, runtime_s = str(data["solver"]), float(data["runtime_s"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"VRPResult.from_dict: not a to_dict() summary ({type(exc).__name__}: {exc})") from None
+        out = evaluate_routes(problem, routes, solver=solver, runtime_s=runtime_s)
+        if not (math.isclose(out.cost, cost, rel_tol=1e-9, abs_tol=1e-9) and out.feasible == (status == "feasible")):
+            raise ValueError(
+                f"VRPResult.from_dict: the routes score cost {out.cost:.6g} ({out.status}) on this problem, "
+                f"not the stated {cost:.6g} ({status}): a summary of another problem"
+            )
+        return replace(out, status=status)  # why an incomplete answer stopped is the solver's to say
 
     def plot(self, ax: Axes | None = None, coords: npt.ArrayLike | None = None) -> Axes:
         """Draws the routes on the problem's coordinates (or ``coords``, (n, 2))."""

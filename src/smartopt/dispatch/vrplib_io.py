@@ -124,9 +124,15 @@ def write_vrplib_solution(result: VRPResult, path: str | Path) -> None:
     file's node number less one; depots left out), then ``Cost <cost>``. With one vehicle type the
     routes driven are numbered 1, 2, ...; with several, route ``k`` is vehicle ``k - 1`` and unused
     vehicles have empty routes (as in the best-known solutions of mixed fleets), so that the file
-    keeps which vehicle drives which route. :func:`read_vrplib_solution` reads it back."""
+    keeps which vehicle drives which route. :func:`read_vrplib_solution` reads it back. Only
+    feasible results are written (``ValueError`` otherwise)."""
     if not isinstance(result, VRPResult):
         raise TypeError(f"result must be a VRPResult, got {type(result).__name__}")
+    if not result.feasible:
+        raise ValueError(
+            f"result is {result.status} ({result.missing.size} required clients missing or limits broken): a .sol "
+            "file has no status, so a reader would take it for a complete solution"
+        )
     visits = {r.vehicle: r.visits.tolist() for r in result.routes}
     if len(result.problem.vehicle_types) == 1:
         routes = [visits[v] for v in sorted(visits)]

@@ -18,15 +18,16 @@ LP_SOLVERS = ("glop", "pdlp")
 
 
 class _FillRate:
-    """How long OR-Tools takes to fill a model (s per nonzero): the slowest of the last few fills of
+    """How long OR-Tools takes to fill a model (s per nonzero): the median of the last few fills of
     large models on this machine, twice over, so that a fill that cannot end by the deadline is not
-    started (it holds the GIL and nothing interrupts it)."""
+    started (it holds the GIL and nothing interrupts it); one fill slowed by a busy moment does not
+    stop the next ones."""
 
     def __init__(self, s_per_nonzero: float) -> None:
         self.recent = [s_per_nonzero]
 
     def predict_s(self, nonzeros: int) -> float:
-        return 2.0 * max(self.recent) * nonzeros
+        return 2.0 * float(np.median(self.recent)) * nonzeros
 
     def record(self, nonzeros: int, seconds: float) -> None:
         if nonzeros >= 100_000:  # smaller fills time mostly overhead
@@ -104,6 +105,9 @@ def _solved_by(engine: Any, model: Any, deadline: float) -> bool:
     except TimeoutError:
         engine.interrupt_solve()
         return False
+    except BaseException:  # e.g. Ctrl-C while waiting: the solve is not left running
+        engine.interrupt_solve()
+        raise
     return True
 
 

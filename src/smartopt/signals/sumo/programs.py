@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from smartopt._validation import bool_flag
 from smartopt.signals.sumo.junctions import SumoSignals
 from smartopt.signals.timing import TimingPlan
 
@@ -70,6 +71,7 @@ def actuated_programs(
     detectors see vehicles only)."""
     if kind not in ACTUATION_PARAMS:
         raise ValueError(f"kind={kind!r} must be one of {sorted(ACTUATION_PARAMS)}")
+    skipping = bool_flag("skipping", skipping)
     out = plan_programs(signals, plan)
     for i, (x, prog) in enumerate(zip(signals.intersections, signals.programs, strict=True)):
         ns = len(prog.stage_phase)
@@ -97,7 +99,8 @@ def _skipping_phases(
     """A program's phases laid out so that each stage's green may hand over to any later stage
     up to the first one it must not skip (``keep``): its green, then its own intergreen to the
     next stage, then one to each later stage (the yellow of its own intergreen on the links that
-    lose green, then red for the rest of it). The green's ``next`` lists the transitions in
+    lose green, then red for the rest of it; the intergreen of the first stage on the way that has
+    one when it has none). The green's ``next`` lists the transitions in
     cycle order (SUMO's choice when no detector calls is the first) and each transition's last
     phase ``next`` is the green it leads to. The first phase is the first stage's green."""
     n = len(stage_phase)
@@ -107,13 +110,16 @@ def _skipping_phases(
     legs: list[list[tuple[int, list[dict[str, Any]]]]] = []  # per stage: (to stage, transition phases)
     for a, p in enumerate(stage_phase):
         legs.append([((a + 1) % n, own[a])])
-        total = sum(ph["duration"] for ph in own[a])
         for d in range(2, n):
             if keep[(a + d - 1) % n]:
                 break
             b = (a + d) % n
+            # the intergreen of the first stage on the way that has one (a stage that only adds
+            # greens to the next may have none)
+            via = next((own[(a + k) % n] for k in range(d) if own[(a + k) % n]), [])
+            total = sum(ph["duration"] for ph in via)
             state = _transition_state(phases[p]["state"], phases[stage_phase[b]]["state"])
-            yellow = min(own[a][0]["duration"], total) if own[a] else 0.0
+            yellow = min(via[0]["duration"], total) if via else 0.0
             steps = [{"duration": yellow, "state": state}] if yellow > 0 else []
             if total > yellow:
                 steps.append({"duration": round(total - yellow, 2), "state": state.replace("y", "r")})
@@ -163,11 +169,15 @@ def write_tllogic(
 
 def _transition_state(green_from: str, green_to: str) -> str:
     """The yellow shown when leaving one green state for another: links that lose their green
-    show ``y``; the others show what the next green shows, but never green yet."""
+    show ``y``, links that gain it ``r`` (not green yet), links green in both keep a permitted
+    ``g`` if either shows one (a left turn is not protected while the opposing traffic still
+    clears on yellow), the others show what the next green shows."""
     out = []
     for a, b in zip(green_from, green_to, strict=True):
         if a in "Gg" and b not in "Gg":
             out.append("y")
+        elif b in "Gg":
+            out.append("r" if a not in "Gg" else "g" if "g" in (a, b) else "G")
         else:
-            out.append("r" if b in "Gg" and a not in "Gg" else b)
+            out.append(b)
     return "".join(out)
