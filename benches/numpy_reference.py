@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from smartopt.signals.timing import HcmParameters, _hcm_delay, _Packed
+from smartopt.signals._hcm import control_delay
+from smartopt.signals.timing import HcmParameters, _Packed
 
 
 def _totals(p: _Packed, green: np.ndarray, cycle: np.ndarray, hcm: HcmParameters) -> np.ndarray:
@@ -13,7 +14,7 @@ def _totals(p: _Packed, green: np.ndarray, cycle: np.ndarray, hcm: HcmParameters
     eff = np.einsum("n...s,nsg->n...g", green, p.serves.astype(float))
     shape = (len(cycle),) + (1,) * (eff.ndim - 2) + (p.volume.shape[1],)
     vol, sat = p.volume.reshape(shape), p.saturation.reshape(shape)
-    d, _, _ = _hcm_delay(vol, np.where(sat > 0, sat, 1.0), eff, cycle[..., None], *hcm.as_tuple())
+    d, _, _ = control_delay(vol, np.where(sat > 0, sat, 1.0), eff, cycle[..., None], *hcm.as_tuple())
     return np.asarray(np.where((vol > 0) & (sat > 0), vol * d, 0.0).sum(axis=-1))
 
 

@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 
 from smartopt._core import _phases
-from smartopt.dispatch import Policy, VehicleType, VRPProblem, simulate, solve_vrp
+from smartopt.dispatch import Policy, VehicleType, VRPProblem, VRPResult, simulate, solve_vrp
 from smartopt.dispatch.pooling import Trip, choose
-from smartopt.dispatch.routing import VRPResult
 from smartopt.district import District
 from smartopt.energy import balance_phases, plan_day
 from smartopt.signals.greenwave import coordinate, corridor, maxband

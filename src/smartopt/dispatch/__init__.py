@@ -4,8 +4,9 @@ from smartopt.dispatch.assignment import linear_sum_assignment
 from smartopt.dispatch.dispatcher import Dispatcher, Offer
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.reoptimize import Reoptimization, reoptimize
-from smartopt.dispatch.routing import Route, VRPResult, evaluate_routes, solve_vrp
+from smartopt.dispatch.routing import solve_vrp
 from smartopt.dispatch.simulation import FleetSizing, Policy, SimulationResult, simulate, size_fleet
+from smartopt.dispatch.solution import Route, VRPResult, evaluate_routes
 from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 from smartopt.dispatch.vrplib_io import read_vrplib, read_vrplib_solution, write_vrplib_solution

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._progress import SearchLog
-from smartopt.dispatch.routing import VRPResult, _result, _route_arrays, evaluate_routes
+from smartopt.dispatch.solution import VRPResult, _result, _route_arrays, evaluate_routes
 from smartopt.dispatch.vrp import VRPProblem
 
 SCALE = 1000

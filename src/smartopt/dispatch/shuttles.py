@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from smartopt._validation import IntArray
-from smartopt.dispatch.routing import VRPResult
+from smartopt.dispatch.solution import VRPResult
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 from smartopt.district import District
 

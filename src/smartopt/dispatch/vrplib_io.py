@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._validation import INT32_MAX
-from smartopt.dispatch.routing import VRPResult
+from smartopt.dispatch.solution import VRPResult
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 
 Rounding = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]

@@ -1,7 +1,7 @@
 """Numba kernels of the fixed-time optimiser (imported on first use, compiled once and cached).
 
 Numba rather than Cython here: the kernel is parallel over intersections (``prange``) and compiles
-the very same HCM delay function (``timing._hcm_delay``) the NumPy path uses, so there is one
+the very same HCM delay function (``_hcm.control_delay``) the NumPy path uses, so there is one
 delay formula in the code base. The JIT cost is paid once per machine (``cache=True``).
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from smartopt.signals.timing import _hcm_delay
+from smartopt.signals._hcm import control_delay
 
-_delay = nb.njit(cache=True, error_model="numpy")(_hcm_delay)
+_delay = nb.njit(cache=True, error_model="numpy")(control_delay)
 
 
 @nb.njit(cache=True, error_model="numpy")

@@ -16,8 +16,9 @@ from smartopt._progress import SearchLog
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, bool_flag, float_array
 from smartopt.signals import _checks
+from smartopt.signals._hcm import control_delay
 from smartopt.signals.model import MAX_TIME_S
-from smartopt.signals.timing import HcmParameters, TimingPlan, _hcm, _hcm_delay, optimize_fixed_time, webster
+from smartopt.signals.timing import HcmParameters, TimingPlan, _hcm, optimize_fixed_time, webster
 from smartopt.signals.traffic import TrafficDemand, TrafficModel
 
 DEFAULT_MAX_ITERATIONS = 400
@@ -321,7 +322,7 @@ def optimize_network(
         scored duration (veh h): what the deterministic model leaves out."""
         ns = serves[i].shape[0]
         green = (end[:ns] - start[:ns]) @ serves[i]
-        d2, _, _ = _hcm_delay(group_vph[i], xs[i].saturation_flow_vph, green, cycle, t, k_factor, filtering, 0.0)
+        d2, _, _ = control_delay(group_vph[i], xs[i].saturation_flow_vph, green, cycle, t, k_factor, filtering, 0.0)
         return float((group_vph[i] * d2).sum()) / 3600.0 * hours
 
     def randoms(plan: TimingPlan) -> FloatArray:

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array
 from smartopt.signals import _checks
+from smartopt.signals._hcm import control_delay
 from smartopt.signals.model import MAX_FLOW_VPH, MAX_TIME_S, Intersection, _bounded
 
 if TYPE_CHECKING:
@@ -62,33 +63,6 @@ class HcmParameters(ToDict):
         return (self.analysis_period_h, self.k, self.upstream_filtering, self.progression_factor)
 
 
-def _hcm_delay(
-    volume_vph: Any,
-    saturation_vph: Any,
-    green_s: Any,
-    cycle_s: Any,
-    analysis_period_h: float = 0.25,
-    k: float = 0.5,
-    upstream_filtering: float = 1.0,
-    progression_factor: float = 1.0,
-) -> tuple[Any, Any, Any]:
-    """HCM control delay (s/veh), capacity (veh/h) and ``v/c`` of lane groups (scalars or arrays):
-
-    ``d = d1 * PF + d2`` with uniform delay ``d1 = 0.5 C (1 - g/C)^2 / (1 - min(1, X) g/C)`` and
-    incremental delay ``d2 = 900 T [(X - 1) + sqrt((X - 1)^2 + 8 k I X / (c T))]``; no initial
-    queue. Assumes valid input: the compiled optimiser runs this same function under Numba, and
-    :func:`lane_group_delay` is its checked public form.
-    """
-    g_over_c = np.minimum(green_s / cycle_s, 1.0)
-    capacity = np.maximum(saturation_vph * g_over_c, 1e-9)
-    x = volume_vph / capacity
-    # (the floor keeps g = C with X >= 1 at its limit 0 instead of 0/0)
-    d1 = 0.5 * cycle_s * (1.0 - g_over_c) ** 2 / np.maximum(1.0 - np.minimum(1.0, x) * g_over_c, 1e-300)
-    t = analysis_period_h
-    d2 = 900.0 * t * ((x - 1.0) + np.sqrt((x - 1.0) ** 2 + 8.0 * k * upstream_filtering * x / (capacity * t)))
-    return d1 * progression_factor + d2, capacity, x
-
-
 def lane_group_delay(
     volume_vph: npt.ArrayLike,
     saturation_vph: npt.ArrayLike,
@@ -110,7 +84,7 @@ def lane_group_delay(
         raise ValueError(f"green_s {g.shape} and cycle_s {c.shape} do not broadcast together") from None
     if (longer[0] > longer[1]).any():
         raise ValueError("green_s must not exceed cycle_s")
-    d, cap, x = _hcm_delay(v, s, g, c, *_hcm(hcm).as_tuple())
+    d, cap, x = control_delay(v, s, g, c, *_hcm(hcm).as_tuple())
     return np.asarray(d), np.asarray(cap), np.asarray(x)
 
 
@@ -428,7 +402,7 @@ def hcm_delay(
     plan = match_plan(intersections, plan)
     green = np.einsum("ns,nsg->ng", plan.green_s, p.serves.astype(float))
     exists = p.saturation > 0
-    delay, capacity, x = _hcm_delay(p.volume, p.saturation, green, plan.cycle_s[:, None], *hcm.as_tuple())
+    delay, capacity, x = control_delay(p.volume, p.saturation, green, plan.cycle_s[:, None], *hcm.as_tuple())
     weights = p.volume * exists
     per_int = (weights * np.where(exists, delay, 0.0)).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
     idx = np.nonzero(exists)
