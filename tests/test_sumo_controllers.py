@@ -142,6 +142,8 @@ def test_actuated_programs_run_on_sumos_own_detectors(sumo_bin: Path, tmp_path: 
     assert abs(np.mean(losses["actuated"]) - np.mean(losses["static"])) > 0.1  # s: a different control ran
     with pytest.raises(ValueError, match=r"kind='gap' must be one of \['actuated', 'delay_based'\]"):
         actuated_programs(sig, plan, kind="gap")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"skipping must be True or False, got str 'no'"):
+        actuated_programs(sig, plan, skipping="no")  # type: ignore[arg-type]
 
 
 def transitions(phases: list[dict[str, Any]], green: int) -> dict[int, list[dict[str, Any]]]:

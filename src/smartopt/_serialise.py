@@ -159,7 +159,7 @@ def _value(tp: Any, data: Any, where: str, nested: dict[str, Any]) -> Any:
             return _build(tp, data, where, own, tp._nested_inputs(own))
         return _build(tp, data, where, {}, nested)
     if is_typeddict(tp):
-        hints = get_type_hints(tp)
+        hints = _hints(tp)
         _check(dict, data, where)
         return {k: _value(hints.get(k, Any), v, f"{where}[{k!r}]", nested) for k, v in data.items()}
     if origin in (tuple, list):
