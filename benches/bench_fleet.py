@@ -27,7 +27,7 @@ import numpy.typing as npt
 import pytest
 
 from smartopt.datasets import sejong_5_1
-from smartopt.dispatch import Fleet, Policy, Requests, SimulationResult, TravelSpace, simulate
+from smartopt.dispatch import Fleet, FleetDay, Policy, Requests, TravelSpace, simulate
 from smartopt.network import RoadNetwork
 
 SIZES = {"full": (100, 10_000), "smoke": (10, 300)}
@@ -95,7 +95,7 @@ def undirected_space(points: npt.NDArray[np.float64], edges: npt.NDArray[np.floa
     return TravelSpace.from_network(net)
 
 
-def run_smartopt(inst: Instance) -> SimulationResult:
+def run_smartopt(inst: Instance) -> FleetDay:
     if inst.space == "manhattan":
         space = TravelSpace.plane(inst.points, speed_mps=SPEED_MPS, metric="manhattan")
     else:

@@ -33,7 +33,11 @@ def test_phase_balancing(benchmark, scale: str, slots: int, method: str) -> None
     benchmark.group = f"phase balancing, {n} loads x {slots} slots, {limit:g} s each"
     benchmark.extra_info["tool"] = f"smartopt-{method}" if method == "hybrid" else method
     result = benchmark.pedantic(
-        balance_phases, args=(profile,), kwargs={"method": method, "time_limit_s": limit}, rounds=1, iterations=1
+        balance_phases,
+        args=(profile,),
+        kwargs={"method": method, "time_limit_s": limit, "slot_h": 24.0 / slots},
+        rounds=1,
+        iterations=1,
     )
     round_robin = float(phase_imbalance_kw(profile, np.arange(n) % 3)[0])
     worst = float(result.imbalance_kw[0])

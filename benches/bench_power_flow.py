@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from smartopt.datasets import sejong_5_1, year_profiles
-from smartopt.energy import Grid, power_flow
+from smartopt.energy import Grid, grid_from_pandapower, grid_to_pandapower, power_flow
 
 YEAR = 35_040
 PANDAPOWER_SUBSET = {"full": 200, "smoke": 3}
@@ -52,16 +52,16 @@ def case(name: str, snapshots: int) -> tuple[Any, Grid, np.ndarray, np.ndarray]:
 
     if name == "case33bw":
         net = quiet(pn.case33bw)
-        grid = Grid.from_pandapower(net)
+        grid = grid_from_pandapower(net)
         kinds = ["residential"] * 22 + ["commercial"] * (grid.num_loads - 22)  # the last ten: shops and offices
     elif name == "cigre_mv":
         net = quiet(pn.create_cigre_network_mv)
-        grid = Grid.from_pandapower(net)
+        grid = grid_from_pandapower(net)
         kinds = ["residential"] * grid.num_loads
     else:
         energy = sejong_5_1().energy
         grid = energy.grid
-        net = grid.to_pandapower()
+        net = grid_to_pandapower(grid)
         kinds = list(energy.load_kind)
     quiet(pp.runpp, net)
     days = -(-snapshots // 96)
@@ -152,9 +152,9 @@ def test_year_of_quarter_hours(benchmark, scale: str, name: str, tool: str) -> N
 
 
 FIRST_CALL = {
-    "smartopt": "from smartopt.energy import Grid, power_flow\n"
+    "smartopt": "from smartopt.energy import grid_from_pandapower, power_flow\n"
     "import pandapower.networks as pn\n"
-    "grid = Grid.from_pandapower(pn.case33bw())\n"
+    "grid = grid_from_pandapower(pn.case33bw())\n"
     "t = time.perf_counter(); power_flow(grid{backend}); dt = time.perf_counter() - t\n",
     "pandapower-runpp": "import pandapower as pp, pandapower.networks as pn\n"
     "net = pn.case33bw()\n"

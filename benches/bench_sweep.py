@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from smartopt.scenarios import sweep
+from smartopt.app.scenarios import sweep
 
 distributed = pytest.importorskip("dask.distributed", reason="Dask is an optional extra (smartopt[dask])")
 SIZES = {"full": (25, (0.8, 1.0, 1.2, 1.5)), "smoke": (2, (1.0, 1.2))}

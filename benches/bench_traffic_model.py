@@ -82,7 +82,7 @@ def test_district_network_timing(benchmark, scale: str) -> None:  # type: ignore
     found = benchmark.pedantic(
         optimize_network, args=(model, district.traffic[period]),
         kwargs={"cycles_s": [110.0], "period": period, "duration_s": 1800.0, "time_limit_s": 3600.0,
-                "max_evaluations": budget}, rounds=1,
+                "max_iterations": budget}, rounds=1,
     )  # fmt: skip
     benchmark.extra_info["model_runs"] = found.evaluations
     benchmark.extra_info["objective_veh_h"] = [found.zero_offset_objective_veh_h, found.objective_veh_h]

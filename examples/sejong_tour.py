@@ -52,10 +52,10 @@ plan.plot().savefig(OUT / "energy_plan.png")
 from smartopt.dispatch import Dispatcher, Policy, simulate, solve_vrp
 from smartopt.dispatch.shuttles import booked_trips
 
-trips = booked_trips(district, seed=0)
+trips = booked_trips(district.network, district.fleet, district.requests, seed=0)
 routes = solve_vrp(trips.problem, max_iterations=400, seed=0)
 print(routes)
-day = simulate(district, policy=Policy(wait_weight=1.0), progress=False)
+day = simulate(district.network, district.fleet, district.requests, policy=Policy(wait_weight=1.0), progress=False)
 print(day)
 day.plot().figure.savefig(OUT / "fleet_day.png")
 live = Dispatcher(district.network, district.fleet)
@@ -67,12 +67,12 @@ print(offer, live.advance(8 * 3600.0 + 600.0)[:3])
 # ## Coupling: the shuttles drive on the signal plans' delays; their charging joins the grid
 
 # %%
-from smartopt.coupling import signal_time_of_day, with_fleet_charging
+from smartopt.app.coupling import district_time_of_day, with_fleet_charging
 
 plans = {p: optimize_fixed_time(x, k) for k, p in enumerate(district.periods)}
-by_hour = signal_time_of_day(district.network, x, district.periods, plans)
+by_hour = district_time_of_day(district, plans)  # each plan in its period's signal_hours
 # like for like: the same fleet and policy as `day` above, only the travel times change
-signal_aware = simulate(district, policy=Policy(wait_weight=1.0), time_of_day=by_hour, progress=False)
+signal_aware = district.simulate(policy=Policy(wait_weight=1.0), time_of_day=by_hour, progress=False)
 print(f"mean wait {day.kpis['mean_wait_s']:.0f} s at free flow, {signal_aware.kpis['mean_wait_s']:.0f} s with signals")
 with_shuttles = with_fleet_charging(energy, district.fleet, signal_aware.charger_load_kw(energy.slot_h * 3600))
 added = with_shuttles.ev_energy_kwh[energy.ev_energy_kwh.size :].sum()
@@ -82,8 +82,8 @@ print(f"{added:.0f} kWh of shuttle charging on the grid, all {signal_aware.kpis[
 # ## The whole day, and variants of it
 
 # %%
-from smartopt.pipeline import run_district
-from smartopt.scenarios import run_scenario
+from smartopt.app.pipeline import run_district
+from smartopt.app.scenarios import run_scenario
 
 whole = run_district(district, scenario="sejong-5-1", out=OUT / "day", show=False, shuttle_iterations=400)
 print(sorted(whole.results), f"report: {OUT / 'day' / 'report.html'}")

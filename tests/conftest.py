@@ -9,9 +9,9 @@ import pytest
 from hypothesis import settings
 
 from resco import download_resco
+from smartopt.app.district import District
 from smartopt.datasets import sejong_5_1
-from smartopt.district import District
-from smartopt.network import RoadNetwork
+from smartopt.network import RoadNetwork, read_sumo
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -66,4 +66,4 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RoadNetwork]:
          "--tls.set", "B1", "--tls.default-type", "static", "-o", str(net), "--no-warnings"],
         check=True, capture_output=True,
     )  # fmt: skip
-    return net, RoadNetwork.from_sumo(net)
+    return net, read_sumo(net)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from smartopt.dispatch import Fleet, Requests, SimulationResult
+from smartopt.dispatch import Fleet, FleetDay, Requests
 from smartopt.dispatch.model import DAY_S
 from smartopt.dispatch.simulation import RideLimits
 
@@ -43,7 +43,7 @@ def random_requests(rng: np.random.Generator, num_nodes: int, n: int, horizon_s:
     )
 
 
-def check_day(res: SimulationResult) -> None:
+def check_day(res: FleetDay) -> None:
     """Every promise and limit, from the result's output alone."""
     req, space, fleet = res.requests, res.space, res.fleet
     limits = RideLimits.of(space, req, res.policy.boarding_s)

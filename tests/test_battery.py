@@ -144,11 +144,11 @@ def test_core_rejects_bad_values_without_crashing(series: list[float], values: l
             out = _battery.dispatch(objective, series, *values)
         except ValueError:
             continue
-        assert np.isfinite(out["soc"]).all()
+        assert np.isfinite(out.soc).all()
 
 
 def test_frame_repr_and_plot() -> None:
     result = dispatch_battery([100.0, 300.0, 100.0], Battery(100.0, 50.0), slot_h=1.0)
-    assert list(result.to_frame().columns) == ["net_load_kw", "charge_kw", "discharge_kw", "grid_kw", "soc"]
+    assert list(result.to_frame().columns) == ["time_h", "net_load_kw", "charge_kw", "discharge_kw", "grid_kw", "soc"]
     assert "3 slots, min_peak by exact: optimal, peak 300.0 -> 250.0 kW" in repr(result)
     assert result.plot().get_ylabel() == "load (kW)"

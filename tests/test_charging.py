@@ -278,14 +278,15 @@ def test_core_rejects_inconsistent_input_without_crashing(
             out = call()
         except ValueError:
             continue
-        assert np.isfinite(out["power"]).all() and (out["power"] >= -FEAS).all()
+        assert np.isfinite(out.power).all() and (out.power >= -FEAS).all()
 
 
 def test_result_frame_repr_and_plot() -> None:
     inst = random_sessions(np.random.default_rng(1), 20, 24)
     result = schedule_charging(**inst, objective="valley")
     frame = result.to_frame()
-    assert list(frame.columns) == ["base_kw", "ev_kw", "total_kw"] and len(frame) == 24
+    assert list(frame.columns) == ["time_h", "base_kw", "ev_kw", "total_kw"] and len(frame) == 24
+    np.testing.assert_allclose(frame.time_h, np.arange(24) * result.slot_h)
     np.testing.assert_allclose(frame.total_kw, result.total_kw)
     assert "20 EVs x 24 slots, valley by exact: optimal" in repr(result)
     assert result.plot().get_ylabel() == "load (kW)"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import smartopt
-from smartopt.cli import main
+from smartopt.app.cli import main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,7 +124,8 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert phases["balanced_worst_imbalance_kw"] < phases["in_turn_worst_imbalance_kw"]
     assert phases["balanced_mean_worst_imbalance_kw"] < phases["in_turn_mean_worst_imbalance_kw"]
     plan_frame = (tmp_path / "out" / "energy_plan.csv").read_text().splitlines()
-    assert plan_frame[0].startswith("slot,demand_before_kw") and len(plan_frame) == 1 + results["energy"]["slots"]
+    assert plan_frame[0].startswith("slot,time_h,demand_before_kw")
+    assert len(plan_frame) == 1 + results["energy"]["slots"]
     out = capsys.readouterr().out
     assert "Results in" in out and "results.json" in out and "Webster -> smartopt" in out and "Before and after:" in out
 
@@ -172,7 +173,7 @@ def test_steps_count_up_in_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: p
     import sys
     import time
 
-    from smartopt.pipeline import Steps
+    from smartopt.app.pipeline import Steps
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     with Steps()("a long step"):
@@ -298,7 +299,7 @@ def test_sweep_without_dask_names_the_extra(
 
 
 def test_a_missing_optional_dependency_names_its_extra() -> None:
-    from smartopt.cli import _missing
+    from smartopt.app.cli import _missing
 
     assert _missing(ModuleNotFoundError("No module named 'pandapower'", name="pandapower")) == (
         'pandapower is not installed: pip install "smartopt[pandapower]"'

@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from smartopt.cli import main
-from smartopt.config import export_scenario, load_district
+from smartopt.app.cli import main
+from smartopt.app.config import export_scenario, load_district
+from smartopt.app.district import District
 from smartopt.datasets import sejong_5_1
-from smartopt.district import District
+from smartopt.energy import grid_to_pandapower
 from test_embedding import same
 
 
@@ -258,6 +259,10 @@ def test_config_sections_are_checked(exported: Path, tmp_path: Path) -> None:
     config.write_text(text.replace("slot_h = 0.25", "slot_h = 15"))  # minutes by mistake
     with pytest.raises(ValueError, match="slot_h must be the slot length in hours"):
         load_district(config)
+    hours = next(line for line in text.splitlines() if line.startswith("hours = "))
+    config.write_text(text.replace(hours + "\n", ""))  # never silently at free flow
+    with pytest.raises(ValueError, match=r"\[signals\] hours is missing.*hours = \{\} drives the dispatch at free"):
+        load_district(config)
     with pytest.raises(FileNotFoundError, match=r"nothing\.toml"):
         load_district(tmp_path / "nothing.toml")
 
@@ -315,8 +320,8 @@ def test_district_on_a_sumo_network_with_its_traffic_lights(exported: Path, tmp_
 
     import numpy as np
 
-    from smartopt.network import RoadNetwork
-    from smartopt.pipeline import run_district
+    from smartopt.app.pipeline import run_district
+    from smartopt.network import read_sumo
 
     config = broken(exported, tmp_path)
     d = config.parent
@@ -332,7 +337,7 @@ def test_district_on_a_sumo_network_with_its_traffic_lights(exported: Path, tmp_
         for k in range(120)
     ]
     (d / "routes.rou.xml").write_text('<routes><vType id="car"/>' + "".join(vehicles) + "</routes>")
-    nodes = RoadNetwork.from_sumo(net).node_ids
+    nodes = read_sumo(net).node_ids
     depot_bus = pd.read_csv(d / "fleet" / "chargers.csv")["bus"].iloc[0]
     pd.DataFrame({"node": ["A0", "C2"]}).to_csv(d / "fleet" / "depots.csv", index=False)
     pd.DataFrame({"node": ["A0"], "kw": [60.0], "bus": [depot_bus]}).to_csv(d / "fleet" / "chargers.csv", index=False)
@@ -350,6 +355,7 @@ sumo = "grid.net.xml"
 periods = ["am_peak", "pm_peak"]
 sumo_routes = "routes.rou.xml"
 windows_s = {am_peak = [0, 600], pm_peak = [600, 1200]}
+hours = {am_peak = [6, 10], pm_peak = [16, 20]}
 [grid]
 tables = "grid"
 slack_bus = "substation 154 kV"
@@ -384,7 +390,7 @@ def test_grid_from_a_pandapower_json(district: District, exported: Path, tmp_pat
     import numpy as np
 
     config = broken(exported, tmp_path)
-    pp.to_json(district.energy.grid.to_pandapower(), str(config.parent / "grid.json"))
+    pp.to_json(grid_to_pandapower(district.energy.grid), str(config.parent / "grid.json"))
     text = config.read_text()
     start = text.index("[grid]")
     config.write_text(text[:start] + '[grid]\npandapower = "grid.json"\n' + text[text.index("[energy]") :])

@@ -11,8 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from smartopt.coupling import (
-    SIGNAL_WINDOWS_H,
+from smartopt.app.coupling import (
     depot_charging_kw,
     depot_spare_kw,
     fleet_charger_index,
@@ -20,9 +19,9 @@ from smartopt.coupling import (
     signal_time_of_day,
     with_fleet_charging,
 )
+from smartopt.app.district import District
 from smartopt.datasets import sejong_5_1
 from smartopt.dispatch import TravelSpace
-from smartopt.district import District
 from smartopt.signals import hcm_delay, link_delays, optimize_fixed_time, webster
 
 
@@ -55,9 +54,9 @@ def test_link_delays_are_the_approaches_lane_group_delays(district: District) ->
 def test_signal_time_of_day_adds_each_periods_delays_in_its_hours(district: District) -> None:
     x, net, periods = district.intersections, district.network, district.periods
     plans = {p: optimize_fixed_time(x, k) for k, p in enumerate(periods)}
-    tod = signal_time_of_day(net, x, periods, plans)
+    tod = signal_time_of_day(net, x, periods, plans, district.signal_hours)
     starts = [t for t, _ in tod]
-    assert starts == [SIGNAL_WINDOWS_H[p][0] * 3600 for p in ("am_peak", "midday", "pm_peak")] + [20 * 3600.0]
+    assert starts == [district.signal_hours[p][0] * 3600 for p in ("am_peak", "midday", "pm_peak")] + [20 * 3600.0]
     _, order = net.csr
     free = TravelSpace.from_network(net)
     for (_, space), period in zip(tod, ("am_peak", "midday", "pm_peak", None), strict=True):
@@ -72,7 +71,7 @@ def test_signal_time_of_day_adds_each_periods_delays_in_its_hours(district: Dist
         assert np.all(space.time_s >= free.time_s - 1e-9)
     added = mean_signal_delay_s(tod, free)
     assert added[-1] == 0 and min(added[:3]) > 0
-    only_pm = signal_time_of_day(net, x, periods, {"pm_peak": plans["pm_peak"]})
+    only_pm = signal_time_of_day(net, x, periods, {"pm_peak": plans["pm_peak"]}, district.signal_hours)
     assert [t for t, _ in only_pm] == [16 * 3600.0, 20 * 3600.0]
 
 
@@ -80,7 +79,7 @@ def test_signal_time_of_day_rejects_unknown_periods_and_overlaps(district: Distr
     x, net, periods = district.intersections, district.network, district.periods
     plan = webster(x, 0)
     with pytest.raises(ValueError, match="night"):
-        signal_time_of_day(net, x, periods, {"night": plan})
+        signal_time_of_day(net, x, periods, {"night": plan}, district.signal_hours)
     with pytest.raises(ValueError, match="overlap"):
         signal_time_of_day(net, x, periods, {"am_peak": plan, "midday": plan}, {"am_peak": (6, 11), "midday": (10, 16)})
     with pytest.raises(ValueError, match="lane groups"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from smartopt.app.district import District
 from smartopt.datasets import ASSUMPTIONS, grid_network, sejong_5_1
-from smartopt.district import District
 
 
 def test_deterministic_for_a_seed(district: District) -> None:

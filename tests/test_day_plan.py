@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smartopt.district import District
+from smartopt.app.district import District
 from smartopt.energy import Battery, dispatch_battery, schedule_charging
 from smartopt.energy.day_plan import DayPlan, plan_day
 

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from smartopt._core import _phases
+from smartopt.app.district import District
 from smartopt.dispatch import Policy, VehicleType, VRPProblem, VRPResult, simulate, solve_vrp
 from smartopt.dispatch.pooling import Trip, choose
-from smartopt.district import District
 from smartopt.energy import balance_phases, plan_day
 from smartopt.signals.greenwave import coordinate, corridor, maxband
 from smartopt.signals.timing import hcm_delay, optimize_fixed_time, webster
@@ -128,11 +128,14 @@ def test_balance_phases_on_a_work_budget_repeats(method: str) -> None:
     profile, feeder = feeder_profiles()
     # enough for the hybrid to hand both small feeders to CP-SAT (deterministic time > 0.05 s)
     budget = 20_000_000
-    runs = [balance_phases(profile, feeder=feeder, method=method, max_iterations=budget, seed=2) for _ in range(2)]
+    runs = [
+        balance_phases(profile, feeder=feeder, method=method, max_iterations=budget, seed=2, slot_h=1.0)
+        for _ in range(2)
+    ]
     assert_same(runs[0], runs[1])
     if method != "cpsat":
         assert 0 < runs[0].evaluations <= budget + feeder.size**2  # over by at most a load's moves per feeder
-    greedy = balance_phases(profile, feeder=feeder, method="greedy")
+    greedy = balance_phases(profile, feeder=feeder, method="greedy", slot_h=1.0)
     assert (runs[0].imbalance_kw <= greedy.imbalance_kw + 1e-9).all()
 
 
@@ -140,17 +143,17 @@ def test_balance_phases_default_budget_repeats_and_a_time_limit_is_optional() ->
     profile, feeder = feeder_profiles(1)
     small = profile[feeder == 0][:30]
     # MAX_ITERATIONS, no time limit (the local search: the hybrid's CP-SAT would take seconds)
-    assert_same(balance_phases(small, method="local"), balance_phases(small, method="local"))
+    assert_same(balance_phases(small, method="local", slot_h=1.0), balance_phases(small, method="local", slot_h=1.0))
     # a time limit too long to bind changes nothing
     assert_same(
-        balance_phases(small, method="local", max_iterations=200_000),
-        balance_phases(small, method="local", max_iterations=200_000, time_limit_s=600.0),
+        balance_phases(small, method="local", max_iterations=200_000, slot_h=1.0),
+        balance_phases(small, method="local", max_iterations=200_000, time_limit_s=600.0, slot_h=1.0),
     )
     # the core: an evaluation budget alone, no time limit (inf)
-    start = _phases.greedy(small)["phase"]
+    start = _phases.greedy(small).phase
     a, b = (_phases.improve(small, start, 5, 1 << 30, np.inf, 300_000) for _ in range(2))
-    np.testing.assert_array_equal(a["phase"], b["phase"])
-    assert a["evaluations"] == b["evaluations"] and 300_000 <= a["evaluations"] <= 300_000 + 31
+    np.testing.assert_array_equal(a.phase, b.phase)
+    assert a.evaluations == b.evaluations and 300_000 <= a.evaluations <= 300_000 + 31
 
 
 @pytest.mark.parametrize(
@@ -162,10 +165,10 @@ def test_balance_phases_default_budget_repeats_and_a_time_limit_is_optional() ->
 )
 def test_balance_phases_budget_validation(kw: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        balance_phases(np.ones((3, 4)), **kw)
+        balance_phases(np.ones((3, 4)), **kw, slot_h=1.0)
     for not_an_int in (2.5, True):
         with pytest.raises(TypeError, match="max_iterations must be an int"):
-            balance_phases(np.ones((3, 4)), max_iterations=not_an_int)
+            balance_phases(np.ones((3, 4)), max_iterations=not_an_int, slot_h=1.0)
 
 
 # --- signals: timing (Numba, parallel over intersections) and MAXBAND (SCIP) ------------------------
@@ -249,7 +252,7 @@ def test_a_reoptimising_day_repeats_without_a_time_limit(district: District) -> 
     fleet, requests = morning(district)
     policy = Policy(wait_weight=1.0, reoptimize_s=300.0, reoptimize_iterations=300)
     assert policy.reoptimize_time_limit_s is None  # the default: the iteration budget alone decides
-    a, b = (simulate(district, fleet, requests, policy=policy, seed=4, progress=False) for _ in range(2))
+    a, b = (simulate(district.network, fleet, requests, policy=policy, seed=4, progress=False) for _ in range(2))
     assert a.kpis["reoptimizations"] > 0
     assert_same(a.kpis, b.kpis)
     np.testing.assert_array_equal(a.vehicle, b.vehicle)
@@ -258,7 +261,7 @@ def test_a_reoptimising_day_repeats_without_a_time_limit(district: District) -> 
 
 def test_a_pooling_day_repeats_without_a_time_limit(district: District) -> None:
     fleet, requests = morning(district)
-    a, b = (simulate(district, fleet, requests, policy="pooling", seed=1, progress=False) for _ in range(2))
+    a, b = (simulate(district.network, fleet, requests, policy="pooling", seed=1, progress=False) for _ in range(2))
     assert_same(a.kpis, b.kpis)
     np.testing.assert_array_equal(a.dropoff_s, b.dropoff_s)
 

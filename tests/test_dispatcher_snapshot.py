@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from smartopt._core import _dispatch
+from smartopt.app.district import District
 from smartopt.dispatch import Dispatcher, Fleet, Policy, Requests, TravelSpace
 from smartopt.dispatch.dispatcher import _RecordedFleet
-from smartopt.district import District
 
 HALF = 150
 """Requests before the checkpoint; as many after it."""

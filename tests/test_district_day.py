@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from smartopt.app.pipeline import run_district
 from smartopt.datasets import sejong_5_1
-from smartopt.pipeline import run_district
 
 
 @pytest.mark.parametrize(

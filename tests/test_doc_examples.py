@@ -13,8 +13,8 @@ MODULES = [
     "smartopt.signals.timing",
     "smartopt.energy.power_flow",
     "smartopt.energy.day_plan",
-    "smartopt.config",
-    "smartopt.scenarios",
+    "smartopt.app.config",
+    "smartopt.app.scenarios",
 ]
 
 

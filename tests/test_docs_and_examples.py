@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBMODULES = ("network", "signals", "energy", "dispatch", "coupling", "pipeline", "scenarios", "config", "datasets")
-MODULES = ["smartopt", *(f"smartopt.{sub}" for sub in SUBMODULES), "smartopt.signals.sumo", "smartopt.district"]
+SUBMODULES = ("network", "signals", "energy", "dispatch", "datasets", "signals.sumo")
+APP = ("coupling", "pipeline", "scenarios", "config", "district")
+MODULES = ["smartopt", *(f"smartopt.{sub}" for sub in SUBMODULES), *(f"smartopt.app.{sub}" for sub in APP)]
 
 
 def test_api_reference_lists_every_exported_name() -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from smartopt.app.district import District
 from smartopt.datasets import sejong_5_1
 from smartopt.dispatch import TravelSpace, VehicleType, VRPProblem, linear_sum_assignment, simulate, solve_vrp
-from smartopt.district import District
 from smartopt.energy import balance_phases, dispatch_battery, schedule_charging
 from smartopt.energy.battery import Battery
 from smartopt.signals import hcm_delay, optimize_fixed_time
@@ -64,8 +64,8 @@ def results(district: District) -> dict[str, Any]:
             energy.net_load_kw(),
         ),
         "battery": dispatch_battery(energy.net_load_kw() + ev, Battery(energy_kwh=2000.0, power_kw=1000.0)),
-        "phases": balance_phases(profile[feeder == 0], method="greedy"),
-        "day": simulate(district, progress=False),
+        "phases": balance_phases(profile[feeder == 0], method="greedy", slot_h=1.0),
+        "day": simulate(district.network, district.fleet, district.requests, progress=False),
     }
 
 

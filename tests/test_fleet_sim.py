@@ -207,7 +207,7 @@ def test_rebalancing_moves_idle_vehicles_toward_demand() -> None:
 
 
 def test_district_day(district) -> None:  # type: ignore[no-untyped-def]
-    res = simulate(district, progress=False)
+    res = district.simulate(progress=False)
     check_day(res)
     k = res.kpis
     assert k["requests"] == len(district.requests)
@@ -352,7 +352,7 @@ def test_core_survives_any_input(values: list[float], ints: list[int], kind: str
         with contextlib.suppress(ValueError):
             call()
     for table in (core.records(), core.legs(), core.sessions(), core.events(), core.vehicles()):
-        assert isinstance(table, dict)
+        assert isinstance(table, np.ndarray) and table.dtype.names
 
 
 def test_bad_input_of_the_other_entry_points() -> None:

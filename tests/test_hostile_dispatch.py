@@ -22,7 +22,7 @@ from fleet_checks import check_day, make_fleet, random_requests
 from smartopt.datasets.grid import grid_network
 from smartopt.dispatch import Dispatcher, Fleet, Policy, Requests, TravelSpace, linear_sum_assignment, simulate
 from smartopt.dispatch.model import MAX_TIME_S
-from smartopt.network import RoadNetwork
+from smartopt.network import RoadNetwork, read_csv
 
 HOSTILE_INTS = [-(2**63), -(2**31) - 1, -1, 0, 1, 2, 2**31 - 1, 2**31, 2**32, 2**32 + 1, 2**63 - 1, 2**63, 2**64 + 1]
 HOSTILE_FLOATS = [0.0, -0.0, 1e-300, -1.0, 0.5, 1.0, 2.5, 1e15, 1e300, -1e300, math.inf, -math.inf, math.nan]
@@ -187,9 +187,9 @@ def test_csv_lanes_must_be_whole_numbers_in_range(tmp_path: Path) -> None:
         links = tmp_path / "links.csv"
         links.write_text(f"id,from,to,length_m,speed_mps,lanes\nl1,a,b,100,10,1\nl2,b,a,100,10,{bad}\n")
         with pytest.raises(ValueError, match=r"links.csv: column 'lanes', row 1: .*whole number"):
-            RoadNetwork.from_csv(nodes, links)
+            read_csv(nodes, links)
     links.write_text("id,from,to,length_m,speed_mps,lanes\nl1,a,b,100,10,1\nl2,b,a,100,10,3.0\n")
-    assert RoadNetwork.from_csv(nodes, links).link_lanes.tolist() == [1, 3]
+    assert read_csv(nodes, links).link_lanes.tolist() == [1, 3]
 
 
 # --- item 4: coordinates and clocks -------------------------------------------------------------
@@ -511,7 +511,7 @@ def test_zones_and_booked_trips_are_checked(net: RoadNetwork, fleet: Fleet) -> N
         ("detour_factor", True, TypeError),
     ):
         with pytest.raises(error, match=field):
-            booked_trips(district, **{field: bad})  # type: ignore[arg-type]
+            booked_trips(district.network, district.fleet, district.requests, **{field: bad})  # type: ignore[arg-type]
 
 
 @HOSTILE
@@ -551,4 +551,4 @@ def test_network_csv_errors_name_the_file(tmp_path: Path, nodes: bytes, match: s
     (tmp_path / "nodes.csv").write_bytes(nodes)
     (tmp_path / "links.csv").write_text("from,to,length_m,speed_mps\na,b,100,10\n")
     with pytest.raises(ValueError, match=match):
-        RoadNetwork.from_csv(tmp_path / "nodes.csv", tmp_path / "links.csv")
+        read_csv(tmp_path / "nodes.csv", tmp_path / "links.csv")

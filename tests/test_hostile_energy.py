@@ -89,8 +89,8 @@ def test_arrival_past_int32_is_rejected_not_slot_0() -> None:
 
 def test_feeders_past_int32_are_rejected_not_merged() -> None:
     with pytest.raises(ValueError, match=r"feeder\[2\]=4294967296 is out of range"):
-        balance_phases(np.ones((4, 3)), feeder=[0, 0, 2**32, 2**32])
-    result = balance_phases(np.ones((4, 3)), feeder=[0, 0, 2**31 - 1, 2**31 - 1], method="greedy")
+        balance_phases(np.ones((4, 3)), feeder=[0, 0, 2**32, 2**32], slot_h=1.0)
+    result = balance_phases(np.ones((4, 3)), feeder=[0, 0, 2**31 - 1, 2**31 - 1], method="greedy", slot_h=1.0)
     assert set(result.feeder.tolist()) == {0, 2**31 - 1}
 
 
@@ -155,8 +155,8 @@ def test_single_phase_loads_cannot_allocate_by_a_tiny_household(energy: EnergyDa
 def test_plan_day_rejects_bad_options(energy: EnergyDay) -> None:
     with pytest.raises(TypeError, match="grid_limits must be True or False"):
         plan_day(energy, grid_limits="no")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="max_rounds must be <= 1000"):
-        plan_day(energy, max_rounds=2**40)
+    with pytest.raises(ValueError, match="max_iterations must be <= 1000"):
+        plan_day(energy, max_iterations=2**40)
     with pytest.raises(TypeError, match="day must be an EnergyDay"):
         plan_day("day")  # type: ignore[arg-type]
 
@@ -218,7 +218,7 @@ def test_time_limits_are_honoured(limit_s: float, energy: EnergyDay) -> None:
     profile, feeder = energy.single_phase_loads()
     calls = [
         lambda: schedule_charging(**inst, method="glop", time_limit_s=limit_s),
-        lambda: balance_phases(profile, feeder=feeder, time_limit_s=limit_s),
+        lambda: balance_phases(profile, feeder=feeder, time_limit_s=limit_s, slot_h=1.0),
         lambda: plan_day(energy, time_limit_s=limit_s),
     ]
     for call in calls:
@@ -241,7 +241,7 @@ def test_four_threads_equal_sequential_calls(energy: EnergyDay) -> None:
         flow = energy.power_flow(n_threads=1)
         charging = schedule_charging(**insts[k], objective="valley")
         bat = dispatch_battery(net * (1 + 0.1 * k), battery)
-        phases = balance_phases(profiles[k], max_iterations=200_000, seed=k)
+        phases = balance_phases(profiles[k], max_iterations=200_000, seed=k, slot_h=1.0)
         return flow.v_pu, charging.power_kw, bat.charge_kw, bat.discharge_kw, phases.phase
 
     sequential = [work(k) for k in range(4)]
@@ -267,7 +267,7 @@ def test_hostile_sizes_stay_within_memory() -> None:
         for call in (
             lambda: day.single_phase_loads(household_kw=1e-12),
             lambda: power_flow(day.grid, n_threads=2**31 - 1),
-            lambda: power_flow(day.grid, max_iter=2**40),
+            lambda: power_flow(day.grid, max_iterations=2**40),
             lambda: schedule_charging([0], [2**31 - 1], [1.0], [5.0], np.ones(8)),
         ):
             try:
@@ -321,7 +321,7 @@ def test_schedule_charging_hostile(arrival: int, departure: int, energy: float, 
 def test_balance_phases_hostile(feeder: list[int], value: float, iterations: Any) -> None:
     profile = np.array([[1.0, 2.0], [value, 1.0], [3.0, 0.5]])
     try:
-        result = balance_phases(profile, feeder=feeder, max_iterations=iterations, method="local")
+        result = balance_phases(profile, feeder=feeder, max_iterations=iterations, method="local", slot_h=1.0)
     except Exception as exc:
         _clear_error(exc)
         return
@@ -343,11 +343,11 @@ def test_dispatch_battery_hostile(value: float, slot_h: float, power: float) -> 
 
 
 @FAST
-@given(p=hostile_float, q=hostile_float, max_iter=hostile_int, snapshot=hostile_int)
-def test_power_flow_and_sensitivities_hostile(p: float, q: float, max_iter: int, snapshot: int) -> None:
+@given(p=hostile_float, q=hostile_float, max_iterations=hostile_int, snapshot=hostile_int)
+def test_power_flow_and_sensitivities_hostile(p: float, q: float, max_iterations: int, snapshot: int) -> None:
     grid = small_grid()
     try:
-        flow = power_flow(grid, np.array([[p]]), np.array([[q]]), max_iter=max_iter)
+        flow = power_flow(grid, np.array([[p]]), np.array([[q]]), max_iterations=max_iterations)
     except Exception as exc:
         _clear_error(exc)
         return

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartopt.cli import main
+from smartopt.app.cli import main
 from smartopt.network import RoadNetwork
 from smartopt.signals import TrafficDemand
 from smartopt.signals.sumo import (

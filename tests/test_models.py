@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from smartopt.app.district import District
 from smartopt.dispatch import Fleet, Requests
-from smartopt.district import District
 from smartopt.energy import EnergyDay, Grid
 from smartopt.signals import Intersection
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from smartopt.datasets import grid_network
-from smartopt.network import RoadNetwork, read_csv, read_sumo
+from smartopt.network import read_csv, read_sumo, write_csv
 
 SMALL_SUMO_NET = """<?xml version="1.0" encoding="UTF-8"?>
 <net version="1.20" junctionCornerDetail="5" limitTurnSpeed="5.50">
@@ -49,8 +49,8 @@ SMALL_SUMO_NET = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_csv_round_trip(tmp_path: Path) -> None:
     net = grid_network(4, 5, seed=2)
-    net.to_csv(tmp_path / "nodes.csv", tmp_path / "links.csv")
-    back = RoadNetwork.from_csv(tmp_path / "nodes.csv", tmp_path / "links.csv")
+    write_csv(net, tmp_path / "nodes.csv", tmp_path / "links.csv")
+    back = read_csv(tmp_path / "nodes.csv", tmp_path / "links.csv")
     for name in (
         "node_xy",
         "link_tail",

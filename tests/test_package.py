@@ -40,10 +40,25 @@ def test_submodules_load_on_demand() -> None:
         smartopt.nope  # noqa: B018
 
 
+NATIVE_MODULES = (
+    "_battery",
+    "_charging",
+    "_dispatch",
+    "_network",
+    "_phases",
+    "_power_flow",
+    "_routing",
+    "_spatial",
+    "_traffic",
+)
+"""Every compiled module of smartopt._core (each has a stub)."""
+
+
 def test_typing_files_are_installed() -> None:
     package = Path(smartopt.__file__).parent
     assert (package / "py.typed").is_file()
-    for module in ("_network", "_spatial"):
+    assert sorted(p.name.split(".")[0] for p in (package / "_core").glob("*.so")) == list(NATIVE_MODULES)
+    for module in NATIVE_MODULES:
         spec = importlib.util.find_spec(f"smartopt._core.{module}")
         assert spec is not None and spec.origin is not None and spec.origin.endswith(".so")
         assert (package / "_core" / f"{module}.pyi").is_file()
@@ -56,10 +71,7 @@ def test_stubs_match_compiled_modules() -> None:
             sys.executable,
             "-m",
             "mypy.stubtest",
-            "smartopt._core._network",
-            "smartopt._core._spatial",
-            "smartopt._core._traffic",
-            "smartopt._core._power_flow",
+            *(f"smartopt._core.{name}" for name in NATIVE_MODULES),
             "--allowlist",
             str(Path(__file__).with_name("stubtest_allowlist.txt")),
         ],

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartopt._core import _phases
-from smartopt.district import District
+from smartopt.app.district import District
 from smartopt.energy import balance_phases, phase_imbalance_kw
 
 
@@ -45,7 +45,7 @@ def test_imbalance_by_hand() -> None:
     # A: 2,3  B: 3,0  C: 0,0 -> spreads 3 and 3
     assert phase_imbalance_kw(profile, [0, 1, 0])[0] == pytest.approx(3.0)
     out = _phases.evaluate(profile, np.array([0, 1, 2], np.int8))
-    assert out["worst_kw"] == pytest.approx(2.0) and out["sum_sq"] == pytest.approx(8.0)
+    assert out.worst_kw == pytest.approx(2.0) and out.sum_sq == pytest.approx(8.0)
 
 
 @settings(max_examples=25, deadline=None)
@@ -54,7 +54,7 @@ def test_hybrid_and_cpsat_reach_the_brute_force_optimum_on_small_feeders(seed: i
     profile = day_profiles(np.random.default_rng(seed), n, t)
     best = brute_force(profile)
     for method in ("hybrid", "cpsat"):
-        got = balance_phases(profile, method=method, time_limit_s=0.5).imbalance_kw[0]
+        got = balance_phases(profile, method=method, time_limit_s=0.5, slot_h=1.0).imbalance_kw[0]
         # CP-SAT optimises integer-scaled loads (1e-4 of the largest): allow that rounding.
         assert got <= best + 1e-3 * profile.max() + 1e-9
         assert got >= best - 1e-9
@@ -63,9 +63,9 @@ def test_hybrid_and_cpsat_reach_the_brute_force_optimum_on_small_feeders(seed: i
 def test_methods_improve_in_order_and_beat_a_round_robin_assignment() -> None:
     profile = day_profiles(np.random.default_rng(3), 120, 24)
     round_robin = phase_imbalance_kw(profile, np.arange(120) % 3)[0]
-    greedy = balance_phases(profile, method="greedy").imbalance_kw[0]
-    local = balance_phases(profile, method="local", time_limit_s=1.0).imbalance_kw[0]
-    hybrid = balance_phases(profile, method="hybrid", time_limit_s=2.0).imbalance_kw[0]
+    greedy = balance_phases(profile, method="greedy", slot_h=1.0).imbalance_kw[0]
+    local = balance_phases(profile, method="local", time_limit_s=1.0, slot_h=1.0).imbalance_kw[0]
+    hybrid = balance_phases(profile, method="hybrid", time_limit_s=2.0, slot_h=1.0).imbalance_kw[0]
     assert hybrid <= local + 1e-9 <= greedy + 2e-9
     assert local < round_robin
 
@@ -74,21 +74,21 @@ def test_feeders_are_balanced_separately() -> None:
     rng = np.random.default_rng(4)
     profile = day_profiles(rng, 60, 12)
     feeder = np.repeat([0, 1, 2], 20)
-    result = balance_phases(profile, feeder=feeder, method="local", time_limit_s=0.6)
+    result = balance_phases(profile, feeder=feeder, method="local", time_limit_s=0.6, slot_h=1.0)
     assert result.phase_kw.shape == (3, 3, 12)
     for f in range(3):
-        alone = balance_phases(profile[feeder == f], method="greedy").imbalance_kw[0]
+        alone = balance_phases(profile[feeder == f], method="greedy", slot_h=1.0).imbalance_kw[0]
         assert result.imbalance_kw[f] <= alone + 1e-9
     np.testing.assert_allclose(result.phase_kw.sum(axis=(0, 1)), profile.sum(axis=0))
 
 
 def test_local_search_is_deterministic_for_a_seed_when_the_kick_budget_binds() -> None:
     profile = day_profiles(np.random.default_rng(5), 80, 24)
-    start = _phases.greedy(profile)["phase"]
+    start = _phases.greedy(profile).phase
     a = _phases.improve(profile, start, 7, 30, 60.0)
     b = _phases.improve(profile, start, 7, 30, 60.0)
-    np.testing.assert_array_equal(a["phase"], b["phase"])
-    assert a["worst_kw"] <= _phases.greedy(profile)["worst_kw"]
+    np.testing.assert_array_equal(a.phase, b.phase)
+    assert a.worst_kw <= _phases.greedy(profile).worst_kw
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_local_search_is_deterministic_for_a_seed_when_the_kick_budget_binds() -
 def test_bad_input_names_the_field(kwargs: dict[str, object], error: type[Exception], match: str) -> None:
     args: dict[str, object] = {"profile_kw": np.ones((2, 3))} | kwargs
     with pytest.raises(error, match=match):
-        balance_phases(**args)  # type: ignore[arg-type]
+        balance_phases(**args, slot_h=1.0)  # type: ignore[arg-type]
 
 
 @settings(max_examples=60, deadline=None)
@@ -126,12 +126,23 @@ def test_core_rejects_bad_values_without_crashing(profile: list[list[float]], ph
             out = call()
         except ValueError:
             continue
-        assert set(np.unique(out["phase"])) <= {0, 1, 2}
+        assert set(np.unique(out.phase)) <= {0, 1, 2}
 
 
 def test_frame_repr_and_plot() -> None:
-    result = balance_phases(day_profiles(np.random.default_rng(6), 30, 24), method="greedy")
-    assert list(result.to_frame().columns) == ["loads", "imbalance_kw", "a_kw_slots", "b_kw_slots", "c_kw_slots"]
+    profile = day_profiles(np.random.default_rng(6), 30, 24)
+    result = balance_phases(profile, method="greedy", slot_h=1.0)
+    frame = result.to_frame()
+    assert list(frame.columns) == ["loads", "imbalance_kw", "a_kwh", "b_kwh", "c_kwh"]
+    # Hourly slots: each phase's kWh is its kW summed over the hours, and the three add up to the loads'.
+    np.testing.assert_allclose(frame[["a_kwh", "b_kwh", "c_kwh"]].to_numpy()[0], result.phase_kw[0].sum(axis=1))
+    assert frame[["a_kwh", "b_kwh", "c_kwh"]].to_numpy().sum() == pytest.approx(profile.sum(), rel=1e-12)
+    quarter = balance_phases(profile, method="greedy", slot_h=0.25).to_frame()
+    np.testing.assert_allclose(quarter["a_kwh"], frame["a_kwh"] / 4, rtol=1e-12)
+    with pytest.raises(TypeError, match="slot_h"):
+        balance_phases(profile, method="greedy")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="slot_h"):
+        balance_phases(profile, method="greedy", slot_h=0.0)
     assert set(result.phase_name) <= {"A", "B", "C"}
     assert "30 loads on 1 feeders, greedy" in repr(result)
     assert result.plot().get_ylabel() == "load (kW)"
@@ -144,6 +155,6 @@ def test_district_single_phase_loads_add_up_to_the_feeders(district: District) -
     slow = day.charger_kind == "slow"
     np.testing.assert_allclose(profile.sum(axis=0), day.load_kw.sum(axis=1) + charging[:, slow].sum(axis=1))
     assert feeder.max() == day.grid.num_loads - 1
-    result = balance_phases(profile, feeder=feeder, method="local", time_limit_s=2.0)
+    result = balance_phases(profile, feeder=feeder, method="local", time_limit_s=2.0, slot_h=1.0)
     in_turn = np.concatenate([np.arange(c) % 3 for c in np.bincount(feeder)])
     assert result.imbalance_kw.max() < phase_imbalance_kw(profile, in_turn, feeder).max()

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import strategies as st
 
 from smartopt._core import _power_flow
-from smartopt.energy import Grid, power_flow, voltage_sensitivities
+from smartopt.energy import Grid, grid_from_pandapower, grid_to_pandapower, power_flow, voltage_sensitivities
 
 pp = pytest.importorskip("pandapower", reason="pandapower (test extra) is the reference power flow")
 pn = pytest.importorskip("pandapower.networks")
@@ -73,7 +73,7 @@ def assert_matches(net: Any, grid: Grid, result: Any, t: int = 0) -> None:
 def test_matches_pandapower_newton_raphson(name: str) -> None:
     net = make_net(name)
     runpp(net)
-    grid = Grid.from_pandapower(net)
+    grid = grid_from_pandapower(net)
     result = power_flow(grid)
     assert result.converged.all()
     assert_matches(net, grid, result)
@@ -82,7 +82,7 @@ def test_matches_pandapower_newton_raphson(name: str) -> None:
 def test_time_series_matches_pandapower_snapshot_by_snapshot() -> None:
     """Five snapshots with loads and PV/wind scaled differently, each against its own runpp."""
     net = make_net("cigre_mv_pv_wind")
-    grid = Grid.from_pandapower(net)
+    grid = grid_from_pandapower(net)
     load_scale = np.array([0.3, 0.7, 1.0, 1.4, 1.8])
     gen_scale = np.array([1.5, 0.0, 1.0, 0.5, 0.2])
     result = power_flow(
@@ -104,7 +104,7 @@ def test_tap_changers_match_pandapower(side: str, pos: int) -> None:
     net = make_net("kerber_dorfnetz")
     net.trafo.loc[0, ["tap_side", "tap_pos"]] = [side, pos]
     runpp(net)
-    grid = Grid.from_pandapower(net)
+    grid = grid_from_pandapower(net)
     assert grid.trafo_tap_ratio[0] == pytest.approx(1 + pos * 0.025)
     assert_matches(net, grid, power_flow(grid))
 
@@ -113,17 +113,17 @@ def test_sejong_feeder_round_trips_through_pandapower() -> None:
     from smartopt.datasets import sejong_5_1
 
     grid = sejong_5_1().energy.grid
-    net = grid.to_pandapower()
+    net = grid_to_pandapower(grid)
     runpp(net)
     assert_matches(net, grid, power_flow(grid))
-    again = Grid.from_pandapower(net)
+    again = grid_from_pandapower(net)
     np.testing.assert_array_equal(power_flow(again).vm_pu, power_flow(grid).vm_pu)
 
 
 def test_open_line_switch_keeps_the_line_charging_from_its_other_end() -> None:
     """CIGRE MV opens three lines at one end: each keeps an extra bus after net.bus."""
     net = make_net("cigre_mv")
-    grid = Grid.from_pandapower(net)
+    grid = grid_from_pandapower(net)
     assert grid.num_buses == len(net.bus) + 3
     assert all(name.endswith("open end") for name in grid.bus_name[len(net.bus) :])
     result = power_flow(grid)
@@ -177,14 +177,14 @@ def test_random_feeders_match_pandapower(net: Any) -> None:
         runpp(net)
     except (pp.LoadflowNotConverged, FloatingPointError):
         reject()  # the reference fails (voltage collapse, overflow): nothing to compare
-    grid = Grid.from_pandapower(net)
+    grid = grid_from_pandapower(net)
     result = power_flow(grid)
     assert result.converged.all()
     assert_matches(net, grid, result)
 
 
 def case33_series(t: int = 300) -> tuple[Grid, np.ndarray, np.ndarray]:
-    grid = Grid.from_pandapower(make_net("case33bw"))
+    grid = grid_from_pandapower(make_net("case33bw"))
     scale = 0.4 + 1.2 * np.random.default_rng(1).random((t, grid.num_loads))
     return grid, scale * grid.load_p_kw, scale * grid.load_q_kvar
 
@@ -222,14 +222,14 @@ def test_diverging_snapshots_are_flagged_not_fatal() -> None:
     result = power_flow(grid, heavy, q)
     np.testing.assert_array_equal(result.converged, [True, False, True])
     assert np.isnan(result.vm_pu[1]).all() and np.isfinite(result.vm_pu[[0, 2]]).all()
-    assert not power_flow(grid, p, q, max_iter=1).converged.any()
+    assert not power_flow(grid, p, q, max_iterations=1).converged.any()
     assert "2 converged" in repr(result)
     assert result.violations().bus.size > 0  # computed on the converged snapshots only
 
 
 def test_voltage_sensitivities_match_finite_differences() -> None:
     """dV/dP and dV/dQ against central differences of the power flow (CIGRE LV: switches merge buses)."""
-    grid = Grid.from_pandapower(make_net("cigre_lv"))
+    grid = grid_from_pandapower(make_net("cigre_lv"))
     base = power_flow(grid, tol_pu=1e-13)
     sens = voltage_sensitivities(base)
     h = 1.0  # kW / kvar
@@ -276,13 +276,13 @@ def test_violations_list_buses_lines_and_trafos() -> None:
         ({"p_kw": np.array(["a"] * 32)}, TypeError, "p_kw must be a real-valued numeric array"),
         ({"tol_pu": 0.0}, ValueError, r"tol_pu must be a finite number > 0, got 0.0"),
         ({"tol_pu": "small"}, TypeError, "tol_pu must be a number, got str"),
-        ({"max_iter": 0}, ValueError, "max_iter must be >= 1"),
+        ({"max_iterations": 0}, ValueError, "max_iterations must be >= 1"),
         ({"n_threads": 0}, ValueError, "n_threads must be >= 1"),
         ({"backend": "fortran"}, ValueError, "backend must be 'cpp' or 'numba'"),
     ],
 )
 def test_power_flow_input_errors(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
-    grid = Grid.from_pandapower(make_net("case33bw"))
+    grid = grid_from_pandapower(make_net("case33bw"))
     with pytest.raises(error, match=match):
         power_flow(grid, **kwargs)
 
@@ -291,19 +291,19 @@ def test_from_pandapower_rejects_what_it_cannot_represent() -> None:
     net = make_net("case33bw")
     pp.create_gen(net, 5, p_mw=0.1, vm_pu=1.0)
     with pytest.raises(ValueError, match="element table 'gen' is not supported"):
-        Grid.from_pandapower(net)
+        grid_from_pandapower(net)
     net = make_net("case33bw")
     net.load.loc[0, "const_z_p_percent"] = 50.0
     with pytest.raises(ValueError, match="const_z_p_percent != 0 are not supported"):
-        Grid.from_pandapower(net)
+        grid_from_pandapower(net)
     net = make_net("case33bw")
     net.line.loc[net.line.index[~net.line.in_service][0], "in_service"] = True  # close a tie: a mesh
     with pytest.raises(ValueError, match=r"grid is not radial: line .* closes the loop bus"):
-        Grid.from_pandapower(net)
+        grid_from_pandapower(net)
     net = make_net("case33bw")
     pp.create_ext_grid(net, 10)
     with pytest.raises(ValueError, match="exactly one in-service ext_grid"):
-        Grid.from_pandapower(net)
+        grid_from_pandapower(net)
 
 
 @settings(max_examples=200, deadline=None)
@@ -336,9 +336,9 @@ def test_compiled_module_rejects_or_survives_arbitrary_input(
         out = _power_flow.solve(feeder, pos, p, p, pos[:0], np.zeros((3, 0)), np.zeros((3, 0)), 1e-9, 20, lane, 2)
     except ValueError:
         return
-    assert out["v"].shape == (3, m)
-    ok = out["converged"]
-    assert np.isfinite(out["v"][ok]).all() and np.isnan(out["v"][~ok]).all()
+    assert out.v.shape == (3, m)
+    ok = out.converged
+    assert np.isfinite(out.v[ok]).all() and np.isnan(out.v[~ok]).all()
 
 
 def test_district_day_balances_energy_and_flags_overloads() -> None:

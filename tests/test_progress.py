@@ -178,16 +178,16 @@ def test_optimize_network_logs_its_search_only_when_asked(capsys: pytest.Capture
 def test_energy_searches_log_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
     day = sejong_5_1().energy
     profile, feeder = day.single_phase_loads()
-    quiet = balance_phases(profile, feeder=feeder, max_iterations=100_000)
-    plan_day(day, max_rounds=1)
+    quiet = balance_phases(profile, feeder=feeder, max_iterations=100_000, slot_h=1.0)
+    plan_day(day, max_iterations=1)
     assert capsys.readouterr() == ("", "")
-    loud = balance_phases(profile, feeder=feeder, max_iterations=100_000, log=True)
+    loud = balance_phases(profile, feeder=feeder, max_iterations=100_000, log=True, slot_h=1.0)
     out = capsys.readouterr().out
     np.testing.assert_array_equal(loud.phase, quiet.phase)
     assert out.startswith("balance_phases: 5701 loads on 97 feeders by hybrid within 100,000 evaluations")
     rows = log_rows(out)
     assert rows and float(rows[-1][2]) == pytest.approx(loud.imbalance_kw.max(), rel=1e-5)
-    plan = plan_day(day, max_rounds=1, log=True)
+    plan = plan_day(day, max_iterations=1, log=True)
     rows = log_rows(capsys.readouterr().out)
     assert [r[0] for r in rows] == ["0", "1"]  # the day as it is, then the round
     assert float(rows[1][2]) == pytest.approx(plan.after.branch_loading_percent.max(), rel=1e-5)

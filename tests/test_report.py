@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smartopt.district import District
-from smartopt.pipeline import DistrictDay, run_district
-from smartopt.report import KPIS, MINUS, SECTIONS, change, fmt, kpi, kpi_rows, write_report
+from smartopt.app.district import District
+from smartopt.app.pipeline import DistrictDay, run_district
+from smartopt.app.report import KPIS, MINUS, SECTIONS, change, fmt, kpi, kpi_rows, write_report
 
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
 INTEGER = re.compile(rf"^[+{MINUS}]?\d{{1,3}}(,\d{{3}})*$")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from smartopt.app.district import District
 from smartopt.datasets import sejong_5_1
 from smartopt.dispatch import (
     Dispatcher,
@@ -23,7 +24,6 @@ from smartopt.dispatch import (
 )
 from smartopt.dispatch.shuttles import booked_trips
 from smartopt.dispatch.simulation import RideLimits
-from smartopt.district import District
 from smartopt.energy import (
     Battery,
     balance_phases,
@@ -65,7 +65,7 @@ def signals() -> dict[str, Any]:
         "HcmParameters": HcmParameters(),
         "TrafficDemand": d.traffic[0],
         "TrafficModel": model,
-        "SimulationResult (traffic)": model.simulate(small, d.traffic[0], 600.0),
+        "TrafficResult": model.simulate(small, d.traffic[0], 600.0),
         "NetworkTiming": optimize_network(model, d.traffic[0], cycles_s=[110.0], max_iterations=2),
         "GreenWave": maxband(position, red, red, 100.0, (10.0, 14.0)),
         "DetectorCounts": DetectorCounts(queue_veh=rng.uniform(0, 5, d.network.num_links)),
@@ -88,8 +88,8 @@ def energy() -> dict[str, Any]:
         "ChargingResult": schedule_charging([0, 4], [8, 12], [20.0, 30.0], [11.0, 11.0], np.full(16, 50.0)),
         "Battery": Battery(energy_kwh=100.0, power_kw=50.0),
         "BatteryResult": dispatch_battery(net, Battery(energy_kwh=100.0, power_kw=50.0)),
-        "PhaseResult": balance_phases(profile, feeder=feeder, max_iterations=1000),
-        "DayPlan": plan_day(day, max_rounds=1),
+        "PhaseResult": balance_phases(profile, feeder=feeder, max_iterations=1000, slot_h=1.0),
+        "DayPlan": plan_day(day, max_iterations=1),
     }
 
 
@@ -105,7 +105,7 @@ def dispatch() -> dict[str, Any]:
         demand=[0, 1, 1, 1],
     )
     result = solve_vrp(problem, max_iterations=50)
-    trips = booked_trips(d, share=0.01)
+    trips = booked_trips(d.network, d.fleet, d.requests, share=0.01)
     live = Dispatcher(space, fleet)
     live.advance(float(requests.time_s[0]))
     offer = live.submit(int(requests.origin[0]), int(requests.destination[0]))
@@ -123,7 +123,7 @@ def dispatch() -> dict[str, Any]:
         "Route": result.routes[0],
         "evaluated VRPResult": evaluate_routes(problem, [(0, [1, 2])]),
         "BookedTrips": trips,
-        "SimulationResult (dispatch)": simulate(space, fleet, requests, progress=False),
+        "FleetDay": simulate(space, fleet, requests, progress=False),
         "FleetSizing": size_fleet(space, fleet, requests, sizes=[2, 4]),
         "Offer": offer,
         "Reoptimization": live.reoptimize(max_iterations=10),

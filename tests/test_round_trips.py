@@ -24,6 +24,7 @@ import smartopt.energy
 import smartopt.signals
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray
+from smartopt.app.district import District
 from smartopt.dispatch import (
     Dispatcher,
     Fleet,
@@ -37,7 +38,6 @@ from smartopt.dispatch import (
     size_fleet,
     solve_vrp,
 )
-from smartopt.district import District
 from smartopt.energy import EnergyDay, Grid, balance_phases, dispatch_battery, plan_day, schedule_charging
 from smartopt.energy.battery import Battery
 from smartopt.network import RoadNetwork
@@ -123,7 +123,7 @@ def results(district: District) -> dict[type[ToDict], Any]:
             energy.net_load_kw(),
         ),
         dispatch_battery(energy.net_load_kw(), Battery(energy_kwh=2000.0, power_kw=1000.0)),
-        balance_phases(profile[feeder == 0], method="greedy"),
+        balance_phases(profile[feeder == 0], method="greedy", slot_h=1.0),
         simulate(district.network, district.fleet, few, progress=False),
         size_fleet(district.network, district.fleet, few, sizes=[5, 10]),
         dispatcher.reoptimize(max_iterations=50),

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smartopt.cli import main
+from smartopt.app.cli import main
+from smartopt.app.scenarios import check_scenario, district_variant, read_grid, run_scenario, sweep
 from smartopt.datasets import sejong_5_1
-from smartopt.scenarios import check_scenario, district_variant, read_grid, run_scenario, sweep
 
 distributed = pytest.importorskip("dask.distributed", reason="Dask is an optional extra (smartopt[dask])")
 TIMINGS = ["runtime_s"]  # wall-clock figures: the only columns allowed to differ
@@ -89,7 +89,7 @@ def test_sweep_file_and_command(cluster: object, tmp_path: Path, capsys: pytest.
 
 
 def test_bad_functions_and_signals() -> None:
-    from smartopt.pipeline import run_district
+    from smartopt.app.pipeline import run_district
 
     with pytest.raises(ValueError, match="fn must be one of"):
         run_scenario({}, fn="everything")

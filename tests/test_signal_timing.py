@@ -49,6 +49,58 @@ def two_stage(v1: float, v2: float, sat: float = 1800.0, **changes: Any) -> Inte
     return Intersection(**kwargs)
 
 
+# -- Periods by index or name ---------------------------------------------------------------------
+
+
+def test_periods_by_name_or_index() -> None:
+    # Two periods, the heavy one second: the name and the index give the same plan, and it differs
+    # from the light period's.
+    named = two_stage(540.0, 360.0, volume_vph=[[100.0, 100.0], [540.0, 360.0]], periods=("night", "peak"))
+    by_name, by_index = webster([named], "peak"), webster([named], 1)
+    assert by_name.cycle_s[0] == pytest.approx(34.0, rel=1e-12)
+    np.testing.assert_array_equal(by_name.green_s, by_index.green_s)
+    assert webster([named], "night").cycle_s[0] < by_name.cycle_s[0]
+    assert named.num_periods == 2
+    report = hcm_delay([named], by_name, "peak")
+    np.testing.assert_array_equal(report.delay_s, hcm_delay([named], by_name, 1).delay_s)
+
+
+@pytest.mark.parametrize(
+    ("changes", "period", "error", "match"),
+    [
+        ({"periods": ("night", "peak")}, "noon", ValueError, r"'noon' is not a period of intersection T .*night"),
+        ({}, "peak", ValueError, "names no periods: give an index"),
+        ({"periods": ("night", "peak")}, 2, ValueError, "period"),
+    ],
+)
+def test_unknown_period_is_refused(changes: dict[str, Any], period: Any, error: type, match: str) -> None:
+    x = two_stage(540.0, 360.0, volume_vph=[[100.0, 100.0], [540.0, 360.0]], **changes)
+    with pytest.raises(error, match=match):
+        webster([x], period)
+
+
+def test_a_name_at_different_positions_is_refused() -> None:
+    volumes = [[100.0, 100.0], [540.0, 360.0]]
+    a = two_stage(540.0, 360.0, volume_vph=volumes, periods=("night", "peak"))
+    b = two_stage(540.0, 360.0, volume_vph=volumes, periods=("peak", "night"), id="U")
+    with pytest.raises(ValueError, match=r"'peak' is at different positions \[0, 1\]"):
+        webster([a, b], "peak")
+
+
+@pytest.mark.parametrize(
+    ("periods", "error", "match"),
+    [
+        (("peak",), ValueError, "periods names 1 periods, volume_vph has 2"),
+        (("peak", "peak"), ValueError, "repeat a name"),
+        (("peak", 3), TypeError, "non-empty str"),
+        ("peak", TypeError, "tuple of str"),
+    ],
+)
+def test_period_names_are_checked(periods: Any, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        two_stage(540.0, 360.0, volume_vph=[[100.0, 100.0], [540.0, 360.0]], periods=periods)
+
+
 # -- Webster --------------------------------------------------------------------------------------
 
 
@@ -147,7 +199,9 @@ def test_hcm_report_for_a_plan() -> None:
     np.testing.assert_allclose(report.v_over_c, v_c)
     assert report.intersection_delay_s[0] == pytest.approx((540 * d[0] + 360 * d[1]) / 900)
     assert report.total_delay_veh_h == pytest.approx((540 * d[0] + 360 * d[1]) / 3600)
-    assert list(report.to_frame().columns)[:3] == ["intersection", "volume_vph", "capacity_vph"]
+    frame = report.to_frame()
+    assert list(frame.columns)[:3] == ["intersection", "volume_vph", "capacity_vph"]
+    assert frame["intersection"].tolist() == ["T", "T"]  # ids, not positions
 
 
 def test_input_errors() -> None:

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benches"))
 from resco import RESCO_WINDOWS_S, scenario_files
 from signals_real import OWN, RECOMMENDED, Prepared, Scenario, score, window_routes
-from smartopt.cli import main
+from smartopt.app.cli import main
 
 WINDOW_S = 600.0
 

@@ -147,7 +147,7 @@ def test_errors(tmp_path: Path, scenario: tuple[Path, Path]) -> None:
 
 
 def test_cli_optimize(scenario: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from smartopt.cli import main
+    from smartopt.app.cli import main
 
     net, routes = scenario
     out = tmp_path / "plan.add.xml"
@@ -159,6 +159,17 @@ def test_cli_optimize(scenario: tuple[Path, Path], tmp_path: Path, capsys: pytes
     printed = capsys.readouterr().out
     assert "1 traffic lights" in printed and "<- recommended" in printed and "Recommended:" in printed
     assert main([*argv[:3], str(tmp_path / "missing.net.xml"), *argv[4:], "--out", str(out)]) == 1
+    # An iteration budget alone (no time limit) writes the same programs twice over.
+    budget = [*argv[:-2], "--max-iterations", "30", "--check-seeds", "0"]
+    written = []
+    for _ in range(2):
+        assert main([*budget, "--out", str(out)]) == 0
+        written.append(out.read_bytes())
+    assert written[0] == written[1]
+    for bad in (["--max-iterations", "0"], ["--time-limit", "-1"]):
+        with pytest.raises(SystemExit):
+            main([*argv[:-2], *bad, "--out", str(out)])
+    assert "--max-iterations: must be >= 1" in capsys.readouterr().err
 
 
 def test_max_pressure_drives_sumo(scenario: tuple[Path, Path], tmp_path: Path) -> None:

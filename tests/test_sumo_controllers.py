@@ -324,6 +324,14 @@ def test_plan_sumo_recommends_the_program_its_check_scores_best(sumo_bin: Path, 
         and unchecked.recommended == "fixed 1550"
         and set(unchecked.files) == {"fixed 1550", "actuated 1550"}
     )
+    # An iteration budget alone fixes the programs: the same files twice over.
+    written = []
+    for _ in range(2):
+        budgeted = plan_sumo(
+            net, routes, out, begin=0.0, end=900.0, time_limit_s=None, max_iterations=40, check_seeds=()
+        )
+        written.append({k: f.read_bytes() for k, f in budgeted.files.items()})
+    assert written[0] == written[1]
 
 
 def test_a_program_with_more_teleports_is_not_recommended() -> None:

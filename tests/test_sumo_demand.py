@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from resco import RESCO_WINDOWS_S
-from smartopt.cli import main
-from smartopt.network import RoadNetwork
+from smartopt.app.cli import main
+from smartopt.network import RoadNetwork, read_sumo
 from smartopt.signals import sumo
 from smartopt.signals.sumo import read_sumo_demand, read_sumo_signals
 
@@ -183,7 +183,7 @@ def test_left_out_edges_are_skipped_given_the_net(grid: tuple[Path, RoadNetwork]
     assert edge is not None
     foot = tmp_path / "foot.net.xml"
     foot.write_text(text.replace(edge[0], edge[0].replace("<lane ", '<lane allow="pedestrian" ')))
-    net = RoadNetwork.from_sumo(foot)
+    net = read_sumo(foot)
     assert "B1C1" not in set(net.link_ids.tolist())
     routes = write(tmp_path, '<vehicle id="v" depart="0"><route edges="A1B1 B1C1 C1C2"/></vehicle>')
     with pytest.raises(ValueError, match=r"vehicle 'v': routes use edge 'B1C1', which is not a road link"):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from resco import RESCO_WINDOWS_S, scenario_files
-from smartopt.network import RoadNetwork
+from smartopt.network import read_sumo
 from smartopt.network.io import read_sumo_connections
 from smartopt.signals.sumo import read_sumo_demand, read_sumo_signals, sumo_traffic_model
 from smartopt.signals.sumo.junctions import SumoSignals, permitted_saturation_vphpl
@@ -240,7 +240,7 @@ def test_signalised_crossings_set_pedestrian_minimum_greens(sumo_home: Path, tmp
 def test_parallel_edges_are_kept(sumo_home: Path, tmp_path: Path) -> None:
     slow = '<edge id="WC2" from="W" to="C" numLanes="1" speed="8"/>'
     net = netconvert(sumo_home, tmp_path, CROSS_NODES, cross_edges(slow), "--no-turnarounds")
-    network = RoadNetwork.from_sumo(net)
+    network = read_sumo(net)
     ids = network.link_ids.tolist()
     assert "WC" in ids and "WC2" in ids
     w, e = network.node_index(["W", "E"])
@@ -254,7 +254,7 @@ def test_parallel_edges_are_kept(sumo_home: Path, tmp_path: Path) -> None:
 
 def test_routes_follow_sumo_connections(sumo_home: Path, tmp_path: Path) -> None:
     net = netconvert(sumo_home, tmp_path, CROSS_NODES, cross_edges(), "--no-turnarounds")
-    network = RoadNetwork.from_sumo(net)
+    network = read_sumo(net)
     ids = network.link_ids
     turns = read_sumo_connections(net, network)
     pairs = {(str(ids[a]), str(ids[b])) for a, b in zip(*turns, strict=True)}

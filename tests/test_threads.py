@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smartopt.dispatch import Dispatcher, Policy, Requests, SimulationResult, TravelSpace, simulate
-from smartopt.district import District
+from smartopt.app.district import District
+from smartopt.dispatch import Dispatcher, FleetDay, Policy, Requests, TravelSpace, simulate
 
 THREADS = 4
 
@@ -39,7 +39,7 @@ def morning(district: District) -> tuple[TravelSpace, Requests]:
     return TravelSpace.from_network(district.network), district.requests.subset(np.arange(300))
 
 
-def same_day(a: SimulationResult, b: SimulationResult) -> None:
+def same_day(a: FleetDay, b: FleetDay) -> None:
     """Bit-identical days: every ride's vehicle and times, every leg, every charging session."""
     np.testing.assert_array_equal(a.vehicle, b.vehicle)
     np.testing.assert_array_equal(a.pickup_s, b.pickup_s)  # NaN == NaN here
@@ -73,7 +73,7 @@ def test_simulate_is_the_same_sequentially_and_in_threads(
     space, requests = morning
     policy = POLICIES[name]
 
-    def day() -> SimulationResult:
+    def day() -> FleetDay:
         return simulate(space, district.fleet, requests, policy=policy, seed=3, progress=False)
 
     first, second = day(), day()

@@ -119,9 +119,9 @@ def test_optimize_network_honours_its_budgets() -> None:
     done = optimize_network(model, demand, cycles_s=[60.0], max_iterations=100_000)
     assert done.status == "converged" and done.evaluations < 100_000
     assert done.objective_veh_h <= capped.objective_veh_h + 1e-9
-    # The former name of the budget still works and gives the same run.
-    old = optimize_network(model, demand, cycles_s=[60.0], max_evaluations=50)
-    np.testing.assert_array_equal(old.plan.offset_s, capped.plan.offset_s)
+    # The former name of the budget is gone, not aliased.
+    with pytest.raises(TypeError, match="max_evaluations"):
+        optimize_network(model, demand, cycles_s=[60.0], max_evaluations=50)  # type: ignore[call-arg]
 
 
 def test_max_pressure_inside_the_model_serves_unbalanced_demand() -> None:
@@ -133,6 +133,27 @@ def test_max_pressure_inside_the_model_serves_unbalanced_demand() -> None:
     assert adaptive.total_delay_veh_h < 0.5 * fixed.total_delay_veh_h
     # Left over: 15 veh driving (30 s of flow on approaches and exits) and what queues at the end.
     assert adaptive.vehicles_in - adaptive.vehicles_out < 15.0 + 10.0
+
+
+def test_native_results_are_typed_read_only_records() -> None:
+    # The compiled model returns records, not dicts: each field wired to its own sum (the network's
+    # delay and stops are the sums over links, to rounding: rel 1e-12), read-only, built only there.
+    from smartopt._core import _traffic
+
+    model, demand = single_signal()
+    sim = _traffic.Stepper(model.scenario(demand))
+    sim.step(np.array([[1.0, 0.0]]), 600)  # 10 min of green west -> east only: south queues
+    totals, links = sim.totals(), sim.link_stats()
+    assert isinstance(totals, _traffic.Totals) and isinstance(links, _traffic.LinkStats)
+    assert totals.delay_veh_s == pytest.approx(links.delay_veh_s.sum(), rel=1e-12)
+    assert totals.stops_veh == pytest.approx(links.stops_veh.sum(), rel=1e-12)
+    assert totals.stops_veh > 0 and totals.exited_veh < totals.entered_veh
+    assert np.all(links.queue_veh_s <= links.delay_veh_s) and links.max_queue_veh[1] > 0
+    np.testing.assert_array_equal(links.entered_veh[:2] > 0, [True, True])
+    with pytest.raises(AttributeError):
+        totals.stops_veh = 0.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        _traffic.LinkStats()
 
 
 @settings(max_examples=25, deadline=None)
@@ -240,5 +261,7 @@ def test_native_boundary_rejects_or_runs(data: st.DataObject) -> None:
     except ValueError:
         assert bad
         return
-    assert all(np.isfinite(v) for v in totals.values())
-    assert all(np.isfinite(a).all() and a.shape == (n_links,) for a in links.values())
+    sums = (totals.delay_veh_s, totals.stops_veh, totals.entered_veh, totals.exited_veh, totals.origin_queue_veh)
+    assert all(np.isfinite(v) for v in sums)
+    per_link = (links.delay_veh_s, links.stops_veh, links.queue_veh_s, links.max_queue_veh, links.entered_veh)
+    assert all(np.isfinite(a).all() and a.shape == (n_links,) for a in per_link)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import vrplib
 
-from smartopt.cli import main
+from smartopt.app.cli import main
 from smartopt.dispatch import VehicleType, VRPProblem, evaluate_routes, read_vrplib, read_vrplib_solution, solve_vrp
 from smartopt.dispatch.vrplib_io import write_vrplib_solution
 

@@ -20,9 +20,15 @@ using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 using smartopt::bindings::without_gil;
 
+// A dispatch: charge and discharge power (kW) and state of charge (kWh) per slot.
+struct Dispatch {
+    py::array_t<double> charge, discharge, soc;
+    bool feasible = false;  // the final state of charge is reachable
+};
+
 // "min_peak" shaves the peak of `series` (net load, kW); "cost" minimises the cost under `series`
 // (prices). Returns charge, discharge (kW), soc (kWh) and whether the final charge is reachable.
-py::dict dispatch(const std::string &objective, const CArray<double> &series, double power_kw, double eta_charge,
+Dispatch dispatch(const std::string &objective, const CArray<double> &series, double power_kw, double eta_charge,
                   double eta_discharge, double soc_min_kwh, double soc_max_kwh, double soc0_kwh,
                   double soc_final_kwh, double slot_h) {
     if (objective != "min_peak" && objective != "cost") throw py::value_error("objective must be min_peak or cost");
@@ -30,18 +36,19 @@ py::dict dispatch(const std::string &objective, const CArray<double> &series, do
     const std::vector<double> values = to_vector(series, "series");
     const en::BatteryDispatch out = without_gil(
         [&] { return objective == "min_peak" ? en::shave_peak(b, values) : en::least_cost(b, values); });
-    py::dict d;
-    d["charge"] = to_numpy<double>(out.charge_kw);
-    d["discharge"] = to_numpy<double>(out.discharge_kw);
-    d["soc"] = to_numpy<double>(out.soc_kwh);
-    d["feasible"] = out.feasible;
-    return d;
+    return {to_numpy<double>(out.charge_kw), to_numpy<double>(out.discharge_kw), to_numpy<double>(out.soc_kwh),
+            out.feasible};
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_battery, m) {
     m.doc() = "Exact battery dispatch: peak shaving (bisection with a greedy check), least cost (convex DP).";
+    py::class_<Dispatch>(m, "Dispatch", "Charge, discharge (kW) and state of charge (kWh) per slot")
+        .def_readonly("charge", &Dispatch::charge)
+        .def_readonly("discharge", &Dispatch::discharge)
+        .def_readonly("soc", &Dispatch::soc)
+        .def_readonly("feasible", &Dispatch::feasible);
     m.def("dispatch", &dispatch, py::arg("objective"), py::arg("series"), py::arg("power_kw"), py::arg("eta_charge"),
           py::arg("eta_discharge"), py::arg("soc_min_kwh"), py::arg("soc_max_kwh"), py::arg("soc0_kwh"),
           py::arg("soc_final_kwh"), py::arg("slot_h"));

@@ -33,27 +33,35 @@ en::ChargingProblem make_problem(const CArray<int32_t> &arrival, const CArray<in
     return p;
 }
 
+// A schedule: power (n_ev, T), energy served per EV (power x slots), the max-flow runs it took and,
+// of max_served, the EVs in its bottleneck.
+struct Schedule {
+    py::array_t<double> power, served;
+    int32_t max_flows = 0;
+    py::array_t<bool> bottleneck;
+};
+
 // Runs `solve` without the GIL and returns power (n_ev, T), served (n_ev,), the max-flow count and
 // the bottleneck EVs (max_served only);
 // std::invalid_argument becomes ValueError.
 template <class Solve>
-py::dict run(const en::ChargingProblem &p, Solve solve) {
+Schedule run(const en::ChargingProblem &p, Solve solve) {
     const en::ChargingSchedule s = without_gil([&] { return solve(p); });
     const auto n = static_cast<py::ssize_t>(p.energy.size());
     py::array_t<double> power({n, static_cast<py::ssize_t>(p.num_slots)});
     std::copy(s.power.begin(), s.power.end(), power.mutable_data());
-    py::dict d;
-    d["power"] = power;
-    d["served"] = to_numpy<double>(s.served);
-    d["max_flows"] = s.max_flows;
-    d["bottleneck"] = to_numpy<bool>(s.bottleneck);
-    return d;
+    return {power, to_numpy<double>(s.served), s.max_flows, to_numpy<bool>(s.bottleneck)};
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_charging, m) {
     m.doc() = "Exact EV charging schedules as flows: lexicographic valley filling and most energy served.";
+    py::class_<Schedule>(m, "Schedule", "Power (n_ev, T), served energy per EV, max-flow runs, bottleneck EVs")
+        .def_readonly("power", &Schedule::power)
+        .def_readonly("served", &Schedule::served)
+        .def_readonly("max_flows", &Schedule::max_flows)
+        .def_readonly("bottleneck", &Schedule::bottleneck);
     m.def(
         "valley_fill",
         [](const CArray<int32_t> &arrival, const CArray<int32_t> &departure, const CArray<double> &energy,

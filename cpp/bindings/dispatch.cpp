@@ -2,14 +2,22 @@
 // - solve_assignment: linear sum assignment (LAPJV) of a (rows <= columns) cost matrix.
 // - NetworkFleet / PlaneFleet: the event-driven shuttle fleet on a road network or in the plane.
 // Private module: smartopt.dispatch validates user input first; the C++ side checks again.
+//
+// No dictionaries cross the boundary: the fleet's tables (records, legs, sessions, events,
+// vehicles, plans) come back as structured numpy arrays, one row per item, with the fields each
+// method's docstring lists (locations: an int32 node, or a (2,) float64 point in the plane); the
+// codes in them are the enums RideStatus, Rejection and StopKind (enum.IntEnum in Python).
 #include "arrays.hpp"
 
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +81,20 @@ py::array_t<Out> column(const std::vector<T> &items, F field) {
     py::array_t<Out> out(static_cast<py::ssize_t>(items.size()));
     Out *p = out.mutable_data();
     for (std::size_t k = 0; k < items.size(); ++k) p[k] = static_cast<Out>(field(items[k]));
+    return out;
+}
+
+// A structured array of n rows from named columns (each of n rows; a column's further axes become
+// the field's shape).
+py::array table(std::initializer_list<std::pair<const char *, py::array>> columns, py::ssize_t n) {
+    py::list spec;
+    for (const auto &[name, col] : columns) {
+        py::tuple shape(col.ndim() - 1);
+        for (py::ssize_t a = 1; a < col.ndim(); ++a) shape[a - 1] = col.shape(a);
+        spec.append(py::make_tuple(name, col.dtype(), shape));
+    }
+    py::array out(py::dtype::from_args(spec), std::vector<py::ssize_t>{n});
+    for (const auto &[name, col] : columns) out[py::str(name)] = col;
     return out;
 }
 
@@ -200,8 +222,8 @@ void bind_fleet(py::module_ &m, const char *name) {
                         f.reject(id, best.blocked_by_battery ? dp::Rejection::battery : dp::Rejection::no_vehicle);
                     return best;
                 });
-                return py::make_tuple(ins.vehicle, ins.cost, f.records()[id].pickup_s, f.records()[id].dropoff_s,
-                                      static_cast<int>(f.records()[id].reason));
+                const dp::RideRecord &r = f.records()[id];
+                return std::make_tuple(ins.vehicle, ins.cost, r.pickup_s, r.dropoff_s, r.reason);
             },
             py::arg("id"), "Places ride `id` now: (vehicle, cost s, pickup s, drop-off s, rejection reason).")
         .def(
@@ -288,28 +310,26 @@ void bind_fleet(py::module_ &m, const char *name) {
                     }
                 std::vector<Loc> at;
                 for (const auto &s : stops) at.push_back(s.loc);
-                py::dict d;
-                d["vehicle"] = to_numpy<std::int32_t>(vehicle);
-                d["kind"] = column<std::int8_t>(stops, [](const dp::Stop<Loc> &x) { return x.kind; });
-                d["id"] = column<std::int32_t>(stops, [](const dp::Stop<Loc> &x) { return x.id; });
-                d["location"] = L::write(at);
-                d["earliest_s"] = column<double>(stops, [](const dp::Stop<Loc> &x) { return x.earliest; });
-                d["latest_s"] = column<double>(stops, [](const dp::Stop<Loc> &x) { return x.latest; });
-                d["start_s"] = column<double>(stops, [](const dp::Stop<Loc> &x) { return x.start; });
                 const auto ride = [&](const dp::Stop<Loc> &x) -> const dp::Ride<Loc> * {
                     const bool rider = x.kind == dp::StopKind::pickup || x.kind == dp::StopKind::dropoff;
                     return rider ? &f.rides()[x.id] : nullptr;
                 };
-                d["passengers"] = column<std::int32_t>(stops, [&](const dp::Stop<Loc> &x) {
-                    return ride(x) ? ride(x)->passengers : 0;
-                });
-                d["max_ride_s"] = column<double>(stops, [&](const dp::Stop<Loc> &x) {
-                    return ride(x) ? ride(x)->max_ride_s : dp::NEVER;
-                });
-                return d;
+                using S = dp::Stop<Loc>;
+                return table(
+                    {{"vehicle", to_numpy<std::int32_t>(vehicle)},
+                     {"kind", column<std::int8_t>(stops, [](const S &x) { return x.kind; })},
+                     {"id", column<std::int32_t>(stops, [](const S &x) { return x.id; })},
+                     {"location", L::write(at)},
+                     {"earliest_s", column<double>(stops, [](const S &x) { return x.earliest; })},
+                     {"latest_s", column<double>(stops, [](const S &x) { return x.latest; })},
+                     {"start_s", column<double>(stops, [](const S &x) { return x.start; })},
+                     {"passengers", column<std::int32_t>(stops, [&](const S &x) { return ride(x) ? ride(x)->passengers : 0; })},
+                     {"max_ride_s",
+                      column<double>(stops, [&](const S &x) { return ride(x) ? ride(x)->max_ride_s : dp::NEVER; })}},
+                    static_cast<py::ssize_t>(stops.size()));
             },
-            "Every vehicle's planned stops in order: vehicle, kind, id, location, times (s), and for ride "
-            "stops the ride's passengers and longest time on board (s).")
+            "Every vehicle's planned stops in order: vehicle, kind (StopKind), id, location, earliest_s, latest_s, "
+            "start_s, and for ride stops the ride's passengers and max_ride_s (longest time on board, s).")
         .def(
             "replace_plans",
             [](Fleet &f, const CArray<std::int32_t> &vehicles, const CArray<std::int64_t> &offsets,
@@ -337,62 +357,71 @@ void bind_fleet(py::module_ &m, const char *name) {
             },
             py::arg("vehicle"), py::arg("to"), "Sends an idle vehicle toward `to`; False if it is not idle.")
         .def_property_readonly("now", &Fleet::now)
-        .def("records",
-             [](const Fleet &f) {
-                 const auto &r = f.records();
-                 py::dict d;
-                 d["vehicle"] = column<std::int32_t>(r, [](const dp::RideRecord &x) { return x.vehicle; });
-                 d["pickup_s"] = column<double>(r, [](const dp::RideRecord &x) { return x.pickup_s; });
-                 d["dropoff_s"] = column<double>(r, [](const dp::RideRecord &x) { return x.dropoff_s; });
-                 d["status"] = column<std::int8_t>(r, [](const dp::RideRecord &x) { return x.status; });
-                 d["reason"] = column<std::int8_t>(r, [](const dp::RideRecord &x) { return x.reason; });
-                 return d;
-             })
-        .def("legs",
-             [](const Fleet &f) {
-                 const auto &g = f.legs();
-                 std::vector<Loc> from, to;
-                 for (const auto &x : g) {
-                     from.push_back(x.from);
-                     to.push_back(x.to);
-                 }
-                 py::dict d;
-                 d["vehicle"] = column<std::int32_t>(g, [](const dp::Leg<Loc> &x) { return x.vehicle; });
-                 d["depart_s"] = column<double>(g, [](const dp::Leg<Loc> &x) { return x.depart_s; });
-                 d["arrive_s"] = column<double>(g, [](const dp::Leg<Loc> &x) { return x.arrive_s; });
-                 d["from"] = L::write(from);
-                 d["to"] = L::write(to);
-                 d["distance_m"] = column<double>(g, [](const dp::Leg<Loc> &x) { return x.distance_m; });
-                 d["load"] = column<std::int32_t>(g, [](const dp::Leg<Loc> &x) { return x.load; });
-                 return d;
-             })
-        .def("sessions",
-             [](const Fleet &f) {
-                 const auto &s = f.sessions();
-                 py::dict d;
-                 d["vehicle"] = column<std::int32_t>(s, [](const dp::ChargingSession &x) { return x.vehicle; });
-                 d["charger"] = column<std::int32_t>(s, [](const dp::ChargingSession &x) { return x.charger; });
-                 d["start_s"] = column<double>(s, [](const dp::ChargingSession &x) { return x.start_s; });
-                 d["end_s"] = column<double>(s, [](const dp::ChargingSession &x) { return x.end_s; });
-                 d["energy_kwh"] = column<double>(s, [](const dp::ChargingSession &x) { return x.energy_kwh; });
-                 d["overnight"] = column<bool>(s, [](const dp::ChargingSession &x) { return x.overnight; });
-                 return d;
-             })
+        .def(
+            "records",
+            [](const Fleet &f) {
+                const auto &r = f.records();
+                using R = dp::RideRecord;
+                return table({{"vehicle", column<std::int32_t>(r, [](const R &x) { return x.vehicle; })},
+                              {"pickup_s", column<double>(r, [](const R &x) { return x.pickup_s; })},
+                              {"dropoff_s", column<double>(r, [](const R &x) { return x.dropoff_s; })},
+                              {"status", column<std::int8_t>(r, [](const R &x) { return x.status; })},
+                              {"reason", column<std::int8_t>(r, [](const R &x) { return x.reason; })}},
+                             static_cast<py::ssize_t>(r.size()));
+            },
+            "Per ride: vehicle (-1: none), pickup_s, dropoff_s (planned until done), status (RideStatus), "
+            "reason (Rejection).")
+        .def(
+            "legs",
+            [](const Fleet &f) {
+                const auto &g = f.legs();
+                std::vector<Loc> from, to;
+                for (const auto &x : g) {
+                    from.push_back(x.from);
+                    to.push_back(x.to);
+                }
+                using G = dp::Leg<Loc>;
+                return table({{"vehicle", column<std::int32_t>(g, [](const G &x) { return x.vehicle; })},
+                              {"depart_s", column<double>(g, [](const G &x) { return x.depart_s; })},
+                              {"arrive_s", column<double>(g, [](const G &x) { return x.arrive_s; })},
+                              {"from", L::write(from)},
+                              {"to", L::write(to)},
+                              {"distance_m", column<double>(g, [](const G &x) { return x.distance_m; })},
+                              {"load", column<std::int32_t>(g, [](const G &x) { return x.load; })}},
+                             static_cast<py::ssize_t>(g.size()));
+            },
+            "Every driven leg: vehicle, depart_s, arrive_s, from, to (locations), distance_m, load (riders).")
+        .def(
+            "sessions",
+            [](const Fleet &f) {
+                const auto &s = f.sessions();
+                using C = dp::ChargingSession;
+                return table({{"vehicle", column<std::int32_t>(s, [](const C &x) { return x.vehicle; })},
+                              {"charger", column<std::int32_t>(s, [](const C &x) { return x.charger; })},
+                              {"start_s", column<double>(s, [](const C &x) { return x.start_s; })},
+                              {"end_s", column<double>(s, [](const C &x) { return x.end_s; })},
+                              {"energy_kwh", column<double>(s, [](const C &x) { return x.energy_kwh; })},
+                              {"overnight", column<bool>(s, [](const C &x) { return x.overnight; })}},
+                             static_cast<py::ssize_t>(s.size()));
+            },
+            "Every charging session: vehicle, charger, start_s, end_s, energy_kwh, overnight.")
         .def(
             "events",
             [](const Fleet &f, std::size_t since) {
                 const auto &all = f.events();
                 const std::vector<dp::Event> e(all.begin() + static_cast<std::ptrdiff_t>(std::min(since, all.size())),
                                                all.end());
-                py::dict d;
-                d["time_s"] = column<double>(e, [](const dp::Event &x) { return x.time_s; });
-                d["kind"] = column<std::int8_t>(e, [](const dp::Event &x) { return x.kind; });
-                d["vehicle"] = column<std::int32_t>(e, [](const dp::Event &x) { return x.vehicle; });
-                d["id"] = column<std::int32_t>(e, [](const dp::Event &x) { return x.id; });
-                return d;
+                using E = dp::Event;
+                return table({{"time_s", column<double>(e, [](const E &x) { return x.time_s; })},
+                              {"kind", column<std::int8_t>(e, [](const E &x) { return x.kind; })},
+                              {"vehicle", column<std::int32_t>(e, [](const E &x) { return x.vehicle; })},
+                              {"id", column<std::int32_t>(e, [](const E &x) { return x.id; })}},
+                             static_cast<py::ssize_t>(e.size()));
             },
-            py::arg("since") = 0, "Events from the `since`-th on: time, kind (0 pickup, 1 drop-off, 2 charge, 3 reposition).")
-        .def("vehicles", [](const Fleet &f) {
+            py::arg("since") = 0, "Events from the `since`-th on: time_s, kind (StopKind), vehicle, id.")
+        .def(
+            "vehicles",
+            [](const Fleet &f) {
             const auto &vs = f.vehicles();
             std::vector<Loc> at;
             std::vector<double> ready;
@@ -401,22 +430,42 @@ void bind_fleet(py::module_ &m, const char *name) {
                 at.push_back(loc);
                 ready.push_back(t);
             }
-            py::dict d;
-            d["position"] = L::write(at);
-            d["position_s"] = to_numpy<double>(ready);
-            d["load"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.load; });
-            d["seats"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.spec.seats; });
-            d["soc_kwh"] = column<double>(vs, [](const dp::Vehicle<Loc> &x) { return x.soc_kwh; });
-            d["stops"] = column<std::int32_t>(vs, [](const dp::Vehicle<Loc> &x) { return x.stops.size(); });
-            d["in_service"] = column<bool>(vs, [](const dp::Vehicle<Loc> &x) { return x.in_service; });
-            return d;
-        });
+            using V = dp::Vehicle<Loc>;
+            return table({{"position", L::write(at)},
+                          {"position_s", to_numpy<double>(ready)},
+                          {"load", column<std::int32_t>(vs, [](const V &x) { return x.load; })},
+                          {"seats", column<std::int32_t>(vs, [](const V &x) { return x.spec.seats; })},
+                          {"soc_kwh", column<double>(vs, [](const V &x) { return x.soc_kwh; })},
+                          {"stops", column<std::int32_t>(vs, [](const V &x) { return x.stops.size(); })},
+                          {"in_service", column<bool>(vs, [](const V &x) { return x.in_service; })}},
+                         static_cast<py::ssize_t>(vs.size()));
+            },
+            "Per vehicle: position (location) and position_s (when it is there), load, seats, soc_kwh, stops "
+            "(planned), in_service.");
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_dispatch, m) {
     m.doc() = "Dispatch core: linear sum assignment (LAPJV) and the event-driven shuttle fleet.";
+    py::native_enum<dp::RideStatus>(m, "RideStatus", "enum.IntEnum", "Where a ride stands.")
+        .value("PENDING", dp::RideStatus::pending)
+        .value("ASSIGNED", dp::RideStatus::assigned)
+        .value("ON_BOARD", dp::RideStatus::on_board)
+        .value("DELIVERED", dp::RideStatus::delivered)
+        .value("REJECTED", dp::RideStatus::rejected)
+        .finalize();
+    py::native_enum<dp::Rejection>(m, "Rejection", "enum.IntEnum", "Why a ride was rejected.")
+        .value("NONE", dp::Rejection::none)
+        .value("NO_VEHICLE", dp::Rejection::no_vehicle)
+        .value("BATTERY", dp::Rejection::battery)
+        .finalize();
+    py::native_enum<dp::StopKind>(m, "StopKind", "enum.IntEnum", "A planned stop's (and an event's) kind.")
+        .value("PICKUP", dp::StopKind::pickup)
+        .value("DROPOFF", dp::StopKind::dropoff)
+        .value("CHARGE", dp::StopKind::charge)
+        .value("REPOSITION", dp::StopKind::reposition)
+        .finalize();
     m.def("solve_assignment", &solve_assignment, py::arg("cost"),
           "The column of each row in a least-cost assignment of a (rows <= columns) cost matrix.");
     py::class_<NetworkArgs>(m, "NetworkSpaceArgs")

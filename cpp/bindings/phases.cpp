@@ -29,43 +29,51 @@ en::PhaseProblem make_problem(const CArray<double> &profile) {
     return p;
 }
 
-py::dict to_dict(const en::PhaseAssignment &a) {
-    py::dict d;
-    d["phase"] = to_numpy<int8_t>(a.phase);
-    d["worst_kw"] = a.worst_kw;
-    d["sum_sq"] = a.sum_sq;
-    d["evaluations"] = a.evaluations;
-    return d;
+// An assignment: the phase of each load, its score (worst phase peak kW, sum of squares) and the
+// moves it took to find.
+struct Assignment {
+    py::array_t<int8_t> phase;
+    double worst_kw = 0.0, sum_sq = 0.0;
+    int64_t evaluations = 0;
+};
+
+Assignment to_python(const en::PhaseAssignment &a) {
+    return {to_numpy<int8_t>(a.phase), a.worst_kw, a.sum_sq, a.evaluations};
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_phases, m) {
     m.doc() = "Phase balancing of single-phase loads: scores, largest-first greedy, iterated local search.";
+    py::class_<Assignment>(m, "Assignment", "Each load's phase, the worst phase peak (kW), the sum of squares")
+        .def_readonly("phase", &Assignment::phase)
+        .def_readonly("worst_kw", &Assignment::worst_kw)
+        .def_readonly("sum_sq", &Assignment::sum_sq)
+        .def_readonly("evaluations", &Assignment::evaluations);
     m.def(
         "evaluate",
         [](const CArray<double> &profile, const CArray<int8_t> &phase) {
             const auto p = make_problem(profile);
             const auto start = to_vector(phase, "phase");
-            return to_dict(without_gil([&] { return en::evaluate_phases(p, start); }));
+            return to_python(without_gil([&] { return en::evaluate_phases(p, start); }));
         },
         py::arg("profile"), py::arg("phase"));
     m.def(
         "greedy",
         [](const CArray<double> &profile) {
             const auto p = make_problem(profile);
-            return to_dict(without_gil([&] { return en::greedy_phases(p); }));
+            return to_python(without_gil([&] { return en::greedy_phases(p); }));
         },
         py::arg("profile"));
     m.def(
         "improve",
         [](const CArray<double> &profile, const CArray<int8_t> &start, uint64_t seed, int32_t max_kicks,
-           double time_limit_s, int64_t max_evaluations) {
+           double time_limit_s, int64_t max_iterations) {
             const auto p = make_problem(profile);
             const auto first = to_vector(start, "start");
-            return to_dict(without_gil(
-                [&] { return en::improve_phases(p, first, seed, max_kicks, time_limit_s, max_evaluations); }));
+            return to_python(without_gil(
+                [&] { return en::improve_phases(p, first, seed, max_kicks, time_limit_s, max_iterations); }));
         },
         py::arg("profile"), py::arg("start"), py::arg("seed"), py::arg("max_kicks"), py::arg("time_limit_s"),
-        py::arg("max_evaluations") = -1);
+        py::arg("max_iterations") = -1);
 }

@@ -51,9 +51,17 @@ void check_powers(const CArray<double> &a, py::ssize_t t, size_t n, const char *
         throw py::value_error(std::string(name) + " must have shape (T, " + std::to_string(n) + ")");
 }
 
-py::dict solve(const en::Feeder &feeder, const CArray<int32_t> &load_pos, const CArray<double> &load_p_kw,
+// Per snapshot: bus voltages, branch currents at both ends (p.u.), slack power (kVA), sweeps taken
+// and whether they converged.
+struct Flows {
+    py::array_t<en::cplx> v, i_from, i_to, slack_kva;
+    py::array_t<int32_t> iterations;
+    py::array_t<bool> converged;
+};
+
+Flows solve(const en::Feeder &feeder, const CArray<int32_t> &load_pos, const CArray<double> &load_p_kw,
                const CArray<double> &load_q_kvar, const CArray<int32_t> &gen_pos, const CArray<double> &gen_p_kw,
-               const CArray<double> &gen_q_kvar, double tol_pu, int32_t max_iter, int64_t lane_length,
+               const CArray<double> &gen_q_kvar, double tol_pu, int32_t max_iterations, int64_t lane_length,
                int n_threads) {
     en::Injections inj;
     inj.load_pos = to_vector(load_pos, "load_pos");
@@ -75,15 +83,9 @@ py::dict solve(const en::Feeder &feeder, const CArray<int32_t> &load_pos, const 
     py::array_t<bool> converged(t);
     const en::Outputs out{v.mutable_data(), i_from.mutable_data(), i_to.mutable_data(), slack.mutable_data(),
                           iterations.mutable_data(), reinterpret_cast<uint8_t *>(converged.mutable_data())};
-    without_gil([&] { en::solve_batch(feeder, inj, en::SweepOptions{tol_pu, max_iter, lane_length}, n_threads, out); });
-    py::dict d;
-    d["v"] = v;
-    d["i_from"] = i_from;
-    d["i_to"] = i_to;
-    d["slack_kva"] = slack;
-    d["iterations"] = iterations;
-    d["converged"] = converged;
-    return d;
+    const en::SweepOptions options{tol_pu, max_iterations, lane_length};
+    without_gil([&] { en::solve_batch(feeder, inj, options, n_threads, out); });
+    return {v, i_from, i_to, slack, iterations, converged};
 }
 
 }  // namespace
@@ -94,7 +96,14 @@ PYBIND11_MODULE(_power_flow, m) {
         .def_property_readonly("num_buses", &en::Feeder::size);
     m.def("make_feeder", &make_feeder, py::arg("bus"), py::arg("parent"), py::arg("branch"), py::arg("flipped"),
           py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), py::arg("v_slack"), py::arg("base_kva"));
+    py::class_<Flows>(m, "Flows", "Per snapshot: voltages, branch currents (p.u.), slack power (kVA), sweeps")
+        .def_readonly("v", &Flows::v)
+        .def_readonly("i_from", &Flows::i_from)
+        .def_readonly("i_to", &Flows::i_to)
+        .def_readonly("slack_kva", &Flows::slack_kva)
+        .def_readonly("iterations", &Flows::iterations)
+        .def_readonly("converged", &Flows::converged);
     m.def("solve", &solve, py::arg("feeder"), py::arg("load_pos"), py::arg("load_p_kw"), py::arg("load_q_kvar"),
-          py::arg("gen_pos"), py::arg("gen_p_kw"), py::arg("gen_q_kvar"), py::arg("tol_pu"), py::arg("max_iter"),
+          py::arg("gen_pos"), py::arg("gen_p_kw"), py::arg("gen_q_kvar"), py::arg("tol_pu"), py::arg("max_iterations"),
           py::arg("lane_length"), py::arg("n_threads"));
 }

@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "smartopt/signals/traffic_model.hpp"
@@ -21,6 +22,7 @@ namespace sig = smartopt::signals;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 
 // Network and demand owned together, so a Simulation can keep references to both.
@@ -55,25 +57,16 @@ std::shared_ptr<Scenario> make_scenario(const CArray<double> &free_flow_s, const
     return s;
 }
 
-py::dict totals_dict(const sig::Totals &t) {
-    py::dict d;
-    d["delay_veh_s"] = t.delay_veh_s;
-    d["stops_veh"] = t.stops_veh;
-    d["entered_veh"] = t.entered_veh;
-    d["exited_veh"] = t.exited_veh;
-    d["origin_queue_veh"] = t.origin_queue_veh;
-    return d;
-}
+// Per-link sums of a run (numpy copies of sig::LinkStats): delay (veh s), stops (veh), queue
+// (veh s), largest queue (veh) and vehicles entered.
+struct LinkArrays {
+    py::array_t<double> delay_veh_s, stops_veh, queue_veh_s, max_queue_veh, entered_veh;
+};
 
-py::dict stats_dict(const sig::LinkStats &stats) {
-    auto arr = [](const std::vector<double> &v) { return py::array_t<double>(v.size(), v.data()); };
-    py::dict links;
-    links["delay_veh_s"] = arr(stats.delay_veh_s);
-    links["stops_veh"] = arr(stats.stops_veh);
-    links["queue_veh_s"] = arr(stats.queue_veh_s);
-    links["max_queue_veh"] = arr(stats.max_queue_veh);
-    links["entered_veh"] = arr(stats.entered_veh);
-    return links;
+LinkArrays link_arrays(const sig::LinkStats &stats) {
+    return {to_numpy<double>(stats.delay_veh_s), to_numpy<double>(stats.stops_veh),
+            to_numpy<double>(stats.queue_veh_s), to_numpy<double>(stats.max_queue_veh),
+            to_numpy<double>(stats.entered_veh)};
 }
 
 void check_shape(const py::array &a, std::vector<py::ssize_t> shape, const char *name) {
@@ -92,8 +85,9 @@ sig::FixedPlan fixed_plan(const Scenario &s, const CArray<double> &cycle_s, cons
     return {cycle_s.data(), offset_s.data(), window_start_s.data(), window_end_s.data()};
 }
 
-py::tuple simulate_fixed(std::shared_ptr<Scenario> s, const CArray<double> &cycle_s, const CArray<double> &offset_s,
-                         const CArray<double> &window_start_s, const CArray<double> &window_end_s, int64_t n_steps) {
+std::pair<sig::Totals, LinkArrays> simulate_fixed(std::shared_ptr<Scenario> s, const CArray<double> &cycle_s,
+                                                  const CArray<double> &offset_s, const CArray<double> &window_start_s,
+                                                  const CArray<double> &window_end_s, int64_t n_steps) {
     const sig::FixedPlan plan = fixed_plan(*s, cycle_s, offset_s, window_start_s, window_end_s);
     if (n_steps < 0 || n_steps > sig::kMaxSteps) throw py::value_error("n_steps is out of range");
     sig::LinkStats stats(s->net.num_links());
@@ -102,7 +96,7 @@ py::tuple simulate_fixed(std::shared_ptr<Scenario> s, const CArray<double> &cycl
         py::gil_scoped_release release;
         totals = sig::simulate_fixed(s->net, s->demand, plan, n_steps, &stats);
     }
-    return py::make_tuple(totals_dict(totals), stats_dict(stats));
+    return {totals, link_arrays(stats)};
 }
 
 py::array_t<double> score_plans(std::shared_ptr<Scenario> s, const CArray<double> &cycle_s,
@@ -162,8 +156,8 @@ class Stepper {
     }
 
     double time_s() const { return sim_.time_s(); }
-    py::dict totals() const { return totals_dict(sim_.totals()); }
-    py::dict link_stats() const { return stats_dict(stats_); }
+    sig::Totals totals() const { return sim_.totals(); }
+    LinkArrays link_stats() const { return link_arrays(stats_); }
 
   private:
     std::shared_ptr<Scenario> scenario_;
@@ -176,6 +170,18 @@ class Stepper {
 PYBIND11_MODULE(_traffic, m) {
     m.doc() = "Signalised-network traffic model (private; use smartopt.signals.TrafficModel).";
     py::class_<Scenario, std::shared_ptr<Scenario>>(m, "Scenario");
+    py::class_<sig::Totals>(m, "Totals", "Network totals of a run: delay (veh s), stops and vehicles (veh)")
+        .def_readonly("delay_veh_s", &sig::Totals::delay_veh_s)
+        .def_readonly("stops_veh", &sig::Totals::stops_veh)
+        .def_readonly("entered_veh", &sig::Totals::entered_veh)
+        .def_readonly("exited_veh", &sig::Totals::exited_veh)
+        .def_readonly("origin_queue_veh", &sig::Totals::origin_queue_veh);
+    py::class_<LinkArrays>(m, "LinkStats", "Per link: delay and queue (veh s), stops, largest queue, entered (veh)")
+        .def_readonly("delay_veh_s", &LinkArrays::delay_veh_s)
+        .def_readonly("stops_veh", &LinkArrays::stops_veh)
+        .def_readonly("queue_veh_s", &LinkArrays::queue_veh_s)
+        .def_readonly("max_queue_veh", &LinkArrays::max_queue_veh)
+        .def_readonly("entered_veh", &LinkArrays::entered_veh);
     m.def("make_scenario", &make_scenario, py::arg("free_flow_s"), py::arg("storage_veh"), py::arg("move_in"),
           py::arg("move_out"), py::arg("move_node"), py::arg("move_stages"), py::arg("n_signals"),
           py::arg("max_stages"), py::arg("entry_vps"), py::arg("move_share"), py::arg("saturation_vps"),

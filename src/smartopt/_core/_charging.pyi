@@ -1,6 +1,18 @@
-from typing import Any
+from typing import Never
 
+import numpy as np
 import numpy.typing as npt
+
+class Schedule:
+    def __init__(self, *args: Never, **kwargs: Never) -> None: ...  # built by the module's functions only
+    @property
+    def power(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def served(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def max_flows(self) -> int: ...
+    @property
+    def bottleneck(self) -> npt.NDArray[np.bool_]: ...
 
 def valley_fill(
     arrival: npt.ArrayLike,
@@ -10,7 +22,7 @@ def valley_fill(
     base: npt.ArrayLike,
     slot_class: npt.ArrayLike,
     slot_capacity: npt.ArrayLike,
-) -> dict[str, Any]: ...
+) -> Schedule: ...
 def max_served(
     arrival: npt.ArrayLike,
     departure: npt.ArrayLike,
@@ -18,4 +30,4 @@ def max_served(
     max_power: npt.ArrayLike,
     base: npt.ArrayLike,
     slot_capacity: npt.ArrayLike,
-) -> dict[str, Any]: ...
+) -> Schedule: ...

@@ -1,8 +1,25 @@
-from typing import Any
+from typing import Never
 
+import numpy as np
 import numpy.typing as npt
 
+class Flows:
+    def __init__(self, *args: Never, **kwargs: Never) -> None: ...  # built by the module's functions only
+    @property
+    def v(self) -> npt.NDArray[np.complex128]: ...
+    @property
+    def i_from(self) -> npt.NDArray[np.complex128]: ...
+    @property
+    def i_to(self) -> npt.NDArray[np.complex128]: ...
+    @property
+    def slack_kva(self) -> npt.NDArray[np.complex128]: ...
+    @property
+    def iterations(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def converged(self) -> npt.NDArray[np.bool_]: ...
+
 class Feeder:
+    def __init__(self, *args: Never, **kwargs: Never) -> None: ...  # built by the module's functions only
     @property
     def num_buses(self) -> int: ...
 
@@ -27,7 +44,7 @@ def solve(
     gen_p_kw: npt.ArrayLike,
     gen_q_kvar: npt.ArrayLike,
     tol_pu: float,
-    max_iter: int,
+    max_iterations: int,
     lane_length: int,
     n_threads: int,
-) -> dict[str, Any]: ...
+) -> Flows: ...

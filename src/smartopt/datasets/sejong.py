@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from smartopt.app.district import District
 from smartopt.datasets.profiles import COMMERCIAL_HOURLY, RESIDENTIAL_HOURLY, daily_profile
 from smartopt.dispatch.model import Fleet, Requests
-from smartopt.district import District
 from smartopt.energy.assets import EnergyDay
 from smartopt.energy.grid import Grid
 from smartopt.network.road import RoadNetwork
@@ -55,6 +55,9 @@ HOUSEHOLDS = 8_000
 JOBS_INNOVATION, JOBS_CENTRE, JOBS_SCATTERED = 5_000, 1_500, 500
 PERIODS = ("am_peak", "midday", "pm_peak")
 THROUGH_VPH = {"am_peak": 800.0, "midday": 450.0, "pm_peak": 850.0}
+SIGNAL_HOURS = {"am_peak": (6.0, 10.0), "midday": (10.0, 16.0), "pm_peak": (16.0, 20.0)}
+"""Clock hours (start, end) each period's signal plan runs; the night runs at free flow."""
+PEAK_PERIODS = ("am_peak", "pm_peak")
 
 # --- signals ----------------------------------------------------------------------------------
 BASE_SATURATION_VPHPL = 1900.0
@@ -476,6 +479,7 @@ def _intersection(lay: _Layout, v: int, turn_volume: list[dict[tuple[int, int], 
         ped_min_green_s=np.array(ped),
         cycle_min_s=60.0,
         cycle_max_s=180.0,
+        periods=PERIODS,
     )
 
 
@@ -792,4 +796,6 @@ def sejong_5_1(seed: int = 0) -> District:
         corridors={"BRT trunk": brt},
         facts=facts,
         assumptions=ASSUMPTIONS,
+        signal_hours=SIGNAL_HOURS,
+        peak_periods=PEAK_PERIODS,
     )

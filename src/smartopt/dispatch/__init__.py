@@ -5,7 +5,7 @@ from smartopt.dispatch.dispatcher import Dispatcher, Offer
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.reoptimize import Reoptimization, reoptimize
 from smartopt.dispatch.routing import solve_vrp
-from smartopt.dispatch.simulation import FleetSizing, Policy, SimulationResult, simulate, size_fleet
+from smartopt.dispatch.simulation import FleetDay, FleetSizing, Policy, simulate, size_fleet
 from smartopt.dispatch.solution import Route, VRPResult, evaluate_routes
 from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
@@ -14,13 +14,13 @@ from smartopt.dispatch.vrplib_io import read_vrplib, read_vrplib_solution, write
 __all__ = [
     "Dispatcher",
     "Fleet",
+    "FleetDay",
     "FleetSizing",
     "Offer",
     "Policy",
     "Reoptimization",
     "Requests",
     "Route",
-    "SimulationResult",
     "TravelSpace",
     "VRPProblem",
     "VRPResult",

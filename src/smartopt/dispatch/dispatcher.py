@@ -13,9 +13,10 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _dispatch, _spatial
+from smartopt._core._dispatch import RideStatus, StopKind
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, bool_flag, float_array, positive_float
-from smartopt.dispatch.model import MAX_TIME_S, Fleet, Requests
+from smartopt.dispatch.model import MAX_TIME_S, Fleet, Requests, columns
 from smartopt.dispatch.rebalancing import Zones, rebalance
 from smartopt.dispatch.reoptimize import Reoptimization, reoptimize
 from smartopt.dispatch.simulation import (
@@ -31,11 +32,10 @@ from smartopt.dispatch.space import TravelSpace
 from smartopt.network import RoadNetwork
 from smartopt.network.road import check_coordinates
 
-EVENT_KINDS = ("pickup", "dropoff", "charge", "reposition")
+EVENT_KINDS = tuple(kind.name.lower() for kind in StopKind)
+"""Event kinds of the fleet's stops, by the core's ``StopKind`` code."""
 DECISIONS = ("assigned", "rejected")
 """Event kinds of a batched request's placement (see :meth:`Dispatcher.advance`)."""
-REJECTED = 4
-"""The core's status code of a rejected ride."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ class Dispatcher:
             e = self._core.events(self._events_seen)
             self._events_seen += int(e["time_s"].shape[0])
             stops = [
-                Event(float(t), EVENT_KINDS[k], int(v), self._request_of[i] if k < 2 else int(i))
+                Event(float(t), EVENT_KINDS[k], int(v), self._request_of[i] if k <= StopKind.DROPOFF else int(i))
                 for t, k, v, i in zip(e["time_s"], e["kind"], e["vehicle"], e["id"], strict=True)
             ]
             return stops + decisions
@@ -238,7 +238,7 @@ class Dispatcher:
                 return Offer(request, False, -1, math.nan, math.nan, math.nan, "", pending=True)
             rec = self._core.records()
             vehicle, status = int(rec["vehicle"][ride]), int(rec["status"][ride])
-            if status == REJECTED:
+            if status == RideStatus.REJECTED:
                 return Offer(request, False, -1, math.nan, math.nan, math.nan, REJECTIONS[rec["reason"][ride]])
             if vehicle < 0:
                 return Offer(request, False, -1, math.nan, math.nan, math.nan, "", pending=True)
@@ -290,10 +290,12 @@ class Dispatcher:
             self._last_batch_s = due
             rec = self._core.records()
             for r in self._pending:
-                if rec["status"][r] == REJECTED or rec["vehicle"][r] >= 0:
-                    decided = DECISIONS[int(rec["status"][r] == REJECTED)]
+                if rec["status"][r] == RideStatus.REJECTED or rec["vehicle"][r] >= 0:
+                    decided = DECISIONS[int(rec["status"][r] == RideStatus.REJECTED)]
                     out.append(Event(due, decided, int(rec["vehicle"][r]), self._request_of[r]))
-            self._pending = [r for r in self._pending if rec["vehicle"][r] < 0 and rec["status"][r] != REJECTED]
+            self._pending = [
+                r for r in self._pending if rec["vehicle"][r] < 0 and rec["status"][r] != RideStatus.REJECTED
+            ]
         self._place_until(now)
         return out
 
@@ -338,7 +340,7 @@ class Dispatcher:
     def snapshot(self) -> FleetSnapshot:
         """The fleet now."""
         with self._lock:
-            v = self._core.vehicles()
+            v = columns(self._core.vehicles())
             return FleetSnapshot(
                 self.now_s, v["position"], v["position_s"], v["load"], v["soc_kwh"], v["stops"], v["in_service"]
             )

@@ -20,6 +20,13 @@ MAX_TIME_S = 1e12
 well under a millisecond."""
 
 
+def columns(table: npt.NDArray[np.void]) -> dict[str, npt.NDArray[Any]]:
+    """The fields of a structured array (a fleet core's table) as columns by name: contiguous arrays
+    of their own, not strided views keeping the whole table alive."""
+    assert table.dtype.names is not None
+    return {name: table[name].copy() for name in table.dtype.names}
+
+
 def slots_per_day(name: str, slot_s: Any) -> int:
     """How many slots of ``slot_s`` seconds make one day; ValueError naming ``name`` unless they
     divide it into whole slots of at least 1 s."""

@@ -20,14 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._core import _dispatch
+from smartopt._core._dispatch import StopKind
 from smartopt._serialise import ToDict
 from smartopt._validation import positive_float
 from smartopt.dispatch.routing import solve_vrp
 from smartopt.dispatch.space import TravelSpace
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
-
-PICKUP, DROPOFF, CHARGE = 0, 1, 2
-"""Stop kinds of the core's plans."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +64,10 @@ def reoptimize(
     ):
         raise ValueError(f"max_iterations must be an int >= 0 or None, got {max_iterations!r}")
     plans, vehicles = core.plans(), core.vehicles()
-    charging = np.unique(plans["vehicle"][plans["kind"] == CHARGE])
+    charging = np.unique(plans["vehicle"][plans["kind"] == StopKind.CHARGE])
     eligible = np.setdiff1d(np.flatnonzero(vehicles["in_service"]), charging)
-    keep = np.isin(plans["vehicle"], eligible) & (plans["kind"] <= DROPOFF)
-    owner, ride, pickup = plans["vehicle"][keep], plans["id"][keep], plans["kind"][keep] == PICKUP
+    keep = np.isin(plans["vehicle"], eligible) & (plans["kind"] <= StopKind.DROPOFF)
+    owner, ride, pickup = plans["vehicle"][keep], plans["id"][keep], plans["kind"][keep] == StopKind.PICKUP
     if ride.size == 0:
         return Reoptimization(eligible.size, 0, 0.0, 0.0, False)
     nv, ns = eligible.size, ride.size

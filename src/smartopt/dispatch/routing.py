@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -99,14 +100,11 @@ def solve_vrp(
         )
         search_log.summary(f"{found.status}, cost {found.cost:.6g} in {found.runtime_s:.2f} s")
         return found
-    locations, types = problem.core_arrays()
+    data = problem.problem_data()
     # what is left of the budget (0: no time limit for the core; a spent one leaves it a nanosecond)
     remaining = 0.0 if limit is None else max(limit - (time.perf_counter() - started), 1e-9)
     raw = _routing.solve(
-        problem.distance,
-        problem.duration,
-        locations,
-        types,
+        data,
         remaining,
         -1 if max_iterations is None else max_iterations,
         int(seed),
@@ -116,17 +114,23 @@ def solve_vrp(
         locked,
         (lambda iterations, _s, best: search_log.line(iterations, best, force=True)) if search_log.enabled else None,
     )
-    keys = ("iterations", "improvements", "time_to_best_s", "trace_time_s", "trace_objective", "time_limit_reached")
-    stats = {k: raw[k] for k in keys}
-    stats["core_runtime_s"] = float(raw["runtime_s"])
+    stats: dict[str, Any] = {
+        "iterations": raw.iterations,
+        "improvements": raw.improvements,
+        "time_to_best_s": raw.time_to_best_s,
+        "trace_time_s": raw.trace_time_s,
+        "trace_objective": raw.trace_objective,
+        "time_limit_reached": raw.time_limit_reached,
+        "core_runtime_s": raw.runtime_s,
+    }
     result = _result(
-        problem, raw["vehicle"], list(raw["visits"]), raw["reports"], solver="smartopt", runtime_s=0.0, stats=stats,
-        complete=bool(raw["complete"]),
+        problem, raw.vehicle, raw.visits, raw.reports, solver="smartopt", runtime_s=0.0, stats=stats,
+        complete=raw.complete,
     )  # fmt: skip
-    if not math.isclose(result.cost, raw["objective"], rel_tol=1e-9, abs_tol=1e-6):
-        raise RuntimeError(f"internal error: objective {raw['objective']} disagrees with evaluation {result.cost}")
+    if not math.isclose(result.cost, raw.objective, rel_tol=1e-9, abs_tol=1e-6):
+        raise RuntimeError(f"internal error: objective {raw.objective} disagrees with evaluation {result.cost}")
     result = replace(result, runtime_s=time.perf_counter() - started)
-    iterations = int(raw["iterations"])
+    iterations = raw.iterations
     search_log.line(iterations, result.cost, force=True)
     search_log.summary(
         f"{result.status}, cost {result.cost:.6g} after {iterations:,} iterations in {result.runtime_s:.2f} s"

@@ -1,4 +1,4 @@
-"""The district's pre-booked shuttle trips as a pickup-and-delivery problem with time windows.
+"""A day's pre-booked shuttle trips as a pickup-and-delivery problem with time windows.
 
 A share of the day's ride requests is booked ahead: each booking asks for a pickup at its request
 time, give or take half the pickup window, and promises a ride of at most ``detour_factor`` times
@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from smartopt._validation import IntArray
+from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.solution import VRPResult
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
-from smartopt.district import District
+from smartopt.network.road import RoadNetwork
 
 DAY_S = 86_400.0
 
@@ -26,7 +27,7 @@ DAY_S = 86_400.0
 class BookedTrips:
     """The routing problem of the booked trips: locations are the depots, then for booking ``k``
     its pickup ``pairs[k, 0]`` and drop-off ``pairs[k, 1]``; ``request`` maps bookings to the
-    district's request indices, ``node`` maps locations to network nodes, ``direct_s`` is each
+    day's request indices, ``node`` maps locations to network nodes, ``direct_s`` is each
     booking's direct ride (s) and ``pickup_time_s`` its booked pickup time (s after midnight)."""
 
     problem: VRPProblem
@@ -40,7 +41,9 @@ class BookedTrips:
 
 
 def booked_trips(
-    district: District,
+    network: RoadNetwork,
+    fleet: Fleet,
+    requests: Requests,
     *,
     share: float = 0.15,
     seed: int = 0,
@@ -50,33 +53,34 @@ def booked_trips(
     detour_s: float = 300.0,
     vehicle_fixed_cost_m: float = 5_000.0,
     link_time_s: np.ndarray | None = None,
+    name: str = "booked shuttle trips",
 ) -> BookedTrips:
-    """The booked share of ``district``'s requests as a :class:`VRPProblem` on its road network.
+    """The booked share of ``requests`` (drawn with ``seed``) as a :class:`VRPProblem` named
+    ``name`` on ``network``, served by ``fleet``'s vehicles from its depots.
 
     Costs are metres driven plus ``vehicle_fixed_cost_m`` per shuttle used; times in s.
     ``link_time_s`` replaces the free-flow link times (e.g. with signal delays)."""
     numbers = {"share": share, "window_s": window_s, "boarding_s": boarding_s, "detour_factor": detour_factor,
                "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m}  # fmt: skip
-    for name, value in numbers.items():
+    for key, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+            raise TypeError(f"{key} must be a number, got {type(value).__name__}")
         if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            raise ValueError(f"{key} must be a finite number >= 0, got {value!r}")
     if not 0 < share <= 1:
         raise ValueError(f"share must be in (0, 1], got {share}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    fleet, req = district.fleet, district.requests
     rng = np.random.default_rng([seed, 6])
-    booked = np.sort(rng.choice(len(req), max(1, round(share * len(req))), replace=False)).astype(np.int32)
+    booked = np.sort(rng.choice(len(requests), max(1, round(share * len(requests))), replace=False)).astype(np.int32)
     depots = fleet.depot_node
-    nodes = np.concatenate([depots, np.column_stack([req.origin[booked], req.destination[booked]]).ravel()])
+    nodes = np.concatenate([depots, np.column_stack([requests.origin[booked], requests.destination[booked]]).ravel()])
     nd, m = depots.size, booked.size
     pairs = nd + np.arange(2 * m).reshape(m, 2)
-    t = req.time_s[booked]
-    direct = district.network.travel_time_matrix(req.origin[booked], req.destination[booked], n_threads=2)
+    t = requests.time_s[booked]
+    direct = network.travel_time_matrix(requests.origin[booked], requests.destination[booked], n_threads=2)
     direct_s = np.asarray(direct[np.arange(m), np.arange(m)])
     max_ride = detour_factor * direct_s + detour_s
     n = nd + 2 * m
@@ -104,7 +108,7 @@ def booked_trips(
             )
         )
     problem = VRPProblem.on_network(
-        district.network,
+        network,
         nodes,
         types,
         link_time_s=link_time_s,
@@ -113,10 +117,10 @@ def booked_trips(
         tw_early=tw_early,
         tw_late=tw_late,
         pairs=pairs,
-        pair_load=req.passengers[booked].astype(float),
+        pair_load=requests.passengers[booked].astype(float),
         max_ride=max_ride,
-        name="Sejong 5-1 booked shuttle trips",
-        coords=district.network.node_xy[nodes],
+        name=name,
+        coords=network.node_xy[nodes],
     )
     return BookedTrips(problem, booked, nodes.astype(np.int32), direct_s, t)
 

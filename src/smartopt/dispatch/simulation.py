@@ -16,7 +16,7 @@ from smartopt import _progress
 from smartopt._core import _dispatch
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, count_array, seed_int
-from smartopt.dispatch.model import DAY_S, Fleet, Requests, slots_per_day
+from smartopt.dispatch.model import DAY_S, Fleet, Requests, columns, slots_per_day
 from smartopt.dispatch.pooling import PoolingRun
 from smartopt.dispatch.rebalancing import MAX_ZONE_M, MIN_ZONE_M, Zones, rebalance
 from smartopt.dispatch.reoptimize import reoptimize
@@ -26,8 +26,6 @@ from smartopt.network import RoadNetwork
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
-
-    from smartopt.district import District
 
 MAX_STEPS = 1_000_000
 """Most steps (hours, or rebalancing intervals) one simulation covers."""
@@ -258,7 +256,7 @@ def within_day(start_s: FloatArray, end_s: FloatArray) -> tuple[IntArray, IntArr
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult(ToDict):
+class FleetDay(ToDict):
     """A simulated day: per request its vehicle (-1: not served), pickup and drop-off times (s, NaN
     if not served) and why it was rejected; every driven leg; charging sessions (``overnight``:
     refilling the battery for the next day); each vehicle's state of charge at the end
@@ -528,7 +526,7 @@ class SimulationResult(ToDict):
     def __repr__(self) -> str:
         k = self.kpis
         return (
-            f"SimulationResult({int(k['requests'])} requests, served {k['served_ratio']:.1%}, "
+            f"FleetDay({int(k['requests'])} requests, served {k['served_ratio']:.1%}, "
             f"wait mean {k['mean_wait_s']:.0f} s / p95 {k['p95_wait_s']:.0f} s, detour {k['mean_detour']:.2f}, "
             f"occupancy {k['occupancy']:.2f}, {k['vehicle_km']:.0f} veh-km ({k['empty_km']:.0f} empty), "
             f"{k['requests'] / max(self.runtime_s, 1e-9):,.0f} requests/s)"
@@ -536,39 +534,40 @@ class SimulationResult(ToDict):
 
 
 def simulate(
-    where: District | RoadNetwork | TravelSpace,
-    fleet: Fleet | None = None,
-    requests: Requests | None = None,
+    space: TravelSpace | RoadNetwork,
+    fleet: Fleet,
+    requests: Requests,
     *,
     policy: Policy | Literal["insertion", "batch", "pooling"] = "insertion",
     seed: int = 0,
     time_of_day: Sequence[tuple[float, TravelSpace]] = (),
     overnight: bool = True,
     progress: bool | None = None,
-) -> SimulationResult:
-    """Simulates a day of ``requests`` served by ``fleet`` on a district (its network, fleet and
-    requests by default), a road network or a travel space, under ``policy``. ``time_of_day``
-    lists ``(start_s, space)`` pairs, start times increasing: from each start on, travel times are
-    those of its space (same kind and locations; e.g. link times with a peak's signal delays); legs
-    under way finish to where they can turn and plans are re-timed, so a slowdown can break
-    promises made before it (``kpis["broken_promises"]``). ``seed`` seeds the pooling policy's
-    CP-SAT and the re-optimisation (the day is the same for a seed unless a time budget runs out).
+) -> FleetDay:
+    """Simulates a day of ``requests`` served by ``fleet`` on a travel space or a road network (its
+    link times), under ``policy``. ``time_of_day`` lists ``(start_s, space)`` pairs, start times
+    increasing: from each start on, travel times are those of its space (same kind and locations;
+    e.g. link times with a peak's signal delays); legs under way finish to where they can turn and
+    plans are re-timed, so a slowdown can break promises made before it
+    (``kpis["broken_promises"]``). ``seed`` seeds the pooling policy's CP-SAT and the
+    re-optimisation (the day is the same for a seed unless a time budget runs out).
     The day is one of a series of equal days: with ``overnight`` (the default), once the last ride
     is done every vehicle goes to the start of a vehicle of its kind (its own, or another's if that
-    serves the next day better: ``SimulationResult.next_day_as``), charging on the way so as to be
+    serves the next day better: ``FleetDay.next_day_as``), charging on the way so as to be
     there with that vehicle's initial state of charge before its first trip of the next day
-    (``SimulationResult.energy_balance`` shows what is left short).
+    (``FleetDay.energy_balance`` shows what is left short).
     ``progress`` shows a bar over the simulated day (default: when stderr is a terminal or in a
     Jupyter notebook).
 
     Example:
         >>> from smartopt.datasets import sejong_5_1
         >>> from smartopt.dispatch import simulate
-        >>> day = simulate(sejong_5_1(), progress=False)  # the district's 30 shuttles and requests
+        >>> district = sejong_5_1()
+        >>> day = simulate(district.network, district.fleet, district.requests, progress=False)  # 30 shuttles
         >>> int(day.kpis["requests"]), round(day.kpis["served_ratio"], 2), round(day.kpis["mean_wait_s"])
         (2971, 1.0, 283)
     """
-    space, fleet, requests = _scenario(where, fleet, requests)
+    space = _travel_space(space)
     pol = policy if isinstance(policy, Policy) else Policy(kind=policy)
     seed = check_seed(seed)
     check_requests(space, fleet, requests)
@@ -616,9 +615,9 @@ def simulate(
     if overnight:
         core.close_day(DAY_S)
     runtime = time.perf_counter() - start
-    rec = core.records()
+    rec = columns(core.records())
     served = rec["vehicle"] >= 0
-    return SimulationResult(
+    return FleetDay(
         space=space,
         fleet=fleet,
         requests=requests,
@@ -628,9 +627,9 @@ def simulate(
         dropoff_s=np.where(served, rec["dropoff_s"], np.nan),
         rejection=np.array(REJECTIONS, dtype=str)[rec["reason"]],
         limits=limits,
-        legs=core.legs(),
-        charging=core.sessions(),
-        soc_end_kwh=np.asarray(core.vehicles()["soc_kwh"], dtype=float),
+        legs=columns(core.legs()),
+        charging=columns(core.sessions()),
+        soc_end_kwh=columns(core.vehicles())["soc_kwh"],
         next_day_as=core.next_day_as() if overnight else np.arange(fleet.num_vehicles, dtype=np.int32),
         runtime_s=runtime,
         reoptimized=reoptimized,
@@ -691,7 +690,7 @@ def _check_time_of_day(
 class FleetSizing(ToDict):
     """Service per fleet size: ``sizes`` and, per size, the served ratio, mean wait (s) and the
     energy the chargers could not give back overnight (kWh, see
-    :meth:`SimulationResult.energy_balance`); ``smallest`` is the first size meeting both
+    :meth:`FleetDay.energy_balance`); ``smallest`` is the first size meeting both
     targets with no such deficit, a day the fleet can repeat (None if none does)."""
 
     sizes: IntArray
@@ -717,9 +716,9 @@ class FleetSizing(ToDict):
 
 
 def size_fleet(
-    where: District | RoadNetwork | TravelSpace,
-    fleet: Fleet | None = None,
-    requests: Requests | None = None,
+    space: TravelSpace | RoadNetwork,
+    fleet: Fleet,
+    requests: Requests,
     *,
     sizes: npt.ArrayLike,
     served_ratio: float = 0.95,
@@ -731,7 +730,7 @@ def size_fleet(
     :meth:`Fleet.resized`; travel times by ``time_of_day`` as in :func:`simulate`) and finds the
     smallest serving at least ``served_ratio`` of the requests with a mean wait of at most
     ``mean_wait_s``, ending the day with every battery refilled (a day it can repeat)."""
-    space, fleet, requests = _scenario(where, fleet, requests)
+    space = _travel_space(space)
     n = np.unique(count_array("sizes", sizes, minimum=1))
     if n.size == 0:
         raise ValueError("sizes must hold fleet sizes >= 1")
@@ -746,17 +745,10 @@ def size_fleet(
     return FleetSizing(n, served, wait, deficit, int(n[ok[0]]) if ok.size else None)
 
 
-def _scenario(
-    where: District | RoadNetwork | TravelSpace, fleet: Fleet | None, requests: Requests | None
-) -> tuple[TravelSpace, Fleet, Requests]:
-    from smartopt.district import District
-
-    if isinstance(where, District):
-        return TravelSpace.from_network(where.network), fleet or where.fleet, requests or where.requests
-    if fleet is None or requests is None:
-        raise ValueError("fleet and requests are required unless simulating a District")
-    if isinstance(where, RoadNetwork):
-        return TravelSpace.from_network(where), fleet, requests
-    if isinstance(where, TravelSpace):
-        return where, fleet, requests
-    raise TypeError(f"simulate needs a District, RoadNetwork or TravelSpace, got {type(where).__name__}")
+def _travel_space(space: TravelSpace | RoadNetwork) -> TravelSpace:
+    """``space`` itself, or a road network's space of link times; TypeError naming anything else."""
+    if isinstance(space, RoadNetwork):
+        return TravelSpace.from_network(space)
+    if isinstance(space, TravelSpace):
+        return space
+    raise TypeError(f"space must be a TravelSpace or RoadNetwork, got {type(space).__name__}")

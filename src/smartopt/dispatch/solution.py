@@ -211,8 +211,7 @@ def evaluate_routes(
     """Scores routes given as ``(vehicle, visits)`` pairs: schedules, loads, costs, feasibility.
     Raises ``ValueError`` for an unknown vehicle or client, or a client visited twice."""
     vehicles, visits = _route_arrays(problem, routes)
-    locations, types = problem.core_arrays()
-    reports = _routing.evaluate(problem.distance, problem.duration, locations, types, vehicles, visits)
+    reports = _routing.evaluate(problem.problem_data(), vehicles, visits)
     return _result(problem, vehicles, visits, reports, solver=solver, runtime_s=runtime_s, stats=stats)
 
 
@@ -246,7 +245,7 @@ def _result(
     problem: VRPProblem,
     vehicles: npt.NDArray[np.int32],
     visits: list[npt.NDArray[np.int32]],
-    reports: list[dict[str, Any]],
+    reports: list[_routing.RouteReport],
     *,
     solver: str,
     runtime_s: float,
@@ -264,12 +263,18 @@ def _result(
                 vehicle=v,
                 vehicle_type=problem.vehicle_type_of(v),
                 visits=seq,
-                arrival=rep["arrival"],
-                service_start=rep["service_start"],
-                load=rep["load_after"],
-                **{k: float(rep[k]) for k in ("distance", "duration", "cost", "start_time", "end_time")},
-                **{k: float(rep[k]) for k in ("time_warp", "max_load", "ride_excess")},
-                pair_errors=int(rep["pair_errors"]),
+                arrival=rep.arrival,
+                service_start=rep.service_start,
+                load=rep.load_after,
+                distance=rep.distance,
+                duration=rep.duration,
+                cost=rep.cost,
+                start_time=rep.start_time,
+                end_time=rep.end_time,
+                time_warp=rep.time_warp,
+                max_load=rep.max_load,
+                ride_excess=rep.ride_excess,
+                pair_errors=rep.pair_errors,
             )
         )
     visited = np.zeros(problem.num_locations, dtype=bool)

@@ -11,13 +11,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._core import _routing
 from smartopt._serialise import ToDict
-from smartopt._validation import FILLED, INT32_MAX, FloatArray, IntArray, assign_frozen, float_array, index_array
+from smartopt._validation import (
+    FILLED,
+    INT32_MAX,
+    FloatArray,
+    IntArray,
+    assign_frozen,
+    float_array,
+    frozen,
+    index_array,
+)
 
 if TYPE_CHECKING:
     from smartopt.network import RoadNetwork
@@ -84,6 +94,7 @@ class VehicleType(ToDict):
 
 def _matrices(name: str, value: Any) -> npt.NDArray[np.float64]:
     m = float_array(name, value, nonnegative=True, max_abs=MAX_VALUE)
+    frozen(m)  # before taking a view: a view of a writeable base could be made writeable again
     if m.ndim == 2:
         m = m[None]
     if m.ndim != 3 or m.shape[1] != m.shape[2] or m.shape[1] == 0:
@@ -254,8 +265,9 @@ class VRPProblem(ToDict):
             "optional clients": bool((~self.required[c]).any()),
         }
 
-    def core_arrays(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
-        """Per-location and per-type arrays in the layout of the C++ core."""
+    def problem_data(self) -> _routing.ProblemData:
+        """This problem in the layout of the C++ core: per-location arrays (depots are required,
+        with no load, service or window) and the vehicle types, filled by name."""
         n = self.num_locations
         partner = np.full(n, -1, np.int32)
         pair_load = np.zeros(n)
@@ -265,26 +277,39 @@ class VRPProblem(ToDict):
         pair_load[p], pair_load[d] = self.pair_load, -self.pair_load
         max_ride[p] = self.max_ride
         client = self.is_client
-        locations: dict[str, npt.NDArray[Any]] = {
-            "is_client": client.astype(np.uint8),
-            "required": (self.required | ~client).astype(np.uint8),
-            "partner": partner,
-            "delivery": np.where(client, self.demand, 0.0),
-            "pickup": np.where(client, self.pickup, 0.0),
-            "service": np.where(client, self.service, 0.0),
-            "tw_early": np.where(client, self.tw_early, 0.0),
-            "tw_late": np.where(client, self.tw_late, math.inf),
-            "prize": np.where(client, self.prize, 0.0),
-            "pair_load": pair_load,
-            "max_ride": max_ride,
-        }
-        ints = ("count", "start", "end", "profile")
-        reals = ("capacity", "fixed_cost", "unit_distance_cost", "unit_duration_cost", "shift_start", "shift_end")
-        types = {
-            key: np.array([getattr(t, key) for t in self.vehicle_types], np.int32 if key in ints else np.float64)
-            for key in (*ints, *reals, "max_duration", "max_distance")
-        }
-        return locations, types
+        types = [
+            _routing.VehicleTypeData(
+                count=t.count,
+                start=t.start,
+                end=cast("int", t.end),  # __post_init__ sets it (None: the start)
+                profile=t.profile,
+                capacity=t.capacity,
+                fixed_cost=t.fixed_cost,
+                unit_distance_cost=t.unit_distance_cost,
+                unit_duration_cost=t.unit_duration_cost,
+                shift_start=t.shift_start,
+                shift_end=t.shift_end,
+                max_duration=t.max_duration,
+                max_distance=t.max_distance,
+            )
+            for t in self.vehicle_types
+        ]
+        return _routing.ProblemData(
+            distance=self.distance,
+            duration=self.duration,
+            is_client=client.astype(np.uint8),
+            required=(self.required | ~client).astype(np.uint8),
+            partner=partner,
+            delivery=np.where(client, self.demand, 0.0),
+            pickup=np.where(client, self.pickup, 0.0),
+            service=np.where(client, self.service, 0.0),
+            tw_early=np.where(client, self.tw_early, 0.0),
+            tw_late=np.where(client, self.tw_late, math.inf),
+            prize=np.where(client, self.prize, 0.0),
+            pair_load=pair_load,
+            max_ride=max_ride,
+            vehicle_types=types,
+        )
 
     # --- validation ----------------------------------------------------------------------
     def _check_structure(self) -> None:

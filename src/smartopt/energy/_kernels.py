@@ -9,12 +9,14 @@ here, and no JIT on the first call).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+import numpy.typing as npt
 
-from smartopt.energy._per_unit import BASE_KVA, PerUnitModel
+from smartopt._validation import FloatArray
+from smartopt.energy.grid import BASE_KVA, PerUnitModel
 
 
 @nb.njit(cache=True)
@@ -107,34 +109,47 @@ def _solve(  # type: ignore[no-untyped-def]
                     out_from[t, branch[i]], out_to[t, branch[i]] = i_par[i], -j[i]
 
 
+class Flows(NamedTuple):
+    """Per snapshot: bus voltages, branch currents at both ends (p.u.), slack power (kVA), sweeps
+    taken and whether they converged; the fields of the C++ module's ``Flows``."""
+
+    v: npt.NDArray[np.complex128]
+    i_from: npt.NDArray[np.complex128]
+    i_to: npt.NDArray[np.complex128]
+    slack_kva: npt.NDArray[np.complex128]
+    iterations: npt.NDArray[np.int32]
+    converged: npt.NDArray[np.bool_]
+
+
 def solve_numba(
     pu: PerUnitModel,
-    load_pos: Any,
-    load_p: Any,
-    load_q: Any,
-    gen_pos: Any,
-    gen_p: Any,
-    gen_q: Any,
+    load_pos: npt.NDArray[np.int32],
+    load_p: FloatArray,
+    load_q: FloatArray,
+    gen_pos: npt.NDArray[np.int32],
+    gen_p: FloatArray,
+    gen_q: FloatArray,
     tol: float,
     max_iter: int,
     lane_length: int,
     n_threads: int,
-) -> dict[str, Any]:
-    """The Numba kernel behind ``power_flow(..., backend="numba")``; returns the C++ module's dict."""
+) -> Flows:
+    """The Numba kernel behind ``power_flow(..., backend="numba")``: ``(T, n)`` powers (kW, kvar)
+    in, the same :class:`Flows` as the C++ module's ``solve`` out."""
     n = pu.position_bus.size
     n_t = load_p.shape[0]
-    out = {
-        "v": np.empty((n_t, n), np.complex128),
-        "i_from": np.empty((n_t, n - 1), np.complex128),
-        "i_to": np.empty((n_t, n - 1), np.complex128),
-        "slack_kva": np.empty(n_t, np.complex128),
-        "iterations": np.empty(n_t, np.int32),
-        "converged": np.empty(n_t, np.bool_),
-    }
+    out = Flows(
+        v=np.empty((n_t, n), np.complex128),
+        i_from=np.empty((n_t, n - 1), np.complex128),
+        i_to=np.empty((n_t, n - 1), np.complex128),
+        slack_kva=np.empty(n_t, np.complex128),
+        iterations=np.empty(n_t, np.int32),
+        converged=np.empty(n_t, np.bool_),
+    )
     nb.set_num_threads(max(1, min(n_threads, nb.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     p, q, gp, gq = (np.ascontiguousarray(x, dtype=np.float64) for x in (load_p, load_q, gen_p, gen_q))
     _solve(
         pu.position_bus, pu.position_parent, pu.position_branch, pu.position_flipped, *pu.hybrid, pu.v_slack,
-        BASE_KVA, load_pos, p, q, gen_pos, gp, gq, tol, max_iter, lane_length, *out.values(),
+        BASE_KVA, load_pos, p, q, gen_pos, gp, gq, tol, max_iter, lane_length, *out,
     )  # fmt: skip
     return out

@@ -143,10 +143,11 @@ class BatteryResult(ToDict):
         return float(np.dot(self.price, self.grid_kw) * self.slot_h) if self.price is not None else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per slot: net load, charge, discharge, grid (kW) and the state of charge at the
-        slot's end (fraction)."""
+        """One row per slot: its start (h), net load, charge, discharge, grid (kW) and the state of
+        charge at the slot's end (fraction)."""
         return pd.DataFrame(
             {
+                "time_h": np.arange(self.net_load_kw.size) * self.slot_h,
                 "net_load_kw": self.net_load_kw,
                 "charge_kw": self.charge_kw,
                 "discharge_kw": self.discharge_kw,
@@ -164,7 +165,7 @@ class BatteryResult(ToDict):
         hours = np.arange(self.net_load_kw.size + 1) * self.slot_h
         ax.step(hours[:-1], self.net_load_kw, where="post", label="net load")
         ax.step(hours[:-1], self.grid_kw, where="post", label="with battery")
-        ax.set_xlabel("hour")
+        ax.set_xlabel("time of day, h")
         ax.set_ylabel("load (kW)")
         ax.legend(loc="upper left")
         soc_ax = ax.twinx()
@@ -214,11 +215,14 @@ def dispatch_battery(
     if method == "exact" and prices is not None and (prices < 0).any():
         raise ValueError("price must be >= 0 for the exact method (use method='glop' for negative prices)")
     limit_s = positive_float("time_limit_s", time_limit_s) if method != "exact" else math.inf
+    charge: FloatArray
+    discharge: FloatArray
+    soc_kwh: FloatArray
     if method == "exact":
         args = battery.core_args(slot_h)
         out = _battery.dispatch(objective, net if prices is None else prices, **args)
-        charge, discharge, soc_kwh = out["charge"], out["discharge"], out["soc"]
-        status = "optimal" if out["feasible"] else "infeasible"
+        charge, discharge, soc_kwh = out.charge, out.discharge, out.soc
+        status = "optimal" if out.feasible else "infeasible"
     else:
         charge, discharge, soc_kwh, status = _linear_program(
             net, battery, slot_h, objective, prices, method, started + limit_s

@@ -101,9 +101,14 @@ class ChargingResult(ToDict):
         return float(np.dot(self.price, self.ev_kw) * self.slot_h) if self.price is not None else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per slot: base, EV and total load (kW)."""
+        """One row per slot: its start (h), base, EV and total load (kW)."""
         return pd.DataFrame(
-            {"base_kw": self.base_load_kw, "ev_kw": self.ev_kw, "total_kw": self.total_kw},
+            {
+                "time_h": np.arange(self.num_slots) * self.slot_h,
+                "base_kw": self.base_load_kw,
+                "ev_kw": self.ev_kw,
+                "total_kw": self.total_kw,
+            },
             index=pd.RangeIndex(self.num_slots, name="slot"),
         )
 
@@ -115,7 +120,7 @@ class ChargingResult(ToDict):
         hours = np.arange(self.num_slots) * self.slot_h
         ax.step(hours, self.base_load_kw, where="post", label="base")
         ax.step(hours, self.total_kw, where="post", label=f"with EVs ({self.objective})")
-        ax.set_xlabel("hour")
+        ax.set_xlabel("time of day, h")
         ax.set_ylabel("load (kW)")
         ax.legend()
         return ax
@@ -269,14 +274,14 @@ def _exact(
     # swamping the solver's rounding.
     max_kw = np.minimum(s.max_kw, energy)
     out = _charging.valley_fill(s.arrival, s.departure, energy, max_kw, base, classes, room)
-    if _short(energy, out["served"]).size:
+    if _short(energy, out.served).size:
         # The most energy the limits let through, then (if asked) its best schedule.
         out = _charging.max_served(s.arrival, s.departure, energy, max_kw, base, room)
         if not allow_partial:  # name every car at the bottleneck: none of them is sure to be served
-            return np.asarray(out["power"]), np.asarray(out["served"]) * slot_h, np.flatnonzero(out["bottleneck"])
-        out = _charging.valley_fill(s.arrival, s.departure, out["served"], max_kw, base, classes, room)
-    served = np.asarray(out["served"]) * slot_h
-    return np.asarray(out["power"]), served, _short(s.energy_kwh, served)
+            return np.asarray(out.power), np.asarray(out.served) * slot_h, np.flatnonzero(out.bottleneck)
+        out = _charging.valley_fill(s.arrival, s.departure, out.served, max_kw, base, classes, room)
+    served = np.asarray(out.served) * slot_h
+    return np.asarray(out.power), served, _short(s.energy_kwh, served)
 
 
 def _linear_program(

@@ -125,10 +125,11 @@ class DayPlan(ToDict):
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per slot: demand before and after, managed EV load, battery output (kW) and the
-        first battery's state of charge at the slot's end."""
+        """One row per slot: its start (h), demand before and after, managed EV load, battery output
+        (kW) and the first battery's state of charge at the slot's end."""
         return pd.DataFrame(
             {
+                "time_h": np.arange(self.day.num_slots) * self.day.slot_h,
                 "demand_before_kw": self.demand_before_kw,
                 "demand_after_kw": self.demand_after_kw,
                 "ev_unmanaged_kw": self.day.uncontrolled_ev_kw(),
@@ -228,7 +229,7 @@ def plan_day(
     grid_limits: bool = True,
     v_min_pu: float = 0.95,
     max_loading_percent: float = 100.0,
-    max_rounds: int = 6,
+    max_iterations: int = 6,
     solver: str = "glop",
     time_limit_s: float = 120.0,
     log: bool = False,
@@ -240,7 +241,7 @@ def plan_day(
     and state-of-charge limits (its energy and power come from ``day``; default
     ``Battery(..., soc0=day.battery_soc0)``). With ``grid_limits`` the plan keeps transformer and
     line loading under ``max_loading_percent`` and voltages above ``v_min_pu``, checked by a full
-    power flow and re-solved up to ``max_rounds`` times; ``solver`` is GLOP or PDLP. The whole call
+    power flow and re-solved up to ``max_iterations`` times; ``solver`` is GLOP or PDLP. The whole call
     (set-up, solves and power flows) ends within ``time_limit_s`` (s), except that the power flow
     of the day as it is (``before``) is always computed (status ``"time_limit"`` if the limit cut
     the plan short). ``log=True`` prints each round to stdout (seconds, peak branch loading).
@@ -263,7 +264,7 @@ def plan_day(
     grid_limits = bool_flag("grid_limits", grid_limits)
     v_min_pu = positive_float("v_min_pu", v_min_pu)
     max_loading_percent = positive_float("max_loading_percent", max_loading_percent)
-    max_rounds = positive_int("max_rounds", max_rounds, maximum=1000)
+    max_iterations = positive_int("max_iterations", max_iterations, maximum=1000)
     time_limit_s = positive_float("time_limit_s", time_limit_s)
     started = time.perf_counter()
     deadline = started + time_limit_s
@@ -275,7 +276,7 @@ def plan_day(
         counting="rounds",
         keep=lambda _old, new: new,
     )
-    search_log.header(f"{day!r} by {solver}", max_rounds, time_limit_s)
+    search_log.header(f"{day!r} by {solver}", max_iterations, time_limit_s)
     t, slot_h = day.num_slots, day.slot_h
     prices = None
     if objective == "cost":
@@ -325,7 +326,7 @@ def plan_day(
         ev_kw, battery_out, overload = solved
         after = day.power_flow(charger_kw=day.charger_load_kw(ev_kw), battery_kw=battery_out)
         search_log.line(rounds, float(after.branch_loading_percent.max(initial=0.0)), force=True)
-        if not grid_limits or rounds >= max_rounds:
+        if not grid_limits or rounds >= max_iterations:
             break
         assert headroom is not None
         loading = after.branch_loading_percent

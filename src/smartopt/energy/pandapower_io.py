@@ -1,4 +1,5 @@
-"""Conversion of pandapower nets into smartopt grids (pandapower is an optional dependency)."""
+"""Conversion between pandapower nets and smartopt grids (pandapower is an optional dependency,
+imported only when a function here runs)."""
 
 from __future__ import annotations
 

@@ -64,14 +64,16 @@ neither on the whole feeder nor re-optimising groups of 12-30 loads with the res
 @dataclass(frozen=True, eq=False)
 class PhaseResult(ToDict):
     """Phases (0, 1, 2 for A, B, C) of ``n`` loads with profiles ``profile_kw`` ``(n, T)`` on the
-    feeders ``feeder`` ``(n,)``; ``runtime_s`` is the wall time (s); ``evaluations`` counts the
-    moves and swaps the local search evaluated (its share of a ``max_iterations`` budget)."""
+    feeders ``feeder`` ``(n,)``, one slot lasting ``slot_h`` (h); ``runtime_s`` is the wall time
+    (s); ``evaluations`` counts the moves and swaps the local search evaluated (its share of a
+    ``max_iterations`` budget)."""
 
     phase: npt.NDArray[np.int8]
     feeder: IntArray
     profile_kw: FloatArray
     method: str
     runtime_s: float
+    slot_h: float
     evaluations: int = 0
 
     @property
@@ -90,27 +92,28 @@ class PhaseResult(ToDict):
         return np.asarray(np.ptp(self.phase_kw, axis=1).max(axis=1, initial=0.0))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per feeder: loads, worst imbalance (kW), energy per phase (kWh per slot-hour)."""
-        energy = self.phase_kw.sum(axis=2)
+        """One row per feeder: loads, worst imbalance (kW), energy per phase (kWh)."""
+        energy = self.phase_kw.sum(axis=2) * self.slot_h
         return pd.DataFrame(
             {
                 "loads": np.bincount(self.feeder, minlength=self.phase_kw.shape[0]),
                 "imbalance_kw": self.imbalance_kw,
-                "a_kw_slots": energy[:, 0],
-                "b_kw_slots": energy[:, 1],
-                "c_kw_slots": energy[:, 2],
+                "a_kwh": energy[:, 0],
+                "b_kwh": energy[:, 1],
+                "c_kwh": energy[:, 2],
             },
             index=pd.RangeIndex(self.phase_kw.shape[0], name="feeder"),
         )
 
     def plot(self, feeder: int = 0, ax: Axes | None = None) -> Axes:
-        """Each phase's load over the slots on one feeder."""
+        """Each phase's load (kW) over the day (h) on one feeder."""
         import matplotlib.pyplot as plt
 
         ax = ax if ax is not None else plt.subplots(figsize=(8, 3))[1]
         for k, name in enumerate(PHASES):
-            ax.step(np.arange(self.phase_kw.shape[2]), self.phase_kw[feeder, k], where="post", label=f"phase {name}")
-        ax.set_xlabel("slot")
+            hours = np.arange(self.phase_kw.shape[2]) * self.slot_h
+            ax.step(hours, self.phase_kw[feeder, k], where="post", label=f"phase {name}")
+        ax.set_xlabel("time of day, h")
         ax.set_ylabel("load (kW)")
         ax.legend()
         return ax
@@ -150,6 +153,7 @@ def phase_imbalance_kw(profile_kw: Any, phase: Any, feeder: Any = None) -> Float
 def balance_phases(
     profile_kw: Any,
     *,
+    slot_h: float,
     feeder: Any = None,
     method: str = "hybrid",
     time_limit_s: float | None = None,
@@ -167,13 +171,15 @@ def balance_phases(
     so the call ends close to the limit). With only ``max_iterations`` (or neither: then
     :data:`MAX_ITERATIONS`) the result is the same for a seed on any machine; with a time limit
     it depends on the machine's speed. ``seed`` drives the local search and CP-SAT.
-    ``"greedy"`` ignores all three. ``log=True`` prints the progress to stdout (about every second:
+    ``"greedy"`` ignores all three. ``slot_h`` (h) is one column's length, for the result's
+    energies and plot. ``log=True`` prints the progress to stdout (about every second:
     evaluations, seconds, the worst imbalance of the feeders balanced so far).
     The time limit covers the whole call."""
     started = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     limit_s = None if time_limit_s is None else positive_float("time_limit_s", time_limit_s, maximum=1e9)
+    slot_h = positive_float("slot_h", slot_h, maximum=24.0)
     if max_iterations is not None:
         max_iterations = positive_int("max_iterations", max_iterations)
     budget = MAX_ITERATIONS if max_iterations is None and limit_s is None else max_iterations
@@ -215,41 +221,40 @@ def balance_phases(
         method=method,
         runtime_s=time.perf_counter() - started,
         evaluations=evaluations,
+        slot_h=slot_h,
     )
 
 
 def _balance_feeder(
-    profile: FloatArray, method: str, time_limit_s: float, max_evaluations: int | None, seed: int
+    profile: FloatArray, method: str, time_limit_s: float, max_iterations: int | None, seed: int
 ) -> tuple[npt.NDArray[np.int8], int]:
     """One feeder's phases and the local search's evaluations, within ``time_limit_s`` (inf: none)
-    and ``max_evaluations`` (None: none; CP-SAT's part as deterministic time)."""
+    and ``max_iterations`` (None: none; CP-SAT's part as deterministic time)."""
     n = profile.shape[0]
-    work = -1 if max_evaluations is None else max_evaluations
+    work = -1 if max_iterations is None else max_iterations
     if method == "cpsat":
-        found, _ = _cpsat(profile, None, time_limit_s, _work_s(max_evaluations, profile.shape[1]), seed)
-        return (found if found is not None else _phases.greedy(profile)["phase"]), 0
+        found, _ = _cpsat(profile, None, time_limit_s, _work_s(max_iterations, profile.shape[1]), seed)
+        return (found if found is not None else _phases.greedy(profile).phase), 0
     greedy = _phases.greedy(profile)
     if method == "greedy" or n < 2:
-        return np.asarray(greedy["phase"]), 0
+        return np.asarray(greedy.phase), 0
     if method == "local" or n > CPSAT_MAX_LOADS:
-        best = _phases.improve(profile, greedy["phase"], seed, 1 << 30, time_limit_s, work)
-        return np.asarray(best["phase"]), int(best["evaluations"])
+        best = _phases.improve(profile, greedy.phase, seed, 1 << 30, time_limit_s, work)
+        return np.asarray(best.phase), int(best.evaluations)
     # A small feeder: the local search, then CP-SAT on the whole feeder from its answer.
     deadline = time.perf_counter() + time_limit_s
-    best = _phases.improve(
-        profile, greedy["phase"], seed, 1 << 30, 0.3 * time_limit_s, -1 if work < 0 else work * 3 // 10
-    )
-    used = int(best["evaluations"])
+    best = _phases.improve(profile, greedy.phase, seed, 1 << 30, 0.3 * time_limit_s, -1 if work < 0 else work * 3 // 10)
+    used = int(best.evaluations)
     left_s = deadline - time.perf_counter()
-    left_work = _work_s(None if max_evaluations is None else max_evaluations - used, profile.shape[1])
+    left_work = _work_s(None if max_iterations is None else max_iterations - used, profile.shape[1])
     found = None
     if min(left_s, left_work) > _CPSAT_MIN_S:
-        found = _cpsat(profile, best["phase"], left_s, left_work, seed)[0]
+        found = _cpsat(profile, best.phase, left_s, left_work, seed)[0]
     if found is not None:
         score = _phases.evaluate(profile, found)
-        if (score["worst_kw"], score["sum_sq"]) < (best["worst_kw"], best["sum_sq"]):
+        if (score.worst_kw, score.sum_sq) < (best.worst_kw, best.sum_sq):
             return np.asarray(found), used
-    return np.asarray(best["phase"]), used
+    return np.asarray(best.phase), used
 
 
 def _work_s(evaluations: int | None, slots: int) -> float:

@@ -17,12 +17,13 @@ from smartopt._core import _power_flow
 from smartopt._serialise import ToDict
 from smartopt._threads import default_threads
 from smartopt._validation import INT32_MAX, FloatArray, float_array, index_int, positive_float, positive_int
-from smartopt.energy._per_unit import BASE_KVA, PerUnitModel
-from smartopt.energy.grid import Grid
+from smartopt.energy.grid import BASE_KVA, Grid, PerUnitModel
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
+
+    from smartopt.energy import _kernels
 
 Backend = Literal["cpp", "numba"]
 MAX_LANE = 64
@@ -308,7 +309,7 @@ def power_flow(
     gen_p_kw: Any = None,
     gen_q_kvar: Any = None,
     tol_pu: float = 1e-9,
-    max_iter: int = 100,
+    max_iterations: int = 100,
     n_threads: int | None = None,
     backend: Backend = "cpp",
 ) -> PowerFlowResult:
@@ -317,7 +318,7 @@ def power_flow(
     ``p_kw``/``q_kvar``: load demand, shape ``(T, n_load)`` (1-D for one snapshot; None: the grid's
     nominal loads, ``q_kvar`` None with ``p_kw`` given: zero). ``gen_p_kw``/``gen_q_kvar``: generator
     output ``(T, n_gen)`` (None: the grid's nominal output in every snapshot). A snapshot converges
-    when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iter`` sweeps;
+    when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iterations`` sweeps;
     consecutive snapshots start from their predecessor's solution (see ``MAX_LANE``).
     ``n_threads`` (default: ``SMARTOPT_NUM_THREADS``, else all cores) never changes the results.
 
@@ -338,27 +339,28 @@ def power_flow(
     gen_p = _powers("gen_p_kw", gen_p_kw, grid.gen_p_kw, n_t)
     gen_q = _powers("gen_q_kvar", gen_q_kvar, grid.gen_q_kvar, n_t)
     tol = positive_float("tol_pu", tol_pu)
-    max_iter = positive_int("max_iter", max_iter, maximum=INT32_MAX)
+    max_iterations = positive_int("max_iterations", max_iterations, maximum=INT32_MAX)
     threads = min(positive_int("n_threads", default_threads() if n_threads is None else n_threads), 1024)
     pu = grid.per_unit
     lane_length = min(MAX_LANE, max(1, -(-n_t // 64)))
-    args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iter, lane_length, threads)
+    args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iterations, lane_length, threads)
+    flows: _power_flow.Flows | _kernels.Flows
     if backend == "cpp":
-        out = _power_flow.solve(pu.feeder, *args)
+        flows = _power_flow.solve(pu.feeder, *args)
     elif backend == "numba":
         from smartopt.energy._kernels import solve_numba
 
-        out = solve_numba(pu, *args)
+        flows = solve_numba(pu, *args)
     else:
         raise ValueError(f"backend must be 'cpp' or 'numba', got {backend!r}")
     return PowerFlowResult(
         grid=grid,
-        v_pu=out["v"],
-        branch_i_from_pu=out["i_from"],
-        branch_i_to_pu=out["i_to"],
-        slack_kva=out["slack_kva"],
-        converged=out["converged"],
-        iterations=out["iterations"],
+        v_pu=flows.v,
+        branch_i_from_pu=flows.i_from,
+        branch_i_to_pu=flows.i_to,
+        slack_kva=flows.slack_kva,
+        converged=flows.converged,
+        iterations=flows.iterations,
     )
 
 

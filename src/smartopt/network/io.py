@@ -111,8 +111,8 @@ def read_csv(nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str
     )
 
 
-def write_csv(net: RoadNetwork, nodes_csv: Path, links_csv: Path) -> None:
-    """Writes ``net`` in the CSV format that :func:`read_csv` reads."""
+def write_csv(net: RoadNetwork, nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str]) -> None:
+    """Writes ``net`` as a nodes/links CSV pair that :func:`read_csv` reads back bit for bit."""
     import pandas as pd
 
     nodes = pd.DataFrame({"id": net.node_ids, "x_m": net.node_xy[:, 0], "y_m": net.node_xy[:, 1]})

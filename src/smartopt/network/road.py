@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -231,26 +230,6 @@ class RoadNetwork(ToDict):
             link_capacity_vph=capacity_vph,  # type: ignore[arg-type]
             **optional,
         )
-
-    @classmethod
-    def from_csv(cls, nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str]) -> RoadNetwork:
-        """Reads a nodes/links CSV pair (columns documented in :mod:`smartopt.network.io`)."""
-        from smartopt.network.io import read_csv
-
-        return read_csv(nodes_csv, links_csv)
-
-    @classmethod
-    def from_sumo(cls, net_xml: str | os.PathLike[str]) -> RoadNetwork:
-        """Reads a SUMO ``.net.xml`` (internal edges and car-less lanes skipped)."""
-        from smartopt.network.io import read_sumo
-
-        return read_sumo(net_xml)
-
-    def to_csv(self, nodes_csv: str | os.PathLike[str], links_csv: str | os.PathLike[str]) -> None:
-        """Writes the network as a nodes/links CSV pair that :meth:`from_csv` reads back."""
-        from smartopt.network.io import write_csv
-
-        write_csv(self, FilePath(nodes_csv), FilePath(links_csv))
 
     # -- derived data ------------------------------------------------------------------------
 

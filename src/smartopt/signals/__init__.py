@@ -22,7 +22,7 @@ from smartopt.signals.timing import (
     optimize_fixed_time,
     webster,
 )
-from smartopt.signals.traffic import SimulationResult, TrafficDemand, TrafficModel
+from smartopt.signals.traffic import TrafficDemand, TrafficModel, TrafficResult
 
 __all__ = [
     "TURNS",
@@ -35,11 +35,11 @@ __all__ = [
     "MaxPressureController",
     "NetworkTiming",
     "PressureGuards",
-    "SimulationResult",
     "StageDecisions",
     "TimingPlan",
     "TrafficDemand",
     "TrafficModel",
+    "TrafficResult",
     "bandwidths",
     "hcm_delay",
     "lane_group_delay",

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from smartopt._validation import index_int, integer
+from smartopt._validation import integer
 
-__all__ = ["integer", "number", "period"]
+__all__ = ["integer", "number"]
 
 
 def number(
@@ -36,8 +36,3 @@ def number(
     if maximum is not None and out > maximum:
         raise ValueError(f"{name}={out!r} must be <= {maximum:g}")
     return out
-
-
-def period(value: Any, n_periods: int) -> int:
-    """An analysis period index in ``[0, n_periods)``."""
-    return index_int("period", value, n_periods)

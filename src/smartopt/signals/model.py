@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,16 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._serialise import ToDict
-from smartopt._validation import FILLED, FloatArray, IntArray, assign_frozen, count_array, float_array, index_array
+from smartopt._validation import (
+    FILLED,
+    FloatArray,
+    IntArray,
+    assign_frozen,
+    count_array,
+    float_array,
+    index_array,
+    index_int,
+)
 
 TURNS = ("L", "T", "R", "U")
 """Movement turn codes (right-hand traffic): left, through, right, U-turn."""
@@ -30,6 +40,39 @@ def _bounded(name: str, arr: FloatArray, limit: float, unit: str) -> FloatArray:
     return arr
 
 
+def _period_names(where: str, names: Any, n_periods: int) -> tuple[str, ...]:
+    """The intersection's period names: none, or one distinct str per row of ``volume_vph``."""
+    if isinstance(names, str) or not isinstance(names, Sequence):
+        raise TypeError(f"{where}: periods must be a tuple of str, got {type(names).__name__} {names!r}")
+    out = tuple(names)
+    for p in out:
+        if not isinstance(p, str) or not p:
+            raise TypeError(f"{where}: periods must be non-empty str, got {type(p).__name__} {p!r}")
+    if out and len(out) != n_periods:
+        raise ValueError(f"{where}: periods names {len(out)} periods, volume_vph has {n_periods}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{where}: periods {out} repeat a name")
+    return out
+
+
+def period_index(intersections: Sequence[Intersection], period: int | str) -> int:
+    """The row of ``volume_vph`` that ``period`` means for every one of ``intersections``: an
+    index in ``[0, n)`` (``n``: the fewest periods any has) or a name each of them gives (at the
+    same index). ``ValueError`` names the period and the intersection that lacks it."""
+    n = min(x.num_periods for x in intersections)
+    if not isinstance(period, str):
+        return index_int("period", period, n)
+    rows: set[int] = set()
+    for x in intersections:
+        if period not in x.periods:
+            known = f"its periods are {list(x.periods)}" if x.periods else "it names no periods: give an index"
+            raise ValueError(f"period {period!r} is not a period of intersection {x.id} ({known})")
+        rows.add(x.periods.index(period))
+    if len(rows) > 1:
+        raise ValueError(f"period {period!r} is at different positions {sorted(rows)} in the intersections' periods")
+    return rows.pop()
+
+
 def _group_sum(volume: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
     """Movement volumes ``(n_periods, n_movements)`` summed per lane group."""
     out = np.zeros((volume.shape[0], n_groups))
@@ -45,7 +88,8 @@ class Intersection(ToDict):
     - Lane groups ``g``: the approach they belong to, lanes, and saturation flow (veh/h of green for
       the whole group).
     - Movements ``k``: lane group, outgoing road link, turn code (``TURNS``) and a volume (veh/h) per
-      analysis period (shape ``(n_periods, k)``).
+      analysis period (shape ``(n_periods, k)``); ``periods`` names the periods in that order
+      (e.g. ``("am_peak", "midday")``; empty: they are known by index only).
     - Stages ``s`` (a fixed sequence): the movements that have green in each stage, min/max green (s),
       yellow and all-red (s), and the pedestrian minimum green (s) for the crossings that run with it.
     - Cycle length bounds (s).
@@ -78,6 +122,7 @@ class Intersection(ToDict):
     nodes: IntArray = FILLED
     uncontrolled_in_link: IntArray = FILLED
     uncontrolled_out_link: IntArray = FILLED
+    periods: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -127,6 +172,7 @@ class Intersection(ToDict):
         _bounded(f"{where}: volume_vph", volume, MAX_FLOW_VPH, "veh/h")
         if volume.shape[0] == 0:
             raise ValueError(f"{where}: volume_vph needs at least one period, got shape {volume.shape}")
+        periods = _period_names(where, self.periods, volume.shape[0])
         starved = (_group_sum(volume, mov_grp, n_grp).max(axis=0) > 0) & (sat == 0)
         if starved.any():
             g = int(np.flatnonzero(starved)[0])
@@ -193,8 +239,14 @@ class Intersection(ToDict):
             "nodes": nodes,
             "uncontrolled_in_link": free_in,
             "uncontrolled_out_link": free_out,
+            "periods": periods,
         }
         assign_frozen(self, values)
+
+    @property
+    def num_periods(self) -> int:
+        """Analysis periods (rows of ``volume_vph``)."""
+        return int(self.volume_vph.shape[0])
 
     @property
     def lost_time_s(self) -> float:

@@ -17,7 +17,7 @@ from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, bool_flag, float_array
 from smartopt.signals import _checks
 from smartopt.signals._hcm import control_delay
-from smartopt.signals.model import MAX_TIME_S
+from smartopt.signals.model import MAX_TIME_S, period_index
 from smartopt.signals.timing import HcmParameters, TimingPlan, _hcm, optimize_fixed_time, webster
 from smartopt.signals.traffic import TrafficDemand, TrafficModel
 
@@ -212,7 +212,7 @@ def optimize_network(
     demand: TrafficDemand,
     *,
     cycles_s: FloatArray | list[float] | None = None,
-    period: int = 0,
+    period: int | str = 0,
     duration_s: float = 1800.0,
     stop_penalty_s: float = 5.0,
     offset_step_s: float = 2.0,
@@ -221,7 +221,6 @@ def optimize_network(
     seed: int = 0,
     n_threads: int = 2,
     hcm: HcmParameters | None = None,
-    max_evaluations: int | None = None,
     log: bool = False,
 ) -> NetworkTiming:
     """A common cycle, splits and offsets for every signal of ``model`` that minimise delay plus
@@ -242,8 +241,8 @@ def optimize_network(
     time for the whole call, set-up included; a run still going at the limit is abandoned). With
     only ``max_iterations`` (or neither: then :data:`DEFAULT_MAX_ITERATIONS`) the result is the
     same for a ``seed`` on any machine and any ``n_threads``; with a time limit it depends on the
-    machine's speed. ``max_evaluations`` is the former name of ``max_iterations``. ``log=True``
-    prints the search's progress to stdout (about every second: model runs, seconds, best objective).
+    machine's speed. ``log=True`` prints the
+    search's progress to stdout (about every second: model runs, seconds, best objective).
     """
     started = time.perf_counter()
     if not isinstance(model, TrafficModel):
@@ -255,10 +254,6 @@ def optimize_network(
         if time_limit_s is None
         else _checks.number("time_limit_s", time_limit_s, minimum=0.0, exclusive_minimum=True, maximum=1e7)
     )
-    if max_evaluations is not None:
-        if max_iterations is not None:
-            raise ValueError("give max_iterations or max_evaluations (its former name), not both")
-        max_iterations = _checks.integer("max_evaluations", max_evaluations, minimum=1)
     budget = None if max_iterations is None else _checks.integer("max_iterations", max_iterations, minimum=1)
     if budget is None and limit is None:
         budget = DEFAULT_MAX_ITERATIONS
@@ -277,7 +272,7 @@ def optimize_network(
     xs = model.intersections
     if not xs:
         raise ValueError("the model has no signals to time")
-    period = _checks.period(period, min(x.volume_vph.shape[0] for x in xs))
+    period = period_index(xs, period)
     feasible_lo = max(
         max(x.cycle_min_s, float((np.maximum(x.min_green_s, x.ped_min_green_s) + x.yellow_s + x.all_red_s).sum()))
         for x in xs

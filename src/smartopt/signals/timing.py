@@ -19,7 +19,7 @@ from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, assign_frozen, count_array, float_array
 from smartopt.signals import _checks
 from smartopt.signals._hcm import control_delay
-from smartopt.signals.model import MAX_FLOW_VPH, MAX_TIME_S, Intersection, _bounded
+from smartopt.signals.model import MAX_FLOW_VPH, MAX_TIME_S, Intersection, _bounded, period_index
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,11 +134,10 @@ def _hcm(hcm: HcmParameters | None) -> HcmParameters:
     return hcm
 
 
-def _pack(intersections: Sequence[Intersection], period: int, cycle_s: float | None = None) -> _Packed:
+def _pack(intersections: Sequence[Intersection], period: int | str, cycle_s: float | None = None) -> _Packed:
     """Pads the intersections' data; ``cycle_s`` pins every cycle (it must be feasible for all)."""
     intersections = _intersections(intersections)
-    n_periods = min(x.volume_vph.shape[0] for x in intersections)
-    period = _checks.period(period, n_periods)
+    period = period_index(intersections, period)
     n = len(intersections)
     s_max = max(len(x.stage_movements) for x in intersections)
     g_max = max(x.saturation_flow_vph.shape[0] for x in intersections)
@@ -327,14 +326,17 @@ def _webster(p: _Packed, pinned: bool) -> tuple[FloatArray, FloatArray]:
     return cycle, _bounded_split(weight, cycle - p.lost, p.green_lo, p.green_hi)
 
 
-def webster(intersections: Sequence[Intersection], period: int = 0, *, cycle_s: float | None = None) -> TimingPlan:
+def webster(
+    intersections: Sequence[Intersection], period: int | str = 0, *, cycle_s: float | None = None
+) -> TimingPlan:
     """Webster's plans: cycle ``C0 = (1.5 L + 5) / (1 - Y)`` and greens ``(C0 - L) y_s / Y``.
 
     Stages whose share would fall below their minimum green (pedestrians included) run at that
     minimum, and their time counts as lost to the other stages: ``L`` grows by it and ``Y`` keeps
     only the other stages, repeated until no share falls short. The cycle is then clipped to the
     feasible range (the longest when ``Y >= 1``) and the greens shared within their bounds.
-    ``cycle_s`` imposes one common cycle instead (for coordination).
+    ``cycle_s`` imposes one common cycle instead (for coordination). ``period``: the volumes'
+    period, by index or by name (:attr:`Intersection.periods`), as in every signals function.
     """
     p = _pack(intersections, period, cycle_s)
     cycle, green = _webster(p, cycle_s is not None)
@@ -344,7 +346,8 @@ def webster(intersections: Sequence[Intersection], period: int = 0, *, cycle_s: 
 @dataclass(frozen=True, eq=False)
 class DelayReport(ToDict):
     """HCM delay of a plan. Lane-group arrays list every lane group of every intersection in order
-    (``intersection`` gives its index); intersection averages are weighted by volume."""
+    (``intersection`` gives its position, ``intersection_ids`` the ids in that order); intersection
+    averages are weighted by volume."""
 
     intersection: IntArray
     volume_vph: FloatArray
@@ -355,6 +358,7 @@ class DelayReport(ToDict):
     los: npt.NDArray[np.str_]
     intersection_delay_s: FloatArray
     intersection_los: npt.NDArray[np.str_]
+    intersection_ids: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -374,11 +378,14 @@ class DelayReport(ToDict):
         return float((self.volume_vph * self.delay_s).sum() / max(self.volume_vph.sum(), 1e-12))
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per lane group, its intersection by id (by position when the ids are unknown)."""
         import pandas as pd
 
         return pd.DataFrame(
             {
-                "intersection": self.intersection,
+                "intersection": np.asarray(self.intersection_ids)[self.intersection]
+                if self.intersection_ids
+                else self.intersection,
                 "volume_vph": self.volume_vph,
                 "capacity_vph": self.capacity_vph,
                 "v_over_c": self.v_over_c,
@@ -392,7 +399,7 @@ class DelayReport(ToDict):
 def hcm_delay(
     intersections: Sequence[Intersection],
     plan: TimingPlan,
-    period: int = 0,
+    period: int | str = 0,
     hcm: HcmParameters | None = None,
 ) -> DelayReport:
     """HCM control delay, capacity, ``v/c`` and level of service per lane group and intersection
@@ -416,6 +423,7 @@ def hcm_delay(
         los=level_of_service(delay[idx], x[idx]),
         intersection_delay_s=per_int,
         intersection_los=level_of_service(per_int),
+        intersection_ids=tuple(x.id for x in intersections),
     )
 
 
@@ -448,7 +456,7 @@ def link_delays(intersections: Sequence[Intersection], report: DelayReport, num_
 
 def optimize_fixed_time(
     intersections: Sequence[Intersection],
-    period: int = 0,
+    period: int | str = 0,
     hcm: HcmParameters | None = None,
     *,
     cycle_step_s: float = 1.0,

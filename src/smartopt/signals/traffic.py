@@ -9,7 +9,7 @@ discharge at saturation flow while their stage is green and the next link has ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,7 @@ class TrafficDemand(ToDict):
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult(ToDict):
+class TrafficResult(ToDict):
     """Per link: delay (veh h: queueing at the stop line plus waiting to enter the network there),
     stops (veh), mean and largest stop-line queue (veh) and vehicles that entered; and the totals
     of the run (``duration_s`` of simulated time)."""
@@ -127,7 +127,7 @@ class SimulationResult(ToDict):
 
     def __repr__(self) -> str:
         return (
-            f"SimulationResult({self.duration_s:g} s: delay {self.total_delay_veh_h:.1f} veh h, "
+            f"TrafficResult({self.duration_s:g} s: delay {self.total_delay_veh_h:.1f} veh h, "
             f"{self.total_stops_veh:.0f} stops, {self.vehicles_in:.0f} veh in, {self.vehicles_out:.0f} out)"
         )
 
@@ -362,20 +362,20 @@ class TrafficModel:
             )
         return steps
 
-    def _result(self, totals: Mapping[str, float], links: Mapping[str, FloatArray], steps: int) -> SimulationResult:
+    def _result(self, totals: _traffic.Totals, links: _traffic.LinkStats, steps: int) -> TrafficResult:
         duration = steps * self.dt_s
-        return SimulationResult(
-            link_ids=self.network.link_ids, duration_s=duration, delay_veh_h=links["delay_veh_s"] / 3600.0,
-            stops_veh=links["stops_veh"], mean_queue_veh=links["queue_veh_s"] / duration,
-            max_queue_veh=links["max_queue_veh"], entered_veh=links["entered_veh"],
-            total_delay_veh_h=totals["delay_veh_s"] / 3600.0, total_stops_veh=totals["stops_veh"],
-            vehicles_in=totals["entered_veh"], vehicles_out=totals["exited_veh"],
-            waiting_to_enter_veh=totals["origin_queue_veh"],
+        return TrafficResult(
+            link_ids=self.network.link_ids, duration_s=duration, delay_veh_h=links.delay_veh_s / 3600.0,
+            stops_veh=links.stops_veh, mean_queue_veh=links.queue_veh_s / duration,
+            max_queue_veh=links.max_queue_veh, entered_veh=links.entered_veh,
+            total_delay_veh_h=totals.delay_veh_s / 3600.0, total_stops_veh=totals.stops_veh,
+            vehicles_in=totals.entered_veh, vehicles_out=totals.exited_veh,
+            waiting_to_enter_veh=totals.origin_queue_veh,
         )  # fmt: skip
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def simulate(self, plan: TimingPlan, demand: TrafficDemand, duration_s: float = 3600.0) -> SimulationResult:
+    def simulate(self, plan: TimingPlan, demand: TrafficDemand, duration_s: float = 3600.0) -> TrafficResult:
         """Runs the fixed-time ``plan`` (offsets on a common clock from t = 0) with constant
         ``demand`` for ``duration_s``, starting from an empty network."""
         from smartopt._core import _traffic
@@ -392,7 +392,7 @@ class TrafficModel:
         decision_s: float = 5.0,
         guards: PressureGuards | None = None,
         fallback: TimingPlan | None = None,
-    ) -> SimulationResult:
+    ) -> TrafficResult:
         """Runs :class:`MaxPressureController` inside the model: decisions every ``decision_s`` of
         green from the movement queues at the stop lines and the queues on the exit links, each
         change through the ending stage's intergreen; ``guards`` (default: on) judge exits full

@@ -46,7 +46,7 @@ import numpy as np
 from smartopt._files import xml_root
 from smartopt._validation import FloatArray, IntArray
 from smartopt.network import RoadNetwork
-from smartopt.network.io import car_lanes
+from smartopt.network.io import car_lanes, read_sumo
 from smartopt.signals.model import MAX_FLOW_VPH, MAX_TIME_S, Intersection
 from smartopt.signals.sumo.demand import RouteFiles, _route_counts, _sumo_edges
 from smartopt.signals.traffic import TrafficModel
@@ -336,7 +336,7 @@ def read_sumo_signals(
         raise ValueError(f"saturation_vphpl={saturation_vphpl} must be in (0, {MAX_FLOW_VPH:g}] veh/h per lane")
     net = xml_root(net_xml, "net")
     name = Path(net_xml).name
-    network = RoadNetwork.from_sumo(net_xml)
+    network = read_sumo(net_xml)
     link_index = {str(e): k for k, e in enumerate(network.link_ids)}
     node_index = {str(v): k for k, v in enumerate(network.node_ids)}
     counts = _route_counts(routes_xml, begin, end, network, _sumo_edges(net_xml)).counts

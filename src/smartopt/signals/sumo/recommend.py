@@ -192,7 +192,8 @@ def plan_sumo(
     *,
     begin: float,
     end: float,
-    time_limit_s: float = 60.0,
+    time_limit_s: float | None = 60.0,
+    max_iterations: int | None = None,
     seed: int = 0,
     check_seeds: Sequence[int] = CHECK_SEEDS,
     additional: Sequence[str | os.PathLike[str]] = (),
@@ -205,7 +206,9 @@ def plan_sumo(
     measures at the stop lines), written beside ``out`` as ``<name>.<candidate>.add.xml``; then
     checked in SUMO beside the network's own programs (:func:`check_programs`) and the
     recommended one written to ``out``. Without seeds, nothing is measured or checked and the
-    fixed-time plan is recommended. ``time_limit_s`` is shared by the plans' searches.
+    fixed-time plan is recommended. ``time_limit_s`` (s) is shared by the plans' searches and
+    ``max_iterations`` (model runs) is each search's budget (:func:`optimize_network`): with the
+    budget alone, the programs are the same for a ``seed`` on any machine.
     ``additional`` files (vehicle types) go to SUMO with ``-a`` and to the readers; ``ValueError``
     if they hold ``tlLogic`` programs, which smartopt would not read as the lights' own."""
     from smartopt.signals.network_timing import optimize_network
@@ -229,14 +232,16 @@ def plan_sumo(
     )
     plans: dict[str, TimingPlan] = {}
     files: dict[str, Path] = {}
+    share_s = None if time_limit_s is None else time_limit_s / len(saturations)
     for sat, options in saturations.items():
         lights = signals if sat == SATURATION_VPHPL else read_sumo_signals(
             net_xml, demand_files, begin=begin, end=end, saturation_vphpl=sat
         )  # fmt: skip
         model = TrafficModel(lights.network, lights.intersections, **options)
         found = optimize_network(
-            model, demand, duration_s=min(end - begin, 1800.0), time_limit_s=time_limit_s / len(saturations), seed=seed
-        )
+            model, demand, duration_s=min(end - begin, 1800.0), time_limit_s=share_s, max_iterations=max_iterations,
+            seed=seed,
+        )  # fmt: skip
         for kind, programs in (
             ("fixed", plan_programs(lights, found.plan)),
             ("actuated", actuated_programs(lights, found.plan)),

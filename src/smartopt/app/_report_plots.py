@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from smartopt.pipeline import DistrictDay
+    from smartopt.app.district import DistrictDay
 
 DAY_H = 24.0
 LOS = "ABCDEF"
@@ -34,7 +34,7 @@ def _clock_axis(ax: Axes) -> None:
 
 
 def fleet_day(day: DistrictDay) -> tuple[Figure, str]:
-    """The on-demand day's fleet (:meth:`SimulationResult.plot`) and its caption."""
+    """The on-demand day's fleet (:meth:`FleetDay.plot`) and its caption."""
     from matplotlib.figure import Figure
 
     sim = day.on_demand

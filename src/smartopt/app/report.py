@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from smartopt import _report_plots as figs
-from smartopt._report_plots import period_label
+from smartopt.app import _report_plots as figs
+from smartopt.app._report_plots import period_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from smartopt.pipeline import DistrictDay
+    from smartopt.app.district import DistrictDay
 
 __all__ = ["KPIS", "Kpi", "kpi_rows", "write_report"]
 
@@ -581,10 +581,8 @@ def _signals(day: DistrictDay, time_space: Path | None) -> str:
 
 
 def _wave_period(day: DistrictDay) -> str:
-    """The period of the green wave: the pipeline's last period named "... peak"."""
-    periods = day.district.periods
-    peaks = [p for p in periods if p.endswith("peak")]
-    return peaks[-1] if peaks else periods[0]
+    """The period of the green wave: the district's last peak period, as in the pipeline."""
+    return day.district.peak_periods[-1]
 
 
 def _intersections(timed: Mapping[str, Any], title: str, open_: bool) -> str:

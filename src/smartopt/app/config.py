@@ -23,10 +23,11 @@ import numpy as np
 
 from smartopt._files import existing_file, id_positions
 from smartopt._validation import INT32_MAX
+from smartopt.app.district import District, check_signal_hours
 from smartopt.dispatch.model import Fleet, Requests
-from smartopt.district import District
 from smartopt.energy.assets import EnergyDay
 from smartopt.energy.grid import Grid
+from smartopt.energy.pandapower_io import grid_from_pandapower
 from smartopt.network.io import LINK_COLUMNS as NETWORK_LINK_COLUMNS
 from smartopt.network.io import NODE_COLUMNS, read_csv, read_sumo, write_csv
 from smartopt.network.road import RoadNetwork
@@ -57,7 +58,7 @@ def load_district(config: str | Path) -> District:
 
     Example:
         >>> import tempfile
-        >>> from smartopt.config import export_scenario, load_district
+        >>> from smartopt.app.config import export_scenario, load_district
         >>> from smartopt.datasets import sejong_5_1
         >>> config = export_scenario(sejong_5_1(), tempfile.mkdtemp())
         >>> load_district(config)
@@ -78,6 +79,18 @@ def load_district(config: str | Path) -> District:
     periods = tuple(str(p) for p in spec["signals"].get("periods", ()))
     if not periods:
         raise ValueError(f"{path.name}: [signals] periods must list the analysis periods")
+    if "hours" not in spec["signals"]:
+        raise ValueError(
+            f"{path.name}: [signals] hours is missing: the clock hours [start, end] each period's signal plan runs "
+            "(hours = {} drives the dispatch at free flow all day)"
+        )
+    hours = check_signal_hours(spec["signals"]["hours"], periods, f"{path.name}: [signals] hours")
+    peaks = tuple(spec["signals"].get("peaks", ()))
+    unknown_peaks = [p for p in peaks if p not in periods]
+    if unknown_peaks:
+        raise ValueError(
+            f"{path.name}: [signals] peaks: {unknown_peaks[0]!r} is not one of the periods {list(periods)}"
+        )
     if "sumo_routes" in spec["signals"]:
         intersections, traffic = _sumo_signals(files, net, periods)
     else:
@@ -106,6 +119,8 @@ def load_district(config: str | Path) -> District:
         corridors=corridors,
         facts={str(k): float(v) for k, v in spec.get("facts", {}).items()},
         assumptions=tuple(str(a) for a in spec.get("assumptions", ())),
+        signal_hours=hours,
+        peak_periods=peaks,
     )
 
 
@@ -208,6 +223,8 @@ def export_scenario(district: District, directory: str | Path) -> Path:
         "assumptions = [" + "".join(f"\n    {_toml(a)}," for a in district.assumptions) + "\n]",
         '\n[network]\nnodes = "network/nodes.csv"\nlinks = "network/links.csv"',
         f'\n[signals]\nperiods = {_toml(list(district.periods))}\ntables = "signals"',
+        "hours = {" + ", ".join(f"{_toml(p)} = {_toml(list(w))}" for p, w in district.signal_hours.items()) + "}",
+        f"peaks = {_toml(list(district.peak_periods))}",
         f'\n[grid]\ntables = "grid"\nslack_bus = {_toml(str(bus[grid.slack_bus]))}',
         f"slack_vm_pu = {_toml(grid.slack_vm_pu)}\nslack_va_degree = {_toml(grid.slack_va_degree)}",
         f'\n[energy]\ntables = "energy"\nslot_h = {_toml(energy.slot_h)}',
@@ -264,7 +281,7 @@ def _check_spec(path: Path, spec: Mapping[str, Any]) -> None:
             if key in _NUMBER_KEYS:
                 if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                     fail(f"{section}.{key}", "a finite number", value)
-            elif key == "windows_s":
+            elif key in ("windows_s", "hours"):
                 windows_ok = isinstance(value, dict) and all(
                     isinstance(w, list)
                     and len(w) == 2
@@ -272,11 +289,13 @@ def _check_spec(path: Path, spec: Mapping[str, Any]) -> None:
                     for w in value.values()
                 )
                 if not windows_ok:
-                    fail(f"{section}.{key}", "a table of [begin, end] pairs (s) per period", value)
-            elif key != "periods" and not isinstance(value, str):
+                    unit = "s" if key == "windows_s" else "h"
+                    fail(f"{section}.{key}", f"a table of [begin, end] pairs ({unit}) per period", value)
+            elif key not in ("periods", "peaks") and not isinstance(value, str):
                 fail(f"{section}.{key}", "a string (a file or folder name)", value)
-    if "periods" in spec["signals"]:
-        strings("signals.periods", spec["signals"]["periods"])
+    for key in ("periods", "peaks"):
+        if key in spec["signals"]:
+            strings(f"signals.{key}", spec["signals"][key])
     if "name" in spec and not isinstance(spec["name"], str):
         fail("name", "a string", spec["name"])
     if "assumptions" in spec:
@@ -676,6 +695,7 @@ def _intersections(files: _Files, net: RoadNetwork, periods: tuple[str, ...]) ->
                     **{c: timing[c][s] for c in STAGE_COLUMNS},
                     cycle_min_s=float(cycle_min[k]),
                     cycle_max_s=float(cycle_max[k]),
+                    periods=periods,
                 )
             )
     return tuple(out)
@@ -707,6 +727,7 @@ def _sumo_signals(
         replace(
             x,
             volume_vph=np.vstack([sig.intersections[i].volume_vph[0] for sig in per_period]),
+            periods=periods,
             saturation_flow_vph=np.min([sig.intersections[i].saturation_flow_vph for sig in per_period], axis=0),
         )
         for i, x in enumerate(first)
@@ -796,7 +817,7 @@ def _grid(files: _Files) -> Grid:
     if "pandapower" in s:
         import pandapower as pp
 
-        return Grid.from_pandapower(pp.from_json(str(existing_file(files.root / str(s["pandapower"])))))
+        return grid_from_pandapower(pp.from_json(str(existing_file(files.root / str(s["pandapower"])))))
     buses = files.table("grid", "buses.csv", ["name", "vn_kv"])
     name = buses["name"].to_numpy(dtype=str)
     _no_repeats(buses, "name", name.tolist(), "the name")

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,14 +23,14 @@ import numpy as np
 
 import smartopt
 from smartopt._progress import in_kernel
+from smartopt.app.district import District, DistrictDay
 
 if TYPE_CHECKING:
-    from smartopt.dispatch import Fleet, SimulationResult, TravelSpace
-    from smartopt.district import District
+    from smartopt.dispatch import Fleet, FleetDay, TravelSpace
     from smartopt.energy import DayPlan, EnergyDay, PowerFlowResult
 
 
-__all__ = ["DistrictDay", "Steps", "run_district"]
+__all__ = ["Steps", "run_district"]
 
 SHUTTLE_ITERATIONS = 2000
 """Iterations of the booked shuttle trips' routing search (about 10 s on a 2-core machine)."""
@@ -49,28 +48,6 @@ REOPTIMIZE_S = 300.0
 """How often (s) the routing solver re-plans the on-demand fleet in the re-optimisation comparison."""
 SIGNAL_PLANS = ("webster", "smartopt")
 """The signal plans compared: Webster's (the baseline) and smartopt's delay-minimising plans."""
-
-
-@dataclass(frozen=True, eq=False)
-class DistrictDay:
-    """A run of the district day: ``results`` (JSON-ready, written to ``results.json``) and the
-    objects behind them, for reports and notebooks."""
-
-    results: dict[str, Any]
-    district: District
-    signals: dict[str, dict[str, Any]]  # per period: plans, reports, summary
-    on_demand: SimulationResult
-    grid_day: PowerFlowResult
-    energy_plan: DayPlan
-    energy: EnergyDay  # with the shuttles' charging sessions
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready results (as in ``results.json``)."""
-        return self.results
-
-    def __repr__(self) -> str:
-        periods = ", ".join(sorted(self.signals))
-        return f"DistrictDay({self.district.name!r}: {len(self.results)} sections; signal periods {periods})"
 
 
 class Steps:
@@ -145,7 +122,7 @@ def run_district(
     if time_limit_s is not None and not (isinstance(time_limit_s, int | float) and 0 < time_limit_s < math.inf):
         raise ValueError(f"time_limit_s must be None or a finite number of seconds > 0, got {time_limit_s!r}")
     budget = f"{time_limit_s:g} s" if time_limit_s is not None else f"{shuttle_iterations:,} iterations"
-    from smartopt.coupling import SIGNAL_WINDOWS_H, depot_charging_kw, signal_time_of_day, with_fleet_charging
+    from smartopt.app.coupling import depot_charging_kw, district_time_of_day, with_fleet_charging
     from smartopt.dispatch import TravelSpace
     from smartopt.energy import plan_day
 
@@ -164,17 +141,15 @@ def run_district(
         entering = np.array([i.volume_vph.sum(axis=1) for i in district.intersections])
     with step("signal timing, every period (first run compiles)"):
         timed = {p: _time_signals(district, k) for k, p in enumerate(district.periods)}
-    peaks = [k for k, p in enumerate(district.periods) if p.endswith("peak")] or [0]
     with step("green wave on the first corridor, last peak (MAXBAND)"):
-        wave = _green_wave(district, peaks[-1], out) if district.corridors else None
+        wave = (
+            _green_wave(district, district.periods.index(district.peak_periods[-1]), out)
+            if district.corridors
+            else None
+        )
     with step("travel times with the signal plans' delays"):
         by_plan = {
-            name: signal_time_of_day(
-                net,
-                district.intersections,
-                district.periods,
-                {p: r["plans"][name] for p, r in timed.items() if p in SIGNAL_WINDOWS_H},
-            )
+            name: district_time_of_day(district, {p: r["plans"][name] for p, r in timed.items()})
             for name in SIGNAL_PLANS
         }
     with step("energy plan without the shuttles: their depots' spare power"):
@@ -262,7 +237,7 @@ def run_district(
     run = DistrictDay(results, district, timed, day, grid_flow, plan, energy)
     if out is not None:
         from smartopt._serialise import to_jsonable
-        from smartopt.report import write_report
+        from smartopt.app.report import write_report
 
         (out / "results.json").write_text(json.dumps(to_jsonable(results), indent=2, allow_nan=False))
         _write_signal_table(timed, out / "signals.csv")
@@ -346,7 +321,7 @@ def _energy_plan(
     in_turn = np.concatenate([np.arange(c) % 3 for c in np.bincount(feeder)])
     before = phase_imbalance_kw(profile, in_turn, feeder)
     budget = {"time_limit_s": time_limit_s} if time_limit_s is not None else {"max_iterations": max_iterations}
-    balanced = balance_phases(profile, feeder=feeder, **budget)
+    balanced = balance_phases(profile, feeder=feeder, slot_h=energy.slot_h, **budget)
     phases = {
         "feeders": int(before.size),
         "single_phase_loads": int(feeder.size),
@@ -369,8 +344,7 @@ def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], Powe
     name = grid.bus_name
 
     def clock(slot: int) -> str:
-        minutes = round(slot * energy.slot_h * 60)
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+        return _clock(slot * energy.slot_h)
 
     def branch_name(kind: str, k: int) -> str:
         if kind == "line":
@@ -432,7 +406,9 @@ def _shuttle_plan(
     from smartopt.dispatch import solve_vrp
     from smartopt.dispatch.shuttles import booked_trips, trip_summary
 
-    trips = booked_trips(district, seed=seed)
+    trips = booked_trips(
+        district.network, district.fleet, district.requests, seed=seed, name=f"{district.name}: booked shuttle trips"
+    )
     if time_limit_s is None:
         result = solve_vrp(trips.problem, seed=seed, max_iterations=max_iterations)
     else:
@@ -451,7 +427,7 @@ def _shuttle_day(
     time_of_day: list[tuple[float, TravelSpace]],
     signals: str,
     out: Path | None,
-) -> tuple[dict[str, Any], SimulationResult]:
+) -> tuple[dict[str, Any], FleetDay]:
     """The day's on-demand requests simulated with pooled insertion on ``time_of_day``'s travel
     times (per request in ``shuttle_day.csv``), the smallest fleet reaching
     :data:`SIZING_TARGET`, and that fleet's day with and without the routing solver re-optimising
@@ -509,7 +485,7 @@ def _shuttle_day(
     }, day
 
 
-def _energy_balance(day: SimulationResult) -> dict[str, Any]:
+def _energy_balance(day: FleetDay) -> dict[str, Any]:
     """The fleet's energy over the day (kWh, fleet totals): the state of charge at the start,
     driven, charged (of which overnight, to start the next day as this one), the state of charge
     at the end, and the shuttles the depots could not refill in time."""
@@ -535,7 +511,7 @@ def _signal_aware_dispatch(
 ) -> dict[str, Any]:
     """The on-demand day of ``shuttles`` shuttles at free flow, and on each signal plan's travel
     times (``time_of_day`` per plan name)."""
-    from smartopt.coupling import SIGNAL_WINDOWS_H, mean_signal_delay_s
+    from smartopt.app.coupling import mean_signal_delay_s
     from smartopt.dispatch import Policy, simulate
 
     fleet = district.fleet.resized(shuttles)
@@ -553,23 +529,27 @@ def _signal_aware_dispatch(
         "shuttles": fleet.num_vehicles,
         "held": f"the same {fleet.num_vehicles} shuttles, dispatch policy, requests and depot charging limits; "
         "only the travel times change",
-        "windows_h": {p: list(w) for p, w in SIGNAL_WINDOWS_H.items()},
+        "windows_h": {p: list(w) for p, w in district.signal_hours.items()},
         "mean_added_time_s": added,
         "kpis": {name: day.kpis for name, day in days.items()},
-        "notes": _signal_notes(days),
+        "notes": _signal_notes(days, district.signal_hours),
     }
 
 
-def _signal_notes(days: dict[str, SimulationResult]) -> list[str]:
+def _signal_notes(days: dict[str, FleetDay], signal_hours: dict[str, tuple[float, float]]) -> list[str]:
     """Which days could not repeat (an energy deficit), and why a signal plan's delays moved a
     service figure the unexpected way (served up, wait or vehicle-km down against free flow), from
-    what the days measured: pooling, refusals by cause, and time spent charging in the service
-    hours."""
+    what the days measured: pooling, refusals by cause, and time spent charging in the signal
+    hours (from the first window's start to the last one's end, h); a district without signal
+    hours says its dispatch ran at free flow all day."""
     free = days["free_flow"]
+    if not signal_hours:
+        return ["The district gives no signal hours (District.signal_hours): every day ran at free flow."]
+    first_h, last_h = min(w[0] for w in signal_hours.values()), max(w[1] for w in signal_hours.values())
 
-    def facts(day: SimulationResult) -> dict[str, float]:
+    def facts(day: FleetDay) -> dict[str, float]:
         c = day.charging
-        service = np.clip(np.minimum(c["end_s"], 20 * 3600.0) - np.maximum(c["start_s"], 6 * 3600.0), 0, None)
+        service = np.clip(np.minimum(c["end_s"], last_h * 3600.0) - np.maximum(c["start_s"], first_h * 3600.0), 0, None)
         return {
             "occupancy": day.kpis["occupancy"],
             "no_vehicle": float((day.rejection == "no_vehicle").sum()),
@@ -601,10 +581,16 @@ def _signal_notes(days: dict[str, SimulationResult]) -> list[str]:
             f"With the delays of {name.removesuffix('_signals')}'s signal plans {' and '.join(moved)} against free "
             f"flow. Measured: occupancy {base['occupancy']:.2f} -> {f['occupancy']:.2f}{pooled}; requests refused "
             f"for lack of a vehicle {base['no_vehicle']:.0f} -> {f['no_vehicle']:.0f}, for the battery "
-            f"{base['battery']:.0f} -> {f['battery']:.0f}; shuttles charging between 06:00 and 20:00 "
-            f"{base['charging_h']:.1f} -> {f['charging_h']:.1f} vehicle-hours."
+            f"{base['battery']:.0f} -> {f['battery']:.0f}; shuttles charging between {_clock(first_h)} and "
+            f"{_clock(last_h)} {base['charging_h']:.1f} -> {f['charging_h']:.1f} vehicle-hours."
         )
     return notes
+
+
+def _clock(hours: float) -> str:
+    """Clock time of ``hours`` after midnight, as HH:MM."""
+    minutes = round(hours * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _fleet_charging(
@@ -619,7 +605,7 @@ def _fleet_charging(
     """The grid with and without the shuttles' charging, and with their depots at full charger
     power instead of the spare power ``district.fleet`` has: the depots' power, the charging slots
     and energy added, the uncontrolled peak, the plan's figures, and the dispatch day at full power."""
-    from smartopt.coupling import depot_spare_kw, with_fleet_charging
+    from smartopt.app.coupling import depot_spare_kw, with_fleet_charging
     from smartopt.dispatch import Policy, simulate
     from smartopt.energy import plan_day
 

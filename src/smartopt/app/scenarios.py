@@ -33,7 +33,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from smartopt.district import District
+    from smartopt.app.district import District
 
 
 __all__ = ["DEFAULTS", "check_scenario", "district_variant", "read_grid", "run_scenario", "sweep"]
@@ -118,7 +118,7 @@ def run_scenario(scenario: Mapping[str, Any], fn: str = "run") -> dict[str, Any]
     district = district_variant(s)
     if fn == "dispatch":
         return {**s, **_dispatch_kpis(district, s["signals"])}
-    from smartopt.pipeline import run_district
+    from smartopt.app.pipeline import run_district
 
     day = run_district(
         district,
@@ -131,10 +131,12 @@ def run_scenario(scenario: Mapping[str, Any], fn: str = "run") -> dict[str, Any]
     )
     r = day.results
     plan, on_demand = r["energy"]["plan"], r["dispatch"]["on_demand"]
+    peaks = district.peak_periods
+    first, last = (r["signals"]["periods"][p]["timing"]["smartopt"] for p in (peaks[0], peaks[-1]))
     return {
         **s,
-        "am_delay_veh_h": r["signals"]["periods"]["am_peak"]["timing"]["smartopt"]["total_delay_veh_h"],
-        "pm_delay_veh_h": r["signals"]["periods"]["pm_peak"]["timing"]["smartopt"]["total_delay_veh_h"],
+        "am_delay_veh_h": first["total_delay_veh_h"],  # the first and last rush hours
+        "pm_delay_veh_h": last["total_delay_veh_h"],
         "peak_kw_uncontrolled": plan["before"]["peak_kw"],
         "peak_kw_planned": plan["after"]["peak_kw"],
         "overloaded_trafos_planned": plan["after"]["overloaded_trafos"],
@@ -227,17 +229,17 @@ def read_grid(path: Path) -> tuple[str, list[dict[str, Any]]]:
 
 def _dispatch_kpis(district: District, signals: str) -> dict[str, float]:
     """The on-demand day of ``district`` on travel times with ``signals``' delays (or free flow)."""
-    from smartopt.coupling import SIGNAL_WINDOWS_H, signal_time_of_day
+    from smartopt.app.coupling import district_time_of_day
+    from smartopt.app.pipeline import DISPATCH_WAIT_WEIGHT
     from smartopt.dispatch import Policy, TravelSpace, simulate
-    from smartopt.pipeline import DISPATCH_WAIT_WEIGHT
     from smartopt.signals import optimize_fixed_time, webster
 
     tod: list[tuple[float, TravelSpace]] = []
     if signals != "none":
         timing = optimize_fixed_time if signals == "smartopt" else webster
         x = district.intersections
-        plans = {p: timing(x, k) for k, p in enumerate(district.periods) if p in SIGNAL_WINDOWS_H}
-        tod = signal_time_of_day(district.network, x, district.periods, plans)
+        plans = {p: timing(x, k) for k, p in enumerate(district.periods) if p in district.signal_hours}
+        tod = district_time_of_day(district, plans)
     space = TravelSpace.from_network(district.network)
     day = simulate(
         space, district.fleet, district.requests, policy=Policy(wait_weight=DISPATCH_WAIT_WEIGHT), time_of_day=tod,

@@ -101,7 +101,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "--end", type=float, default=None, help="end of the demand window, s (default: the cfg's end, or begin + 3600)"
     )
     opt.add_argument("--out", type=Path, required=True, help="the plan as a SUMO additional file (.add.xml)")
-    opt.add_argument("--time-limit", type=float, default=60.0, help="search time, s (default: %(default)s)")
+    opt.add_argument(
+        "--time-limit", type=float, default=None, metavar="S",
+        help="search time, s (default: 60 unless --max-iterations is given)",
+    )  # fmt: skip
+    opt.add_argument(
+        "--max-iterations", type=int, default=None, metavar="N",
+        help="model runs per plan search; alone, the same seed gives the same programs on any machine",
+    )  # fmt: skip
     opt.add_argument("--seed", type=int, default=0, help="search seed (default: %(default)s)")
     opt.add_argument(
         "--check-seeds", type=int, default=2,
@@ -167,7 +174,7 @@ def run_sweep(grid: Path, scheduler: str | None, out: Path, *, time_limit_s: flo
         import dask.distributed  # noqa: F401  (checked before the grid is read and anything starts)
     except ImportError as exc:
         raise MissingExtra("smartopt sweep needs Dask", "dask") from exc
-    from smartopt.scenarios import read_grid, sweep
+    from smartopt.app.scenarios import read_grid, sweep
 
     fn, scenarios = read_grid(grid)
     if time_limit_s is not None:
@@ -187,14 +194,16 @@ def optimize_sumo(
     additional: Sequence[Path] = (),
     *,
     out: Path,
-    time_limit_s: float = 60.0,
+    time_limit_s: float | None = 60.0,
+    max_iterations: int | None = None,
     seed: int = 0,
     check_seeds: int = 2,
 ) -> ScenarioPrograms:
     """Programs for every light of a SUMO network (:func:`~smartopt.signals.sumo.plan_sumo`):
     fixed-time and actuated candidates written beside ``out``, checked in SUMO on ``check_seeds``
     seeds beside the network's own, the recommended one written to ``out``. ``additional`` files
-    (vehicle types) go to SUMO with ``-a``."""
+    (vehicle types) go to SUMO with ``-a``. ``time_limit_s`` (s) and ``max_iterations`` (model
+    runs per plan) budget the searches."""
     from smartopt.signals import sumo
 
     print(
@@ -212,6 +221,7 @@ def optimize_sumo(
         begin=begin,
         end=end,
         time_limit_s=time_limit_s,
+        max_iterations=max_iterations,
         seed=seed,
         check_seeds=seeds,
         additional=additional,
@@ -230,7 +240,7 @@ def optimize_sumo(
 
 
 def _print_kpi_table(results: dict[str, Any]) -> None:
-    from smartopt.report import kpi_rows
+    from smartopt.app.report import kpi_rows
 
     header = ("area", "KPI", "compared", "before", "after", "change", "better or worse")
     rows = [header, *kpi_rows(results)]
@@ -271,11 +281,11 @@ def run(
     scenario: str, seed: int, out: Path, config: Path | None = None, *, time_limit_s: float | None = None
 ) -> dict[str, Any]:
     """The main job on the built-in district or the one ``config`` describes (see
-    :mod:`smartopt.pipeline`; ``time_limit_s`` as there), with a summary in the terminal. Returns
+    :mod:`smartopt.app.pipeline`; ``time_limit_s`` as there), with a summary in the terminal. Returns
     the results written to ``out/results.json``."""
-    from smartopt.config import load_district
+    from smartopt.app.config import load_district
+    from smartopt.app.pipeline import Steps, run_district
     from smartopt.datasets import sejong_5_1
-    from smartopt.pipeline import Steps, run_district
 
     if config is not None:
         scenario = str(config)
@@ -284,7 +294,7 @@ def run(
         district = sejong_5_1(seed) if config is None else load_district(config)
     day = run_district(district, scenario=scenario, seed=seed, out=out, time_limit_s=time_limit_s)
     results = day.results
-    _print_signal_table({p: r for p, r in day.signals.items() if p.endswith("peak")})
+    _print_signal_table({p: day.signals[p] for p in district.peak_periods})
     wave = results["signals"]["coordination"]
     if wave is not None:
         print(
@@ -440,16 +450,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 as_json=args.json, sol=args.sol,
             )  # fmt: skip
         elif args.command == "export-scenario":
-            from smartopt.config import export_scenario
+            from smartopt.app.config import export_scenario
             from smartopt.datasets import sejong_5_1
 
             print(f"Wrote {export_scenario(sejong_5_1(args.seed), args.dir)}")
         elif args.command == "sweep":
             run_sweep(args.grid, args.scheduler, args.out, time_limit_s=args.time_limit)
         elif args.command == "signals":
+            budget = args.max_iterations
+            if budget is not None and budget < 1:
+                parser.error(f"argument --max-iterations: must be >= 1, got {budget}")
+            if args.time_limit is not None and not 0 < args.time_limit < math.inf:
+                parser.error(f"argument --time-limit: must be a number of seconds > 0, got {args.time_limit:g}")
             optimize_sumo(
-                *_sumo_scenario(parser, args), out=args.out, time_limit_s=args.time_limit, seed=args.seed,
-                check_seeds=args.check_seeds,
+                *_sumo_scenario(parser, args), out=args.out, seed=args.seed, check_seeds=args.check_seeds,
+                time_limit_s=60.0 if args.time_limit is None and budget is None else args.time_limit,
+                max_iterations=budget,
             )  # fmt: skip
         else:
             run(args.scenario, args.seed, args.out, args.config, time_limit_s=args.time_limit)

@@ -2,7 +2,7 @@
 
 - Signal plans -> travel times: each period's plan adds its HCM control delays to the links
   entering its intersections, and the shuttle dispatch drives on those times during the hours the
-  period stands for.
+  period's plan runs (``District.signal_hours``).
 - Grid -> shuttle charging: a depot's chargers run, slot by slot, at most at the power its
   transformers have to spare in the energy day planned without the fleet.
 - Shuttle charging -> the grid: the fleet's charging joins the energy day at the depot chargers,
@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartopt._validation import float_array
+from smartopt.app.district import District, check_signal_hours
 from smartopt.dispatch.model import Fleet
 from smartopt.dispatch.space import TravelSpace
 from smartopt.energy.assets import EnergyDay
@@ -27,22 +28,14 @@ from smartopt.signals.model import Intersection
 from smartopt.signals.timing import TimingPlan, hcm_delay, link_delays
 
 __all__ = [
-    "SIGNAL_WINDOWS_H",
     "depot_charging_kw",
     "depot_spare_kw",
+    "district_time_of_day",
     "fleet_charger_index",
     "mean_signal_delay_s",
     "signal_time_of_day",
     "with_fleet_charging",
 ]
-
-SIGNAL_WINDOWS_H: dict[str, tuple[float, float]] = {
-    "am_peak": (6.0, 10.0),
-    "midday": (10.0, 16.0),
-    "pm_peak": (16.0, 20.0),
-}
-"""Clock hours (start, end) each analysis period's signal plan stands for; outside them (the
-night) links run at free flow."""
 
 
 def signal_time_of_day(
@@ -50,27 +43,34 @@ def signal_time_of_day(
     intersections: Sequence[Intersection],
     periods: Sequence[str],
     plans: Mapping[str, TimingPlan],
-    windows_h: Mapping[str, tuple[float, float]] = SIGNAL_WINDOWS_H,
+    windows_h: Mapping[str, tuple[float, float]],
 ) -> list[tuple[float, TravelSpace]]:
     """``time_of_day`` for :func:`smartopt.dispatch.simulate`: for each period in ``plans`` (names
-    from ``periods``, the intersections' volume periods), from the start of its window (h) the
-    links' free-flow times plus the plan's control delays (s/veh, see
-    :func:`~smartopt.signals.link_delays`), and free flow again where no window follows at once."""
+    from ``periods``, the intersections' volume periods), from the start of its window in
+    ``windows_h`` (clock hours ``(start, end)``, as ``District.signal_hours``) the links' free-flow
+    times plus the plan's control delays (s/veh, see :func:`~smartopt.signals.link_delays`), and
+    free flow again where no window follows at once."""
+    windows = check_signal_hours(windows_h, periods, "windows_h")
     for name in plans:
-        if name not in periods or name not in windows_h:
-            raise ValueError(f"plans[{name!r}]: not a period with a window ({sorted(set(periods) & set(windows_h))})")
-    spans = sorted((windows_h[name], name) for name in plans)
+        if name not in windows:
+            raise ValueError(f"plans[{name!r}]: not a period with a window ({', '.join(windows)})")
+    spans = [(window, name) for name, window in windows.items() if name in plans]
     free = TravelSpace.from_network(network)
     out: list[tuple[float, TravelSpace]] = []
     for k, ((start, end), name) in enumerate(spans):
-        if not 0 <= start < end or (k and start < spans[k - 1][0][1]):
-            raise ValueError(f"windows_h[{name!r}]={(start, end)} must be increasing and not overlap the previous")
         period = list(periods).index(name)
         delay = link_delays(intersections, hcm_delay(intersections, plans[name], period), network.num_links)
         out.append((start * 3600.0, TravelSpace.from_network(network, link_time_s=network.link_time_s + delay)))
         if k + 1 == len(spans) or spans[k + 1][0][0] > end:
             out.append((end * 3600.0, free))
     return out
+
+
+def district_time_of_day(district: District, plans: Mapping[str, TimingPlan]) -> list[tuple[float, TravelSpace]]:
+    """:func:`signal_time_of_day` on ``district``: each plan in ``plans`` (by period name) whose
+    period has ``district.signal_hours`` adds its delays in those hours; the others change nothing."""
+    timed = {p: plan for p, plan in plans.items() if p in district.signal_hours}
+    return signal_time_of_day(district.network, district.intersections, district.periods, timed, district.signal_hours)
 
 
 def mean_signal_delay_s(time_of_day: Sequence[tuple[float, TravelSpace]], free: TravelSpace) -> list[float]:
@@ -129,7 +129,7 @@ def depot_charging_kw(plan: DayPlan, fleet: Fleet, *, floor_kw: float = 7.0) -> 
 def with_fleet_charging(energy: EnergyDay, fleet: Fleet, charger_load_kw: npt.ArrayLike) -> EnergyDay:
     """``energy`` with the fleet's charging added at the depot chargers feeding its chargers, each
     kWh in the slot it is drawn: ``charger_load_kw`` is the fleet's mean power per charger and slot
-    of the energy day (``SimulationResult.charger_load_kw(energy.slot_h * 3600)``, ``(chargers,
+    of the energy day (``FleetDay.charger_load_kw(energy.slot_h * 3600)``, ``(chargers,
     slots)`` kW), and every slot a charger draws power in becomes an EV session of that slot, that
     energy and that power. ValueError if a depot charger of the energy day has less power than the
     fleet draws from it."""
