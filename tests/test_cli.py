@@ -94,6 +94,8 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert undocumented_keys(results) == set()
     day_rows = (tmp_path / "out" / "shuttle_day.csv").read_text().splitlines()
     assert len(day_rows) == 1 + results["dispatch"]["requests"]
+    first = dict(zip(day_rows[0].split(","), day_rows[1].split(","), strict=True))
+    assert not first["origin"].isdigit() and not first["destination"].isdigit()  # node ids, not positions
     assert results["seed"] == 2 and results["network"]["nodes"] > 300
     assert results["energy"]["uncontrolled_peak_kw"] > results["energy"]["base_peak_kw"] * 0.8
     timing = results["signals"]["periods"]["pm_peak"]["timing"]

@@ -438,7 +438,10 @@ def _shuttle_day(
     req = district.requests
     day = simulate(space, district.fleet, req, policy=policy, time_of_day=time_of_day, progress=False)
     if out is not None:
-        day.to_frame().to_csv(out / "shuttle_day.csv", index=False)
+        frame = day.to_frame()
+        for column in ("origin", "destination"):  # node ids, as in shuttle_routes.csv
+            frame[column] = district.network.node_ids[frame[column].to_numpy()]
+        frame.to_csv(out / "shuttle_day.csv", index=False)
         _save(day.plot().figure, out / "fleet_day.png")
     shuttles = district.fleet.num_vehicles
     served, wait = SIZING_TARGET
