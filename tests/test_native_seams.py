@@ -5,6 +5,7 @@ fields, codes as enums, and hostile input to the bound classes ending in a Pytho
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleet_checks import make_fleet, random_requests
-from smartopt._core import _dispatch, _routing
+from smartopt._core import _charging, _dispatch, _network, _phases, _power_flow, _routing, _traffic
 from smartopt.datasets.grid import grid_network
 from smartopt.dispatch import (
     Dispatcher,
@@ -330,3 +331,174 @@ def test_plane_fleet_locations_are_points() -> None:
     core = core_fleet(space, fleet, Policy())
     assert core.vehicles()["position"].shape == (fleet.num_vehicles, 2)
     assert core.vehicles().dtype["position"].shape == (2,)
+
+
+NativeCall = tuple[Callable[..., object], dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def native_calls() -> dict[str, NativeCall]:
+    """Every bound function taking integer arrays, with arguments it accepts (fleet methods run on a
+    fresh fleet each call, holding ride 0: on vehicle 0, or still pending for add_trip)."""
+    net = grid_network(4, 4)
+    space = TravelSpace.from_network(net)
+    fleet = make_fleet(net.num_nodes, [0], 2, 4)
+    assert space.time_s is not None and space.links is not None
+    offsets, heads, link_time, link_length = space.links
+    links = {"link_offsets": offsets, "link_heads": heads, "link_time_s": link_time, "link_length_m": link_length}
+    space_args = {"time_s": space.time_s, "distance_m": np.zeros(0), **links}  # no distances: as core_args
+    ride: dict[str, Any] = {
+        "time_s": np.zeros(1),
+        "origin": np.array([1], np.int32),
+        "destination": np.array([5], np.int32),
+        "passengers": np.array([1]),
+        "pickup_earliest_s": np.zeros(1),
+        "pickup_latest_s": np.full(1, 600.0),
+        "dropoff_latest_s": np.full(1, 1800.0),
+        "max_ride_s": np.full(1, 1800.0),
+    }
+    specs = {"seats": np.array([4, 4]), "battery_kwh": np.full(2, 50.0), "kwh_per_km": np.full(2, 0.2)}
+    power = _dispatch.ChargerPower(*fleet.charger_power_kw())
+    options = _dispatch.FleetOptions(0.0, 0.1, 0.2, 0.8, 1.0)
+    start = {"start": np.array([0, 0]), "charger_node": np.array([0])}
+
+    def empty_fleet() -> _dispatch.NetworkFleet | _dispatch.PlaneFleet:
+        return core_fleet(space, fleet, Policy())
+
+    def fleet_with_a_ride(placed: bool = True) -> _dispatch.NetworkFleet | _dispatch.PlaneFleet:
+        core = empty_fleet()
+        core.add_rides(**ride)
+        assert not placed or core.submit(0)[0] == 0
+        return core
+
+    graph = _network.Graph(3, np.array([0, 1]), np.array([1, 2]))
+    ev = {"arrival": np.array([0]), "departure": np.array([2]), "energy": np.ones(1), "max_power": np.ones(1)}
+    ev |= {"base": np.zeros(3), "slot_capacity": np.full(3, 5.0)}
+    profile = np.arange(12.0).reshape(3, 4)
+    feeder: dict[str, Any] = {"bus": [0, 1], "parent": [-1, 0], "branch": [-1, 0], "flipped": [0, 0]}
+    feeder |= {"a": np.ones(2, complex), "b": np.full(2, 0.01 + 0.01j), "c": np.ones(2, complex), "d": np.zeros(2)}
+    feeder |= {"v_slack": 1.0, "base_kva": 1000.0}
+    powers = {"load_pos": np.array([1]), "gen_pos": np.array([1])}
+    powers |= {f"{k}_{u}": np.zeros((1, 1)) for k in ("load", "gen") for u in ("p_kw", "q_kvar")}
+    sweep = {"tol_pu": 1e-9, "max_iterations": 100, "lane_length": 1, "n_threads": 1}
+    links_2 = {"free_flow_s": np.full(2, 10.0), "storage_veh": np.full(2, 5.0), "entry_vps": np.array([0.1, 0.0])}
+    move = {"move_in": np.array([0]), "move_out": np.array([1]), "move_node": np.array([0])}
+    move |= {"move_stages": np.array([1], np.uint64), "move_share": np.ones(1), "saturation_vps": np.full(1, 0.5)}
+    signals = {"n_signals": 1, "max_stages": 1, "dt_s": 1.0, "dispersion_alpha": 0.2, "travel_beta": 0.8}
+    return {
+        "VehicleSpecs": (_dispatch.VehicleSpecs, {**specs, "soc0": np.full(2, 0.8)}),
+        "NetworkSpaceArgs": (_dispatch.NetworkSpaceArgs, space_args),
+        "network_fleet": (
+            _dispatch.network_fleet,
+            {"space": space.core_args(), "vehicles": _dispatch.VehicleSpecs(**specs, soc0=np.full(2, 0.8))}
+            | start
+            | {"charger_power": power, "options": options},
+        ),
+        "add_rides": (lambda **kw: empty_fleet().add_rides(**kw), ride),
+        "insertion_costs": (lambda **kw: fleet_with_a_ride().insertion_costs(**kw), {"ids": np.array([0])}),
+        "add_trip": (
+            lambda **kw: fleet_with_a_ride(placed=False).add_trip(**kw),
+            {"vehicle": 1, "ids": [0], "commit": False},
+        ),
+        "replace_plans": (
+            lambda **kw: fleet_with_a_ride().replace_plans(**kw),
+            {"vehicles": [0], "offsets": [0, 2], "rides": [0, 0], "pickup": [True, False]},
+        ),
+        "update": (lambda **kw: fleet_with_a_ride().update(**kw), {"vehicle": 1, "position": [0], "ready_s": 0.0}),
+        "reposition": (lambda **kw: fleet_with_a_ride().reposition(**kw), {"vehicle": 1, "to": [3]}),
+        "Graph": (_network.Graph, {"n_nodes": 3, "tail": [0, 1], "head": [1, 2]}),
+        "cost_matrix": (
+            _network.cost_matrix,
+            {"graph": graph, "weights": np.ones(2), "sources": [0], "targets": [2], "n_threads": 1},
+        ),
+        "assign_all_or_nothing": (
+            _network.assign_all_or_nothing,
+            {"graph": graph, "weights": np.ones(2), "origins": [0], "destinations": [2], "demand": np.ones((1, 1))}
+            | {"n_threads": 1},
+        ),
+        "valley_fill": (_charging.valley_fill, ev | {"slot_class": [0, 0, 1]}),
+        "max_served": (_charging.max_served, ev),
+        "evaluate": (_phases.evaluate, {"profile": profile, "phase": [0, 1, 2]}),
+        "improve": (
+            _phases.improve,
+            {"profile": profile, "start": [0, 1, 2], "seed": 0, "max_kicks": 1, "time_limit_s": 1.0}
+            | {"max_iterations": 100},
+        ),
+        "make_feeder": (_power_flow.make_feeder, feeder),
+        "solve": (_power_flow.solve, {"feeder": _power_flow.make_feeder(**feeder)} | powers | sweep),
+        "make_scenario": (_traffic.make_scenario, links_2 | move | signals),
+    }
+
+
+INTEGER_FIELDS = [
+    ("VehicleSpecs", "seats"),
+    ("NetworkSpaceArgs", "link_offsets"),
+    ("NetworkSpaceArgs", "link_heads"),
+    ("network_fleet", "start"),
+    ("network_fleet", "charger_node"),
+    ("add_rides", "origin"),
+    ("add_rides", "destination"),
+    ("add_rides", "passengers"),
+    ("insertion_costs", "ids"),
+    ("add_trip", "ids"),
+    ("replace_plans", "vehicles"),
+    ("replace_plans", "offsets"),
+    ("replace_plans", "rides"),
+    ("replace_plans", "pickup"),
+    ("update", "position"),
+    ("reposition", "to"),
+    ("Graph", "tail"),
+    ("Graph", "head"),
+    ("cost_matrix", "sources"),
+    ("cost_matrix", "targets"),
+    ("assign_all_or_nothing", "origins"),
+    ("assign_all_or_nothing", "destinations"),
+    ("valley_fill", "arrival"),
+    ("valley_fill", "departure"),
+    ("valley_fill", "slot_class"),
+    ("max_served", "arrival"),
+    ("evaluate", "phase"),
+    ("improve", "start"),
+    ("make_feeder", "bus"),
+    ("make_feeder", "parent"),
+    ("make_feeder", "branch"),
+    ("make_feeder", "flipped"),
+    ("solve", "load_pos"),
+    ("solve", "gen_pos"),
+    ("make_scenario", "move_in"),
+    ("make_scenario", "move_out"),
+    ("make_scenario", "move_node"),
+    ("make_scenario", "move_stages"),
+]
+
+
+@pytest.mark.parametrize(("call", "field"), INTEGER_FIELDS, ids=[f"{c}.{f}" for c, f in INTEGER_FIELDS])
+def test_integer_arrays_refuse_floats_and_overflow_naming_the_field(
+    native_calls: dict[str, NativeCall], call: str, field: str
+) -> None:
+    """No binding casts 0.7 to 0 or wraps 2**63: a float, out-of-range or 2-D array in an integer
+    field is a ValueError naming it; any integer (or bool) dtype holding the values is accepted."""
+    function, kwargs = native_calls[call]
+    good = np.asarray(kwargs[field])
+    for width in (np.int64, np.int16, np.uint8 if good.min() >= 0 else np.int8):
+        function(**{**kwargs, field: good.astype(width)})
+    for bad in (good + 0.7, good.astype(np.float64), np.full(good.shape, math.nan)):
+        with pytest.raises(ValueError, match=f"^{field} must be an integer or bool array, got dtype float64$"):
+            function(**{**kwargs, field: bad})
+    huge = np.full(good.shape, -1) if good.dtype.kind == "u" else np.full(good.shape, 2**63, np.uint64)
+    with pytest.raises(ValueError, match=rf"^{field}\[0\]=({2**63}|-1) is out of range$"):
+        function(**{**kwargs, field: huge})
+    with pytest.raises(ValueError, match=f"^{field} must be one-dimensional$"):
+        function(**{**kwargs, field: good.reshape(1, -1)})
+
+
+def test_an_empty_list_is_an_empty_integer_array(native_calls: dict[str, NativeCall]) -> None:
+    """[] reaches numpy as float64 but has no value to lose, so integer fields take it."""
+    function, kwargs = native_calls["insertion_costs"]
+    costs = function(**{**kwargs, "ids": []})
+    assert isinstance(costs, tuple)
+    cost, battery = costs
+    assert cost.shape == (2, 0) and battery.shape == (0,)
+    function, kwargs = native_calls["cost_matrix"]
+    everywhere = function(**{**kwargs, "targets": []})
+    np.testing.assert_array_equal(everywhere, [[0.0, 1.0, 2.0]])

@@ -16,16 +16,17 @@ namespace en = smartopt::energy;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::integers;
 using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 using smartopt::bindings::without_gil;
 
-en::ChargingProblem make_problem(const CArray<int32_t> &arrival, const CArray<int32_t> &departure,
+en::ChargingProblem make_problem(const py::object &arrival, const py::object &departure,
                                  const CArray<double> &energy, const CArray<double> &max_power,
                                  const CArray<double> &base) {
     en::ChargingProblem p;
-    p.arrival = to_vector(arrival, "arrival");
-    p.departure = to_vector(departure, "departure");
+    p.arrival = integers<int32_t>(arrival, "arrival");
+    p.departure = integers<int32_t>(departure, "departure");
     p.energy = to_vector(energy, "energy");
     p.max_power = to_vector(max_power, "max_power");
     p.base = to_vector(base, "base");
@@ -64,10 +65,10 @@ PYBIND11_MODULE(_charging, m) {
         .def_readonly("bottleneck", &Schedule::bottleneck);
     m.def(
         "valley_fill",
-        [](const CArray<int32_t> &arrival, const CArray<int32_t> &departure, const CArray<double> &energy,
-           const CArray<double> &max_power, const CArray<double> &base, const CArray<int32_t> &slot_class,
+        [](const py::object &arrival, const py::object &departure, const CArray<double> &energy,
+           const CArray<double> &max_power, const CArray<double> &base, const py::object &slot_class,
            const CArray<double> &slot_capacity) {
-            const auto cls = to_vector(slot_class, "slot_class");
+            const auto cls = integers<int32_t>(slot_class, "slot_class");
             const auto cap = to_vector(slot_capacity, "slot_capacity");
             return run(make_problem(arrival, departure, energy, max_power, base),
                        [&](const en::ChargingProblem &p) { return en::valley_fill(p, cls, cap); });
@@ -76,7 +77,7 @@ PYBIND11_MODULE(_charging, m) {
         py::arg("slot_class"), py::arg("slot_capacity"));
     m.def(
         "max_served",
-        [](const CArray<int32_t> &arrival, const CArray<int32_t> &departure, const CArray<double> &energy,
+        [](const py::object &arrival, const py::object &departure, const CArray<double> &energy,
            const CArray<double> &max_power, const CArray<double> &base, const CArray<double> &slot_capacity) {
             const auto cap = to_vector(slot_capacity, "slot_capacity");
             return run(make_problem(arrival, departure, energy, max_power, base),

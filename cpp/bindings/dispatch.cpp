@@ -32,6 +32,7 @@ namespace dp = smartopt::dispatch;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::integers;
 using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 using smartopt::bindings::without_gil;
@@ -50,7 +51,7 @@ struct Locations;
 template <>
 struct Locations<std::int32_t> {
     static std::vector<std::int32_t> read(const py::array &a, const char *name) {
-        return to_vector(CArray<std::int32_t>::ensure(a), name);
+        return integers<std::int32_t>(a, name);
     }
     static py::array write(const std::vector<std::int32_t> &v) { return to_numpy<std::int32_t>(v); }
 };
@@ -103,9 +104,9 @@ struct VehicleSpecs {
     std::vector<dp::VehicleSpec> specs;
 };
 
-VehicleSpecs vehicle_specs(const CArray<std::int32_t> &seats, const CArray<double> &battery_kwh,
+VehicleSpecs vehicle_specs(const py::object &seats, const CArray<double> &battery_kwh,
                            const CArray<double> &kwh_per_km, const CArray<double> &soc0) {
-    const auto s = to_vector(seats, "seats");
+    const auto s = integers<std::int32_t>(seats, "seats");
     const auto b = to_vector(battery_kwh, "battery_kwh");
     const auto k = to_vector(kwh_per_km, "kwh_per_km");
     const auto q = to_vector(soc0, "soc0");
@@ -128,7 +129,7 @@ struct NetworkArgs {
 };
 
 NetworkArgs network_args(const CArray<double> &time_s, const CArray<double> &distance_m,
-                         const CArray<std::int64_t> &link_offsets, const CArray<std::int32_t> &link_heads,
+                         const py::object &link_offsets, const py::object &link_heads,
                          const CArray<double> &link_time_s, const CArray<double> &link_length_m) {
     if (!time_s || time_s.ndim() != 2 || time_s.shape(0) != time_s.shape(1))
         throw py::value_error("time_s must be a square matrix");
@@ -136,8 +137,8 @@ NetworkArgs network_args(const CArray<double> &time_s, const CArray<double> &dis
     a.n = static_cast<std::int32_t>(time_s.shape(0));
     a.time_s.assign(time_s.data(), time_s.data() + time_s.size());
     a.distance_m.assign(distance_m.data(), distance_m.data() + distance_m.size());
-    a.link_offsets = to_vector(link_offsets, "link_offsets");
-    a.link_heads = to_vector(link_heads, "link_heads");
+    a.link_offsets = integers<std::int64_t>(link_offsets, "link_offsets");
+    a.link_heads = integers<std::int32_t>(link_heads, "link_heads");
     a.link_time_s = to_vector(link_time_s, "link_time_s");
     a.link_length_m = to_vector(link_length_m, "link_length_m");
     return a;
@@ -169,12 +170,12 @@ void bind_fleet(py::module_ &m, const char *name) {
         .def(
             "add_rides",
             [](Fleet &f, const CArray<double> &time_s, const py::array &origin, const py::array &destination,
-               const CArray<std::int32_t> &passengers, const CArray<double> &pickup_earliest_s,
+               const py::object &passengers, const CArray<double> &pickup_earliest_s,
                const CArray<double> &pickup_latest_s, const CArray<double> &dropoff_latest_s,
                const CArray<double> &max_ride_s) {
                 const auto t = to_vector(time_s, "time_s");
                 const auto o = L::read(origin, "origin"), d = L::read(destination, "destination");
-                const auto p = to_vector(passengers, "passengers");
+                const auto p = integers<std::int32_t>(passengers, "passengers");
                 const auto pe = to_vector(pickup_earliest_s, "pickup_earliest_s");
                 const auto pl = to_vector(pickup_latest_s, "pickup_latest_s");
                 const auto dl = to_vector(dropoff_latest_s, "dropoff_latest_s");
@@ -228,8 +229,8 @@ void bind_fleet(py::module_ &m, const char *name) {
             py::arg("id"), "Places ride `id` now: (vehicle, cost s, pickup s, drop-off s, rejection reason).")
         .def(
             "insertion_costs",
-            [](Fleet &f, const CArray<std::int32_t> &ids) {
-                const auto rides = to_vector(ids, "ids");
+            [](Fleet &f, const py::object &ids) {
+                const auto rides = integers<std::int32_t>(ids, "ids");
                 for (auto id : rides)
                     if (id < 0 || id >= static_cast<std::int32_t>(f.rides().size())) throw py::value_error("unknown ride");
                 const auto nv = static_cast<py::ssize_t>(f.vehicles().size());
@@ -255,8 +256,8 @@ void bind_fleet(py::module_ &m, const char *name) {
                             "whether a battery blocked one.")
         .def(
             "add_trip",
-            [](Fleet &f, std::int32_t v, const CArray<std::int32_t> &ids, bool commit) {
-                const auto rides = to_vector(ids, "ids");
+            [](Fleet &f, std::int32_t v, const py::object &ids, bool commit) {
+                const auto rides = integers<std::int32_t>(ids, "ids");
                 return without_gil([&] { return f.add_trip(v, rides, commit); });
             },
             py::arg("vehicle"), py::arg("ids"), py::arg("commit"),
@@ -332,12 +333,12 @@ void bind_fleet(py::module_ &m, const char *name) {
             "start_s, and for ride stops the ride's passengers and max_ride_s (longest time on board, s).")
         .def(
             "replace_plans",
-            [](Fleet &f, const CArray<std::int32_t> &vehicles, const CArray<std::int64_t> &offsets,
-               const CArray<std::int32_t> &rides, const CArray<bool> &pickup) {
-                const auto vs = to_vector(vehicles, "vehicles");
-                const auto off = to_vector(offsets, "offsets");
-                const auto r = to_vector(rides, "rides");
-                const auto p = to_vector(pickup, "pickup");
+            [](Fleet &f, const py::object &vehicles, const py::object &offsets, const py::object &rides,
+               const py::object &pickup) {
+                const auto vs = integers<std::int32_t>(vehicles, "vehicles");
+                const auto off = integers<std::int64_t>(offsets, "offsets");
+                const auto r = integers<std::int32_t>(rides, "rides");
+                const auto p = integers<bool>(pickup, "pickup");
                 if (off.size() != vs.size() + 1 || p.size() != r.size() || off.front() != 0 ||
                     off.back() != static_cast<std::int64_t>(r.size()) || !std::is_sorted(off.begin(), off.end()))
                     throw py::value_error("offsets must cut rides into one plan per vehicle");
@@ -496,12 +497,11 @@ PYBIND11_MODULE(_dispatch, m) {
              py::arg("kwh"));
     m.def(
         "network_fleet",
-        [](const NetworkArgs &space, const VehicleSpecs &vehicles, const CArray<std::int32_t> &start,
-           const CArray<std::int32_t> &charger_node, const dp::ChargerPower &charger_power,
-           const dp::FleetOptions &options) {
+        [](const NetworkArgs &space, const VehicleSpecs &vehicles, const py::object &start,
+           const py::object &charger_node, const dp::ChargerPower &charger_power, const dp::FleetOptions &options) {
             auto specs = vehicles.specs;
-            auto st = to_vector(start, "start");
-            auto cn = to_vector(charger_node, "charger_node");
+            auto st = integers<std::int32_t>(start, "start");
+            auto cn = integers<std::int32_t>(charger_node, "charger_node");
             return without_gil([&] {
                 return new FleetOf<dp::NetworkSpace>(space.build(), std::move(specs), std::move(st), std::move(cn),
                                                      charger_power, options);

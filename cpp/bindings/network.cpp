@@ -17,19 +17,21 @@ namespace net = smartopt::network;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::integers;
 using smartopt::bindings::to_vector;
 
-net::Graph make_graph(int32_t n_nodes, const CArray<int32_t> &tail, const CArray<int32_t> &head) {
-    if (tail.ndim() != 1 || head.ndim() != 1 || tail.size() != head.size())
-        throw py::value_error("tail and head must be one-dimensional arrays of equal length");
-    return net::Graph(n_nodes, tail.data(), head.data(), tail.size());
+net::Graph make_graph(int32_t n_nodes, const py::object &tail, const py::object &head) {
+    const auto t = integers<int32_t>(tail, "tail");
+    const auto h = integers<int32_t>(head, "head");
+    if (t.size() != h.size()) throw py::value_error("tail and head must have equal length");
+    return net::Graph(n_nodes, t.data(), h.data(), static_cast<int64_t>(t.size()));
 }
 
-py::array_t<double> cost_matrix(const net::Graph &g, const CArray<double> &weights, const CArray<int32_t> &sources,
-                                const CArray<int32_t> &targets, int n_threads) {
+py::array_t<double> cost_matrix(const net::Graph &g, const CArray<double> &weights, const py::object &sources,
+                                const py::object &targets, int n_threads) {
     const auto w = to_vector(weights, "weights");
-    const auto src = to_vector(sources, "sources");
-    const auto dst = to_vector(targets, "targets");
+    const auto src = integers<int32_t>(sources, "sources");
+    const auto dst = integers<int32_t>(targets, "targets");
     const py::ssize_t width = dst.empty() ? g.num_nodes() : static_cast<py::ssize_t>(dst.size());
     py::array_t<double> out({static_cast<py::ssize_t>(src.size()), width});
     double *data = out.mutable_data();
@@ -53,11 +55,11 @@ py::tuple shortest_path_tree(const net::Graph &g, const CArray<double> &weights,
     return py::make_tuple(cost, pred);
 }
 
-py::tuple assign_all_or_nothing(const net::Graph &g, const CArray<double> &weights, const CArray<int32_t> &origins,
-                                const CArray<int32_t> &destinations, const CArray<double> &demand, int n_threads) {
+py::tuple assign_all_or_nothing(const net::Graph &g, const CArray<double> &weights, const py::object &origins,
+                                const py::object &destinations, const CArray<double> &demand, int n_threads) {
     const auto w = to_vector(weights, "weights");
-    const auto o = to_vector(origins, "origins");
-    const auto d = to_vector(destinations, "destinations");
+    const auto o = integers<int32_t>(origins, "origins");
+    const auto d = integers<int32_t>(destinations, "destinations");
     if (demand.ndim() != 2 || demand.shape(0) != static_cast<py::ssize_t>(o.size()) ||
         demand.shape(1) != static_cast<py::ssize_t>(d.size()))
         throw py::value_error("demand must have shape (len(origins), len(destinations))");

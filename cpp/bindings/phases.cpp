@@ -16,6 +16,7 @@ namespace en = smartopt::energy;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::integers;
 using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 using smartopt::bindings::without_gil;
@@ -52,9 +53,9 @@ PYBIND11_MODULE(_phases, m) {
         .def_readonly("evaluations", &Assignment::evaluations);
     m.def(
         "evaluate",
-        [](const CArray<double> &profile, const CArray<int8_t> &phase) {
+        [](const CArray<double> &profile, const py::object &phase) {
             const auto p = make_problem(profile);
-            const auto start = to_vector(phase, "phase");
+            const auto start = integers<int8_t>(phase, "phase");
             return to_python(without_gil([&] { return en::evaluate_phases(p, start); }));
         },
         py::arg("profile"), py::arg("phase"));
@@ -67,10 +68,10 @@ PYBIND11_MODULE(_phases, m) {
         py::arg("profile"));
     m.def(
         "improve",
-        [](const CArray<double> &profile, const CArray<int8_t> &start, uint64_t seed, int32_t max_kicks,
+        [](const CArray<double> &profile, const py::object &start, uint64_t seed, int32_t max_kicks,
            double time_limit_s, int64_t max_iterations) {
             const auto p = make_problem(profile);
-            const auto first = to_vector(start, "start");
+            const auto first = integers<int8_t>(start, "start");
             return to_python(without_gil(
                 [&] { return en::improve_phases(p, first, seed, max_kicks, time_limit_s, max_iterations); }));
         },

@@ -18,19 +18,20 @@ namespace en = smartopt::energy;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::integers;
 using smartopt::bindings::to_vector;
 using smartopt::bindings::without_gil;
 
-std::shared_ptr<en::Feeder> make_feeder(const CArray<int32_t> &bus, const CArray<int32_t> &parent,
-                                        const CArray<int32_t> &branch, const CArray<uint8_t> &flipped,
+std::shared_ptr<en::Feeder> make_feeder(const py::object &bus, const py::object &parent, const py::object &branch,
+                                        const py::object &flipped,
                                         const CArray<en::cplx> &a, const CArray<en::cplx> &b,
                                         const CArray<en::cplx> &c, const CArray<en::cplx> &d, en::cplx v_slack,
                                         double base_kva) {
     auto f = std::make_shared<en::Feeder>();
-    f->bus = to_vector(bus, "bus");
-    f->parent = to_vector(parent, "parent");
-    f->branch = to_vector(branch, "branch");
-    f->flipped = to_vector(flipped, "flipped");
+    f->bus = integers<int32_t>(bus, "bus");
+    f->parent = integers<int32_t>(parent, "parent");
+    f->branch = integers<int32_t>(branch, "branch");
+    f->flipped = integers<uint8_t>(flipped, "flipped");
     f->a = to_vector(a, "a");
     f->b = to_vector(b, "b");
     f->c = to_vector(c, "c");
@@ -59,13 +60,13 @@ struct Flows {
     py::array_t<bool> converged;
 };
 
-Flows solve(const en::Feeder &feeder, const CArray<int32_t> &load_pos, const CArray<double> &load_p_kw,
-               const CArray<double> &load_q_kvar, const CArray<int32_t> &gen_pos, const CArray<double> &gen_p_kw,
+Flows solve(const en::Feeder &feeder, const py::object &load_pos, const CArray<double> &load_p_kw,
+               const CArray<double> &load_q_kvar, const py::object &gen_pos, const CArray<double> &gen_p_kw,
                const CArray<double> &gen_q_kvar, double tol_pu, int32_t max_iterations, int64_t lane_length,
                int n_threads) {
     en::Injections inj;
-    inj.load_pos = to_vector(load_pos, "load_pos");
-    inj.gen_pos = to_vector(gen_pos, "gen_pos");
+    inj.load_pos = integers<int32_t>(load_pos, "load_pos");
+    inj.gen_pos = integers<int32_t>(gen_pos, "gen_pos");
     if (load_p_kw.ndim() != 2) throw py::value_error("load_p_kw must be two-dimensional (T, n_load)");
     const py::ssize_t t = load_p_kw.shape(0);
     check_powers(load_p_kw, t, inj.load_pos.size(), "load_p_kw");

@@ -13,9 +13,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
-#include <limits>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -27,6 +25,7 @@ namespace rt = smartopt::routing;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::integers;
 using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 using smartopt::bindings::without_gil;
@@ -90,39 +89,6 @@ py::array_t<double> matrix_view(const py::object &owner, CArray<double> ProblemD
     py::array_t<double> view(shape, strides, m.data(), owner);
     view.attr("setflags")(py::arg("write") = false);
     return view;
-}
-
-// A one-dimensional array of integers as std::vector<T>. Unlike CArray's forcecast (which turns 0.7
-// into 0), only an integer or bool dtype is accepted, and every value must fit T: ValueError naming
-// the field otherwise.
-template <class T>
-std::vector<T> integers(const py::handle &value, const char *name) {
-    const auto a = py::array::ensure(value);
-    if (!a) throw py::value_error(std::string(name) + " must be an array of integers");
-    const char kind = a.dtype().kind();
-    if (kind != 'i' && kind != 'u' && kind != 'b')
-        throw py::value_error(std::string(name) + " must be an integer or bool array, got dtype " +
-                              py::str(a.dtype()).cast<std::string>());
-    if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be one-dimensional");
-    auto fits = [](auto v) {
-        using V = decltype(v);
-        const bool above = !std::is_signed_v<V> || v >= static_cast<V>(std::numeric_limits<T>::min());
-        return above && v <= static_cast<V>(std::numeric_limits<T>::max());
-    };
-    std::vector<T> out(static_cast<size_t>(a.size()));
-    auto copy = [&](const auto &wide) {
-        for (size_t i = 0; i < out.size(); ++i) {
-            if (!fits(wide.data()[i]))
-                throw py::value_error(std::string(name) + "[" + std::to_string(i) + "]=" +
-                                      std::to_string(wide.data()[i]) + " is out of range");
-            out[i] = static_cast<T>(wide.data()[i]);
-        }
-    };
-    if (kind == 'u')
-        copy(CArray<uint64_t>::ensure(a));
-    else
-        copy(CArray<int64_t>::ensure(a));
-    return out;
 }
 
 ProblemData make_problem(const py::object &distance, const py::object &duration, const py::object &is_client,

@@ -22,6 +22,7 @@ namespace sig = smartopt::signals;
 namespace {
 
 using smartopt::bindings::CArray;
+using smartopt::bindings::integers;
 using smartopt::bindings::to_numpy;
 using smartopt::bindings::to_vector;
 
@@ -32,8 +33,8 @@ struct Scenario {
 };
 
 std::shared_ptr<Scenario> make_scenario(const CArray<double> &free_flow_s, const CArray<double> &storage_veh,
-                                        const CArray<int32_t> &move_in, const CArray<int32_t> &move_out,
-                                        const CArray<int32_t> &move_node, const CArray<uint64_t> &move_stages,
+                                        const py::object &move_in, const py::object &move_out,
+                                        const py::object &move_node, const py::object &move_stages,
                                         int32_t n_signals, int32_t max_stages, const CArray<double> &entry_vps,
                                         const CArray<double> &move_share, const CArray<double> &saturation_vps,
                                         double dt_s, double dispersion_alpha, double travel_beta) {
@@ -43,10 +44,10 @@ std::shared_ptr<Scenario> make_scenario(const CArray<double> &free_flow_s, const
     s->net.travel_beta = travel_beta;
     s->net.free_flow_s = to_vector(free_flow_s, "free_flow_s");
     s->net.storage_veh = to_vector(storage_veh, "storage_veh");
-    s->net.move_in = to_vector(move_in, "move_in");
-    s->net.move_out = to_vector(move_out, "move_out");
-    s->net.move_node = to_vector(move_node, "move_node");
-    s->net.move_stages = to_vector(move_stages, "move_stages");
+    s->net.move_in = integers<int32_t>(move_in, "move_in");
+    s->net.move_out = integers<int32_t>(move_out, "move_out");
+    s->net.move_node = integers<int32_t>(move_node, "move_node");
+    s->net.move_stages = integers<uint64_t>(move_stages, "move_stages");
     s->net.n_signals = n_signals;
     s->net.max_stages = max_stages;
     s->net.check();

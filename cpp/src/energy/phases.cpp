@@ -89,9 +89,9 @@ using Clock = std::chrono::steady_clock;
 // The search's limits: a deadline and a budget of evaluations (the deterministic one).
 struct Budget {
     Clock::time_point deadline;
-    int64_t max_evaluations;  // < 0: none
+    int64_t max_iterations;  // < 0: none
     bool spent(int64_t evaluations) const {
-        return (max_evaluations >= 0 && evaluations >= max_evaluations) || Clock::now() >= deadline;
+        return (max_iterations >= 0 && evaluations >= max_iterations) || Clock::now() >= deadline;
     }
 };
 
@@ -190,7 +190,7 @@ PhaseAssignment greedy_phases(const PhaseProblem &problem) {
 }
 
 PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<int8_t> &start, uint64_t seed,
-                               int32_t max_kicks, double time_limit_s, int64_t max_evaluations) {
+                               int32_t max_kicks, double time_limit_s, int64_t max_iterations) {
     problem.check();
     check_assignment(problem, start);
     if (!(time_limit_s >= 0)) throw std::invalid_argument("time_limit_s must be >= 0");
@@ -198,7 +198,7 @@ PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<in
     const Budget budget{time_limit_s < 3.2e9 ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                                  std::chrono::duration<double>(time_limit_s))
                                              : Clock::time_point::max(),
-                        max_evaluations};
+                        max_iterations};
     std::mt19937_64 rng(seed);
     std::vector<int8_t> phase = start;
     PhaseTotals totals(problem, phase);

@@ -184,7 +184,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
             pending[l] = false;
             all_done = all_done && done[l];
         }
-        if (all_done || it == opt.max_iter) break;
+        if (all_done || it == opt.max_iterations) break;
         const auto dv2 = forward(f, w);
         for (int l = 0; l < kW; ++l) {
             if (done[l]) continue;
@@ -229,8 +229,8 @@ void Feeder::check() const {
 void solve_batch(const Feeder &f, const Injections &inj, const SweepOptions &opt, int n_threads,
                  const Outputs &out) {
     f.check();
-    require(opt.tol_pu > 0.0 && opt.max_iter >= 1 && opt.lane_length >= 1,
-            "tol_pu must be > 0, max_iter >= 1 and lane_length >= 1");
+    require(opt.tol_pu > 0.0 && opt.max_iterations >= 1 && opt.lane_length >= 1,
+            "tol_pu must be > 0, max_iterations >= 1 and lane_length >= 1");
     const int32_t n = f.size();
     for (int32_t p : inj.load_pos) require(p >= 0 && p < n, "load position out of range");
     for (int32_t p : inj.gen_pos) require(p >= 0 && p < n, "generator position out of range");

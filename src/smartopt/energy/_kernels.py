@@ -36,7 +36,7 @@ def _backward(parent, a, b, s, v, j, i_par):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True)
-def _sweep(parent, c, d, a, b, v_slack, tol, max_iter, warm, s, v, j, i_par):  # type: ignore[no-untyped-def]
+def _sweep(parent, c, d, a, b, v_slack, tol, max_iterations, warm, s, v, j, i_par):  # type: ignore[no-untyped-def]
     """Sweeps until converged, from ``v`` if warm else from the no-load voltages; returns the
     number of sweeps or -1."""
     n = v.shape[0]
@@ -46,7 +46,7 @@ def _sweep(parent, c, d, a, b, v_slack, tol, max_iter, warm, s, v, j, i_par):  #
             u = v[parent[i]]
             v[i] = complex(c[i].real * u.real - c[i].imag * u.imag, c[i].real * u.imag + c[i].imag * u.real)
     tol2 = tol * tol
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iterations + 1):
         _backward(parent, a, b, s, v, j, i_par)
         dv2 = 0.0
         for i in range(1, n):
@@ -67,7 +67,7 @@ def _sweep(parent, c, d, a, b, v_slack, tol, max_iter, warm, s, v, j, i_par):  #
 @nb.njit(cache=True, parallel=True)
 def _solve(  # type: ignore[no-untyped-def]
     bus, parent, branch, flipped, a, b, c, d, v_slack, base_kva, load_pos, load_p, load_q, gen_pos, gen_p, gen_q,
-    tol, max_iter, lane_length, out_v, out_from, out_to, out_slack, out_iter, out_conv,
+    tol, max_iterations, lane_length, out_v, out_from, out_to, out_slack, out_iter, out_conv,
 ):  # fmt: skip
     n = bus.shape[0]
     n_t = load_p.shape[0]
@@ -89,7 +89,7 @@ def _solve(  # type: ignore[no-untyped-def]
             if warm:
                 for i in range(1, n):
                     v[i] = out_v[t - 1, bus[i]]
-            it = _sweep(parent, c, d, a, b, v_slack, tol, max_iter, warm, s, v, j, i_par)
+            it = _sweep(parent, c, d, a, b, v_slack, tol, max_iterations, warm, s, v, j, i_par)
             out_conv[t] = it > 0
             out_iter[t] = max(it, 0)
             if it <= 0:
@@ -130,7 +130,7 @@ def solve_numba(
     gen_p: FloatArray,
     gen_q: FloatArray,
     tol: float,
-    max_iter: int,
+    max_iterations: int,
     lane_length: int,
     n_threads: int,
 ) -> Flows:
@@ -150,6 +150,6 @@ def solve_numba(
     p, q, gp, gq = (np.ascontiguousarray(x, dtype=np.float64) for x in (load_p, load_q, gen_p, gen_q))
     _solve(
         pu.position_bus, pu.position_parent, pu.position_branch, pu.position_flipped, *pu.hybrid, pu.v_slack,
-        BASE_KVA, load_pos, p, q, gen_pos, gp, gq, tol, max_iter, lane_length, *out,
+        BASE_KVA, load_pos, p, q, gen_pos, gp, gq, tol, max_iterations, lane_length, *out,
     )  # fmt: skip
     return out

@@ -31,11 +31,11 @@ PhaseAssignment greedy_phases(const PhaseProblem &problem);
 
 // Iterated local search from `start`: moves and swaps (first improvement) to a local optimum, then
 // random kicks of a few moves, keeping the best; stops after `max_kicks` kicks, about
-// `max_evaluations` evaluated moves and swaps (< 0: no limit; checked once per load of a descent,
+// `max_iterations` evaluated moves and swaps (< 0: no limit; checked once per load of a descent,
 // so it may run over by one load's moves and swaps) or `time_limit_s` seconds (inf: no limit; also
 // inside a descent), whichever comes first. Deterministic for a seed when the kick or evaluation
 // budget binds first.
 PhaseAssignment improve_phases(const PhaseProblem &problem, const std::vector<int8_t> &start, uint64_t seed,
-                               int32_t max_kicks, double time_limit_s, int64_t max_evaluations = -1);
+                               int32_t max_kicks, double time_limit_s, int64_t max_iterations = -1);
 
 }  // namespace smartopt::energy

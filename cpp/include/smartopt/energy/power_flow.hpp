@@ -49,7 +49,7 @@ struct Outputs {
 
 struct SweepOptions {
     double tol_pu = 1e-9;  // stop when no bus voltage moves by more than this between sweeps
-    int32_t max_iter = 100;
+    int32_t max_iterations = 100;
     // Snapshots form lanes of lane_length consecutive snapshots; each snapshot starts from the
     // previous one's solution in its lane (the first from the no-load voltages). Results depend on
     // lane_length, never on the thread count.
