@@ -86,7 +86,7 @@ from smartopt.app.pipeline import run_district
 from smartopt.app.scenarios import run_scenario
 
 whole = run_district(district, scenario="sejong-5-1", out=OUT / "day", show=False, shuttle_iterations=400)
-print(sorted(whole.results), f"report: {OUT / 'day' / 'report.html'}")
+print(whole, f"report: {OUT / 'day' / 'report.html'}")
 for scale in (0.8, 1.2):  # smartopt.sweep runs many of these on Dask
     row = run_scenario({"demand_scale": scale, "fleet_size": 18}, fn="dispatch")
     print(f"demand x{scale}: served {row['served_ratio']:.1%}, mean wait {row['mean_wait_s']:.0f} s")

@@ -375,9 +375,9 @@ file = "requests.csv"
     assert light.volume_vph[1].sum() == pytest.approx(60 * 3600 / 600)
     assert len(district.traffic) == 2 and district.fleet.num_vehicles == 30
     results = run_district(district, scenario=str(config), show=False, shuttle_iterations=200).results
-    assert results["signals"]["coordination"] is None  # no corridor given
-    assert results["dispatch"]["on_demand"]["kpis"]["served_ratio"] > 0.9
-    assert results["coupling"]["signal_aware_dispatch"]["mean_added_time_s"]["smartopt"]["from_6h"] > 0
+    assert results.signals.coordination is None  # no corridor given
+    assert results.dispatch.on_demand.kpis.served_ratio > 0.9
+    assert results.coupling.signal_aware_dispatch.mean_added_time_s["smartopt"]["from_6h"] > 0
     windows = text.replace("windows_s = {am_peak = [0, 600], pm_peak = [600, 1200]}", "")
     config.write_text(windows)
     with pytest.raises(ValueError, match=r"windows_s .* 'am_peak' has none"):

@@ -31,25 +31,25 @@ def test_the_fleets_energy_balances_and_enters_the_plan(seed: int, budget: dict[
     district = sejong_5_1(seed)
     run = run_district(district, scenario="sejong-5-1", seed=seed, show=False, **budget)
     r = run.results
-    on_demand, charging = r["dispatch"]["on_demand"], r["coupling"]["shuttle_charging"]
-    charged = on_demand["kpis"]["charged_kwh"]
+    on_demand, charging = r.dispatch.on_demand, r.coupling.shuttle_charging
+    charged = on_demand.kpis.charged_kwh
     assert charged > 0
-    assert charging["energy_kwh"] == pytest.approx(charged, abs=1e-6)
-    added = run.energy.ev_energy_kwh[district.energy.ev_energy_kwh.size :]
+    assert charging.energy_kwh == pytest.approx(charged, abs=1e-6)
+    added = run.energy_day.ev_energy_kwh[district.energy.ev_energy_kwh.size :]
     assert added.sum() == pytest.approx(charged, abs=1e-6)  # in the energy day the plan schedules
-    served = run.energy_plan.ev_kw[district.energy.ev_energy_kwh.size :].sum() * district.energy.slot_h
+    served = run.day_plan.ev_kw[district.energy.ev_energy_kwh.size :].sum() * district.energy.slot_h
     assert served == pytest.approx(charged, rel=1e-6)  # and the plan delivers it
-    day = run.on_demand
+    day = run.fleet_day
     assert day.charging_within_day()["energy_kwh"].sum() == pytest.approx(charged, abs=1e-6)
     # the day repeats: each shuttle ends at least at its starting charge, or its deficit is reported
     b = day.energy_balance()
     np.testing.assert_allclose(b["soc_start_kwh"] - b["driven_kwh"] + b["charged_kwh"], b["soc_end_kwh"], atol=1e-6)
     assert np.all(b["soc_end_kwh"] + b["deficit_kwh"] >= b["soc_start_kwh"] - 1e-6)
-    balance = on_demand["energy_balance"]
-    assert balance["vehicles_short"] == [f"shuttle {k}" for k in np.flatnonzero(b["deficit_kwh"] > 0)]
-    assert balance["soc_end_kwh"] + balance["deficit_kwh"] >= balance["soc_start_kwh"] - 1e-6
-    assert balance["charged_kwh"] == pytest.approx(charged, abs=1e-6)
-    assert 0 < balance["overnight_kwh"] <= charged
+    balance = on_demand.energy_balance
+    assert balance.vehicles_short == tuple(f"shuttle {k}" for k in np.flatnonzero(b["deficit_kwh"] > 0))
+    assert balance.soc_end_kwh + balance.deficit_kwh >= balance.soc_start_kwh - 1e-6
+    assert balance.charged_kwh == pytest.approx(charged, abs=1e-6)
+    assert 0 < balance.overnight_kwh <= charged
     # the depots draw at most their transformers' spare power, slot by slot
     limit_kw, slot_s = run.district.fleet.charger_power_kw()
     assert limit_kw.shape[1] == district.energy.num_slots and slot_s == district.energy.slot_h * 3600

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMODULES = ("network", "signals", "energy", "dispatch", "datasets", "signals.sumo")
-APP = ("coupling", "pipeline", "scenarios", "config", "district")
+APP = ("coupling", "pipeline", "results", "scenarios", "config", "district")
 MODULES = ["smartopt", *(f"smartopt.{sub}" for sub in SUBMODULES), *(f"smartopt.app.{sub}" for sub in APP)]
 
 

@@ -1,28 +1,30 @@
 """``report.html`` as a city engineer reads it: every section, every image decodes, labels and units
-instead of raw keys, counts as integers, a change column with its direction, the optional results
-(the fleet's energy balance, coupling notes, assumptions) rendered, and the page rendered by a real
-browser (headless Chromium) when one is installed."""
+instead of raw keys, counts as integers, a change column with its direction, the fleet's energy
+deficit, coupling notes and a district's own assumptions rendered, and the page rendered by a real
+browser (headless Chromium) when one is installed. The run's ``results.json`` reads back into the
+same tree, byte for byte."""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
 import io
+import json
 import math
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from smartopt.app.district import District
-from smartopt.app.pipeline import DistrictDay, run_district
+from smartopt.app.pipeline import run_district
 from smartopt.app.report import KPIS, MINUS, SECTIONS, change, fmt, kpi, kpi_rows, write_report
+from smartopt.app.results import DistrictDay, EnergyBalance, read_results
 
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
 INTEGER = re.compile(rf"^[+{MINUS}]?\d{{1,3}}(,\d{{3}})*$")
@@ -167,7 +169,7 @@ def test_counts_are_integers(day: DistrictDay, page: Page) -> None:
                 assert INTEGER.match(text.split(" ")[0]), (label, text)
                 checked += 1
     assert checked > 20
-    requests = day.results["dispatch"]["requests"]
+    requests = day.results.dispatch.requests
     visible = " ".join(page.text)
     assert f"{requests:,}" in visible and f"{requests:,}.0" not in visible
 
@@ -218,7 +220,7 @@ def test_the_headline_table_has_a_change_and_a_verdict(page: Page) -> None:
 
 def test_signals_per_intersection(day: DistrictDay, page: Page) -> None:
     ids = [str(x.id) for x in day.district.intersections]
-    periods = list(day.signals)
+    periods = list(day.signal_plans)
     tables = [t for t in page.tables if t and "level of service" in [c[1] for c in t[0]]]
     assert len(tables) == len(periods)
     for table in tables:
@@ -229,54 +231,68 @@ def test_signals_per_intersection(day: DistrictDay, page: Page) -> None:
 
 
 def test_overloaded_elements_by_name(day: DistrictDay, page: Page) -> None:
-    before = [v for v in day.results["energy"]["grid"]["violations"] if v["kind"] == "trafo"]
+    before = [v for v in day.results.energy.grid.violations if v.kind == "trafo"]
     assert before  # the built-in day overloads transformers when every car charges on arrival
     rows = {r[0][1]: r for r in page.rows() if len(r) == 9 and r[1][1] == "transformer"}
     for v in before:
-        name = v["element"].removeprefix("transformer ")
+        name = v.element.removeprefix("transformer ")
         assert name in rows
-        assert float(rows[name][3][1]) == pytest.approx(v["worst"], abs=0.06)
-        assert float(rows[name][5][1]) <= day.energy_plan.max_loading_percent + 0.5  # after the plan
+        assert float(rows[name][3][1]) == pytest.approx(v.worst, abs=0.06)
+        assert float(rows[name][5][1]) <= day.day_plan.max_loading_percent + 0.5  # after the plan
 
 
-def test_optional_results_are_rendered(day: DistrictDay, tmp_path: Path) -> None:
-    results: dict[str, Any] = {**day.results}
-    on = {**results["dispatch"]["on_demand"]}
-    on["energy_balance"] = {
-        "vehicles": 30,
-        "driven_kwh": 1772.9,
-        "charged_kwh": 1500.0,
-        "soc_start_kwh": 2970.0,
-        "soc_end_kwh": 2697.1,
-        "overnight_kwh": 669.5,
-        "deficit_kwh": 272.9,
-        "vehicles_short": ["V07", "V12"],
-    }
-    results["dispatch"] = {**results["dispatch"], "on_demand": on}
-    coupling = {k: dict(v) for k, v in results["coupling"].items()}
-    coupling["shuttle_charging"]["notes"] = ["Charging at spare power lowers the planned peak less than expected."]
-    results["coupling"] = coupling
-    results["assumptions"] = {"speeds": "Speed limits 50/40/30 km/h.", "grid": "60 MVA substation."}
+def test_deficit_notes_and_assumptions_are_rendered(day: DistrictDay, tmp_path: Path) -> None:
+    r = day.results
+    balance = EnergyBalance(
+        vehicles=30,
+        soc_start_kwh=2970.0,
+        driven_kwh=1772.9,
+        charged_kwh=1500.0,
+        overnight_kwh=669.5,
+        soc_end_kwh=2697.1,
+        deficit_kwh=272.9,
+        vehicles_short=("V07", "V12"),
+    )
+    on_demand = dataclasses.replace(r.dispatch.on_demand, energy_balance=balance)
+    signal_aware = dataclasses.replace(
+        r.coupling.signal_aware_dispatch, notes=("With the delays of smartopt's signal plans the wait falls.",)
+    )
+    results = dataclasses.replace(
+        r,
+        dispatch=dataclasses.replace(r.dispatch, on_demand=on_demand),
+        coupling=dataclasses.replace(r.coupling, signal_aware_dispatch=signal_aware),
+    )
+    district = dataclasses.replace(day.district, assumptions=("Speed limits 50/40/30 km/h.", "60 MVA substation."))
     path = tmp_path / "report.html"
-    write_report(dataclasses.replace(day, results=results), path, {})
+    write_report(dataclasses.replace(day, results=results, district=district), path, {})
     page = parse(path.read_text(encoding="utf-8"))
     visible = " ".join(page.text)
-    balance = {r[0][1]: r[1][1] for r in page.rows() if len(r) == 2}
-    assert balance["shuttles ending the day below their start charge"] == "2 (V07, V12)"
-    assert balance[KPIS["deficit_kwh"].title] == "273"
-    assert balance[KPIS["overnight_kwh"].title] == "670"
-    assert "2,970 → 2,697" in balance["energy in the batteries, start → end of the day, kWh"]
-    assert "lowers the planned peak less than expected" in visible
+    rows = {r[0][1]: r[1][1] for r in page.rows() if len(r) == 2}
+    assert rows["shuttles ending the day below their start charge"] == "2 (V07, V12)"
+    assert rows[KPIS["deficit_kwh"].title] == "273"
+    assert rows[KPIS["overnight_kwh"].title] == "670"
+    assert "2,970 → 2,697" in rows["energy in the batteries, start → end of the day, kWh"]
+    assert "the wait falls" in visible
     assert "Speed limits 50/40/30 km/h." in visible and "60 MVA substation." in visible
     assert len(DATA_URI.findall(path.read_text(encoding="utf-8"))) == 4  # no time-space PNG given
 
 
-def test_builtin_assumptions_when_results_have_none(day: DistrictDay, page: Page) -> None:
-    from smartopt.datasets import ASSUMPTIONS
+def test_a_district_without_assumptions_says_so(day: DistrictDay, tmp_path: Path) -> None:
+    district = dataclasses.replace(day.district, assumptions=())
+    path = tmp_path / "report.html"
+    write_report(dataclasses.replace(day, district=district), path, {})
+    visible = " ".join(parse(path.read_text(encoding="utf-8")).text)
+    assert "This district lists no assumptions." in visible
+    assert "Where the district's figures come from" not in visible
 
-    visible = " ".join(page.text)
-    assert "assumptions" not in day.results
-    assert all(a in visible for a in ASSUMPTIONS)
+
+def test_results_json_reads_back_byte_for_byte(run: tuple[DistrictDay, Path]) -> None:
+    day, out = run
+    text = (out / "results.json").read_text()
+    back = read_results(out / "results.json")
+    assert json.dumps(back.to_dict(), indent=2, allow_nan=False) == text
+    assert back.to_dict() == day.to_dict()
+    assert back.dispatch.on_demand.kpis == day.results.dispatch.on_demand.kpis
 
 
 def _chromium() -> str | None:

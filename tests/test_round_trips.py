@@ -22,6 +22,7 @@ import pytest
 import smartopt.dispatch
 import smartopt.energy
 import smartopt.signals
+from results_examples import tree_classes
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray
 from smartopt.app.district import District
@@ -135,7 +136,9 @@ def results(district: District) -> dict[type[ToDict], Any]:
 
 
 def test_every_result_class_is_covered(results: dict[type[ToDict], Any]) -> None:
-    assert {c for c in subclasses(ToDict) if c.__module__.startswith("smartopt.")} <= set(results) | PROBLEM_CLASSES
+    district_results = set(tree_classes())  # the district day's results tree: round-tripped in test_results_tree.py
+    covered = set(results) | PROBLEM_CLASSES | district_results
+    assert {c for c in subclasses(ToDict) if c.__module__.startswith("smartopt.")} <= covered
 
 
 @pytest.mark.parametrize("name", ["to_dict", "json"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -97,3 +98,21 @@ def test_bad_functions_and_signals() -> None:
         sweep([{}], fn="everything")
     with pytest.raises(ValueError, match="dispatch_signals"):
         run_district(sejong_5_1(0), scenario="x", show=False, dispatch_signals="green")
+
+
+def test_run_rows_name_the_first_and_last_peaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The delay columns are the district's first and last peak periods, whatever their names."""
+    import smartopt.app.pipeline
+    from results_examples import example_results
+
+    results = example_results({"am_peak": 11.0, "midday": 22.0, "pm_peak": 33.0})
+    monkeypatch.setattr(smartopt.app.pipeline, "run_district", lambda *args, **kwargs: SimpleNamespace(results=results))
+    row = run_scenario({"seed": 0}, fn="run")
+    assert sejong_5_1(0).peak_periods == ("am_peak", "pm_peak")
+    assert row["first_peak_delay_veh_h"] == 11.0 and row["last_peak_delay_veh_h"] == 33.0
+    assert list(row)[len(check_scenario({})) :] == [
+        "first_peak_delay_veh_h", "last_peak_delay_veh_h", "peak_kw_uncontrolled", "peak_kw_planned",
+        "overloaded_trafos_planned", "min_vm_pu_planned", "served_ratio", "mean_wait_s", "vehicle_km", "fleet_needed",
+        "booked_km", "runtime_s",
+    ]  # fmt: skip
+    assert row["fleet_needed"] == results.dispatch.on_demand.fleet_sizing.smallest_fleet

@@ -171,7 +171,7 @@ def _value(tp: Any, data: Any, where: str, nested: dict[str, Any]) -> Any:
         item = args[0] if args else Any
         out = [_value(item, v, f"{where}[{i}]", nested) for i, v in enumerate(data)]
         return tuple(out) if origin is tuple else out
-    if origin is dict or tp is dict:
+    if origin in (dict, Mapping) or tp is dict:
         _check(dict, data, where)
         key, item = args if args else (Any, Any)
         return {_key(key, k, where): _value(item, v, f"{where}[{k!r}]", nested) for k, v in data.items()}

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from smartopt.app.district import DistrictDay
+    from smartopt.app.results import DistrictDay
 
 DAY_H = 24.0
 LOS = "ABCDEF"
@@ -37,7 +37,7 @@ def fleet_day(day: DistrictDay) -> tuple[Figure, str]:
     """The on-demand day's fleet (:meth:`FleetDay.plot`) and its caption."""
     from matplotlib.figure import Figure
 
-    sim = day.on_demand
+    sim = day.fleet_day
     fig = Figure(figsize=(9, 4))
     sim.plot(ax=fig.subplots())
     fig.tight_layout()
@@ -53,21 +53,21 @@ def fleet_day(day: DistrictDay) -> tuple[Figure, str]:
 
 def energy_plan(day: DistrictDay) -> tuple[Figure, str]:
     """The energy plan's load curves and battery charge (:meth:`DayPlan.plot`) and its caption."""
-    e = day.energy_plan.day
+    e = day.day_plan.day
     caption = (
         f"The district's electricity demand over the day in {e.slot_h * 60:.0f}-minute slots (MW, loads minus "
         "rooftop PV, before losses): without EV charging, before the plan (every car charging at full power "
         "from arrival) and after it (EV and shuttle charging and the community battery planned within the "
         "grid's limits); below, the battery's state of charge (% of its energy)."
     )
-    return day.energy_plan.plot(), caption
+    return day.day_plan.plot(), caption
 
 
 def voltages(day: DistrictDay) -> tuple[Figure, str]:
     """The lowest bus voltage and the mean over buses per slot, before and after the plan (pu)."""
     from matplotlib.figure import Figure
 
-    plan = day.energy_plan
+    plan = day.day_plan
     e = plan.day
     hours = (np.arange(e.num_slots) + 0.5) * e.slot_h
     fig = Figure(figsize=(9, 3.4))
@@ -120,12 +120,12 @@ def district_map(day: DistrictDay, plans: tuple[str, str] = ("webster", "smartop
         ax.set_ylabel("y (m)")
 
     # signals: the worst LOS over the periods, per plan
-    periods = list(day.signals)
+    periods = list(day.signal_plans)
     node = np.array([i.node for i in d.intersections])
     cmap = ListedColormap(list(LOS_COLOURS))
     norm = BoundaryNorm(np.arange(len(LOS) + 1) - 0.5, cmap.N)
     for ax, plan in zip(axes[0], plans, strict=True):
-        reports = [day.signals[p]["reports"][plan] for p in periods]
+        reports = [day.signal_plans[p].reports[plan] for p in periods]
         worst = np.max([_los_index(r.intersection_los) for r in reports], axis=0)
         base(ax, f"Signals: worst LOS of the day, {_plan_name(plan)} plans")
         sc = ax.scatter(
@@ -136,7 +136,7 @@ def district_map(day: DistrictDay, plans: tuple[str, str] = ("webster", "smartop
         bar.set_label("level of service (HCM), A best")
 
     # transformers: peak loading (%) before and after the plan, at their low-voltage bus
-    plan_day = day.energy_plan
+    plan_day = day.day_plan
     grid = plan_day.day.day_grid
     if grid.bus_xy is not None:
         bus_xy = np.asarray(grid.bus_xy, dtype=float)
@@ -214,7 +214,7 @@ def district_map(day: DistrictDay, plans: tuple[str, str] = ("webster", "smartop
 
     # served demand by pickup zone
     ax = axes[2, 1]
-    sim = day.on_demand
+    sim = day.fleet_day
     base(ax, f"Rides served by pickup zone ({sim.fleet.num_vehicles} shuttles)")
     origin = xy[sim.requests.origin[sim.served]]
     cells = max(4, round(float((hi - lo)[0]) / 200))

@@ -9,14 +9,15 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import smartopt
 from smartopt._threads import use_threads
 
 if TYPE_CHECKING:
+    from smartopt.app.results import DistrictResults, PeriodPlans, PeriodSignals
     from smartopt.signals.sumo import ScenarioPrograms
 
 SCENARIOS = ("sejong-5-1",)
@@ -239,7 +240,7 @@ def optimize_sumo(
     return found
 
 
-def _print_kpi_table(results: dict[str, Any]) -> None:
+def _print_kpi_table(results: DistrictResults) -> None:
     from smartopt.app.report import kpi_rows
 
     header = ("area", "KPI", "compared", "before", "after", "change", "better or worse")
@@ -252,34 +253,36 @@ def _print_kpi_table(results: dict[str, Any]) -> None:
         print(f"  {left}  {right}  {r[6]}".rstrip())
 
 
-def _print_signal_table(peaks: dict[str, dict[str, Any]]) -> None:
+def _print_signal_table(plans: Mapping[str, PeriodPlans], summaries: Mapping[str, PeriodSignals]) -> None:
+    """Per intersection the ``plans`` of some periods (by name), then those periods' totals (their
+    ``summaries``)."""
     print("\nSignal timing, per intersection: cycle s, delay s/veh and LOS, Webster -> smartopt; smartopt's")
-    periods = list(peaks)
+    periods = list(plans)
     print(f"  {'junction':<9}" + "".join(f"{p:^34}" for p in periods) + f"  {periods[-1]} greens s")
-    ids = peaks[periods[0]]["plans"]["webster"].intersection_ids
+    ids = plans[periods[0]].plans["webster"].intersection_ids
     for i, xid in enumerate(ids):
         cells = []
         for p in periods:
-            w, o = (peaks[p]["plans"][n] for n in ("webster", "smartopt"))
-            rw, ro = (peaks[p]["reports"][n] for n in ("webster", "smartopt"))
+            w, o = (plans[p].plans[n] for n in ("webster", "smartopt"))
+            rw, ro = (plans[p].reports[n] for n in ("webster", "smartopt"))
             cells.append(
                 f"{w.cycle_s[i]:4.0f}->{o.cycle_s[i]:4.0f}  {rw.intersection_delay_s[i]:6.1f}->"
                 f"{ro.intersection_delay_s[i]:5.1f} {rw.intersection_los[i]}->{ro.intersection_los[i]}"
             )
-        greens = "/".join(f"{g:.0f}" for g in peaks[periods[-1]]["plans"]["smartopt"].greens(i))
+        greens = "/".join(f"{g:.0f}" for g in plans[periods[-1]].plans["smartopt"].greens(i))
         print(f"  {xid:<9}" + "".join(f"{c:^34}" for c in cells) + f"  {greens}")
     for p in periods:
-        sw, so = peaks[p]["summary"]["webster"], peaks[p]["summary"]["smartopt"]
+        sw, so = summaries[p].timing["webster"], summaries[p].timing["smartopt"]
         print(
-            f"  total {p}: {sw['total_delay_veh_h']:,.0f} -> {so['total_delay_veh_h']:,.0f} veh*h/h of delay "
-            f"({1 - so['total_delay_veh_h'] / sw['total_delay_veh_h']:.0%} less); average "
-            f"{sw['average_delay_s']:.1f} -> {so['average_delay_s']:.1f} s/veh"
+            f"  total {p}: {sw.total_delay_veh_h:,.0f} -> {so.total_delay_veh_h:,.0f} veh*h/h of delay "
+            f"({1 - so.total_delay_veh_h / sw.total_delay_veh_h:.0%} less); average "
+            f"{sw.average_delay_s:.1f} -> {so.average_delay_s:.1f} s/veh"
         )
 
 
 def run(
     scenario: str, seed: int, out: Path, config: Path | None = None, *, time_limit_s: float | None = None
-) -> dict[str, Any]:
+) -> DistrictResults:
     """The main job on the built-in district or the one ``config`` describes (see
     :mod:`smartopt.app.pipeline`; ``time_limit_s`` as there), with a summary in the terminal. Returns
     the results written to ``out/results.json``."""
@@ -294,125 +297,126 @@ def run(
         district = sejong_5_1(seed) if config is None else load_district(config)
     day = run_district(district, scenario=scenario, seed=seed, out=out, time_limit_s=time_limit_s)
     results = day.results
-    _print_signal_table({p: day.signals[p] for p in district.peak_periods})
-    wave = results["signals"]["coordination"]
+    _print_signal_table({p: day.signal_plans[p] for p in district.peak_periods}, results.signals.periods)
+    wave = results.signals.coordination
     if wave is not None:
+        zero_out, zero_in = wave.uncoordinated_bandwidth_s
         print(
-            f"  green wave, {wave['corridor']} ({len(wave['intersections'])} signals, cycle {wave['cycle_s']:.0f} s): "
-            f"bands {wave['uncoordinated_bandwidth_s'][0]:.0f}/{wave['uncoordinated_bandwidth_s'][1]:.0f} s without "
-            f"offsets -> {wave['bandwidth_out_s']:.0f}/{wave['bandwidth_in_s']:.0f} s outbound/inbound; time-space "
-            f"diagram: {out / 'time_space.png'}"
+            f"  green wave, {wave.corridor} ({len(wave.intersections)} signals, cycle {wave.cycle_s:.0f} s): "
+            f"bands {zero_out:.0f}/{zero_in:.0f} s without offsets -> {wave.bandwidth_out_s:.0f}/"
+            f"{wave.bandwidth_in_s:.0f} s outbound/inbound; time-space diagram: {out / 'time_space.png'}"
         )
 
-    s, e, d = results["signals"]["periods"], results["energy"], results["dispatch"]
+    e, d = results.energy, results.dispatch
     print("\nDistrict figures:")
-    n_signals = results["signals"]["intersections"]
-    for p, v in s.items():
+    n_signals = results.signals.intersections
+    for p, v in results.signals.periods.items():
         print(
-            f"  signals  {p:<8} {v['entering_vph']:>9,.0f} veh/h entering (sum over {n_signals} junctions); "
-            f"Webster Y mean {v['webster_y_mean']:.2f}, max {v['webster_y_max']:.2f}; "
-            f"{v['intersections_y_over_0_8']} over 0.8"
+            f"  signals  {p:<8} {v.entering_vph:>9,.0f} veh/h entering (sum over {n_signals} junctions); "
+            f"Webster Y mean {v.webster_y_mean:.2f}, max {v.webster_y_max:.2f}; "
+            f"{v.intersections_y_over_0_8} over 0.8"
         )
     print(
-        f"  energy   base peak {e['base_peak_kw'] / 1000:.2f} MW; with uncontrolled EV charging and PV "
-        f"{e['uncontrolled_peak_kw'] / 1000:.2f} MW; {e['ev_sessions']} EV sessions, "
-        f"{e['ev_energy_kwh'] / 1000:.1f} MWh"
+        f"  energy   base peak {e.base_peak_kw / 1000:.2f} MW; with uncontrolled EV charging and PV "
+        f"{e.uncontrolled_peak_kw / 1000:.2f} MW; {e.ev_sessions} EV sessions, "
+        f"{e.ev_energy_kwh / 1000:.1f} MWh"
     )
-    g = e["grid"]
+    g = e.grid
     print(
-        f"  grid     {g['slots_converged']}/{e['slots']} slots solved in {1000 * g['power_flow_runtime_s']:.1f} ms; "
-        f"min voltage {g['min_vm_pu']:.4f} pu at {g['min_vm_bus']} ({g['min_vm_at']}); peak loading: line "
-        f"{g['peak_line']['loading_percent']:.0f} %, transformer {g['peak_trafo']['loading_percent']:.0f} % "
-        f"({g['peak_trafo']['element']}, {g['peak_trafo']['at']}); losses {g['losses_kwh'] / 1000:.2f} MWh "
-        f"({g['losses_percent_of_supply']:.1f} % of supply)"
+        f"  grid     {g.slots_converged}/{e.slots} slots solved in {1000 * g.power_flow_runtime_s:.1f} ms; "
+        f"min voltage {g.min_vm_pu:.4f} pu at {g.min_vm_bus} ({g.min_vm_at}); peak loading: line "
+        f"{g.peak_line.loading_percent:.0f} %, transformer {g.peak_trafo.loading_percent:.0f} % "
+        f"({g.peak_trafo.element}, {g.peak_trafo.at}); losses {g.losses_kwh / 1000:.2f} MWh "
+        f"({g.losses_percent_of_supply:.1f} % of supply)"
     )
-    for viol in g["violations"]:
-        unit = "pu" if viol["kind"] == "bus" else "%"
-        print(f"           violation: {viol['element']}: {viol['worst']:.3f} {unit} in {viol['slots']} slots")
-    pb, pa = e["plan"]["before"], e["plan"]["after"]
+    for viol in g.violations:
+        unit = "pu" if viol.kind == "bus" else "%"
+        print(f"           violation: {viol.element}: {viol.worst:.3f} {unit} in {viol.slots} slots")
+    plan = e.plan
+    pb, pa = plan.before, plan.after
     print(
-        f"  plan     managed charging + battery: peak {pb['peak_kw'] / 1000:.2f} -> {pa['peak_kw'] / 1000:.2f} MW, "
-        f"load factor {pb['load_factor']:.2f} -> {pa['load_factor']:.2f}; EV energy served "
-        f"{e['plan']['ev_energy_served_kwh'] / 1000:.1f} of {e['plan']['ev_energy_asked_kwh'] / 1000:.1f} MWh; "
-        f"overloaded transformers {pb['overloaded_trafos']} -> {pa['overloaded_trafos']}, peak transformer "
-        f"loading {pb['peak_trafo_loading_percent']:.0f} -> {pa['peak_trafo_loading_percent']:.0f} %, min voltage "
-        f"{pb['min_vm_pu']:.4f} -> {pa['min_vm_pu']:.4f} pu ({e['plan']['runtime_s']:.1f} s)"
+        f"  plan     managed charging + battery: peak {pb.peak_kw / 1000:.2f} -> {pa.peak_kw / 1000:.2f} MW, "
+        f"load factor {pb.load_factor:.2f} -> {pa.load_factor:.2f}; EV energy served "
+        f"{plan.ev_energy_served_kwh / 1000:.1f} of {plan.ev_energy_asked_kwh / 1000:.1f} MWh; "
+        f"overloaded transformers {pb.overloaded_trafos} -> {pa.overloaded_trafos}, peak transformer "
+        f"loading {pb.peak_trafo_loading_percent:.0f} -> {pa.peak_trafo_loading_percent:.0f} %, min voltage "
+        f"{pb.min_vm_pu:.4f} -> {pa.min_vm_pu:.4f} pu ({plan.runtime_s:.1f} s)"
     )
-    ph = e["plan"]["phases"]
+    ph = plan.phases
     print(
-        f"  phases   {ph['single_phase_loads']:,} single-phase loads on {ph['feeders']} LV feeders: worst phase "
-        f"imbalance, mean over feeders {ph['in_turn_mean_worst_imbalance_kw']:.1f} -> "
-        f"{ph['balanced_mean_worst_imbalance_kw']:.1f} kW, max {ph['in_turn_worst_imbalance_kw']:.1f} -> "
-        f"{ph['balanced_worst_imbalance_kw']:.1f} kW (installed in turn -> balanced, {ph['runtime_s']:.1f} s)"
+        f"  phases   {ph.single_phase_loads:,} single-phase loads on {ph.feeders} LV feeders: worst phase "
+        f"imbalance, mean over feeders {ph.in_turn_mean_worst_imbalance_kw:.1f} -> "
+        f"{ph.balanced_mean_worst_imbalance_kw:.1f} kW, max {ph.in_turn_worst_imbalance_kw:.1f} -> "
+        f"{ph.balanced_worst_imbalance_kw:.1f} kW (installed in turn -> balanced, {ph.runtime_s:.1f} s)"
     )
     print(
-        f"  dispatch {d['requests']:,} requests for {d['shuttles']} shuttles; "
-        f"direct ride mean {d['mean_direct_ride_s']:.0f} s; "
-        f"busiest hour {d['busiest_hour']:02d}:00: {d['busiest_hour_requests']} requests, "
-        f"{d['busiest_hour_direct_vehicle_hours']:.1f} vehicle-hours of direct riding"
+        f"  dispatch {d.requests:,} requests for {d.shuttles} shuttles; "
+        f"direct ride mean {d.mean_direct_ride_s:.0f} s; "
+        f"busiest hour {d.busiest_hour:02d}:00: {d.busiest_hour_requests} requests, "
+        f"{d.busiest_hour_direct_vehicle_hours:.1f} vehicle-hours of direct riding"
     )
-    b = d["booked_trips"]
+    b = d.booked_trips
     print(
-        f"  shuttles {b['bookings']} booked trips: {b['served']} served, on time {100 * b['on_time_rate']:.1f} %, "
-        f"{b['shuttles_used']} of {b['shuttles']} shuttles, {b['vehicle_km']:.1f} km, ride / direct ride "
-        f"{b['mean_ride_over_direct']:.2f}, pickup {b['mean_pickup_deviation_s']:.0f} s from the booked time on "
-        f"average ({b['runtime_s']:.1f} s)"
+        f"  shuttles {b.bookings} booked trips: {b.served} served, on time {100 * b.on_time_rate:.1f} %, "
+        f"{b.shuttles_used} of {b.shuttles} shuttles, {b.vehicle_km:.1f} km, ride / direct ride "
+        f"{b.mean_ride_over_direct:.2f}, pickup {b.mean_pickup_deviation_s:.0f} s from the booked time on "
+        f"average ({b.runtime_s:.1f} s)"
     )
-    k, fs = d["on_demand"]["kpis"], d["on_demand"]["fleet_sizing"]
-    smallest = "none of the sizes tried" if fs["smallest_fleet"] is None else f"{fs['smallest_fleet']} shuttles"
+    k, fs = d.on_demand.kpis, d.on_demand.fleet_sizing
+    smallest = "none of the sizes tried" if fs.smallest_fleet is None else f"{fs.smallest_fleet} shuttles"
     print(
-        f"  on-demand {int(k['requests']):,} requests: served {100 * k['served_ratio']:.1f} %, wait mean "
-        f"{k['mean_wait_s']:.0f} s (p95 {k['p95_wait_s']:.0f} s), ride / direct {k['mean_detour']:.2f}, occupancy "
-        f"{k['occupancy']:.2f}, {k['vehicle_km']:.0f} km ({k['empty_km']:.0f} empty), {k['energy_kwh']:.0f} kWh; "
-        f"{100 * fs['target_served_ratio']:.0f} % served with mean wait <= {fs['target_mean_wait_s']:.0f} s "
+        f"  on-demand {int(k.requests):,} requests: served {100 * k.served_ratio:.1f} %, wait mean "
+        f"{k.mean_wait_s:.0f} s (p95 {k.p95_wait_s:.0f} s), ride / direct {k.mean_detour:.2f}, occupancy "
+        f"{k.occupancy:.2f}, {k.vehicle_km:.0f} km ({k.empty_km:.0f} empty), {k.energy_kwh:.0f} kWh; "
+        f"{100 * fs.target_served_ratio:.0f} % served with mean wait <= {fs.target_mean_wait_s:.0f} s "
         f"needs {smallest}"
     )
-    e = d["on_demand"]["energy_balance"]
+    bal = d.on_demand.energy_balance
     print(
-        f"  energy   the fleet's day: {e['soc_start_kwh']:.0f} kWh in the batteries at the start, "
-        f"{e['driven_kwh']:.0f} kWh driven, {e['charged_kwh']:.0f} kWh charged ({e['overnight_kwh']:.0f} kWh "
-        f"overnight), {e['soc_end_kwh']:.0f} kWh at the end"
-        + (f"; {len(e['vehicles_short'])} shuttles {e['deficit_kwh']:.0f} kWh short" if e["vehicles_short"] else "")
+        f"  energy   the fleet's day: {bal.soc_start_kwh:.0f} kWh in the batteries at the start, "
+        f"{bal.driven_kwh:.0f} kWh driven, {bal.charged_kwh:.0f} kWh charged ({bal.overnight_kwh:.0f} kWh "
+        f"overnight), {bal.soc_end_kwh:.0f} kWh at the end"
+        + (f"; {len(bal.vehicles_short)} shuttles {bal.deficit_kwh:.0f} kWh short" if bal.vehicles_short else "")
     )
-    c = results["coupling"]["signal_aware_dispatch"]
-    print(f"  coupling: the on-demand day of {c['shuttles']} shuttles on travel times with signal delays")
-    for name, k in c["kpis"].items():
+    c = results.coupling.signal_aware_dispatch
+    print(f"  coupling: the on-demand day of {c.shuttles} shuttles on travel times with signal delays")
+    for name, k in c.kpis.items():
         print(
-            f"    {name.replace('_', ' '):<17} served {100 * k['served_ratio']:.1f} %, "
-            f"wait mean {k['mean_wait_s']:.0f} s, ride / direct {k['mean_detour']:.2f}, {k['vehicle_km']:.0f} km, "
-            f"{int(k['broken_promises'])} promises broken by a period change"
+            f"    {name.replace('_', ' '):<17} served {100 * k.served_ratio:.1f} %, "
+            f"wait mean {k.mean_wait_s:.0f} s, ride / direct {k.mean_detour:.2f}, {k.vehicle_km:.0f} km, "
+            f"{int(k.broken_promises)} promises broken by a period change"
         )
-    for note in c["notes"]:
+    for note in c.notes:
         print(f"    why: {note}")
-    f = results["coupling"]["shuttle_charging"]
-    u, pw = f["uncontrolled_peak_kw"], f["plan"]
+    f = results.coupling.shuttle_charging
+    u, pw = f.uncontrolled_peak_kw, f.plan
     depots = ", ".join(
-        f"{d['min_kw']:.0f}-{d['max_kw']:.0f} kW at {d['bus']} "
-        f"({d['slots_at_the_floor']} slots at the {f['floor_kw']:g} kW floor)"
-        for d in f["depot_charger_kw"]
+        f"{depot.min_kw:.0f}-{depot.max_kw:.0f} kW at {depot.bus} "
+        f"({depot.slots_at_the_floor} slots at the {f.floor_kw:g} kW floor)"
+        for depot in f.depot_charger_kw
     )
     print(
         f"  coupling: depot chargers limited to their transformers' spare power in each slot ({depots}; full power "
-        f"{f['full_charger_kw']:.0f} kW); all {f['energy_kwh']:.0f} kWh the shuttles charge, in "
-        f"{f['charging_slots']} charger-slots, "
-        f"on the grid: uncontrolled peak {u['without_shuttles'] / 1000:.2f} -> {u['with_shuttles'] / 1000:.2f} MW; "
-        f"planned peak {pw['without_shuttles']['peak_kw'] / 1000:.2f} -> "
-        f"{pw['with_shuttles']['peak_kw'] / 1000:.2f} MW; "
-        f"overloaded transformers {pw['without_shuttles']['overloaded_trafos']} without the shuttles, "
-        f"{pw['with_shuttles_at_full_power']['overloaded_trafos']} with them at full power, "
-        f"{pw['with_shuttles']['overloaded_trafos']} with the limit"
+        f"{f.full_charger_kw:.0f} kW); all {f.energy_kwh:.0f} kWh the shuttles charge, in "
+        f"{f.charging_slots} charger-slots, "
+        f"on the grid: uncontrolled peak {u.without_shuttles / 1000:.2f} -> {u.with_shuttles / 1000:.2f} MW; "
+        f"planned peak {pw.without_shuttles.peak_kw / 1000:.2f} -> "
+        f"{pw.with_shuttles.peak_kw / 1000:.2f} MW; "
+        f"overloaded transformers {pw.without_shuttles.overloaded_trafos} without the shuttles, "
+        f"{pw.with_shuttles_at_full_power.overloaded_trafos} with them at full power, "
+        f"{pw.with_shuttles.overloaded_trafos} with the limit"
     )
-    r = d["on_demand"]["reoptimization"]
-    a, b = r["kpis_without"], r["kpis_with"]
+    r = d.on_demand.reoptimization
+    a, w = r.kpis_without, r.kpis_with
     print(
-        f"  re-planning {r['shuttles']} shuttles with the routing solver every {r['every_s']:.0f} s: served "
-        f"{100 * a['served_ratio']:.1f} -> {100 * b['served_ratio']:.1f} %, wait mean {a['mean_wait_s']:.0f} -> "
-        f"{b['mean_wait_s']:.0f} s, {a['vehicle_km']:.0f} -> {b['vehicle_km']:.0f} km "
-        f"({int(b['reoptimizations'])} re-plans taken)"
+        f"  re-planning {r.shuttles} shuttles with the routing solver every {r.every_s:.0f} s: served "
+        f"{100 * a.served_ratio:.1f} -> {100 * w.served_ratio:.1f} %, wait mean {a.mean_wait_s:.0f} -> "
+        f"{w.mean_wait_s:.0f} s, {a.vehicle_km:.0f} -> {w.vehicle_km:.0f} km "
+        f"({int(w.reoptimizations)} re-plans taken)"
     )
     _print_kpi_table(results)
     print(
-        f"\nDone in {results['runtime_s']:.2f} s. Results in {out}: report.html, results.json, signals.csv, "
+        f"\nDone in {results.runtime_s:.2f} s. Results in {out}: report.html, results.json, signals.csv, "
         "grid_day.csv, energy_plan.csv, shuttle_routes.csv, shuttle_day.csv, and the plots time_space.png, "
         "energy_plan.png, fleet_day.png"
     )

@@ -1,4 +1,5 @@
-"""A district: the one model that every smartopt solver and demo runs on, and a run of its day."""
+"""A district: the one model that every smartopt solver and demo runs on (a run of its day:
+:class:`smartopt.app.results.DistrictDay`)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,8 @@ from smartopt.signals.traffic import TrafficDemand
 
 if TYPE_CHECKING:
     from smartopt.dispatch.simulation import FleetDay
-    from smartopt.energy.day_plan import DayPlan
-    from smartopt.energy.power_flow import PowerFlowResult
 
-__all__ = ["District", "DistrictDay", "check_signal_hours"]
+__all__ = ["District", "check_signal_hours"]
 
 
 def check_signal_hours(
@@ -145,25 +144,3 @@ class District:
             f"District({self.name!r}: {self.network.num_nodes} nodes, {len(self.intersections)} signals, "
             f"{self.energy.grid.num_buses} buses, {self.fleet.num_vehicles} shuttles, {len(self.requests)} requests)"
         )
-
-
-@dataclass(frozen=True, eq=False)
-class DistrictDay:
-    """A run of the district day (:func:`smartopt.app.pipeline.run_district`): ``results``
-    (JSON-ready, written to ``results.json``) and the objects behind them, for reports and notebooks."""
-
-    results: dict[str, Any]
-    district: District
-    signals: dict[str, dict[str, Any]]  # per period: plans, reports, summary
-    on_demand: FleetDay
-    grid_day: PowerFlowResult
-    energy_plan: DayPlan
-    energy: EnergyDay  # with the shuttles' charging sessions
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready results (as in ``results.json``)."""
-        return self.results
-
-    def __repr__(self) -> str:
-        periods = ", ".join(sorted(self.signals))
-        return f"DistrictDay({self.district.name!r}: {len(self.results)} sections; signal periods {periods})"

@@ -2,19 +2,19 @@
 times carrying the plans' control delays feed the shuttle dispatch; the depots charge at the power
 their transformers have to spare; the shuttles' charging, the residents' EVs, PV and the battery
 are planned together on the grid and checked by power flow; and what each coupling changed.
-:func:`run_district` returns the JSON-ready results with the objects behind them; with ``out`` it
-writes ``results.json``, CSVs per domain, the plots and ``report.html``.
+:func:`run_district` returns the results (a tree of dataclasses, :mod:`smartopt.app.results`) with
+the objects behind them; with ``out`` it writes ``results.json``, CSVs per domain, the plots and
+``report.html``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,38 @@ import numpy as np
 
 import smartopt
 from smartopt._progress import in_kernel
-from smartopt.app.district import District, DistrictDay
+from smartopt.app.district import District
+from smartopt.app.results import (
+    BookedTripsSummary,
+    Coordination,
+    CouplingResults,
+    DayKpis,
+    DepotChargerPower,
+    DispatchResults,
+    DistrictDay,
+    DistrictResults,
+    EnergyBalance,
+    EnergyPlan,
+    EnergyResults,
+    FleetSizingSummary,
+    GridDay,
+    GridViolation,
+    NetworkSummary,
+    OnDemand,
+    PeakLoading,
+    PeriodPlans,
+    PeriodSignals,
+    PhaseBalance,
+    PlanFigures,
+    PlansWithShuttles,
+    ReoptimizationSummary,
+    ShuttleCharging,
+    SignalAwareDispatch,
+    SignalsResults,
+    TimingSummary,
+    UncontrolledPeaks,
+    write_results,
+)
 
 if TYPE_CHECKING:
     from smartopt.dispatch import Fleet, FleetDay, TravelSpace
@@ -140,7 +171,7 @@ def run_district(
         y = np.array([i.critical_flow_ratio() for i in district.intersections])
         entering = np.array([i.volume_vph.sum(axis=1) for i in district.intersections])
     with step("signal timing, every period (first run compiles)"):
-        timed = {p: _time_signals(district, k) for k, p in enumerate(district.periods)}
+        signal_plans = {p: _time_signals(district, k) for k, p in enumerate(district.periods)}
     with step("green wave on the first corridor, last peak (MAXBAND)"):
         wave = (
             _green_wave(district, district.periods.index(district.peak_periods[-1]), out)
@@ -149,7 +180,7 @@ def run_district(
         )
     with step("travel times with the signal plans' delays"):
         by_plan = {
-            name: district_time_of_day(district, {p: r["plans"][name] for p, r in timed.items()})
+            name: district_time_of_day(district, {p: t.plans[name] for p, t in signal_plans.items()})
             for name in SIGNAL_PLANS
         }
     with step("energy plan without the shuttles: their depots' spare power"):
@@ -161,86 +192,87 @@ def run_district(
         )
         district = dataclasses.replace(district, fleet=limited)
     with step(f"shuttles: the booked trips ({budget})"):
-        shuttles = _shuttle_plan(district, seed, out, max_iterations=shuttle_iterations, time_limit_s=time_limit_s)
+        booked = _shuttle_plan(district, seed, out, max_iterations=shuttle_iterations, time_limit_s=time_limit_s)
     with step("shuttles: the on-demand day, fleet size"):
         times = by_plan.get(dispatch_signals, [])
-        on_demand, day = _shuttle_day(district, space, times, dispatch_signals, out)
-    sized = on_demand["reoptimization"]["shuttles"]
+        on_demand, fleet_day = _shuttle_day(district, space, times, dispatch_signals, out)
+    sized = on_demand.reoptimization.shuttles
     with step(f"coupling: {sized} shuttles at free flow and with signal delays"):
         signal_aware = _signal_aware_dispatch(district, space, by_plan, sized)
-    energy = with_fleet_charging(district.energy, district.fleet, day.charger_load_kw(district.energy.slot_h * 3600))
+    energy = with_fleet_charging(
+        district.energy, district.fleet, fleet_day.charger_load_kw(district.energy.slot_h * 3600)
+    )
     with step(f"grid day: power flow of {energy.num_slots} slots on the {energy.grid.num_buses}-bus grid"):
         grid_summary, grid_flow = _grid_day(energy, out)
     with step("energy plan: EVs, shuttles, battery in grid limits; phases"):
-        plan_summary, plan = _energy_plan(energy, out, max_iterations=phase_iterations, time_limit_s=time_limit_s)
+        energy_plan, day_plan = _energy_plan(energy, out, max_iterations=phase_iterations, time_limit_s=time_limit_s)
     with step("coupling: the shuttles charging at full power instead"):
-        fleet_charging = _fleet_charging(district, fleet, space, times, alone, energy, plan_summary)
+        fleet_charging = _fleet_charging(district, fleet, space, times, alone, energy, energy_plan)
 
     base, net_load, ev = energy.load_kw.sum(axis=1), energy.net_load_kw(), energy.uncontrolled_ev_kw()
     hours = (requests.time_s // 3600).astype(int)
     busy = int(np.bincount(hours).argmax())
-    results: dict[str, Any] = {
-        "smartopt_version": smartopt.__version__,
-        "scenario": scenario,
-        "seed": seed,
-        "solvers": "signals: fixed-time cycle and splits (HCM delay) against Webster; energy: the day's "
+    results = DistrictResults(
+        smartopt_version=smartopt.__version__,
+        scenario=scenario,
+        seed=seed,
+        solvers="signals: fixed-time cycle and splits (HCM delay) against Webster; energy: the day's "
         "power flow with uncontrolled charging, then EV and shuttle charging and the battery planned together "
         "within transformer, line and voltage limits; dispatch: the day's booked shuttle trips routed as a "
         "pickup-and-delivery problem with time windows, and the day's on-demand requests simulated with pooled "
         "insertion on travel times carrying the signal plans' delays",
-        "network": {
-            "nodes": net.num_nodes,
-            "links": net.num_links,
-            "mean_travel_time_s": float(tt.mean()),
-            "max_travel_time_s": float(tt.max()),
-        },
-        "signals": {
-            "intersections": len(district.intersections),
-            "periods": {
-                p: {
-                    "entering_vph": float(entering[:, k].sum()),
-                    "webster_y_mean": float(y[:, k].mean()),
-                    "webster_y_max": float(y[:, k].max()),
-                    "intersections_y_over_0_8": int((y[:, k] > 0.8).sum()),
-                    "timing": timed[p]["summary"],
-                }
+        network=NetworkSummary(
+            nodes=net.num_nodes,
+            links=net.num_links,
+            mean_travel_time_s=float(tt.mean()),
+            max_travel_time_s=float(tt.max()),
+        ),
+        signals=SignalsResults(
+            intersections=len(district.intersections),
+            periods={
+                p: PeriodSignals(
+                    entering_vph=float(entering[:, k].sum()),
+                    webster_y_mean=float(y[:, k].mean()),
+                    webster_y_max=float(y[:, k].max()),
+                    intersections_y_over_0_8=int((y[:, k] > 0.8).sum()),
+                    timing=_timing_summary(signal_plans[p]),
+                )
                 for k, p in enumerate(district.periods)
             },
-            "coordination": wave,
-        },
-        "energy": {
-            "slots": energy.num_slots,
-            "base_peak_kw": float(base.max()),
-            "base_energy_kwh": float(base.sum() * energy.slot_h),
-            "pv_energy_kwh": float(energy.pv_kwp.sum() * energy.pv_profile_pu.sum() * energy.slot_h),
-            "ev_sessions": int(energy.ev_energy_kwh.size),
-            "ev_energy_kwh": float(energy.ev_energy_kwh.sum()),
-            "uncontrolled_peak_kw": float((net_load + ev).max()),
-            "substation_rating_kva": float(energy.grid.trafo_sn_kva[0]),
-            "grid": grid_summary,
-            "plan": plan_summary,
-        },
-        "dispatch": {
-            "shuttles": fleet.num_vehicles,
-            "requests": len(requests),
-            "mean_direct_ride_s": float(ride_s.mean()),
-            "p95_direct_ride_s": _percentile(ride_s, 95),
-            "busiest_hour": busy,
-            "busiest_hour_requests": int((hours == busy).sum()),
-            "busiest_hour_direct_vehicle_hours": float(ride_s[hours == busy].sum() / 3600),
-            "booked_trips": shuttles,
-            "on_demand": on_demand,
-        },
-        "coupling": {"signal_aware_dispatch": signal_aware, "shuttle_charging": fleet_charging},
-        "runtime_s": time.perf_counter() - started,
-    }
-    run = DistrictDay(results, district, timed, day, grid_flow, plan, energy)
+            coordination=wave,
+        ),
+        energy=EnergyResults(
+            slots=energy.num_slots,
+            base_peak_kw=float(base.max()),
+            base_energy_kwh=float(base.sum() * energy.slot_h),
+            pv_energy_kwh=float(energy.pv_kwp.sum() * energy.pv_profile_pu.sum() * energy.slot_h),
+            ev_sessions=int(energy.ev_energy_kwh.size),
+            ev_energy_kwh=float(energy.ev_energy_kwh.sum()),
+            uncontrolled_peak_kw=float((net_load + ev).max()),
+            substation_rating_kva=float(energy.grid.trafo_sn_kva[0]),
+            grid=grid_summary,
+            plan=energy_plan,
+        ),
+        dispatch=DispatchResults(
+            shuttles=fleet.num_vehicles,
+            requests=len(requests),
+            mean_direct_ride_s=float(ride_s.mean()),
+            p95_direct_ride_s=_percentile(ride_s, 95),
+            busiest_hour=busy,
+            busiest_hour_requests=int((hours == busy).sum()),
+            busiest_hour_direct_vehicle_hours=float(ride_s[hours == busy].sum() / 3600),
+            booked_trips=booked,
+            on_demand=on_demand,
+        ),
+        coupling=CouplingResults(signal_aware_dispatch=signal_aware, shuttle_charging=fleet_charging),
+        runtime_s=time.perf_counter() - started,
+    )
+    run = DistrictDay(results, district, signal_plans, fleet_day, grid_flow, day_plan, energy)
     if out is not None:
-        from smartopt._serialise import to_jsonable
         from smartopt.app.report import write_report
 
-        (out / "results.json").write_text(json.dumps(to_jsonable(results), indent=2, allow_nan=False))
-        _write_signal_table(timed, out / "signals.csv")
+        write_results(results, out / "results.json")
+        _write_signal_table(signal_plans, out / "signals.csv")
         plots = {
             "Time-space diagram of the first corridor's green wave": out / "time_space.png",
             "District demand before and after the energy plan, and the battery's state of charge": out
@@ -255,27 +287,30 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else float("nan")
 
 
-def _time_signals(district: District, period: int) -> dict[str, Any]:
+def _time_signals(district: District, period: int) -> PeriodPlans:
     """Webster's plans (the baseline) and smartopt's delay-minimising plans for one period, with
     their HCM delays."""
     from smartopt.signals.timing import hcm_delay, optimize_fixed_time, webster
 
     x = district.intersections
     plans = {"webster": webster(x, period), "smartopt": optimize_fixed_time(x, period)}
-    reports = {name: hcm_delay(x, plan, period) for name, plan in plans.items()}
-    summary = {
-        name: {
-            "total_delay_veh_h": r.total_delay_veh_h,
-            "average_delay_s": r.average_delay_s,
-            "mean_cycle_s": float(plans[name].cycle_s.mean()),
-            "intersections_los_e_or_f": int(np.isin(r.intersection_los, ["E", "F"]).sum()),
-        }
-        for name, r in reports.items()
+    return PeriodPlans(plans, {name: hcm_delay(x, plan, period) for name, plan in plans.items()})
+
+
+def _timing_summary(timed: PeriodPlans) -> dict[str, TimingSummary]:
+    """Each plan's HCM delays and mean cycle, by plan name."""
+    return {
+        name: TimingSummary(
+            total_delay_veh_h=float(r.total_delay_veh_h),
+            average_delay_s=float(r.average_delay_s),
+            mean_cycle_s=float(timed.plans[name].cycle_s.mean()),
+            intersections_los_e_or_f=int(np.isin(r.intersection_los, ["E", "F"]).sum()),
+        )
+        for name, r in timed.reports.items()
     }
-    return {"plans": plans, "reports": reports, "summary": summary}
 
 
-def _green_wave(district: District, period: int, out: Path | None) -> dict[str, Any]:
+def _green_wave(district: District, period: int, out: Path | None) -> Coordination:
     """Common cycle, splits and MAXBAND offsets for the district's first corridor (Sejong: the BRT
     trunk) in ``period``; writes its time-space diagram ``time_space.png``."""
     from smartopt.signals import bandwidths, optimize_fixed_time
@@ -287,25 +322,25 @@ def _green_wave(district: District, period: int, out: Path | None) -> dict[str, 
     plan = optimize_fixed_time(signals, period, cycle_s=cycle)
     corr = corridor(district.network, signals, [plan.greens(i) for i in range(len(signals))], cycle)
     offsets, wave = coordinate(corr, (11.1, 13.9), ratio=1.0)
-    before = bandwidths(corr.position_m, corr.red_out_s, corr.red_in_s, cycle, corr.green_out_start_s, 12.5,
+    zero_out, zero_in = bandwidths(corr.position_m, corr.red_out_s, corr.red_in_s, cycle, corr.green_out_start_s, 12.5,
                         red_shift_s=corr.red_shift_s)  # fmt: skip
     if out is not None:
         _save(plot_time_space(corr, offsets, wave), out / "time_space.png")
-    return {
-        "corridor": name,
-        "intersections": list(corr.intersection_ids),
-        "cycle_s": cycle,
-        "offset_s": [float(o) for o in offsets],
-        "bandwidth_out_s": wave.bandwidth_out_s,
-        "bandwidth_in_s": wave.bandwidth_in_s,
-        "uncoordinated_bandwidth_s": [float(b) for b in before],
-        "solver_status": wave.status,
-    }
+    return Coordination(
+        corridor=name,
+        intersections=tuple(corr.intersection_ids),
+        cycle_s=cycle,
+        offset_s=tuple(float(o) for o in offsets),
+        bandwidth_out_s=float(wave.bandwidth_out_s),
+        bandwidth_in_s=float(wave.bandwidth_in_s),
+        uncoordinated_bandwidth_s=(float(zero_out), float(zero_in)),
+        solver_status=wave.status,
+    )
 
 
 def _energy_plan(
     energy: EnergyDay, out: Path | None, *, max_iterations: int, time_limit_s: float | None
-) -> tuple[dict[str, Any], DayPlan]:
+) -> tuple[EnergyPlan, DayPlan]:
     """The day's EV charging and battery planned together within the grid limits; writes the
     per-slot table ``energy_plan.csv`` and the load curves and state of charge ``energy_plan.png``.
     Then the LV feeders' households and single-phase chargers (with the planned charging) go on
@@ -322,19 +357,25 @@ def _energy_plan(
     before = phase_imbalance_kw(profile, in_turn, feeder)
     budget = {"time_limit_s": time_limit_s} if time_limit_s is not None else {"max_iterations": max_iterations}
     balanced = balance_phases(profile, feeder=feeder, slot_h=energy.slot_h, **budget)
-    phases = {
-        "feeders": int(before.size),
-        "single_phase_loads": int(feeder.size),
-        "in_turn_worst_imbalance_kw": round(float(before.max()), 2),
-        "in_turn_mean_worst_imbalance_kw": round(float(before.mean()), 2),
-        "balanced_worst_imbalance_kw": round(float(balanced.imbalance_kw.max()), 2),
-        "balanced_mean_worst_imbalance_kw": round(float(balanced.imbalance_kw.mean()), 2),
-        "runtime_s": round(balanced.runtime_s, 2),
-    }
-    return {**plan.summary(), "phases": phases}, plan
+    phases = PhaseBalance(
+        feeders=int(before.size),
+        single_phase_loads=int(feeder.size),
+        in_turn_worst_imbalance_kw=round(float(before.max()), 2),
+        in_turn_mean_worst_imbalance_kw=round(float(before.mean()), 2),
+        balanced_worst_imbalance_kw=round(float(balanced.imbalance_kw.max()), 2),
+        balanced_mean_worst_imbalance_kw=round(float(balanced.imbalance_kw.mean()), 2),
+        runtime_s=round(balanced.runtime_s, 2),
+    )
+    return _energy_plan_results(plan.summary(), phases), plan
 
 
-def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], PowerFlowResult]:
+def _energy_plan_results(summary: Mapping[str, Any], phases: PhaseBalance) -> EnergyPlan:
+    """The energy plan's results from its figures (``DayPlan.summary()``) and the phase balancing."""
+    before, after = PlanFigures(**summary["before"]), PlanFigures(**summary["after"])
+    return EnergyPlan(**{**summary, "before": before, "after": after, "phases": phases})
+
+
+def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[GridDay, PowerFlowResult]:
     """Power flow of every slot of the day (uncontrolled EV charging, idle battery): the extremes,
     losses and limit violations; writes the per-slot table ``grid_day.csv``."""
     started = time.perf_counter()
@@ -356,17 +397,15 @@ def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], Powe
     peaks = {}
     for kind, loading in (("line", result.line_loading_percent), ("trafo", result.trafo_loading_percent)):
         t, k = np.unravel_index(np.nanargmax(loading), loading.shape)
-        peaks[kind] = {
-            "element": branch_name(kind, int(k)),
-            "loading_percent": float(loading[t, k]),
-            "at": clock(int(t)),
-        }
+        peaks[kind] = PeakLoading(
+            element=branch_name(kind, int(k)), loading_percent=float(loading[t, k]), at=clock(int(t))
+        )
     v = result.violations()
     violations = [
-        {"kind": "bus", "element": str(name[b]), "worst": float(w), "slots": int(n)}
+        GridViolation(kind="bus", element=str(name[b]), worst=float(w), slots=int(n))
         for b, w, n in zip(v.bus, v.bus_vm_pu, v.bus_snapshots, strict=True)
     ] + [
-        {"kind": kind, "element": branch_name(kind, int(k)), "worst": float(w), "slots": int(n)}
+        GridViolation(kind=kind, element=branch_name(kind, int(k)), worst=float(w), slots=int(n))
         for kind, idx, worst, slots in (
             ("line", v.line, v.line_loading_percent, v.line_snapshots),
             ("trafo", v.trafo, v.trafo_loading_percent, v.trafo_snapshots),
@@ -379,27 +418,27 @@ def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[dict[str, Any], Powe
         frame.to_csv(out / "grid_day.csv", index=False)
     losses_kwh = float(result.losses_kw.sum() * energy.slot_h)
     supplied_kwh = float(result.slack_p_kw.sum() * energy.slot_h)
-    return {
-        "buses": grid.num_buses,
-        "slots_converged": int(result.converged.sum()),
-        "min_vm_pu": float(vm[t_min, b_min]),
-        "min_vm_bus": str(name[b_min]),
-        "min_vm_at": clock(int(t_min)),
-        "max_vm_pu": float(np.nanmax(vm)),
-        "peak_line": peaks["line"],
-        "peak_trafo": peaks["trafo"],
-        "losses_kwh": losses_kwh,
-        "losses_percent_of_supply": 100.0 * losses_kwh / supplied_kwh,
-        "peak_supply_kw": float(np.nanmax(result.slack_p_kw)),
-        "voltage_band_pu": [0.95, 1.05],
-        "violations": violations,
-        "power_flow_runtime_s": solve_s,
-    }, result
+    return GridDay(
+        buses=grid.num_buses,
+        slots_converged=int(result.converged.sum()),
+        min_vm_pu=float(vm[t_min, b_min]),
+        min_vm_bus=str(name[b_min]),
+        min_vm_at=clock(int(t_min)),
+        max_vm_pu=float(np.nanmax(vm)),
+        peak_line=peaks["line"],
+        peak_trafo=peaks["trafo"],
+        losses_kwh=losses_kwh,
+        losses_percent_of_supply=100.0 * losses_kwh / supplied_kwh,
+        peak_supply_kw=float(np.nanmax(result.slack_p_kw)),
+        voltage_band_pu=(0.95, 1.05),
+        violations=tuple(violations),
+        power_flow_runtime_s=solve_s,
+    ), result
 
 
 def _shuttle_plan(
     district: District, seed: int, out: Path | None, *, max_iterations: int, time_limit_s: float | None
-) -> dict[str, Any]:
+) -> BookedTripsSummary:
     """Routes for the day's booked shuttle trips (pickup and delivery with time windows on the road
     network) within ``max_iterations``, or ``time_limit_s`` seconds if given; the stops per shuttle
     go to ``shuttle_routes.csv``."""
@@ -418,7 +457,7 @@ def _shuttle_plan(
         frame.insert(4, "node", district.network.node_ids[trips.node[frame["client"].to_numpy()]])
         frame.insert(5, "booking", trips.request[(frame["client"].to_numpy() - trips.problem.depots.size) // 2])
         frame.to_csv(out / "shuttle_routes.csv", index=False)
-    return trip_summary(trips, result)
+    return BookedTripsSummary(**trip_summary(trips, result))
 
 
 def _shuttle_day(
@@ -427,7 +466,7 @@ def _shuttle_day(
     time_of_day: list[tuple[float, TravelSpace]],
     signals: str,
     out: Path | None,
-) -> tuple[dict[str, Any], FleetDay]:
+) -> tuple[OnDemand, FleetDay]:
     """The day's on-demand requests simulated with pooled insertion on ``time_of_day``'s travel
     times (per request in ``shuttle_day.csv``), the smallest fleet reaching
     :data:`SIZING_TARGET`, and that fleet's day with and without the routing solver re-optimising
@@ -458,52 +497,52 @@ def _shuttle_day(
     small = district.fleet.resized(sizing.smallest or shuttles)
     reoptimized = Policy(wait_weight=DISPATCH_WAIT_WEIGHT, reoptimize_s=REOPTIMIZE_S)
 
-    def kpis(p: Policy) -> dict[str, float]:
-        return simulate(space, small, req, policy=p, time_of_day=time_of_day, progress=False).kpis
+    def kpis(p: Policy) -> DayKpis:
+        return DayKpis(**simulate(space, small, req, policy=p, time_of_day=time_of_day, progress=False).kpis)
 
-    return {
-        "policy": f"pooled cheapest insertion, cost = added driving + {DISPATCH_WAIT_WEIGHT:g} x wait",
-        "travel_times": "free flow"
+    return OnDemand(
+        policy=f"pooled cheapest insertion, cost = added driving + {DISPATCH_WAIT_WEIGHT:g} x wait",
+        travel_times="free flow"
         if signals == "none"
         else f"free flow plus the control delays of {signals}'s signal plans in each period's hours",
-        "kpis": day.kpis,
-        "reoptimization": {
-            "shuttles": small.num_vehicles,
-            "every_s": REOPTIMIZE_S,
-            "kpis_without": kpis(policy),
-            "kpis_with": kpis(reoptimized),
-        },
-        "charging_sessions": int(day.charging["vehicle"].size),
-        "charged_kwh": float(day.charging["energy_kwh"].sum()),
-        "energy_balance": _energy_balance(day),
-        "fleet_sizing": {
-            "target_served_ratio": served,
-            "target_mean_wait_s": wait,
-            "smallest_fleet": sizing.smallest,
-            "sizes": sizing.sizes.tolist(),
-            "served_ratio": sizing.served_ratio.tolist(),
-            "mean_wait_s": sizing.mean_wait_s.tolist(),
-            "energy_deficit_kwh": sizing.energy_deficit_kwh.tolist(),
-        },
-    }, day
+        kpis=DayKpis(**day.kpis),
+        reoptimization=ReoptimizationSummary(
+            shuttles=small.num_vehicles,
+            every_s=REOPTIMIZE_S,
+            kpis_without=kpis(policy),
+            kpis_with=kpis(reoptimized),
+        ),
+        charging_sessions=int(day.charging["vehicle"].size),
+        charged_kwh=float(day.charging["energy_kwh"].sum()),
+        energy_balance=_energy_balance(day),
+        fleet_sizing=FleetSizingSummary(
+            target_served_ratio=served,
+            target_mean_wait_s=wait,
+            smallest_fleet=sizing.smallest,
+            sizes=tuple(sizing.sizes.tolist()),
+            served_ratio=tuple(sizing.served_ratio.tolist()),
+            mean_wait_s=tuple(sizing.mean_wait_s.tolist()),
+            energy_deficit_kwh=tuple(sizing.energy_deficit_kwh.tolist()),
+        ),
+    ), day
 
 
-def _energy_balance(day: FleetDay) -> dict[str, Any]:
+def _energy_balance(day: FleetDay) -> EnergyBalance:
     """The fleet's energy over the day (kWh, fleet totals): the state of charge at the start,
     driven, charged (of which overnight, to start the next day as this one), the state of charge
     at the end, and the shuttles the depots could not refill in time."""
     b = day.energy_balance()
     short = np.flatnonzero(b["deficit_kwh"] > 0)
-    return {
-        "vehicles": day.fleet.num_vehicles,
-        "soc_start_kwh": float(b["soc_start_kwh"].sum()),
-        "driven_kwh": float(b["driven_kwh"].sum()),
-        "charged_kwh": float(b["charged_kwh"].sum()),
-        "overnight_kwh": float(day.charging["energy_kwh"][day.charging["overnight"]].sum()),
-        "soc_end_kwh": float(b["soc_end_kwh"].sum()),
-        "deficit_kwh": float(b["deficit_kwh"].sum()),
-        "vehicles_short": [f"shuttle {k}" for k in short.tolist()],
-    }
+    return EnergyBalance(
+        vehicles=day.fleet.num_vehicles,
+        soc_start_kwh=float(b["soc_start_kwh"].sum()),
+        driven_kwh=float(b["driven_kwh"].sum()),
+        charged_kwh=float(b["charged_kwh"].sum()),
+        overnight_kwh=float(day.charging["energy_kwh"][day.charging["overnight"]].sum()),
+        soc_end_kwh=float(b["soc_end_kwh"].sum()),
+        deficit_kwh=float(b["deficit_kwh"].sum()),
+        vehicles_short=tuple(f"shuttle {k}" for k in short.tolist()),
+    )
 
 
 def _signal_aware_dispatch(
@@ -511,7 +550,7 @@ def _signal_aware_dispatch(
     space: TravelSpace,
     time_of_day: dict[str, list[tuple[float, TravelSpace]]],
     shuttles: int,
-) -> dict[str, Any]:
+) -> SignalAwareDispatch:
     """The on-demand day of ``shuttles`` shuttles at free flow, and on each signal plan's travel
     times (``time_of_day`` per plan name)."""
     from smartopt.app.coupling import mean_signal_delay_s
@@ -528,15 +567,15 @@ def _signal_aware_dispatch(
         added[name] = {
             f"from_{t / 3600:g}h": delay for (t, _), delay in zip(tod, mean_signal_delay_s(tod, space), strict=True)
         }
-    return {
-        "shuttles": fleet.num_vehicles,
-        "held": f"the same {fleet.num_vehicles} shuttles, dispatch policy, requests and depot charging limits; "
+    return SignalAwareDispatch(
+        shuttles=fleet.num_vehicles,
+        held=f"the same {fleet.num_vehicles} shuttles, dispatch policy, requests and depot charging limits; "
         "only the travel times change",
-        "windows_h": {p: list(w) for p, w in district.signal_hours.items()},
-        "mean_added_time_s": added,
-        "kpis": {name: day.kpis for name, day in days.items()},
-        "notes": _signal_notes(days, district.signal_hours),
-    }
+        windows_h={p: (float(w[0]), float(w[1])) for p, w in district.signal_hours.items()},
+        mean_added_time_s=added,
+        kpis={name: DayKpis(**day.kpis) for name, day in days.items()},
+        notes=tuple(_signal_notes(days, district.signal_hours)),
+    )
 
 
 def _signal_notes(days: dict[str, FleetDay], signal_hours: dict[str, tuple[float, float]]) -> list[str]:
@@ -603,8 +642,8 @@ def _fleet_charging(
     time_of_day: list[tuple[float, TravelSpace]],
     alone: DayPlan,
     energy: EnergyDay,
-    plan: dict[str, Any],
-) -> dict[str, Any]:
+    energy_plan: EnergyPlan,
+) -> ShuttleCharging:
     """The grid with and without the shuttles' charging, and with their depots at full charger
     power instead of the spare power ``district.fleet`` has: the depots' power, the charging slots
     and energy added, the uncontrolled peak, the plan's figures, and the dispatch day at full power."""
@@ -615,39 +654,39 @@ def _fleet_charging(
     policy = Policy(wait_weight=DISPATCH_WAIT_WEIGHT)
     day = simulate(space, full_power, district.requests, policy=policy, time_of_day=time_of_day, progress=False)
     drawn = day.charger_load_kw(district.energy.slot_h * 3600)
-    at_full_power = plan_day(with_fleet_charging(district.energy, full_power, drawn)).summary()
+    at_full_power = plan_day(with_fleet_charging(district.energy, full_power, drawn)).summary()["after"]
     added = energy.ev_energy_kwh.size - district.energy.ev_energy_kwh.size
     limit_kw, _ = district.fleet.charger_power_kw()
     spare_kw = depot_spare_kw(alone, district.fleet)
-    return {
-        "held": f"the same {district.fleet.num_vehicles} shuttles, policy, requests and travel times; only the depot "
+    return ShuttleCharging(
+        held=f"the same {district.fleet.num_vehicles} shuttles, policy, requests and travel times; only the depot "
         "chargers' power changes (full power against the transformers' spare power in each slot)",
-        "depot_charger_kw": [
-            {
-                "bus": str(district.energy.grid.bus_name[b]),
-                "min_kw": float(limit_kw[here].min()),
-                "mean_kw": float(limit_kw[here].mean()),
-                "max_kw": float(limit_kw[here].max()),
-                "slots_at_the_floor": int((~(spare_kw[here][0] >= DEPOT_FLOOR_KW)).sum()),
-            }
+        depot_charger_kw=tuple(
+            DepotChargerPower(
+                bus=str(district.energy.grid.bus_name[b]),
+                min_kw=float(limit_kw[here].min()),
+                mean_kw=float(limit_kw[here].mean()),
+                max_kw=float(limit_kw[here].max()),
+                slots_at_the_floor=int((~(spare_kw[here][0] >= DEPOT_FLOOR_KW)).sum()),
+            )
             for b in np.unique(district.fleet.charger_bus)
             for here in [district.fleet.charger_bus == b]
-        ],
-        "floor_kw": DEPOT_FLOOR_KW,
-        "full_charger_kw": float(full_power.charger_kw.max()),
-        "charging_slots": int(added),
-        "energy_kwh": float(energy.ev_energy_kwh[-added:].sum()) if added else 0.0,
-        "uncontrolled_peak_kw": {
-            "without_shuttles": float((district.energy.net_load_kw() + district.energy.uncontrolled_ev_kw()).max()),
-            "with_shuttles": float((energy.net_load_kw() + energy.uncontrolled_ev_kw()).max()),
-        },
-        "plan": {
-            "without_shuttles": alone.summary()["after"],
-            "with_shuttles_at_full_power": at_full_power["after"],
-            "with_shuttles": plan["after"],
-        },
-        "dispatch_kpis_at_full_power": day.kpis,
-    }
+        ),
+        floor_kw=DEPOT_FLOOR_KW,
+        full_charger_kw=float(full_power.charger_kw.max()),
+        charging_slots=int(added),
+        energy_kwh=float(energy.ev_energy_kwh[-added:].sum()) if added else 0.0,
+        uncontrolled_peak_kw=UncontrolledPeaks(
+            without_shuttles=float((district.energy.net_load_kw() + district.energy.uncontrolled_ev_kw()).max()),
+            with_shuttles=float((energy.net_load_kw() + energy.uncontrolled_ev_kw()).max()),
+        ),
+        plan=PlansWithShuttles(
+            without_shuttles=PlanFigures(**alone.summary()["after"]),
+            with_shuttles_at_full_power=PlanFigures(**at_full_power),
+            with_shuttles=energy_plan.after,
+        ),
+        dispatch_kpis_at_full_power=DayKpis(**day.kpis),
+    )
 
 
 def _save(figure: Any, path: Path) -> None:
@@ -658,16 +697,16 @@ def _save(figure: Any, path: Path) -> None:
     plt.close(figure)
 
 
-def _write_signal_table(peaks: dict[str, dict[str, Any]], path: Path) -> None:
+def _write_signal_table(periods: Mapping[str, PeriodPlans], path: Path) -> None:
     """One row per period and intersection: cycle, greens, delay and LOS before and after."""
     import csv
 
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["period", "intersection", "plan", "cycle_s", "greens_s", "delay_s", "los"])
-        for period, res in peaks.items():
-            for name, plan in res["plans"].items():
-                report = res["reports"][name]
+        for period, timed in periods.items():
+            for name, plan in timed.plans.items():
+                report = timed.reports[name]
                 for i, xid in enumerate(plan.intersection_ids):
                     greens = "/".join(f"{g:.1f}" for g in plan.greens(i))
                     delay = report.intersection_delay_s[i]

@@ -12,6 +12,7 @@ the "Run" footnote.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import math
@@ -19,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from smartopt.app._report_plots import period_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from smartopt.app.district import DistrictDay
+    from smartopt.app.results import DistrictDay, DistrictResults, PeriodPlans
 
 __all__ = ["KPIS", "Kpi", "kpi_rows", "write_report"]
 
@@ -143,11 +144,9 @@ KPIS: dict[str, Kpi] = {
     "deficit_kwh": Kpi("deficit: energy short of the start of the day", "kWh", 0, "lower"),
     "vehicles_short": _count("shuttles ending the day below their start charge", "lower"),
     "full_charger_kw": Kpi("depot charger power, full", "kW", 0),
-    "charger_kw": Kpi("charger power", "kW", 1),
     "min_kw": Kpi("lowest charger power over the day", "kW", 1),
     "mean_kw": Kpi("mean charger power over the day", "kW", 1),
     "max_kw": Kpi("highest charger power over the day", "kW", 1),
-    "sessions": _count("shuttle charging sessions on the grid"),
     "nodes": _count("road nodes"),
     "links": _count("road links"),
     "mean_travel_time_s": Kpi("mean travel time between nodes", "s", 0),
@@ -286,11 +285,11 @@ def write_report(day: DistrictDay, path: Path, plots: dict[str, Path]) -> None:
     and the day's clock hours), inlines the time-space diagram with its own caption, and any other
     PNG with the caption given."""
     r = day.results
-    scenario = html.escape(str(r.get("scenario", "")))
+    scenario = html.escape(r.scenario)
     parts = ["<h1>The district day: before and after smartopt</h1>"]
     parts.append(
-        f"<p><b>{html.escape(day.district.name)}</b> (scenario {scenario}, seed {r.get('seed', 0)}). What ran: "
-        f"{html.escape(str(r.get('solvers', '')))}.</p>"
+        f"<p><b>{html.escape(day.district.name)}</b> (scenario {scenario}, seed {r.seed}). What ran: "
+        f"{html.escape(r.solvers)}.</p>"
     )
     parts.append("<nav>" + "".join(f"<a href='#{_anchor(s)}'>{s}</a>" for s in SECTIONS) + "</nav>")
     others = {c: p for c, p in plots.items() if p.stem not in ("energy_plan", "fleet_day", "time_space")}
@@ -317,44 +316,58 @@ def write_report(day: DistrictDay, path: Path, plots: dict[str, Path]) -> None:
 # ---------------------------------------------------------------------------- headline KPIs
 
 
-def _headline_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, Any, Any]]:
+def _headline_rows(results: DistrictResults) -> list[tuple[str, str, str, Any, Any]]:
     """(area, KPI key, what is compared, before, after) for the page's first table."""
     rows: list[tuple[str, str, str, Any, Any]] = []
-    for period, v in results["signals"]["periods"].items():
-        w, o = v["timing"]["webster"], v["timing"]["smartopt"]
-        for key in ("total_delay_veh_h", "intersections_los_e_or_f"):
-            rows.append(("signals", key, f"{period_label(period)}: Webster → smartopt", w[key], o[key]))
-    plan = results["energy"]["plan"]
-    for key in ("peak_kw", "peak_trafo_loading_percent", "overloaded_trafos", "min_vm_pu"):
-        rows.append(("energy", key, "charging on arrival → planned", plan["before"][key], plan["after"][key]))
-    r = results["dispatch"]["on_demand"]["reoptimization"]
-    what = f"{r['shuttles']} shuttles: without → with re-planning every {r['every_s'] / 60:.0f} min"
-    for key in ("served_ratio", "mean_wait_s", "vehicle_km"):
-        rows.append(("dispatch", key, what, r["kpis_without"][key], r["kpis_with"][key]))
-    coupling = results["coupling"]
-    c = coupling["signal_aware_dispatch"]["kpis"]
-    for key in ("served_ratio", "mean_wait_s"):
-        rows.append(
-            ("coupling", key, "free flow → smartopt's signal delays", c["free_flow"][key], c["smartopt_signals"][key])
-        )
-    f = coupling["shuttle_charging"]["plan"]
-    for key in ("peak_kw", "overloaded_trafos"):
-        rows.append(
-            (
-                "coupling",
-                key,
-                "planned grid without → with the shuttles",
-                f["without_shuttles"][key],
-                f["with_shuttles"][key],
-            )
-        )
-    full, spare = f["with_shuttles_at_full_power"], f["with_shuttles"]
-    key = "overloaded_trafos"
-    rows.append(("coupling", key, "depots charging at full → at spare power", full[key], spare[key]))
+    for period, v in results.signals.periods.items():
+        w, o = v.timing["webster"], v.timing["smartopt"]
+        what = f"{period_label(period)}: Webster → smartopt"
+        rows += [
+            ("signals", "total_delay_veh_h", what, w.total_delay_veh_h, o.total_delay_veh_h),
+            ("signals", "intersections_los_e_or_f", what, w.intersections_los_e_or_f, o.intersections_los_e_or_f),
+        ]
+    b, a = results.energy.plan.before, results.energy.plan.after
+    what = "charging on arrival → planned"
+    rows += [
+        ("energy", "peak_kw", what, b.peak_kw, a.peak_kw),
+        ("energy", "peak_trafo_loading_percent", what, b.peak_trafo_loading_percent, a.peak_trafo_loading_percent),
+        ("energy", "overloaded_trafos", what, b.overloaded_trafos, a.overloaded_trafos),
+        ("energy", "min_vm_pu", what, b.min_vm_pu, a.min_vm_pu),
+    ]
+    r = results.dispatch.on_demand.reoptimization
+    k0, k1 = r.kpis_without, r.kpis_with
+    what = f"{r.shuttles} shuttles: without → with re-planning every {r.every_s / 60:.0f} min"
+    rows += [
+        ("dispatch", "served_ratio", what, k0.served_ratio, k1.served_ratio),
+        ("dispatch", "mean_wait_s", what, k0.mean_wait_s, k1.mean_wait_s),
+        ("dispatch", "vehicle_km", what, k0.vehicle_km, k1.vehicle_km),
+    ]
+    c = results.coupling.signal_aware_dispatch.kpis
+    k0, k1 = c["free_flow"], c["smartopt_signals"]
+    what = "free flow → smartopt's signal delays"
+    rows += [
+        ("coupling", "served_ratio", what, k0.served_ratio, k1.served_ratio),
+        ("coupling", "mean_wait_s", what, k0.mean_wait_s, k1.mean_wait_s),
+    ]
+    f = results.coupling.shuttle_charging.plan
+    what = "planned grid without → with the shuttles"
+    rows += [
+        ("coupling", "peak_kw", what, f.without_shuttles.peak_kw, f.with_shuttles.peak_kw),
+        (
+            "coupling",
+            "overloaded_trafos",
+            what,
+            f.without_shuttles.overloaded_trafos,
+            f.with_shuttles.overloaded_trafos,
+        ),
+    ]
+    what = "depots charging at full → at spare power"
+    full, spare = f.with_shuttles_at_full_power, f.with_shuttles
+    rows.append(("coupling", "overloaded_trafos", what, full.overloaded_trafos, spare.overloaded_trafos))
     return rows
 
 
-def kpi_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, str]]:
+def kpi_rows(results: DistrictResults) -> list[tuple[str, str, str, str, str, str, str]]:
     """The day's headline KPIs as text for a terminal: (area, KPI label with unit, what is compared,
     before, after, change, better or worse), as the page's first table shows them."""
     rows = []
@@ -365,7 +378,7 @@ def kpi_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str
     return rows
 
 
-def _headline(results: Mapping[str, Any]) -> str:
+def _headline(results: DistrictResults) -> str:
     rows = []
     for area, key, what, before, after in _headline_rows(results):
         delta, verdict = change(key, before, after)
@@ -435,46 +448,41 @@ def _group(title: str, columns: int) -> Html:
     return Html(f"<tr class='group'><th colspan='{columns}'>{html.escape(title)}</th></tr>")
 
 
-def _numeric(d: Mapping[str, Any]) -> list[str]:
-    return [k for k, v in d.items() if isinstance(v, int | float) and not isinstance(v, bool) and not is_timing(k)]
+def _kpi_fields(obj: Any) -> list[tuple[str, Any]]:
+    """The KPIs of a results dataclass: its fields declared as numbers or true/false (no timings),
+    by name in field order."""
+    hints = get_type_hints(type(obj))
+    return [
+        (f.name, getattr(obj, f.name))
+        for f in dataclasses.fields(obj)
+        if hints[f.name] in (int, float, bool) and not is_timing(f.name)
+    ]
 
 
-def _compare(sides: Mapping[str, Mapping[str, Any]], keys: Sequence[str] | None = None) -> str:
-    """One row per KPI, one column per side, the change from the first side to the last and
-    whether it is better."""
-    names = list(sides)
-    first, last = sides[names[0]], sides[names[-1]]
-    keys = _numeric(first) if keys is None else keys
-    rows = []
-    for key in keys:
-        delta, verdict = change(key, first.get(key), last.get(key))
-        rows.append([Html(_th(kpi(key).title)), *[fmt(key, sides[n].get(key)) for n in names], delta, verdict])
-    return _table(["KPI", *names, "change", "better or worse"], rows)
+def _compare(sides: Sequence[str], rows: Iterable[tuple[str, Sequence[Any]]]) -> str:
+    """One row per KPI (its key, one value per side), one column per side, the change from the
+    first side to the last and whether it is better."""
+    body = []
+    for key, values in rows:
+        delta, verdict = change(key, values[0], values[-1])
+        body.append([Html(_th(kpi(key).title)), *[fmt(key, v) for v in values], delta, verdict])
+    return _table(["KPI", *sides, "change", "better or worse"], body)
 
 
-def _values(d: Mapping[str, Any], keys: Sequence[str] | None = None, header: str = "value") -> str:
-    keys = [k for k in d if k in KPIS or not isinstance(d[k], dict | list)] if keys is None else keys
-    rows = [[Html(_th(kpi(k).title)), fmt(k, d[k])] for k in keys if k in d and not is_timing(k)]
-    return _table(["KPI", header], rows)
+def _compare_all(sides: Mapping[str, Any]) -> str:
+    """:func:`_compare` of results dataclasses of one class, side by side: every KPI field."""
+    columns = [dict(_kpi_fields(obj)) for obj in sides.values()]
+    return _compare(list(sides), [(k, [c[k] for c in columns]) for k in columns[0]])
 
 
-def _notes(d: Any) -> str:
-    """The ``notes`` (sentences explaining a result that moves against intuition) anywhere in ``d``."""
-    found: list[str] = []
+def _values(rows: Iterable[tuple[str, Any]]) -> str:
+    """A table of KPIs (key, value)."""
+    return _table(["KPI", "value"], [[Html(_th(kpi(k).title)), fmt(k, v)] for k, v in rows])
 
-    def walk(x: Any) -> None:
-        if isinstance(x, Mapping):
-            notes = x.get("notes")
-            if isinstance(notes, str):
-                found.append(notes)
-            elif isinstance(notes, list | tuple):
-                found.extend(str(n) for n in notes)
-            for k, v in x.items():
-                if k != "notes":
-                    walk(v)
 
-    walk(d)
-    return "".join(f"<p class='note'>{html.escape(n)}</p>" for n in found)
+def _notes(notes: Sequence[str]) -> str:
+    """``notes``: sentences explaining a result that moves against intuition."""
+    return "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
 
 
 def _image(caption: str, png: bytes) -> str:
@@ -504,8 +512,8 @@ def _clock(hours: float) -> str:
 # ---------------------------------------------------------------------------- sections
 
 
-def _windows(results: Mapping[str, Any]) -> dict[str, str]:
-    windows = results.get("coupling", {}).get("signal_aware_dispatch", {}).get("windows_h", {})
+def _windows(results: DistrictResults) -> dict[str, str]:
+    windows = results.coupling.signal_aware_dispatch.windows_h
     return {p: f"{_clock(w[0])}{DASH}{_clock(w[1])}" for p, w in windows.items()}
 
 
@@ -515,59 +523,67 @@ def _period_title(period: str, windows: Mapping[str, str]) -> str:
 
 def _signals(day: DistrictDay, time_space: Path | None) -> str:
     r = day.results
-    s = r["signals"]
+    s = r.signals
     windows = _windows(r)
-    periods = list(s["periods"])
+    periods = list(s.periods)
     out = [
-        f"<p>{s['intersections']} signalised intersections, timed for each period with Webster's method (the "
+        f"<p>{s.intersections} signalised intersections, timed for each period with Webster's method (the "
         "baseline) and with smartopt's delay-minimising cycle and splits; delays are HCM control delays at the "
         "period's turning volumes.</p>"
     ]
     out.append("<h3>Delay and level of service per period</h3>")
-    keys = ["total_delay_veh_h", "average_delay_s", "intersections_los_e_or_f", "mean_cycle_s"]
     rows: list[Any] = []
     for p in periods:
-        t = s["periods"][p]["timing"]
+        w, o = s.periods[p].timing["webster"], s.periods[p].timing["smartopt"]
         rows.append(_group(_period_title(p, windows), 5))
-        for key in keys:
-            delta, verdict = change(key, t["webster"][key], t["smartopt"][key])
-            rows.append(
-                [Html(_th(kpi(key).title)), fmt(key, t["webster"][key]), fmt(key, t["smartopt"][key]), delta, verdict]
-            )
+        for key, before, after in (
+            ("total_delay_veh_h", w.total_delay_veh_h, o.total_delay_veh_h),
+            ("average_delay_s", w.average_delay_s, o.average_delay_s),
+            ("intersections_los_e_or_f", w.intersections_los_e_or_f, o.intersections_los_e_or_f),
+            ("mean_cycle_s", w.mean_cycle_s, o.mean_cycle_s),
+        ):
+            delta, verdict = change(key, before, after)
+            rows.append([Html(_th(kpi(key).title)), fmt(key, before), fmt(key, after), delta, verdict])
     out.append(_table(["KPI", "Webster", "smartopt", "change", "better or worse"], rows))
     out.append("<h3>Traffic per period</h3>")
-    load_keys = ["entering_vph", "webster_y_mean", "webster_y_max", "intersections_y_over_0_8"]
+    loads = [s.periods[p] for p in periods]
+    columns = (
+        ("entering_vph", [v.entering_vph for v in loads]),
+        ("webster_y_mean", [v.webster_y_mean for v in loads]),
+        ("webster_y_max", [v.webster_y_max for v in loads]),
+        ("intersections_y_over_0_8", [v.intersections_y_over_0_8 for v in loads]),
+    )
     out.append(
         _table(
             ["KPI", *[_period_title(p, windows) for p in periods]],
-            [[Html(_th(kpi(k).title)), *[fmt(k, s["periods"][p][k]) for p in periods]] for k in load_keys],
+            [[Html(_th(kpi(k).title)), *[fmt(k, v) for v in values]] for k, values in columns],
         )
     )
-    wave = s.get("coordination")
-    if wave:
+    wave = s.coordination
+    if wave is not None:
         period = _wave_period(day)
-        out.append(f"<h3>Green wave on the {html.escape(wave['corridor'])} ({period_label(period)})</h3>")
-        unco = wave.get("uncoordinated_bandwidth_s", [math.nan, math.nan])
+        out.append(f"<h3>Green wave on the {html.escape(wave.corridor)} ({period_label(period)})</h3>")
+        zero_out, zero_in = wave.uncoordinated_bandwidth_s
         out.append(
-            f"<p>{len(wave['intersections'])} intersections at a common cycle of {wave['cycle_s']:.0f} s with "
-            f"MAXBAND offsets (solver: {html.escape(str(wave['solver_status']))}).</p>"
+            f"<p>{len(wave.intersections)} intersections at a common cycle of {wave.cycle_s:.0f} s with "
+            f"MAXBAND offsets (solver: {html.escape(wave.solver_status)}).</p>"
         )
         out.append(
             _compare(
-                {
-                    "offsets all zero": {"bandwidth_out_s": unco[0], "bandwidth_in_s": unco[-1]},
-                    "MAXBAND offsets": wave,
-                },
-                ["bandwidth_out_s", "bandwidth_in_s"],
+                ["offsets all zero", "MAXBAND offsets"],
+                [
+                    ("bandwidth_out_s", (zero_out, wave.bandwidth_out_s)),
+                    ("bandwidth_in_s", (zero_in, wave.bandwidth_in_s)),
+                ],
             )
         )
         if time_space is not None:
             caption = (
-                f"Time-space diagram of the {wave['corridor']} in the {period_label(period)}: the "
-                f"{len(wave['intersections'])} intersections along the corridor (y, position in m, labelled with "
+                f"Time-space diagram of the {wave.corridor} in the {period_label(period)}: the "
+                f"{len(wave.intersections)} intersections along the corridor (y, position in m, labelled with "
                 "their ids) against time over three cycles (x, s); red bars are red times with smartopt's splits "
                 f"and MAXBAND offsets; green and blue bands are the outbound and inbound green waves "
-                f"({wave['bandwidth_out_s']:.0f} s and {wave['bandwidth_in_s']:.0f} s wide)."
+                f"({wave.bandwidth_out_s:.0f} s and {wave.bandwidth_in_s:.0f} s wide)."
             )
             out.append(_image(caption, time_space.read_bytes()))
     out.append("<h3>Per intersection: Webster → smartopt</h3>")
@@ -575,8 +591,8 @@ def _signals(day: DistrictDay, time_space: Path | None) -> str:
         "<p class='small'>Cycle length (s), control delay (s/veh) and level of service of each intersection; "
         "intersections at LOS E or F after the change are shaded. Open a period to see its table.</p>"
     )
-    for k, p in enumerate(day.signals):
-        out.append(_intersections(day.signals[p], _period_title(p, windows), open_=k == len(day.signals) - 1))
+    for k, (p, timed) in enumerate(day.signal_plans.items()):
+        out.append(_intersections(timed, _period_title(p, windows), open_=k == len(day.signal_plans) - 1))
     return "\n".join(out)
 
 
@@ -585,11 +601,9 @@ def _wave_period(day: DistrictDay) -> str:
     return day.district.peak_periods[-1]
 
 
-def _intersections(timed: Mapping[str, Any], title: str, open_: bool) -> str:
-    (w_plan, s_plan), (w_rep, s_rep) = (
-        (timed["plans"]["webster"], timed["plans"]["smartopt"]),
-        (timed["reports"]["webster"], timed["reports"]["smartopt"]),
-    )
+def _intersections(timed: PeriodPlans, title: str, open_: bool) -> str:
+    w_plan, s_plan = timed.plans["webster"], timed.plans["smartopt"]
+    w_rep, s_rep = timed.reports["webster"], timed.reports["smartopt"]
     rows: list[Any] = []
     for i, xid in enumerate(s_plan.intersection_ids):
         before, after = float(w_rep.intersection_delay_s[i]), float(s_rep.intersection_delay_s[i])
@@ -619,86 +633,101 @@ def _intersections(timed: Mapping[str, Any], title: str, open_: bool) -> str:
 
 
 def _energy(day: DistrictDay, plan_fig: tuple[Figure, str], volt_fig: tuple[Figure, str]) -> str:
-    r = day.results
-    e = r["energy"]
-    plan = e["plan"]
-    slot_min = day.energy.slot_h * 60
+    e = day.results.energy
+    plan = e.plan
+    slot_min = day.energy_day.slot_h * 60
     out = [
-        f"<p>The day in {e['slots']} slots of {slot_min:.0f} min on a {e['grid']['buses']}-bus grid "
-        f"({e['substation_rating_kva'] / 1000:,.0f} MVA substation). Before the plan every car charges at full "
+        f"<p>The day in {e.slots} slots of {slot_min:.0f} min on a {e.grid.buses}-bus grid "
+        f"({e.substation_rating_kva / 1000:,.0f} MVA substation). Before the plan every car charges at full "
         "power from arrival and the community battery is idle; the plan shifts EV and shuttle charging and runs the "
         "battery so that no transformer or line goes over its rating and no bus falls below the voltage band.</p>"
     ]
-    day_keys = ["base_peak_kw", "base_energy_kwh", "pv_energy_kwh", "ev_sessions", "ev_energy_kwh"]
-    out.append(_values(e, [*day_keys, "uncontrolled_peak_kw"]))
+    out.append(
+        _values(
+            [
+                ("base_peak_kw", e.base_peak_kw),
+                ("base_energy_kwh", e.base_energy_kwh),
+                ("pv_energy_kwh", e.pv_energy_kwh),
+                ("ev_sessions", e.ev_sessions),
+                ("ev_energy_kwh", e.ev_energy_kwh),
+                ("uncontrolled_peak_kw", e.uncontrolled_peak_kw),
+            ]
+        )
+    )
     out.append("<h3>The day planned: before → after</h3>")
-    out.append(_compare({"before (charging on arrival)": plan["before"], "after (planned)": plan["after"]}))
-    extra = [k for k in ("ev_energy_asked_kwh", "ev_energy_served_kwh", "accepted_overload_kw", "rounds") if k in plan]
-    out.append(_values(plan, extra))
+    out.append(_compare_all({"before (charging on arrival)": plan.before, "after (planned)": plan.after}))
+    out.append(
+        _values(
+            [
+                ("ev_energy_asked_kwh", plan.ev_energy_asked_kwh),
+                ("ev_energy_served_kwh", plan.ev_energy_served_kwh),
+                ("accepted_overload_kw", plan.accepted_overload_kw),
+                ("rounds", plan.rounds),
+            ]
+        )
+    )
     out.append("<h3>Overloaded transformers and lines, by name</h3>")
     out.append(_overloads(day))
     out.append(_figure(*plan_fig))
     out.append(_figure(*volt_fig))
-    g = e["grid"]
+    g = e.grid
     out.append("<h3>The grid before the plan</h3>")
-    rows: list[list[Any]] = [
-        [Html(_th(kpi(k).title)), fmt(k, g[k])]
-        for k in ("min_vm_pu", "max_vm_pu", "losses_kwh", "losses_percent_of_supply", "peak_supply_kw")
-        if k in g
-    ]
-    if "min_vm_bus" in g:
-        rows.append([Html(_th("bus with the lowest voltage, at")), _text(f"{g['min_vm_bus']} at {g['min_vm_at']}")])
-    for key, what in (("peak_trafo", "transformer"), ("peak_line", "line")):
-        if key in g:
-            p = g[key]
-            rows.append(
-                [
-                    Html(_th(f"most loaded {what}: loading, at")),
-                    _text(f"{p['element']}: {p['loading_percent']:.1f} % at {p['at']}"),
-                ]
-            )
+    figures = (
+        ("min_vm_pu", g.min_vm_pu),
+        ("max_vm_pu", g.max_vm_pu),
+        ("losses_kwh", g.losses_kwh),
+        ("losses_percent_of_supply", g.losses_percent_of_supply),
+        ("peak_supply_kw", g.peak_supply_kw),
+    )
+    rows: list[list[Any]] = [[Html(_th(kpi(k).title)), fmt(k, v)] for k, v in figures]
+    rows.append([Html(_th("bus with the lowest voltage, at")), _text(f"{g.min_vm_bus} at {g.min_vm_at}")])
+    for p, what in ((g.peak_trafo, "transformer"), (g.peak_line, "line")):
+        rows.append(
+            [
+                Html(_th(f"most loaded {what}: loading, at")),
+                _text(f"{p.element}: {p.loading_percent:.1f} % at {p.at}"),
+            ]
+        )
     out.append(_table(["KPI", "value"], rows))
-    phases = plan.get("phases")
-    if phases:
-        out.append("<h3>Phase balancing of the low-voltage feeders</h3>")
-        out.append(
-            f"<p>{phases['single_phase_loads']:,} single-phase households and chargers on {phases['feeders']} "
-            "feeders, installed in turn on phases A, B, C, A, … (before) and balanced by smartopt (after).</p>"
+    phases = plan.phases
+    out.append("<h3>Phase balancing of the low-voltage feeders</h3>")
+    out.append(
+        f"<p>{phases.single_phase_loads:,} single-phase households and chargers on {phases.feeders} "
+        "feeders, installed in turn on phases A, B, C, A, … (before) and balanced by smartopt (after).</p>"
+    )
+    out.append(
+        _compare(
+            ["installed in turn", "balanced"],
+            [
+                ("worst_imbalance_kw", (phases.in_turn_worst_imbalance_kw, phases.balanced_worst_imbalance_kw)),
+                (
+                    "mean_worst_imbalance_kw",
+                    (phases.in_turn_mean_worst_imbalance_kw, phases.balanced_mean_worst_imbalance_kw),
+                ),
+            ],
         )
-        out.append(
-            _compare(
-                {
-                    "installed in turn": {
-                        "worst_imbalance_kw": phases["in_turn_worst_imbalance_kw"],
-                        "mean_worst_imbalance_kw": phases["in_turn_mean_worst_imbalance_kw"],
-                    },
-                    "balanced": {
-                        "worst_imbalance_kw": phases["balanced_worst_imbalance_kw"],
-                        "mean_worst_imbalance_kw": phases["balanced_mean_worst_imbalance_kw"],
-                    },
-                }
-            )
-        )
+    )
     return "\n".join(out)
 
 
 def _overloads(day: DistrictDay) -> str:
     """Every transformer and line over its rating and every bus outside the voltage band, before
     or after the plan: its worst value and the hours it spends over the limit on each side."""
-    plan = day.energy_plan
+    plan = day.day_plan
     grid = plan.day.day_grid
     name = grid.bus_name
     slot_h = plan.day.slot_h
     limit = plan.max_loading_percent
     before, after = plan.violations()
     rows: list[list[Any]] = []
-    for kind, label in (("trafo", "transformer"), ("line", "line")):
-        loading = {
-            "before": getattr(plan.before, f"{kind}_loading_percent"),
-            "after": getattr(plan.after, f"{kind}_loading_percent"),
-        }
-        for k in sorted(set(getattr(before, kind).tolist()) | set(getattr(after, kind).tolist())):
-            if kind == "trafo":
+    branches = (
+        ("transformer", before.trafo, after.trafo, plan.before.trafo_loading_percent, plan.after.trafo_loading_percent),
+        ("line", before.line, after.line, plan.before.line_loading_percent, plan.after.line_loading_percent),
+    )
+    for label, over_before, over_after, loading_before, loading_after in branches:
+        loading = {"before": loading_before, "after": loading_after}
+        for k in sorted(set(over_before.tolist()) | set(over_after.tolist())):
+            if label == "transformer":
                 element = f"{name[grid.trafo_hv_bus[k]]} / {name[grid.trafo_lv_bus[k]]}"
                 rating = f"{grid.trafo_sn_kva[k]:,.0f} kVA"
             else:
@@ -762,162 +791,139 @@ def _overloads(day: DistrictDay) -> str:
 
 
 def _dispatch(day: DistrictDay, fleet_fig: tuple[Figure, str]) -> str:
-    d = day.results["dispatch"]
-    on = d["on_demand"]
-    busy = d.get("busiest_hour")
-    busiest = ""
-    if busy is not None:
-        busiest = (
-            f"; the busiest hour is {busy:02d}:00{DASH}{busy + 1:02d}:00 with {d['busiest_hour_requests']:,} requests"
-        )
+    d = day.results.dispatch
+    on = d.on_demand
+    busy = d.busiest_hour
+    busiest = f"; the busiest hour is {busy:02d}:00{DASH}{busy + 1:02d}:00 with {d.busiest_hour_requests:,} requests"
     out = [
-        f"<p>{d['requests']:,} ride requests over the day for {d['shuttles']} autonomous shuttles{busiest}. Travel "
-        f"times: {html.escape(str(on['travel_times']))}; dispatch: {html.escape(str(on['policy']))}.</p>"
+        f"<p>{d.requests:,} ride requests over the day for {d.shuttles} autonomous shuttles{busiest}. Travel "
+        f"times: {html.escape(on.travel_times)}; dispatch: {html.escape(on.policy)}.</p>"
     ]
-    out.append(_values(d, ["mean_direct_ride_s", "p95_direct_ride_s", "busiest_hour_direct_vehicle_hours"]))
-    out.append(f"<h3>The on-demand day ({d['shuttles']} shuttles)</h3>")
-    out.append(_values(on["kpis"]))
+    out.append(
+        _values(
+            [
+                ("mean_direct_ride_s", d.mean_direct_ride_s),
+                ("p95_direct_ride_s", d.p95_direct_ride_s),
+                ("busiest_hour_direct_vehicle_hours", d.busiest_hour_direct_vehicle_hours),
+            ]
+        )
+    )
+    out.append(f"<h3>The on-demand day ({d.shuttles} shuttles)</h3>")
+    out.append(_values(_kpi_fields(on.kpis)))
     out.append(_figure(*fleet_fig))
     out.append("<h3>The fleet's energy balance</h3>")
     out.append(_energy_balance(day))
-    sizing = on.get("fleet_sizing")
-    if sizing:
-        out.append("<h3>Fleet size</h3>")
-        smallest = sizing.get("smallest_fleet")
-        target = (
-            f"{100 * sizing['target_served_ratio']:.0f} % of requests served with a mean wait of at most "
-            f"{sizing['target_mean_wait_s']:.0f} s and every battery back at its starting charge for the next day"
-        )
-        out.append(
-            f"<p>The smallest fleet reaching {target}: <b>{smallest} shuttles</b>.</p>"
-            if smallest
-            else f"<p>No fleet size tried reaches {target}.</p>"
-        )
-        rows = [
-            [Html(_th(f"{n} shuttles")), fmt("served_ratio", s), fmt("mean_wait_s", w), fmt("energy_deficit_kwh", e)]
-            for n, s, w, e in zip(
-                sizing["sizes"],
-                sizing["served_ratio"],
-                sizing["mean_wait_s"],
-                sizing["energy_deficit_kwh"],
-                strict=True,
-            )
-        ]
-        table = _table(["fleet", *(kpi(k).title for k in ("served_ratio", "mean_wait_s", "energy_deficit_kwh"))], rows)
-        out.append(
-            f"<details><summary>Served share, mean wait and energy short per fleet size</summary>{table}</details>"
-        )
-    r = on["reoptimization"]
-    out.append(
-        f"<h3>Re-planning {r['shuttles']} shuttles with the routing solver every {r['every_s'] / 60:.0f} min</h3>"
+    sizing = on.fleet_sizing
+    out.append("<h3>Fleet size</h3>")
+    smallest = sizing.smallest_fleet
+    target = (
+        f"{100 * sizing.target_served_ratio:.0f} % of requests served with a mean wait of at most "
+        f"{sizing.target_mean_wait_s:.0f} s and every battery back at its starting charge for the next day"
     )
-    out.append(_compare({"without re-planning": r["kpis_without"], "with re-planning": r["kpis_with"]}))
-    b = d.get("booked_trips")
-    if b:
-        out.append("<h3>Booked trips (routed the day before)</h3>")
-        out.append(_values(b))
+    out.append(
+        f"<p>The smallest fleet reaching {target}: <b>{smallest} shuttles</b>.</p>"
+        if smallest
+        else f"<p>No fleet size tried reaches {target}.</p>"
+    )
+    rows = [
+        [Html(_th(f"{n} shuttles")), fmt("served_ratio", s), fmt("mean_wait_s", w), fmt("energy_deficit_kwh", e)]
+        for n, s, w, e in zip(
+            sizing.sizes, sizing.served_ratio, sizing.mean_wait_s, sizing.energy_deficit_kwh, strict=True
+        )
+    ]
+    table = _table(["fleet", *(kpi(k).title for k in ("served_ratio", "mean_wait_s", "energy_deficit_kwh"))], rows)
+    out.append(f"<details><summary>Served share, mean wait and energy short per fleet size</summary>{table}</details>")
+    r = on.reoptimization
+    out.append(f"<h3>Re-planning {r.shuttles} shuttles with the routing solver every {r.every_s / 60:.0f} min</h3>")
+    out.append(_compare_all({"without re-planning": r.kpis_without, "with re-planning": r.kpis_with}))
+    out.append("<h3>Booked trips (routed the day before)</h3>")
+    out.append(_values(_kpi_fields(d.booked_trips)))
     return "\n".join(out)
 
 
 def _energy_balance(day: DistrictDay) -> str:
-    """The fleet's energy over the day (``results["dispatch"]["on_demand"]["energy_balance"]``):
-    driven, charged, state of charge start → end, deficit and the shuttles left short."""
-    bal = day.results["dispatch"]["on_demand"]["energy_balance"]
-    delta, _ = change("soc_end_kwh", bal["soc_start_kwh"], bal["soc_end_kwh"])
-    short = bal["vehicles_short"]
-    rows: list[list[Any]] = [
-        [Html(_th(kpi(key).title)), fmt(key, bal[key])]
-        for key in ("vehicles", "driven_kwh", "charged_kwh", "overnight_kwh")
-    ]
+    """The fleet's energy over the day (``results.dispatch.on_demand.energy_balance``): driven,
+    charged, state of charge start → end, deficit and the shuttles left short."""
+    bal = day.results.dispatch.on_demand.energy_balance
+    delta, _ = change("soc_end_kwh", bal.soc_start_kwh, bal.soc_end_kwh)
+    short = bal.vehicles_short
+    figures = (
+        ("vehicles", bal.vehicles),
+        ("driven_kwh", bal.driven_kwh),
+        ("charged_kwh", bal.charged_kwh),
+        ("overnight_kwh", bal.overnight_kwh),
+    )
+    rows: list[list[Any]] = [[Html(_th(kpi(key).title)), fmt(key, v)] for key, v in figures]
     rows += [
         [
             Html(_th("energy in the batteries, start → end of the day, kWh")),
-            f"{fmt('soc_start_kwh', bal['soc_start_kwh'])} → {fmt('soc_end_kwh', bal['soc_end_kwh'])} ({delta})",
+            f"{fmt('soc_start_kwh', bal.soc_start_kwh)} → {fmt('soc_end_kwh', bal.soc_end_kwh)} ({delta})",
         ],
-        [Html(_th(kpi("deficit_kwh").title)), fmt("deficit_kwh", bal["deficit_kwh"])],
+        [Html(_th(kpi("deficit_kwh").title)), fmt("deficit_kwh", bal.deficit_kwh)],
         [Html(_th(kpi("vehicles_short").title)), f"{len(short):,}" + (f" ({', '.join(short)})" if short else "")],
     ]
     return _table(["", "fleet total"], rows)
 
 
-def _coupling(results: Mapping[str, Any]) -> str:
-    c = results["coupling"]
-    out = []
-    s = c.get("signal_aware_dispatch")
-    if s:
-        out.append(f"<h3>The on-demand day ({s['shuttles']} shuttles) at free flow and with signal delays</h3>")
-        out.append(
-            "<p>The same requests and fleet on free-flow travel times, and on travel times carrying the control "
-            "delays of Webster's and of smartopt's signal plans in each period's hours. Change: free flow → "
-            "smartopt's signals.</p>"
+def _coupling(results: DistrictResults) -> str:
+    s, f = results.coupling.signal_aware_dispatch, results.coupling.shuttle_charging
+    out = [f"<h3>The on-demand day ({s.shuttles} shuttles) at free flow and with signal delays</h3>"]
+    out.append(
+        "<p>The same requests and fleet on free-flow travel times, and on travel times carrying the control "
+        "delays of Webster's and of smartopt's signal plans in each period's hours. Change: free flow → "
+        "smartopt's signals.</p>"
+    )
+    names = {"free_flow": "free flow", "webster_signals": "Webster's signals", "smartopt_signals": "smartopt's signals"}
+    out.append(_compare_all({names.get(n, n.replace("_", " ")): k for n, k in s.kpis.items()}))
+    added = s.mean_added_time_s
+    if added:
+        starts = list(next(iter(added.values())))
+        rows = [
+            [Html(_th(f"{PLAN_LABELS.get(plan, plan)}'s plans")), *[f"{v:.0f}" for v in by_start.values()]]
+            for plan, by_start in added.items()
+        ]
+        out.append("<p>Mean time the signals add to a trip (s), from each time of day on:</p>")
+        out.append(_table(["signal plans", *[_from_hour(k) for k in starts]], rows))
+    out.append(_notes(s.notes))
+    out.append("<h3>The grid with the shuttles' charging</h3>")
+    out.append(
+        "<p>The shuttles charge at their depots at the power the depot transformers have to spare"
+        f" (the chargers' full power is {f.full_charger_kw:.0f} kW): {f.energy_kwh:,.0f} kWh on the grid's day, each "
+        "in the time slot it is drawn. The planned grid without the shuttles, with them at full charger power, and "
+        "with them at the spare power; change: without → with (spare power).</p>"
+    )
+    if f.depot_charger_kw:
+        rows = [
+            [d.bus, fmt("min_kw", d.min_kw), fmt("mean_kw", d.mean_kw), fmt("max_kw", d.max_kw),
+             fmt("slots_at_the_floor", d.slots_at_the_floor)]
+            for d in f.depot_charger_kw
+        ]  # fmt: skip
+        header = [kpi(k).title for k in ("min_kw", "mean_kw", "max_kw", "slots_at_the_floor")]
+        out.append(_table(["depot bus", *header], rows))
+    plans = {
+        "without the shuttles": f.plan.without_shuttles,
+        "with them, at full power": f.plan.with_shuttles_at_full_power,
+        "with them, at spare power": f.plan.with_shuttles,
+    }
+    out.append(_compare_all(plans))
+    peaks = f.uncontrolled_peak_kw
+    out.append(
+        _compare(
+            ["without the shuttles", "with the shuttles"],
+            [("uncontrolled_peak_kw", (peaks.without_shuttles, peaks.with_shuttles))],
         )
-        names = {
-            "free_flow": "free flow",
-            "webster_signals": "Webster's signals",
-            "smartopt_signals": "smartopt's signals",
-        }
-        kpis = s["kpis"]
-        out.append(_compare({names.get(n, n.replace("_", " ")): kpis[n] for n in kpis}))
-        added = s.get("mean_added_time_s", {})
-        if added:
-            starts = list(next(iter(added.values())))
-            rows = [
-                [Html(_th(f"{PLAN_LABELS.get(plan, plan)}'s plans")), *[f"{v:.0f}" for v in by_start.values()]]
-                for plan, by_start in added.items()
-            ]
-            out.append("<p>Mean time the signals add to a trip (s), from each time of day on:</p>")
-            out.append(_table(["signal plans", *[_from_hour(k) for k in starts]], rows))
-        out.append(_notes(s))
-    f = c.get("shuttle_charging")
-    if f:
-        out.append("<h3>The grid with the shuttles' charging</h3>")
-        full_kw = f.get("full_charger_kw")
-        out.append(
-            "<p>The shuttles charge at their depots at the power the depot transformers have to spare"
-            + (f" (the chargers' full power is {full_kw:.0f} kW)" if isinstance(full_kw, int | float) else "")
-            + f": {f['energy_kwh']:,.0f} kWh on the grid's day, each in the quarter hour it is drawn. The "
-            "planned grid without the shuttles, with them at full charger power, and with them at the spare power; "
-            "change: without → with (spare power).</p>"
-        )
-        depots = [d for d in f.get("depot_charger_kw", []) if isinstance(d, Mapping)]
-        if depots:
-            keys = [k for k in depots[0] if k != "bus" and isinstance(depots[0][k], int | float)]
-            rows = [[str(d.get("bus", "")), *[fmt(k, d.get(k)) for k in keys]] for d in depots]
-            out.append(_table(["depot bus", *[kpi(k).title for k in keys]], rows))
-        plans = f["plan"]
-        labels = {
-            "without_shuttles": "without the shuttles",
-            "with_shuttles_at_full_power": "with them, at full power",
-            "with_shuttles": "with them, at spare power",
-        }
-        order = [k for k in ("without_shuttles", "with_shuttles_at_full_power", "with_shuttles") if k in plans]
-        order += [k for k in plans if k not in order and isinstance(plans[k], dict)]
-        out.append(_compare({labels.get(k, k.replace("_", " ")): plans[k] for k in order}))
-        peaks = f.get("uncontrolled_peak_kw")
-        if peaks:
-            out.append(
-                _compare(
-                    {
-                        "without the shuttles": {"uncontrolled_peak_kw": peaks["without_shuttles"]},
-                        "with the shuttles": {"uncontrolled_peak_kw": peaks["with_shuttles"]},
-                    }
-                )
-            )
-        full = f.get("dispatch_kpis_at_full_power")
-        on = results["dispatch"]["on_demand"]["kpis"]
-        if full:
-            out.append("<p>The on-demand day with the depots at full charger power → at the spare power:</p>")
-            keys = ["served_ratio", "mean_wait_s", "p95_wait_s", "vehicle_km", "charged_kwh", "broken_promises"]
-            out.append(_compare({"full power": full, "spare power": on}, [k for k in keys if k in full]))
-        out.append(_notes(f))
-    for name, entry in c.items():
-        if name in ("signal_aware_dispatch", "shuttle_charging") or not isinstance(entry, Mapping):
-            continue
-        out.append(f"<h3>{html.escape(name.replace('_', ' ').capitalize())}</h3>")
-        scalars = [k for k in _numeric(entry)]
-        if scalars:
-            out.append(_values(entry, scalars))
-        out.append(_notes(entry))
+    )
+    out.append("<p>The on-demand day with the depots at full charger power → at the spare power:</p>")
+    full, spare = f.dispatch_kpis_at_full_power, results.dispatch.on_demand.kpis
+    rows_by_kpi = [
+        ("served_ratio", (full.served_ratio, spare.served_ratio)),
+        ("mean_wait_s", (full.mean_wait_s, spare.mean_wait_s)),
+        ("p95_wait_s", (full.p95_wait_s, spare.p95_wait_s)),
+        ("vehicle_km", (full.vehicle_km, spare.vehicle_km)),
+        ("charged_kwh", (full.charged_kwh, spare.charged_kwh)),
+        ("broken_promises", (full.broken_promises, spare.broken_promises)),
+    ]
+    out.append(_compare(["full power", "spare power"], rows_by_kpi))
     return "\n".join(out)
 
 
@@ -927,51 +933,37 @@ def _from_hour(key: str) -> str:
 
 
 def _assumptions(day: DistrictDay) -> str:
-    """``results["assumptions"]`` if present, else the district's own, else the built-in scenario's."""
-    given: Any = day.results.get("assumptions")
-    if not given:
-        given = day.district.assumptions
-    if not given and day.results.get("scenario") in ("sejong-5-1", "sejong_5_1"):
-        from smartopt.datasets import ASSUMPTIONS
-
-        given = ASSUMPTIONS
+    """The district's assumptions (where its figures come from)."""
+    given = day.district.assumptions
     if not given:
         return "<p>This district lists no assumptions.</p>"
-    if isinstance(given, Mapping):
-        items = [
-            f"<li><b>{html.escape(str(k).replace('_', ' '))}</b>: {html.escape(str(v))}</li>" for k, v in given.items()
-        ]
-    else:
-        items = [f"<li>{html.escape(str(a))}</li>" for a in given]
+    items = [f"<li>{html.escape(a)}</li>" for a in given]
     return "<p>Where the district's figures come from:</p><ul>" + "".join(items) + "</ul>"
 
 
-def _run(results: Mapping[str, Any]) -> str:
-    """The software footnote: version and the solvers' timings (not service KPIs)."""
+def _run(results: DistrictResults) -> str:
+    """The software footnote: version and the solvers' timings (not service KPIs), found anywhere
+    in the results tree by their names (ending in ``runtime_s``)."""
     found: list[tuple[str, float]] = []
 
     def walk(x: Any, where: tuple[str, ...]) -> None:
-        if isinstance(x, Mapping):
-            for k, v in x.items():
-                if isinstance(v, int | float) and not isinstance(v, bool) and is_timing(k) and where:
-                    found.append(
-                        (
-                            " / ".join(where)
-                            + ("" if k == "runtime_s" else f" ({k.removesuffix('_runtime_s').replace('_', ' ')})"),
-                            v,
-                        )
-                    )
-                elif k == "kpis":
-                    walk(v, where)
-                else:
-                    walk(v, (*where, _RUN_PATHS.get(str(k), str(k).replace("_", " "))))
+        if dataclasses.is_dataclass(x):
+            items: Iterable[tuple[str, Any]] = ((f.name, getattr(x, f.name)) for f in dataclasses.fields(x))
+        elif isinstance(x, Mapping):
+            items = x.items()
+        else:
+            return
+        for k, v in items:
+            if isinstance(v, int | float) and not isinstance(v, bool) and is_timing(k) and where:
+                label = "" if k == "runtime_s" else f" ({k.removesuffix('_runtime_s').replace('_', ' ')})"
+                found.append((" / ".join(where) + label, v))
+            elif k == "kpis":
+                walk(v, where)
+            else:
+                walk(v, (*where, _RUN_PATHS.get(str(k), str(k).replace("_", " "))))
 
     walk(results, ())
-    total = results.get("runtime_s")
-    lines = [
-        f"smartopt {html.escape(str(results.get('smartopt_version', '')))}"
-        + (f"; the whole day ran in {total:.1f} s" if isinstance(total, int | float) else "")
-    ]
+    lines = [f"smartopt {html.escape(results.smartopt_version)}; the whole day ran in {results.runtime_s:.1f} s"]
     speeds = [f"{html.escape(w)}: {v:,.2f} s" for w, v in found]
     if speeds:
         lines.append("software timings: " + "; ".join(speeds))
