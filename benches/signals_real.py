@@ -27,8 +27,9 @@ Static and actuated programs are scored by ``../shared/sumo/evaluate_plan.py`` (
 max-pressure by :func:`smartopt.signals.sumo.run_max_pressure`. A controller that cannot be built
 on a scenario is a row saying why ("smartopt failed: ...", "did not run: ..."), never a crash.
 
-    python benches/signals_real.py [--scenarios cologne1,grid5x5] [--seeds 20] [--jobs 2]
-                                   [--time-limit 60] [--out DIR] [--cache DIR] [--smoke]
+    python benches/signals_real.py [--scenarios cologne1,grid5x5] [--controllers own,max-pressure]
+                                   [--seeds 20] [--jobs 2] [--time-limit 60] [--out DIR]
+                                   [--cache DIR] [--smoke]
 
 Twenty seeds by default: a single light's mean time loss varies by about 2 s (10 %) from seed to
 seed, so five seeds cannot tell apart controllers 10 % apart.
@@ -69,6 +70,8 @@ FIXED, ACTUATED = "smartopt fixed time (a)", "smartopt actuated (b)"
 RECOMMENDED, MAX_PRESSURE = "smartopt recommended (a or b)", "smartopt max-pressure (c, TraCI)"
 BASELINES = (OWN, OWN_ACTUATED, CYCLE_ADAPTATION)
 CONTROLLERS = (*BASELINES, FIXED, ACTUATED, RECOMMENDED, MAX_PRESSURE)
+SHORT_NAMES = dict(zip(("own", "own-actuated", "cycle-adaptation", "fixed", "actuated", "recommended", "max-pressure"),
+                       CONTROLLERS, strict=True))  # fmt: skip
 SMOKE_WINDOW_S = 600.0
 ACTUATED_MIN_GREEN_S = 5.0
 
@@ -215,31 +218,37 @@ class Prepared:
     max_pressure: tuple[float, float] = (5.0, 0.0)  # (decision_s, detector_range_m)
 
 
-def prepare(scn: Scenario | str, folder: Path, time_limit_s: float, window_s: float | None = None) -> Prepared:
+def prepare(
+    scn: Scenario | str, folder: Path, time_limit_s: float, window_s: float | None = None,
+    controllers: Sequence[str] = CONTROLLERS,
+) -> Prepared:  # fmt: skip
     """Builds a scenario (a grid's name, or one read from a ``.sumocfg``) in ``folder``, cut to
-    its first ``window_s`` seconds if given, and every controller's plans."""
+    its first ``window_s`` seconds if given, and the plans of the ``controllers``."""
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(scn, str):
         scn = build_grid(folder / "grid", scn)
     if window_s is not None:
         scn = replace(scn, end_s=min(scn.end_s, scn.begin_s + window_s))
     window = window_routes(scn, folder / "window.rou.xml")
-    plans: dict[str, list[Path] | str] = {
-        OWN: [],
-        OWN_ACTUATED: [own_actuated(scn.net, folder / "own_actuated.add.xml")],
-    }
-    try:
-        plans[CYCLE_ADAPTATION] = cycle_adaptation(scn.net, window, scn.begin_s, folder)
-    except RuntimeError as exc:
-        plans[CYCLE_ADAPTATION] = f"did not run: {_one_line(exc)}"
-    plans.update(smartopt_programs(scn, folder, time_limit_s))
-    plans[MAX_PRESSURE] = []
-    from smartopt.signals.sumo import tune_max_pressure
+    plans: dict[str, list[Path] | str] = {OWN: []}
+    if OWN_ACTUATED in controllers:
+        plans[OWN_ACTUATED] = [own_actuated(scn.net, folder / "own_actuated.add.xml")]
+    if CYCLE_ADAPTATION in controllers:
+        try:
+            plans[CYCLE_ADAPTATION] = cycle_adaptation(scn.net, window, scn.begin_s, folder)
+        except RuntimeError as exc:
+            plans[CYCLE_ADAPTATION] = f"did not run: {_one_line(exc)}"
+    if {FIXED, ACTUATED, RECOMMENDED} & set(controllers):
+        plans.update(smartopt_programs(scn, folder, time_limit_s))
+    setting = Prepared.max_pressure
+    if MAX_PRESSURE in controllers:
+        from smartopt.signals.sumo import tune_max_pressure
 
-    setting, _ = tune_max_pressure(
-        scn.net, window, begin=scn.begin_s, end=scn.end_s, workdir=folder / "max_pressure_check"
-    )
-    return Prepared(scn, window, plans, setting)
+        plans[MAX_PRESSURE] = []
+        setting, _ = tune_max_pressure(
+            scn.net, window, begin=scn.begin_s, end=scn.end_s, workdir=folder / "max_pressure_check"
+        )
+    return Prepared(scn, window, {c: p for c, p in plans.items() if c in controllers}, setting)
 
 
 def score(prepared: Prepared, controller: str, seed: int, workdir: Path) -> dict[str, Any]:
@@ -301,11 +310,11 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def run(
     scenarios: Sequence[str], seeds: Sequence[int], out: Path, cache: Path, *, jobs: int, time_limit_s: float,
-    window_s: float | None = None,
+    window_s: float | None = None, controllers: Sequence[str] = CONTROLLERS,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """Prepares every scenario and scores every controller at every seed, ``jobs`` processes at a
-    time; returns per scenario its window and per controller a summary (:func:`summarize`, with
-    every run's metrics) or why it did not run, or (``"error"``) why the scenario did not."""
+    """Prepares every scenario and scores the ``controllers`` at every seed, ``jobs`` processes
+    at a time; returns per scenario its window and per controller a summary (:func:`summarize`,
+    with every run's metrics) or why it did not run, or (``"error"``) why the scenario did not."""
     results: dict[str, dict[str, Any]] = {}
     todo: dict[str, Scenario | str] = {n: n for n in scenarios if n in GRIDS}
     if resco_names := [n for n in scenarios if n not in GRIDS]:
@@ -324,7 +333,8 @@ def run(
     prepared: dict[str, Prepared] = {}
     with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending: dict[cf.Future[Any], tuple[str, str]] = {
-            pool.submit(prepare, scn, out / name, time_limit_s, window_s): (name, "") for name, scn in todo.items()
+            pool.submit(prepare, scn, out / name, time_limit_s, window_s, controllers): (name, "")
+            for name, scn in todo.items()
         }
         while pending:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -350,16 +360,16 @@ def run(
                         job = pool.submit(score, value, c, seed, out / name / "runs" / f"{_slug(c)}_{seed}")
                         pending[job] = (name, c)
     for name, p in prepared.items():
-        own = runs.get((name, OWN), [])
-        planned = sum(r["loaded"] for r in own) if len(own) == len(seeds) else None
-        controllers: dict[str, Any] = {}
-        for c in CONTROLLERS:
+        complete = [r for c in controllers if len(r := runs.get((name, c), [])) == len(seeds) and "loaded" in r[0]]
+        planned = sum(r["loaded"] for r in complete[0]) if complete else None  # the window's vehicles, every run
+        rows: dict[str, Any] = {}
+        for c in controllers:
             if (name, c) in failed:
-                controllers[c] = failed[(name, c)]
+                rows[c] = failed[(name, c)]
             else:
-                controllers[c] = summarize(runs[(name, c)], planned) | {"runs": runs[(name, c)]}
+                rows[c] = summarize(runs[(name, c)], planned) | {"runs": runs[(name, c)]}
         results[name] = {"begin_s": p.scenario.begin_s, "end_s": p.scenario.end_s, "net": str(p.scenario.net),
-                         "routes": [str(r) for r in p.scenario.routes], "controllers": controllers}  # fmt: skip
+                         "routes": [str(r) for r in p.scenario.routes], "controllers": rows}  # fmt: skip
     return {n: results[n] for n in scenarios if n in results}
 
 
@@ -402,15 +412,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "smartopt-sumo-rl",
                         help="where the sumo-rl wheel is downloaded (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--controllers", default=None,
+                        help=f"comma-separated, of {','.join(SHORT_NAMES)} (default: all)")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help=f"one scenario, one seed, {SMOKE_WINDOW_S:g} s window")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
         parser.error(f"--seeds and --jobs must be >= 1, got {args.seeds} and {args.jobs}")
+    chosen = args.controllers.split(",") if args.controllers else list(SHORT_NAMES)
+    if unknown := [c for c in chosen if c not in SHORT_NAMES]:
+        parser.error(f"--controllers: unknown {', '.join(unknown)} (choose from {', '.join(SHORT_NAMES)})")
     scenarios = args.scenarios.split(",") if args.scenarios else ["ingolstadt1"] if args.smoke else [*RESCO, *GRIDS]
     out = args.out or Path(tempfile.mkdtemp(prefix="smartopt-signals-real-"))
     results = run(
         scenarios[:1] if args.smoke else scenarios, [42] if args.smoke else list(range(42, 42 + args.seeds)), out,
         args.cache, jobs=args.jobs, time_limit_s=args.time_limit, window_s=SMOKE_WINDOW_S if args.smoke else None,
+        controllers=[SHORT_NAMES[c] for c in chosen],
     )  # fmt: skip
     if not results:
         print("nothing to run (see above)")

@@ -189,3 +189,39 @@ def test_controller_falls_back_to_the_plan_while_exits_stay_full() -> None:
         PressureGuards(spill_share=1.5)
     with pytest.raises(ValueError, match="plan is for intersections"):
         controller(fallback=TimingPlan(("Y",), np.array([50.0]), np.array([[20.0, 22.0]]), np.array([2]), np.zeros(1)))
+
+
+def test_moving_vehicles_count_at_the_moving_weight() -> None:
+    """Queues 2 (west, halting) and 4 (south, halting): stage 1 leads. Eight more vehicles
+    moving on the west approach count half each: 2 + 0.5 x 8 = 6, and 1800 x 6 > 1600 x 4."""
+    platoon = DetectorCounts([2.0, 4.0, 0.0, 0.0], link_vehicles_veh=[10.0, 4.0, 0.0, 0.0])
+    ctl = controller()
+    np.testing.assert_allclose(ctl.link_queues(platoon), [6.0, 4.0, 0.0, 0.0])
+    assert run(ctl, platoon, range(0, 6))[-1] == (0, -1)  # the platoon keeps stage 0
+    halting_only = controller(moving_weight=0.0)
+    np.testing.assert_allclose(halting_only.link_queues(platoon), [2.0, 4.0, 0.0, 0.0])
+    assert run(halting_only, platoon, range(0, 6))[-1] == (0, 1)  # without it: cut before the platoon
+    assert controller(moving_weight=1.0).link_queues(platoon).tolist() == [10.0, 4.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match=r"moving_weight=1.5 must be <= 1"):
+        controller(moving_weight=1.5)
+
+
+def test_intergreen_runs_on_while_vehicles_stand_inside_the_junction() -> None:
+    """The change at 5 s ends its 4 s intergreen at 9 s; a vehicle standing inside the junction
+    holds it on, up to ``max_clearance_s`` (3 s here) past its end."""
+    guards = PressureGuards(exit_full=None, max_red_s=None, spill_share=None, spill_s=None, max_clearance_s=3.0)
+    stuck = DetectorCounts([10.0, 8.0, 4.0, 0.0], junction_halting_veh=[1.0])
+    shown = run(controller(guards=guards), stuck, range(0, 14))
+    assert shown[8] == (0, 1) and shown[11] == (0, 1) and shown[12] == (1, -1)  # held 9-12 s
+    cleared = DetectorCounts([10.0, 8.0, 4.0, 0.0], junction_halting_veh=[0.0])
+    assert run(controller(guards=guards), cleared, range(0, 10))[9] == (1, -1)  # no one inside: at 9 s
+    unguarded = run(controller(), stuck, range(0, 10))  # the guard off: the junction is not watched
+    assert unguarded[9] == (1, -1)
+    with pytest.raises(ValueError, match=r"junction_halting_veh must have shape \(1,\)"):
+        run(
+            controller(guards=guards),
+            DetectorCounts([10.0, 8.0, 4.0, 0.0], junction_halting_veh=[1.0, 0.0]),
+            range(0, 10),
+        )
+    with pytest.raises(ValueError, match=r"guards.max_clearance_s=-1.0 must be >= 0"):
+        PressureGuards(max_clearance_s=-1.0)

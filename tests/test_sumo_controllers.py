@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from resco import RESCO_WINDOWS_S, scenario_files
 from smartopt.signals import PressureGuards, webster
 from smartopt.signals.sumo import (
     ACTUATION_PARAMS,
@@ -24,6 +25,7 @@ from smartopt.signals.sumo import (
     run_max_pressure,
     write_tllogic,
 )
+from smartopt.signals.sumo.control import _detector_zones, _junction_lanes, _light_lanes, _movement_lanes
 from smartopt.signals.sumo.programs import _skipping_phases, _transition_state
 from smartopt.signals.sumo.recommend import OWN
 
@@ -276,7 +278,10 @@ def test_guards_keep_a_saturated_arterial_moving(sumo_bin: Path, tmp_path: Path)
     routes = arterial(sumo_bin, tmp_path, 5, side_and_main(5, 1950.0, 525.0), 3600.0)
     net = tmp_path / "art.net.xml"
     sig = read_sumo_signals(net, routes, end=3600.0)
-    guards = {"plain": {"guards": PressureGuards.off()}, "guarded": {"fallback": webster(sig.intersections)}}
+    guards = {
+        "plain": {"guards": PressureGuards.off(), "moving_weight": 0.0},  # pressure from queues alone
+        "guarded": {"fallback": webster(sig.intersections)},
+    }
     runs = {
         name: run_max_pressure(
             net, routes, tripinfo=tmp_path / f"{name}.xml", end=4500.0, signals=sig, detector_range_m=0.0, **kw
@@ -348,3 +353,28 @@ def test_a_program_with_more_teleports_is_not_recommended() -> None:
     assert check.beats_own and "fair" in repr(check)
     assert _recommend({OWN: table[OWN], "fast": table["fast"], "slower": scores(41.0, 0.0, 1000.0)}) == OWN
     assert not ProgramCheck(table, OWN, (1,)).beats_own
+
+
+def test_max_pressure_counts_vehicles_waiting_inside_junctions(resco: Path) -> None:
+    """On ingolstadt7, the right turn at light gneJ143 leaves edge 10425609#1, 0.92 m long: its
+    queue waits on the inner lane of the unsignalised junction upstream (:1195228772_0_0), which
+    no edge detector sees; a vehicle standing there for 300 s was teleported under max-pressure
+    in every seed. The lights' own inner lanes are the junction box the intergreen waits on."""
+    net, routes = scenario_files(resco, "ingolstadt7")
+    begin, end = RESCO_WINDOWS_S["ingolstadt7"]
+    sig = read_sumo_signals(net, routes, begin=begin, end=end)
+    zone, covered = _detector_zones(net, sig, 150.0)
+    lanes = _movement_lanes(net, sig)[0]
+    inner, inner_zone, inner_covered, queues_for = _junction_lanes(net, sig, zone, covered, lanes)
+    assert lanes[queues_for[inner.index(":1195228772_0_0")]] == "10425609#1_1"
+    ids = [str(e) for e in sig.network.link_ids]
+    watched = {ids[w] for w, k in zip(inner_zone, inner_covered, strict=True) if inner[k] == ":1195228772_0_0"}
+    # Counted on the approach it backs up from, and on the exit upstream whose detectors reach
+    # past the junction (201956811#0, where these vehicles came from); no other link.
+    assert watched == {"10425609#1", "201956811#0"}
+    assert not any(ln.startswith(":cluster_274083968") for ln in inner)  # light gneJ207's own: not a queue
+    box, light = _light_lanes(net, sig)
+    lights = [p.tls_id for p in sig.programs]
+    owner = {ln: lights[i] for ln, i in zip(box, light, strict=True)}
+    assert owner[":cluster_274083968_cluster_1200364014_1200364088_4_0"] == "gneJ207"
+    assert ":1195228772_0_0" not in owner

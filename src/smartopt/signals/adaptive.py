@@ -161,35 +161,49 @@ class PressureGuards(ToDict):
       full for ``spill_s`` seconds runs the fallback fixed-time plan until it has been under that
       share for ``spill_s`` seconds (0.5 and 60 s: spillback over half the exits for a minute is
       a jam that local pressure cannot resolve; the plan's cycle serves every stage in turn).
+    - ``max_clearance_s``: while vehicles stand inside the junction (counted by
+      ``DetectorCounts.junction_halting_veh``) the intergreen runs on, up to this long (s), before
+      the next stage's green: a turn still waiting for its gap, or a vehicle caught inside a
+      junction of several nodes, would otherwise meet the next stage's traffic and lock the
+      junction (5 s: on cologne3's joined junction a skipped left-turn stage left through
+      vehicles standing inside when the crossing street got green, and the junction locked until
+      SUMO gave them up).
     """
 
     exit_full: float | None = 0.8
     max_red_s: float | None = 180.0
     spill_share: float | None = 0.5
     spill_s: float | None = 60.0
+    max_clearance_s: float | None = 5.0
 
     def __post_init__(self) -> None:
-        for name, hi in (("exit_full", 10.0), ("max_red_s", None), ("spill_share", 1.0), ("spill_s", None)):
+        for name, hi in (
+            ("exit_full", 10.0), ("max_red_s", None), ("spill_share", 1.0), ("spill_s", None), ("max_clearance_s", None)
+        ):  # fmt: skip
             value = getattr(self, name)
             if value is not None:
-                _checks.number(f"guards.{name}", value, minimum=0.0, maximum=hi, exclusive_minimum=name != "spill_s")
+                exclusive = name not in ("spill_s", "max_clearance_s")
+                _checks.number(f"guards.{name}", value, minimum=0.0, maximum=hi, exclusive_minimum=exclusive)
 
     @classmethod
     def off(cls) -> PressureGuards:
         """No guard: plain max-pressure."""
-        return cls(exit_full=None, max_red_s=None, spill_share=None, spill_s=None)
+        return cls(exit_full=None, max_red_s=None, spill_share=None, spill_s=None, max_clearance_s=None)
 
 
 @dataclass(frozen=True, eq=False)
 class DetectorCounts(ToDict):
     """What a city's detectors report at one instant: vehicles halting on each link (veh; stop
     line queues), optionally per movement of the controller's intersections in order (veh; lane
-    detectors), and vehicles on each link (veh; exit-link occupancy, compared with the link's
-    storage; the halting vehicles when not given)."""
+    detectors), vehicles on each link (veh; exit-link occupancy, compared with the link's
+    storage; the halting vehicles when not given), and vehicles standing inside each
+    intersection's junction (veh, per intersection in order; a camera over the junction box;
+    none when not given)."""
 
     queue_veh: npt.ArrayLike
     movement_queue_veh: npt.ArrayLike | None = None
     link_vehicles_veh: npt.ArrayLike | None = None
+    junction_halting_veh: npt.ArrayLike | None = None
 
     def __repr__(self) -> str:
         queue = np.asarray(self.queue_veh, dtype=float)
@@ -234,10 +248,16 @@ class MaxPressureController:
     The ``guards`` act where queues spill back: full exits get no pressure weight (needs
     ``storage_veh``, vehicles each link holds), a stage kept red too long is served next, and a
     light whose exits stay full runs the ``fallback`` plan's cycle (on the common clock, from
-    offset 0 at ``time_s`` 0) until they clear. Every light starts in its first stage's green at
+    offset 0 at ``time_s`` 0) until they clear, and an intergreen runs on while vehicles stand
+    inside the junction. Every light starts in its first stage's green at
     the first step. Queues per movement, when the counts have them, give the pressures
     (Varaiya's form) unless ``movement_pressure`` is False; the maximum-red guard always judges
-    a stage's demand from them.
+    a stage's demand from them. Where the counts give the vehicles on each link, a vehicle still
+    moving on it counts ``moving_weight`` of a halting one in a link's queue (0.5: it reaches the
+    stop line within a decision or two; on RESCO's Cologne and Ingolstadt scenarios and the 4 x 4
+    grid, halting vehicles alone lost up to 15 % more time per trip, as a stage's green was cut
+    just before a platoon arrived, and all vehicles alike up to 20 % more, as approaching
+    vehicles outbid standing queues).
     """
 
     def __init__(
@@ -250,9 +270,11 @@ class MaxPressureController:
         guards: PressureGuards | None = None,
         fallback: TimingPlan | None = None,
         movement_pressure: bool = True,
+        moving_weight: float = 0.5,
     ) -> None:
         self.policy = MaxPressure(intersections, num_links)
         self.movement_pressure = bool(movement_pressure)
+        self.moving_weight = _checks.number("moving_weight", moving_weight, minimum=0.0, maximum=1.0)
         self.intersection_ids = tuple(x.id for x in intersections)
         self.decision_s = float(float_array("decision_s", [decision_s], positive=True)[0])
         self.guards = PressureGuards() if guards is None else guards
@@ -290,6 +312,15 @@ class MaxPressureController:
         vehicles = float_array("link_vehicles_veh", on_link, (self.policy.num_links,), nonnegative=True)
         return np.asarray(vehicles >= self.guards.exit_full * self.storage_veh)
 
+    def link_queues(self, counts: DetectorCounts) -> FloatArray:
+        """The queue of each link the pressures weigh (veh): the halting vehicles, plus
+        ``moving_weight`` of each vehicle still moving on the link where the counts give them."""
+        halting = float_array("queue_veh", counts.queue_veh, (self.policy.num_links,), nonnegative=True)
+        if counts.link_vehicles_veh is None or self.moving_weight == 0.0:
+            return halting
+        on_link = float_array("link_vehicles_veh", counts.link_vehicles_veh, (self.policy.num_links,), nonnegative=True)
+        return np.asarray(halting + self.moving_weight * np.maximum(on_link - halting, 0.0))
+
     def plan_stage(self, time_s: float) -> IntArray:
         """The stage the fallback plan shows at ``time_s`` (s), or the one it changes to during an
         intergreen."""
@@ -318,7 +349,7 @@ class MaxPressureController:
         elif t < self._time:
             raise ValueError(f"time_s={t:g} is before the previous step's {self._time:g} s")
         else:
-            started = (self.next_stage >= 0) & (t >= self.intergreen_ends_s - 1e-9)
+            started = (self.next_stage >= 0) & (t >= self.intergreen_ends_s - 1e-9) & ~self._clearing(counts, t)
             self.stage[started] = self.next_stage[started]
             self.green_since_s[started] = t
             self.next_decision_s[started] = t + self.decision_s
@@ -347,9 +378,18 @@ class MaxPressureController:
             self.on_fallback.copy(),
         )  # fmt: skip
 
+    def _clearing(self, counts: DetectorCounts, t: float) -> BoolArray:
+        """Lights whose intergreen runs on (up to ``max_clearance_s`` past its end) because
+        vehicles still stand inside their junction."""
+        n = self.stage.shape[0]
+        if counts.junction_halting_veh is None or self.guards.max_clearance_s is None:
+            return np.zeros(n, dtype=bool)
+        inside = float_array("junction_halting_veh", counts.junction_halting_veh, (n,), nonnegative=True)
+        return np.asarray((inside > 0) & (t < self.intergreen_ends_s + self.guards.max_clearance_s - 1e-9))
+
     def _decide(self, counts: DetectorCounts, full: BoolArray | None, elapsed: FloatArray, t: float) -> IntArray:
         """Max-pressure's choice for every light, with the maximum-red guard."""
-        queue, moves = counts.queue_veh, counts.movement_queue_veh
+        queue, moves = self.link_queues(counts), counts.movement_queue_veh
         choice = self.policy.step(
             queue, self.stage, np.maximum(elapsed, 0.0), moves if self.movement_pressure else None, full
         )

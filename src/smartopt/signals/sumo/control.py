@@ -98,6 +98,72 @@ def _detector_zones(net_xml: str | os.PathLike[str], signals: SumoSignals, range
     return np.array(watched, dtype=np.int64), np.array(covered, dtype=np.int64)
 
 
+def _inner_lanes(net_xml: str | os.PathLike[str]) -> list[tuple[str, str, str | None, list[str]]]:
+    """Per connection that crosses a junction: the edge it leaves, the lane it enters, its
+    light (None where unsignalised) and the junction's internal lanes it runs on (its inner
+    lane and the inner stops after it)."""
+    after: dict[str, str] = {}
+    crossing: list[tuple[str, str, str | None, str]] = []
+    for c in xml_root(net_xml, "net").iter("connection"):
+        frm, lane = c.get("from", ""), c.get("via")
+        if lane is None:
+            continue
+        if frm.startswith(":"):
+            after[f"{frm}_{c.get('fromLane', '0')}"] = lane
+        else:
+            crossing.append((frm, f"{c.get('to', '')}_{c.get('toLane', '0')}", c.get("tl"), lane))
+    out = []
+    for frm, to_lane, tl, lane in crossing:
+        chain = [lane]
+        while chain[-1] in after and len(chain) < 8:  # a junction has a few inner stops at most
+            chain.append(after[chain[-1]])
+        out.append((frm, to_lane, tl, chain))
+    return out
+
+
+def _light_lanes(net_xml: str | os.PathLike[str], signals: SumoSignals) -> tuple[list[str], IntArray]:
+    """The internal lanes of the junctions each light controls, and per lane the light's position."""
+    light = {prog.tls_id: i for i, prog in enumerate(signals.programs)}
+    owner = {ln: light[tl] for _, _, tl, chain in _inner_lanes(net_xml) if tl in light for ln in chain}
+    box = sorted(owner)
+    return box, np.array([owner[ln] for ln in box], dtype=np.int64)
+
+
+def _junction_lanes(
+    net_xml: str | os.PathLike[str], signals: SumoSignals, zone: IntArray, covered: IntArray, lanes: Sequence[str]
+) -> tuple[list[str], IntArray, IntArray, IntArray]:
+    """The internal lanes of the unsignalised junctions where vehicles wait out of the edge
+    detectors' sight (a queue backing over a junction stops on its inner lanes; before an edge
+    a metre long, there is nowhere else to wait): those between two edges a light watches
+    together, and those leading into a lane a movement leaves from. Returns the internal lanes;
+    per (watched link, internal lane) pair both positions; and per internal lane the position
+    in ``lanes`` it queues for, or -1."""
+    ids = [str(e) for e in signals.network.link_ids]
+    watched_by: dict[str, set[int]] = defaultdict(set)
+    for w, k in zip(zone.tolist(), covered.tolist(), strict=True):
+        watched_by[ids[k]].add(w)
+    lane_position = {ln: k for k, ln in enumerate(lanes)}
+    pairs: set[tuple[int, str]] = set()
+    queues_for: dict[str, int] = {}
+    for frm, to_lane, tl, chain in _inner_lanes(net_xml):
+        if tl is not None:
+            continue
+        to_edge = to_lane.rsplit("_", 1)[0]
+        for w in watched_by.get(frm, set()) & watched_by.get(to_edge, set()):
+            pairs.update((w, ln) for ln in chain)
+        if to_lane in lane_position:
+            queues_for.update((ln, lane_position[to_lane]) for ln in chain)
+    inner = sorted({ln for _, ln in pairs} | set(queues_for))
+    position = {ln: k for k, ln in enumerate(inner)}
+    ordered = sorted(pairs, key=lambda p: (p[0], position[p[1]]))
+    return (
+        inner,
+        np.array([w for w, _ in ordered], dtype=np.int64),
+        np.array([position[ln] for _, ln in ordered], dtype=np.int64),
+        np.array([queues_for.get(ln, -1) for ln in inner], dtype=np.int64),
+    )
+
+
 def _paths(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
     return [str(files)] if isinstance(files, str | os.PathLike) else [str(f) for f in files]
 
@@ -118,19 +184,23 @@ def run_max_pressure(
     signals: SumoSignals | None = None,
     movement_pressure: bool = False,
     detector_range_m: float = DETECTOR_RANGE_M,
+    moving_weight: float = 0.5,
 ) -> dict[str, float]:
     """Runs SUMO from ``begin`` to ``end`` (s; until the last vehicle arrives when None) with
     every light under a :class:`~smartopt.signals.MaxPressureController`: every ``decision_s``
-    seconds of green each light keeps or changes its stage from the halting vehicles on its
-    approach and exit edges and the edges within ``detector_range_m`` of them (m; upstream of an
-    approach, downstream of an exit, up to the next light: SUMO nets cut approaches into short
-    pieces) (and per movement, on the lanes it leaves from with a shared lane's
+    seconds of green each light keeps or changes its stage from the vehicles (halting and
+    moving) on its approach and exit edges and the edges within ``detector_range_m`` of them (m;
+    upstream of an approach, downstream of an exit, up to the next light: SUMO nets cut
+    approaches into short pieces), the inner lanes of the unsignalised junctions between them
+    included (and per movement, on the lanes it leaves from with a shared lane's
     queue split among its movements, when ``movement_pressure``: off by default, as pressure per
     approach lost 10 % less time on a saturated 4 x 4 grid); the maximum-red guard judges a
     stage's demand per movement; a change shows the intergreen of the stage that ends (yellow on the
-    links that lose green). ``guards`` (default: on) judge an exit full from the vehicles on it
-    against its storage (length x lanes / :data:`JAM_SPACING_M`, both over the detectors' range), and send lights to the
-    ``fallback`` fixed-time plan while their exits stay full. ``routes_xml`` is one route file
+    links that lose green), held on while vehicles stand on the light's own inner lanes.
+    ``guards`` (default: on) judge an exit full from the vehicles on it against its storage
+    (length x lanes / :data:`JAM_SPACING_M`, both over the detectors' range), and send lights to
+    the ``fallback`` fixed-time plan while their exits stay full; a vehicle moving on a link
+    counts ``moving_weight`` of a halting one (0: queues alone). ``routes_xml`` is one route file
     or several; ``additional`` files go to SUMO as they are; ``signals`` are the network's lights
     when already read (:func:`read_sumo_signals`; read from ``net_xml`` and the route files
     otherwise). Writes SUMO's tripinfo to ``tripinfo`` and returns the mean time loss (s, per
@@ -157,25 +227,35 @@ def run_max_pressure(
     link_storage = network.link_length_m * network.link_lanes / JAM_SPACING_M
     controller = MaxPressureController(
         signals.intersections, network.num_links, decision_s=decision_s, guards=guards, fallback=fallback,
-        movement_pressure=movement_pressure,
+        movement_pressure=movement_pressure, moving_weight=moving_weight,
         storage_veh=np.maximum(np.bincount(zone, link_storage[covered], minlength=network.num_links), 1.0),
     )  # fmt: skip
     green = [[prog.states[p] for p in prog.stage_phase] for prog in signals.programs]
     watched = np.unique(covered)
     edges = [str(network.link_ids[k]) for k in watched]
     lanes, move, lane, share, instead = _movement_lanes(net_xml, signals)
+    inner, inner_zone, inner_covered, inner_lane = _junction_lanes(net_xml, signals, zone, covered, lanes)
+    box, box_light = _light_lanes(net_xml, signals)
 
     def counts() -> DetectorCounts:
         on_edge = traci.edge.getAllSubscriptionResults()
+        on_lane = traci.lane.getAllSubscriptionResults()
         halting, on_link = np.zeros(network.num_links), np.zeros(network.num_links)
         halting[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for e in edges]
         on_link[watched] = [on_edge[e][tc.LAST_STEP_VEHICLE_NUMBER] for e in edges]
+        inner_halting = np.array([on_lane[ln][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for ln in inner], dtype=float)
+        inner_on = np.array([on_lane[ln][tc.LAST_STEP_VEHICLE_NUMBER] for ln in inner], dtype=float)
         queue = np.bincount(zone, halting[covered], minlength=network.num_links)
+        queue += np.bincount(inner_zone, inner_halting[inner_covered], minlength=network.num_links)
         vehicles = np.bincount(zone, on_link[covered], minlength=network.num_links)
-        on_lane = traci.lane.getAllSubscriptionResults()
-        halting = np.array([on_lane[ln][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for ln in lanes])
+        vehicles += np.bincount(inner_zone, inner_on[inner_covered], minlength=network.num_links)
+        halting = np.array([on_lane[ln][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for ln in lanes], dtype=float)
+        feeds = inner_lane >= 0
+        halting += np.bincount(inner_lane[feeds], inner_halting[feeds], minlength=len(lanes))
         by_lanes = np.bincount(move, share * halting[lane], minlength=instead.shape[0]) if lanes else 0.0
-        return DetectorCounts(queue, np.where(instead < 0, by_lanes, queue[instead]), vehicles)
+        standing = np.array([on_lane[ln][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for ln in box], dtype=float)
+        inside = np.bincount(box_light, standing, minlength=len(signals.intersections))
+        return DetectorCounts(queue, np.where(instead < 0, by_lanes, queue[instead]), vehicles, inside)
 
     cmd = _sumo_command(
         net_xml, routes, additional, seed=seed, begin=begin, end=end, tripinfo=tripinfo,
@@ -186,6 +266,10 @@ def run_max_pressure(
         for e in edges:
             traci.edge.subscribe(e, [tc.LAST_STEP_VEHICLE_HALTING_NUMBER, tc.LAST_STEP_VEHICLE_NUMBER])
         for ln in lanes:
+            traci.lane.subscribe(ln, [tc.LAST_STEP_VEHICLE_HALTING_NUMBER])
+        for ln in inner:
+            traci.lane.subscribe(ln, [tc.LAST_STEP_VEHICLE_HALTING_NUMBER, tc.LAST_STEP_VEHICLE_NUMBER])
+        for ln in box:
             traci.lane.subscribe(ln, [tc.LAST_STEP_VEHICLE_HALTING_NUMBER])
         traci.simulationStep()  # subscriptions report from the first step on
         t = traci.simulation.getTime()
@@ -228,22 +312,27 @@ def _sumo_command(
            str(Path(tripinfo).with_suffix(".stats.xml")), "--begin", f"{begin:g}", "--no-warnings"]  # fmt: skip
     if additional:
         cmd += ["-a", ",".join(_paths(additional))]
-    if end is not None:
-        cmd += ["--end", f"{end:g}"]
+    if end is not None:  # the trips still running at the end are scored with the time they lost so far
+        cmd += ["--end", f"{end:g}", "--tripinfo-output.write-unfinished"]
     return cmd
 
 
 def _scores(tripinfo: str | os.PathLike[str], stats: str | os.PathLike[str]) -> dict[str, float]:
     """A run's scores from SUMO's tripinfo and statistics: mean time loss per completed trip (s),
-    total time loss with departure delays (veh h), completed trips, teleports, and the vehicles
-    loaded and inserted."""
+    total time loss with departure delays (veh h; in a run cut at its end, the time lost so far
+    by the trips still running and the wait of those still to enter included, so a control that
+    builds a backlog is not scored on the trips it let through), completed trips, teleports, and
+    the vehicles loaded and inserted."""
     root = xml_root(stats, "statistics")
-    teleports, vehicles = root.find("teleports"), root.find("vehicles")
+    teleports, vehicles, trip_stats = root.find("teleports"), root.find("vehicles"), root.find("vehicleTripStatistics")
     trips = xml_root(tripinfo, "tripinfos").findall("tripinfo")
-    loss = [float(tr.get("timeLoss", "0")) + float(tr.get("departDelay", "0")) for tr in trips]
+    done = [tr for tr in trips if float(tr.get("arrival", "0")) >= 0.0]
+    loss = sum(float(tr.get("timeLoss", "0")) + float(tr.get("departDelay", "0")) for tr in trips)
+    waiting = float(vehicles.get("waiting", "0")) if vehicles is not None else 0.0
+    loss += waiting * (float(trip_stats.get("departDelayWaiting", "0")) if trip_stats is not None else 0.0)
     counts = {k: float(vehicles.get(k, "nan")) if vehicles is not None else np.nan for k in ("loaded", "inserted")}
-    return {"mean_time_loss_s": float(np.mean([float(tr.get("timeLoss", "0")) for tr in trips])) if trips else np.nan,
-            "total_time_loss_veh_h": float(np.sum(loss) / 3600.0), "completed_trips": float(len(trips)),
+    return {"mean_time_loss_s": float(np.mean([float(tr.get("timeLoss", "0")) for tr in done])) if done else np.nan,
+            "total_time_loss_veh_h": float(loss / 3600.0), "completed_trips": float(len(done)),
             "teleports": float(teleports.get("total", "0") if teleports is not None else 0),
             "loaded": counts["loaded"], "inserted": counts["inserted"]}  # fmt: skip
 
