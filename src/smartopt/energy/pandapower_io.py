@@ -54,7 +54,8 @@ def grid_from_pandapower(net: Any) -> Grid:
     ``net.bus.index[i]``; a line whose switch is open at one end keeps its other end (and its
     charging current) through one extra bus per open end, appended after the net's buses. Converted:
     in-service lines (parallel, derating, capacitance), two-winding transformers (T model, ratio tap
-    changers, phase shift), the one in-service ext_grid, loads and sgens (P, Q times scaling),
+    changers, phase shift), the in-service ext_grids (the first is ``slack_bus``, the others
+    ``extra_slack_bus``), loads and sgens (P, Q times scaling),
     storage (a generator feeding in ``-p_mw``), and switches (closed bus-bus switches become ties;
     open line switches cut the line at that end). Raises ``ValueError`` for elements it cannot
     represent exactly (PV generators, shunts, 3-winding transformers, ZIP loads, ...).
@@ -116,8 +117,11 @@ def grid_from_pandapower(net: Any) -> Grid:
     t_parallel = trafo["parallel"].to_numpy(dtype=float)
 
     ext = _in_service(net.ext_grid)
-    if len(ext) != 1:
-        raise ValueError(f"the net needs exactly one in-service ext_grid (the slack), got {len(ext)}")
+    if len(ext) == 0:
+        raise ValueError("the net needs an in-service ext_grid (the slack)")
+    ext_bus = [pos[int(b)] for b in ext["bus"]]
+    if len(set(ext_bus)) < len(ext_bus):
+        raise ValueError("ext_grid: two in-service ext_grids at one bus are not supported")
     load = _in_service(net.load)
     for col in (
         "const_z_p_percent",
@@ -169,9 +173,12 @@ def grid_from_pandapower(net: Any) -> Grid:
         gen_bus=np.array([pos[int(b)] for b in [*sgen["bus"], *storage["bus"]]], dtype=np.int64),
         gen_p_kw=np.concatenate([sgen_p, sto_p]),
         gen_q_kvar=np.concatenate([sgen_q, sto_q]),
-        slack_bus=pos[int(ext["bus"].iloc[0])],
+        slack_bus=ext_bus[0],
         slack_vm_pu=float(ext["vm_pu"].iloc[0]),
         slack_va_degree=float(ext["va_degree"].iloc[0]),
+        extra_slack_bus=np.array(ext_bus[1:], dtype=np.int64),
+        extra_slack_vm_pu=ext["vm_pu"].to_numpy(dtype=float)[1:],
+        extra_slack_va_degree=ext["va_degree"].to_numpy(dtype=float)[1:],
     )
 
 
@@ -217,6 +224,8 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
     for a, b in zip(grid.switch_bus_a, grid.switch_bus_b, strict=True):
         pp.create_switch(net, int(a), int(b), et="b", closed=True)
     pp.create_ext_grid(net, grid.slack_bus, vm_pu=grid.slack_vm_pu, va_degree=grid.slack_va_degree)
+    for bus, vm, va in zip(grid.extra_slack_bus, grid.extra_slack_vm_pu, grid.extra_slack_va_degree, strict=True):
+        pp.create_ext_grid(net, int(bus), vm_pu=float(vm), va_degree=float(va))
     for bus, p, q in zip(grid.load_bus, grid.load_p_kw, grid.load_q_kvar, strict=True):
         pp.create_load(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
     for bus, p, q in zip(grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, strict=True):
