@@ -224,7 +224,13 @@ def test_mv_oberrhein_with_two_external_grids_matches_pandapower(close_ties: boo
 def feeder_args(grid: Grid) -> tuple[Any, ...]:
     pu = grid.per_unit
     return (
-        pu.position_bus, pu.position_parent, pu.position_branch, pu.position_flipped, *pu.hybrid, pu.v_slack, 1000.0
+        pu.position_bus,
+        pu.position_parent,
+        pu.position_branch,
+        pu.position_flipped,
+        *pu.hybrid,
+        pu.v_slack,
+        1000.0,
     )
 
 
@@ -259,7 +265,9 @@ def test_make_feeder_refuses_hostile_breakpoints(leaf: Any, bus: Any, admittance
     im=st.floats(-1e300, 1e300, allow_nan=False),
     p_kw=st.floats(-1e12, 1e12, allow_nan=False),
 )
-def test_hostile_breakpoints_give_an_error_or_a_flagged_result(leaf: list[int], re: float, im: float, p_kw: float) -> None:
+def test_hostile_breakpoints_give_an_error_or_a_flagged_result(
+    leaf: list[int], re: float, im: float, p_kw: float
+) -> None:
     """Any breakpoints and loop admittances either raise ValueError or solve to finite voltages
     flagged converged, or NaN flagged not converged: never a crash or a hang."""
     grid = ring_grid()

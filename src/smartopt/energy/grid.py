@@ -197,9 +197,7 @@ class Grid(ToDict):
             slack_vm_pu=float(_quantity("slack_vm_pu", [self.slack_vm_pu], None, positive=True)[0]),
             slack_va_degree=float(float_array("slack_va_degree", [self.slack_va_degree], max_abs=MAX_GRID_VALUE)[0]),
             extra_slack_bus=extra,
-            extra_slack_vm_pu=_filled(
-                "extra_slack_vm_pu", self.extra_slack_vm_pu, np.ones(extra.shape), positive=True
-            ),
+            extra_slack_vm_pu=_filled("extra_slack_vm_pu", self.extra_slack_vm_pu, np.ones(extra.shape), positive=True),
             extra_slack_va_degree=_filled("extra_slack_va_degree", self.extra_slack_va_degree, np.zeros(extra.shape)),
             bus_name=np.array([f"bus {i}" for i in range(n)])
             if self.bus_name is None
@@ -335,11 +333,13 @@ class Grid(ToDict):
 
     def __repr__(self) -> str:
         levels = ", ".join(f"{v:g} kV" for v in sorted(set(self.bus_vn_kv.tolist()), reverse=True))
+        slacks = (
+            f"slack buses {self.slack_buses.tolist()}" if self.extra_slack_bus.size else f"slack bus {self.slack_bus}"
+        )
         return (
             f"Grid({self.num_buses} buses ({levels}), {self.num_lines} lines, {self.num_trafos} transformers, "
             f"{self.switch_bus_a.shape[0]} closed switches, {self.num_loads} loads, {self.num_gens} generators, "
-            + (f"slack bus {self.slack_bus}" if self.extra_slack_bus.size == 0 else f"slack buses {self.slack_buses.tolist()}")
-            + (f", {self.num_loops} loops)" if self.num_loops else ")")
+            f"{slacks}{f', {self.num_loops} loops' if self.num_loops else ''})"
         )
 
 
@@ -534,7 +534,7 @@ class PerUnitModel:
             ]
         )
 
-        n, nb = grid.num_buses, frm.size
+        n = grid.num_buses
         meshed = grid.num_loops > 0 or grid.extra_slack_bus.size > 0
         order, parent, via, leaf, into = _tree(grid, frm, to, meshed)
         n_src = grid.slack_buses.size if meshed else 0

@@ -417,7 +417,8 @@ def voltage_sensitivities(result: PowerFlowResult, snapshot: int = 0) -> Voltage
     grid = result.grid
     pu: PerUnitModel = grid.per_unit
     rep = pu.bus_representative()
-    keep = np.flatnonzero((rep == np.arange(grid.num_buses)) & ~np.isin(np.arange(grid.num_buses), rep[grid.slack_buses]))
+    bus = np.arange(grid.num_buses)
+    keep = np.flatnonzero((rep == bus) & ~np.isin(bus, rep[grid.slack_buses]))
     v = result.vm_pu[snapshot] * np.exp(1j * np.deg2rad(result.va_degree[snapshot]))
     y = pu.ybus()
     i_bus = y @ v
