@@ -234,47 +234,67 @@ def feeder_args(grid: Grid) -> tuple[Any, ...]:
     )
 
 
+def test_the_ring_grids_feeder_is_built_from_its_breakpoints() -> None:
+    pu = ring_grid().per_unit
+    n_pos = 1 + 12 + 3  # the virtual source, the buses, a leaf per loop
+    assert (pu.position_bus.size, pu.num_sources, pu.feeder.loops) == (n_pos, 2, 3)
+    again = _power_flow.make_feeder(
+        *feeder_args(ring_grid()), pu.breakpoint_leaf, pu.breakpoint_bus, np.linalg.inv(pu.loop_impedance),
+        np.zeros((n_pos, 3)),
+    )  # fmt: skip
+    assert again.loops == 3
+
+
+ONE = np.ones((1, 1))
+VOLTAGE = np.zeros((16, 1))
+
+
 @pytest.mark.parametrize(
-    ("leaf", "bus", "admittance", "match"),
+    ("leaf", "bus", "admittance", "voltage", "match"),
     [
-        ([1.5], [2], np.ones((1, 1)), "breakpoint_leaf must be an integer or bool array"),
-        ([[1]], [2], np.ones((1, 1)), "breakpoint_leaf must be one-dimensional"),
-        ([1], [2, 3], np.ones((1, 1)), "breakpoint_leaf and breakpoint_bus must have one entry per loop"),
-        ([1], [2], np.ones((2, 2)), r"loop_admittance must have shape \(loops, loops\) = \(1, 1\)"),
-        ([1], [2], np.ones(1), r"loop_admittance must have shape \(loops, loops\)"),
-        ([0], [2], np.ones((1, 1)), "breakpoint position out of range"),
-        ([1], [-1], np.ones((1, 1)), "breakpoint position out of range"),
-        ([99], [2], np.ones((1, 1)), "breakpoint position out of range"),
-        ([2**40], [2], np.ones((1, 1)), r"breakpoint_leaf\[0\]=1099511627776 is out of range"),
-        ([2], [2], np.ones((1, 1)), "a breakpoint's leaf and bus must differ"),
-        ([1], [2], np.full((1, 1), np.nan), "loop_admittance must be finite"),
-        ([1], [2], np.full((1, 1), np.inf * 1j), "loop_admittance must be finite"),
-        ([1], [2], [["x"]], None),
+        ([1.5], [2], ONE, VOLTAGE, "breakpoint_leaf must be an integer or bool array"),
+        ([[1]], [2], ONE, VOLTAGE, "breakpoint_leaf must be one-dimensional"),
+        ([1], [2, 3], ONE, VOLTAGE, "breakpoint_leaf and breakpoint_bus must have one entry per loop"),
+        ([1], [2], np.ones((2, 2)), VOLTAGE, r"loop_admittance must have shape \(loops, loops\) = \(1, 1\)"),
+        ([1], [2], np.ones(1), VOLTAGE, r"loop_admittance must have shape \(loops, loops\)"),
+        ([1], [2], ONE, None, r"loop_voltage must be a complex array of shape \(buses, loops\) = \(16, 1\)"),
+        ([1], [2], ONE, np.zeros((15, 1)), r"loop_voltage must be a complex array of shape"),
+        ([1], [2], ONE, [["x"] * 1] * 16, r"loop_voltage must be a complex array of shape"),
+        ([0], [2], ONE, VOLTAGE, "breakpoint position out of range"),
+        ([1], [-1], ONE, VOLTAGE, "breakpoint position out of range"),
+        ([99], [2], ONE, VOLTAGE, "breakpoint position out of range"),
+        ([2**40], [2], ONE, VOLTAGE, r"breakpoint_leaf\[0\]=1099511627776 is out of range"),
+        ([2], [2], ONE, VOLTAGE, "a breakpoint's leaf and bus must differ"),
+        ([1], [2], np.full((1, 1), np.nan), VOLTAGE, "loop_admittance must be finite"),
+        ([1], [2], np.full((1, 1), np.inf * 1j), VOLTAGE, "loop_admittance must be finite"),
+        ([1], [2], ONE, np.full((16, 1), np.nan), "loop_voltage must be finite"),
+        ([1], [2], [["x"]], VOLTAGE, None),
     ],
 )
-def test_make_feeder_refuses_hostile_breakpoints(leaf: Any, bus: Any, admittance: Any, match: str | None) -> None:
-    grid = ring_grid()
+def test_make_feeder_refuses_hostile_breakpoints(
+    leaf: Any, bus: Any, admittance: Any, voltage: Any, match: str | None
+) -> None:
     with pytest.raises((ValueError, TypeError), match=match):
-        _power_flow.make_feeder(*feeder_args(grid), leaf, bus, admittance)
+        _power_flow.make_feeder(*feeder_args(ring_grid()), leaf, bus, admittance, voltage)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     leaf=st.lists(st.integers(-3, 30), min_size=1, max_size=4),
-    re=st.floats(-1e300, 1e300, allow_nan=False),
-    im=st.floats(-1e300, 1e300, allow_nan=False),
+    y=st.complex_numbers(max_magnitude=1e300, allow_nan=False, allow_infinity=False),
+    dv=st.complex_numbers(max_magnitude=1e300, allow_nan=False, allow_infinity=False),
     p_kw=st.floats(-1e12, 1e12, allow_nan=False),
 )
 def test_hostile_breakpoints_give_an_error_or_a_flagged_result(
-    leaf: list[int], re: float, im: float, p_kw: float
+    leaf: list[int], y: complex, dv: complex, p_kw: float
 ) -> None:
-    """Any breakpoints and loop admittances either raise ValueError or solve to finite voltages
-    flagged converged, or NaN flagged not converged: never a crash or a hang."""
+    """Any breakpoints, loop admittances and voltage responses either raise ValueError or solve to
+    finite voltages flagged converged, or NaN flagged not converged: never a crash or a hang."""
     grid = ring_grid()
     m = len(leaf)
     bus = [(v * 7 + 3) % 20 - 1 for v in leaf]
     try:
-        feeder = _power_flow.make_feeder(*feeder_args(grid), leaf, bus, np.full((m, m), complex(re, im)))
+        feeder = _power_flow.make_feeder(*feeder_args(grid), leaf, bus, np.full((m, m), y), np.full((16, m), dv))
     except ValueError:
         return
     pu = grid.per_unit

@@ -27,7 +27,8 @@ std::shared_ptr<en::Feeder> make_feeder(const py::object &bus, const py::object 
                                         const CArray<en::cplx> &a, const CArray<en::cplx> &b,
                                         const CArray<en::cplx> &c, const CArray<en::cplx> &d, en::cplx v_slack,
                                         double base_kva, const py::object &breakpoint_leaf,
-                                        const py::object &breakpoint_bus, const CArray<en::cplx> &loop_admittance) {
+                                        const py::object &breakpoint_bus, const CArray<en::cplx> &loop_admittance,
+                                        const py::object &loop_voltage) {
     auto f = std::make_shared<en::Feeder>();
     f->bus = integers<int32_t>(bus, "bus");
     f->parent = integers<int32_t>(parent, "parent");
@@ -46,6 +47,14 @@ std::shared_ptr<en::Feeder> make_feeder(const py::object &bus, const py::object 
         throw py::value_error("loop_admittance must have shape (loops, loops) = (" + std::to_string(m) + ", " +
                               std::to_string(m) + ")");
     f->loop_admittance.assign(loop_admittance.data(), loop_admittance.data() + loop_admittance.size());
+    // None: no loops (shape (buses, 0)).
+    const auto n = static_cast<py::ssize_t>(f->bus.size());
+    const auto s = loop_voltage.is_none() ? CArray<en::cplx>(std::vector<py::ssize_t>{n, 0})
+                                          : CArray<en::cplx>::ensure(loop_voltage);
+    if (!s || s.ndim() != 2 || s.shape(0) != n || s.shape(1) != m)
+        throw py::value_error("loop_voltage must be a complex array of shape (buses, loops) = (" + std::to_string(n) +
+                              ", " + std::to_string(m) + ")");
+    f->loop_voltage.assign(s.data(), s.data() + s.size());
     try {
         f->check();
     } catch (const std::invalid_argument &e) {
@@ -109,7 +118,8 @@ PYBIND11_MODULE(_power_flow, m) {
     m.def("make_feeder", &make_feeder, py::arg("bus"), py::arg("parent"), py::arg("branch"), py::arg("flipped"),
           py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), py::arg("v_slack"), py::arg("base_kva"),
           py::arg("breakpoint_leaf") = py::array_t<int32_t>(0), py::arg("breakpoint_bus") = py::array_t<int32_t>(0),
-          py::arg("loop_admittance") = py::array_t<en::cplx>(std::vector<py::ssize_t>{0, 0}));
+          py::arg("loop_admittance") = py::array_t<en::cplx>(std::vector<py::ssize_t>{0, 0}),
+          py::arg("loop_voltage") = py::none());
     py::class_<Flows>(m, "Flows", "Per snapshot: voltages, branch currents (p.u.), slack power (kVA), sweeps")
         .def_readonly("v", &Flows::v)
         .def_readonly("i_from", &Flows::i_from)

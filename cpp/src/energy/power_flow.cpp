@@ -27,12 +27,13 @@ bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag());
 // Per-worker state of kW lanes, position-major: x[i * kW + lane]. Real and imaginary parts apart,
 // and arithmetic written out (std::complex's operators guard inf/NaN corner cases through library
 // calls that cost more than the sweep).
-// A meshed feeder's breakpoint currents and voltage mismatches: br, bi, er, ei (m * kW, loop-major).
+// A meshed feeder's breakpoint currents, voltage mismatches and current corrections: br, bi, er,
+// ei, dr, di (m * kW, loop-major).
 struct Lanes {
-    std::vector<double> sr, si, vr, vi, jr, ji, pr, pi, br, bi, er, ei;
+    std::vector<double> sr, si, vr, vi, jr, ji, pr, pi, br, bi, er, ei, dr, di;
     Lanes(size_t n, size_t m)
         : sr(n * kW), si(n * kW), vr(n * kW), vi(n * kW), jr(n * kW), ji(n * kW), pr(n * kW), pi(n * kW),
-          br(m * kW), bi(m * kW), er(m * kW), ei(m * kW) {}
+          br(m * kW), bi(m * kW), er(m * kW), ei(m * kW), dr(m * kW), di(m * kW) {}
 };
 
 // Backward sweep: each bus's drawn current (its load, the breakpoint currents if Meshed, then its
@@ -101,11 +102,13 @@ std::array<double, kW> forward(const Feeder &f, Lanes &w) {
 }
 
 // Compensation step of a meshed feeder: each breakpoint's voltage mismatch E = V_leaf - V_bus
-// corrects the breakpoint currents, I += loop_admittance E, of the lanes not done (so a solved
-// snapshot's currents stay as solved, for the next one's warm start); returns each lane's largest |E|^2.
+// corrects the breakpoint currents by dI = loop_admittance E and the voltages by loop_voltage dI,
+// in the lanes not done (so a solved snapshot's currents stay as solved, for the next one's warm
+// start); returns each lane's largest |E|^2.
 std::array<double, kW> compensate(const Feeder &f, Lanes &w, const std::array<bool, kW> &done) {
-    const int32_t m = f.loops();
-    double *__restrict er = w.er.data(), *__restrict ei = w.ei.data();
+    const int32_t m = f.loops(), n = f.size();
+    double *__restrict er = w.er.data(), *__restrict ei = w.ei.data(), *__restrict dr = w.dr.data(),
+                       *__restrict di = w.di.data();
     double e2[kW] = {};
     for (int32_t k = 0; k < m; ++k) {
         const int32_t leaf = f.breakpoint_leaf[k] * kW, into = f.breakpoint_bus[k] * kW;
@@ -116,12 +119,27 @@ std::array<double, kW> compensate(const Feeder &f, Lanes &w, const std::array<bo
         }
     }
     for (int32_t j = 0; j < m; ++j) {
+        double sr[kW] = {}, si[kW] = {};
         for (int32_t k = 0; k < m; ++k) {
             const cplx y = f.loop_admittance[static_cast<size_t>(j) * m + k];
             for (int l = 0; l < kW; ++l) {
-                if (done[l]) continue;
-                w.br[j * kW + l] += y.real() * er[k * kW + l] - y.imag() * ei[k * kW + l];
-                w.bi[j * kW + l] += y.real() * ei[k * kW + l] + y.imag() * er[k * kW + l];
+                sr[l] += y.real() * er[k * kW + l] - y.imag() * ei[k * kW + l];
+                si[l] += y.real() * ei[k * kW + l] + y.imag() * er[k * kW + l];
+            }
+        }
+        for (int l = 0; l < kW; ++l) {
+            dr[j * kW + l] = done[l] ? 0.0 : sr[l];
+            di[j * kW + l] = done[l] ? 0.0 : si[l];
+            w.br[j * kW + l] += dr[j * kW + l];
+            w.bi[j * kW + l] += di[j * kW + l];
+        }
+    }
+    for (int32_t i = 1; i < n; ++i) {
+        for (int32_t j = 0; j < m; ++j) {
+            const cplx s = f.loop_voltage[static_cast<size_t>(i) * m + j];
+            for (int l = 0; l < kW; ++l) {
+                w.vr[i * kW + l] += s.real() * dr[j * kW + l] - s.imag() * di[j * kW + l];
+                w.vi[i * kW + l] += s.real() * di[j * kW + l] + s.imag() * dr[j * kW + l];
             }
         }
     }
@@ -276,6 +294,7 @@ void Feeder::check() const {
     const size_t m = breakpoint_leaf.size();
     require(breakpoint_bus.size() == m, "breakpoint_leaf and breakpoint_bus must have one entry per loop");
     require(loop_admittance.size() == m * m, "loop_admittance must have loops * loops entries");
+    require(loop_voltage.size() == n * m, "loop_voltage must have buses * loops entries");
     for (size_t k = 0; k < m; ++k) {
         const int32_t leaf = breakpoint_leaf[k], into = breakpoint_bus[k];
         require(leaf >= 1 && static_cast<size_t>(leaf) < n && into >= 0 && static_cast<size_t>(into) < n,
@@ -283,6 +302,7 @@ void Feeder::check() const {
         require(leaf != into, "a breakpoint's leaf and bus must differ");
     }
     for (const cplx &y : loop_admittance) require(finite(y), "loop_admittance must be finite");
+    for (const cplx &y : loop_voltage) require(finite(y), "loop_voltage must be finite");
     require(std::isfinite(base_kva) && base_kva > 0.0, "base_kva must be positive");
 }
 

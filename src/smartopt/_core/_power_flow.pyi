@@ -39,6 +39,7 @@ def make_feeder(
     breakpoint_leaf: npt.ArrayLike = ...,
     breakpoint_bus: npt.ArrayLike = ...,
     loop_admittance: npt.ArrayLike = ...,
+    loop_voltage: npt.ArrayLike | None = None,
 ) -> Feeder: ...
 def solve(
     feeder: Feeder,

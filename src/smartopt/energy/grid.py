@@ -430,15 +430,16 @@ def _tree(
     return order, parent, via, leaf, into
 
 
-def _loop_impedance(
+def _loop_response(
     parent: npt.NDArray[np.int32],
     hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray],
     leaf: npt.NDArray[np.int32],
     into: npt.NDArray[np.int32],
-) -> ComplexArray:
-    """``Z[j, k] = -d(V_leaf_j - V_into_j) / dI_k`` (pu): the tree's voltage response to breakpoint
-    current k (drawn at leaf k, given back at bus k) with the source at zero volts, by exact
-    elimination towards the source (each subtree's admittance and current as seen from its parent)."""
+) -> tuple[ComplexArray, ComplexArray]:
+    """The tree's voltage response to the breakpoint currents (drawn at leaf k, given back at bus k)
+    with the source at zero volts, by exact elimination towards the source (each subtree's
+    admittance and current as seen from its parent): ``dV[i, k] = dV_i / dI_k`` per position and the
+    loop impedance matrix ``Z[j, k] = -d(V_leaf_j - V_into_j) / dI_k`` (pu)."""
     a, b, c, d = hybrid
     n, m = parent.size, leaf.size
     y_sub = np.zeros(n, complex)  # admittance each position draws per volt of its own voltage
@@ -453,7 +454,7 @@ def _loop_impedance(
     v = np.zeros((n, m), complex)
     for i in range(1, n):
         v[i] = (c[i] * v[parent[i]] + d[i] * j_src[i]) / den[i]
-    return np.asarray(v[into] - v[leaf], dtype=np.complex128)
+    return v, np.asarray(v[into] - v[leaf], dtype=np.complex128)
 
 
 @dataclass(frozen=True, eq=False)
@@ -494,7 +495,7 @@ class PerUnitModel:
     breakpoint_bus: npt.NDArray[np.int32]
     """Position of the bus each breakpoint leaf was cut from."""
     loop_impedance: ComplexArray
-    """``(loops, loops)`` loop impedance matrix of the tree (pu, see :func:`_loop_impedance`)."""
+    """``(loops, loops)`` loop impedance matrix of the tree (pu, see :func:`_loop_response`)."""
     num_sources: int
     """Slacks on source branches from a virtual source (0: position 0 is the one slack)."""
 
@@ -573,9 +574,9 @@ class PerUnitModel:
         a, b, c, d = hybrid
         v_slack = complex(1.0) if meshed else complex(slack_v[0])
         bp_leaf, bp_bus = np.array(leaf, np.int32), np.array(into, np.int32)
-        z_loop = _loop_impedance(par, (a, b, c, d), bp_leaf, bp_bus)
+        dv, z_loop = _loop_response(par, (a, b, c, d), bp_leaf, bp_bus)
         feeder = _power_flow.make_feeder(
-            bus, par, pos_branch, flipped, a, b, c, d, v_slack, BASE_KVA, bp_leaf, bp_bus, np.linalg.inv(z_loop)
+            bus, par, pos_branch, flipped, a, b, c, d, v_slack, BASE_KVA, bp_leaf, bp_bus, np.linalg.inv(z_loop), dv
         )
         return cls(
             num_buses=n,

@@ -30,11 +30,13 @@ struct Feeder {
     // broken at one branch: that branch's end at some bus hangs from the tree as an extra leaf
     // position breakpoint_leaf[k], and a breakpoint current I_k flows from that leaf into position
     // breakpoint_bus[k] (the leaf draws I_k, the bus receives it) so that the two voltages agree.
-    // After each forward sweep the mismatches E = V_leaf - V_bus correct the currents,
-    // I += loop_admittance E, where loop_admittance (m x m, row-major, pu) is the inverse of the
-    // tree's loop impedance matrix Z[j][k] = -d(V_leaf_j - V_bus_j)/dI_k.
+    // After each forward sweep the mismatches E = V_leaf - V_bus correct the currents by
+    // dI = loop_admittance E, where loop_admittance (m x m, row-major, pu) is the inverse of the
+    // tree's loop impedance matrix Z[j][k] = -d(V_leaf_j - V_bus_j)/dI_k, and the voltages by
+    // loop_voltage dI, where loop_voltage (size x m, row-major, pu) is dV_position/dI_k, so the
+    // next backward sweep draws the load currents of the corrected voltages.
     std::vector<int32_t> breakpoint_leaf, breakpoint_bus;
-    std::vector<cplx> loop_admittance;
+    std::vector<cplx> loop_admittance, loop_voltage;
 
     int32_t size() const { return static_cast<int32_t>(bus.size()); }
     int32_t loops() const { return static_cast<int32_t>(breakpoint_leaf.size()); }
