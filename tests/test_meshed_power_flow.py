@@ -108,6 +108,19 @@ def test_meshed_case33bw_with_its_ties_closed_matches_pandapower() -> None:
     assert_matches(net, result)
 
 
+def test_meshed_lv_grid_matches_pandapower() -> None:
+    """A Kerber suburban LV cable grid with three cables joining the ends of different feeders."""
+    net = quiet(pn.create_kerber_vorstadtnetz_kabel_1)
+    lv = net.bus.index[net.bus.vn_kv < 1.0]
+    for a, b in [(lv[10], lv[60]), (lv[25], lv[90]), (lv[40], lv[120])]:
+        pp.create_line(net, a, b, length_km=0.08, std_type="NAYY 4x150 SE")
+    grid = grid_from_pandapower(net)
+    assert grid.num_loops == 3
+    result = power_flow(grid)
+    runpp(net)
+    assert_matches(net, result)
+
+
 def test_parallel_lines_share_the_current_of_one_line_of_half_impedance() -> None:
     """A reference without pandapower: two equal parallel lines (a loop) carry half the current of
     one line of half their impedance (radial, solved by the plain sweep), at the same voltages."""
