@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -19,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartopt._core import _power_flow
-from smartopt.energy import Grid, grid_from_pandapower, grid_to_pandapower, power_flow
+from smartopt.app.district import District
+from smartopt.energy import Grid, grid_from_pandapower, grid_to_pandapower, plan_day, power_flow, voltage_sensitivities
 from smartopt.energy.power_flow import PowerFlowResult
 
 pp = pytest.importorskip("pandapower", reason="pandapower (test extra) is the reference power flow")
@@ -316,3 +318,44 @@ def test_hostile_breakpoints_give_an_error_or_a_flagged_result(
     flows = _power_flow.solve(feeder, pu.load_pos, p, p / 3, pu.gen_pos, gen, gen, 1e-9, 50, 1, 2)
     ok = flows.converged
     assert np.isfinite(flows.v[ok]).all() and np.isnan(flows.v[~ok]).all()
+
+
+def test_plan_day_refuses_grid_limits_on_a_meshed_grid(district: District) -> None:
+    """The day plan's branch limits take the demand below each branch, which a loop does not define."""
+    day = district.energy
+    grid = day.grid
+    a, b = int(grid.line_to[0]), int(grid.line_to[-1])  # two MV feeder ends: a cable between them closes a loop
+    assert grid.bus_vn_kv[a] == grid.bus_vn_kv[b]
+
+    def more(name: str, value: float) -> Any:
+        return np.append(getattr(grid, name), value)
+
+    meshed = replace(
+        grid,
+        line_from=more("line_from", a),
+        line_to=more("line_to", b),
+        line_r_ohm_per_km=more("line_r_ohm_per_km", 0.2),
+        line_x_ohm_per_km=more("line_x_ohm_per_km", 0.1),
+        line_b_us_per_km=more("line_b_us_per_km", 0.0),
+        line_length_km=more("line_length_km", 1.0),
+        line_max_i_ka=more("line_max_i_ka", 0.3),
+    )
+    assert meshed.num_loops == 1
+    meshed_day = replace(day, grid=meshed)
+    assert meshed_day.power_flow().converged.all()
+    with pytest.raises(ValueError, match=r"plan_day's grid limits need a radial grid with one slack \(this one has 1"):
+        plan_day(meshed_day)
+
+
+def test_voltage_sensitivities_on_a_meshed_grid_match_finite_differences() -> None:
+    grid = ring_grid()
+    base = power_flow(grid, tol_pu=1e-13)
+    sens = voltage_sensitivities(base)
+    load = 6  # on the ring through both substations
+    bus = int(grid.load_bus[load])
+    step = 1.0  # kW
+    p = grid.load_p_kw.copy()
+    p[load] += step
+    moved = power_flow(grid, p, grid.load_q_kvar, tol_pu=1e-13)
+    np.testing.assert_allclose((base.vm_pu[0] - moved.vm_pu[0]) / step, sens.dv_dp[:, bus], rtol=1e-3, atol=1e-10)
+    assert (sens.dv_dp[:, grid.slack_buses] == 0).all()
