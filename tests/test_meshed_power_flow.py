@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from smartopt._core import _power_flow
 from smartopt.app.district import District
 from smartopt.energy import Grid, grid_from_pandapower, grid_to_pandapower, plan_day, power_flow, voltage_sensitivities
+from smartopt.energy import grid as grid_module
 from smartopt.energy.power_flow import PowerFlowResult
 
 pp = pytest.importorskip("pandapower", reason="pandapower (test extra) is the reference power flow")
@@ -359,3 +360,10 @@ def test_voltage_sensitivities_on_a_meshed_grid_match_finite_differences() -> No
     moved = power_flow(grid, p, grid.load_q_kvar, tol_pu=1e-13)
     np.testing.assert_allclose((base.vm_pu[0] - moved.vm_pu[0]) / step, sens.dv_dp[:, bus], rtol=1e-3, atol=1e-10)
     assert (sens.dv_dp[:, grid.slack_buses] == 0).all()
+
+
+def test_strongly_meshed_grids_are_refused_before_the_dense_loop_matrices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grid_module, "MAX_LOOP_ENTRIES", 40)
+    net = ring_with_two_slacks()
+    with pytest.raises(ValueError, match=r"the grid has 3 loops over 12 buses: .* would exceed 40 entries"):
+        grid_from_pandapower(net).per_unit  # noqa: B018

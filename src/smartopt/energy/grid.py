@@ -347,6 +347,9 @@ class Grid(ToDict):
 
 BASE_KVA = 1000.0
 """Power base of the per-unit system (kVA)."""
+MAX_LOOP_ENTRIES = 20_000_000
+"""Largest ``positions x loops`` of a meshed grid's voltage response to its breakpoint currents (a
+dense complex matrix, 320 MB at this size): beyond it the grid is not weakly meshed."""
 
 ComplexArray = npt.NDArray[np.complex128]
 
@@ -574,6 +577,11 @@ class PerUnitModel:
         a, b, c, d = hybrid
         v_slack = complex(1.0) if meshed else complex(slack_v[0])
         bp_leaf, bp_bus = np.array(leaf, np.int32), np.array(into, np.int32)
+        if bus.size * bp_leaf.size > MAX_LOOP_ENTRIES:
+            raise ValueError(
+                f"the grid has {bp_leaf.size} loops over {n} buses: the compensation method's dense "
+                f"buses x loops response would exceed {MAX_LOOP_ENTRIES:,} entries (not a weakly meshed grid)"
+            )
         dv, z_loop = _loop_response(par, (a, b, c, d), bp_leaf, bp_bus)
         feeder = _power_flow.make_feeder(
             bus, par, pos_branch, flipped, a, b, c, d, v_slack, BASE_KVA, bp_leaf, bp_bus, np.linalg.inv(z_loop), dv
