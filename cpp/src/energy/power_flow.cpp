@@ -26,9 +26,8 @@ bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag());
 
 // Per-worker state of kW lanes, position-major: x[i * kW + lane]. Real and imaginary parts apart,
 // and arithmetic written out (std::complex's operators guard inf/NaN corner cases through library
-// calls that cost more than the sweep).
-// A meshed feeder's breakpoint currents, voltage mismatches and current corrections: br, bi, er,
-// ei, dr, di (m * kW, loop-major).
+// calls that cost more than the sweep). On a meshed feeder also its breakpoint currents, voltage
+// mismatches and current corrections: br, bi, er, ei, dr, di (m * kW, loop-major).
 struct Lanes {
     std::vector<double> sr, si, vr, vi, jr, ji, pr, pi, br, bi, er, ei, dr, di;
     Lanes(size_t n, size_t m)
@@ -203,8 +202,6 @@ void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool w
     }
     w.vr[l] = f.v_slack.real();
     w.vi[l] = f.v_slack.imag();
-    if (!warm)
-        for (int32_t k = 0; k < f.loops(); ++k) w.br[k * kW + l] = w.bi[k * kW + l] = 0.0;
     if (warm) {
         const cplx *prev = out.v + (t - 1) * n;
         for (int32_t i = 1; i < n; ++i) {
@@ -213,6 +210,7 @@ void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool w
         }
         return;
     }
+    for (int32_t k = 0; k < f.loops(); ++k) w.br[k * kW + l] = w.bi[k * kW + l] = 0.0;
     for (int32_t i = 1; i < n; ++i) {
         const int32_t q = i * kW + l, u = f.parent[i] * kW + l;
         const double cr = f.c[i].real(), ci = f.c[i].imag();
