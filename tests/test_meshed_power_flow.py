@@ -367,3 +367,34 @@ def test_strongly_meshed_grids_are_refused_before_the_dense_loop_matrices(monkey
     net = ring_with_two_slacks()
     with pytest.raises(ValueError, match=r"the grid has 3 loops over 12 buses: .* would exceed 40 entries"):
         grid_from_pandapower(net).per_unit  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            lambda net: pp.create_gen(net, 3, p_mw=0.1, vm_pu=1.0),
+            r"^gen 0: pandapower element table 'gen' is not supported \(this row is in service\)$",
+        ),
+        (lambda net: pp.create_shunt(net, 4, q_mvar=0.1), r"^shunt 0: pandapower element table 'shunt' is not"),
+        (lambda net: net.trafo.__setitem__("df", [1.0, 0.9]), r"^trafo 1: derating factors \(df\) other than 1"),
+        (lambda net: net.line.__setitem__("g_us_per_km", [0.0] * 10 + [1.0]), r"^line 10: shunt conductance"),
+        (
+            lambda net: net.load.__setitem__("const_z_p_percent", [0.0, 0.0, 20.0] + [0.0] * 6),
+            r"^load 2: loads with const_z_p_percent != 0 are not supported \(constant power only\)$",
+        ),
+        (
+            lambda net: pp.create_switch(net, 0, 0, et="t", closed=False),
+            r"^switch 0: open transformer switches are not supported",
+        ),
+        (
+            lambda net: pp.create_ext_grid(net, 1),
+            r"^ext_grid 2: two in-service ext_grids at one bus are not supported$",
+        ),
+    ],
+)
+def test_from_pandapower_names_the_row_it_cannot_convert(change: Callable[[Any], Any], match: str) -> None:
+    net = ring_with_two_slacks()
+    change(net)
+    with pytest.raises(ValueError, match=match):
+        grid_from_pandapower(net)
