@@ -113,19 +113,21 @@ def small_grid(**changes: Any) -> Grid:
     ("changes", "match"),
     [
         (
-            {
-                "line_from": [0, 1],
-                "line_to": [1, 0],
-                "line_r_ohm_per_km": [0.1, 0.1],
-                "line_x_ohm_per_km": [0.1, 0.1],
-                "line_max_i_ka": [1.0, 1.0],
-            },
-            r"grid is not radial: line 1 \(bus 1 - bus 0\) closes the loop bus 0 - bus 1 - bus 0",
+            {"bus_vn_kv": [22.9, 22.9, 0.4, 22.9], "switch_bus_a": [1, 3], "switch_bus_b": [3, 1]},
+            r"switch 1 \(bus 3 - bus 1\) closes a loop of closed switches \(zero impedance\): bus 1 - bus 3 - bus 1",
+        ),
+        (
+            {"bus_vn_kv": [22.9, 22.9, 0.4, 22.9], "switch_bus_a": [0], "switch_bus_b": [3], "extra_slack_bus": [3]},
+            r"switch 0 \(bus 0 - bus 3\) closes a loop of closed switches and slacks \(zero impedance\): "
+            r"bus 3 - bus 0 - bus 3",
         ),
         (
             {"bus_vn_kv": [22.9, 22.9, 0.4, 0.4], "switch_bus_a": [2, 3], "switch_bus_b": [3, 1]},
-            r"switch 1 \(bus 3 - bus 1\) closes the loop bus 1 - bus 2 - bus 3 - bus 1",
+            r"switch 1 joins buses of different voltage \(0.4 kV and 22.9 kV\)",
         ),
+        ({"line_to": [0]}, "line 0 joins bus 0 to itself"),
+        ({"extra_slack_bus": [0]}, r"slack_bus and extra_slack_bus must name distinct buses, got \[0, 0\]"),
+        ({"extra_slack_bus": [1], "extra_slack_vm_pu": [0.0]}, r"extra_slack_vm_pu\[0\]=0.0 must be > 0"),
         ({"bus_vn_kv": [22.9, 22.9, 0.4, 0.4]}, "bus 3 is islanded: no path to the slack bus 0"),
         ({"line_r_ohm_per_km": [0.0], "line_x_ohm_per_km": [0.0]}, r"line 0 has zero impedance"),
         ({"line_r_ohm_per_km": [-0.1]}, r"line_r_ohm_per_km\[0\]=-0.1 must be >= 0"),

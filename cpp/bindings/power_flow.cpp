@@ -1,4 +1,4 @@
-// pybind11 bindings of the radial power flow: smartopt._core._power_flow.
+// pybind11 bindings of the power flow (radial and weakly meshed feeders): smartopt._core._power_flow.
 // Private module: smartopt.energy.power_flow validates user input first; the C++ side checks again.
 #include "arrays.hpp"
 
@@ -26,7 +26,9 @@ std::shared_ptr<en::Feeder> make_feeder(const py::object &bus, const py::object 
                                         const py::object &flipped,
                                         const CArray<en::cplx> &a, const CArray<en::cplx> &b,
                                         const CArray<en::cplx> &c, const CArray<en::cplx> &d, en::cplx v_slack,
-                                        double base_kva) {
+                                        double base_kva, const py::object &breakpoint_leaf,
+                                        const py::object &breakpoint_bus, const CArray<en::cplx> &loop_admittance,
+                                        const py::object &loop_voltage) {
     auto f = std::make_shared<en::Feeder>();
     f->bus = integers<int32_t>(bus, "bus");
     f->parent = integers<int32_t>(parent, "parent");
@@ -38,6 +40,21 @@ std::shared_ptr<en::Feeder> make_feeder(const py::object &bus, const py::object 
     f->d = to_vector(d, "d");
     f->v_slack = v_slack;
     f->base_kva = base_kva;
+    f->breakpoint_leaf = integers<int32_t>(breakpoint_leaf, "breakpoint_leaf");
+    f->breakpoint_bus = integers<int32_t>(breakpoint_bus, "breakpoint_bus");
+    const auto m = static_cast<py::ssize_t>(f->breakpoint_leaf.size());
+    if (loop_admittance.ndim() != 2 || loop_admittance.shape(0) != m || loop_admittance.shape(1) != m)
+        throw py::value_error("loop_admittance must have shape (loops, loops) = (" + std::to_string(m) + ", " +
+                              std::to_string(m) + ")");
+    f->loop_admittance.assign(loop_admittance.data(), loop_admittance.data() + loop_admittance.size());
+    // None: no loops (shape (buses, 0)).
+    const auto n = static_cast<py::ssize_t>(f->bus.size());
+    const auto s = loop_voltage.is_none() ? CArray<en::cplx>(std::vector<py::ssize_t>{n, 0})
+                                          : CArray<en::cplx>::ensure(loop_voltage);
+    if (!s || s.ndim() != 2 || s.shape(0) != n || s.shape(1) != m)
+        throw py::value_error("loop_voltage must be a complex array of shape (buses, loops) = (" + std::to_string(n) +
+                              ", " + std::to_string(m) + ")");
+    f->loop_voltage.assign(s.data(), s.data() + s.size());
     try {
         f->check();
     } catch (const std::invalid_argument &e) {
@@ -92,11 +109,17 @@ Flows solve(const en::Feeder &feeder, const py::object &load_pos, const CArray<d
 }  // namespace
 
 PYBIND11_MODULE(_power_flow, m) {
-    m.doc() = "Radial power flow (backward/forward sweep over two-port branches), batched over snapshots.";
+    m.doc() =
+        "Power flow of radial and weakly meshed feeders (backward/forward sweep over two-port branches, loops by "
+        "compensation), batched over snapshots.";
     py::class_<en::Feeder, std::shared_ptr<en::Feeder>>(m, "Feeder")
-        .def_property_readonly("num_buses", &en::Feeder::size);
+        .def_property_readonly("num_buses", &en::Feeder::size)
+        .def_property_readonly("loops", &en::Feeder::loops);
     m.def("make_feeder", &make_feeder, py::arg("bus"), py::arg("parent"), py::arg("branch"), py::arg("flipped"),
-          py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), py::arg("v_slack"), py::arg("base_kva"));
+          py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), py::arg("v_slack"), py::arg("base_kva"),
+          py::arg("breakpoint_leaf") = py::array_t<int32_t>(0), py::arg("breakpoint_bus") = py::array_t<int32_t>(0),
+          py::arg("loop_admittance") = py::array_t<en::cplx>(std::vector<py::ssize_t>{0, 0}),
+          py::arg("loop_voltage") = py::none());
     py::class_<Flows>(m, "Flows", "Per snapshot: voltages, branch currents (p.u.), slack power (kVA), sweeps")
         .def_readonly("v", &Flows::v)
         .def_readonly("i_from", &Flows::i_from)

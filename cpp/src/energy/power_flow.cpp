@@ -26,15 +26,18 @@ bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag());
 
 // Per-worker state of kW lanes, position-major: x[i * kW + lane]. Real and imaginary parts apart,
 // and arithmetic written out (std::complex's operators guard inf/NaN corner cases through library
-// calls that cost more than the sweep).
+// calls that cost more than the sweep). On a meshed feeder also its breakpoint currents, voltage
+// mismatches and current corrections: br, bi, er, ei, dr, di (m * kW, loop-major).
 struct Lanes {
-    std::vector<double> sr, si, vr, vi, jr, ji, pr, pi;
-    explicit Lanes(size_t n)
-        : sr(n * kW), si(n * kW), vr(n * kW), vi(n * kW), jr(n * kW), ji(n * kW), pr(n * kW), pi(n * kW) {}
+    std::vector<double> sr, si, vr, vi, jr, ji, pr, pi, br, bi, er, ei, dr, di;
+    Lanes(size_t n, size_t m)
+        : sr(n * kW), si(n * kW), vr(n * kW), vi(n * kW), jr(n * kW), ji(n * kW), pr(n * kW), pi(n * kW),
+          br(m * kW), bi(m * kW), er(m * kW), ei(m * kW), dr(m * kW), di(m * kW) {}
 };
 
-// Backward sweep: each bus's drawn current (its load, then its child branches) from the present
-// voltages, and each branch's parent-side current.
+// Backward sweep: each bus's drawn current (its load, the breakpoint currents if Meshed, then its
+// child branches) from the present voltages, and each branch's parent-side current.
+template <bool Meshed>
 void backward(const Feeder &f, Lanes &w) {
     const int32_t n = f.size();
     double *__restrict jr = w.jr.data(), *__restrict ji = w.ji.data(), *__restrict pr = w.pr.data(),
@@ -45,6 +48,17 @@ void backward(const Feeder &f, Lanes &w) {
         const double inv = 1.0 / (vr[q] * vr[q] + vi[q] * vi[q]);
         jr[q] = (sr[q] * vr[q] + si[q] * vi[q]) * inv;
         ji[q] = (sr[q] * vi[q] - si[q] * vr[q]) * inv;
+    }
+    if constexpr (Meshed) {
+        for (int32_t k = 0; k < f.loops(); ++k) {
+            const int32_t leaf = f.breakpoint_leaf[k] * kW, into = f.breakpoint_bus[k] * kW;
+            for (int l = 0; l < kW; ++l) {
+                jr[leaf + l] += w.br[k * kW + l];
+                ji[leaf + l] += w.bi[k * kW + l];
+                jr[into + l] -= w.br[k * kW + l];
+                ji[into + l] -= w.bi[k * kW + l];
+            }
+        }
     }
     for (int32_t i = n - 1; i >= 1; --i) {
         const int32_t q = i * kW, u = f.parent[i] * kW;
@@ -86,6 +100,51 @@ std::array<double, kW> forward(const Feeder &f, Lanes &w) {
     return {dv2[0], dv2[1], dv2[2], dv2[3]};
 }
 
+// Compensation step of a meshed feeder: each breakpoint's voltage mismatch E = V_leaf - V_bus
+// corrects the breakpoint currents by dI = loop_admittance E and the voltages by loop_voltage dI,
+// in the lanes not done (so a solved snapshot's currents stay as solved, for the next one's warm
+// start); returns each lane's largest |E|^2.
+std::array<double, kW> compensate(const Feeder &f, Lanes &w, const std::array<bool, kW> &done) {
+    const int32_t m = f.loops(), n = f.size();
+    double *__restrict er = w.er.data(), *__restrict ei = w.ei.data(), *__restrict dr = w.dr.data(),
+                       *__restrict di = w.di.data();
+    double e2[kW] = {};
+    for (int32_t k = 0; k < m; ++k) {
+        const int32_t leaf = f.breakpoint_leaf[k] * kW, into = f.breakpoint_bus[k] * kW;
+        for (int l = 0; l < kW; ++l) {
+            er[k * kW + l] = w.vr[leaf + l] - w.vr[into + l];
+            ei[k * kW + l] = w.vi[leaf + l] - w.vi[into + l];
+            e2[l] = std::max(e2[l], er[k * kW + l] * er[k * kW + l] + ei[k * kW + l] * ei[k * kW + l]);
+        }
+    }
+    for (int32_t j = 0; j < m; ++j) {
+        double sr[kW] = {}, si[kW] = {};
+        for (int32_t k = 0; k < m; ++k) {
+            const cplx y = f.loop_admittance[static_cast<size_t>(j) * m + k];
+            for (int l = 0; l < kW; ++l) {
+                sr[l] += y.real() * er[k * kW + l] - y.imag() * ei[k * kW + l];
+                si[l] += y.real() * ei[k * kW + l] + y.imag() * er[k * kW + l];
+            }
+        }
+        for (int l = 0; l < kW; ++l) {
+            dr[j * kW + l] = done[l] ? 0.0 : sr[l];
+            di[j * kW + l] = done[l] ? 0.0 : si[l];
+            w.br[j * kW + l] += dr[j * kW + l];
+            w.bi[j * kW + l] += di[j * kW + l];
+        }
+    }
+    for (int32_t i = 1; i < n; ++i) {
+        for (int32_t j = 0; j < m; ++j) {
+            const cplx s = f.loop_voltage[static_cast<size_t>(i) * m + j];
+            for (int l = 0; l < kW; ++l) {
+                w.vr[i * kW + l] += s.real() * dr[j * kW + l] - s.imag() * di[j * kW + l];
+                w.vi[i * kW + l] += s.real() * di[j * kW + l] + s.imag() * dr[j * kW + l];
+            }
+        }
+    }
+    return {e2[0], e2[1], e2[2], e2[3]};
+}
+
 // Whether lane l's voltages are all finite (the convergence test takes the largest change, which
 // a NaN at one bus does not raise).
 bool lane_finite(const Feeder &f, const Lanes &w, int l) {
@@ -124,7 +183,8 @@ void write_failed(int32_t n, int64_t t, const Outputs &out) {
 }
 
 // Loads lane l's demand for snapshot t (or none when t < 0) and its starting voltages: snapshot
-// t - 1's solution when warm, else the no-load voltages.
+// t - 1's solution when warm, else the no-load voltages and zero breakpoint currents (when warm
+// the breakpoint currents stay those of snapshot t - 1).
 void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool warm, const Outputs &out,
                 Lanes &w) {
     const int32_t n = f.size();
@@ -150,6 +210,7 @@ void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool w
         }
         return;
     }
+    for (int32_t k = 0; k < f.loops(); ++k) w.br[k * kW + l] = w.bi[k * kW + l] = 0.0;
     for (int32_t i = 1; i < n; ++i) {
         const int32_t q = i * kW + l, u = f.parent[i] * kW + l;
         const double cr = f.c[i].real(), ci = f.c[i].imag();
@@ -159,6 +220,7 @@ void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool w
 }
 
 // Solves step k of the lanes first_lane .. first_lane + kW - 1 together.
+template <bool Meshed>
 void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt, int64_t first_lane, int64_t k,
                 const Outputs &out, Lanes &w) {
     std::array<int64_t, kW> t{};
@@ -173,7 +235,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
     const double tol2 = opt.tol_pu * opt.tol_pu;
     std::array<int32_t, kW> iterations{};
     for (int32_t it = 0;; ++it) {
-        backward(f, w);  // currents of the present voltages: final for lanes that just converged
+        backward<Meshed>(f, w);  // currents of the present voltages: final for lanes that just converged
         bool all_done = true;
         for (int l = 0; l < kW; ++l) {
             if (pending[l] && lane_finite(f, w, l))
@@ -185,7 +247,11 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
             all_done = all_done && done[l];
         }
         if (all_done || it == opt.max_iterations) break;
-        const auto dv2 = forward(f, w);
+        auto dv2 = forward(f, w);
+        if constexpr (Meshed) {
+            const auto e2 = compensate(f, w, done);
+            for (int l = 0; l < kW; ++l) dv2[l] = std::max(dv2[l], e2[l]);
+        }
         for (int l = 0; l < kW; ++l) {
             if (done[l]) continue;
             if (!(dv2[l] < 1e6)) {  // NaN or blown up: voltage collapse
@@ -223,6 +289,18 @@ void Feeder::check() const {
                 "branch parameters must be finite, with c != 0");
     }
     require(finite(v_slack) && std::abs(v_slack) > 0.0, "the slack voltage must be finite and non-zero");
+    const size_t m = breakpoint_leaf.size();
+    require(breakpoint_bus.size() == m, "breakpoint_leaf and breakpoint_bus must have one entry per loop");
+    require(loop_admittance.size() == m * m, "loop_admittance must have loops * loops entries");
+    require(loop_voltage.size() == n * m, "loop_voltage must have buses * loops entries");
+    for (size_t k = 0; k < m; ++k) {
+        const int32_t leaf = breakpoint_leaf[k], into = breakpoint_bus[k];
+        require(leaf >= 1 && static_cast<size_t>(leaf) < n && into >= 0 && static_cast<size_t>(into) < n,
+                "breakpoint position out of range");
+        require(leaf != into, "a breakpoint's leaf and bus must differ");
+    }
+    for (const cplx &y : loop_admittance) require(finite(y), "loop_admittance must be finite");
+    for (const cplx &y : loop_voltage) require(finite(y), "loop_voltage must be finite");
     require(std::isfinite(base_kva) && base_kva > 0.0, "base_kva must be positive");
 }
 
@@ -237,10 +315,16 @@ void solve_batch(const Feeder &f, const Injections &inj, const SweepOptions &opt
     const int64_t n_lanes = (inj.n_snapshots + opt.lane_length - 1) / opt.lane_length;
     const int64_t n_blocks = (n_lanes + kW - 1) / kW;
     const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_blocks)));
-    std::vector<Lanes> scratch(static_cast<size_t>(n_workers), Lanes(static_cast<size_t>(n)));
+    const auto m = static_cast<size_t>(f.loops());
+    std::vector<Lanes> scratch(static_cast<size_t>(n_workers), Lanes(static_cast<size_t>(n), m));
     parallel_rows(n_blocks, n_workers, [&](int64_t block, int worker) {
         Lanes &w = scratch[static_cast<size_t>(worker)];
-        for (int64_t k = 0; k < opt.lane_length; ++k) solve_step(f, inj, opt, block * kW, k, out, w);
+        for (int64_t k = 0; k < opt.lane_length; ++k) {
+            if (m == 0)
+                solve_step<false>(f, inj, opt, block * kW, k, out, w);
+            else
+                solve_step<true>(f, inj, opt, block * kW, k, out, w);
+        }
     });
 }
 

@@ -22,6 +22,8 @@ class Feeder:
     def __init__(self, *args: Never, **kwargs: Never) -> None: ...  # built by the module's functions only
     @property
     def num_buses(self) -> int: ...
+    @property
+    def loops(self) -> int: ...
 
 def make_feeder(
     bus: npt.ArrayLike,
@@ -34,6 +36,10 @@ def make_feeder(
     d: npt.ArrayLike,
     v_slack: complex,
     base_kva: float,
+    breakpoint_leaf: npt.ArrayLike = ...,
+    breakpoint_bus: npt.ArrayLike = ...,
+    loop_admittance: npt.ArrayLike = ...,
+    loop_voltage: npt.ArrayLike | None = None,
 ) -> Feeder: ...
 def solve(
     feeder: Feeder,

@@ -195,9 +195,12 @@ def _uncontrolled_ev_kw(day: EnergyDay) -> FloatArray:
 
 
 def _below(day: EnergyDay) -> npt.NDArray[np.bool_]:
-    """``(n_branch, n_bus)``: whether the bus hangs below the branch (away from the slack)."""
+    """``(n_branch, n_bus)``: whether the bus hangs below the branch (away from the slack); none on
+    a meshed grid, where only the grid limits would read it and ``plan_day`` refuses them."""
     pu = day.grid.per_unit
     out = np.zeros((pu.branch_from.size, pu.num_buses), dtype=bool)
+    if pu.num_sources:
+        return out
     for pos in range(1, pu.position_bus.size):
         q = pos
         while q > 0:
@@ -262,6 +265,12 @@ def plan_day(
     if battery is not None and not isinstance(battery, Battery):
         raise TypeError(f"battery must be a Battery or None, got {type(battery).__name__}")
     grid_limits = bool_flag("grid_limits", grid_limits)
+    grid = day.grid
+    if grid_limits and (grid.num_loops or grid.extra_slack_bus.size):
+        raise ValueError(
+            f"plan_day's grid limits need a radial grid with one slack (this one has {grid.num_loops} loops and "
+            f"{grid.slack_buses.size} slacks: a branch's flow is not the demand below it); pass grid_limits=False"
+        )
     v_min_pu = positive_float("v_min_pu", v_min_pu)
     max_loading_percent = positive_float("max_loading_percent", max_loading_percent)
     max_iterations = positive_int("max_iterations", max_iterations, maximum=1000)

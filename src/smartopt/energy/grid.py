@@ -1,5 +1,5 @@
-"""The distribution grid model: buses, lines, transformers, switches, the slack, loads and generators,
-and its per-unit two-port model, as the power-flow solvers see it (:attr:`Grid.per_unit`).
+"""The distribution grid model: buses, lines, transformers, switches, the slacks, loads and
+generators, and its per-unit two-port model, as the power-flow solvers see it (:attr:`Grid.per_unit`).
 
 Per-unit bases: 1 MVA for the whole grid and each bus's nominal voltage (the conventions of
 pandapower and MATPOWER, so results agree with theirs to round-off). Branches are numbered lines,
@@ -8,6 +8,10 @@ then transformers, then closed switches. Each line or transformer is a two-port
 are an ideal ratio ``N = tap * exp(j shift)`` on the HV side followed by a T model (half the
 leakage impedance on each side of the magnetising branch), as pandapower's default ``"t"`` model.
 Closed switches are ideal ties.
+
+A grid may be weakly meshed (parallel transformers, closed bus couplers and rings, several slacks):
+the per-unit model then spans a tree from a virtual source that feeds every slack through an ideal
+source branch, and breaks each remaining loop at one branch (see ``docs/meshed_power_flow.md``).
 """
 
 from __future__ import annotations
@@ -43,9 +47,9 @@ def _loop_path(adjacent: list[list[int]], start: int, goal: int) -> list[int]:
     return path[::-1]
 
 
-def _radial_check(n_bus: int, ends: list[tuple[str, int, int]], slack: int) -> None:
-    """Raises ValueError naming the first branch that closes a loop (with the loop's buses) or the
-    first islanded bus."""
+def _topology_check(n_bus: int, ends: list[tuple[str, int, int]], num_ties: int, slacks: list[int]) -> None:
+    """Raises ValueError naming a loop of closed switches (the first ``num_ties`` ends; zero
+    impedance, also between two slacks) or the first bus no branch connects to a slack."""
     parent = list(range(n_bus))
     adjacent: list[list[int]] = [[] for _ in range(n_bus)]
 
@@ -55,17 +59,27 @@ def _radial_check(n_bus: int, ends: list[tuple[str, int, int]], slack: int) -> N
             v = parent[v]
         return v
 
-    for name, a, b in ends:
-        ra, rb = root(a), root(b)
-        if ra == rb:
-            loop = " - ".join(f"bus {v}" for v in [*_loop_path(adjacent, b, a), b])
-            raise ValueError(f"grid is not radial: {name} (bus {a} - bus {b}) closes the loop {loop}")
-        parent[ra] = rb
+    def join(a: int, b: int) -> None:
+        parent[root(a)] = root(b)
         adjacent[a].append(b)
         adjacent[b].append(a)
-    islanded = [v for v in range(n_bus) if root(v) != root(slack)]
+
+    for a in slacks[1:]:  # the slacks are tied through their common (virtual) source
+        join(a, slacks[0])
+    for name, a, b in ends[:num_ties]:
+        if root(a) == root(b):
+            loop = " - ".join(f"bus {v}" for v in [*_loop_path(adjacent, b, a), b])
+            raise ValueError(
+                f"{name} (bus {a} - bus {b}) closes a loop of closed switches"
+                f"{' and slacks' if len(slacks) > 1 else ''} (zero impedance): {loop}"
+            )
+        join(a, b)
+    for _, a, b in ends[num_ties:]:
+        parent[root(a)] = root(b)
+    islanded = [v for v in range(n_bus) if root(v) != root(slacks[0])]
     if islanded:
-        raise ValueError(f"bus {islanded[0]} is islanded: no path to the slack bus {slack}")
+        to = f"the slack bus {slacks[0]}" if len(slacks) == 1 else "any slack bus"
+        raise ValueError(f"bus {islanded[0]} is islanded: no path to {to}")
 
 
 MAX_GRID_VALUE = 1e9
@@ -94,7 +108,8 @@ def _filled(name: str, value: Any, default: FloatArray, **checks: Any) -> FloatA
 
 @dataclass(frozen=True, eq=False)
 class Grid(ToDict):
-    """A radial distribution grid, validated on construction (shapes, ids, signs, radiality).
+    """A radial or weakly meshed distribution grid, validated on construction (shapes, ids, signs,
+    connection to a slack).
 
     - Buses: nominal voltage ``bus_vn_kv`` (kV), optional names and coordinates (m).
     - Lines join two buses of the same voltage: series impedance ``r + jx`` (ohm/km), shunt
@@ -105,8 +120,12 @@ class Grid(ToDict):
       in a T model, rated winding voltages (kV, default the buses'), an off-nominal tap ratio
       (pu of the tapped winding's rated voltage) on the ``"hv"`` or ``"lv"`` side and a phase
       shift (degrees, e.g. 150 for Dyn5).
-    - Closed bus-bus switches tie two buses with zero impedance (open switches are left out).
-    - The slack bus holds ``slack_vm_pu`` at ``slack_va_degree``.
+    - Closed bus-bus switches tie two buses of the same voltage with zero impedance (open switches
+      are left out); they may not close a loop on their own.
+    - The slack bus holds ``slack_vm_pu`` at ``slack_va_degree``; further slacks (e.g. a second
+      substation's external grid) ``extra_slack_bus`` at ``extra_slack_vm_pu``/``extra_slack_va_degree``.
+    - Loops (parallel transformers, closed couplers and rings, paths between two slacks) are allowed:
+      ``num_loops`` counts them.
     - Loads and generators (PV, batteries, ...) are constant-power injections at their buses, with
       nominal P (kW) and Q (kvar) used when a power flow is called without time series.
     """
@@ -144,6 +163,9 @@ class Grid(ToDict):
     gen_q_kvar: FloatArray = FILLED
     bus_name: npt.NDArray[np.str_] = FILLED
     bus_xy: FloatArray | None = None
+    extra_slack_bus: IntArray = FILLED
+    extra_slack_vm_pu: FloatArray = FILLED
+    extra_slack_va_degree: FloatArray = FILLED
 
     def __post_init__(self) -> None:
         vn = _quantity("bus_vn_kv", self.bus_vn_kv, (None,), positive=True)
@@ -158,6 +180,10 @@ class Grid(ToDict):
         load_bus = index_array("load_bus", self.load_bus, n)
         gen_bus = index_array("gen_bus", [] if self.gen_bus is None else self.gen_bus, n)
         slack = int(index_array("slack_bus", [self.slack_bus], n)[0])
+        extra = index_array("extra_slack_bus", [] if self.extra_slack_bus is None else self.extra_slack_bus, n)
+        slacks = [slack, *extra.tolist()]
+        if len(set(slacks)) < len(slacks):
+            raise ValueError(f"slack_bus and extra_slack_bus must name distinct buses, got {slacks}")
         values.update(
             switch_bus_a=sw_a,
             switch_bus_b=sw_b,
@@ -170,6 +196,9 @@ class Grid(ToDict):
             slack_bus=slack,
             slack_vm_pu=float(_quantity("slack_vm_pu", [self.slack_vm_pu], None, positive=True)[0]),
             slack_va_degree=float(float_array("slack_va_degree", [self.slack_va_degree], max_abs=MAX_GRID_VALUE)[0]),
+            extra_slack_bus=extra,
+            extra_slack_vm_pu=_filled("extra_slack_vm_pu", self.extra_slack_vm_pu, np.ones(extra.shape), positive=True),
+            extra_slack_va_degree=_filled("extra_slack_va_degree", self.extra_slack_va_degree, np.zeros(extra.shape)),
             bus_name=np.array([f"bus {i}" for i in range(n)])
             if self.bus_name is None
             else np.asarray(self.bus_name).astype(str),
@@ -178,16 +207,23 @@ class Grid(ToDict):
         if values["bus_name"].shape != (n,):
             raise ValueError(f"bus_name must have shape ({n},), got {values['bus_name'].shape}")
         branches = [
+            ("switch", sw_a, sw_b),
             ("line", values["line_from"], values["line_to"]),
             ("trafo", values["trafo_hv_bus"], values["trafo_lv_bus"]),
-            ("switch", sw_a, sw_b),
         ]
         ends = [
             (f"{kind} {k}", int(a), int(b))
             for kind, side_a, side_b in branches
             for k, (a, b) in enumerate(zip(side_a, side_b, strict=True))
         ]
-        _radial_check(n, ends, slack)
+        for name, a, b in ends:
+            if a == b:
+                raise ValueError(f"{name} joins bus {a} to itself")
+        mismatch = vn[sw_a] != vn[sw_b]
+        if mismatch.any():
+            k = int(np.flatnonzero(mismatch)[0])
+            raise ValueError(f"switch {k} joins buses of different voltage ({vn[sw_a[k]]} kV and {vn[sw_b[k]]} kV)")
+        _topology_check(n, ends, sw_a.shape[0], slacks)
         assign_frozen(self, values)
 
     def _lines(self, vn: FloatArray) -> dict[str, Any]:
@@ -271,6 +307,21 @@ class Grid(ToDict):
     def num_gens(self) -> int:
         return int(self.gen_bus.shape[0])
 
+    @property
+    def slack_buses(self) -> npt.NDArray[np.int32]:
+        """Every slack bus: ``slack_bus``, then ``extra_slack_bus``."""
+        return np.concatenate([[self.slack_bus], self.extra_slack_bus]).astype(np.int32)
+
+    @property
+    def num_branches(self) -> int:
+        """Lines, transformers and closed switches."""
+        return self.num_lines + self.num_trafos + int(self.switch_bus_a.shape[0])
+
+    @property
+    def num_loops(self) -> int:
+        """Independent loops, counting each path between two slacks as one (0 on a radial grid)."""
+        return self.num_branches + int(self.slack_buses.size) - self.num_buses
+
     @cached_property
     def per_unit(self) -> PerUnitModel:
         """The per-unit two-port model the power-flow solvers run on (built once per grid)."""
@@ -282,10 +333,13 @@ class Grid(ToDict):
 
     def __repr__(self) -> str:
         levels = ", ".join(f"{v:g} kV" for v in sorted(set(self.bus_vn_kv.tolist()), reverse=True))
+        slacks = (
+            f"slack buses {self.slack_buses.tolist()}" if self.extra_slack_bus.size else f"slack bus {self.slack_bus}"
+        )
         return (
             f"Grid({self.num_buses} buses ({levels}), {self.num_lines} lines, {self.num_trafos} transformers, "
             f"{self.switch_bus_a.shape[0]} closed switches, {self.num_loads} loads, {self.num_gens} generators, "
-            f"slack bus {self.slack_bus})"
+            f"{slacks}{f', {self.num_loops} loops' if self.num_loops else ''})"
         )
 
 
@@ -293,6 +347,9 @@ class Grid(ToDict):
 
 BASE_KVA = 1000.0
 """Power base of the per-unit system (kVA)."""
+MAX_LOOP_ENTRIES = 20_000_000
+"""Largest ``positions x loops`` of a meshed grid's voltage response to its breakpoint currents (a
+dense complex matrix, 320 MB at this size): beyond it the grid is not weakly meshed."""
 
 ComplexArray = npt.NDArray[np.complex128]
 
@@ -326,9 +383,87 @@ def _trafo_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray, ComplexArra
     return y11 / np.abs(ratio) ** 2, y12 / np.conj(ratio), y12 / ratio, y22
 
 
+def _tree(
+    grid: Grid, frm: npt.NDArray[np.int32], to: npt.NDArray[np.int32], meshed: bool
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """The feeder's spanning tree, breadth first: bus id, parent position and branch per position,
+    and the breakpoints' leaf and bus positions. Radial grids with one slack start at the slack
+    (position 0); otherwise position 0 is a virtual source (bus id ``num_buses``), positions
+    ``1..S`` the slacks on source branches ``num_branches + s``, and each branch met twice is cut
+    off at its far end as a leaf (bus ids ``num_buses + 1 + k``)."""
+    n = grid.num_buses
+    incident: list[list[int]] = [[] for _ in range(n)]
+    for k, (a, b) in enumerate(zip(frm.tolist(), to.tolist(), strict=True)):
+        incident[a].append(k)
+        incident[b].append(k)
+    position = [-1] * n
+    used = [False] * frm.size
+    if meshed:
+        slacks = grid.slack_buses.tolist()
+        order, parent, via = [n], [-1], [-1]
+        for s, bus in enumerate(slacks):
+            position[bus] = len(order)
+            order.append(bus)
+            parent.append(0)
+            via.append(frm.size + s)
+    else:
+        slacks = [grid.slack_bus]
+        position[grid.slack_bus] = 0
+        order, parent, via = [grid.slack_bus], [-1], [-1]
+    leaf: list[int] = []
+    into: list[int] = []
+    todo = deque(slacks)
+    while todo:
+        v = todo.popleft()
+        for k in incident[v]:
+            if used[k]:
+                continue
+            used[k] = True
+            w = int(to[k] if frm[k] == v else frm[k])
+            if position[w] < 0:
+                position[w] = len(order)
+                todo.append(w)
+            else:  # a loop: cut the branch off at w
+                leaf.append(len(order))
+                into.append(position[w])
+                w = n + len(leaf)
+            order.append(w)
+            parent.append(position[v])
+            via.append(k)
+    return order, parent, via, leaf, into
+
+
+def _loop_response(
+    parent: npt.NDArray[np.int32],
+    hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray],
+    leaf: npt.NDArray[np.int32],
+    into: npt.NDArray[np.int32],
+) -> tuple[ComplexArray, ComplexArray]:
+    """The tree's voltage response to the breakpoint currents (drawn at leaf k, given back at bus k)
+    with the source at zero volts, by exact elimination towards the source (each subtree's
+    admittance and current as seen from its parent): ``dV[i, k] = dV_i / dI_k`` per position and the
+    loop impedance matrix ``Z[j, k] = -d(V_leaf_j - V_into_j) / dI_k`` (pu)."""
+    a, b, c, d = hybrid
+    n, m = parent.size, leaf.size
+    y_sub = np.zeros(n, complex)  # admittance each position draws per volt of its own voltage
+    j_src = np.zeros((n, m), complex)  # and its fixed current per unit breakpoint current
+    j_src[leaf, np.arange(m)] += 1.0
+    j_src[into, np.arange(m)] -= 1.0
+    den = np.ones(n, complex)
+    for i in range(n - 1, 0, -1):
+        den[i] = 1.0 - d[i] * y_sub[i]
+        y_sub[parent[i]] += a[i] + b[i] * c[i] * y_sub[i] / den[i]
+        j_src[parent[i]] += b[i] / den[i] * j_src[i]
+    v = np.zeros((n, m), complex)
+    for i in range(1, n):
+        v[i] = (c[i] * v[parent[i]] + d[i] * j_src[i]) / den[i]
+    return v, np.asarray(v[into] - v[leaf], dtype=np.complex128)
+
+
 @dataclass(frozen=True, eq=False)
 class PerUnitModel:
-    """Per-unit branch data of a grid and its feeder order from the slack (see the module doc)."""
+    """Per-unit branch data of a grid and its feeder order from the slack, or from a virtual source
+    feeding every slack on a meshed grid (see the module doc and :func:`_tree`)."""
 
     num_buses: int
     branch_from: npt.NDArray[np.int32]
@@ -339,9 +474,11 @@ class PerUnitModel:
     ytt: ComplexArray
     is_switch: npt.NDArray[np.bool_]
     position_bus: npt.NDArray[np.int32]
-    """Bus at each feeder position (position 0 is the slack; parents come before children)."""
+    """Bus at each feeder position (position 0 is the slack, or the virtual source; parents come
+    before children). Ids from ``num_buses`` on are the virtual source and the breakpoint leaves."""
     position_parent: npt.NDArray[np.int32]
     position_branch: npt.NDArray[np.int32]
+    """Branch feeding each position; ids from ``num_branches`` on are the slacks' source branches."""
     position_flipped: npt.NDArray[np.uint8]
     hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]
     """``a, b, c, d`` per position: ``I_parent = a V_parent + b J_child``, ``V_child = c V_parent + d J_child``."""
@@ -352,12 +489,24 @@ class PerUnitModel:
     """Loading (%) per pu of current at each branch's from end (0 for switches)."""
     rate_to: npt.NDArray[np.float64]
     v_slack: complex
+    """Voltage at position 0 (pu): the slack's, or 1 at the virtual source."""
     load_pos: npt.NDArray[np.int32]
     gen_pos: npt.NDArray[np.int32]
     feeder: _power_flow.Feeder
+    breakpoint_leaf: npt.NDArray[np.int32]
+    """Position of each loop's breakpoint leaf (the cut branch's far end); empty on a radial grid."""
+    breakpoint_bus: npt.NDArray[np.int32]
+    """Position of the bus each breakpoint leaf was cut from."""
+    loop_impedance: ComplexArray
+    """``(loops, loops)`` loop impedance matrix of the tree (pu, see :func:`_loop_response`)."""
+    num_sources: int
+    """Slacks on source branches from a virtual source (0: position 0 is the one slack)."""
 
     def __repr__(self) -> str:
-        return f"PerUnitModel({self.num_buses} buses, {self.branch_from.size} branches, {self.load_pos.size} loads)"
+        return (
+            f"PerUnitModel({self.num_buses} buses, {self.branch_from.size} branches, {self.load_pos.size} loads, "
+            f"{self.breakpoint_leaf.size} loops)"
+        )
 
     @classmethod
     def of(cls, grid: Grid) -> PerUnitModel:
@@ -389,51 +538,54 @@ class PerUnitModel:
             ]
         )
 
-        # Feeder order: breadth first from the slack.
         n = grid.num_buses
-        incident: list[list[int]] = [[] for _ in range(n)]
-        for k, (a, b) in enumerate(zip(frm.tolist(), to.tolist(), strict=True)):
-            incident[a].append(k)
-            incident[b].append(k)
-        position = np.full(n, -1, np.int32)
-        position[grid.slack_bus] = 0
-        order, parent, via = [grid.slack_bus], [-1], [-1]
-        todo = deque([grid.slack_bus])
-        while todo:
-            v = todo.popleft()
-            for k in incident[v]:
-                w = int(to[k] if frm[k] == v else frm[k])
-                if position[w] < 0:
-                    position[w] = len(order)
-                    order.append(w)
-                    parent.append(int(position[v]))
-                    via.append(k)
-                    todo.append(w)
+        meshed = grid.num_loops > 0 or grid.extra_slack_bus.size > 0
+        order, parent, via, leaf, into = _tree(grid, frm, to, meshed)
+        n_src = grid.slack_buses.size if meshed else 0
+        bus = np.array(order, np.int32)
+        par = np.array(parent, np.int32)
         pos_branch = np.array(via, np.int32)
-        flipped = np.zeros(n, np.uint8)
-        flipped[1:] = frm[pos_branch[1:]] == np.array(order[1:])
-        # Two-port seen from the parent (p) to the child (c), then in hybrid form.
-        via_k = pos_branch[1:]
-        f = flipped[1:].astype(bool)
+        position = np.full(bus.size, -1, np.int32)
+        position[bus] = np.arange(bus.size, dtype=np.int32)
+        # Two-port seen from the parent (p) to the child (c), then in hybrid form; source branches
+        # (positions 1..n_src of a meshed grid) are ideal ratios V_slack : 1 from the virtual source.
+        grid_pos = np.arange(1 + n_src, bus.size)
+        via_k = pos_branch[grid_pos]
+        flipped = np.zeros(bus.size, np.uint8)
+        flipped[grid_pos] = frm[via_k] != bus[par[grid_pos]]
+        f = flipped[grid_pos].astype(bool)
         ypp = np.where(f, ytt[via_k], yff[via_k])
         ypc = np.where(f, ytf[via_k], yft[via_k])
         ycp = np.where(f, yft[via_k], ytf[via_k])
         ycc = np.where(f, yff[via_k], ytt[via_k])
         sw = is_switch[via_k]
         with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.where(sw, 0.0, ypp - ypc * ycp / ycc)
-            b = np.where(sw, 1.0, -ypc / ycc)
-            c = np.where(sw, 1.0, -ycp / ycc)
-            d = np.where(sw, 0.0, -1.0 / ycc)
-
-        def padded(h: ComplexArray) -> ComplexArray:
-            return np.concatenate([np.zeros(1, complex), h])
-
-        hybrid = (padded(a), padded(b), padded(c), padded(d))
-        v_slack = grid.slack_vm_pu * np.exp(1j * np.deg2rad(grid.slack_va_degree))
-        bus = np.array(order, np.int32)
-        par = np.array(parent, np.int32)
-        feeder = _power_flow.make_feeder(bus, par, pos_branch, flipped, *hybrid, complex(v_slack), BASE_KVA)
+            hybrid_grid = (
+                np.where(sw, 0.0, ypp - ypc * ycp / ycc),
+                np.where(sw, 1.0, -ypc / ycc),
+                np.where(sw, 1.0, -ycp / ycc),
+                np.where(sw, 0.0, -1.0 / ycc),
+            )
+        slack_v = np.concatenate([[grid.slack_vm_pu], grid.extra_slack_vm_pu]) * np.exp(
+            1j * np.deg2rad(np.concatenate([[grid.slack_va_degree], grid.extra_slack_va_degree]))
+        )
+        source = slack_v[:n_src]
+        hybrid = tuple(
+            np.concatenate([np.zeros(1, complex), src, h]).astype(np.complex128)
+            for src, h in zip((0.0 * source, np.conj(source), source, 0.0 * source), hybrid_grid, strict=True)
+        )
+        a, b, c, d = hybrid
+        v_slack = complex(1.0) if meshed else complex(slack_v[0])
+        bp_leaf, bp_bus = np.array(leaf, np.int32), np.array(into, np.int32)
+        if bus.size * bp_leaf.size > MAX_LOOP_ENTRIES:
+            raise ValueError(
+                f"the grid has {bp_leaf.size} loops over {n} buses: the compensation method's dense "
+                f"buses x loops response would exceed {MAX_LOOP_ENTRIES:,} entries (not a weakly meshed grid)"
+            )
+        dv, z_loop = _loop_response(par, (a, b, c, d), bp_leaf, bp_bus)
+        feeder = _power_flow.make_feeder(
+            bus, par, pos_branch, flipped, a, b, c, d, v_slack, BASE_KVA, bp_leaf, bp_bus, np.linalg.inv(z_loop), dv
+        )
         return cls(
             num_buses=n,
             branch_from=frm,
@@ -447,24 +599,39 @@ class PerUnitModel:
             position_parent=par,
             position_branch=pos_branch,
             position_flipped=flipped,
-            hybrid=hybrid,
+            hybrid=(a, b, c, d),
             i_base_from_ka=i_base[frm],
             i_base_to_ka=i_base[to],
             rate_from=rate_from,
             rate_to=rate_to,
-            v_slack=complex(v_slack),
+            v_slack=v_slack,
             load_pos=position[grid.load_bus],
             gen_pos=position[grid.gen_bus],
             feeder=feeder,
+            breakpoint_leaf=bp_leaf,
+            breakpoint_bus=bp_bus,
+            loop_impedance=z_loop,
+            num_sources=n_src,
         )
+
+    @property
+    def num_branches(self) -> int:
+        """Lines, transformers and closed switches (source branches not counted)."""
+        return int(self.branch_from.size)
 
     def bus_representative(self) -> npt.NDArray[np.int64]:
         """For each bus, the bus that stands for it once closed switches merge tied buses."""
         rep = np.arange(self.num_buses)
-        for pos in range(1, self.position_bus.size):  # parents first, so a representative is final
-            if self.is_switch[self.position_branch[pos]]:
-                rep[self.position_bus[pos]] = rep[self.position_bus[self.position_parent[pos]]]
-        return rep
+
+        def root(v: int) -> int:
+            while rep[v] != v:
+                v = int(rep[v])
+            return v
+
+        for k in np.flatnonzero(self.is_switch):
+            ra, rb = root(int(self.branch_from[k])), root(int(self.branch_to[k]))
+            rep[max(ra, rb)] = min(ra, rb)
+        return np.array([root(v) for v in range(self.num_buses)], dtype=np.int64)
 
     def ybus(self) -> ComplexArray:
         """The dense bus admittance matrix (pu) over representative buses (see ``bus_representative``);

@@ -17,6 +17,14 @@ def _in_service(table: Any) -> Any:
     return table[table["in_service"].astype(bool)] if len(table) else table
 
 
+def _refuse(name: str, table: Any, bad: Any, reason: str) -> None:
+    """Raises ValueError naming the first row of ``table`` (a pandapower element table called
+    ``name``) where the boolean mask ``bad`` holds, with ``reason``."""
+    flags = np.asarray(bad, dtype=bool)
+    if flags.any():
+        raise ValueError(f"{name} {table.index[int(np.flatnonzero(flags)[0])]}: {reason}")
+
+
 def _column(table: Any, name: str, default: float) -> npt.NDArray[np.float64]:
     if name not in table:
         return np.full(len(table), default)
@@ -54,14 +62,16 @@ def grid_from_pandapower(net: Any) -> Grid:
     ``net.bus.index[i]``; a line whose switch is open at one end keeps its other end (and its
     charging current) through one extra bus per open end, appended after the net's buses. Converted:
     in-service lines (parallel, derating, capacitance), two-winding transformers (T model, ratio tap
-    changers, phase shift), the one in-service ext_grid, loads and sgens (P, Q times scaling),
+    changers, phase shift), the in-service ext_grids (the first is ``slack_bus``, the others
+    ``extra_slack_bus``), loads and sgens (P, Q times scaling),
     storage (a generator feeding in ``-p_mw``), and switches (closed bus-bus switches become ties;
     open line switches cut the line at that end). Raises ``ValueError`` for elements it cannot
     represent exactly (PV generators, shunts, 3-winding transformers, ZIP loads, ...).
     """
     for table in _UNSUPPORTED:
-        if table in net and len(_in_service(net[table])):
-            raise ValueError(f"pandapower element table {table!r} is not supported (it has in-service rows)")
+        if table in net and len(net[table]):
+            reason = f"pandapower element table {table!r} is not supported (this row is in service)"
+            _refuse(table, net[table], net[table]["in_service"].astype(bool), reason)
     bus = net.bus
     if not bus["in_service"].astype(bool).all():
         raise ValueError(f"bus {bus.index[~bus['in_service'].astype(bool)][0]} is out of service; remove it first")
@@ -73,14 +83,14 @@ def grid_from_pandapower(net: Any) -> Grid:
     open_ends: dict[tuple[str, int], list[int]] = {}
     ties: list[tuple[int, int]] = []
     if switch is not None and len(switch):
+        reason = "open transformer switches are not supported; take the transformer out of service instead"
+        _refuse("switch", switch, (switch["et"] == "t") & ~switch["closed"].astype(bool), reason)
         for _, s in switch.iterrows():
             closed = bool(s["closed"])
             if s["et"] == "b" and closed:
                 ties.append((pos[int(s["bus"])], pos[int(s["element"])]))
-            elif s["et"] in ("l", "t") and not closed:
+            elif s["et"] == "l" and not closed:
                 open_ends.setdefault((s["et"], int(s["element"])), []).append(int(s["bus"]))
-    if any(kind == "t" for kind, _ in open_ends):
-        raise ValueError("open transformer switches are not supported; take the transformer out of service instead")
 
     line = _in_service(net.line)
     f_hz = float(net.f_hz)
@@ -102,22 +112,26 @@ def grid_from_pandapower(net: Any) -> Grid:
         line_to.append(ends[1])
         keep.append(k)
     line = line.iloc[keep]
-    if "g_us_per_km" in line and (line["g_us_per_km"].astype(float) != 0).any():
-        raise ValueError("lines with shunt conductance (g_us_per_km) are not supported")
+    if "g_us_per_km" in line:
+        _refuse(
+            "line", line, line["g_us_per_km"].astype(float) != 0, "shunt conductance (g_us_per_km) is not supported"
+        )
     parallel = line["parallel"].to_numpy(dtype=float)
 
     trafo = _in_service(net.trafo)
     for col in ("leakage_resistance_ratio_hv", "leakage_reactance_ratio_hv"):
-        if col in trafo and (trafo[col].dropna().astype(float) != 0.5).any():
-            raise ValueError(f"trafo {col} other than 0.5 is not supported")
-    if (trafo["df"].astype(float) != 1.0).any():
-        raise ValueError("transformer derating factors (df) other than 1 are not supported")
+        if col in trafo:
+            ratio = trafo[col].astype(float)
+            _refuse("trafo", trafo, ratio.notna() & (ratio != 0.5), f"{col} other than 0.5 is not supported")
+    _refuse("trafo", trafo, trafo["df"].astype(float) != 1.0, "derating factors (df) other than 1 are not supported")
     tap_ratio, tap_side = _trafo_taps(trafo)
     t_parallel = trafo["parallel"].to_numpy(dtype=float)
 
     ext = _in_service(net.ext_grid)
-    if len(ext) != 1:
-        raise ValueError(f"the net needs exactly one in-service ext_grid (the slack), got {len(ext)}")
+    if len(ext) == 0:
+        raise ValueError("the net needs an in-service ext_grid (the slack)")
+    ext_bus = [pos[int(b)] for b in ext["bus"]]
+    _refuse("ext_grid", ext, ext["bus"].duplicated(), "two in-service ext_grids at one bus are not supported")
     load = _in_service(net.load)
     for col in (
         "const_z_p_percent",
@@ -127,8 +141,13 @@ def grid_from_pandapower(net: Any) -> Grid:
         "const_z_percent",
         "const_i_percent",
     ):
-        if col in load and (load[col].astype(float) != 0).any():
-            raise ValueError(f"loads with {col} != 0 are not supported (constant power only)")
+        if col in load:
+            _refuse(
+                "load",
+                load,
+                load[col].astype(float) != 0,
+                f"loads with {col} != 0 are not supported (constant power only)",
+            )
     sgen = _in_service(net.sgen)
     storage = _in_service(net.storage) if "storage" in net else net.sgen.iloc[:0]
 
@@ -169,9 +188,12 @@ def grid_from_pandapower(net: Any) -> Grid:
         gen_bus=np.array([pos[int(b)] for b in [*sgen["bus"], *storage["bus"]]], dtype=np.int64),
         gen_p_kw=np.concatenate([sgen_p, sto_p]),
         gen_q_kvar=np.concatenate([sgen_q, sto_q]),
-        slack_bus=pos[int(ext["bus"].iloc[0])],
+        slack_bus=ext_bus[0],
         slack_vm_pu=float(ext["vm_pu"].iloc[0]),
         slack_va_degree=float(ext["va_degree"].iloc[0]),
+        extra_slack_bus=np.array(ext_bus[1:], dtype=np.int64),
+        extra_slack_vm_pu=ext["vm_pu"].to_numpy(dtype=float)[1:],
+        extra_slack_va_degree=ext["va_degree"].to_numpy(dtype=float)[1:],
     )
 
 
@@ -217,6 +239,8 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
     for a, b in zip(grid.switch_bus_a, grid.switch_bus_b, strict=True):
         pp.create_switch(net, int(a), int(b), et="b", closed=True)
     pp.create_ext_grid(net, grid.slack_bus, vm_pu=grid.slack_vm_pu, va_degree=grid.slack_va_degree)
+    for bus, vm, va in zip(grid.extra_slack_bus, grid.extra_slack_vm_pu, grid.extra_slack_va_degree, strict=True):
+        pp.create_ext_grid(net, int(bus), vm_pu=float(vm), va_degree=float(va))
     for bus, p, q in zip(grid.load_bus, grid.load_p_kw, grid.load_q_kvar, strict=True):
         pp.create_load(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
     for bus, p, q in zip(grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, strict=True):

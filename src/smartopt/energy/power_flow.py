@@ -1,7 +1,9 @@
-"""Batched radial power flow on a :class:`~smartopt.energy.Grid` and its results.
+"""Batched power flow on a radial or weakly meshed :class:`~smartopt.energy.Grid` and its results.
 
 ``power_flow(grid, p_kw, q_kvar)`` solves T constant-power snapshots in one call with a
-backward/forward sweep (compiled C++ by default, or the Numba kernel), in parallel, without the GIL.
+backward/forward sweep (compiled C++ by default, or the Numba kernel on radial grids), in parallel,
+without the GIL. Loops and several slacks are closed by the compensation method (breakpoint
+currents from the loop impedance matrix, see ``docs/meshed_power_flow.md``).
 """
 
 from __future__ import annotations
@@ -118,7 +120,9 @@ class PowerFlowResult(ToDict):
     branch_i_from_pu: npt.NDArray[np.complex128]
     branch_i_to_pu: npt.NDArray[np.complex128]
     slack_kva: npt.NDArray[np.complex128]
-    """Complex power the slack supplies per snapshot (kVA)."""
+    """Complex power the slacks supply per snapshot (kVA)."""
+    slacks_kva: npt.NDArray[np.complex128]
+    """Complex power each slack supplies ``(T, n_slack)`` (kVA), in the order of ``grid.slack_buses``."""
     converged: npt.NDArray[np.bool_]
     iterations: npt.NDArray[np.int32]
 
@@ -278,12 +282,12 @@ class PowerFlowResult(ToDict):
         import matplotlib.pyplot as plt
 
         pu = self.grid.per_unit
-        depth = np.zeros(self.grid.num_buses)
+        depth = np.zeros(pu.position_bus.size)
         for pos in range(1, pu.position_bus.size):
             depth[pu.position_bus[pos]] = depth[pu.position_bus[pu.position_parent[pos]]] + 1
         if ax is None:
             _, ax = plt.subplots()
-        ax.scatter(depth, self.vm_pu[snapshot], s=12)
+        ax.scatter(depth[: self.grid.num_buses] - (pu.num_sources > 0), self.vm_pu[snapshot], s=12)
         ax.set_xlabel("branches from the slack")
         ax.set_ylabel("voltage (pu)")
         ax.set_title(f"snapshot {snapshot}: min {np.nanmin(self.vm_pu[snapshot]):.4f} pu")
@@ -313,7 +317,8 @@ def power_flow(
     n_threads: int | None = None,
     backend: Backend = "cpp",
 ) -> PowerFlowResult:
-    """Solves the grid's power flow for T snapshots of constant-power injections.
+    """Solves the grid's power flow for T snapshots of constant-power injections, on a radial or
+    weakly meshed grid (loops are closed by breakpoint currents, as tightly as ``tol_pu``).
 
     ``p_kw``/``q_kvar``: load demand, shape ``(T, n_load)`` (1-D for one snapshot; None: the grid's
     nominal loads, ``q_kvar`` None with ``p_kw`` given: zero). ``gen_p_kw``/``gen_q_kvar``: generator
@@ -321,6 +326,7 @@ def power_flow(
     when no bus voltage moves by more than ``tol_pu`` between sweeps, within ``max_iterations`` sweeps;
     consecutive snapshots start from their predecessor's solution (see ``MAX_LANE``).
     ``n_threads`` (default: ``SMARTOPT_NUM_THREADS``, else all cores) never changes the results.
+    ``backend="numba"`` (the Numba twin of the sweep) takes radial grids with one slack only.
 
     Example (the district's day, 96 quarter hours, uncontrolled EV charging):
         >>> from smartopt.datasets import sejong_5_1
@@ -348,17 +354,38 @@ def power_flow(
     if backend == "cpp":
         flows = _power_flow.solve(pu.feeder, *args)
     elif backend == "numba":
+        if pu.num_sources:
+            raise ValueError(
+                f"backend='numba' solves radial grids with one slack only (this grid has {grid.num_loops} loops "
+                f"and {grid.slack_buses.size} slacks); use backend='cpp'"
+            )
         from smartopt.energy._kernels import solve_numba
 
         flows = solve_numba(pu, *args)
     else:
         raise ValueError(f"backend must be 'cpp' or 'numba', got {backend!r}")
+    if not pu.num_sources:
+        return PowerFlowResult(
+            grid=grid,
+            v_pu=flows.v,
+            branch_i_from_pu=flows.i_from,
+            branch_i_to_pu=flows.i_to,
+            slack_kva=flows.slack_kva,
+            slacks_kva=flows.slack_kva[:, None],
+            converged=flows.converged,
+            iterations=flows.iterations,
+        )
+    # Meshed: drop the virtual source, the breakpoint leaves and the source branches; each slack
+    # supplies what its source branch carries into it.
+    n, nb = grid.num_buses, pu.num_branches
+    v_slacks = flows.v[:, grid.slack_buses]
     return PowerFlowResult(
         grid=grid,
-        v_pu=flows.v,
-        branch_i_from_pu=flows.i_from,
-        branch_i_to_pu=flows.i_to,
+        v_pu=np.ascontiguousarray(flows.v[:, :n]),
+        branch_i_from_pu=np.ascontiguousarray(flows.i_from[:, :nb]),
+        branch_i_to_pu=np.ascontiguousarray(flows.i_to[:, :nb]),
         slack_kva=flows.slack_kva,
+        slacks_kva=-v_slacks * np.conj(flows.i_to[:, nb:]) * BASE_KVA,
         converged=flows.converged,
         iterations=flows.iterations,
     )
@@ -390,7 +417,8 @@ def voltage_sensitivities(result: PowerFlowResult, snapshot: int = 0) -> Voltage
     grid = result.grid
     pu: PerUnitModel = grid.per_unit
     rep = pu.bus_representative()
-    keep = np.flatnonzero((rep == np.arange(grid.num_buses)) & (np.arange(grid.num_buses) != rep[grid.slack_bus]))
+    bus = np.arange(grid.num_buses)
+    keep = np.flatnonzero((rep == bus) & ~np.isin(bus, rep[grid.slack_buses]))
     v = result.vm_pu[snapshot] * np.exp(1j * np.deg2rad(result.va_degree[snapshot]))
     y = pu.ybus()
     i_bus = y @ v

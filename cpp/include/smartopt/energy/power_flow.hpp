@@ -1,5 +1,6 @@
-// Radial power flow: a backward/forward sweep over a feeder written as two-port branches, batched
-// over snapshots and run in parallel.
+// Power flow of radial and weakly meshed grids: a backward/forward sweep over a feeder written as
+// two-port branches (loops closed by the compensation method), batched over snapshots and run in
+// parallel.
 #pragma once
 
 #include <complex>
@@ -25,8 +26,20 @@ struct Feeder {
     std::vector<cplx> a, b, c, d;  // hybrid parameters per position
     cplx v_slack{1.0, 0.0};
     double base_kva = 1000.0;
+    // Loops (compensation method, Shirmohammadi et al. 1988; empty for a radial feeder). Loop k is
+    // broken at one branch: that branch's end at some bus hangs from the tree as an extra leaf
+    // position breakpoint_leaf[k], and a breakpoint current I_k flows from that leaf into position
+    // breakpoint_bus[k] (the leaf draws I_k, the bus receives it) so that the two voltages agree.
+    // After each forward sweep the mismatches E = V_leaf - V_bus correct the currents by
+    // dI = loop_admittance E, where loop_admittance (m x m, row-major, pu) is the inverse of the
+    // tree's loop impedance matrix Z[j][k] = -d(V_leaf_j - V_bus_j)/dI_k, and the voltages by
+    // loop_voltage dI, where loop_voltage (size x m, row-major, pu) is dV_position/dI_k, so the
+    // next backward sweep draws the load currents of the corrected voltages.
+    std::vector<int32_t> breakpoint_leaf, breakpoint_bus;
+    std::vector<cplx> loop_admittance, loop_voltage;
 
     int32_t size() const { return static_cast<int32_t>(bus.size()); }
+    int32_t loops() const { return static_cast<int32_t>(breakpoint_leaf.size()); }
     // Throws std::invalid_argument if the arrays are inconsistent (sizes, ranges, parent order).
     void check() const;
 };
@@ -48,10 +61,13 @@ struct Outputs {
 };
 
 struct SweepOptions {
-    double tol_pu = 1e-9;  // stop when no bus voltage moves by more than this between sweeps
+    // Stop when no bus voltage moves by more than this between sweeps (and, on a meshed feeder, no
+    // breakpoint's voltages differ by more).
+    double tol_pu = 1e-9;
     int32_t max_iterations = 100;
     // Snapshots form lanes of lane_length consecutive snapshots; each snapshot starts from the
-    // previous one's solution in its lane (the first from the no-load voltages). Results depend on
+    // previous one's solution in its lane (the first from the no-load voltages and zero breakpoint
+    // currents; the others also from the previous breakpoint currents). Results depend on
     // lane_length, never on the thread count.
     int64_t lane_length = 1;
 };
