@@ -256,7 +256,7 @@ class MaxPressureController:
     moving on it counts ``moving_weight`` of a halting one in a link's queue (0.5: it reaches the
     stop line within a decision or two; on RESCO's Cologne and Ingolstadt scenarios and the 4 x 4
     grid, halting vehicles alone lost up to 15 % more time per trip, as a stage's green was cut
-    just before a platoon arrived, and all vehicles alike up to 20 % more, as approaching
+    just before a platoon arrived, and all vehicles alike up to 18 % more, as approaching
     vehicles outbid standing queues).
     """
 
