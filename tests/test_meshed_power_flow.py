@@ -58,6 +58,17 @@ def assert_matches(net: Any, result: PowerFlowResult, t: int = 0) -> None:
     np.testing.assert_allclose(result.line_i_ka[t], lines.i_ka, rtol=RTOL, atol=1e-9)
 
 
+def matches_pandapower(net: Any) -> Grid:
+    """Converts ``net``, solves it with smartopt and with pandapower's Newton-Raphson, checks
+    that they agree (:func:`assert_matches`) and returns the smartopt grid."""
+    grid = grid_from_pandapower(net)
+    result = power_flow(grid)
+    assert result.converged.all()
+    runpp(net)
+    assert_matches(net, result)
+    return grid
+
+
 def ring_with_two_slacks() -> Any:
     """Two 110/20 kV substations (ext_grids at different voltages and angles) joined by a 20 kV
     line; a closed ring of cables behind the first, a second ring between both; loads and PV."""
@@ -93,22 +104,14 @@ def ring_grid() -> Grid:
 
 def test_closed_rings_and_two_slacks_match_pandapower() -> None:
     net = ring_with_two_slacks()
-    grid = grid_from_pandapower(net)
+    grid = matches_pandapower(net)
     assert (grid.num_loops, grid.slack_buses.tolist()) == (3, [0, 1])
-    result = power_flow(grid)
-    assert result.converged.all()
-    runpp(net)
-    assert_matches(net, result)
 
 
 def test_meshed_case33bw_with_its_ties_closed_matches_pandapower() -> None:
     net = quiet(pn.case33bw)
     net.line["in_service"] = True  # the five tie lines close five loops
-    grid = grid_from_pandapower(net)
-    assert grid.num_loops == 5
-    result = power_flow(grid)
-    runpp(net)
-    assert_matches(net, result)
+    assert matches_pandapower(net).num_loops == 5
 
 
 def test_meshed_lv_grid_matches_pandapower() -> None:
@@ -117,11 +120,7 @@ def test_meshed_lv_grid_matches_pandapower() -> None:
     lv = net.bus.index[net.bus.vn_kv < 1.0]
     for a, b in [(lv[10], lv[60]), (lv[25], lv[90]), (lv[40], lv[120])]:
         pp.create_line(net, a, b, length_km=0.08, std_type="NAYY 4x150 SE")
-    grid = grid_from_pandapower(net)
-    assert grid.num_loops == 3
-    result = power_flow(grid)
-    runpp(net)
-    assert_matches(net, result)
+    assert matches_pandapower(net).num_loops == 3
 
 
 def test_parallel_lines_share_the_current_of_one_line_of_half_impedance() -> None:
@@ -226,12 +225,9 @@ def test_mv_oberrhein_with_two_external_grids_matches_pandapower(close_ties: boo
     net = quiet(pn.mv_oberrhein)
     if close_ties:
         net.switch["closed"] = True
-    grid = grid_from_pandapower(net)
+    grid = matches_pandapower(net)
     assert grid.slack_buses.size == 2
     assert grid.num_loops == (6 if close_ties else 0)
-    result = power_flow(grid)
-    runpp(net)
-    assert_matches(net, result)
 
 
 # -- hostile input into the compiled entry point ---------------------------------------------------

@@ -23,9 +23,10 @@ from smartopt.signals.sumo import (
     plan_sumo,
     read_sumo_signals,
     run_max_pressure,
+    tune_max_pressure,
     write_tllogic,
 )
-from smartopt.signals.sumo.control import _detector_zones, _junction_lanes, _light_lanes, _movement_lanes
+from smartopt.signals.sumo.control import _detector_zones, _inner_lanes, _junction_lanes, _light_lanes, _movement_lanes
 from smartopt.signals.sumo.programs import _skipping_phases, _transition_state
 from smartopt.signals.sumo.recommend import OWN
 
@@ -365,7 +366,8 @@ def test_max_pressure_counts_vehicles_waiting_inside_junctions(resco: Path) -> N
     sig = read_sumo_signals(net, routes, begin=begin, end=end)
     zone, covered = _detector_zones(net, sig, 150.0)
     lanes = _movement_lanes(net, sig)[0]
-    inner, inner_zone, inner_covered, queues_for = _junction_lanes(net, sig, zone, covered, lanes)
+    crossings = _inner_lanes(net)
+    inner, inner_zone, inner_covered, queues_for = _junction_lanes(crossings, sig, zone, covered, lanes)
     assert lanes[queues_for[inner.index(":1195228772_0_0")]] == "10425609#1_1"
     ids = [str(e) for e in sig.network.link_ids]
     watched = {ids[w] for w, k in zip(inner_zone, inner_covered, strict=True) if inner[k] == ":1195228772_0_0"}
@@ -373,8 +375,23 @@ def test_max_pressure_counts_vehicles_waiting_inside_junctions(resco: Path) -> N
     # past the junction (201956811#0, where these vehicles came from); no other link.
     assert watched == {"10425609#1", "201956811#0"}
     assert not any(ln.startswith(":cluster_274083968") for ln in inner)  # light gneJ207's own: not a queue
-    box, light = _light_lanes(net, sig)
+    box, light = _light_lanes(crossings, sig)
     lights = [p.tls_id for p in sig.programs]
     owner = {ln: lights[i] for ln, i in zip(box, light, strict=True)}
     assert owner[":cluster_274083968_cluster_1200364014_1200364088_4_0"] == "gneJ207"
     assert ":1195228772_0_0" not in owner
+
+
+def test_tune_max_pressure_scores_every_setting_and_picks_the_least_delay(sumo_bin: Path, tmp_path: Path) -> None:
+    routes = arterial(sumo_bin, tmp_path, 2, side_and_main(2, 600.0, 150.0), 600.0)
+    net = tmp_path / "art.net.xml"
+    settings = [(5.0, 0.0), (10.0, 150.0)]
+    best, scores = tune_max_pressure(
+        net, routes, begin=0.0, end=600.0, workdir=tmp_path / "tune", seeds=[1], settings=settings
+    )
+    assert set(scores) == set(settings) and best in settings
+    delay = {k: 3600.0 * v["total_time_loss_veh_h"] / v["completed_trips"] for k, v in scores.items()}
+    assert delay[best] == min(delay.values())  # no teleport on this light demand: the delay decides
+    assert all(v["teleports"] == 0 and v["completed_trips"] > 0 for v in scores.values())
+    with pytest.raises(ValueError, match="settings and seeds must not be empty"):
+        tune_max_pressure(net, routes, begin=0.0, end=600.0, workdir=tmp_path / "tune", settings=[])

@@ -98,7 +98,11 @@ def _detector_zones(net_xml: str | os.PathLike[str], signals: SumoSignals, range
     return np.array(watched, dtype=np.int64), np.array(covered, dtype=np.int64)
 
 
-def _inner_lanes(net_xml: str | os.PathLike[str]) -> list[tuple[str, str, str | None, list[str]]]:
+InnerLanes = list[tuple[str, str, str | None, list[str]]]
+"""Per connection crossing a junction: from edge, to lane, light (or None), internal lanes."""
+
+
+def _inner_lanes(net_xml: str | os.PathLike[str]) -> InnerLanes:
     """Per connection that crosses a junction: the edge it leaves, the lane it enters, its
     light (None where unsignalised) and the junction's internal lanes it runs on (its inner
     lane and the inner stops after it)."""
@@ -121,16 +125,17 @@ def _inner_lanes(net_xml: str | os.PathLike[str]) -> list[tuple[str, str, str | 
     return out
 
 
-def _light_lanes(net_xml: str | os.PathLike[str], signals: SumoSignals) -> tuple[list[str], IntArray]:
-    """The internal lanes of the junctions each light controls, and per lane the light's position."""
+def _light_lanes(crossings: InnerLanes, signals: SumoSignals) -> tuple[list[str], IntArray]:
+    """The internal lanes of the junctions each light controls (of ``crossings``,
+    :func:`_inner_lanes`), and per lane the light's position."""
     light = {prog.tls_id: i for i, prog in enumerate(signals.programs)}
-    owner = {ln: light[tl] for _, _, tl, chain in _inner_lanes(net_xml) if tl in light for ln in chain}
+    owner = {ln: light[tl] for _, _, tl, chain in crossings if tl in light for ln in chain}
     box = sorted(owner)
     return box, np.array([owner[ln] for ln in box], dtype=np.int64)
 
 
 def _junction_lanes(
-    net_xml: str | os.PathLike[str], signals: SumoSignals, zone: IntArray, covered: IntArray, lanes: Sequence[str]
+    crossings: InnerLanes, signals: SumoSignals, zone: IntArray, covered: IntArray, lanes: Sequence[str]
 ) -> tuple[list[str], IntArray, IntArray, IntArray]:
     """The internal lanes of the unsignalised junctions where vehicles wait out of the edge
     detectors' sight (a queue backing over a junction stops on its inner lanes; before an edge
@@ -145,7 +150,7 @@ def _junction_lanes(
     lane_position = {ln: k for k, ln in enumerate(lanes)}
     pairs: set[tuple[int, str]] = set()
     queues_for: dict[str, int] = {}
-    for frm, to_lane, tl, chain in _inner_lanes(net_xml):
+    for frm, to_lane, tl, chain in crossings:
         if tl is not None:
             continue
         to_edge = to_lane.rsplit("_", 1)[0]
@@ -234,8 +239,9 @@ def run_max_pressure(
     watched = np.unique(covered)
     edges = [str(network.link_ids[k]) for k in watched]
     lanes, move, lane, share, instead = _movement_lanes(net_xml, signals)
-    inner, inner_zone, inner_covered, inner_lane = _junction_lanes(net_xml, signals, zone, covered, lanes)
-    box, box_light = _light_lanes(net_xml, signals)
+    crossings = _inner_lanes(net_xml)
+    inner, inner_zone, inner_covered, inner_lane = _junction_lanes(crossings, signals, zone, covered, lanes)
+    box, box_light = _light_lanes(crossings, signals)
 
     def counts() -> DetectorCounts:
         on_edge = traci.edge.getAllSubscriptionResults()

@@ -302,6 +302,8 @@ def tune_max_pressure(
         raise ValueError("settings and seeds must not be empty")
     folder = Path(workdir)
     folder.mkdir(parents=True, exist_ok=True)
+    if signals is None:  # read once for every run
+        signals = read_sumo_signals(net_xml, routes_xml, begin=begin, end=end)
     keys = ("mean_time_loss_s", "total_time_loss_veh_h", "completed_trips", "teleports")
     scores: dict[tuple[float, float], dict[str, float]] = {}
     for decision_s, range_m in settings:
