@@ -123,7 +123,6 @@ BAD_VALUES = [
     ("grid/buses.csv", "y_m", 7, "", "is empty"),
     ("grid/lines.csv", "from_bus", 2, "nobus", "'nobus' is not a bus name"),
     ("grid/lines.csv", "to_bus", 3, "substation 154 kV", "a line joins buses of one voltage"),
-    ("grid/lines.csv", "to_bus", 1, "substation 22.9 kV", "closes a loop"),
     ("grid/lines.csv", "length_km", 4, "0", "must be > 0"),
     ("grid/lines.csv", "r_ohm_per_km", 5, "-0.06", "must be >= 0"),
     ("grid/lines.csv", "x_ohm_per_km", 6, "-0.11", "must be >= 0"),
@@ -234,8 +233,15 @@ def test_rows_added_to_empty_tables_are_checked(exported: Path, tmp_path: Path) 
     with pytest.raises(ValueError, match=r"gens\.csv: column 'q_kvar', line 2: 'x' is not a number"):
         load_district(config)
     gens.write_text("bus,p_kw,q_kvar\n")
-    switches.write_text("bus_a,bus_b\nsubstation 22.9 kV,MV J19-07\n")  # a tie: closes a loop
-    with pytest.raises(ValueError, match=r"switches\.csv: column 'bus_b', line 2: 'MV J19-07' closes a loop"):
+    switches.write_text("bus_a,bus_b\nsubstation 22.9 kV,MV J19-07\n")  # a tie closing a loop: the grid is meshed
+    assert load_district(config).energy.grid.num_loops == 1
+    switches.write_text("bus_a,bus_b\n")
+    edit(grid / "lines.csv", "to_bus", 1, "substation 22.9 kV")  # a loop, and the feeder behind the line cut off
+    with pytest.raises(
+        ValueError,
+        match=r"buses\.csv: column 'name', line \d+: '[^']+' is connected to the slack bus "
+        r"'substation 154 kV' by no line, transformer or switch",
+    ):
         load_district(config)
 
 

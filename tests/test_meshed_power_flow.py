@@ -21,7 +21,15 @@ from hypothesis import strategies as st
 
 from smartopt._core import _power_flow
 from smartopt.app.district import District
-from smartopt.energy import Grid, grid_from_pandapower, grid_to_pandapower, plan_day, power_flow, voltage_sensitivities
+from smartopt.energy import (
+    Grid,
+    day_plan,
+    grid_from_pandapower,
+    grid_to_pandapower,
+    plan_day,
+    power_flow,
+    voltage_sensitivities,
+)
 from smartopt.energy import grid as grid_module
 from smartopt.energy.power_flow import PowerFlowResult
 
@@ -317,8 +325,9 @@ def test_hostile_breakpoints_give_an_error_or_a_flagged_result(
     assert np.isfinite(flows.v[ok]).all() and np.isnan(flows.v[~ok]).all()
 
 
-def test_plan_day_refuses_grid_limits_on_a_meshed_grid(district: District) -> None:
-    """The day plan's branch limits take the demand below each branch, which a loop does not define."""
+def test_plan_day_keeps_a_meshed_grid_within_its_limits(district: District) -> None:
+    """The day plan's branch limits on a meshed grid (each charger's share of a branch by current
+    division): full power flows of the plan show no overload or low voltage, every car charges."""
     day = district.energy
     grid = day.grid
     a, b = int(grid.line_to[0]), int(grid.line_to[-1])  # two MV feeder ends: a cable between them closes a loop
@@ -338,10 +347,40 @@ def test_plan_day_refuses_grid_limits_on_a_meshed_grid(district: District) -> No
         line_max_i_ka=more("line_max_i_ka", 0.3),
     )
     assert meshed.num_loops == 1
-    meshed_day = replace(day, grid=meshed)
-    assert meshed_day.power_flow().converged.all()
-    with pytest.raises(ValueError, match=r"plan_day's grid limits need a radial grid with one slack \(this one has 1"):
-        plan_day(meshed_day)
+    plan = plan_day(replace(day, grid=meshed))
+    before, after = plan.violations()
+    assert before.trafo.size > 0 and not after, after.to_frame()
+    assert plan.after.converged.all() and plan.status == "optimal"
+    np.testing.assert_allclose(plan.ev_kw.sum(axis=1) * day.slot_h, day.ev_energy_kwh, rtol=0, atol=1e-6)
+
+
+def test_flow_shares_divide_a_load_by_kirchhoff() -> None:
+    """The share of a kW drawn at a bus through each branch: current conservation at every bus
+    (the slacks supply all of it), halves on two equal parallel lines, and the path on a radial grid."""
+    grid = ring_grid()
+    shares = day_plan._flow_shares(grid)
+    pu = grid.per_unit
+    n = grid.num_buses
+    net_in = np.zeros((n, n))  # share flowing into each bus (rows) of a kW drawn at each bus (columns)
+    np.add.at(net_in, pu.branch_to, shares)
+    np.add.at(net_in, pu.branch_from, -shares)
+    drawn = np.eye(n)
+    drawn[:, grid.slack_buses] = 0.0
+    inner = np.setdiff1d(np.arange(n), grid.slack_buses)
+    np.testing.assert_allclose(net_in[inner], drawn[inner], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(-net_in[grid.slack_buses].sum(axis=0), drawn.sum(axis=0), rtol=0, atol=1e-9)
+    assert (np.abs(shares) < 1 - 1e-3).any()  # the rings divide
+    common: dict[str, Any] = {
+        "bus_vn_kv": [22.9, 22.9, 22.9], "trafo_hv_bus": [], "trafo_lv_bus": [], "trafo_sn_kva": [],
+        "trafo_vk_percent": [], "trafo_vkr_percent": [], "load_bus": [2], "load_p_kw": [800.0], "load_q_kvar": [0.0],
+        "line_r_ohm_per_km": [0.4, 0.4, 0.3], "line_x_ohm_per_km": [0.6, 0.6, 0.3], "line_b_us_per_km": [3.0, 3.0, 2.0],
+        "line_length_km": [2.0, 2.0, 1.0], "line_max_i_ka": [0.3, 0.3, 0.3],
+    }  # fmt: skip
+    parallel = day_plan._flow_shares(Grid(line_from=[0, 0, 1], line_to=[1, 1, 2], **common))
+    np.testing.assert_allclose(parallel, [[0, 0.5, 0.5], [0, 0.5, 0.5], [0, 0, 1]], rtol=0, atol=1e-12)
+    two_lines = {k: v[1:] if k.startswith("line_") else v for k, v in common.items()}
+    radial = day_plan._flow_shares(Grid(line_from=[0, 2], line_to=[1, 1], **two_lines))
+    np.testing.assert_array_equal(radial.round(12), [[0, 1, 1], [0, 0, -1]])
 
 
 def test_voltage_sensitivities_on_a_meshed_grid_match_finite_differences() -> None:

@@ -873,7 +873,7 @@ def _grid(files: _Files) -> Grid:
         (trafos, "lv_bus", hv, lv),
         (switches, "bus_b", switch_a, switch_b),
     )
-    _radial(buses, slack_bus, branches)
+    _connected(buses, slack_bus, branches)
     values: dict[str, Any] = {
         "bus_vn_kv": vn,
         "bus_name": name,
@@ -900,9 +900,9 @@ def _grid(files: _Files) -> Grid:
         return Grid(**values)
 
 
-def _radial(buses: pd.DataFrame, slack: int, branches: Sequence[tuple[pd.DataFrame, str, Any, Any]]) -> None:
-    """ValueError at the first line, transformer or switch that closes a loop, or the first bus
-    that none connects to the slack bus (the grid must be radial)."""
+def _connected(buses: pd.DataFrame, slack: int, branches: Sequence[tuple[pd.DataFrame, str, Any, Any]]) -> None:
+    """ValueError at the first bus that no line, transformer or switch connects to the slack bus
+    (loops are fine: the power flow closes them)."""
     name = buses["name"].to_numpy(dtype=str)
     parent = list(range(len(name)))
 
@@ -912,24 +912,16 @@ def _radial(buses: pd.DataFrame, slack: int, branches: Sequence[tuple[pd.DataFra
             v = parent[v]
         return v
 
-    for df, column, side_a, side_b in branches:
-        for pos, (a, b) in enumerate(zip(side_a.tolist(), side_b.tolist(), strict=True)):
-            ra, rb = root(a), root(b)
-            if ra == rb:
-                _fail(
-                    df,
-                    column,
-                    pos,
-                    f"closes a loop: {name[a]!r} and {name[b]!r} are already connected (the grid must be radial)",
-                )
-            parent[ra] = rb
+    for _, _, side_a, side_b in branches:
+        for a, b in zip(side_a.tolist(), side_b.tolist(), strict=True):
+            parent[root(a)] = root(b)
     islanded = [v for v in range(len(name)) if root(v) != root(slack)]
     if islanded:
         _fail(
             buses,
             "name",
             islanded[0],
-            f"is connected to the slack bus {name[slack]!r} by no line, transformer or switch",
+            f"is connected to the slack bus {str(name[slack])!r} by no line, transformer or switch",
         )
 
 

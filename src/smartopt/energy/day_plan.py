@@ -4,8 +4,9 @@ the feeder's transformer, line and voltage limits.
 The plan is a linear program (OR-Tools GLOP) over every car's charging power in every slot of its
 stay and each battery's charge, discharge and state of charge. Grid limits enter linearised around
 the power flow: the power a branch may still carry in each slot (from its loading and flow without
-EVs) bounds the charging below it, and a bus that falls under the voltage band gets a cut from the
-voltage sensitivities. After each solve a full power flow checks the plan; limits it still breaks
+EVs) bounds the charging it carries (all the charging below it on a radial grid; on a meshed
+grid each charger's share by current division), and a bus that falls under the voltage band gets a
+cut from the voltage sensitivities. After each solve a full power flow checks the plan; limits it still breaks
 are tightened and the plan is solved again. Without grid limits, the cars' charging is then
 re-spread by the exact valley-filling solver over the load the batteries leave, which keeps the
 peak and flattens the rest.
@@ -22,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 
 from smartopt._progress import SearchLog
 from smartopt._serialise import ToDict
@@ -30,6 +32,7 @@ from smartopt.energy._lp import LP_SOLVERS, LinearProgram
 from smartopt.energy.assets import EnergyDay
 from smartopt.energy.battery import Battery
 from smartopt.energy.charging import schedule_charging
+from smartopt.energy.grid import Grid
 from smartopt.energy.power_flow import PowerFlowResult, Violations, voltage_sensitivities
 
 if TYPE_CHECKING:
@@ -194,29 +197,35 @@ def _uncontrolled_ev_kw(day: EnergyDay) -> FloatArray:
     return out
 
 
-def _below(day: EnergyDay) -> npt.NDArray[np.bool_]:
-    """``(n_branch, n_bus)``: whether the bus hangs below the branch (away from the slack); none on
-    a meshed grid, where only the grid limits would read it and ``plan_day`` refuses them."""
-    pu = day.grid.per_unit
-    out = np.zeros((pu.branch_from.size, pu.num_buses), dtype=bool)
-    if pu.num_sources:
-        return out
-    for pos in range(1, pu.position_bus.size):
-        q = pos
-        while q > 0:
-            out[pu.position_branch[q], pu.position_bus[pos]] = True
-            q = pu.position_parent[q]
-    return out
+def _flow_shares(grid: Grid) -> FloatArray:
+    """``(n_branch, n_bus)``: the share of a kW drawn at each bus that flows through each branch
+    from its from end to its to end, by current division over the branches' series impedances
+    with the slacks as ground (shunts, tap ratios and phase shifts left out). On a radial grid a
+    share is 1 on the branches of the bus's path to the slack (-1 where the branch points towards
+    the slack) and 0 elsewhere; around a loop or between slacks the kW divides. Switches carry 0."""
+    pu = grid.per_unit
+    n = pu.num_buses
+    rep = pu.bus_representative()
+    real = np.flatnonzero(~pu.is_switch)
+    y = np.sqrt(pu.yft[real] * pu.ytf[real])  # the series admittance up to its sign ...
+    y = np.where((y.real == 0) & (y.imag > 0), -y, y)  # ... which gives it R >= 0 and X >= 0
+    f, t = rep[pu.branch_from[real]], rep[pu.branch_to[real]]
+    ybus = sp.csc_matrix((np.concatenate([y, y, -y, -y]), (np.r_[f, t, f, t], np.r_[f, t, t, f])), shape=(n, n))
+    free = np.flatnonzero((rep == np.arange(n)) & ~np.isin(np.arange(n), rep[grid.slack_buses]))
+    z = np.zeros((n, n), complex)  # bus voltage drop per unit current drawn at a bus
+    z[np.ix_(free, free)] = splu(ybus[free][:, free]).solve(np.eye(free.size, dtype=complex))
+    z = z[np.ix_(rep, rep)]
+    shares = np.zeros((pu.branch_from.size, n))
+    shares[real] = (y[:, None] * (z[pu.branch_to[real]] - z[pu.branch_from[real]])).real
+    shares[np.abs(shares) < 1e-9] = 0.0
+    return shares
 
 
-def _headroom_kw(flow: PowerFlowResult, max_loading_percent: float) -> FloatArray:
-    """Active power each branch may still take in each slot (kW, ``(T, n_branch)``): the flow that
-    brings its loading to the limit at the slot's voltage and reactive flow."""
-    pu = flow.grid.per_unit
-    position = np.zeros(pu.branch_from.size, np.int64)
-    position[pu.position_branch[1:]] = np.arange(1, pu.position_bus.size)
-    parent_is_to = pu.position_flipped[position].astype(bool)
-    s = np.where(parent_is_to, flow.branch_s_to_kva, flow.branch_s_from_kva)  # away from the slack (kVA)
+def _headroom_kw(flow: PowerFlowResult, max_loading_percent: float, toward_to: npt.NDArray[np.bool_]) -> FloatArray:
+    """Active power each branch may still take in each slot (kW, ``(T, n_branch)``) in its
+    direction of planning (from end to to end where ``toward_to``): the flow that brings its
+    loading to the limit at the slot's voltage and reactive flow."""
+    s = np.where(toward_to, flow.branch_s_from_kva, flow.branch_s_to_kva)  # kVA entering at the near end
     loading = flow.branch_loading_percent
     with np.errstate(divide="ignore", invalid="ignore"):
         s_max = np.where(loading > 1e-9, np.abs(s) * max_loading_percent / loading, np.inf)
@@ -265,12 +274,6 @@ def plan_day(
     if battery is not None and not isinstance(battery, Battery):
         raise TypeError(f"battery must be a Battery or None, got {type(battery).__name__}")
     grid_limits = bool_flag("grid_limits", grid_limits)
-    grid = day.grid
-    if grid_limits and (grid.num_loops or grid.extra_slack_bus.size):
-        raise ValueError(
-            f"plan_day's grid limits need a radial grid with one slack (this one has {grid.num_loops} loops and "
-            f"{grid.slack_buses.size} slacks: a branch's flow is not the demand below it); pass grid_limits=False"
-        )
     v_min_pu = positive_float("v_min_pu", v_min_pu)
     max_loading_percent = positive_float("max_loading_percent", max_loading_percent)
     max_iterations = positive_int("max_iterations", max_iterations, maximum=1000)
@@ -319,11 +322,16 @@ def plan_day(
     status = "optimal"
     model: _DayModel | None = None
     headroom: FloatArray | None = None
+    # Each branch is planned in the direction the chargers and batteries push it (away from the
+    # slack on a radial grid): the sign that makes their shares add up to at least 0.
+    shares = _flow_shares(day.grid)
+    toward_to = shares[:, np.concatenate([day.charger_bus, day.battery_bus])].sum(axis=1) >= 0
+    shares[~toward_to] *= -1
     if time.perf_counter() + 2 * flow_s < deadline:
         base_flow = day.power_flow(charger_kw=np.zeros((t, day.charger_kw.size)))
-        headroom = _headroom_kw(base_flow, max_loading_percent) if grid_limits else None
+        headroom = _headroom_kw(base_flow, max_loading_percent, toward_to) if grid_limits else None
     if time.perf_counter() + flow_s < deadline:
-        model = _DayModel(day, batteries, prices)
+        model = _DayModel(day, batteries, prices, shares)
     if model is None:
         status = "time_limit"
     while model is not None:
@@ -391,7 +399,7 @@ def plan_day(
 class _DayModel:
     """The day's LP over ``[EV edges (kW), per battery: charge, discharge, soc, peak]``."""
 
-    def __init__(self, day: EnergyDay, batteries: list[Battery], price: FloatArray | None) -> None:
+    def __init__(self, day: EnergyDay, batteries: list[Battery], price: FloatArray | None, shares: FloatArray) -> None:
         t, slot_h = day.num_slots, day.slot_h
         self.day, self.batteries, self.price = day, batteries, price
         self.ev_power_kw = np.minimum(day.ev_max_kw, day.charger_kw[day.ev_charger])
@@ -405,7 +413,7 @@ class _DayModel:
         self.battery_at = m  # first battery column
         self.peak_col = m + 3 * t * nb
         self.num_cols = self.peak_col + 1
-        self.below = _below(day)
+        self.shares = shares  # (n_branch, n_bus): share of a kW drawn at a bus through each branch
         blocks = [b.lp_block(t, slot_h) for b in batteries]
         # Fixed rows: energies, battery states of charge, the demand under the peak (or its cost).
         energy = sp.csr_matrix((np.ones(m), (self.edge_ev, np.arange(m))), shape=(n, self.num_cols))
@@ -475,18 +483,19 @@ class _DayModel:
         ``time.perf_counter()`` instant); returns each car's power ``(n_ev, T)``, each battery's
         output ``(T, n_battery)`` and the overload the plan cannot avoid per slot and branch
         ``(T, n_branch)`` (kW), or, without an optimum, the LP's status."""
-        t, n_branch = self.day.num_slots, self.below.shape[0]
+        t, n_branch = self.day.num_slots, self.shares.shape[0]
         rows, lower, upper = list(self.fixed), list(self.fixed_lower), list(self.fixed_upper)
         branches = np.zeros(0, np.int64)
         if headroom is not None:
-            # Branches with chargers or batteries below them: charging below minus battery output
-            # below stays within the headroom in every slot, or pays for each kW over it.
-            branches = np.flatnonzero(self.below[:, np.concatenate([self.edge_bus, self.day.battery_bus])].any(axis=1))
+            # Branches that carry a share of some charger's or battery's power: the charging minus
+            # battery output they carry stays within the headroom in every slot, or pays for each
+            # kW over it.
+            branches = np.flatnonzero(self.shares[:, np.concatenate([self.edge_bus, self.day.battery_bus])].any(axis=1))
             for k in branches:
                 if time.perf_counter() >= deadline:  # building the rows takes a while on a large grid
                     return "time_limit"
-                w_ev = self.below[k, self.edge_bus].astype(float)
-                w_bat = self.below[k, self.day.battery_bus].astype(float)
+                w_ev = self.shares[k, self.edge_bus]
+                w_bat = self.shares[k, self.day.battery_bus]
                 rows.append(sp.hstack([self._slot_matrix(w_ev), self._battery_net(w_bat), sp.csr_matrix((t, 1))]))
                 lower.append(np.full(t, -np.inf))
                 upper.append(headroom[:, k])
