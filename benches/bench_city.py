@@ -1,0 +1,116 @@
+"""City-scale dispatch: a day of New York-like taxi demand on a Manhattan-like road network, served
+by fleets of 4 and 10 seats under each dispatch policy (insertion, batch, pooling); service and
+the wall time of the day side by side.
+
+Full size: :func:`~smartopt.datasets.manhattan_like` (4,000 nodes, one-way avenues and streets)
+with :func:`~smartopt.datasets.taxi_day` (400,000 rides, seed 0; wait at most 5 min, delay at most
+10 min), fleets of 1,000-3,000 vehicles of 4 seats and 1,000-2,000 of 10 seats, starting at
+random nodes (seed 0), no battery limit, no boarding dwell. A 100,000-node city with 2,000
+vehicles and 50,000 rides (the morning peak) measures memory and time. Smoke size: an 8 x 60 city,
+1,500 rides, 15-40 vehicles.
+
+Reported per run: served share, mean wait (s), mean delay (s: drop-off minus the request time
+plus the direct drive, Alonso-Mora et al.'s measure), occupancy (riders per vehicle-km), vehicle-km
+and the day's wall time. The anchor is published, not run: Alonso-Mora, Samaranayake, Wallar,
+Frazzoli and Rus (PNAS 2017) serve about 98 % of Manhattan's 400,000 daily taxi rides with 3,000
+vehicles of 4 seats or 2,000 of 10 seats, mean wait 2.8 min and mean delay 3.5 min (maximum wait
+2 min... 7 min, delay twice that), on Manhattan's real road graph and demand.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+
+import numpy as np
+import pytest
+
+from smartopt.datasets import manhattan_like, taxi_day
+from smartopt.dispatch import Fleet, FleetDay, Policy, Requests, TravelSpace, simulate
+from smartopt.network import RoadNetwork
+
+CITIES = {"full": (16, 250, 400_000), "smoke": (8, 60, 1_500)}  # avenues, streets, rides
+FLEETS = {  # name: (vehicles, seats) at full size, then at smoke size
+    "1000 x 4": ((1_000, 4), (20, 4)),
+    "2000 x 4": ((2_000, 4), (30, 4)),
+    "3000 x 4": ((3_000, 4), (40, 4)),
+    "1000 x 10": ((1_000, 10), (15, 10)),
+    "2000 x 10": ((2_000, 10), (25, 10)),
+}
+LARGE_CITY = (100, 1_000, 50_000, 2_000)  # avenues, streets, rides, vehicles: 100,000 nodes
+MATRIX_NODES = 20_000
+"""Largest network whose travel space is an all-pairs matrix here (3.2 GB): beyond it the 100,000-
+node case waits for a travel-time oracle without n² matrices (issue 22, item 2)."""
+POLICIES = {
+    "insertion": Policy(kind="insertion", boarding_s=0.0),
+    "batch": Policy(kind="batch", batch_s=30.0, boarding_s=0.0),
+    "pooling": Policy(kind="pooling", batch_s=30.0, boarding_s=0.0),
+}
+
+
+@cache
+def city(avenues: int, streets: int, rides: int) -> tuple[RoadNetwork, TravelSpace, Requests]:
+    net = manhattan_like(avenues=avenues, streets=streets, seed=0)
+    return net, TravelSpace.from_network(net), taxi_day(net, rides=rides, seed=0)
+
+
+def fleet(net: RoadNetwork, vehicles: int, seats: int) -> Fleet:
+    starts = np.random.default_rng(0).integers(0, net.num_nodes, vehicles)
+    return Fleet(
+        num_nodes=net.num_nodes,
+        depot_node=starts,
+        vehicle_depot=np.arange(vehicles),
+        vehicle_seats=np.full(vehicles, seats),
+        vehicle_battery_kwh=np.full(vehicles, np.inf),
+        vehicle_kwh_per_km=np.full(vehicles, 0.2),
+        vehicle_soc0=np.ones(vehicles),
+        charger_node=np.zeros(0, dtype=int),
+        charger_kw=np.zeros(0),
+        charger_bus=np.zeros(0, dtype=int),
+    )
+
+
+def service(day: FleetDay) -> str:
+    """The day's service in Alonso-Mora et al.'s terms."""
+    k = day.kpis
+    ok = day.served
+    delay = (day.wait_s + day.ride_s - day.direct_s)[ok]
+    return (
+        f"served {k['served_ratio']:.1%}, wait {k['mean_wait_s']:.0f} s, delay {delay.mean():.0f} s, "
+        f"occupancy {k['occupancy']:.2f}, {k['vehicle_km']:,.0f} vehicle-km"
+    )
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+@pytest.mark.parametrize("fleet_name", list(FLEETS))
+def test_city_day(benchmark, scale: str, fleet_name: str, policy: str) -> None:  # type: ignore[no-untyped-def]
+    vehicles, seats = FLEETS[fleet_name][scale == "smoke"]
+    net, space, requests = city(*CITIES[scale])
+    benchmark.group = f"City day: {net.num_nodes:,} nodes, {len(requests):,} rides, {vehicles:,} x {seats} seats"
+    benchmark.extra_info["tool"] = f"smartopt {policy}"
+    cars = fleet(net, vehicles, seats)
+    day = benchmark.pedantic(
+        lambda: simulate(space, cars, requests, policy=POLICIES[policy], progress=False), rounds=1, iterations=1
+    )
+    benchmark.extra_info["quality"] = service(day)
+    assert day.kpis["served_ratio"] > 0.5 and day.kpis["broken_promises"] == 0
+
+
+def test_city_of_100000_nodes(benchmark, scale: str) -> None:  # type: ignore[no-untyped-def]
+    avenues, streets, rides, vehicles = LARGE_CITY if scale == "full" else (40, 60, 300, 40)
+    if avenues * streets > MATRIX_NODES:
+        pytest.skip(f"{avenues * streets:,} nodes need a travel-time oracle without n² matrices (issue 22, item 2)")
+    started = time.perf_counter()
+    net = manhattan_like(avenues=avenues, streets=streets, seed=0)
+    space = TravelSpace.from_network(net)
+    day = taxi_day(net, rides=rides, seed=0, hourly_share=np.eye(24)[8])  # the morning peak hour
+    benchmark.group = f"City day: {net.num_nodes:,} nodes, {rides:,} rides, {vehicles:,} x 4 seats"
+    benchmark.extra_info["tool"] = "smartopt insertion"
+    benchmark.extra_info["setup_s"] = round(time.perf_counter() - started, 1)
+    result = benchmark.pedantic(
+        lambda: simulate(space, fleet(net, vehicles, 4), day, policy=POLICIES["insertion"], progress=False),
+        rounds=1,
+        iterations=1,
+    )
+    benchmark.extra_info["quality"] = service(result)
+    assert result.kpis["served_ratio"] > 0.5
