@@ -189,10 +189,37 @@ def steps(low: float, high: float, n: int = 100) -> st.SearchStrategy[float]:
     return st.integers(0, n).map(lambda k: low + (high - low) * k / n)
 
 
+def meshed_net(vector_group: str) -> Any:
+    """``hand_net`` with two cables closing rings and a second transformer in parallel to the first."""
+    net = hand_net(vector_group)
+    for a, b, km in ((5, 2, 0.15), (4, 1, 0.2)):
+        pp.create_line_from_parameters(
+            net, a, b, length_km=km, r_ohm_per_km=0.3, x_ohm_per_km=0.08, c_nf_per_km=200.0, max_i_ka=0.27,
+            r0_ohm_per_km=1.2, x0_ohm_per_km=0.3, c0_nf_per_km=100.0,
+        )  # fmt: skip
+    second = net.trafo.iloc[0].to_dict()
+    second.update(sn_mva=0.25, vk_percent=5.0, vk0_percent=4.6, tap_pos=0)
+    pp.create_transformer_from_parameters(net, **{k: v for k, v in second.items() if k not in ("name", "std_type")})
+    return net
+
+
+@pytest.mark.parametrize("vector_group", ["Dyn", "YNyn", "Yzn"])
+def test_meshed_grids_match_runpp_3ph(vector_group: str) -> None:
+    """Rings and parallel transformers: the compensation method per sequence."""
+    net = meshed_net(vector_group)
+    grid = grid_from_pandapower(net)
+    assert grid.num_loops == 3
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all()
+    assert_matches(net, result)
+
+
 @st.composite
-def radial_feeders(draw: st.DrawFn) -> Any:
-    """A random radial LV feeder under a Dyn or YNyn transformer: cable sections branching off any
-    earlier bus, single-phase loads and PV on random phases, some three-phase loads."""
+def lv_feeders(draw: st.DrawFn) -> Any:
+    """A random LV feeder under a Dyn or YNyn transformer: cable sections branching off any earlier
+    bus, up to two cables closing rings, single-phase loads and PV on random phases, some
+    three-phase loads."""
     net = pp.create_empty_network()
     mv = pp.create_bus(net, 10.0)
     pp.create_ext_grid(
@@ -225,23 +252,22 @@ def radial_feeders(draw: st.DrawFn) -> Any:
         mag0_rx=0.0,
         si0_hv_partial=0.9,
     )
+
+    def cable(a: int, b: int) -> None:
+        r = draw(steps(0.1, 0.6))
+        pp.create_line_from_parameters(
+            net, a, b, length_km=draw(steps(0.01, 0.2)), r_ohm_per_km=r, x_ohm_per_km=0.08,
+            c_nf_per_km=draw(steps(0.0, 300.0)), max_i_ka=0.3, r0_ohm_per_km=4 * r, x0_ohm_per_km=0.3,
+            c0_nf_per_km=draw(steps(0.0, 200.0)),
+        )  # fmt: skip
+
     for _ in range(draw(st.integers(1, 12))):
         parent = draw(st.sampled_from(lv))
         lv.append(pp.create_bus(net, 0.4))
-        r = draw(steps(0.1, 0.6))
-        pp.create_line_from_parameters(
-            net,
-            parent,
-            lv[-1],
-            length_km=draw(steps(0.01, 0.2)),
-            r_ohm_per_km=r,
-            x_ohm_per_km=0.08,
-            c_nf_per_km=draw(steps(0.0, 300.0)),
-            max_i_ka=0.3,
-            r0_ohm_per_km=4 * r,
-            x0_ohm_per_km=0.3,
-            c0_nf_per_km=draw(steps(0.0, 200.0)),
-        )
+        cable(parent, lv[-1])
+    for _ in range(draw(st.integers(0, 2)) if len(lv) > 2 else 0):  # rings: cables between two buses
+        a, b = draw(st.lists(st.sampled_from(lv), min_size=2, max_size=2, unique=True))
+        cable(a, b)
     for bus in lv[1:]:
         p = [draw(steps(0.0, 0.008)) for _ in PHASES]
         pp.create_asymmetric_load(
@@ -262,8 +288,8 @@ def radial_feeders(draw: st.DrawFn) -> Any:
     return net
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
-@given(radial_feeders())
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
+@given(lv_feeders())
 def test_random_unbalanced_feeders_match_runpp_3ph(net: Any) -> None:
     result = unbalanced_power_flow(grid_from_pandapower(net))
     run_3ph(net)
@@ -372,23 +398,10 @@ def test_what_the_unbalanced_flow_needs_is_named() -> None:
             changed.update(line_x0_ohm_per_km=None, line_b0_us_per_km=None)
         with pytest.raises(ValueError, match=match):
             unbalanced_power_flow(Grid(**changed))
-    ring = dict(fields, line_from=np.r_[grid.line_from, 1], line_to=np.r_[grid.line_to, 5])
-    for name in (
-        "line_r_ohm_per_km",
-        "line_x_ohm_per_km",
-        "line_max_i_ka",
-        "line_length_km",
-        "line_b_us_per_km",
-        "line_r0_ohm_per_km",
-        "line_x0_ohm_per_km",
-        "line_b0_us_per_km",
-    ):
-        ring[name] = np.r_[fields[name], fields[name][0]]
-    with pytest.raises(
-        ValueError,
-        match=r"radial grids with one slack; this grid has 1 loops \(line \d \(bus \d - bus \d\) closes one\)",
-    ):
-        unbalanced_power_flow(Grid(**ring))
+    with pytest.raises(ValueError, match=r"grids with one slack; this grid has 2 \(slack buses \[0, 3\]\)"):
+        unbalanced_power_flow(
+            Grid(**dict(fields, extra_slack_bus=[3], extra_slack_vm_pu=None, extra_slack_va_degree=None))
+        )
     with pytest.raises(ValueError, match=r"trafo 0: vector group 'Dy' is not supported"):
         unbalanced_power_flow(Grid(**dict(fields, trafo_vector_group=["Dy"])))
 
@@ -456,6 +469,10 @@ def feeder_args(n: int = 3) -> dict[str, Any]:
     }
 
 
+LOOP = {"breakpoint_leaf": [2], "breakpoint_bus": [0], "loop_admittance": np.ones((3, 1, 1)),
+        "loop_voltage": np.zeros((3, 3, 1))}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
@@ -469,6 +486,12 @@ def feeder_args(n: int = 3) -> dict[str, Any]:
         ({"bus": np.zeros(0, int), "parent": [], "branch": [], "flipped": []}, "shape|two buses"),
         ({"base_kva": -1.0}, "base_kva"),
         ({"bus": np.array([0.5, 1, 2])}, "integer"),
+        (LOOP | {"breakpoint_leaf": [5]}, "breakpoint positions"),
+        (LOOP | {"breakpoint_bus": [2]}, "breakpoint positions"),
+        (LOOP | {"loop_admittance": np.ones((3, 2, 2))}, r"loop_admittance must have shape \(3, 1, 1\)"),
+        (LOOP | {"loop_voltage": np.ones((3, 2, 1))}, r"loop_voltage must have shape \(3, 3, 1\)"),
+        (LOOP | {"loop_voltage": np.full((3, 3, 1), np.nan)}, "finite"),
+        ({"breakpoint_leaf": [2], "breakpoint_bus": [0, 1]}, "one entry per loop|shape"),
     ],
 )
 def test_compiled_feeder_rejects_inconsistent_arrays(change: dict[str, Any], match: str) -> None:

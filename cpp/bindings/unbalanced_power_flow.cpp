@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "smartopt/energy/unbalanced_power_flow.hpp"
@@ -34,7 +35,10 @@ std::shared_ptr<en::SequenceFeeder> make_feeder(const py::object &bus, const py:
                                                 const CArray<en::cplx> &a, const CArray<en::cplx> &b,
                                                 const CArray<en::cplx> &c, const CArray<en::cplx> &d,
                                                 en::cplx v_slack, en::cplx z0_source, en::cplx z2_source,
-                                                double base_kva) {
+                                                double base_kva, const py::object &breakpoint_leaf,
+                                                const py::object &breakpoint_bus,
+                                                const CArray<en::cplx> &loop_admittance,
+                                                const py::object &loop_voltage) {
     auto f = std::make_shared<en::SequenceFeeder>();
     f->bus = integers<int32_t>(bus, "bus");
     f->parent = integers<int32_t>(parent, "parent");
@@ -47,6 +51,21 @@ std::shared_ptr<en::SequenceFeeder> make_feeder(const py::object &bus, const py:
     f->v_slack = v_slack;
     f->z_source = {z0_source, 0.0, z2_source};
     f->base_kva = base_kva;
+    f->breakpoint_leaf = integers<int32_t>(breakpoint_leaf, "breakpoint_leaf");
+    f->breakpoint_bus = integers<int32_t>(breakpoint_bus, "breakpoint_bus");
+    const auto m = static_cast<py::ssize_t>(f->breakpoint_leaf.size()), n = static_cast<py::ssize_t>(f->bus.size());
+    // None: no loops (shape (3, buses, 0)).
+    const auto dv = loop_voltage.is_none() ? CArray<en::cplx>(std::vector<py::ssize_t>{3, n, 0})
+                                           : CArray<en::cplx>::ensure(loop_voltage);
+    if (!dv) throw py::value_error("loop_voltage must be a complex array");
+    for (const auto &[x, rows, name, out] : {std::tuple{&loop_admittance, m, "loop_admittance", &f->loop_admittance},
+                                             std::tuple{&dv, n, "loop_voltage", &f->loop_voltage}}) {
+        if (x->ndim() != 3 || x->shape(0) != 3 || x->shape(1) != rows || x->shape(2) != m)
+            throw py::value_error(std::string(name) + " must have shape (3, " + std::to_string(rows) + ", " +
+                                  std::to_string(m) + ")");
+        const auto size = static_cast<size_t>(rows * m);
+        for (int s = 0; s < 3; ++s) (*out)[s].assign(x->data() + s * size, x->data() + (s + 1) * size);
+    }
     try {
         f->check();
     } catch (const std::invalid_argument &e) {
@@ -95,13 +114,16 @@ PhaseFlows solve(const en::SequenceFeeder &feeder, const py::object &pos, const 
 
 PYBIND11_MODULE(_unbalanced_power_flow, m) {
     m.doc() =
-        "Three-phase unbalanced power flow of radial feeders (backward/forward sweep in symmetrical components), "
-        "batched over snapshots.";
+        "Three-phase unbalanced power flow of radial and weakly meshed feeders (backward/forward sweep in symmetrical "
+        "components, loops by compensation), batched over snapshots.";
     py::class_<en::SequenceFeeder, std::shared_ptr<en::SequenceFeeder>>(m, "SequenceFeeder")
         .def_property_readonly("num_buses", &en::SequenceFeeder::size);
     m.def("make_feeder", &make_feeder, py::arg("bus"), py::arg("parent"), py::arg("branch"), py::arg("flipped"),
           py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), py::arg("v_slack"), py::arg("z0_source"),
-          py::arg("z2_source"), py::arg("base_kva"));
+          py::arg("z2_source"), py::arg("base_kva"), py::arg("breakpoint_leaf") = py::array_t<int32_t>(0),
+          py::arg("breakpoint_bus") = py::array_t<int32_t>(0),
+          py::arg("loop_admittance") = py::array_t<en::cplx>(std::vector<py::ssize_t>{3, 0, 0}),
+          py::arg("loop_voltage") = py::none());
     py::class_<PhaseFlows>(m, "PhaseFlows",
                            "Per snapshot: phase voltages, phase currents (pu), slack power per phase (kVA), sweeps")
         .def_readonly("v", &PhaseFlows::v)

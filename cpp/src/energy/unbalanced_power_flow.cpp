@@ -45,9 +45,11 @@ inline std::array<cplx, 3> to_sequences(const std::array<cplx, 3> &p) {
 // Per-worker state of one snapshot: sequence voltages, drawn currents and parent-side branch
 // currents (position-major, v[i * 3 + s]), and the per-phase powers at each position (pu of the
 // balanced base, so 3 x the phase's share): wye on a, b, c and delta on ab, bc, ca.
+// On a meshed feeder also the breakpoint currents and their last corrections (loop-major, br[3 * k + s]).
 struct Scratch {
-    std::vector<cplx> v, j, p, s_wye, s_delta;
-    explicit Scratch(size_t n) : v(3 * n), j(3 * n), p(3 * n), s_wye(3 * n), s_delta(3 * n) {}
+    std::vector<cplx> v, j, p, s_wye, s_delta, br, dbr;
+    Scratch(size_t n, size_t m)
+        : v(3 * n), j(3 * n), p(3 * n), s_wye(3 * n), s_delta(3 * n), br(3 * m), dbr(3 * m) {}
 };
 
 void backward(const SequenceFeeder &f, Scratch &w) {
@@ -67,6 +69,11 @@ void backward(const SequenceFeeder &f, Scratch &w) {
         const auto js = to_sequences(ip);
         std::copy(js.begin(), js.end(), &w.j[3 * i]);
     }
+    for (int32_t k = 0; k < f.loops(); ++k)
+        for (int s = 0; s < 3; ++s) {
+            w.j[3 * f.breakpoint_leaf[k] + s] += w.br[3 * k + s];
+            w.j[3 * f.breakpoint_bus[k] + s] -= w.br[3 * k + s];
+        }
     for (int32_t i = n - 1; i >= 1; --i) {
         const int32_t u = f.parent[i];
         for (int s = 0; s < 3; ++s) {
@@ -93,6 +100,36 @@ double forward(const SequenceFeeder &f, Scratch &w) {
         update(i, nv);
     }
     return dv2;
+}
+
+// Compensation step of a meshed feeder, per sequence: the breakpoints' voltage mismatches E correct
+// the breakpoint currents by dI = loop_admittance E and the voltages by loop_voltage dI; returns
+// the largest squared mismatch of a phase.
+double compensate(const SequenceFeeder &f, Scratch &w) {
+    const int32_t m = f.loops(), n = f.size();
+    double e2 = 0.0;
+    std::vector<cplx> &e = w.dbr;  // the mismatches first, then (per sequence) the corrections
+    for (int32_t k = 0; k < m; ++k) {
+        const int32_t leaf = 3 * f.breakpoint_leaf[k], into = 3 * f.breakpoint_bus[k];
+        for (int s = 0; s < 3; ++s) e[3 * k + s] = w.v[leaf + s] - w.v[into + s];
+        for (const cplx &x : to_phases(e[3 * k], e[3 * k + 1], e[3 * k + 2])) e2 = std::max(e2, std::norm(x));
+    }
+    std::vector<cplx> di(static_cast<size_t>(m));
+    for (int s = 0; s < 3; ++s) {
+        const cplx *y = f.loop_admittance[s].data(), *dv = f.loop_voltage[s].data();
+        for (int32_t r = 0; r < m; ++r) {
+            cplx sum{};
+            for (int32_t k = 0; k < m; ++k) sum += mul(y[static_cast<size_t>(r) * m + k], e[3 * k + s]);
+            di[r] = sum;
+        }
+        for (int32_t r = 0; r < m; ++r) w.br[3 * r + s] += di[r];
+        for (int32_t i = 0; i < n; ++i) {
+            cplx sum{};
+            for (int32_t k = 0; k < m; ++k) sum += mul(dv[static_cast<size_t>(i) * m + k], di[k]);
+            w.v[3 * i + s] += sum;
+        }
+    }
+    return e2;
 }
 
 bool all_finite(const std::vector<cplx> &x) {
@@ -145,7 +182,7 @@ void start(const SequenceFeeder &f, const PhaseInjections &inj, int64_t t, bool 
             s[3 * inj.pos[k] + p] += cplx(inj.p_kw[q], inj.q_kvar[q]) * scale;
         }
     }
-    if (warm) {
+    if (warm) {  // the breakpoint currents stay those of snapshot t - 1
         const cplx *prev = out.v + (t - 1) * n * 3;
         for (int32_t i = 0; i < n; ++i) {
             const cplx *vp = prev + f.bus[i] * 3;
@@ -155,6 +192,7 @@ void start(const SequenceFeeder &f, const PhaseInjections &inj, int64_t t, bool 
         return;
     }
     std::fill(w.v.begin(), w.v.end(), cplx{});
+    std::fill(w.br.begin(), w.br.end(), cplx{});
     w.v[1] = f.v_slack;
     for (int32_t i = 1; i < n; ++i) w.v[3 * i + 1] = mul(f.c[1][i], w.v[3 * f.parent[i] + 1]);
 }
@@ -174,7 +212,8 @@ void solve_one(const SequenceFeeder &f, const PhaseInjections &inj, const SweepO
             return;
         }
         if (it == opt.max_iterations) break;
-        const double dv2 = forward(f, w);
+        double dv2 = forward(f, w);
+        if (f.loops()) dv2 = std::max(dv2, compensate(f, w));
         if (!(dv2 < 1e6)) break;  // NaN or blown up: voltage collapse
         done = dv2 < tol2;
     }
@@ -208,6 +247,20 @@ void SequenceFeeder::check() const {
     require(finite(v_slack) && std::abs(v_slack) > 0.0, "the slack voltage must be finite and non-zero");
     require(finite(z_source[0]) && finite(z_source[2]), "the source impedances must be finite");
     require(std::isfinite(base_kva) && base_kva > 0.0, "base_kva must be positive");
+    const size_t m = breakpoint_leaf.size();
+    require(breakpoint_bus.size() == m, "breakpoint_leaf and breakpoint_bus must have one entry per loop");
+    for (size_t k = 0; k < m; ++k) {
+        const int32_t leaf = breakpoint_leaf[k], into = breakpoint_bus[k];
+        require(leaf >= 1 && static_cast<size_t>(leaf) < n && into >= 0 && static_cast<size_t>(into) < n &&
+                    leaf != into,
+                "breakpoint positions must be distinct positions in range");
+    }
+    for (int s = 0; s < 3; ++s) {
+        require(loop_admittance[s].size() == m * m, "loop_admittance must have loops * loops entries per sequence");
+        require(loop_voltage[s].size() == n * m, "loop_voltage must have buses * loops entries per sequence");
+        for (const auto *v : {&loop_admittance[s], &loop_voltage[s]})
+            for (const cplx &y : *v) require(finite(y), "loop_admittance and loop_voltage must be finite");
+    }
 }
 
 void solve_unbalanced_batch(const SequenceFeeder &f, const PhaseInjections &inj, const SweepOptions &opt,
@@ -220,7 +273,8 @@ void solve_unbalanced_batch(const SequenceFeeder &f, const PhaseInjections &inj,
     for (int32_t p : inj.pos) require(p >= 0 && p < n, "element position out of range");
     const int64_t n_lanes = (inj.n_snapshots + opt.lane_length - 1) / opt.lane_length;
     const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_lanes)));
-    std::vector<Scratch> scratch(static_cast<size_t>(n_workers), Scratch(static_cast<size_t>(n)));
+    std::vector<Scratch> scratch(static_cast<size_t>(n_workers),
+                                 Scratch(static_cast<size_t>(n), static_cast<size_t>(f.loops())));
     parallel_rows(n_lanes, n_workers, [&](int64_t lane, int worker) {
         Scratch &w = scratch[static_cast<size_t>(worker)];
         const int64_t first = lane * opt.lane_length, last = std::min(inj.n_snapshots, first + opt.lane_length);

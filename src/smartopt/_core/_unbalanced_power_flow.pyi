@@ -36,6 +36,10 @@ def make_feeder(
     z0_source: complex,
     z2_source: complex,
     base_kva: float,
+    breakpoint_leaf: npt.ArrayLike = ...,
+    breakpoint_bus: npt.ArrayLike = ...,
+    loop_admittance: npt.ArrayLike = ...,
+    loop_voltage: npt.ArrayLike | None = None,
 ) -> SequenceFeeder: ...
 def solve(
     feeder: SequenceFeeder,

@@ -1,4 +1,4 @@
-"""Batched three-phase unbalanced power flow on a radial :class:`~smartopt.energy.Grid`.
+"""Batched three-phase unbalanced power flow on a radial or weakly meshed :class:`~smartopt.energy.Grid`.
 
 ``unbalanced_power_flow(grid, p_kw, q_kvar)`` solves T snapshots of constant-power loads and
 generators per phase (wye to neutral or delta between phases) with a backward/forward sweep in
@@ -28,6 +28,7 @@ from smartopt.energy.grid import (
     VECTOR_GROUPS,
     ComplexArray,
     Grid,
+    _loop_response,
     _trafo_ratio,
     hybrid_form,
 )
@@ -146,30 +147,27 @@ def _source_impedances(grid: Grid) -> tuple[complex, complex]:
 
 
 def _sequence_feeder(grid: Grid) -> _unbalanced_power_flow.SequenceFeeder:
-    """The grid's tree (the balanced model's, from its one slack) with each position's hybrid
-    parameters in the zero, positive and negative sequence. Raises ValueError on a meshed grid or
-    one with several slacks, and where a vector group leaves a bus without a zero-sequence path."""
+    """The grid's tree (the balanced model's) with each position's hybrid parameters in the zero,
+    positive and negative sequence, and on a meshed grid each sequence's loop response (the
+    compensation method per sequence; the slack hangs from the virtual source through its source
+    impedances). Raises ValueError on a grid with several slacks, and where a vector group leaves a
+    bus without a zero-sequence path."""
     pu = grid.per_unit
-    if pu.num_sources:
-        loops = [
-            f"{_branch_name(grid, int(k))} (bus {pu.branch_from[k]} - bus {pu.branch_to[k]}) closes one"
-            for k in pu.position_branch[pu.breakpoint_leaf][:1]
-        ]
+    if grid.extra_slack_bus.size:
         raise ValueError(
-            f"unbalanced_power_flow solves radial grids with one slack; this grid has {grid.num_loops} loops"
-            f"{' (' + loops[0] + ')' if loops else ''} and {grid.slack_buses.size} slacks"
+            f"unbalanced_power_flow solves grids with one slack; this grid has {grid.slack_buses.size} "
+            f"(slack buses {grid.slack_buses.tolist()})"
         )
-    positive = (pu.yff, pu.yft, pu.ytf, pu.ytt)
-    negative = (pu.yff, pu.ytf, pu.yft, pu.ytt)  # a transformer's phase shift turns the other way
-    grid_pos = np.arange(1, pu.position_bus.size)
-    via, flipped = pu.position_branch[grid_pos], pu.position_flipped[grid_pos].astype(bool)
-    hybrid = [
-        hybrid_form(two_port, via, flipped, pu.is_switch)
-        for two_port in (_zero_sequence_two_ports(grid), positive, negative)
-    ]
+    z0, z2 = _source_impedances(grid)
+    n_src = pu.num_sources  # 1 on a meshed grid: position 1 is the slack, on a source branch
     params = np.zeros((4, 3, pu.position_bus.size), complex)
-    for s, h in enumerate(hybrid):
-        params[:, s, 1:] = h
+    params[:, 1] = pu.hybrid
+    params[3, 0, 1 : 1 + n_src], params[3, 2, 1 : 1 + n_src] = -z0, -z2  # V_slack = -z J_slack from 0 V
+    grid_pos = np.arange(1 + n_src, pu.position_bus.size)
+    via, flipped = pu.position_branch[grid_pos], pu.position_flipped[grid_pos].astype(bool)
+    negative = (pu.yff, pu.ytf, pu.yft, pu.ytt)  # a transformer's phase shift turns the other way
+    for s, two_port in ((0, _zero_sequence_two_ports(grid)), (2, negative)):
+        params[:, s, 1 + n_src :] = hybrid_form(two_port, via, flipped, pu.is_switch)
     bad = ~np.isfinite(params).all(axis=(0, 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -177,7 +175,15 @@ def _sequence_feeder(grid: Grid) -> _unbalanced_power_flow.SequenceFeeder:
             f"bus {pu.position_bus[i]} has no zero-sequence path through "
             f"{_branch_name(grid, int(pu.position_branch[i]))} (a transformer fed from its delta or unearthed side)"
         )
-    z0, z2 = _source_impedances(grid)
+    m, n = pu.breakpoint_leaf.size, pu.position_bus.size
+    loop_admittance, loop_voltage = np.zeros((3, m, m), complex), np.zeros((3, n, m), complex)
+    for s in range(3):
+        dv, z_loop = _loop_response(pu.position_parent, tuple(params[:, s]), pu.breakpoint_leaf, pu.breakpoint_bus)
+        try:
+            loop_admittance[s] = np.linalg.inv(z_loop)
+        except np.linalg.LinAlgError:
+            raise ValueError(f"the grid's loops are singular in sequence {s} (a loop of zero impedance)") from None
+        loop_voltage[s] = dv
     a, b, c, d = params
     return _unbalanced_power_flow.make_feeder(
         pu.position_bus,
@@ -189,9 +195,13 @@ def _sequence_feeder(grid: Grid) -> _unbalanced_power_flow.SequenceFeeder:
         c,
         d,
         pu.v_slack,
-        z0,
-        z2,
+        0.0 if n_src else z0,
+        0.0 if n_src else z2,
         BASE_KVA,
+        pu.breakpoint_leaf,
+        pu.breakpoint_bus,
+        loop_admittance,
+        loop_voltage,
     )
 
 
@@ -405,7 +415,7 @@ def unbalanced_power_flow(
     n_threads: int | None = None,
 ) -> UnbalancedFlowResult:
     """Solves the grid's three-phase unbalanced power flow for T snapshots of constant-power loads
-    and generators on a radial grid with one slack.
+    and generators on a radial or weakly meshed grid with one slack.
 
     ``p_kw``/``q_kvar``: load demand, either each load's total ``(T, n_load)`` (1-D for one
     snapshot), spread over its phases by ``grid.load_phase`` (``"a"``: all on phase a, ``"abc"``:
@@ -418,6 +428,8 @@ def unbalanced_power_flow(
 
     The grid needs the lines' zero-sequence data, the transformers' vector groups and the slack's
     short-circuit power (see :class:`~smartopt.energy.Grid`; ``grid_from_pandapower`` reads them).
+    Loops (rings, parallel transformers, closed couplers) are closed per sequence by the compensation
+    method, as tightly as ``tol_pu``.
     """
     if p_kw is None and q_kvar is not None:
         raise ValueError("q_kvar needs p_kw")
@@ -451,12 +463,25 @@ def unbalanced_power_flow(
         lane_length,
         threads,
     )
+    if not pu.num_sources:
+        return UnbalancedFlowResult(
+            grid=grid,
+            v_pu=flows.v,
+            branch_i_from_pu=flows.i_from,
+            branch_i_to_pu=flows.i_to,
+            slack_kva=flows.slack_kva,
+            converged=flows.converged,
+            iterations=flows.iterations,
+        )
+    # Meshed: drop the virtual source, the breakpoint leaves and the source branch; the slack supplies
+    # what its source branch carries into it.
+    n, nb = grid.num_buses, pu.num_branches
     return UnbalancedFlowResult(
         grid=grid,
-        v_pu=flows.v,
-        branch_i_from_pu=flows.i_from,
-        branch_i_to_pu=flows.i_to,
-        slack_kva=flows.slack_kva,
+        v_pu=np.ascontiguousarray(flows.v[:, :n]),
+        branch_i_from_pu=np.ascontiguousarray(flows.i_from[:, :nb]),
+        branch_i_to_pu=np.ascontiguousarray(flows.i_to[:, :nb]),
+        slack_kva=-flows.v[:, grid.slack_bus] * np.conj(flows.i_to[:, nb]) * BASE_KVA / 3.0,
         converged=flows.converged,
         iterations=flows.iterations,
     )
