@@ -339,6 +339,7 @@ def test_single_phase_load_on_a_named_phase() -> None:
     fields = {f: getattr(grid, f) for f in grid.__dataclass_fields__}
     fields.update(load_bus=np.array([5]), load_p_kw=np.array([7.0]), load_q_kvar=np.array([0.0]), load_phase=["b"])
     charger = Grid(**fields)
+    assert Grid(**dict(fields, load_phase=[1])).load_phase.tolist() == ["b"]  # type: ignore[union-attr]
     result = unbalanced_power_flow(charger)
     assert int(np.argmin(result.vm_pu[0, 5])) == 1
     assert result.line_i_n_ka[0, -1] == pytest.approx(result.line_i_ka[0, -1, 1], rel=1e-3)
@@ -412,6 +413,7 @@ def test_what_the_unbalanced_flow_needs_is_named() -> None:
         ({"load_phase": "x"}, "load_phase"),
         ({"load_phase": ["a"]}, r"load_phase must have shape"),
         ({"gen_phase": ["d"]}, "gen_phase"),
+        ({"gen_phase": [3]}, r"gen_phase\[0\]=3 must be 0, 1 or 2"),
         ({"line_x0_ohm_per_km": None}, "give line_r0_ohm_per_km and line_x0_ohm_per_km together"),
         ({"line_x0_ohm_per_km": [0.0] * 4, "line_r0_ohm_per_km": [0.0] * 4}, "zero zero-sequence impedance"),
         ({"trafo_si0_hv_partial": [1.0]}, "strictly between 0 and 1"),

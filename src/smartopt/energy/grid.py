@@ -136,7 +136,8 @@ class Grid(ToDict):
     - Loads and generators (PV, batteries, ...) are constant-power injections at their buses, with
       nominal P (kW) and Q (kvar) used when a power flow is called without time series.
     - For the unbalanced power flow (``docs/unbalanced_power_flow.md``): each load's and generator's
-      phase connection ``load_phase``/``gen_phase`` (:data:`PHASE_CONNECTIONS`; None: all ``"abc"``),
+      phase connection ``load_phase``/``gen_phase`` (:data:`PHASE_CONNECTIONS`, or 0, 1, 2 for single
+      phase a, b, c; None: all ``"abc"``),
       lines' zero-sequence ``r0 + jx0`` (ohm/km) and ``b0`` (uS/km, default 0), transformers' vector group
       (:data:`VECTOR_GROUPS`) and zero-sequence short-circuit voltage and its resistive part (%,
       default the positive-sequence ones), magnetising impedance (% of it, default 100) and its R/X
@@ -366,7 +367,13 @@ class Grid(ToDict):
         for name, n_el in (("load_phase", v["load_bus"].shape[0]), ("gen_phase", v["gen_bus"].shape[0])):
             if getattr(self, name) is None:
                 continue
-            phase = np.asarray(getattr(self, name)).astype(str)
+            phase = np.asarray(getattr(self, name))
+            if phase.dtype.kind in "iu":  # 0, 1, 2 for phases a, b, c (as balance_phases numbers them)
+                if phase.size and not ((phase >= 0) & (phase <= 2)).all():
+                    k = int(np.flatnonzero((phase < 0) | (phase > 2))[0])
+                    raise ValueError(f"{name}[{k}]={phase.reshape(-1)[k]} must be 0, 1 or 2 (phase a, b or c)")
+                phase = np.array(["a", "b", "c"])[phase]
+            phase = phase.astype(str)
             if phase.shape != (n_el,):
                 raise ValueError(f"{name} must have shape ({n_el},), got {phase.shape}")
             bad = ~np.isin(phase, PHASE_CONNECTIONS)
