@@ -108,8 +108,8 @@ def test_ieee_european_lv_matches_runpp_3ph(scenario: str) -> None:
 
 def hand_net(vector_group: str, *, delta_load: bool = True, sgen: bool = True) -> Any:
     """A 20 kV external grid, a 20/0.4 kV transformer of ``vector_group`` and a 0.4 kV feeder of four
-    cable sections with single-phase loads on different phases, a three-phase load, a delta load
-    and a single-phase PV inverter."""
+    cable sections with single-phase loads on different phases, a three-phase load, a delta load and a
+    delta asymmetric load, and a single-phase PV inverter."""
     net = pp.create_empty_network(sn_mva=1.0)
     mv = pp.create_bus(net, 20.0)
     pp.create_ext_grid(net, mv, vm_pu=1.02, va_degree=0.0, s_sc_max_mva=300.0, rx_max=0.15, x0x_max=1.2, r0x0_max=0.2)
@@ -158,6 +158,7 @@ def hand_net(vector_group: str, *, delta_load: bool = True, sgen: bool = True) -
         pp.create_asymmetric_load(net, lv[k], **powers)
     pp.create_load(net, lv[2], p_mw=0.02, q_mvar=0.005)
     if delta_load:
+        pp.create_load(net, lv[3], p_mw=0.012, q_mvar=0.002, type="delta")
         pp.create_asymmetric_load(
             net,
             lv[3],
@@ -436,11 +437,11 @@ def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: st
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"p_kw": np.ones((2, 3, 3))}, r"p_kw must have shape \(2, 19, 3\)"),
-        ({"p_kw": np.ones((2, 19)), "q_kvar": np.ones((3, 19))}, "q_kvar"),
-        ({"q_kvar": np.ones(19)}, "q_kvar needs p_kw"),
-        ({"p_kw": np.full(19, np.inf)}, "p_kw"),
-        ({"p_kw": np.zeros((0, 19))}, "no snapshots"),
+        ({"p_kw": np.ones((2, 3, 3))}, r"p_kw must have shape \(2, 20, 3\)"),
+        ({"p_kw": np.ones((2, 20)), "q_kvar": np.ones((3, 20))}, "q_kvar"),
+        ({"q_kvar": np.ones(20)}, "q_kvar needs p_kw"),
+        ({"p_kw": np.full(20, np.inf)}, "p_kw"),
+        ({"p_kw": np.zeros((0, 20))}, "no snapshots"),
         ({"tol_pu": 0.0}, "tol_pu"),
         ({"max_iterations": 0}, "max_iterations"),
         ({"n_threads": -1}, "n_threads"),
@@ -448,7 +449,7 @@ def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: st
 )
 def test_input_errors(kwargs: dict[str, Any], match: str) -> None:
     grid = grid_from_pandapower(hand_net("Dyn"))
-    assert grid.num_loads == 19  # 1 load, 6 asymmetric loads as 3 single-phase ones each
+    assert grid.num_loads == 20  # 2 loads, 6 asymmetric loads as 3 single-phase ones each
     with pytest.raises(ValueError, match=match):
         unbalanced_power_flow(grid, **kwargs)
 
