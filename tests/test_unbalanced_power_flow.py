@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from smartopt._core import _unbalanced_power_flow
-from smartopt.energy import Grid, grid_from_pandapower, power_flow, unbalanced_power_flow
+from smartopt.energy import Grid, grid_from_pandapower, grid_to_pandapower, power_flow, unbalanced_power_flow
 from smartopt.energy.unbalanced_power_flow import UnbalancedFlowResult
 
 pp = pytest.importorskip("pandapower", reason="pandapower (test extra) is the reference power flow")
@@ -345,6 +345,45 @@ def test_single_phase_load_on_a_named_phase() -> None:
     assert int(np.argmin(result.vm_pu[0, 5])) == 1
     assert result.line_i_n_ka[0, -1] == pytest.approx(result.line_i_ka[0, -1, 1], rel=1e-3)
     assert result.slack_kva[0].real.sum() == pytest.approx(7.0 + result.losses_kw[0], rel=1e-9)
+
+
+def test_grid_built_by_hand_matches_runpp_3ph_of_its_pandapower_net() -> None:
+    """A Grid with single-phase chargers and PV on named phases (and between phases), a ring and the
+    three-phase data given directly, through grid_to_pandapower into runpp_3ph."""
+    grid = Grid(
+        bus_vn_kv=[10.0, 0.4, 0.4, 0.4, 0.4],
+        line_from=[1, 2, 3, 4],
+        line_to=[2, 3, 4, 1],
+        line_r_ohm_per_km=[0.2, 0.3, 0.3, 0.4],
+        line_x_ohm_per_km=[0.08] * 4,
+        line_b_us_per_km=[60.0] * 4,
+        line_length_km=[0.1, 0.15, 0.12, 0.3],
+        line_max_i_ka=[0.25] * 4,
+        line_r0_ohm_per_km=[0.8, 1.2, 1.2, 1.6],
+        line_x0_ohm_per_km=[0.3] * 4,
+        line_b0_us_per_km=[40.0] * 4,
+        trafo_hv_bus=[0],
+        trafo_lv_bus=[1],
+        trafo_sn_kva=[250.0],
+        trafo_vk_percent=[4.0],
+        trafo_vkr_percent=[1.2],
+        trafo_shift_degree=[150.0],
+        trafo_vector_group=["Dyn"],
+        slack_s_sc_mva=150.0,
+        load_bus=[2, 3, 4, 4, 3],
+        load_p_kw=[7.4, 11.0, 3.0, 20.0, 5.0],
+        load_q_kvar=[0.0, 1.0, 0.5, 4.0, 0.0],
+        load_phase=["a", "b", "c", "abc", "bc"],
+        gen_bus=[2],
+        gen_p_kw=[4.6],
+        gen_q_kvar=[0.0],
+        gen_phase=["c"],
+    )
+    net = grid_to_pandapower(grid, f_hz=50.0)
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all() and grid.num_loops == 1
+    assert_matches(net, result)
 
 
 def test_results_do_not_depend_on_the_thread_count_and_warm_starts_converge() -> None:

@@ -263,7 +263,10 @@ def _zero_sequence(line: Any, trafo: Any, ext: Any, f_hz: float) -> dict[str, An
 def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
     """A pandapower net of ``grid`` (same bus order, nominal loads and generators), e.g. to check
     smartopt's power flow against pandapower's. Line susceptance becomes capacitance at ``f_hz``;
-    generators become sgens; tap ratios become one tap step of ``(ratio - 1) * 100`` %."""
+    generators become sgens; tap ratios become one tap step of ``(ratio - 1) * 100`` %. The
+    unbalanced flow's data goes along where the grid has it (zero-sequence line and transformer
+    data, vector groups, the slack's short-circuit data; single-phase loads and generators become
+    asymmetric loads and sgens, delta ones get ``type="delta"``), so ``runpp_3ph`` runs on the net."""
     import pandapower as pp
 
     net = pp.create_empty_network(f_hz=f_hz)
@@ -279,6 +282,7 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
             x_ohm_per_km=float(grid.line_x_ohm_per_km[k]),
             c_nf_per_km=float(grid.line_b_us_per_km[k] / (2 * np.pi * f_hz) * 1e3),
             max_i_ka=float(grid.line_max_i_ka[k]),
+            **_line_zero_sequence(grid, k, f_hz),
         )
     for k in range(grid.num_trafos):
         pp.create_transformer_from_parameters(
@@ -298,14 +302,59 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
             tap_pos=1,
             tap_step_percent=float((grid.trafo_tap_ratio[k] - 1.0) * 100.0),
             tap_changer_type="Ratio",
+            **_trafo_zero_sequence(grid, k),
         )
     for a, b in zip(grid.switch_bus_a, grid.switch_bus_b, strict=True):
         pp.create_switch(net, int(a), int(b), et="b", closed=True)
-    pp.create_ext_grid(net, grid.slack_bus, vm_pu=grid.slack_vm_pu, va_degree=grid.slack_va_degree)
+    short_circuit = (
+        {}
+        if grid.slack_s_sc_mva is None
+        else {"s_sc_max_mva": grid.slack_s_sc_mva, "rx_max": grid.slack_rx, "x0x_max": grid.slack_x0x}
+        | {"r0x0_max": grid.slack_r0x0}
+    )
+    pp.create_ext_grid(net, grid.slack_bus, vm_pu=grid.slack_vm_pu, va_degree=grid.slack_va_degree, **short_circuit)
     for bus, vm, va in zip(grid.extra_slack_bus, grid.extra_slack_vm_pu, grid.extra_slack_va_degree, strict=True):
         pp.create_ext_grid(net, int(bus), vm_pu=float(vm), va_degree=float(va))
-    for bus, p, q in zip(grid.load_bus, grid.load_p_kw, grid.load_q_kvar, strict=True):
-        pp.create_load(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
-    for bus, p, q in zip(grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, strict=True):
-        pp.create_sgen(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    for kind, (buses, p_kw, q_kvar, phase) in (
+        ("load", (grid.load_bus, grid.load_p_kw, grid.load_q_kvar, grid.load_phase)),
+        ("sgen", (grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, grid.gen_phase)),
+    ):
+        for k, (bus, p, q) in enumerate(zip(buses, p_kw / 1000.0, q_kvar / 1000.0, strict=True)):
+            connection = "abc" if phase is None else str(phase[k])
+            delta = "delta" if connection in ("delta", "ab", "bc", "ca") else "wye"
+            if connection in ("abc", "delta"):
+                getattr(pp, f"create_{kind}")(net, int(bus), p_mw=float(p), q_mvar=float(q), type=delta)
+                continue
+            at = connection[0]  # the phase, or a delta pair ab, bc, ca by its first phase (pandapower's columns)
+            powers = {f"p_{at}_mw": float(p), f"q_{at}_mvar": float(q)}
+            getattr(pp, f"create_asymmetric_{kind}")(net, int(bus), type=delta, **powers)
     return net
+
+
+def _line_zero_sequence(grid: Grid, k: int, f_hz: float) -> dict[str, float]:
+    if grid.line_r0_ohm_per_km is None or grid.line_x0_ohm_per_km is None:
+        return {}
+    b0 = 0.0 if grid.line_b0_us_per_km is None else float(grid.line_b0_us_per_km[k])
+    return {
+        "r0_ohm_per_km": float(grid.line_r0_ohm_per_km[k]),
+        "x0_ohm_per_km": float(grid.line_x0_ohm_per_km[k]),
+        "c0_nf_per_km": b0 / (2 * np.pi * f_hz) * 1e3,
+    }
+
+
+def _trafo_zero_sequence(grid: Grid, k: int) -> dict[str, Any]:
+    if grid.trafo_vector_group is None:
+        return {}
+
+    def value(field: str, default: float) -> float:
+        given = getattr(grid, f"trafo_{field}")
+        return default if given is None else float(given[k])
+
+    return {
+        "vector_group": str(grid.trafo_vector_group[k]),
+        "vk0_percent": value("vk0_percent", float(grid.trafo_vk_percent[k])),
+        "vkr0_percent": value("vkr0_percent", float(grid.trafo_vkr_percent[k])),
+        "mag0_percent": value("mag0_percent", 100.0),
+        "mag0_rx": value("mag0_rx", 0.0),
+        "si0_hv_partial": value("si0_hv_partial", 0.9),
+    }
