@@ -46,15 +46,18 @@ inline std::array<cplx, 3> to_sequences(const std::array<cplx, 3> &p) {
 // currents (position-major, v[i * 3 + s]), and the per-phase powers at each position (pu of the
 // balanced base, so 3 x the phase's share): wye on a, b, c and delta on ab, bc, ca.
 // On a meshed feeder also the breakpoint currents and their last corrections (loop-major, br[3 * k + s]).
+// The positions with a load or generator in the present snapshot are listed in `loaded`.
 struct Scratch {
     std::vector<cplx> v, j, p, s_wye, s_delta, br, dbr;
+    std::vector<int32_t> loaded;
     Scratch(size_t n, size_t m)
         : v(3 * n), j(3 * n), p(3 * n), s_wye(3 * n), s_delta(3 * n), br(3 * m), dbr(3 * m) {}
 };
 
 void backward(const SequenceFeeder &f, Scratch &w) {
     const int32_t n = f.size();
-    for (int32_t i = 0; i < n; ++i) {
+    std::fill(w.j.begin(), w.j.end(), cplx{});
+    for (const int32_t i : w.loaded) {
         const cplx *v = &w.v[3 * i];
         const auto vp = to_phases(v[0], v[1], v[2]);
         const cplx *sw = &w.s_wye[3 * i], *sd = &w.s_delta[3 * i];
@@ -175,13 +178,17 @@ void start(const SequenceFeeder &f, const PhaseInjections &inj, int64_t t, bool 
     std::fill(w.s_delta.begin(), w.s_delta.end(), cplx{});
     const auto m = static_cast<int64_t>(inj.pos.size());
     const double scale = 3.0 / f.base_kva;
+    w.loaded.clear();
     for (int64_t k = 0; k < m; ++k) {
         auto &s = inj.delta[k] ? w.s_delta : w.s_wye;
         for (int p = 0; p < 3; ++p) {
             const int64_t q = (t * m + k) * 3 + p;
             s[3 * inj.pos[k] + p] += cplx(inj.p_kw[q], inj.q_kvar[q]) * scale;
         }
+        w.loaded.push_back(inj.pos[k]);
     }
+    std::sort(w.loaded.begin(), w.loaded.end());  // each position once, in order
+    w.loaded.erase(std::unique(w.loaded.begin(), w.loaded.end()), w.loaded.end());
     if (warm) {  // the breakpoint currents stay those of snapshot t - 1
         const cplx *prev = out.v + (t - 1) * n * 3;
         for (int32_t i = 0; i < n; ++i) {
