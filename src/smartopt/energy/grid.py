@@ -136,14 +136,13 @@ class Grid(ToDict):
     - Loads and generators (PV, batteries, ...) are constant-power injections at their buses, with
       nominal P (kW) and Q (kvar) used when a power flow is called without time series.
     - For the unbalanced power flow (``docs/unbalanced_power_flow.md``): each load's and generator's
-      phase connection ``load_phase``/``gen_phase`` (:data:`PHASE_CONNECTIONS`, or 0, 1, 2 for single
-      phase a, b, c; None: all ``"abc"``),
-      lines' zero-sequence ``r0 + jx0`` (ohm/km) and ``b0`` (uS/km, default 0), transformers' vector group
-      (:data:`VECTOR_GROUPS`) and zero-sequence short-circuit voltage and its resistive part (%,
-      default the positive-sequence ones), magnetising impedance (% of it, default 100) and its R/X
-      (default 0), the HV side's share of the leakage (default 0.9), and the slack's short-circuit
-      power (MVA), R/X, X0/X and R0/X0 (runpp_3ph's ext_grid ``s_sc_max_mva``, ``rx_max``,
-      ``x0x_max``, ``r0x0_max``).
+      phase connection ``load_phase``/``gen_phase`` (:data:`PHASE_CONNECTIONS`, or 0, 1, 2 for
+      single phase a, b, c; None: all ``"abc"``), lines' zero-sequence ``r0 + jx0`` (ohm/km) and
+      ``b0`` (uS/km, default 0), transformers' vector group (:data:`VECTOR_GROUPS`) and
+      zero-sequence short-circuit voltage and its resistive part (%, default the positive-sequence
+      ones), magnetising impedance (% of it, default 100) and its R/X (default 0), the HV side's
+      share of the leakage (default 0.9), and the slack's short-circuit power (MVA), R/X, X0/X and
+      R0/X0 (runpp_3ph's ext_grid ``s_sc_max_mva``, ``rx_max``, ``x0x_max``, ``r0x0_max``).
     """
 
     bus_vn_kv: FloatArray

@@ -37,9 +37,8 @@ from smartopt.energy.power_flow import MAX_LANE, Violations, _powers, find_viola
 if TYPE_CHECKING:
     import pandas as pd
 
-A = np.exp(2j * np.pi / 3)
-TO_PHASES = np.array([[1, 1, 1], [1, A**2, A], [1, A, A**2]])
-"""Phases a, b, c of the zero, positive and negative sequence components: ``x_abc = TO_PHASES @ x_012``."""
+ROTATE = np.exp(2j * np.pi / 3)
+"""The operator a = exp(j 120 degrees) of symmetrical components."""
 EN50160_UNBALANCE_PERCENT = 2.0
 """EN 50160's limit of the voltage unbalance factor |V2|/|V1| (%)."""
 YZN_FACTOR = 1.1547
@@ -225,8 +224,8 @@ def _snapshots(p_kw: Any) -> int | None:
 
 def _unbalance(v: npt.NDArray[np.complex128]) -> FloatArray:
     """|V2| / |V1| * 100 (%) of phase voltages ``(..., 3)``."""
-    v1 = v[..., 0] + A * v[..., 1] + A**2 * v[..., 2]
-    v2 = v[..., 0] + A**2 * v[..., 1] + A * v[..., 2]
+    v1 = v[..., 0] + ROTATE * v[..., 1] + ROTATE**2 * v[..., 2]
+    v2 = v[..., 0] + ROTATE**2 * v[..., 1] + ROTATE * v[..., 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(100.0 * np.abs(v2) / np.abs(v1), dtype=np.float64)
 
