@@ -37,6 +37,7 @@ setup(
         native_module("_network", ["network/graph.cpp"]),
         native_module("_traffic", ["signals/traffic_model.cpp"]),
         native_module("_power_flow", ["energy/power_flow.cpp"]),
+        native_module("_unbalanced_power_flow", ["energy/unbalanced_power_flow.cpp"]),
         native_module("_charging", ["energy/charging.cpp"]),
         native_module("_battery", ["energy/battery.cpp"]),
         native_module("_phases", ["energy/phases.cpp"]),

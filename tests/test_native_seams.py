@@ -15,7 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleet_checks import make_fleet, random_requests
-from smartopt._core import _charging, _dispatch, _network, _phases, _power_flow, _routing, _traffic
+from smartopt._core import (
+    _charging,
+    _dispatch,
+    _network,
+    _phases,
+    _power_flow,
+    _routing,
+    _traffic,
+    _unbalanced_power_flow,
+)
 from smartopt.datasets.grid import grid_network
 from smartopt.dispatch import (
     Dispatcher,
@@ -381,6 +390,13 @@ def native_calls() -> dict[str, NativeCall]:
     powers = {"load_pos": np.array([1]), "gen_pos": np.array([1])}
     powers |= {f"{k}_{u}": np.zeros((1, 1)) for k in ("load", "gen") for u in ("p_kw", "q_kvar")}
     sweep = {"tol_pu": 1e-9, "max_iterations": 100, "lane_length": 1, "n_threads": 1}
+    sequence_feeder: dict[str, Any] = {"bus": [0, 1, 2], "parent": [-1, 0, 1], "branch": [-1, 0, 1]}
+    sequence_feeder |= {"flipped": [0, 0, 0], "v_slack": 1.0, "z0_source": 0.01, "z2_source": 0.01, "base_kva": 1e3}
+    sequence_feeder |= {k: np.full((3, 3), v) for k, v in (("a", 0.0), ("b", 1.0), ("c", 1.0), ("d", -0.01))}
+    sequence_feeder |= {"breakpoint_leaf": [2], "breakpoint_bus": [1], "loop_admittance": np.ones((3, 1, 1))}
+    sequence_feeder |= {"loop_voltage": np.zeros((3, 3, 1))}
+    phase_powers = {"pos": np.array([1]), "delta": np.array([1], np.uint8), "p_kw": np.zeros((1, 1, 3))}
+    phase_powers |= {"q_kvar": np.zeros((1, 1, 3))}
     links_2 = {"free_flow_s": np.full(2, 10.0), "storage_veh": np.full(2, 5.0), "entry_vps": np.array([0.1, 0.0])}
     move = {"move_in": np.array([0]), "move_out": np.array([1]), "move_node": np.array([0])}
     move |= {"move_stages": np.array([1], np.uint64), "move_share": np.ones(1), "saturation_vps": np.full(1, 0.5)}
@@ -426,6 +442,11 @@ def native_calls() -> dict[str, NativeCall]:
         ),
         "make_feeder": (_power_flow.make_feeder, feeder),
         "solve": (_power_flow.solve, {"feeder": _power_flow.make_feeder(**feeder)} | powers | sweep),
+        "make_sequence_feeder": (_unbalanced_power_flow.make_feeder, sequence_feeder),
+        "solve_unbalanced": (
+            _unbalanced_power_flow.solve,
+            {"feeder": _unbalanced_power_flow.make_feeder(**sequence_feeder)} | phase_powers | sweep,
+        ),
         "make_scenario": (_traffic.make_scenario, links_2 | move | signals),
     }
 
@@ -465,6 +486,14 @@ INTEGER_FIELDS = [
     ("make_feeder", "flipped"),
     ("solve", "load_pos"),
     ("solve", "gen_pos"),
+    ("make_sequence_feeder", "bus"),
+    ("make_sequence_feeder", "parent"),
+    ("make_sequence_feeder", "branch"),
+    ("make_sequence_feeder", "flipped"),
+    ("make_sequence_feeder", "breakpoint_leaf"),
+    ("make_sequence_feeder", "breakpoint_bus"),
+    ("solve_unbalanced", "pos"),
+    ("solve_unbalanced", "delta"),
     ("make_scenario", "move_in"),
     ("make_scenario", "move_out"),
     ("make_scenario", "move_node"),

@@ -50,6 +50,7 @@ NATIVE_MODULES = (
     "_routing",
     "_spatial",
     "_traffic",
+    "_unbalanced_power_flow",
 )
 """Every compiled module of smartopt._core (each has a stub)."""
 

@@ -16,6 +16,7 @@ from smartopt.energy.power_flow import (
     power_flow,
     voltage_sensitivities,
 )
+from smartopt.energy.unbalanced_power_flow import UnbalancedFlowResult, unbalanced_power_flow
 
 __all__ = [
     "Battery",
@@ -27,6 +28,7 @@ __all__ = [
     "Grid",
     "PhaseResult",
     "PowerFlowResult",
+    "UnbalancedFlowResult",
     "Violations",
     "VoltageSensitivity",
     "balance_phases",
@@ -37,5 +39,6 @@ __all__ = [
     "plan_day",
     "power_flow",
     "schedule_charging",
+    "unbalanced_power_flow",
     "voltage_sensitivities",
 ]

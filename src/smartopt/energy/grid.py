@@ -82,6 +82,13 @@ def _topology_check(n_bus: int, ends: list[tuple[str, int, int]], num_ties: int,
         raise ValueError(f"bus {islanded[0]} is islanded: no path to {to}")
 
 
+VECTOR_GROUPS = ("Dyn", "YNyn", "Yzn")
+"""Transformer vector groups of the unbalanced power flow (zero-sequence models of pandapower's runpp_3ph)."""
+PHASE_CONNECTIONS = ("abc", "a", "b", "c", "delta", "ab", "bc", "ca")
+"""How a load or generator connects: "abc" three-phase wye (its power split equally), "a"/"b"/"c"
+single-phase to neutral, "delta" three-phase between phases (split equally over ab, bc, ca),
+"ab"/"bc"/"ca" single-phase between two phases."""
+
 MAX_GRID_VALUE = 1e9
 """Largest magnitude of a grid quantity (kV, ohm/km, kA, kVA, %, kW, ...): larger ones are unit
 mistakes and would overflow the per-unit arithmetic."""
@@ -128,6 +135,14 @@ class Grid(ToDict):
       ``num_loops`` counts them.
     - Loads and generators (PV, batteries, ...) are constant-power injections at their buses, with
       nominal P (kW) and Q (kvar) used when a power flow is called without time series.
+    - For the unbalanced power flow (``docs/unbalanced_power_flow.md``): each load's and generator's
+      phase connection ``load_phase``/``gen_phase`` (:data:`PHASE_CONNECTIONS`, or 0, 1, 2 for
+      single phase a, b, c; None: all ``"abc"``), lines' zero-sequence ``r0 + jx0`` (ohm/km) and
+      ``b0`` (uS/km, default 0), transformers' vector group (:data:`VECTOR_GROUPS`) and
+      zero-sequence short-circuit voltage and its resistive part (%, default the positive-sequence
+      ones), magnetising impedance (% of it, default 100) and its R/X (default 0), the HV side's
+      share of the leakage (default 0.9), and the slack's short-circuit power (MVA), R/X, X0/X and
+      R0/X0 (runpp_3ph's ext_grid ``s_sc_max_mva``, ``rx_max``, ``x0x_max``, ``r0x0_max``).
     """
 
     bus_vn_kv: FloatArray
@@ -166,6 +181,21 @@ class Grid(ToDict):
     extra_slack_bus: IntArray = FILLED
     extra_slack_vm_pu: FloatArray = FILLED
     extra_slack_va_degree: FloatArray = FILLED
+    line_r0_ohm_per_km: FloatArray | None = None
+    line_x0_ohm_per_km: FloatArray | None = None
+    line_b0_us_per_km: FloatArray | None = None
+    trafo_vector_group: npt.NDArray[np.str_] | None = None
+    trafo_vk0_percent: FloatArray | None = None
+    trafo_vkr0_percent: FloatArray | None = None
+    trafo_mag0_percent: FloatArray | None = None
+    trafo_mag0_rx: FloatArray | None = None
+    trafo_si0_hv_partial: FloatArray | None = None
+    slack_s_sc_mva: float | None = None
+    slack_rx: float = 0.1
+    slack_x0x: float = 1.0
+    slack_r0x0: float = 0.1
+    load_phase: npt.NDArray[np.str_] | None = None
+    gen_phase: npt.NDArray[np.str_] | None = None
 
     def __post_init__(self) -> None:
         vn = _quantity("bus_vn_kv", self.bus_vn_kv, (None,), positive=True)
@@ -224,6 +254,7 @@ class Grid(ToDict):
             k = int(np.flatnonzero(mismatch)[0])
             raise ValueError(f"switch {k} joins buses of different voltage ({vn[sw_a[k]]} kV and {vn[sw_b[k]]} kV)")
         _topology_check(n, ends, sw_a.shape[0], slacks)
+        values.update(self._three_phase(values))
         assign_frozen(self, values)
 
     def _lines(self, vn: FloatArray) -> dict[str, Any]:
@@ -286,6 +317,70 @@ class Grid(ToDict):
             "trafo_tap_side": side,
             "trafo_shift_degree": _filled("trafo_shift_degree", self.trafo_shift_degree, np.zeros(nt)),
         }
+
+    def _three_phase(self, v: dict[str, Any]) -> dict[str, Any]:
+        """The unbalanced power flow's data, validated where given (None where not: the flow uses
+        the defaults the class doc names, or says what it misses): zero-sequence line and transformer
+        data, the slack's short-circuit data and each load's and generator's phase connection."""
+        nl, nt = v["line_from"].shape[0], v["trafo_hv_bus"].shape[0]
+        out: dict[str, Any] = {}
+        optional = (
+            ("line_r0_ohm_per_km", nl, {"nonnegative": True}),
+            ("line_x0_ohm_per_km", nl, {"nonnegative": True}),
+            ("line_b0_us_per_km", nl, {"nonnegative": True}),
+            ("trafo_vk0_percent", nt, {"positive": True}),
+            ("trafo_vkr0_percent", nt, {"nonnegative": True}),
+            ("trafo_mag0_percent", nt, {"positive": True}),
+            ("trafo_mag0_rx", nt, {"nonnegative": True}),
+            ("trafo_si0_hv_partial", nt, {"positive": True}),
+        )
+        for name, size, checks in optional:
+            value = getattr(self, name)
+            out[name] = None if value is None else _quantity(name, value, (size,), **checks)
+        r0, x0 = out["line_r0_ohm_per_km"], out["line_x0_ohm_per_km"]
+        if (r0 is None) != (x0 is None):
+            raise ValueError("give line_r0_ohm_per_km and line_x0_ohm_per_km together")
+        if r0 is not None and (np.maximum(r0, x0) < MIN_GRID_VALUE).any():
+            k = int(np.flatnonzero(np.maximum(r0, x0) < MIN_GRID_VALUE)[0])
+            raise ValueError(f"line {k} has zero zero-sequence impedance (line_r0_ohm_per_km = line_x0_ohm_per_km = 0)")
+        vk0 = v["trafo_vk_percent"] if out["trafo_vk0_percent"] is None else out["trafo_vk0_percent"]
+        vkr0 = v["trafo_vkr_percent"] if out["trafo_vkr0_percent"] is None else out["trafo_vkr0_percent"]
+        if (vkr0 >= vk0).any():
+            k = int(np.flatnonzero(vkr0 >= vk0)[0])
+            raise ValueError(f"trafo {k}: trafo_vkr0_percent={vkr0[k]} must be below trafo_vk0_percent={vk0[k]}")
+        si0 = out["trafo_si0_hv_partial"]
+        if si0 is not None and (si0 >= 1.0).any():
+            k = int(np.flatnonzero(si0 >= 1.0)[0])
+            raise ValueError(f"trafo_si0_hv_partial[{k}]={si0[k]} must lie strictly between 0 and 1")
+        if self.trafo_vector_group is not None:
+            group = np.asarray(self.trafo_vector_group).astype(str)
+            if group.shape != (nt,):
+                raise ValueError(f"trafo_vector_group must have shape ({nt},), got {group.shape}")
+            names = {g.lower(): g for g in VECTOR_GROUPS}  # others stay as given: the unbalanced flow names them
+            out["trafo_vector_group"] = np.array([names.get(g.lower(), g) for g in group], dtype=str).reshape(nt)
+        if self.slack_s_sc_mva is not None:
+            out["slack_s_sc_mva"] = float(_quantity("slack_s_sc_mva", [self.slack_s_sc_mva], None, positive=True)[0])
+        for name in ("slack_rx", "slack_r0x0"):
+            out[name] = float(_quantity(name, [getattr(self, name)], None, nonnegative=True)[0])
+        out["slack_x0x"] = float(_quantity("slack_x0x", [self.slack_x0x], None, positive=True)[0])
+        for name, n_el in (("load_phase", v["load_bus"].shape[0]), ("gen_phase", v["gen_bus"].shape[0])):
+            if getattr(self, name) is None:
+                continue
+            phase = np.asarray(getattr(self, name))
+            if phase.dtype.kind in "iu":  # 0, 1, 2 for phases a, b, c (as balance_phases numbers them)
+                if phase.size and not ((phase >= 0) & (phase <= 2)).all():
+                    k = int(np.flatnonzero((phase < 0) | (phase > 2))[0])
+                    raise ValueError(f"{name}[{k}]={phase.reshape(-1)[k]} must be 0, 1 or 2 (phase a, b or c)")
+                phase = np.array(["a", "b", "c"])[phase]
+            phase = phase.astype(str)
+            if phase.shape != (n_el,):
+                raise ValueError(f"{name} must have shape ({n_el},), got {phase.shape}")
+            bad = ~np.isin(phase, PHASE_CONNECTIONS)
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{name}[{k}]={str(phase[k])!r} must be one of {', '.join(PHASE_CONNECTIONS)}")
+            out[name] = phase
+        return out
 
     @property
     def num_buses(self) -> int:
@@ -362,15 +457,21 @@ def _line_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray]:
     return np.asarray(1.0 / z, dtype=np.complex128), np.asarray(y_shunt, dtype=np.complex128)
 
 
-def _trafo_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]:
-    """yff, yft, ytf, ytt of each transformer (pu), HV side first."""
+def _trafo_ratio(grid: Grid) -> tuple[ComplexArray, FloatArray]:
+    """Each transformer's off-nominal ratio ``N = tap * exp(j shift)`` and its tapped LV winding's
+    impedance scale referred to the LV bus base."""
     hv_kv, lv_kv = grid.bus_vn_kv[grid.trafo_hv_bus], grid.bus_vn_kv[grid.trafo_lv_bus]
     on_lv = grid.trafo_tap_side == "lv"
     tapped_hv = grid.trafo_vn_hv_kv * np.where(on_lv, 1.0, grid.trafo_tap_ratio)
     tapped_lv = grid.trafo_vn_lv_kv * np.where(on_lv, grid.trafo_tap_ratio, 1.0)
     ratio = (tapped_hv / tapped_lv) / (hv_kv / lv_kv) * np.exp(1j * np.deg2rad(grid.trafo_shift_degree))
+    return np.asarray(ratio, dtype=np.complex128), np.asarray((tapped_lv / lv_kv) ** 2, dtype=np.float64)
+
+
+def _trafo_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]:
+    """yff, yft, ytf, ytt of each transformer (pu), HV side first."""
+    ratio, lv_scale = _trafo_ratio(grid)
     sn_pu = grid.trafo_sn_kva / BASE_KVA
-    lv_scale = (tapped_lv / lv_kv) ** 2  # the tapped LV winding referred to the LV bus base
     z_abs = grid.trafo_vk_percent / 100.0 / sn_pu * lv_scale
     r = grid.trafo_vkr_percent / 100.0 / sn_pu * lv_scale
     z = r + 1j * np.sqrt(z_abs**2 - r**2)
@@ -458,6 +559,28 @@ def _loop_response(
     for i in range(1, n):
         v[i] = (c[i] * v[parent[i]] + d[i] * j_src[i]) / den[i]
     return v, np.asarray(v[into] - v[leaf], dtype=np.complex128)
+
+
+def hybrid_form(
+    two_port: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray],
+    branch: npt.NDArray[np.int32],
+    flipped: npt.NDArray[np.bool_],
+    is_switch: npt.NDArray[np.bool_],
+) -> tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]:
+    """``a, b, c, d`` of each tree position fed through ``branch`` (see :class:`PerUnitModel`), from
+    the branches' two-ports ``yff, yft, ytf, ytt`` seen from the parent (the to end where
+    ``flipped``); closed switches are ideal ties. A child end with no admittance gives non-finite values."""
+    yff, yft, ytf, ytt = (y[branch] for y in two_port)
+    ypp, ypc = np.where(flipped, ytt, yff), np.where(flipped, ytf, yft)
+    ycp, ycc = np.where(flipped, yft, ytf), np.where(flipped, yff, ytt)
+    sw = is_switch[branch]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (
+            np.where(sw, 0.0, ypp - ypc * ycp / ycc),
+            np.where(sw, 1.0, -ypc / ycc),
+            np.where(sw, 1.0, -ycp / ycc),
+            np.where(sw, 0.0, -1.0 / ycc),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -553,19 +676,7 @@ class PerUnitModel:
         via_k = pos_branch[grid_pos]
         flipped = np.zeros(bus.size, np.uint8)
         flipped[grid_pos] = frm[via_k] != bus[par[grid_pos]]
-        f = flipped[grid_pos].astype(bool)
-        ypp = np.where(f, ytt[via_k], yff[via_k])
-        ypc = np.where(f, ytf[via_k], yft[via_k])
-        ycp = np.where(f, yft[via_k], ytf[via_k])
-        ycc = np.where(f, yff[via_k], ytt[via_k])
-        sw = is_switch[via_k]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hybrid_grid = (
-                np.where(sw, 0.0, ypp - ypc * ycp / ycc),
-                np.where(sw, 1.0, -ypc / ycc),
-                np.where(sw, 1.0, -ycp / ycc),
-                np.where(sw, 0.0, -1.0 / ycc),
-            )
+        hybrid_grid = hybrid_form((yff, yft, ytf, ytt), via_k, flipped[grid_pos].astype(bool), is_switch)
         slack_v = np.concatenate([[grid.slack_vm_pu], grid.extra_slack_vm_pu]) * np.exp(
             1j * np.deg2rad(np.concatenate([[grid.slack_va_degree], grid.extra_slack_va_degree]))
         )

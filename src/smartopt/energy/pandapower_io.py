@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt.energy.grid import Grid
+from smartopt.energy.grid import VECTOR_GROUPS, Grid
 
 _UNSUPPORTED = ("gen", "shunt", "ward", "xward", "trafo3w", "impedance", "dcline", "motor", "svc", "tcsc", "ssc", "vsc")
 
@@ -67,6 +67,12 @@ def grid_from_pandapower(net: Any) -> Grid:
     storage (a generator feeding in ``-p_mw``), and switches (closed bus-bus switches become ties;
     open line switches cut the line at that end). Raises ``ValueError`` for elements it cannot
     represent exactly (PV generators, shunts, 3-winding transformers, ZIP loads, ...).
+
+    For the unbalanced power flow also: loads of ``type`` "delta" (others are wye), each
+    ``asymmetric_load``/``asymmetric_sgen`` as three single-phase loads/generators after the others
+    (phases a, b, c, or ab, bc, ca for delta ones), lines' ``r0_ohm_per_km``/``x0_ohm_per_km``/
+    ``c0_nf_per_km``, transformers' ``vector_group`` and zero-sequence data, and the first
+    ext_grid's ``s_sc_max_mva``, ``rx_max``, ``x0x_max``, ``r0x0_max``, where the net has them.
     """
     for table in _UNSUPPORTED:
         if table in net and len(net[table]):
@@ -158,6 +164,8 @@ def grid_from_pandapower(net: Any) -> Grid:
     load_p, load_q = powers(load, 1.0)
     sgen_p, sgen_q = powers(sgen, 1.0)
     sto_p, sto_q = powers(storage, -1.0)
+    asym = {name: _asymmetric(net, name) for name in ("asymmetric_load", "asymmetric_sgen")}
+    load_kind = load["type"].fillna("wye").to_numpy(dtype=str) if "type" in load else np.full(len(load), "wye")
     return Grid(
         bus_vn_kv=vn,
         bus_name=np.array(names),
@@ -182,25 +190,83 @@ def grid_from_pandapower(net: Any) -> Grid:
         trafo_shift_degree=_column(trafo, "shift_degree", 0.0),
         switch_bus_a=np.array([a for a, _ in ties], dtype=np.int64),
         switch_bus_b=np.array([b for _, b in ties], dtype=np.int64),
-        load_bus=np.array([pos[int(b)] for b in load["bus"]], dtype=np.int64),
-        load_p_kw=load_p,
-        load_q_kvar=load_q,
-        gen_bus=np.array([pos[int(b)] for b in [*sgen["bus"], *storage["bus"]]], dtype=np.int64),
-        gen_p_kw=np.concatenate([sgen_p, sto_p]),
-        gen_q_kvar=np.concatenate([sgen_q, sto_q]),
+        load_bus=np.array([pos[int(b)] for b in [*load["bus"], *asym["asymmetric_load"][0]]], dtype=np.int64),
+        load_p_kw=np.concatenate([load_p, asym["asymmetric_load"][1]]),
+        load_q_kvar=np.concatenate([load_q, asym["asymmetric_load"][2]]),
+        load_phase=_phases(np.where(load_kind == "delta", "delta", "abc"), asym["asymmetric_load"][3]),
+        gen_bus=np.array(
+            [pos[int(b)] for b in [*sgen["bus"], *storage["bus"], *asym["asymmetric_sgen"][0]]], dtype=np.int64
+        ),
+        gen_p_kw=np.concatenate([sgen_p, sto_p, asym["asymmetric_sgen"][1]]),
+        gen_q_kvar=np.concatenate([sgen_q, sto_q, asym["asymmetric_sgen"][2]]),
+        gen_phase=_phases(np.full(len(sgen) + len(storage), "abc"), asym["asymmetric_sgen"][3]),
         slack_bus=ext_bus[0],
         slack_vm_pu=float(ext["vm_pu"].iloc[0]),
         slack_va_degree=float(ext["va_degree"].iloc[0]),
         extra_slack_bus=np.array(ext_bus[1:], dtype=np.int64),
         extra_slack_vm_pu=ext["vm_pu"].to_numpy(dtype=float)[1:],
         extra_slack_va_degree=ext["va_degree"].to_numpy(dtype=float)[1:],
+        **_zero_sequence(line, trafo, ext, f_hz),
     )
+
+
+def _phases(*parts: npt.NDArray[np.str_]) -> npt.NDArray[np.str_] | None:
+    """The phase connections of a Grid's loads or generators; None when all are three-phase wye."""
+    phase = np.concatenate(parts).astype(str)
+    return None if (phase == "abc").all() else phase
+
+
+def _asymmetric(net: Any, name: str) -> tuple[list[int], Any, Any, Any]:
+    """Buses, P (kW), Q (kvar) and phase connection of the single-phase elements an ``asymmetric_load``
+    or ``asymmetric_sgen`` table stands for: each in-service row becomes three, on phases a, b, c
+    or, where its ``type`` is "delta", ab, bc, ca, in that order."""
+    table = _in_service(net[name]) if name in net else None
+    if table is None or not len(table):
+        return [], np.zeros(0), np.zeros(0), np.zeros(0, str)
+    kind = table["type"].fillna("wye").to_numpy(dtype=str) if "type" in table else np.full(len(table), "wye")
+    scale = _column(table, "scaling", 1.0)[:, None] * 1000.0
+    p = table[["p_a_mw", "p_b_mw", "p_c_mw"]].to_numpy(dtype=float) * scale
+    q = table[["q_a_mvar", "q_b_mvar", "q_c_mvar"]].to_numpy(dtype=float) * scale
+    phases = np.where((kind == "delta")[:, None], ["ab", "bc", "ca"], ["a", "b", "c"])
+    return np.repeat(table["bus"].to_numpy(dtype=int), 3).tolist(), p.reshape(-1), q.reshape(-1), phases.reshape(-1)
+
+
+def _zero_sequence(line: Any, trafo: Any, ext: Any, f_hz: float) -> dict[str, Any]:
+    """The unbalanced power flow's Grid fields a net has: lines' r0/x0/c0, transformers' vector groups
+    and zero-sequence data (vk0/vkr0 of 0 fall back to vk/vkr as in runpp_3ph), the first ext_grid's
+    short-circuit data (its ``_max`` case, as runpp_3ph)."""
+    out: dict[str, Any] = {}
+    r0, x0 = _column(line, "r0_ohm_per_km", np.nan), _column(line, "x0_ohm_per_km", np.nan)
+    if len(line) and np.isfinite(r0 + x0).all() and (np.maximum(r0, x0) > 0).all():
+        parallel = line["parallel"].to_numpy(dtype=float)
+        out["line_r0_ohm_per_km"], out["line_x0_ohm_per_km"] = r0 / parallel, x0 / parallel
+        out["line_b0_us_per_km"] = 2 * np.pi * f_hz * _column(line, "c0_nf_per_km", 0.0) * 1e-3 * parallel
+    if len(trafo) and "vector_group" in trafo and trafo["vector_group"].notna().all():
+        out["trafo_vector_group"] = trafo["vector_group"].to_numpy(dtype=str)
+        if not np.isin(np.char.lower(out["trafo_vector_group"]), [g.lower() for g in VECTOR_GROUPS]).all():
+            return out  # the unbalanced flow names the group it cannot model
+        for col, fallback in (("vk0_percent", "vk_percent"), ("vkr0_percent", "vkr_percent")):
+            value, base = _column(trafo, col, 0.0), trafo[fallback].to_numpy(dtype=float)
+            out[f"trafo_{col}"] = np.where(np.abs(value) > 1e-8, value, base)
+        for col in ("mag0_percent", "mag0_rx", "si0_hv_partial"):
+            if col in trafo and trafo[col].notna().all():
+                out[f"trafo_{col}"] = trafo[col].to_numpy(dtype=float)
+    first = ext.iloc[0]
+    if "s_sc_max_mva" in ext and np.isfinite(float(first["s_sc_max_mva"])):
+        out["slack_s_sc_mva"] = float(first["s_sc_max_mva"])
+        for col, name in (("rx_max", "slack_rx"), ("x0x_max", "slack_x0x"), ("r0x0_max", "slack_r0x0")):
+            if col in ext and np.isfinite(float(first[col])):
+                out[name] = float(first[col])
+    return out
 
 
 def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
     """A pandapower net of ``grid`` (same bus order, nominal loads and generators), e.g. to check
     smartopt's power flow against pandapower's. Line susceptance becomes capacitance at ``f_hz``;
-    generators become sgens; tap ratios become one tap step of ``(ratio - 1) * 100`` %."""
+    generators become sgens; tap ratios become one tap step of ``(ratio - 1) * 100`` %. The
+    unbalanced flow's data goes along where the grid has it (zero-sequence line and transformer
+    data, vector groups, the slack's short-circuit data; single-phase loads and generators become
+    asymmetric loads and sgens, delta ones get ``type="delta"``), so ``runpp_3ph`` runs on the net."""
     import pandapower as pp
 
     net = pp.create_empty_network(f_hz=f_hz)
@@ -216,6 +282,7 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
             x_ohm_per_km=float(grid.line_x_ohm_per_km[k]),
             c_nf_per_km=float(grid.line_b_us_per_km[k] / (2 * np.pi * f_hz) * 1e3),
             max_i_ka=float(grid.line_max_i_ka[k]),
+            **_line_zero_sequence(grid, k, f_hz),
         )
     for k in range(grid.num_trafos):
         pp.create_transformer_from_parameters(
@@ -235,14 +302,59 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
             tap_pos=1,
             tap_step_percent=float((grid.trafo_tap_ratio[k] - 1.0) * 100.0),
             tap_changer_type="Ratio",
+            **_trafo_zero_sequence(grid, k),
         )
     for a, b in zip(grid.switch_bus_a, grid.switch_bus_b, strict=True):
         pp.create_switch(net, int(a), int(b), et="b", closed=True)
-    pp.create_ext_grid(net, grid.slack_bus, vm_pu=grid.slack_vm_pu, va_degree=grid.slack_va_degree)
+    short_circuit = (
+        {}
+        if grid.slack_s_sc_mva is None
+        else {"s_sc_max_mva": grid.slack_s_sc_mva, "rx_max": grid.slack_rx, "x0x_max": grid.slack_x0x}
+        | {"r0x0_max": grid.slack_r0x0}
+    )
+    pp.create_ext_grid(net, grid.slack_bus, vm_pu=grid.slack_vm_pu, va_degree=grid.slack_va_degree, **short_circuit)
     for bus, vm, va in zip(grid.extra_slack_bus, grid.extra_slack_vm_pu, grid.extra_slack_va_degree, strict=True):
         pp.create_ext_grid(net, int(bus), vm_pu=float(vm), va_degree=float(va))
-    for bus, p, q in zip(grid.load_bus, grid.load_p_kw, grid.load_q_kvar, strict=True):
-        pp.create_load(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
-    for bus, p, q in zip(grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, strict=True):
-        pp.create_sgen(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    for kind, (buses, p_kw, q_kvar, phase) in (
+        ("load", (grid.load_bus, grid.load_p_kw, grid.load_q_kvar, grid.load_phase)),
+        ("sgen", (grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, grid.gen_phase)),
+    ):
+        for k, (bus, p, q) in enumerate(zip(buses, p_kw / 1000.0, q_kvar / 1000.0, strict=True)):
+            connection = "abc" if phase is None else str(phase[k])
+            delta = "delta" if connection in ("delta", "ab", "bc", "ca") else "wye"
+            if connection in ("abc", "delta"):
+                getattr(pp, f"create_{kind}")(net, int(bus), p_mw=float(p), q_mvar=float(q), type=delta)
+                continue
+            at = connection[0]  # the phase, or a delta pair ab, bc, ca by its first phase (pandapower's columns)
+            powers = {f"p_{at}_mw": float(p), f"q_{at}_mvar": float(q)}
+            getattr(pp, f"create_asymmetric_{kind}")(net, int(bus), type=delta, **powers)
     return net
+
+
+def _line_zero_sequence(grid: Grid, k: int, f_hz: float) -> dict[str, float]:
+    if grid.line_r0_ohm_per_km is None or grid.line_x0_ohm_per_km is None:
+        return {}
+    b0 = 0.0 if grid.line_b0_us_per_km is None else float(grid.line_b0_us_per_km[k])
+    return {
+        "r0_ohm_per_km": float(grid.line_r0_ohm_per_km[k]),
+        "x0_ohm_per_km": float(grid.line_x0_ohm_per_km[k]),
+        "c0_nf_per_km": b0 / (2 * np.pi * f_hz) * 1e3,
+    }
+
+
+def _trafo_zero_sequence(grid: Grid, k: int) -> dict[str, Any]:
+    if grid.trafo_vector_group is None:
+        return {}
+
+    def value(field: str, default: float) -> float:
+        given = getattr(grid, f"trafo_{field}")
+        return default if given is None else float(given[k])
+
+    return {
+        "vector_group": str(grid.trafo_vector_group[k]),
+        "vk0_percent": value("vk0_percent", float(grid.trafo_vk_percent[k])),
+        "vkr0_percent": value("vkr0_percent", float(grid.trafo_vkr_percent[k])),
+        "mag0_percent": value("mag0_percent", 100.0),
+        "mag0_rx": value("mag0_rx", 0.0),
+        "si0_hv_partial": value("si0_hv_partial", 0.9),
+    }

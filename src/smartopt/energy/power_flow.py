@@ -8,6 +8,7 @@ currents from the loop impedance matrix, see ``docs/meshed_power_flow.md``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,10 +54,12 @@ class Violations:
     """Buses outside the voltage band and branches over their rating in any snapshot.
 
     For each violating bus: its worst voltage (pu; the lowest if it ever falls below the band,
-    else the highest) and the number of snapshots outside the band. For each overloaded line or
-    transformer: its peak loading (%) and the number of snapshots over the limit. ``failed``: the
-    snapshots whose power flow did not converge (their voltages and loadings are unknown, so no
-    violation there can be ruled out): a result with failed snapshots is never all clear.
+    else the highest; of any phase in an unbalanced flow) and the number of snapshots outside the
+    band. For each overloaded line or transformer: its peak loading (%) and the number of snapshots
+    over the limit. From an unbalanced flow also each bus whose voltage unbalance factor exceeds
+    the limit: its peak (%) and snapshots over it. ``failed``: the snapshots whose power flow did
+    not converge (their voltages and loadings are unknown, so no violation there can be ruled
+    out): a result with failed snapshots is never all clear.
     """
 
     bus: npt.NDArray[np.int64]
@@ -69,15 +72,19 @@ class Violations:
     trafo_loading_percent: FloatArray
     trafo_snapshots: npt.NDArray[np.int64]
     failed: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    unbalance_bus: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    unbalance_percent: FloatArray = field(default_factory=lambda: np.zeros(0))
+    unbalance_snapshots: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __repr__(self) -> str:
+        unbalanced = f"{self.unbalance_bus.size} buses unbalanced, " if self.unbalance_bus.size else ""
         return (
-            f"Violations({self.bus.size} buses out of band, {self.line.size} lines and {self.trafo.size} transformers "
-            f"overloaded, {self.failed.size} failed snapshots)"
+            f"Violations({self.bus.size} buses out of band, {unbalanced}{self.line.size} lines and {self.trafo.size} "
+            f"transformers overloaded, {self.failed.size} failed snapshots)"
         )
 
     def __bool__(self) -> bool:
-        return bool(self.bus.size or self.line.size or self.trafo.size or self.failed.size)
+        return bool(self.bus.size or self.unbalance_bus.size or self.line.size or self.trafo.size or self.failed.size)
 
     @property
     def all_clear(self) -> bool:
@@ -85,12 +92,14 @@ class Violations:
         return not self
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per violating element: kind (bus/line/trafo), index, worst value, snapshots; one
-        row of kind ``"failed"`` per snapshot that did not converge (index: the snapshot, worst NaN)."""
+        """One row per violating element: kind (bus/unbalance/line/trafo), index, worst value,
+        snapshots; one row of kind ``"failed"`` per snapshot that did not converge (index: the
+        snapshot, worst NaN)."""
         import pandas as pd
 
         parts = [
             ("bus", self.bus, self.bus_vm_pu, self.bus_snapshots),
+            ("unbalance", self.unbalance_bus, self.unbalance_percent, self.unbalance_snapshots),
             ("line", self.line, self.line_loading_percent, self.line_snapshots),
             ("trafo", self.trafo, self.trafo_loading_percent, self.trafo_snapshots),
         ]
@@ -103,6 +112,44 @@ class Violations:
             + [{"kind": "failed", "index": int(t), "worst": float("nan"), "snapshots": 1} for t in self.failed],
             columns=["kind", "index", "worst", "snapshots"],
         )
+
+
+def _over(value: FloatArray, limit: float) -> tuple[npt.NDArray[np.int64], FloatArray, npt.NDArray[np.int64]]:
+    """Columns of ``value`` (T, n) above ``limit`` in any row, their peaks and rows over it."""
+    over = value > limit
+    idx = np.flatnonzero(over.any(axis=0))
+    return idx, value.max(axis=0, initial=0.0)[idx], over.sum(axis=0)[idx]
+
+
+def find_violations(
+    converged: npt.NDArray[np.bool_],
+    vm_low: FloatArray,
+    vm_high: FloatArray,
+    line_loading: FloatArray,
+    trafo_loading: FloatArray,
+    limits: tuple[float, float, float],
+    unbalance: tuple[FloatArray, float] | None = None,
+) -> Violations:
+    """The :class:`Violations` of a power flow's converged snapshots: ``vm_low``/``vm_high`` ``(T, n_bus)``
+    the lowest and highest voltage of each bus (its phases' in an unbalanced flow), the loadings
+    ``(T, n)`` (%), ``limits`` = (v_min_pu, v_max_pu, max_loading_percent) and, from an unbalanced
+    flow, the unbalance factor ``(T, n_bus)`` (%) and its limit."""
+    ok = converged
+    lo, hi = vm_low[ok], vm_high[ok]
+    low, high = lo < limits[0], hi > limits[1]
+    out = low | high
+    bus = np.flatnonzero(out.any(axis=0))
+    worst = np.where(low.any(axis=0), lo.min(axis=0, initial=np.inf), hi.max(axis=0, initial=-np.inf))
+    line, line_peak, line_n = _over(line_loading[ok], limits[2])
+    trafo, trafo_peak, trafo_n = _over(trafo_loading[ok], limits[2])
+    failed = np.flatnonzero(~ok).astype(np.int64)
+    found = Violations(
+        bus, worst[bus], out.sum(axis=0)[bus], line, line_peak, line_n, trafo, trafo_peak, trafo_n, failed
+    )
+    if unbalance is None:
+        return found
+    u_bus, u_peak, u_n = _over(unbalance[0][ok], unbalance[1])
+    return dataclasses.replace(found, unbalance_bus=u_bus, unbalance_percent=u_peak, unbalance_snapshots=u_n)
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,23 +283,13 @@ class PowerFlowResult(ToDict):
         """Buses outside ``[v_min_pu, v_max_pu]`` and lines or transformers above
         ``max_loading_percent`` in any converged snapshot, and the snapshots that did not converge
         (``failed``: a failed snapshot is a violation of its own, never all clear)."""
-        ok = self.converged
-        vm = self.vm_pu[ok]
-        low, high = vm < v_min_pu, vm > v_max_pu
-        out = low | high
-        bus = np.flatnonzero(out.any(axis=0))
-        worst = np.where(low.any(axis=0), vm.min(axis=0, initial=np.inf), vm.max(axis=0, initial=-np.inf))
-
-        def overloads(loading: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray, npt.NDArray[np.int64]]:
-            over = loading[ok] > max_loading_percent
-            idx = np.flatnonzero(over.any(axis=0))
-            return idx, loading[ok].max(axis=0, initial=0.0)[idx], over.sum(axis=0)[idx]
-
-        line, line_peak, line_n = overloads(self.line_loading_percent)
-        trafo, trafo_peak, trafo_n = overloads(self.trafo_loading_percent)
-        failed = np.flatnonzero(~ok).astype(np.int64)
-        return Violations(
-            bus, worst[bus], out.sum(axis=0)[bus], line, line_peak, line_n, trafo, trafo_peak, trafo_n, failed
+        return find_violations(
+            self.converged,
+            self.vm_pu,
+            self.vm_pu,
+            self.line_loading_percent,
+            self.trafo_loading_percent,
+            (v_min_pu, v_max_pu, max_loading_percent),
         )
 
     def to_frame(self) -> pd.DataFrame:
