@@ -70,6 +70,9 @@ HOUSEHOLD_PEAK_KW, JOB_PEAK_KW = 0.8, 0.6
 PV_KWP_PER_HOUSEHOLD, PV_KWP_PER_JOB = 0.35, 0.2
 MV_R_OHM_PER_KM, MV_X_OHM_PER_KM, MV_B_US_PER_KM, MV_AMPACITY_KA = 0.06, 0.11, 136.0, 0.5
 TRAFO_PFE_PERCENT, TRAFO_I0_PERCENT = 0.2, 1.0
+MV_R0_PER_R, MV_X0_PER_X = 4.0, 3.0  # zero sequence of the screened cables, per positive sequence
+SUBSTATION_GROUP, PAD_GROUP = "YNyn", "Dyn"
+SOURCE_S_SC_MVA = 8_000.0  # the 154 kV system's short-circuit power (about 30 kA)
 TRAFO_SIZES_KVA = (300.0, 500.0, 750.0, 1000.0, 1500.0, 2000.0, 2500.0)
 
 # --- fleet ------------------------------------------------------------------------------------
@@ -129,6 +132,12 @@ ASSUMPTIONS = (
     "(r = 0.06, x = 0.11 ohm/km, 0.36 uF/km, 0.5 kA: typical 325 mm² XLPE values), one 22.9/0.38 kV "
     "pad-mounted transformer per service area sized at 1.25 x its peak (vk 5 %, copper losses 1 %, iron "
     "losses 0.2 %, no-load current 1 %).",
+    f"Three-phase data (for the unbalanced power flow): cable zero sequence r0 = {MV_R0_PER_R:g} r, "
+    f"x0 = {MV_X0_PER_X:g} x, b0 = b (screened cables); the substation transformer {SUBSTATION_GROUP} "
+    f"(154 kV star with its neutral earthed), pad-mounted transformers {PAD_GROUP} (zero-sequence impedance "
+    f"as the positive); the 154 kV source {SOURCE_S_SC_MVA:,.0f} MVA short-circuit power, R/X 0.1, "
+    "X0/X 1, R0/X0 0.1. Households and slow chargers are single-phase, fast chargers, PV and the "
+    "battery three-phase.",
     "Spring weekday: 0.8 kW diversified peak per household (about 9.6 kWh/day), 0.6 kW per job; power "
     "factor 0.95 residential, 0.90 commercial.",
     "Rooftop PV 0.35 kWp per household and 0.2 kWp per job; a clear spring day at 36.5° N.",
@@ -623,6 +632,11 @@ def _energy(lay: _Layout, depot_xy: np.ndarray, rng: np.random.Generator) -> Ene
         trafo_vkr_percent=np.concatenate([[0.3], np.full(n_site, 1.0)]),
         trafo_pfe_kw=TRAFO_PFE_PERCENT / 100 * np.concatenate([[60_000.0], trafo_kva]),
         trafo_i0_percent=np.full(n_site + 1, TRAFO_I0_PERCENT),
+        line_r0_ohm_per_km=np.full(length.size, MV_R0_PER_R * MV_R_OHM_PER_KM),
+        line_x0_ohm_per_km=np.full(length.size, MV_X0_PER_X * MV_X_OHM_PER_KM),
+        line_b0_us_per_km=np.full(length.size, MV_B_US_PER_KM),
+        trafo_vector_group=np.array([SUBSTATION_GROUP] + [PAD_GROUP] * n_site),
+        slack_s_sc_mva=SOURCE_S_SC_MVA,
         load_bus=load_bus,
         load_p_kw=np.concatenate([res_kw[res_sites], com_kw[com_sites]]),
         load_q_kvar=np.concatenate([res_kw[res_sites], com_kw[com_sites]]) * tan_phi,

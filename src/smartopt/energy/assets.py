@@ -16,6 +16,7 @@ from smartopt._validation import (
     FloatArray,
     IntArray,
     assign_frozen,
+    count_array,
     float_array,
     index_array,
     positive_float,
@@ -24,6 +25,7 @@ from smartopt._validation import (
 )
 from smartopt.energy.grid import Grid
 from smartopt.energy.power_flow import PowerFlowResult, power_flow
+from smartopt.energy.unbalanced_power_flow import UnbalancedFlowResult, unbalanced_power_flow
 
 MAX_HOUSEHOLD_SLOTS = 50_000_000
 """The most household-slot values :meth:`EnergyDay.single_phase_loads` makes (400 MB of profiles)."""
@@ -176,32 +178,55 @@ class EnergyDay(ToDict):
         sizes and per-slot noise, ``seed``) and add up to it in every slot; the feeder's single-phase
         ("slow") chargers follow with their charging ``charger_kw`` (``(T, n_charger)``; default
         uncontrolled charging)."""
+        profile, feeder, _ = self._single_phase(charger_kw, household_kw, seed)
+        return profile, feeder
+
+    def _single_phase(
+        self, charger_kw: Any, household_kw: float, seed: int
+    ) -> tuple[FloatArray, IntArray, npt.NDArray[np.bool_]]:
+        """:meth:`single_phase_loads` and which of them are chargers."""
         household_kw = positive_float("household_kw", household_kw)
         rng = np.random.default_rng(seed_int("seed", seed))
         g, t = self.grid, self.num_slots
-        charging = (
-            self.uncontrolled_charging_kw()
-            if charger_kw is None
-            else float_array("charger_kw", charger_kw, (t, self.charger_bus.size), max_abs=MAX_QUANTITY)
-        )
+        charging = self._charging(charger_kw)
         households = np.maximum(1, np.round(g.load_p_kw / household_kw)).sum()
         if households * t > MAX_HOUSEHOLD_SLOTS:
             raise ValueError(
                 f"household_kw={household_kw:g} splits the loads into {households:.3g} households of {t} slots, "
                 f"more than {MAX_HOUSEHOLD_SLOTS:.0e} values: choose a larger household_kw"
             )
-        profiles, feeders = [], []
+        profiles, feeders, chargers = [], [], []
         for j in range(g.num_loads):
             m = max(1, round(float(g.load_p_kw[j]) / household_kw))
             weight = rng.lognormal(0.0, 0.5, (m, 1)) * rng.lognormal(0.0, 0.3, (m, t))
             profiles.append(self.load_kw[:, j] * weight / weight.sum(axis=0))
-            feeders.append(np.full(m, j))
             here = np.flatnonzero((self.charger_bus == g.load_bus[j]) & (self.charger_kind == "slow"))
             if g.load_bus[j] in g.load_bus[:j]:
                 here = here[:0]  # a bus with several loads: its chargers go with the first
             profiles.append(charging[:, here].T)
-            feeders.append(np.full(here.size, j))
-        return np.vstack(profiles), np.concatenate(feeders).astype(np.int32)
+            feeders.append(np.full(m + here.size, j))
+            chargers.append(np.arange(m + here.size) >= m)
+        return np.vstack(profiles), np.concatenate(feeders).astype(np.int32), np.concatenate(chargers)
+
+    def _charging(self, charger_kw: Any) -> FloatArray:
+        """``charger_kw`` checked as ``(T, n_charger)`` kW; None: uncontrolled charging."""
+        if charger_kw is None:
+            return self.uncontrolled_charging_kw()
+        return float_array("charger_kw", charger_kw, (self.num_slots, self.charger_bus.size), max_abs=MAX_QUANTITY)
+
+    def _generation(self, battery_kw: Any) -> tuple[FloatArray, FloatArray]:
+        """Generator injections of :attr:`day_grid` per slot (kW, kvar): the grid's own, PV at unity
+        power factor, battery output ``battery_kw`` (``(T, n_battery)``, discharging > 0; None: idle)."""
+        t, g = self.num_slots, self.grid
+        battery = np.zeros((t, self.battery_bus.size)) if battery_kw is None else battery_kw
+        battery = float_array("battery_kw", battery, (t, self.battery_bus.size))
+        p = np.hstack(
+            [np.broadcast_to(g.gen_p_kw, (t, g.num_gens)), np.outer(self.pv_profile_pu, self.pv_kwp), battery]
+        )
+        q = np.hstack(
+            [np.broadcast_to(g.gen_q_kvar, (t, g.num_gens)), np.zeros((t, self.pv_bus.size + self.battery_bus.size))]
+        )
+        return p, q
 
     @cached_property
     def day_grid(self) -> Grid:
@@ -223,24 +248,56 @@ class EnergyDay(ToDict):
         (``(T, n_charger)`` kW; default: uncontrolled charging), PV at unity power factor and battery
         output ``battery_kw`` (``(T, n_battery)`` kW, discharging > 0; default: idle). ``options`` go to
         :func:`~smartopt.energy.power_flow`."""
-        t = self.num_slots
-        charging = self.uncontrolled_charging_kw() if charger_kw is None else charger_kw
-        charging = float_array("charger_kw", charging, (t, self.charger_bus.size))
-        battery = np.zeros((t, self.battery_bus.size)) if battery_kw is None else battery_kw
-        battery = float_array("battery_kw", battery, (t, self.battery_bus.size))
-        g = self.grid
+        charging = self._charging(charger_kw)
+        gen_p, gen_q = self._generation(battery_kw)
         return power_flow(
             self.day_grid,
             np.hstack([self.load_kw, charging]),
             np.hstack([self.load_kvar, np.zeros_like(charging)]),
-            gen_p_kw=np.hstack(
-                [np.broadcast_to(g.gen_p_kw, (t, g.num_gens)), np.outer(self.pv_profile_pu, self.pv_kwp), battery]
-            ),
-            gen_q_kvar=np.hstack(
-                [
-                    np.broadcast_to(g.gen_q_kvar, (t, g.num_gens)),
-                    np.zeros((t, self.pv_bus.size + self.battery_bus.size)),
-                ]
-            ),
+            gen_p_kw=gen_p,
+            gen_q_kvar=gen_q,
+            **options,
+        )
+
+    def unbalanced_power_flow(
+        self,
+        phase: Any,
+        charger_kw: Any = None,
+        battery_kw: Any = None,
+        *,
+        household_kw: float = 2.0,
+        seed: int = 0,
+        **options: Any,
+    ) -> UnbalancedFlowResult:
+        """Three-phase power flow of every slot with the single-phase loads of
+        :meth:`single_phase_loads` (the same ``charger_kw``, ``household_kw`` and ``seed``) on
+        ``phase`` (``(n,)``: 0, 1, 2 for phases a, b, c, e.g. a :func:`~smartopt.energy.balance_phases`
+        assignment), households at their feeder's power factor, chargers at unity; the fast
+        chargers, PV and batteries three-phase (``battery_kw`` as in :meth:`power_flow`). The grid
+        needs its three-phase data (see :class:`~smartopt.energy.Grid`); ``options`` go to
+        :func:`~smartopt.energy.unbalanced_power_flow`."""
+        profile, feeder, is_charger = self._single_phase(charger_kw, household_kw, seed)
+        phases = count_array("phase", phase, (feeder.size,))
+        if (phases > 2).any():
+            raise ValueError(f"phase must be 0, 1 or 2 (phases a, b, c), got {phases.max()}")
+        fast = np.flatnonzero(self.charger_kind != "slow")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tan_phi = np.where(self.load_kw > 0, self.load_kvar / self.load_kw, 0.0)  # (T, n_load)
+        q = np.where(is_charger[:, None], 0.0, profile * tan_phi[:, feeder].T)
+        loads = np.concatenate([self.grid.load_bus[feeder], self.charger_bus[fast]])
+        grid = replace(
+            self.day_grid,
+            load_bus=loads,
+            load_p_kw=np.zeros(loads.size),
+            load_q_kvar=np.zeros(loads.size),
+            load_phase=np.concatenate([np.array(["a", "b", "c"])[phases], np.full(fast.size, "abc")]),
+        )
+        gen_p, gen_q = self._generation(battery_kw)
+        return unbalanced_power_flow(
+            grid,
+            np.hstack([profile.T, self._charging(charger_kw)[:, fast]]),
+            np.hstack([q.T, np.zeros((self.num_slots, fast.size))]),
+            gen_p_kw=gen_p,
+            gen_q_kvar=gen_q,
             **options,
         )
