@@ -125,6 +125,10 @@ def test_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     phases = plan["phases"]
     assert phases["balanced_worst_imbalance_kw"] < phases["in_turn_worst_imbalance_kw"]
     assert phases["balanced_mean_worst_imbalance_kw"] < phases["in_turn_mean_worst_imbalance_kw"]
+    # judged by the three-phase power flow: less voltage unbalance and neutral current, a higher lowest phase
+    assert 0 < phases["balanced_max_unbalance_percent"] < phases["in_turn_max_unbalance_percent"]
+    assert 0 < phases["balanced_max_neutral_a"] < phases["in_turn_max_neutral_a"]
+    assert phases["balanced_min_phase_vm_pu"] > phases["in_turn_min_phase_vm_pu"]
     plan_frame = (tmp_path / "out" / "energy_plan.csv").read_text().splitlines()
     assert plan_frame[0].startswith("slot,time_h,demand_before_kw")
     assert len(plan_frame) == 1 + results["energy"]["slots"]

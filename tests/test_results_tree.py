@@ -160,7 +160,14 @@ def test_every_kpi_the_report_names_is_a_field() -> None:
     the tables of whole classes: each is a field of a class of the tree (or one of the report's own
     figures), and each field of a class shown whole has a label of its own."""
     fields = set().union(*(_names(cls) for cls in tree_classes()))
-    own = {"delay_s", "worst_imbalance_kw", "mean_worst_imbalance_kw"}  # per intersection; phases, in turn/balanced
+    phases = {
+        "worst_imbalance_kw",
+        "mean_worst_imbalance_kw",
+        "max_unbalance_percent",
+        "max_neutral_a",
+        "min_phase_vm_pu",
+    }
+    own = {"delay_s", *phases}  # per intersection; the phases' figures, in turn and balanced
     assert set(report.KPIS) - fields == own
     for cls in (PlanFigures, DayKpis, BookedTripsSummary):
         assert {k for k, _ in report._kpi_fields(example(cls))} <= set(report.KPIS), cls.__name__

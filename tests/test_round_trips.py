@@ -115,6 +115,7 @@ def results(district: District) -> dict[type[ToDict], Any]:
         model.simulate(webster(x[:4]), district.traffic[0], duration_s=300.0),
         controller.step(DetectorCounts(np.zeros(district.network.num_links)), 0.0),
         energy.power_flow(),
+        energy.unbalanced_power_flow(np.arange(feeder.size) % 3),
         plan_day(energy),
         schedule_charging(
             energy.ev_arrival_slot[:30],

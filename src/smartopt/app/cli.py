@@ -349,6 +349,13 @@ def run(
         f"{ph.balanced_mean_worst_imbalance_kw:.1f} kW, max {ph.in_turn_worst_imbalance_kw:.1f} -> "
         f"{ph.balanced_worst_imbalance_kw:.1f} kW (installed in turn -> balanced, {ph.runtime_s:.1f} s)"
     )
+    if ph.in_turn_max_unbalance_percent is not None:
+        print(
+            f"           three-phase flow: voltage unbalance {ph.in_turn_max_unbalance_percent:.2f} -> "
+            f"{ph.balanced_max_unbalance_percent:.2f} %, neutral current {ph.in_turn_max_neutral_a:.0f} -> "
+            f"{ph.balanced_max_neutral_a:.0f} A, lowest phase voltage {ph.in_turn_min_phase_vm_pu:.4f} -> "
+            f"{ph.balanced_min_phase_vm_pu:.4f} pu"
+        )
     print(
         f"  dispatch {d.requests:,} requests for {d.shuttles} shuttles; "
         f"direct ride mean {d.mean_direct_ride_s:.0f} s; "

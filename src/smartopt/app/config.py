@@ -148,6 +148,7 @@ def export_scenario(district: District, directory: str | Path) -> Path:
             "from_bus": bus[grid.line_from],
             "to_bus": bus[grid.line_to],
             **{k: getattr(grid, f"line_{k}") for k in LINE_COLUMNS},
+            **_given(grid, "line_", LINE_ZERO_SEQUENCE),
         },
     )
     _save(
@@ -156,14 +157,29 @@ def export_scenario(district: District, directory: str | Path) -> Path:
             "hv_bus": bus[grid.trafo_hv_bus],
             "lv_bus": bus[grid.trafo_lv_bus],
             **{k: getattr(grid, f"trafo_{k}") for k in TRAFO_COLUMNS},
+            **_given(grid, "trafo_", TRAFO_ZERO_SEQUENCE),
         },
     )
     _save(out / "grid" / "switches.csv", {"bus_a": bus[grid.switch_bus_a], "bus_b": bus[grid.switch_bus_b]})
     _save(
         out / "grid" / "loads.csv",
-        {"bus": bus[grid.load_bus], "p_kw": grid.load_p_kw, "q_kvar": grid.load_q_kvar, "kind": energy.load_kind},
+        {
+            "bus": bus[grid.load_bus],
+            "p_kw": grid.load_p_kw,
+            "q_kvar": grid.load_q_kvar,
+            "kind": energy.load_kind,
+            **_given(grid, "load_", ("phase",)),
+        },
     )
-    _save(out / "grid" / "gens.csv", {"bus": bus[grid.gen_bus], "p_kw": grid.gen_p_kw, "q_kvar": grid.gen_q_kvar})
+    _save(
+        out / "grid" / "gens.csv",
+        {
+            "bus": bus[grid.gen_bus],
+            "p_kw": grid.gen_p_kw,
+            "q_kvar": grid.gen_q_kvar,
+            **_given(grid, "gen_", ("phase",)),
+        },
+    )
     for name in ("load_kw", "load_kvar"):
         _save(out / "energy" / f"{name}.csv", {str(k): col for k, col in enumerate(getattr(energy, name).T)})
     _save(out / "energy" / "pv.csv", {"bus": bus[energy.pv_bus], "kwp": energy.pv_kwp})
@@ -227,6 +243,7 @@ def export_scenario(district: District, directory: str | Path) -> Path:
         f"peaks = {_toml(list(district.peak_periods))}",
         f'\n[grid]\ntables = "grid"\nslack_bus = {_toml(str(bus[grid.slack_bus]))}',
         f"slack_vm_pu = {_toml(grid.slack_vm_pu)}\nslack_va_degree = {_toml(grid.slack_va_degree)}",
+        *(f"{k} = {_toml(getattr(grid, k))}" for k in SLACK_SHORT_CIRCUIT if grid.slack_s_sc_mva is not None),
         f'\n[energy]\ntables = "energy"\nslot_h = {_toml(energy.slot_h)}',
         '\n[fleet]\ntables = "fleet"',
         '\n[requests]\nfile = "requests.csv"',
@@ -253,11 +270,33 @@ TRAFO_COLUMNS = (
     "shift_degree",
     "i0_percent",
 )
+LINE_ZERO_SEQUENCE = ("r0_ohm_per_km", "x0_ohm_per_km", "b0_us_per_km")
+"""Optional columns of ``lines.csv``: the zero sequence, for the unbalanced power flow."""
+TRAFO_ZERO_SEQUENCE = ("vector_group", "vk0_percent", "vkr0_percent", "mag0_percent", "mag0_rx", "si0_hv_partial")
+"""Optional columns of ``trafos.csv``: vector group and zero sequence, for the unbalanced power flow."""
+SLACK_SHORT_CIRCUIT = ("slack_s_sc_mva", "slack_rx", "slack_x0x", "slack_r0x0")
+"""Optional keys of ``[grid]``: the source's short-circuit data, for the unbalanced power flow."""
 REQUEST_COLUMNS = ("max_wait_s", "max_detour", "max_detour_s", "pickup_earliest_s", "dropoff_latest_s")
 STAGE_COLUMNS = ("min_green_s", "max_green_s", "yellow_s", "all_red_s", "ped_min_green_s")
 
 
-_NUMBER_KEYS = ("slack_vm_pu", "slack_va_degree", "slot_h")
+_NUMBER_KEYS = ("slack_vm_pu", "slack_va_degree", "slot_h", *SLACK_SHORT_CIRCUIT)
+
+
+def _given(grid: Grid, prefix: str, columns: Sequence[str]) -> dict[str, Any]:
+    """The grid's optional ``prefix + column`` fields that it has (not None), by column."""
+    return {c: getattr(grid, prefix + c) for c in columns if getattr(grid, prefix + c) is not None}
+
+
+def _optional(df: pd.DataFrame, column: str) -> np.ndarray[Any, Any] | None:
+    """An optional column: None where the table lacks it, text for ``vector_group`` and ``phase``,
+    else numbers >= 0 (:func:`_numbers`)."""
+    if column not in df.columns:
+        return None
+    if column in ("vector_group", "phase"):
+        text: np.ndarray[Any, Any] = df[column].to_numpy(dtype=str)
+        return text
+    return _numbers(df, column, low=0)
 
 
 def _check_spec(path: Path, spec: Mapping[str, Any]) -> None:
@@ -895,6 +934,11 @@ def _grid(files: _Files) -> Grid:
         "slack_bus": slack_bus,
         "slack_vm_pu": float(s.get("slack_vm_pu", 1.0)),
         "slack_va_degree": float(s.get("slack_va_degree", 0.0)),
+        **{f"line_{c}": _optional(lines, c) for c in LINE_ZERO_SEQUENCE},
+        **{f"trafo_{c}": _optional(trafos, c) for c in TRAFO_ZERO_SEQUENCE},
+        "load_phase": _optional(loads, "phase"),
+        "gen_phase": _optional(gens, "phase"),
+        **{k: float(s[k]) for k in SLACK_SHORT_CIRCUIT if k in s},
     }
     with _blame(str(files.path("grid", "buses.csv").parent)):
         return Grid(**values)

@@ -345,7 +345,8 @@ def _energy_plan(
     per-slot table ``energy_plan.csv`` and the load curves and state of charge ``energy_plan.png``.
     Then the LV feeders' households and single-phase chargers (with the planned charging) go on
     phases: installed in turn (A, B, C, A, ...) against balanced by smartopt within
-    ``max_iterations`` moves, or ``time_limit_s`` seconds if given."""
+    ``max_iterations`` moves, or ``time_limit_s`` seconds if given; each judged by the three-phase
+    power flow of the planned day (voltage unbalance, neutral current, lowest phase voltage)."""
     from smartopt.energy import balance_phases, phase_imbalance_kw, plan_day
 
     plan = plan_day(energy)
@@ -357,6 +358,7 @@ def _energy_plan(
     before = phase_imbalance_kw(profile, in_turn, feeder)
     budget = {"time_limit_s": time_limit_s} if time_limit_s is not None else {"max_iterations": max_iterations}
     balanced = balance_phases(profile, feeder=feeder, slot_h=energy.slot_h, **budget)
+    physics = _phase_physics(energy, plan, (in_turn, balanced.phase))
     phases = PhaseBalance(
         feeders=int(before.size),
         single_phase_loads=int(feeder.size),
@@ -364,9 +366,29 @@ def _energy_plan(
         in_turn_mean_worst_imbalance_kw=round(float(before.mean()), 2),
         balanced_worst_imbalance_kw=round(float(balanced.imbalance_kw.max()), 2),
         balanced_mean_worst_imbalance_kw=round(float(balanced.imbalance_kw.mean()), 2),
+        **physics,
         runtime_s=round(balanced.runtime_s, 2),
     )
     return _energy_plan_results(plan.summary(), phases), plan
+
+
+def _phase_physics(energy: EnergyDay, plan: DayPlan, assignments: tuple[Any, Any]) -> dict[str, float | None]:
+    """The phase assignments (installed in turn, balanced) judged by the three-phase power flow of
+    the planned day: the highest voltage unbalance, the highest neutral current at a transformer's
+    LV terminals and the lowest phase voltage of each, as :class:`PhaseBalance` fields; None
+    where the grid lacks three-phase data (``Grid.missing_three_phase_data``)."""
+    figures = ("max_unbalance_percent", "max_neutral_a", "min_phase_vm_pu")
+    if energy.grid.missing_three_phase_data:
+        return {f"{side}_{f}": None for side in ("in_turn", "balanced") for f in figures}
+    grid = energy.day_grid
+    trafos = slice(grid.num_lines, grid.num_lines + grid.num_trafos)
+    out: dict[str, float | None] = {}
+    for side, phase in zip(("in_turn", "balanced"), assignments, strict=True):
+        flow = energy.unbalanced_power_flow(phase, plan.charger_kw, plan.battery_kw)
+        out[f"{side}_max_unbalance_percent"] = round(float(np.nanmax(flow.unbalance_percent)), 3)
+        out[f"{side}_max_neutral_a"] = round(1000.0 * float(np.nanmax(flow.branch_i_n_to_ka[:, trafos])), 1)
+        out[f"{side}_min_phase_vm_pu"] = round(float(np.nanmin(flow.vm_pu)), 4)
+    return out
 
 
 def _energy_plan_results(summary: Mapping[str, Any], phases: PhaseBalance) -> EnergyPlan:

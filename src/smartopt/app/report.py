@@ -105,6 +105,9 @@ KPIS: dict[str, Kpi] = {
     "rounds": _count("plan rounds (solve, then power-flow check)"),
     "worst_imbalance_kw": Kpi("worst phase imbalance of a feeder", "kW", 1, "lower"),
     "mean_worst_imbalance_kw": Kpi("mean over feeders of the worst phase imbalance", "kW", 1, "lower"),
+    "max_unbalance_percent": Kpi("highest voltage unbalance |V2|/|V1|", "%", 2, "lower"),
+    "max_neutral_a": Kpi("highest neutral current at a transformer", "A", 0, "lower"),
+    "min_phase_vm_pu": Kpi("lowest phase voltage", "pu", 4, "higher"),
     "feeders": _count("low-voltage feeders"),
     "single_phase_loads": _count("single-phase loads and chargers"),
     # dispatch
@@ -693,8 +696,16 @@ def _energy(day: DistrictDay, plan_fig: tuple[Figure, str], volt_fig: tuple[Figu
     out.append("<h3>Phase balancing of the low-voltage feeders</h3>")
     out.append(
         f"<p>{phases.single_phase_loads:,} single-phase households and chargers on {phases.feeders} "
-        "feeders, installed in turn on phases A, B, C, A, … (before) and balanced by smartopt (after).</p>"
+        "feeders, installed in turn on phases A, B, C, A, … (before) and balanced by smartopt (after), "
+        "each judged by the three-phase power flow of the planned day where the grid has three-phase data "
+        "(voltage unbalance |V2|/|V1|, neutral current at the transformers' LV terminals, lowest phase "
+        "voltage).</p>"
     )
+    physics = [
+        ("max_unbalance_percent", (phases.in_turn_max_unbalance_percent, phases.balanced_max_unbalance_percent)),
+        ("max_neutral_a", (phases.in_turn_max_neutral_a, phases.balanced_max_neutral_a)),
+        ("min_phase_vm_pu", (phases.in_turn_min_phase_vm_pu, phases.balanced_min_phase_vm_pu)),
+    ]
     out.append(
         _compare(
             ["installed in turn", "balanced"],
@@ -704,6 +715,7 @@ def _energy(day: DistrictDay, plan_fig: tuple[Figure, str], volt_fig: tuple[Figu
                     "mean_worst_imbalance_kw",
                     (phases.in_turn_mean_worst_imbalance_kw, phases.balanced_mean_worst_imbalance_kw),
                 ),
+                *(row for row in physics if row[1][0] is not None),  # None: no three-phase data
             ],
         )
     )

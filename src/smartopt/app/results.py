@@ -250,6 +250,20 @@ class PhaseBalance(ToDict):
     """Balanced by smartopt: the worst phase imbalance of any feeder (kW)."""
     balanced_mean_worst_imbalance_kw: float
     """Balanced by smartopt: each feeder's worst imbalance, mean over feeders (kW)."""
+    in_turn_max_unbalance_percent: float | None
+    """Installed in turn: the highest voltage unbalance factor (negative- over positive-sequence
+    voltage) of any bus in any slot of the three-phase power flow (%; EN 50160 allows 2 %); null
+    (as the other physics figures) where the grid has no three-phase data."""
+    balanced_max_unbalance_percent: float | None
+    """Balanced by smartopt: the highest voltage unbalance factor (%)."""
+    in_turn_max_neutral_a: float | None
+    """Installed in turn: the highest neutral current at a transformer's low-voltage terminals (A)."""
+    balanced_max_neutral_a: float | None
+    """Balanced by smartopt: the highest neutral current at a transformer's LV terminals (A)."""
+    in_turn_min_phase_vm_pu: float | None
+    """Installed in turn: the lowest phase voltage of any bus in any slot (pu)."""
+    balanced_min_phase_vm_pu: float | None
+    """Balanced by smartopt: the lowest phase voltage (pu)."""
     runtime_s: float
     """Wall-clock time of the balancing (s)."""
 

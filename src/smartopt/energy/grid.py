@@ -413,6 +413,23 @@ class Grid(ToDict):
         return self.num_lines + self.num_trafos + int(self.switch_bus_a.shape[0])
 
     @property
+    def missing_three_phase_data(self) -> tuple[str, ...]:
+        """What the unbalanced power flow needs and this grid lacks, one phrase per field (empty
+        when it has all: the lines' zero sequence, the transformers' vector groups, the slack's
+        short-circuit power)."""
+        out = []
+        if self.num_lines and self.line_r0_ohm_per_km is None:
+            out.append(
+                "line_r0_ohm_per_km is missing (grid_from_pandapower reads r0_ohm_per_km and x0_ohm_per_km when every "
+                "line has them, not both 0)"
+            )
+        if self.num_trafos and self.trafo_vector_group is None:
+            out.append("trafo_vector_group is missing")
+        if self.slack_s_sc_mva is None:
+            out.append("slack_s_sc_mva is missing (the slack's short-circuit power)")
+        return tuple(out)
+
+    @property
     def num_loops(self) -> int:
         """Independent loops, counting each path between two slacks as one (0 on a radial grid)."""
         return self.num_branches + int(self.slack_buses.size) - self.num_buses

@@ -77,13 +77,6 @@ def _zero_sequence_two_ports(grid: Grid) -> tuple[ComplexArray, ComplexArray, Co
     """yff, yft, ytf, ytt of every branch in the zero sequence (pu of the balanced bases), as runpp_3ph
     builds them: lines as pi models of r0, x0, b0; transformers by vector group from a T model of
     the zero-sequence leakage (split ``si0_hv_partial`` to the HV side) and magnetising impedance."""
-    if grid.num_lines and grid.line_r0_ohm_per_km is None:
-        raise ValueError(
-            "unbalanced_power_flow needs the lines' zero-sequence data: line_r0_ohm_per_km is missing "
-            "(grid_from_pandapower reads r0_ohm_per_km and x0_ohm_per_km when every line has them, not both 0)"
-        )
-    if grid.num_trafos and grid.trafo_vector_group is None:
-        raise ValueError("unbalanced_power_flow needs the transformers' vector groups: trafo_vector_group is missing")
     unknown = ~np.isin(np.asarray(grid.trafo_vector_group), VECTOR_GROUPS) if grid.num_trafos else np.zeros(0, bool)
     if unknown.any():
         k = int(np.flatnonzero(unknown)[0])
@@ -137,8 +130,7 @@ def _zero_sequence_two_ports(grid: Grid) -> tuple[ComplexArray, ComplexArray, Co
 def _source_impedances(grid: Grid) -> tuple[complex, complex]:
     """Zero- and negative-sequence impedance of the slack's external grid (pu): ``c Un^2 / S_sc``
     with c = 1.1, split by R/X, and X0 = x0x X, R0 = r0x0 X0, as runpp_3ph grounds them."""
-    if grid.slack_s_sc_mva is None:
-        raise ValueError("unbalanced_power_flow needs the slack's short-circuit power: slack_s_sc_mva is missing")
+    assert grid.slack_s_sc_mva is not None
     z = 1.1 * (BASE_KVA / 1000.0) / grid.slack_s_sc_mva
     x = z / np.sqrt(grid.slack_rx**2 + 1.0)
     x0 = grid.slack_x0x * x
@@ -151,6 +143,10 @@ def _sequence_feeder(grid: Grid) -> _unbalanced_power_flow.SequenceFeeder:
     compensation method per sequence; the slack hangs from the virtual source through its source
     impedances). Raises ValueError on a grid with several slacks, and where a vector group leaves a
     bus without a zero-sequence path."""
+    if grid.missing_three_phase_data:
+        raise ValueError(
+            "unbalanced_power_flow needs the grid's three-phase data: " + "; ".join(grid.missing_three_phase_data)
+        )
     pu = grid.per_unit
     if grid.extra_slack_bus.size:
         raise ValueError(
