@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <list>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 namespace smartopt::dispatch {
 
@@ -63,6 +66,64 @@ NetworkSpace::NetworkSpace(std::int32_t n, std::vector<double> time_s, std::vect
     }
 }
 
+// The hierarchy's rows of the most recently used origins (least recently used evicted first).
+class NetworkSpace::RowCache {
+  public:
+    using Row = network::ContractionHierarchy::Row;
+
+    RowCache(const network::ContractionHierarchy &h, std::size_t capacity) : h_(h), capacity_(capacity) {}
+
+    // f(row of a) with the cache locked.
+    template <class F>
+    auto with_row(Loc a, F f) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = where_.find(a);
+        if (it != where_.end()) {
+            order_.splice(order_.begin(), order_, it->second);
+        } else {
+            if (order_.size() < capacity_) {
+                order_.emplace_front();
+            } else {  // reuse the least recently used row's storage
+                where_.erase(order_.back().source);
+                order_.splice(order_.begin(), order_, std::prev(order_.end()));
+            }
+            h_.one_to_all(a, order_.front());
+            where_[a] = order_.begin();
+        }
+        return f(order_.front());
+    }
+
+    std::vector<std::int32_t> &links() { return links_; }  // scratch for path unpacking, under the lock
+
+  private:
+    const network::ContractionHierarchy &h_;
+    std::size_t capacity_;
+    std::mutex mutex_;
+    std::list<Row> order_;
+    std::unordered_map<Loc, std::list<Row>::iterator> where_;
+    std::vector<std::int32_t> links_;
+};
+
+NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_rows)
+    : n_(hierarchy ? hierarchy->num_nodes() : 0), hierarchy_(std::move(hierarchy)) {
+    if (!hierarchy_) throw std::invalid_argument("hierarchy must be given");
+    if (cache_rows < 1) throw std::invalid_argument("cache_rows must be >= 1");
+    if (!hierarchy_->strongly_connected())
+        throw std::invalid_argument("the network is disconnected: some node cannot reach another");
+    rows_ = std::make_shared<RowCache>(*hierarchy_, cache_rows);
+}
+
+double NetworkSpace::time(Loc a, Loc b) const {
+    if (!hierarchy_) return time_[index(a, b)];
+    return rows_->with_row(a, [&](const RowCache::Row &r) { return r.time[static_cast<std::size_t>(hierarchy_->rank(b))]; });
+}
+
+double NetworkSpace::distance(Loc a, Loc b) const {
+    if (!hierarchy_) return dist_[index(a, b)];
+    return rows_->with_row(a,
+                           [&](const RowCache::Row &r) { return r.length[static_cast<std::size_t>(hierarchy_->rank(b))]; });
+}
+
 std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
     std::int64_t best = -1;
     double best_time = std::numeric_limits<double>::infinity();
@@ -77,6 +138,20 @@ std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
 }
 
 std::pair<NetworkSpace::Loc, double> NetworkSpace::turn_point(Loc from, Loc to, double departed, double now) const {
+    if (hierarchy_) {  // along the path of from's row
+        return rows_->with_row(from, [&](const RowCache::Row &r) -> std::pair<Loc, double> {
+            auto &links = rows_->links();
+            hierarchy_->path_links(r, to, links);
+            Loc at = from;
+            double t = departed;
+            for (std::size_t k = 0; k < links.size() && t < now; ++k) {
+                t += hierarchy_->link_time(links[k]);
+                at = hierarchy_->link_head(links[k]);
+            }
+            if (at == to || t < now) return {to, departed + r.time[static_cast<std::size_t>(hierarchy_->rank(to))]};
+            return {at, t};
+        });
+    }
     Loc at = from;
     double t = departed;
     for (std::int32_t steps = 0; !offsets_.empty() && at != to && t < now && steps < n_; ++steps) {
