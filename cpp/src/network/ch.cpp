@@ -129,42 +129,45 @@ void needed_shortcuts(const Adjacency &out, const Adjacency &in, int32_t v, Witn
     }
 }
 
-// Labels of one search over the hierarchy, sized to the nodes; entries are reset after use.
-struct Labels {
-    explicit Labels(int32_t n)
-        : time(static_cast<size_t>(n), kInf), length(static_cast<size_t>(n), kInf), parent(static_cast<size_t>(n), -1) {}
-    std::vector<double> time, length;
-    std::vector<int32_t> parent;
-    std::vector<int32_t> settled;  // in order
+using Arc = ContractionHierarchy::Arc;
 
-    void reset() {
-        for (int32_t r : settled) {
-            time[static_cast<size_t>(r)] = kInf;
-            length[static_cast<size_t>(r)] = kInf;
-            parent[static_cast<size_t>(r)] = -1;
-        }
-        settled.clear();
-    }
+// The arcs an upward search follows, and those that stall it (arcs into a node from above, for
+// a forward search): a node that a node above reaches faster is on no fastest up-down path, so
+// its arcs need not be followed (stall-on-demand).
+struct Direction {
+    const std::vector<int64_t> &offsets;
+    const std::vector<Arc> &arcs;
+    const std::vector<int64_t> &stall_offsets;
+    const std::vector<Arc> &stall_arcs;
 };
 
-// Dijkstra from rank `start` over `arcs` (upward arcs, or arcs into a node from above for a
-// backward search), run to exhaustion: every node it labels is settled. `time`, `length`,
-// `parent` must hold +inf, +inf, -1 for every node it reaches.
-void upward(int32_t start, const std::vector<int64_t> &offsets, const std::vector<ContractionHierarchy::Arc> &arcs,
-            double *time, double *length, int32_t *parent, std::vector<int32_t> &settled) {
+// Dijkstra from rank `start` along `d`, run to exhaustion. `time`, `length`, `parent` must hold
+// +inf, +inf, -1 for every node it reaches; it appends the nodes it labels to `touched` and those
+// it settles unstalled to `settled` (in order). Every label is the time of a real path.
+void upward(int32_t start, const Direction &d, double *time, double *length, int32_t *parent,
+            std::vector<int32_t> &settled, std::vector<int32_t> &touched) {
     MinHeap heap;
     time[start] = 0.0;
     length[start] = 0.0;
+    touched.push_back(start);
     heap.push({0.0, start});
     while (!heap.empty()) {
         const auto [t, r] = heap.top();
         heap.pop();
         if (t > time[r]) continue;
+        const auto rs = static_cast<size_t>(r);
+        bool stalled = false;
+        for (int64_t k = d.stall_offsets[rs]; k < d.stall_offsets[rs + 1] && !stalled; ++k) {
+            const Arc &a = d.stall_arcs[static_cast<size_t>(k)];
+            stalled = time[a.other] + a.time < t;
+        }
+        if (stalled) continue;
         settled.push_back(r);
-        for (int64_t k = offsets[static_cast<size_t>(r)]; k < offsets[static_cast<size_t>(r) + 1]; ++k) {
-            const auto &a = arcs[static_cast<size_t>(k)];
+        for (int64_t k = d.offsets[rs]; k < d.offsets[rs + 1]; ++k) {
+            const Arc &a = d.arcs[static_cast<size_t>(k)];
             const double nt = t + a.time;
             if (nt < time[a.other]) {
+                if (time[a.other] == kInf) touched.push_back(a.other);
                 time[a.other] = nt;
                 length[a.other] = length[r] + a.length;
                 parent[a.other] = a.id;
@@ -173,6 +176,36 @@ void upward(int32_t start, const std::vector<int64_t> &offsets, const std::vecto
         }
     }
 }
+
+// Labels of one search over the hierarchy, sized to the nodes; entries are reset after use.
+struct Labels {
+    explicit Labels(int32_t n)
+        : time(static_cast<size_t>(n), kInf),
+          length(static_cast<size_t>(n), kInf),
+          parent(static_cast<size_t>(n), -1),
+          is_settled(static_cast<size_t>(n), 0) {}
+    std::vector<double> time, length;
+    std::vector<int32_t> parent;
+    std::vector<char> is_settled;  // set by mark_settled()
+    std::vector<int32_t> settled, touched;
+
+    void run(int32_t start, const Direction &d) {
+        upward(start, d, time.data(), length.data(), parent.data(), settled, touched);
+    }
+    void mark_settled() {
+        for (int32_t r : settled) is_settled[static_cast<size_t>(r)] = 1;
+    }
+    void reset() {
+        for (int32_t r : touched) {
+            time[static_cast<size_t>(r)] = kInf;
+            length[static_cast<size_t>(r)] = kInf;
+            parent[static_cast<size_t>(r)] = -1;
+            is_settled[static_cast<size_t>(r)] = 0;
+        }
+        settled.clear();
+        touched.clear();
+    }
+};
 
 }  // namespace
 
@@ -318,8 +351,9 @@ void ContractionHierarchy::one_to_all(int32_t source, Row &row) const {
     row.time.assign(n, kInf);
     row.length.assign(n, kInf);
     row.parent.assign(n, -1);
-    std::vector<int32_t> settled;
-    upward(rank(source), up_offsets_, up_, row.time.data(), row.length.data(), row.parent.data(), settled);
+    std::vector<int32_t> settled, touched;
+    upward(rank(source), {up_offsets_, up_, down_offsets_, down_}, row.time.data(), row.length.data(),
+           row.parent.data(), settled, touched);
     // Down the hierarchy: a node's fastest time comes from above it or from the upward search.
     for (size_t r = n; r-- > 0;) {
         double best = row.time[r];
@@ -397,8 +431,7 @@ void ContractionHierarchy::bucket_many_to_many(const std::vector<int32_t> &sourc
     std::vector<std::vector<BucketEntry>> spaces(targets.size());
     parallel_rows(static_cast<int64_t>(targets.size()), n_workers, [&](int64_t j, int w) {
         Labels &l = labels[static_cast<size_t>(w)];
-        upward(rank(targets[static_cast<size_t>(j)]), down_offsets_, down_, l.time.data(), l.length.data(),
-               l.parent.data(), l.settled);
+        l.run(rank(targets[static_cast<size_t>(j)]), {down_offsets_, down_, up_offsets_, up_});
         auto &space = spaces[static_cast<size_t>(j)];
         for (int32_t r : l.settled)
             space.push_back({r, l.time[static_cast<size_t>(r)], l.length[static_cast<size_t>(r)]});
@@ -419,8 +452,7 @@ void ContractionHierarchy::bucket_many_to_many(const std::vector<int32_t> &sourc
     const size_t width = targets.size();
     parallel_rows(static_cast<int64_t>(sources.size()), n_workers, [&](int64_t i, int w) {
         Labels &l = labels[static_cast<size_t>(w)];
-        upward(rank(sources[static_cast<size_t>(i)]), up_offsets_, up_, l.time.data(), l.length.data(),
-               l.parent.data(), l.settled);
+        l.run(rank(sources[static_cast<size_t>(i)]), {up_offsets_, up_, down_offsets_, down_});
         double *t_row = time_out + static_cast<size_t>(i) * width;
         double *l_row = length_out + static_cast<size_t>(i) * width;
         std::fill(t_row, t_row + width, kInf);
@@ -451,12 +483,12 @@ void ContractionHierarchy::pairs(const std::vector<int32_t> &sources, const std:
     parallel_rows(static_cast<int64_t>(sources.size()), n_workers, [&](int64_t i, int w) {
         Labels &f = forward[static_cast<size_t>(w)];
         Labels &b = backward[static_cast<size_t>(w)];
-        upward(rank(targets[static_cast<size_t>(i)]), down_offsets_, down_, b.time.data(), b.length.data(),
-               b.parent.data(), b.settled);
-        upward(rank(sources[static_cast<size_t>(i)]), up_offsets_, up_, f.time.data(), f.length.data(),
-               f.parent.data(), f.settled);
+        b.run(rank(targets[static_cast<size_t>(i)]), {down_offsets_, down_, up_offsets_, up_});
+        b.mark_settled();
+        f.run(rank(sources[static_cast<size_t>(i)]), {up_offsets_, up_, down_offsets_, down_});
         double best = kInf, length = kInf;
-        for (int32_t r : f.settled) {  // in the order the buckets would see them
+        for (int32_t r : f.settled) {  // as the buckets would: in this order, the backward search's settled nodes
+            if (!b.is_settled[static_cast<size_t>(r)]) continue;
             const double t = f.time[static_cast<size_t>(r)] + b.time[static_cast<size_t>(r)];
             if (t < best) {
                 best = t;
