@@ -24,8 +24,8 @@ TOOLS = ("smartopt-hierarchy-build+query", "smartopt-hierarchy-query", "smartopt
 
 def road_network(side: int, seed: int = 0) -> RoadNetwork:
     """A ``side x side`` street grid shaped like a city's roads: two-way arterials every 8 blocks
-    (15 m/s), local streets (9 m/s) one-way in alternating directions on odd rows and columns,
-    block lengths 80-160 m."""
+    and on the edges (15 m/s), local streets (9 m/s), those on odd rows and columns one-way in
+    alternating directions; blocks of 120 m, lengths jittered by up to 30 %."""
     rng = np.random.default_rng(seed)
     node = np.arange(side * side).reshape(side, side)
     tails, heads, speeds = [], [], []
@@ -33,7 +33,7 @@ def road_network(side: int, seed: int = 0) -> RoadNetwork:
         grid = node if horizontal else node.T
         for line in range(side):
             a, b = grid[line, :-1], grid[line, 1:]
-            arterial = line % 8 == 0
+            arterial = line % 8 == 0 or line == side - 1
             speed = 15.0 if arterial else 9.0
             if arterial or line % 2 == 0:
                 tails += [a, b]

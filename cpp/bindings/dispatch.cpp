@@ -136,7 +136,7 @@ struct NetworkArgs {
 NetworkArgs hierarchy_args(std::shared_ptr<smartopt::network::ContractionHierarchy> hierarchy,
                            std::int64_t cache_rows) {
     if (!hierarchy) throw py::value_error("hierarchy must be a ContractionHierarchy");
-    if (cache_rows < 1) throw py::value_error("cache_rows must be >= 1, got " + std::to_string(cache_rows));
+    if (cache_rows < 2) throw py::value_error("cache_rows must be >= 2, got " + std::to_string(cache_rows));
     NetworkArgs a;
     a.n = hierarchy->num_nodes();
     a.hierarchy = std::move(hierarchy);
@@ -490,7 +490,7 @@ PYBIND11_MODULE(_dispatch, m) {
         .def(py::init(&network_args), py::arg("time_s"), py::arg("distance_m"), py::arg("link_offsets"),
              py::arg("link_heads"), py::arg("link_time_s"), py::arg("link_length_m"))
         .def_static("from_hierarchy", &hierarchy_args, py::arg("hierarchy"), py::arg("cache_rows"),
-                    "Fastest paths on a contraction hierarchy, the rows of cache_rows origins kept.");
+                    "Fastest paths on a contraction hierarchy, cache_rows rows of recent origins and destinations kept.");
     bind_fleet<dp::NetworkSpace>(m, "NetworkFleet");
     bind_fleet<dp::PlaneSpace>(m, "PlaneFleet");
     py::class_<VehicleSpecs>(m, "VehicleSpecs")

@@ -66,48 +66,73 @@ NetworkSpace::NetworkSpace(std::int32_t n, std::vector<double> time_s, std::vect
     }
 }
 
-// The hierarchy's rows of the most recently used origins (least recently used evicted first).
+// The hierarchy's rows of the most recently used origins and destinations (least recently used
+// evicted first). A pair a -> b is answered by a's row from it if kept, else by b's row towards it
+// if kept, else both rows are computed (the next questions from a or towards b find one) and a's
+// answers. Either row holds a fastest path and its length, so every answer is exact.
 class NetworkSpace::RowCache {
   public:
     using Row = network::ContractionHierarchy::Row;
 
-    RowCache(const network::ContractionHierarchy &h, std::size_t capacity) : h_(h), capacity_(capacity) {}
+    RowCache(const network::ContractionHierarchy &h, std::size_t capacity)
+        : from_(h, false, std::max<std::size_t>(1, capacity / 2)),
+          to_(h, true, std::max<std::size_t>(1, capacity - capacity / 2)) {}
 
-    // f(row of a) with the cache locked.
+    // f(row, other) with the cache locked: the row answering a -> b and the pair's other node in it.
     template <class F>
-    auto with_row(Loc a, F f) {
+    auto with_pair(Loc a, Loc b, F f) {
         std::lock_guard<std::mutex> lock(mutex_);
-        auto it = where_.find(a);
-        if (it != where_.end()) {
-            order_.splice(order_.begin(), order_, it->second);
-        } else {
-            if (order_.size() < capacity_) {
-                order_.emplace_front();
-            } else {  // reuse the least recently used row's storage
-                where_.erase(order_.back().source);
-                order_.splice(order_.begin(), order_, std::prev(order_.end()));
-            }
-            h_.one_to_all(a, order_.front());
-            where_[a] = order_.begin();
-        }
-        return f(order_.front());
+        if (const Row *r = from_.find(a)) return f(*r, b);
+        if (const Row *r = to_.find(b)) return f(*r, a);
+        to_.get(b);
+        return f(from_.get(a), b);
     }
 
     std::vector<std::int32_t> &links() { return links_; }  // scratch for path unpacking, under the lock
 
   private:
-    const network::ContractionHierarchy &h_;
-    std::size_t capacity_;
+    class Lru {
+      public:
+        Lru(const network::ContractionHierarchy &h, bool to_node, std::size_t capacity)
+            : h_(h), to_node_(to_node), capacity_(capacity) {}
+
+        const Row *find(Loc v) {
+            auto it = where_.find(v);
+            if (it == where_.end()) return nullptr;
+            order_.splice(order_.begin(), order_, it->second);
+            return &order_.front();
+        }
+
+        const Row &get(Loc v) {
+            if (const Row *r = find(v)) return *r;
+            if (order_.size() < capacity_) {
+                order_.emplace_front();
+            } else {  // reuse the least recently used row's storage
+                where_.erase(order_.back().node);
+                order_.splice(order_.begin(), order_, std::prev(order_.end()));
+            }
+            h_.one_to_all(v, to_node_, order_.front());
+            where_[v] = order_.begin();
+            return order_.front();
+        }
+
+      private:
+        const network::ContractionHierarchy &h_;
+        bool to_node_;
+        std::size_t capacity_;
+        std::list<Row> order_;
+        std::unordered_map<Loc, std::list<Row>::iterator> where_;
+    };
+
     std::mutex mutex_;
-    std::list<Row> order_;
-    std::unordered_map<Loc, std::list<Row>::iterator> where_;
+    Lru from_, to_;
     std::vector<std::int32_t> links_;
 };
 
 NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_rows)
     : n_(hierarchy ? hierarchy->num_nodes() : 0), hierarchy_(std::move(hierarchy)) {
     if (!hierarchy_) throw std::invalid_argument("hierarchy must be given");
-    if (cache_rows < 1) throw std::invalid_argument("cache_rows must be >= 1");
+    if (cache_rows < 2) throw std::invalid_argument("cache_rows must be >= 2");
     if (!hierarchy_->strongly_connected())
         throw std::invalid_argument("the network is disconnected: some node cannot reach another");
     rows_ = std::make_shared<RowCache>(*hierarchy_, cache_rows);
@@ -115,13 +140,15 @@ NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> 
 
 double NetworkSpace::time(Loc a, Loc b) const {
     if (!hierarchy_) return time_[index(a, b)];
-    return rows_->with_row(a, [&](const RowCache::Row &r) { return r.time[static_cast<std::size_t>(hierarchy_->rank(b))]; });
+    return rows_->with_pair(
+        a, b, [&](const RowCache::Row &r, Loc other) { return r.time[static_cast<std::size_t>(hierarchy_->rank(other))]; });
 }
 
 double NetworkSpace::distance(Loc a, Loc b) const {
     if (!hierarchy_) return dist_[index(a, b)];
-    return rows_->with_row(a,
-                           [&](const RowCache::Row &r) { return r.length[static_cast<std::size_t>(hierarchy_->rank(b))]; });
+    return rows_->with_pair(a, b, [&](const RowCache::Row &r, Loc other) {
+        return r.length[static_cast<std::size_t>(hierarchy_->rank(other))];
+    });
 }
 
 std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
@@ -138,17 +165,17 @@ std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
 }
 
 std::pair<NetworkSpace::Loc, double> NetworkSpace::turn_point(Loc from, Loc to, double departed, double now) const {
-    if (hierarchy_) {  // along the path of from's row
-        return rows_->with_row(from, [&](const RowCache::Row &r) -> std::pair<Loc, double> {
+    if (hierarchy_) {  // along the path of the row answering from -> to
+        return rows_->with_pair(from, to, [&](const RowCache::Row &r, Loc other) -> std::pair<Loc, double> {
             auto &links = rows_->links();
-            hierarchy_->path_links(r, to, links);
+            hierarchy_->path_links(r, other, links);
             Loc at = from;
             double t = departed;
             for (std::size_t k = 0; k < links.size() && t < now; ++k) {
                 t += hierarchy_->link_time(links[k]);
                 at = hierarchy_->link_head(links[k]);
             }
-            if (at == to || t < now) return {to, departed + r.time[static_cast<std::size_t>(hierarchy_->rank(to))]};
+            if (at == to || t < now) return {to, departed + r.time[static_cast<std::size_t>(hierarchy_->rank(other))]};
             return {at, t};
         });
     }

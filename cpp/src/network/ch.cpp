@@ -345,20 +345,22 @@ bool ContractionHierarchy::strongly_connected() const {
     return true;
 }
 
-void ContractionHierarchy::one_to_all(int32_t source, Row &row) const {
+void ContractionHierarchy::one_to_all(int32_t node, bool to_node, Row &row) const {
     const auto n = static_cast<size_t>(n_);
-    row.source = source;
+    row.node = node;
+    row.to_node = to_node;
     row.time.assign(n, kInf);
     row.length.assign(n, kInf);
     row.parent.assign(n, -1);
     std::vector<int32_t> settled, touched;
-    upward(rank(source), {up_offsets_, up_, down_offsets_, down_}, row.time.data(), row.length.data(),
-           row.parent.data(), settled, touched);
+    const Direction up = to_node ? Direction{down_offsets_, down_, up_offsets_, up_}
+                                 : Direction{up_offsets_, up_, down_offsets_, down_};
+    upward(rank(node), up, row.time.data(), row.length.data(), row.parent.data(), settled, touched);
     // Down the hierarchy: a node's fastest time comes from above it or from the upward search.
     for (size_t r = n; r-- > 0;) {
         double best = row.time[r];
-        for (int64_t k = down_offsets_[r]; k < down_offsets_[r + 1]; ++k) {
-            const Arc &a = down_[static_cast<size_t>(k)];
+        for (int64_t k = up.stall_offsets[r]; k < up.stall_offsets[r + 1]; ++k) {
+            const Arc &a = up.stall_arcs[static_cast<size_t>(k)];
             const double t = row.time[static_cast<size_t>(a.other)] + a.time;
             if (t < best) {
                 best = t;
@@ -370,18 +372,11 @@ void ContractionHierarchy::one_to_all(int32_t source, Row &row) const {
     }
 }
 
-void ContractionHierarchy::path_links(const Row &row, int32_t target, std::vector<int32_t> &links) const {
+void ContractionHierarchy::path_links(const Row &row, int32_t other, std::vector<int32_t> &links) const {
     links.clear();
-    std::vector<int32_t> hierarchy_arcs;
-    for (int32_t v = target; v != row.source;) {
-        const int32_t a = row.parent[static_cast<size_t>(rank(v))];
-        if (a < 0) break;  // unreachable
-        hierarchy_arcs.push_back(a);
-        v = arcs_[static_cast<size_t>(a)].tail;
-    }
     std::vector<int32_t> stack;
-    for (auto it = hierarchy_arcs.rbegin(); it != hierarchy_arcs.rend(); ++it) {
-        stack.push_back(*it);
+    auto unpack = [&](int32_t arc) {  // appends the arc's links in order
+        stack.push_back(arc);
         while (!stack.empty()) {
             const Unpack &u = arcs_[static_cast<size_t>(stack.back())];
             stack.pop_back();
@@ -392,7 +387,24 @@ void ContractionHierarchy::path_links(const Row &row, int32_t target, std::vecto
                 stack.push_back(u.first);
             }
         }
+    };
+    if (row.to_node) {  // forwards from `other`, arc by arc
+        for (int32_t v = other; v != row.node;) {
+            const int32_t a = row.parent[static_cast<size_t>(rank(v))];
+            if (a < 0) break;  // unreachable
+            unpack(a);
+            v = link_head(links.back());
+        }
+        return;
     }
+    std::vector<int32_t> hierarchy_arcs;  // backwards from `other`
+    for (int32_t v = other; v != row.node;) {
+        const int32_t a = row.parent[static_cast<size_t>(rank(v))];
+        if (a < 0) break;
+        hierarchy_arcs.push_back(a);
+        v = arcs_[static_cast<size_t>(a)].tail;
+    }
+    for (auto it = hierarchy_arcs.rbegin(); it != hierarchy_arcs.rend(); ++it) unpack(*it);
 }
 
 void ContractionHierarchy::many_to_many(const std::vector<int32_t> &sources, const std::vector<int32_t> &targets,
@@ -408,7 +420,7 @@ void ContractionHierarchy::many_to_many(const std::vector<int32_t> &sources, con
     const size_t width = targets.size();
     parallel_rows(static_cast<int64_t>(sources.size()), n_workers, [&](int64_t i, int w) {
         Row &row = rows[static_cast<size_t>(w)];
-        one_to_all(sources[static_cast<size_t>(i)], row);
+        one_to_all(sources[static_cast<size_t>(i)], false, row);
         const size_t at = static_cast<size_t>(i) * width;
         for (size_t j = 0; j < width; ++j) {
             const auto r = static_cast<size_t>(rank(targets[j]));

@@ -16,11 +16,12 @@ namespace smartopt::network {
 
 class ContractionHierarchy {
   public:
-    // A one-to-all answer from `source`, indexed by rank (see rank()): time (s, +inf if
-    // unreachable), length (m) of the path found, and the hierarchy arc reaching each node (-1 for
-    // the source and unreachable nodes).
+    // A one-to-all answer from `node` (or, `to_node`, all-to-one towards it), indexed by rank (see
+    // rank()): time (s, +inf if unreachable), length (m) of the path found, and the hierarchy arc
+    // that reaches each node (all-to-one: that leaves it), -1 for `node` and unreachable nodes.
     struct Row {
-        int32_t source = -1;
+        int32_t node = -1;
+        bool to_node = false;
         std::vector<double> time, length;
         std::vector<int32_t> parent;
     };
@@ -35,11 +36,11 @@ class ContractionHierarchy {
     // True when every node reaches every other.
     bool strongly_connected() const;
 
-    // The row of `source` (a valid node), computed by one upward search and a sweep down the
-    // hierarchy (PHAST). `row` is reused storage.
-    void one_to_all(int32_t source, Row &row) const;
-    // The original links, in order, of the path of `row` to `target` (a valid node reached by it).
-    void path_links(const Row &row, int32_t target, std::vector<int32_t> &links) const;
+    // The row from (or, to_node, towards) `node`, a valid node: one upward search and a sweep down
+    // the hierarchy (PHAST). `row` is reused storage.
+    void one_to_all(int32_t node, bool to_node, Row &row) const;
+    // The original links, in order, of the path of `row` from or to `other` (a valid node).
+    void path_links(const Row &row, int32_t other, std::vector<int32_t> &links) const;
     double link_time(int32_t link) const { return link_time_[static_cast<std::size_t>(link)]; }
     int32_t link_head(int32_t link) const { return link_head_[static_cast<std::size_t>(link)]; }
 
