@@ -66,29 +66,49 @@ NetworkSpace::NetworkSpace(std::int32_t n, std::vector<double> time_s, std::vect
     }
 }
 
-// The hierarchy's rows of the most recently used origins and destinations (least recently used
-// evicted first). A pair a -> b is answered by a's row from it if kept, else by b's row towards it
-// if kept, else both rows are computed (the next questions from a or towards b find one) and a's
-// answers. Either row holds a fastest path and its length, so every answer is exact.
+// Answers from the hierarchy: a pair a -> b from a's row from it if kept, else from b's row towards
+// it if kept, else by a point-to-point query; a location asked about often (row_after_ queries
+// unanswered by rows: about as long as computing its row takes) gets its row (one-to-all or
+// all-to-one), the most recently used rows kept. Every answer is a fastest time and the length of
+// the path answered.
 class NetworkSpace::RowCache {
   public:
     using Row = network::ContractionHierarchy::Row;
 
     RowCache(const network::ContractionHierarchy &h, std::size_t capacity)
-        : from_(h, false, std::max<std::size_t>(1, capacity / 2)),
-          to_(h, true, std::max<std::size_t>(1, capacity - capacity / 2)) {}
+        : h_(h),
+          from_(h, false, std::max<std::size_t>(1, capacity / 2)),
+          to_(h, true, std::max<std::size_t>(1, capacity - capacity / 2)),
+          asked_from_(static_cast<std::size_t>(h.num_nodes()), 0),
+          asked_to_(static_cast<std::size_t>(h.num_nodes()), 0),
+          row_after_(16 + static_cast<std::uint32_t>(h.num_nodes()) / 1024),
+          scratch_(h.num_nodes()) {}
 
-    // f(row, other) with the cache locked: the row answering a -> b and the pair's other node in it.
-    template <class F>
-    auto with_pair(Loc a, Loc b, F f) {
+    // Time (s) and length (m) of a fastest path a -> b, and its original links into `links` when
+    // not null.
+    std::pair<double, double> answer(Loc a, Loc b, std::vector<std::int32_t> *links) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (const Row *r = from_.find(a)) return f(*r, b);
-        if (const Row *r = to_.find(b)) return f(*r, a);
-        to_.get(b);
-        return f(from_.get(a), b);
+        const Row *row = from_.find(a);
+        Loc other = b;
+        if (row == nullptr && (row = to_.find(b)) != nullptr) other = a;
+        if (row == nullptr) {
+            auto &from_a = asked_from_[static_cast<std::size_t>(a)];
+            auto &to_b = asked_to_[static_cast<std::size_t>(b)];
+            if (++from_a >= row_after_) {
+                from_a = 0;
+                row = &from_.get(a);
+            } else if (++to_b >= row_after_) {
+                to_b = 0;
+                row = &to_.get(b);
+                other = a;
+            } else {
+                return h_.query(a, b, scratch_, links);
+            }
+        }
+        if (links != nullptr) h_.path_links(*row, other, *links);
+        const auto k = static_cast<std::size_t>(h_.rank(other));
+        return {row->time[k], row->length[k]};
     }
-
-    std::vector<std::int32_t> &links() { return links_; }  // scratch for path unpacking, under the lock
 
   private:
     class Lru {
@@ -124,9 +144,12 @@ class NetworkSpace::RowCache {
         std::unordered_map<Loc, std::list<Row>::iterator> where_;
     };
 
+    const network::ContractionHierarchy &h_;
     std::mutex mutex_;
     Lru from_, to_;
-    std::vector<std::int32_t> links_;
+    std::vector<std::uint32_t> asked_from_, asked_to_;
+    std::uint32_t row_after_;
+    network::ContractionHierarchy::PairScratch scratch_;
 };
 
 NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_rows)
@@ -139,16 +162,11 @@ NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> 
 }
 
 double NetworkSpace::time(Loc a, Loc b) const {
-    if (!hierarchy_) return time_[index(a, b)];
-    return rows_->with_pair(
-        a, b, [&](const RowCache::Row &r, Loc other) { return r.time[static_cast<std::size_t>(hierarchy_->rank(other))]; });
+    return hierarchy_ ? rows_->answer(a, b, nullptr).first : time_[index(a, b)];
 }
 
 double NetworkSpace::distance(Loc a, Loc b) const {
-    if (!hierarchy_) return dist_[index(a, b)];
-    return rows_->with_pair(a, b, [&](const RowCache::Row &r, Loc other) {
-        return r.length[static_cast<std::size_t>(hierarchy_->rank(other))];
-    });
+    return hierarchy_ ? rows_->answer(a, b, nullptr).second : dist_[index(a, b)];
 }
 
 std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
@@ -165,19 +183,17 @@ std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
 }
 
 std::pair<NetworkSpace::Loc, double> NetworkSpace::turn_point(Loc from, Loc to, double departed, double now) const {
-    if (hierarchy_) {  // along the path of the row answering from -> to
-        return rows_->with_pair(from, to, [&](const RowCache::Row &r, Loc other) -> std::pair<Loc, double> {
-            auto &links = rows_->links();
-            hierarchy_->path_links(r, other, links);
-            Loc at = from;
-            double t = departed;
-            for (std::size_t k = 0; k < links.size() && t < now; ++k) {
-                t += hierarchy_->link_time(links[k]);
-                at = hierarchy_->link_head(links[k]);
-            }
-            if (at == to || t < now) return {to, departed + r.time[static_cast<std::size_t>(hierarchy_->rank(other))]};
-            return {at, t};
-        });
+    if (hierarchy_) {  // along the path answered
+        std::vector<std::int32_t> links;
+        const double total = rows_->answer(from, to, &links).first;
+        Loc at = from;
+        double t = departed;
+        for (std::size_t k = 0; k < links.size() && t < now; ++k) {
+            t += hierarchy_->link_time(links[k]);
+            at = hierarchy_->link_head(links[k]);
+        }
+        if (at == to || t < now) return {to, departed + total};
+        return {at, t};
     }
     Loc at = from;
     double t = departed;

@@ -177,35 +177,11 @@ void upward(int32_t start, const Direction &d, double *time, double *length, int
     }
 }
 
-// Labels of one search over the hierarchy, sized to the nodes; entries are reset after use.
-struct Labels {
-    explicit Labels(int32_t n)
-        : time(static_cast<size_t>(n), kInf),
-          length(static_cast<size_t>(n), kInf),
-          parent(static_cast<size_t>(n), -1),
-          is_settled(static_cast<size_t>(n), 0) {}
-    std::vector<double> time, length;
-    std::vector<int32_t> parent;
-    std::vector<char> is_settled;  // set by mark_settled()
-    std::vector<int32_t> settled, touched;
+using Labels = ContractionHierarchy::Labels;
 
-    void run(int32_t start, const Direction &d) {
-        upward(start, d, time.data(), length.data(), parent.data(), settled, touched);
-    }
-    void mark_settled() {
-        for (int32_t r : settled) is_settled[static_cast<size_t>(r)] = 1;
-    }
-    void reset() {
-        for (int32_t r : touched) {
-            time[static_cast<size_t>(r)] = kInf;
-            length[static_cast<size_t>(r)] = kInf;
-            parent[static_cast<size_t>(r)] = -1;
-            is_settled[static_cast<size_t>(r)] = 0;
-        }
-        settled.clear();
-        touched.clear();
-    }
-};
+void run(Labels &l, int32_t start, const Direction &d) {
+    upward(start, d, l.time.data(), l.length.data(), l.parent.data(), l.settled, l.touched);
+}
 
 }  // namespace
 
@@ -372,27 +348,27 @@ void ContractionHierarchy::one_to_all(int32_t node, bool to_node, Row &row) cons
     }
 }
 
+void ContractionHierarchy::unpack(int32_t arc, std::vector<int32_t> &links) const {
+    std::vector<int32_t> stack{arc};
+    while (!stack.empty()) {
+        const Unpack &u = arcs_[static_cast<size_t>(stack.back())];
+        stack.pop_back();
+        if (u.link >= 0) {
+            links.push_back(u.link);
+        } else {
+            stack.push_back(u.second);
+            stack.push_back(u.first);
+        }
+    }
+}
+
 void ContractionHierarchy::path_links(const Row &row, int32_t other, std::vector<int32_t> &links) const {
     links.clear();
-    std::vector<int32_t> stack;
-    auto unpack = [&](int32_t arc) {  // appends the arc's links in order
-        stack.push_back(arc);
-        while (!stack.empty()) {
-            const Unpack &u = arcs_[static_cast<size_t>(stack.back())];
-            stack.pop_back();
-            if (u.link >= 0) {
-                links.push_back(u.link);
-            } else {
-                stack.push_back(u.second);
-                stack.push_back(u.first);
-            }
-        }
-    };
     if (row.to_node) {  // forwards from `other`, arc by arc
         for (int32_t v = other; v != row.node;) {
             const int32_t a = row.parent[static_cast<size_t>(rank(v))];
             if (a < 0) break;  // unreachable
-            unpack(a);
+            unpack(a, links);
             v = link_head(links.back());
         }
         return;
@@ -404,7 +380,7 @@ void ContractionHierarchy::path_links(const Row &row, int32_t other, std::vector
         hierarchy_arcs.push_back(a);
         v = arcs_[static_cast<size_t>(a)].tail;
     }
-    for (auto it = hierarchy_arcs.rbegin(); it != hierarchy_arcs.rend(); ++it) unpack(*it);
+    for (auto it = hierarchy_arcs.rbegin(); it != hierarchy_arcs.rend(); ++it) unpack(*it, links);
 }
 
 void ContractionHierarchy::many_to_many(const std::vector<int32_t> &sources, const std::vector<int32_t> &targets,
@@ -443,7 +419,7 @@ void ContractionHierarchy::bucket_many_to_many(const std::vector<int32_t> &sourc
     std::vector<std::vector<BucketEntry>> spaces(targets.size());
     parallel_rows(static_cast<int64_t>(targets.size()), n_workers, [&](int64_t j, int w) {
         Labels &l = labels[static_cast<size_t>(w)];
-        l.run(rank(targets[static_cast<size_t>(j)]), {down_offsets_, down_, up_offsets_, up_});
+        run(l, rank(targets[static_cast<size_t>(j)]), {down_offsets_, down_, up_offsets_, up_});
         auto &space = spaces[static_cast<size_t>(j)];
         for (int32_t r : l.settled)
             space.push_back({r, l.time[static_cast<size_t>(r)], l.length[static_cast<size_t>(r)]});
@@ -464,7 +440,7 @@ void ContractionHierarchy::bucket_many_to_many(const std::vector<int32_t> &sourc
     const size_t width = targets.size();
     parallel_rows(static_cast<int64_t>(sources.size()), n_workers, [&](int64_t i, int w) {
         Labels &l = labels[static_cast<size_t>(w)];
-        l.run(rank(sources[static_cast<size_t>(i)]), {up_offsets_, up_, down_offsets_, down_});
+        run(l, rank(sources[static_cast<size_t>(i)]), {up_offsets_, up_, down_offsets_, down_});
         double *t_row = time_out + static_cast<size_t>(i) * width;
         double *l_row = length_out + static_cast<size_t>(i) * width;
         std::fill(t_row, t_row + width, kInf);
@@ -484,33 +460,55 @@ void ContractionHierarchy::bucket_many_to_many(const std::vector<int32_t> &sourc
     });
 }
 
+std::pair<double, double> ContractionHierarchy::query(int32_t source, int32_t target, PairScratch &scratch,
+                                                     std::vector<int32_t> *links) const {
+    Labels &f = scratch.forward, &b = scratch.backward;
+    run(b, rank(target), {down_offsets_, down_, up_offsets_, up_});
+    b.mark_settled();
+    run(f, rank(source), {up_offsets_, up_, down_offsets_, down_});
+    double best = kInf, length = kInf;
+    int32_t meet = -1;
+    for (int32_t r : f.settled) {  // as the buckets would: in this order, the backward search's settled nodes
+        if (!b.is_settled[static_cast<size_t>(r)]) continue;
+        const double t = f.time[static_cast<size_t>(r)] + b.time[static_cast<size_t>(r)];
+        if (t < best) {
+            best = t;
+            length = f.length[static_cast<size_t>(r)] + b.length[static_cast<size_t>(r)];
+            meet = r;
+        }
+    }
+    if (links != nullptr) {
+        links->clear();
+        if (meet >= 0) {
+            std::vector<int32_t> up;  // source -> meet, collected backwards
+            for (int32_t r = meet; f.parent[static_cast<size_t>(r)] >= 0;) {
+                up.push_back(f.parent[static_cast<size_t>(r)]);
+                r = rank(arcs_[static_cast<size_t>(up.back())].tail);
+            }
+            for (auto it = up.rbegin(); it != up.rend(); ++it) unpack(*it, *links);
+            for (int32_t r = meet; b.parent[static_cast<size_t>(r)] >= 0;) {  // meet -> target
+                unpack(b.parent[static_cast<size_t>(r)], *links);
+                r = rank(link_head(links->back()));
+            }
+        }
+    }
+    f.reset();
+    b.reset();
+    return {best, length};
+}
+
 void ContractionHierarchy::pairs(const std::vector<int32_t> &sources, const std::vector<int32_t> &targets,
                                  double *time_out, double *length_out, int n_threads) const {
     check_nodes(n_, sources, "sources");
     check_nodes(n_, targets, "targets");
     if (sources.size() != targets.size()) throw std::invalid_argument("sources and targets must have equal length");
     const int n_workers = std::max(1, n_threads);
-    std::vector<Labels> forward(static_cast<size_t>(n_workers), Labels(n_)),
-        backward(static_cast<size_t>(n_workers), Labels(n_));
+    std::vector<PairScratch> scratch(static_cast<size_t>(n_workers), PairScratch(n_));
     parallel_rows(static_cast<int64_t>(sources.size()), n_workers, [&](int64_t i, int w) {
-        Labels &f = forward[static_cast<size_t>(w)];
-        Labels &b = backward[static_cast<size_t>(w)];
-        b.run(rank(targets[static_cast<size_t>(i)]), {down_offsets_, down_, up_offsets_, up_});
-        b.mark_settled();
-        f.run(rank(sources[static_cast<size_t>(i)]), {up_offsets_, up_, down_offsets_, down_});
-        double best = kInf, length = kInf;
-        for (int32_t r : f.settled) {  // as the buckets would: in this order, the backward search's settled nodes
-            if (!b.is_settled[static_cast<size_t>(r)]) continue;
-            const double t = f.time[static_cast<size_t>(r)] + b.time[static_cast<size_t>(r)];
-            if (t < best) {
-                best = t;
-                length = f.length[static_cast<size_t>(r)] + b.length[static_cast<size_t>(r)];
-            }
-        }
-        time_out[i] = best;
-        length_out[i] = length;
-        f.reset();
-        b.reset();
+        const auto [t, l] = query(sources[static_cast<size_t>(i)], targets[static_cast<size_t>(i)],
+                                  scratch[static_cast<size_t>(w)], nullptr);
+        time_out[i] = t;
+        length_out[i] = l;
     });
 }
 

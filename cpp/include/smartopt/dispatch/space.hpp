@@ -3,8 +3,8 @@
 // - NetworkSpace: locations are road-network nodes; travel times from an all-pairs matrix of
 //   shortest times. Given the network's links, distances are the lengths of those fastest paths and
 //   a vehicle can turn at the next node it reaches; from a bare matrix it can only turn at stops.
-//   Or, for networks too large for n x n matrices, from a contraction hierarchy: rows of times,
-//   path lengths and paths from an origin or towards a destination, the most recently used kept.
+//   Or, for networks too large for n x n matrices, from a contraction hierarchy: point-to-point
+//   queries, and rows from an origin or towards a destination for those asked about often.
 // - PlaneSpace: locations are points in the plane (m), Euclidean or Manhattan distances at a
 //   constant speed; a vehicle can turn anywhere (it drives the straight line, a shortest path in
 //   both metrics).
@@ -31,11 +31,11 @@ public:
                  std::vector<std::int64_t> link_offsets, std::vector<std::int32_t> link_heads,
                  std::vector<double> link_time_s, std::vector<double> link_length_m);
 
-    // Fastest paths on `hierarchy`, keeping the rows (one-to-all and all-to-one) of the
-    // `cache_rows` (>= 2) most recently used origins and destinations. Throws std::invalid_argument
-    // unless every node reaches every other. Every answer is a fastest time and the length of the
-    // path answered; which row answers depends only on the questions asked before, so a run is
-    // deterministic. The cache is guarded by a mutex.
+    // Fastest paths on `hierarchy`: point-to-point queries, and rows (one-to-all, all-to-one) for
+    // the locations asked about often, the `cache_rows` (>= 2) most recently used kept. Throws
+    // std::invalid_argument unless every node reaches every other. Every answer is a fastest time
+    // and the length of the path answered (of equal times, which path depends only on the
+    // questions asked before: a run is deterministic). The cache is guarded by a mutex.
     NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_rows);
 
     std::int32_t size() const { return n_; }

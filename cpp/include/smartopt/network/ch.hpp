@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <utility>
 #include <vector>
 
 #include "smartopt/network/graph.hpp"
@@ -41,6 +43,43 @@ class ContractionHierarchy {
     void one_to_all(int32_t node, bool to_node, Row &row) const;
     // The original links, in order, of the path of `row` from or to `other` (a valid node).
     void path_links(const Row &row, int32_t other, std::vector<int32_t> &links) const;
+    // Labels of one upward search, sized to the nodes, indexed by rank; reset after each use.
+    struct Labels {
+        explicit Labels(int32_t n)
+            : time(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity()),
+              length(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity()),
+              parent(static_cast<std::size_t>(n), -1),
+              is_settled(static_cast<std::size_t>(n), 0) {}
+        std::vector<double> time, length;
+        std::vector<int32_t> parent;
+        std::vector<char> is_settled;  // set by mark_settled()
+        std::vector<int32_t> settled, touched;
+
+        void mark_settled() {
+            for (int32_t r : settled) is_settled[static_cast<std::size_t>(r)] = 1;
+        }
+        void reset() {
+            for (int32_t r : touched) {
+                time[static_cast<std::size_t>(r)] = std::numeric_limits<double>::infinity();
+                length[static_cast<std::size_t>(r)] = std::numeric_limits<double>::infinity();
+                parent[static_cast<std::size_t>(r)] = -1;
+                is_settled[static_cast<std::size_t>(r)] = 0;
+            }
+            settled.clear();
+            touched.clear();
+        }
+    };
+    // Scratch space of point-to-point queries (one per thread).
+    struct PairScratch {
+        explicit PairScratch(int32_t n) : forward(n), backward(n) {}
+        Labels forward, backward;
+    };
+    // The fastest time (s, +inf if unreachable) from `source` to `target` (valid nodes) and its
+    // path's length (m), the same as many_to_many's; the path's original links into `links`
+    // when not null.
+    std::pair<double, double> query(int32_t source, int32_t target, PairScratch &scratch,
+                                    std::vector<int32_t> *links) const;
+
     double link_time(int32_t link) const { return link_time_[static_cast<std::size_t>(link)]; }
     int32_t link_head(int32_t link) const { return link_head_[static_cast<std::size_t>(link)]; }
 
@@ -68,6 +107,7 @@ class ContractionHierarchy {
     struct Unpack {
         int32_t tail, link, first, second;
     };
+    void unpack(int32_t arc, std::vector<int32_t> &links) const;  // appends the arc's links in order
     void bucket_many_to_many(const std::vector<int32_t> &sources, const std::vector<int32_t> &targets,
                              double *time_out, double *length_out, int n_threads) const;
 
