@@ -8,6 +8,8 @@ fleet times 1e-6 s.
 
 from __future__ import annotations
 
+import pickle
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -182,10 +184,10 @@ def test_spaces_answer_alike(spaces: tuple[TravelSpace, TravelSpace]) -> None:
 
 def test_hierarchy_space_round_trips(spaces: tuple[TravelSpace, TravelSpace]) -> None:
     _, hierarchy = spaces
-    back = TravelSpace.from_dict(hierarchy.to_dict())
-    assert back.hierarchy is not None
     nodes = np.arange(hierarchy.num_nodes)
-    np.testing.assert_array_equal(back.times(nodes, nodes), hierarchy.times(nodes, nodes))
+    for back in (TravelSpace.from_dict(hierarchy.to_dict()), pickle.loads(pickle.dumps(hierarchy))):
+        assert back.hierarchy is not None and back.hierarchy is not hierarchy.hierarchy
+        np.testing.assert_array_equal(back.times(nodes, nodes), hierarchy.times(nodes, nodes))
 
 
 @pytest.mark.parametrize("cache_bytes", [512 * 2**20, 0])  # 0: two rows, evicted all the time
@@ -243,6 +245,25 @@ def test_same_answers_on_any_thread_count() -> None:
     again = net.hierarchy()
     assert again.num_shortcuts == ch.num_shortcuts
     np.testing.assert_array_equal(again.times(o, d)[0], ch.times(o, d)[0])
+
+
+def test_fleet_days_on_a_shared_hierarchy_are_the_same_in_threads(spaces: tuple[TravelSpace, TravelSpace]) -> None:
+    """Fleets on one hierarchy (each with its own cache) give the same day alone and side by side."""
+    _, hierarchy = spaces
+    rng = np.random.default_rng(3)
+    fleet = make_fleet(hierarchy.num_nodes, [0, 24], 3, 4)
+    req = random_requests(rng, hierarchy.num_nodes, 150, 3 * 3600.0, max_wait_s=600.0, max_detour=0.5)
+
+    def day() -> Any:
+        return simulate(hierarchy, fleet, req, progress=False)
+
+    alone = day()
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda _: day(), range(3)))
+    for other in together:
+        np.testing.assert_array_equal(other.pickup_s, alone.pickup_s)
+        np.testing.assert_array_equal(other.legs["arrive_s"], alone.legs["arrive_s"])
+        assert other.kpis == alone.kpis
 
 
 # --- hostile input into the compiled entry points ---------------------------------------------

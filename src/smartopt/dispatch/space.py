@@ -58,6 +58,13 @@ class TravelSpace(ToDict):
             hierarchy = ContractionHierarchy.from_links(self.num_nodes, tail, heads, link_time, link_length)
             object.__setattr__(self, "_hierarchy", _connected(hierarchy))
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_hierarchy": None}  # the compiled hierarchy is rebuilt from the links
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     @classmethod
     def from_network(
         cls,
