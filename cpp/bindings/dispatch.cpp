@@ -126,21 +126,21 @@ struct NetworkArgs {
     std::vector<std::int64_t> link_offsets;
     std::vector<std::int32_t> link_heads;
     std::shared_ptr<const smartopt::network::ContractionHierarchy> hierarchy;
-    std::size_t cache_rows = 0;
+    std::size_t cache_spaces = 0;
     dp::NetworkSpace build() const {
-        if (hierarchy) return dp::NetworkSpace(hierarchy, cache_rows);
+        if (hierarchy) return dp::NetworkSpace(hierarchy, cache_spaces);
         return dp::NetworkSpace(n, time_s, distance_m, link_offsets, link_heads, link_time_s, link_length_m);
     }
 };
 
 NetworkArgs hierarchy_args(std::shared_ptr<smartopt::network::ContractionHierarchy> hierarchy,
-                           std::int64_t cache_rows) {
+                           std::int64_t cache_spaces) {
     if (!hierarchy) throw py::value_error("hierarchy must be a ContractionHierarchy");
-    if (cache_rows < 2) throw py::value_error("cache_rows must be >= 2, got " + std::to_string(cache_rows));
+    if (cache_spaces < 1) throw py::value_error("cache_spaces must be >= 1, got " + std::to_string(cache_spaces));
     NetworkArgs a;
     a.n = hierarchy->num_nodes();
     a.hierarchy = std::move(hierarchy);
-    a.cache_rows = static_cast<std::size_t>(cache_rows);
+    a.cache_spaces = static_cast<std::size_t>(cache_spaces);
     return a;
 }
 
@@ -489,8 +489,9 @@ PYBIND11_MODULE(_dispatch, m) {
     py::class_<NetworkArgs>(m, "NetworkSpaceArgs")
         .def(py::init(&network_args), py::arg("time_s"), py::arg("distance_m"), py::arg("link_offsets"),
              py::arg("link_heads"), py::arg("link_time_s"), py::arg("link_length_m"))
-        .def_static("from_hierarchy", &hierarchy_args, py::arg("hierarchy"), py::arg("cache_rows"),
-                    "Fastest paths on a contraction hierarchy, cache_rows rows of recent origins and destinations kept.");
+        .def_static("from_hierarchy", &hierarchy_args, py::arg("hierarchy"), py::arg("cache_spaces"),
+                    "Fastest paths on a contraction hierarchy, the search spaces of cache_spaces recent origins and "
+                    "destinations kept.");
     bind_fleet<dp::NetworkSpace>(m, "NetworkFleet");
     bind_fleet<dp::PlaneSpace>(m, "PlaneFleet");
     py::class_<VehicleSpecs>(m, "VehicleSpecs")

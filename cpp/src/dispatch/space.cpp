@@ -66,107 +66,83 @@ NetworkSpace::NetworkSpace(std::int32_t n, std::vector<double> time_s, std::vect
     }
 }
 
-// Answers from the hierarchy: a pair a -> b from a's row from it if kept, else from b's row towards
-// it if kept, else by a point-to-point query; a location asked about often (row_after_ queries
-// unanswered by rows: about as long as computing its row takes) gets its row (one-to-all or
-// all-to-one), the most recently used rows kept. Every answer is a fastest time and the length of
-// the path answered.
-class NetworkSpace::RowCache {
+// The hierarchy's search spaces from the most recently used origins and towards the most recently
+// used destinations, `capacity` of each kept (least recently used evicted first). A pair's answer
+// is meet() of its two spaces: exactly an uncached query's, whatever is kept.
+class NetworkSpace::SearchCache {
   public:
-    using Row = network::ContractionHierarchy::Row;
+    using Space = network::ContractionHierarchy::SearchSpace;
 
-    RowCache(const network::ContractionHierarchy &h, std::size_t capacity)
+    SearchCache(const network::ContractionHierarchy &h, std::size_t capacity)
         : h_(h),
-          from_(h, false, std::max<std::size_t>(1, capacity / 2)),
-          to_(h, true, std::max<std::size_t>(1, capacity - capacity / 2)),
-          asked_from_(static_cast<std::size_t>(h.num_nodes()), 0),
-          asked_to_(static_cast<std::size_t>(h.num_nodes()), 0),
-          row_after_(16 + static_cast<std::uint32_t>(h.num_nodes()) / 1024),
-          scratch_(h.num_nodes()) {}
+          from_(h, false, capacity),
+          to_(h, true, capacity),
+          labels_(h.num_nodes()),
+          position_(static_cast<std::size_t>(h.num_nodes()), -1) {}
 
     // Time (s) and length (m) of a fastest path a -> b, and its original links into `links` when
     // not null.
     std::pair<double, double> answer(Loc a, Loc b, std::vector<std::int32_t> *links) {
         std::lock_guard<std::mutex> lock(mutex_);
-        const Row *row = from_.find(a);
-        Loc other = b;
-        if (row == nullptr && (row = to_.find(b)) != nullptr) other = a;
-        if (row == nullptr) {
-            auto &from_a = asked_from_[static_cast<std::size_t>(a)];
-            auto &to_b = asked_to_[static_cast<std::size_t>(b)];
-            if (++from_a >= row_after_) {
-                from_a = 0;
-                row = &from_.get(a);
-            } else if (++to_b >= row_after_) {
-                to_b = 0;
-                row = &to_.get(b);
-                other = a;
-            } else {
-                return h_.query(a, b, scratch_, links);
-            }
-        }
-        if (links != nullptr) h_.path_links(*row, other, *links);
-        const auto k = static_cast<std::size_t>(h_.rank(other));
-        return {row->time[k], row->length[k]};
+        const Space &forward = from_.get(a, labels_);
+        const Space &backward = to_.get(b, labels_);
+        return h_.meet(forward, backward, position_, links);
     }
 
   private:
     class Lru {
       public:
-        Lru(const network::ContractionHierarchy &h, bool to_node, std::size_t capacity)
-            : h_(h), to_node_(to_node), capacity_(capacity) {}
+        Lru(const network::ContractionHierarchy &h, bool backward, std::size_t capacity)
+            : h_(h), backward_(backward), capacity_(capacity) {}
 
-        const Row *find(Loc v) {
+        const Space &get(Loc v, network::ContractionHierarchy::Labels &labels) {
             auto it = where_.find(v);
-            if (it == where_.end()) return nullptr;
-            order_.splice(order_.begin(), order_, it->second);
-            return &order_.front();
-        }
-
-        const Row &get(Loc v) {
-            if (const Row *r = find(v)) return *r;
+            if (it != where_.end()) {
+                order_.splice(order_.begin(), order_, it->second);
+                return order_.front().second;
+            }
             if (order_.size() < capacity_) {
                 order_.emplace_front();
-            } else {  // reuse the least recently used row's storage
-                where_.erase(order_.back().node);
+            } else {  // reuse the least recently used space's storage
+                where_.erase(order_.back().first);
                 order_.splice(order_.begin(), order_, std::prev(order_.end()));
             }
-            h_.one_to_all(v, to_node_, order_.front());
+            order_.front().first = v;
+            h_.search_space(v, backward_, labels, order_.front().second);
             where_[v] = order_.begin();
-            return order_.front();
+            return order_.front().second;
         }
 
       private:
         const network::ContractionHierarchy &h_;
-        bool to_node_;
+        bool backward_;
         std::size_t capacity_;
-        std::list<Row> order_;
-        std::unordered_map<Loc, std::list<Row>::iterator> where_;
+        std::list<std::pair<Loc, Space>> order_;
+        std::unordered_map<Loc, std::list<std::pair<Loc, Space>>::iterator> where_;
     };
 
     const network::ContractionHierarchy &h_;
     std::mutex mutex_;
     Lru from_, to_;
-    std::vector<std::uint32_t> asked_from_, asked_to_;
-    std::uint32_t row_after_;
-    network::ContractionHierarchy::PairScratch scratch_;
+    network::ContractionHierarchy::Labels labels_;
+    std::vector<std::int32_t> position_;
 };
 
-NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_rows)
+NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_spaces)
     : n_(hierarchy ? hierarchy->num_nodes() : 0), hierarchy_(std::move(hierarchy)) {
     if (!hierarchy_) throw std::invalid_argument("hierarchy must be given");
-    if (cache_rows < 2) throw std::invalid_argument("cache_rows must be >= 2");
+    if (cache_spaces < 1) throw std::invalid_argument("cache_spaces must be >= 1");
     if (!hierarchy_->strongly_connected())
         throw std::invalid_argument("the network is disconnected: some node cannot reach another");
-    rows_ = std::make_shared<RowCache>(*hierarchy_, cache_rows);
+    searches_ = std::make_shared<SearchCache>(*hierarchy_, cache_spaces);
 }
 
 double NetworkSpace::time(Loc a, Loc b) const {
-    return hierarchy_ ? rows_->answer(a, b, nullptr).first : time_[index(a, b)];
+    return hierarchy_ ? searches_->answer(a, b, nullptr).first : time_[index(a, b)];
 }
 
 double NetworkSpace::distance(Loc a, Loc b) const {
-    return hierarchy_ ? rows_->answer(a, b, nullptr).second : dist_[index(a, b)];
+    return hierarchy_ ? searches_->answer(a, b, nullptr).second : dist_[index(a, b)];
 }
 
 std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
@@ -185,7 +161,7 @@ std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
 std::pair<NetworkSpace::Loc, double> NetworkSpace::turn_point(Loc from, Loc to, double departed, double now) const {
     if (hierarchy_) {  // along the path answered
         std::vector<std::int32_t> links;
-        const double total = rows_->answer(from, to, &links).first;
+        const double total = searches_->answer(from, to, &links).first;
         Loc at = from;
         double t = departed;
         for (std::size_t k = 0; k < links.size() && t < now; ++k) {

@@ -186,6 +186,16 @@ void run(Labels &l, int32_t start, const Direction &d) {
 
 }  // namespace
 
+void ContractionHierarchy::Labels::reset() {
+    for (int32_t r : touched) {
+        time[static_cast<size_t>(r)] = kInf;
+        length[static_cast<size_t>(r)] = kInf;
+        parent[static_cast<size_t>(r)] = -1;
+    }
+    settled.clear();
+    touched.clear();
+}
+
 ContractionHierarchy::ContractionHierarchy(const Graph &g, const std::vector<double> &time_s,
                                            const std::vector<double> &length_m)
     : n_(g.num_nodes()), rank_(static_cast<size_t>(g.num_nodes()), -1), node_(static_cast<size_t>(g.num_nodes())) {
@@ -322,27 +332,22 @@ bool ContractionHierarchy::strongly_connected() const {
     return true;
 }
 
-void ContractionHierarchy::one_to_all(int32_t node, bool to_node, Row &row) const {
+void ContractionHierarchy::one_to_all(int32_t source, Row &row) const {
     const auto n = static_cast<size_t>(n_);
-    row.node = node;
-    row.to_node = to_node;
     row.time.assign(n, kInf);
     row.length.assign(n, kInf);
-    row.parent.assign(n, -1);
-    std::vector<int32_t> settled, touched;
-    const Direction up = to_node ? Direction{down_offsets_, down_, up_offsets_, up_}
-                                 : Direction{up_offsets_, up_, down_offsets_, down_};
-    upward(rank(node), up, row.time.data(), row.length.data(), row.parent.data(), settled, touched);
+    std::vector<int32_t> parent(n, -1), settled, touched;
+    upward(rank(source), {up_offsets_, up_, down_offsets_, down_}, row.time.data(), row.length.data(), parent.data(),
+           settled, touched);
     // Down the hierarchy: a node's fastest time comes from above it or from the upward search.
     for (size_t r = n; r-- > 0;) {
         double best = row.time[r];
-        for (int64_t k = up.stall_offsets[r]; k < up.stall_offsets[r + 1]; ++k) {
-            const Arc &a = up.stall_arcs[static_cast<size_t>(k)];
+        for (int64_t k = down_offsets_[r]; k < down_offsets_[r + 1]; ++k) {
+            const Arc &a = down_[static_cast<size_t>(k)];
             const double t = row.time[static_cast<size_t>(a.other)] + a.time;
             if (t < best) {
                 best = t;
                 row.length[r] = row.length[static_cast<size_t>(a.other)] + a.length;
-                row.parent[r] = a.id;
             }
         }
         row.time[r] = best;
@@ -363,27 +368,6 @@ void ContractionHierarchy::unpack(int32_t arc, std::vector<int32_t> &links) cons
     }
 }
 
-void ContractionHierarchy::path_links(const Row &row, int32_t other, std::vector<int32_t> &links) const {
-    links.clear();
-    if (row.to_node) {  // forwards from `other`, arc by arc
-        for (int32_t v = other; v != row.node;) {
-            const int32_t a = row.parent[static_cast<size_t>(rank(v))];
-            if (a < 0) break;  // unreachable
-            unpack(a, links);
-            v = link_head(links.back());
-        }
-        return;
-    }
-    std::vector<int32_t> hierarchy_arcs;  // backwards from `other`
-    for (int32_t v = other; v != row.node;) {
-        const int32_t a = row.parent[static_cast<size_t>(rank(v))];
-        if (a < 0) break;
-        hierarchy_arcs.push_back(a);
-        v = arcs_[static_cast<size_t>(a)].tail;
-    }
-    for (auto it = hierarchy_arcs.rbegin(); it != hierarchy_arcs.rend(); ++it) unpack(*it, links);
-}
-
 void ContractionHierarchy::many_to_many(const std::vector<int32_t> &sources, const std::vector<int32_t> &targets,
                                         double *time_out, double *length_out, int n_threads) const {
     check_nodes(n_, sources, "sources");
@@ -397,7 +381,7 @@ void ContractionHierarchy::many_to_many(const std::vector<int32_t> &sources, con
     const size_t width = targets.size();
     parallel_rows(static_cast<int64_t>(sources.size()), n_workers, [&](int64_t i, int w) {
         Row &row = rows[static_cast<size_t>(w)];
-        one_to_all(sources[static_cast<size_t>(i)], false, row);
+        one_to_all(sources[static_cast<size_t>(i)], row);
         const size_t at = static_cast<size_t>(i) * width;
         for (size_t j = 0; j < width; ++j) {
             const auto r = static_cast<size_t>(rank(targets[j]));
@@ -461,41 +445,72 @@ void ContractionHierarchy::bucket_many_to_many(const std::vector<int32_t> &sourc
     });
 }
 
-std::pair<double, double> ContractionHierarchy::query(int32_t source, int32_t target, PairScratch &scratch,
+void ContractionHierarchy::search_space(int32_t node, bool backward, Labels &labels, SearchSpace &out) const {
+    run(labels, rank(node),
+        backward ? Direction{down_offsets_, down_, up_offsets_, up_} : Direction{up_offsets_, up_, down_offsets_, down_});
+    out.nodes = labels.settled;
+    out.parent.resize(out.nodes.size());
+    out.time.resize(out.nodes.size());
+    out.length.resize(out.nodes.size());
+    for (size_t i = 0; i < out.nodes.size(); ++i) {
+        const auto r = static_cast<size_t>(out.nodes[i]);
+        out.parent[i] = labels.parent[r];
+        out.time[i] = labels.time[r];
+        out.length[i] = labels.length[r];
+    }
+    labels.reset();
+}
+
+std::pair<double, double> ContractionHierarchy::meet(const SearchSpace &forward, const SearchSpace &backward,
+                                                     std::vector<int32_t> &position,
                                                      std::vector<int32_t> *links) const {
-    Labels &f = scratch.forward, &b = scratch.backward;
-    run(b, rank(target), {down_offsets_, down_, up_offsets_, up_});
-    b.mark_settled();
-    run(f, rank(source), {up_offsets_, up_, down_offsets_, down_});
+    auto mark = [&](const SearchSpace &s, bool on) {
+        for (size_t i = 0; i < s.nodes.size(); ++i)
+            position[static_cast<size_t>(s.nodes[i])] = on ? static_cast<int32_t>(i) : -1;
+    };
+    mark(backward, true);
     double best = kInf, length = kInf;
-    int32_t meet = -1;
-    for (int32_t r : f.settled) {  // as the buckets would: in this order, the backward search's settled nodes
-        if (!b.is_settled[static_cast<size_t>(r)]) continue;
-        const double t = f.time[static_cast<size_t>(r)] + b.time[static_cast<size_t>(r)];
+    int32_t meet_at = -1;
+    for (size_t i = 0; i < forward.nodes.size(); ++i) {  // in the forward search's order, as the buckets
+        const int32_t j = position[static_cast<size_t>(forward.nodes[i])];
+        if (j < 0) continue;
+        const double t = forward.time[i] + backward.time[static_cast<size_t>(j)];
         if (t < best) {
             best = t;
-            length = f.length[static_cast<size_t>(r)] + b.length[static_cast<size_t>(r)];
-            meet = r;
+            length = forward.length[i] + backward.length[static_cast<size_t>(j)];
+            meet_at = forward.nodes[i];
         }
     }
     if (links != nullptr) {
         links->clear();
-        if (meet >= 0) {
-            std::vector<int32_t> up;  // source -> meet, collected backwards
-            for (int32_t r = meet; f.parent[static_cast<size_t>(r)] >= 0;) {
-                up.push_back(f.parent[static_cast<size_t>(r)]);
-                r = rank(arcs_[static_cast<size_t>(up.back())].tail);
+        if (meet_at >= 0) {
+            // Backward from the meeting node to the source, then forward from it to the target.
+            const size_t mb = static_cast<size_t>(position[static_cast<size_t>(meet_at)]);
+            mark(backward, false);
+            mark(forward, true);
+            std::vector<int32_t> up;
+            for (size_t i = static_cast<size_t>(position[static_cast<size_t>(meet_at)]); forward.parent[i] >= 0;) {
+                up.push_back(forward.parent[i]);
+                i = static_cast<size_t>(position[static_cast<size_t>(rank(arcs_[static_cast<size_t>(up.back())].tail))]);
             }
             for (auto it = up.rbegin(); it != up.rend(); ++it) unpack(*it, *links);
-            for (int32_t r = meet; b.parent[static_cast<size_t>(r)] >= 0;) {  // meet -> target
-                unpack(b.parent[static_cast<size_t>(r)], *links);
-                r = rank(link_head(links->back()));
+            mark(forward, false);
+            mark(backward, true);
+            for (size_t i = mb; backward.parent[i] >= 0;) {
+                unpack(backward.parent[i], *links);
+                i = static_cast<size_t>(position[static_cast<size_t>(rank(link_head(links->back())))]);
             }
         }
     }
-    f.reset();
-    b.reset();
+    mark(backward, false);
     return {best, length};
+}
+
+std::pair<double, double> ContractionHierarchy::query(int32_t source, int32_t target, PairScratch &scratch,
+                                                      std::vector<int32_t> *links) const {
+    search_space(source, false, scratch.labels, scratch.forward);
+    search_space(target, true, scratch.labels, scratch.backward);
+    return meet(scratch.forward, scratch.backward, scratch.position, links);
 }
 
 void ContractionHierarchy::pairs(const std::vector<int32_t> &sources, const std::vector<int32_t> &targets,

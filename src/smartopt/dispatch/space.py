@@ -24,9 +24,9 @@ MIN_SPEED_MPS = 1e-3
 MATRIX_MAX_NODES = 5_000
 """Largest road network (nodes) whose space holds all-pairs matrices by default (16 bytes per
 pair); larger ones answer from a contraction hierarchy."""
-ROW_CACHE_BYTES = 512 * 2**20
-"""Memory (bytes) a fleet on a hierarchy space keeps for the rows (times, lengths and paths from an
-origin or towards a destination; 20 bytes per node) of its most recently used locations."""
+SEARCH_CACHE_SPACES = 4096
+"""How many upward search spaces (a few hundred nodes each) a fleet on a hierarchy space keeps, for
+its most recently used origins and as many destinations; answers do not depend on it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,8 +189,7 @@ class TravelSpace(ToDict):
         if self.is_plane:
             return (self.speed_mps, self.kind == "manhattan")
         if self._hierarchy is not None:
-            rows = max(2, ROW_CACHE_BYTES // (20 * self.num_nodes))
-            return _dispatch.NetworkSpaceArgs.from_hierarchy(self._hierarchy.core, rows)
+            return _dispatch.NetworkSpaceArgs.from_hierarchy(self._hierarchy.core, SEARCH_CACHE_SPACES)
         assert self.time_s is not None
         offsets, heads, link_time, link_length = self.links or (np.zeros(0, np.int64), np.zeros(0, np.int32), [], [])
         distance = np.zeros(0) if self.distance_m is None else self.distance_m

@@ -18,14 +18,10 @@ namespace smartopt::network {
 
 class ContractionHierarchy {
   public:
-    // A one-to-all answer from `node` (or, `to_node`, all-to-one towards it), indexed by rank (see
-    // rank()): time (s, +inf if unreachable), length (m) of the path found, and the hierarchy arc
-    // that reaches each node (all-to-one: that leaves it), -1 for `node` and unreachable nodes.
+    // A one-to-all answer from a node, indexed by rank: time (s, +inf if unreachable) and length
+    // (m) of the path found.
     struct Row {
-        int32_t node = -1;
-        bool to_node = false;
         std::vector<double> time, length;
-        std::vector<int32_t> parent;
     };
 
     // Builds the hierarchy of `g` with per-link times (s) and lengths (m): both finite and >= 0,
@@ -38,45 +34,45 @@ class ContractionHierarchy {
     // True when every node reaches every other.
     bool strongly_connected() const;
 
-    // The row from (or, to_node, towards) `node`, a valid node: one upward search and a sweep down
-    // the hierarchy (PHAST). `row` is reused storage.
-    void one_to_all(int32_t node, bool to_node, Row &row) const;
-    // The original links, in order, of the path of `row` from or to `other` (a valid node).
-    void path_links(const Row &row, int32_t other, std::vector<int32_t> &links) const;
+    // The row of `source` (a valid node): one upward search and a sweep down the hierarchy
+    // (PHAST). `row` is reused storage.
+    void one_to_all(int32_t source, Row &row) const;
+
     // Labels of one upward search, sized to the nodes, indexed by rank; reset after each use.
     struct Labels {
         explicit Labels(int32_t n)
             : time(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity()),
               length(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity()),
-              parent(static_cast<std::size_t>(n), -1),
-              is_settled(static_cast<std::size_t>(n), 0) {}
+              parent(static_cast<std::size_t>(n), -1) {}
         std::vector<double> time, length;
         std::vector<int32_t> parent;
-        std::vector<char> is_settled;  // set by mark_settled()
         std::vector<int32_t> settled, touched;
 
-        void mark_settled() {
-            for (int32_t r : settled) is_settled[static_cast<std::size_t>(r)] = 1;
-        }
-        void reset() {
-            for (int32_t r : touched) {
-                time[static_cast<std::size_t>(r)] = std::numeric_limits<double>::infinity();
-                length[static_cast<std::size_t>(r)] = std::numeric_limits<double>::infinity();
-                parent[static_cast<std::size_t>(r)] = -1;
-                is_settled[static_cast<std::size_t>(r)] = 0;
-            }
-            settled.clear();
-            touched.clear();
-        }
+        void reset();
+    };
+    // The upward search space of a node: the nodes it settles (ranks, in order) with their time
+    // (s), length (m) and reaching arc, from the node (forward) or towards it (backward).
+    struct SearchSpace {
+        std::vector<int32_t> nodes, parent;
+        std::vector<double> time, length;
     };
     // Scratch space of point-to-point queries (one per thread).
     struct PairScratch {
-        explicit PairScratch(int32_t n) : forward(n), backward(n) {}
-        Labels forward, backward;
+        explicit PairScratch(int32_t n) : labels(n), position(static_cast<std::size_t>(n), -1) {}
+        Labels labels;
+        std::vector<int32_t> position;  // rank -> index in a search space, -1 elsewhere
+        SearchSpace forward, backward;
     };
-    // The fastest time (s, +inf if unreachable) from `source` to `target` (valid nodes) and its
-    // path's length (m), the same as many_to_many's; the path's original links into `links`
-    // when not null.
+
+    // The search space from (or, backward, towards) `node`, a valid node, into `out`.
+    void search_space(int32_t node, bool backward, Labels &labels, SearchSpace &out) const;
+    // The fastest time (s, +inf if unreachable) from the forward space's node to the backward
+    // space's node and its path's length (m); the path's original links into `links` when not
+    // null. Exactly what query() and many_to_many()'s buckets give for the pair. `position` as in
+    // PairScratch.
+    std::pair<double, double> meet(const SearchSpace &forward, const SearchSpace &backward,
+                                   std::vector<int32_t> &position, std::vector<int32_t> *links) const;
+    // meet() of the search spaces from `source` and towards `target` (valid nodes).
     std::pair<double, double> query(int32_t source, int32_t target, PairScratch &scratch,
                                     std::vector<int32_t> *links) const;
 
