@@ -34,7 +34,7 @@ cython_modules = cythonize(
 
 setup(
     ext_modules=[
-        native_module("_network", ["network/graph.cpp"]),
+        native_module("_network", ["network/graph.cpp", "network/ch.cpp"]),
         native_module("_traffic", ["signals/traffic_model.cpp"]),
         native_module("_power_flow", ["energy/power_flow.cpp"]),
         native_module("_unbalanced_power_flow", ["energy/unbalanced_power_flow.cpp"]),
@@ -42,7 +42,10 @@ setup(
         native_module("_battery", ["energy/battery.cpp"]),
         native_module("_phases", ["energy/phases.cpp"]),
         native_module("_routing", ["routing/vrp.cpp"]),
-        native_module("_dispatch", ["dispatch/assignment.cpp", "dispatch/space.cpp", "dispatch/fleet.cpp"]),
+        native_module(
+            "_dispatch",
+            ["dispatch/assignment.cpp", "dispatch/space.cpp", "dispatch/fleet.cpp", "network/graph.cpp", "network/ch.cpp"],
+        ),
         *cython_modules,
     ],
     cmdclass={"build_ext": build_ext},

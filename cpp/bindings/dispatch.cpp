@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <tuple>
 #include <string>
 #include <utility>
@@ -117,16 +118,31 @@ VehicleSpecs vehicle_specs(const py::object &seats, const CArray<double> &batter
     return out;
 }
 
-// A road-network space as numpy arrays come (see NetworkSpace): checked when built.
+// A road-network space as numpy arrays come, or a contraction hierarchy (see NetworkSpace):
+// checked when built.
 struct NetworkArgs {
     std::int32_t n = 0;
     std::vector<double> time_s, distance_m, link_time_s, link_length_m;
     std::vector<std::int64_t> link_offsets;
     std::vector<std::int32_t> link_heads;
+    std::shared_ptr<const smartopt::network::ContractionHierarchy> hierarchy;
+    std::size_t cache_spaces = 0;
     dp::NetworkSpace build() const {
+        if (hierarchy) return dp::NetworkSpace(hierarchy, cache_spaces);
         return dp::NetworkSpace(n, time_s, distance_m, link_offsets, link_heads, link_time_s, link_length_m);
     }
 };
+
+NetworkArgs hierarchy_args(std::shared_ptr<smartopt::network::ContractionHierarchy> hierarchy,
+                           std::int64_t cache_spaces) {
+    if (!hierarchy) throw py::value_error("hierarchy must be a ContractionHierarchy");
+    if (cache_spaces < 1) throw py::value_error("cache_spaces must be >= 1, got " + std::to_string(cache_spaces));
+    NetworkArgs a;
+    a.n = hierarchy->num_nodes();
+    a.hierarchy = std::move(hierarchy);
+    a.cache_spaces = static_cast<std::size_t>(cache_spaces);
+    return a;
+}
 
 NetworkArgs network_args(const CArray<double> &time_s, const CArray<double> &distance_m,
                          const py::object &link_offsets, const py::object &link_heads,
@@ -469,9 +485,13 @@ PYBIND11_MODULE(_dispatch, m) {
         .finalize();
     m.def("solve_assignment", &solve_assignment, py::arg("cost"),
           "The column of each row in a least-cost assignment of a (rows <= columns) cost matrix.");
+    py::module_::import("smartopt._core._network");  // registers ContractionHierarchy
     py::class_<NetworkArgs>(m, "NetworkSpaceArgs")
         .def(py::init(&network_args), py::arg("time_s"), py::arg("distance_m"), py::arg("link_offsets"),
-             py::arg("link_heads"), py::arg("link_time_s"), py::arg("link_length_m"));
+             py::arg("link_heads"), py::arg("link_time_s"), py::arg("link_length_m"))
+        .def_static("from_hierarchy", &hierarchy_args, py::arg("hierarchy"), py::arg("cache_spaces"),
+                    "Fastest paths on a contraction hierarchy, the search spaces of cache_spaces recent origins and "
+                    "destinations kept.");
     bind_fleet<dp::NetworkSpace>(m, "NetworkFleet");
     bind_fleet<dp::PlaneSpace>(m, "PlaneFleet");
     py::class_<VehicleSpecs>(m, "VehicleSpecs")

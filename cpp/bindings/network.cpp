@@ -6,9 +6,11 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "smartopt/network/ch.hpp"
 #include "smartopt/network/graph.hpp"
 
 namespace py = pybind11;
@@ -19,6 +21,7 @@ namespace {
 using smartopt::bindings::CArray;
 using smartopt::bindings::integers;
 using smartopt::bindings::to_vector;
+using smartopt::bindings::without_gil;
 
 net::Graph make_graph(int32_t n_nodes, const py::object &tail, const py::object &head) {
     const auto t = integers<int32_t>(tail, "tail");
@@ -105,6 +108,29 @@ py::tuple csr(const net::Graph &g) {
     return py::make_tuple(offsets, links);
 }
 
+std::shared_ptr<net::ContractionHierarchy> hierarchy(const net::Graph &g, const CArray<double> &time_s,
+                                                    const CArray<double> &length_m) {
+    const auto t = to_vector(time_s, "link_time_s");
+    const auto l = to_vector(length_m, "link_length_m");
+    return without_gil([&] { return std::make_shared<net::ContractionHierarchy>(g, t, l); });
+}
+
+// (times s, path lengths m) of a query with `rows` x `width` answers.
+template <class Query>
+py::tuple hierarchy_query(const py::object &sources, const py::object &targets, bool paired, Query query) {
+    const auto src = integers<int32_t>(sources, "sources");
+    const auto dst = integers<int32_t>(targets, "targets");
+    if (paired && src.size() != dst.size()) throw py::value_error("sources and targets must have equal length");
+    const auto rows = static_cast<py::ssize_t>(src.size());
+    std::vector<py::ssize_t> shape{rows};
+    if (!paired) shape.push_back(static_cast<py::ssize_t>(dst.size()));
+    py::array_t<double> time(shape), length(shape);
+    double *t = time.mutable_data();
+    double *l = length.mutable_data();
+    without_gil([&] { query(src, dst, t, l); });
+    return py::make_tuple(time, length);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_network, m) {
@@ -117,6 +143,34 @@ PYBIND11_MODULE(_network, m) {
         .def_property_readonly("num_links", &net::Graph::num_links)
         .def("turns", &turns, "Turn pairs (in_link, out_link) in turn-index order.")
         .def("csr", &csr, "CSR adjacency (offsets[num_nodes + 1], link id per arc sorted by tail).");
+
+    py::class_<net::ContractionHierarchy, std::shared_ptr<net::ContractionHierarchy>>(m, "ContractionHierarchy")
+        .def(py::init(&hierarchy), py::arg("graph"), py::arg("link_time_s"), py::arg("link_length_m"),
+             "Contraction hierarchy of graph for link times (s) and lengths (m).")
+        .def_property_readonly("num_nodes", &net::ContractionHierarchy::num_nodes)
+        .def_property_readonly("num_shortcuts", &net::ContractionHierarchy::num_shortcuts)
+        .def("strongly_connected", &net::ContractionHierarchy::strongly_connected,
+             py::call_guard<py::gil_scoped_release>(), "True when every node reaches every other.")
+        .def(
+            "many_to_many",
+            [](const net::ContractionHierarchy &h, const py::object &sources, const py::object &targets,
+               int n_threads) {
+                return hierarchy_query(sources, targets, false, [&](const auto &s, const auto &d, double *t, double *l) {
+                    h.many_to_many(s, d, t, l, n_threads);
+                });
+            },
+            py::arg("sources"), py::arg("targets"), py::arg("n_threads"),
+            "(times s, path lengths m), each (len(sources), len(targets)); inf if unreachable.")
+        .def(
+            "pairs",
+            [](const net::ContractionHierarchy &h, const py::object &sources, const py::object &targets,
+               int n_threads) {
+                return hierarchy_query(sources, targets, true, [&](const auto &s, const auto &d, double *t, double *l) {
+                    h.pairs(s, d, t, l, n_threads);
+                });
+            },
+            py::arg("sources"), py::arg("targets"), py::arg("n_threads"),
+            "(times s, path lengths m) from sources[i] to targets[i]; inf if unreachable.");
 
     m.def("cost_matrix", &cost_matrix, py::arg("graph"), py::arg("weights"), py::arg("sources"), py::arg("targets"),
           py::arg("n_threads"), "Shortest-path costs (len(sources), len(targets) or num_nodes); inf if unreachable.");

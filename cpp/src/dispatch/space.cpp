@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <list>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 namespace smartopt::dispatch {
 
@@ -63,6 +66,85 @@ NetworkSpace::NetworkSpace(std::int32_t n, std::vector<double> time_s, std::vect
     }
 }
 
+// The hierarchy's search spaces from the most recently used origins and towards the most recently
+// used destinations, `capacity` of each kept (least recently used evicted first). A pair's answer
+// is meet() of its two spaces: exactly an uncached query's, whatever is kept.
+class NetworkSpace::SearchCache {
+  public:
+    using Space = network::ContractionHierarchy::SearchSpace;
+
+    SearchCache(const network::ContractionHierarchy &h, std::size_t capacity)
+        : h_(h),
+          from_(h, false, capacity),
+          to_(h, true, capacity),
+          labels_(h.num_nodes()),
+          position_(static_cast<std::size_t>(h.num_nodes()), -1) {}
+
+    // Time (s) and length (m) of a fastest path a -> b, and its original links into `links` when
+    // not null.
+    std::pair<double, double> answer(Loc a, Loc b, std::vector<std::int32_t> *links) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const Space &forward = from_.get(a, labels_);
+        const Space &backward = to_.get(b, labels_);
+        return h_.meet(forward, backward, position_, links);
+    }
+
+  private:
+    class Lru {
+      public:
+        Lru(const network::ContractionHierarchy &h, bool backward, std::size_t capacity)
+            : h_(h), backward_(backward), capacity_(capacity) {}
+
+        const Space &get(Loc v, network::ContractionHierarchy::Labels &labels) {
+            auto it = where_.find(v);
+            if (it != where_.end()) {
+                order_.splice(order_.begin(), order_, it->second);
+                return order_.front().second;
+            }
+            if (order_.size() < capacity_) {
+                order_.emplace_front();
+            } else {  // reuse the least recently used space's storage
+                where_.erase(order_.back().first);
+                order_.splice(order_.begin(), order_, std::prev(order_.end()));
+            }
+            order_.front().first = v;
+            h_.search_space(v, backward_, labels, order_.front().second);
+            where_[v] = order_.begin();
+            return order_.front().second;
+        }
+
+      private:
+        const network::ContractionHierarchy &h_;
+        bool backward_;
+        std::size_t capacity_;
+        std::list<std::pair<Loc, Space>> order_;
+        std::unordered_map<Loc, std::list<std::pair<Loc, Space>>::iterator> where_;
+    };
+
+    const network::ContractionHierarchy &h_;
+    std::mutex mutex_;
+    Lru from_, to_;
+    network::ContractionHierarchy::Labels labels_;
+    std::vector<std::int32_t> position_;
+};
+
+NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_spaces)
+    : n_(hierarchy ? hierarchy->num_nodes() : 0), hierarchy_(std::move(hierarchy)) {
+    if (!hierarchy_) throw std::invalid_argument("hierarchy must be given");
+    if (cache_spaces < 1) throw std::invalid_argument("cache_spaces must be >= 1");
+    if (!hierarchy_->strongly_connected())
+        throw std::invalid_argument("the network is disconnected: some node cannot reach another");
+    searches_ = std::make_shared<SearchCache>(*hierarchy_, cache_spaces);
+}
+
+double NetworkSpace::time(Loc a, Loc b) const {
+    return hierarchy_ ? searches_->answer(a, b, nullptr).first : time_[index(a, b)];
+}
+
+double NetworkSpace::distance(Loc a, Loc b) const {
+    return hierarchy_ ? searches_->answer(a, b, nullptr).second : dist_[index(a, b)];
+}
+
 std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
     std::int64_t best = -1;
     double best_time = std::numeric_limits<double>::infinity();
@@ -77,6 +159,18 @@ std::int64_t NetworkSpace::fastest_link(Loc a, Loc b) const {
 }
 
 std::pair<NetworkSpace::Loc, double> NetworkSpace::turn_point(Loc from, Loc to, double departed, double now) const {
+    if (hierarchy_) {  // along the path answered
+        std::vector<std::int32_t> links;
+        const double total = searches_->answer(from, to, &links).first;
+        Loc at = from;
+        double t = departed;
+        for (std::size_t k = 0; k < links.size() && t < now; ++k) {
+            t += hierarchy_->link_time(links[k]);
+            at = hierarchy_->link_head(links[k]);
+        }
+        if (at == to || t < now) return {to, departed + total};
+        return {at, t};
+    }
     Loc at = from;
     double t = departed;
     for (std::int32_t steps = 0; !offsets_.empty() && at != to && t < now && steps < n_; ++steps) {

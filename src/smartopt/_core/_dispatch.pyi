@@ -4,6 +4,8 @@ from typing import ClassVar, Never
 import numpy as np
 import numpy.typing as npt
 
+from smartopt._core._network import ContractionHierarchy
+
 class RideStatus(enum.IntEnum):
     __pybind11_native_enum__: ClassVar[object]  # pybind11's marker (a capsule), not a member
     PENDING = 0
@@ -75,6 +77,8 @@ class NetworkSpaceArgs:
         link_time_s: npt.ArrayLike,
         link_length_m: npt.ArrayLike,
     ) -> None: ...
+    @staticmethod
+    def from_hierarchy(hierarchy: ContractionHierarchy, cache_spaces: int) -> NetworkSpaceArgs: ...
 
 class NetworkFleet(_Fleet):
     def set_space(self, space: NetworkSpaceArgs) -> npt.NDArray[np.int32]: ...

@@ -75,8 +75,9 @@ def district_time_of_day(district: District, plans: Mapping[str, TimingPlan]) ->
 
 def mean_signal_delay_s(time_of_day: Sequence[tuple[float, TravelSpace]], free: TravelSpace) -> list[float]:
     """Per entry of ``time_of_day``, the mean over node pairs of its fastest time minus free flow (s)."""
-    assert free.time_s is not None
-    return [float(np.mean(np.asarray(space.time_s) - free.time_s)) for _, space in time_of_day]
+    nodes = np.arange(free.num_nodes)
+    base = free.times(nodes, nodes)
+    return [float(np.mean(space.times(nodes, nodes) - base)) for _, space in time_of_day]
 
 
 def fleet_charger_index(energy: EnergyDay, fleet: Fleet) -> npt.NDArray[np.int64]:

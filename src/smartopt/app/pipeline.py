@@ -163,10 +163,10 @@ def run_district(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     with step(f"travel times, all {net.num_nodes} x {net.num_nodes} node pairs"):
-        space = TravelSpace.from_network(net)  # the dispatch space holds the all-pairs times
-        assert space.time_s is not None
-        tt = space.time_s
-    ride_s = tt[requests.origin, requests.destination]
+        space = TravelSpace.from_network(net)
+        nodes = np.arange(net.num_nodes)
+        tt = space.times(nodes, nodes)  # the network summary's mean and longest time
+    ride_s = space.travel_time(requests.origin, requests.destination)
     with step("signal loads (Webster critical flow ratios)"):
         y = np.array([i.critical_flow_ratio() for i in district.intersections])
         entering = np.array([i.volume_vph.sum(axis=1) for i in district.intersections])

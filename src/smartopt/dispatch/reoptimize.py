@@ -147,5 +147,4 @@ def _times(space: TravelSpace, places: npt.NDArray[Any]) -> npt.NDArray[np.float
         delta = np.abs(places[:, None, :] - places[None, :, :])
         dist = delta.sum(axis=2) if space.kind == "manhattan" else np.hypot(delta[..., 0], delta[..., 1])
         return np.asarray(dist / space.speed_mps, dtype=float)
-    assert space.time_s is not None
-    return np.asarray(space.time_s[np.ix_(places, places)], dtype=float)
+    return np.asarray(space.times(places, places), dtype=float)

@@ -3,7 +3,7 @@ or in the plane."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -14,22 +14,30 @@ from smartopt._serialise import ToDict
 from smartopt._threads import default_threads
 from smartopt._validation import FloatArray, float_array, index_array, positive_float
 from smartopt.dispatch.model import MAX_TIME_S
-from smartopt.network import RoadNetwork
+from smartopt.network import ContractionHierarchy, RoadNetwork
 from smartopt.network.road import MAX_COORDINATE_M, check_coordinates
 
 SpaceKind = Literal["network", "matrix", "euclidean", "manhattan"]
+Representation = Literal["auto", "matrix", "hierarchy"]
 MIN_SPEED_MPS = 1e-3
 """Slowest speed (m/s) of a plane space: crossing the largest plane stays a finite time."""
+MATRIX_MAX_NODES = 5_000
+"""Largest road network (nodes) whose space holds all-pairs matrices by default (16 bytes per
+pair); larger ones answer from a contraction hierarchy."""
+SEARCH_CACHE_SPACES = 4096
+"""How many upward search spaces (a few hundred nodes each) a fleet on a hierarchy space keeps, for
+its most recently used origins and as many destinations; answers do not depend on it."""
 
 
 @dataclass(frozen=True, eq=False)
 class TravelSpace(ToDict):
     """Locations ``0 .. num_nodes - 1`` and how long (s) and far (m) it is between them.
 
-    Build one with :meth:`from_network` (fastest paths on a road network; vehicles can turn at
-    the next node), :meth:`from_matrix` (a precomputed travel-time matrix; vehicles turn only at
-    stops) or :meth:`plane` (points in the plane, Euclidean or Manhattan distance at a constant
-    speed; vehicles can turn anywhere). Travel times must be shortest times (triangle inequality).
+    Build one with :meth:`from_network` (fastest paths on a road network, as all-pairs matrices or
+    a contraction hierarchy; vehicles can turn at the next node), :meth:`from_matrix` (a
+    precomputed travel-time matrix; vehicles turn only at stops) or :meth:`plane` (points in the
+    plane, Euclidean or Manhattan distance at a constant speed; vehicles can turn anywhere). Travel
+    times must be shortest times (triangle inequality).
     """
 
     kind: SpaceKind
@@ -39,17 +47,41 @@ class TravelSpace(ToDict):
     distance_m: FloatArray | None = None
     links: tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], FloatArray, FloatArray] | None = None
     speed_mps: float = 0.0  # plane spaces
+    _hierarchy: ContractionHierarchy | None = field(default=None, repr=False)  # network spaces without time_s
+
+    def __post_init__(self) -> None:
+        if self.kind == "network" and self.time_s is None and self._hierarchy is None:  # e.g. from_dict
+            if self.links is None:
+                raise ValueError("a network space needs time_s or links")
+            offsets, heads, link_time, link_length = self.links
+            tail = np.repeat(np.arange(self.num_nodes), np.diff(offsets))
+            hierarchy = ContractionHierarchy.from_links(self.num_nodes, tail, heads, link_time, link_length)
+            object.__setattr__(self, "_hierarchy", _connected(hierarchy))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_hierarchy": None}  # the compiled hierarchy is rebuilt from the links
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @classmethod
     def from_network(
-        cls, network: RoadNetwork, *, link_time_s: npt.ArrayLike | None = None, n_threads: int | None = None
+        cls,
+        network: RoadNetwork,
+        *,
+        link_time_s: npt.ArrayLike | None = None,
+        n_threads: int | None = None,
+        representation: Representation = "auto",
     ) -> TravelSpace:
         """Fastest paths on ``network`` (free-flow link times, or ``link_time_s``, e.g. with
-        signal delays) on ``n_threads`` (default: ``SMARTOPT_NUM_THREADS``, else all cores). Raises
-        ValueError if some node cannot reach another."""
-        threads = default_threads() if n_threads is None else n_threads
-        times = network.travel_time_matrix(np.arange(network.num_nodes), n_threads=threads, link_time_s=link_time_s)
-        _check_reachable(times)
+        signal delays): as all-pairs matrices computed on ``n_threads`` (default:
+        ``SMARTOPT_NUM_THREADS``, else all cores), or answered by a contraction hierarchy;
+        ``representation="auto"`` takes the matrices up to :data:`MATRIX_MAX_NODES` nodes. Both
+        give the same times (to 1e-9 relative). Raises ValueError if some node cannot reach
+        another."""
+        if representation not in ("auto", "matrix", "hierarchy"):
+            raise ValueError(f"representation must be 'auto', 'matrix' or 'hierarchy', got {representation!r}")
         offsets, order = network.csr
         link_time = network.link_time_s if link_time_s is None else np.asarray(link_time_s, dtype=float)
         links = (
@@ -58,7 +90,14 @@ class TravelSpace(ToDict):
             np.ascontiguousarray(link_time[order], dtype=float),
             np.ascontiguousarray(network.link_length_m[order], dtype=float),
         )
-        return cls("network", network.num_nodes, np.asarray(network.node_xy, dtype=float), times, links=links)
+        xy = np.asarray(network.node_xy, dtype=float)
+        if representation == "hierarchy" or (representation == "auto" and network.num_nodes > MATRIX_MAX_NODES):
+            hierarchy = _connected(network.hierarchy(link_time_s=link_time_s))
+            return cls("network", network.num_nodes, xy, links=links, _hierarchy=hierarchy)
+        threads = default_threads() if n_threads is None else n_threads
+        times = network.travel_time_matrix(np.arange(network.num_nodes), n_threads=threads, link_time_s=link_time_s)
+        _check_reachable(times)
+        return cls("network", network.num_nodes, xy, times, links=links)
 
     @classmethod
     def from_matrix(
@@ -100,6 +139,11 @@ class TravelSpace(ToDict):
     def is_plane(self) -> bool:
         return self.kind in ("euclidean", "manhattan")
 
+    @property
+    def hierarchy(self) -> ContractionHierarchy | None:
+        """The contraction hierarchy answering this network space's queries (None: matrices)."""
+        return self._hierarchy
+
     def nodes(self, name: str, value: Any) -> npt.NDArray[np.int32]:
         """``value`` as location indices of this space; ValueError naming ``name`` otherwise."""
         return index_array(name, value, self.num_nodes)
@@ -107,16 +151,30 @@ class TravelSpace(ToDict):
     def travel_time(self, origin: npt.ArrayLike, destination: npt.ArrayLike) -> FloatArray:
         """Direct travel times (s) between paired locations."""
         o, d = self.nodes("origin", origin), self.nodes("destination", destination)
+        if self._hierarchy is not None:
+            return self._hierarchy.pair_times(o, d, n_threads=default_threads())[0]
         if not self.is_plane:
             assert self.time_s is not None
             return np.asarray(self.time_s[o, d], dtype=float)
         return self.distance(o, d) / self.speed_mps
 
+    def times(self, origins: npt.ArrayLike, destinations: npt.ArrayLike) -> FloatArray:
+        """Direct travel times (s) from each of ``origins`` to each of ``destinations``, shape
+        ``(len(origins), len(destinations))``: rows of the matrix, or answers of the hierarchy
+        (no all-pairs matrix needed)."""
+        o, d = self.nodes("origins", origins), self.nodes("destinations", destinations)
+        if self._hierarchy is not None:
+            return self._hierarchy.times(o, d, n_threads=default_threads())[0]
+        if not self.is_plane:
+            assert self.time_s is not None
+            return np.asarray(self.time_s[np.ix_(o, d)], dtype=float)
+        return self.distance(o[:, None], d[None, :]) / self.speed_mps
+
     def distance(self, origin: npt.NDArray[np.int32], destination: npt.NDArray[np.int32]) -> FloatArray:
-        """Direct distances (m) between paired plane locations."""
+        """Direct distances (m) between plane locations (paired, or broadcast like numpy)."""
         assert self.node_xy is not None
         delta = np.abs(self.node_xy[origin] - self.node_xy[destination])
-        return delta.sum(axis=1) if self.kind == "manhattan" else np.hypot(delta[:, 0], delta[:, 1])
+        return delta.sum(axis=-1) if self.kind == "manhattan" else np.hypot(delta[..., 0], delta[..., 1])
 
     def check_same_locations(self, name: str, other: TravelSpace) -> None:
         """ValueError naming ``name`` unless ``other`` can replace this space's travel times: the
@@ -130,6 +188,8 @@ class TravelSpace(ToDict):
         ``set_space``)."""
         if self.is_plane:
             return (self.speed_mps, self.kind == "manhattan")
+        if self._hierarchy is not None:
+            return _dispatch.NetworkSpaceArgs.from_hierarchy(self._hierarchy.core, SEARCH_CACHE_SPACES)
         assert self.time_s is not None
         offsets, heads, link_time, link_length = self.links or (np.zeros(0, np.int64), np.zeros(0, np.int32), [], [])
         distance = np.zeros(0) if self.distance_m is None else self.distance_m
@@ -137,7 +197,14 @@ class TravelSpace(ToDict):
 
     def __repr__(self) -> str:
         speed = f", {self.speed_mps:g} m/s" if self.is_plane else ""
-        return f"TravelSpace({self.kind}, {self.num_nodes} locations{speed})"
+        oracle = ", contraction hierarchy" if self._hierarchy is not None else ""
+        return f"TravelSpace({self.kind}, {self.num_nodes} locations{speed}{oracle})"
+
+
+def _connected(hierarchy: ContractionHierarchy) -> ContractionHierarchy:
+    if not hierarchy.strongly_connected:
+        raise ValueError("the network is disconnected: some node cannot reach another")
+    return hierarchy
 
 
 def _check_reachable(times: FloatArray) -> None:

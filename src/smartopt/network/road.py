@@ -23,6 +23,7 @@ from smartopt._validation import (
     index_array,
     positive_int,
 )
+from smartopt.network.hierarchy import ContractionHierarchy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -312,12 +313,31 @@ class RoadNetwork(ToDict):
         *,
         n_threads: int = 1,
         link_time_s: npt.ArrayLike | None = None,
+        hierarchy: ContractionHierarchy | None = None,
     ) -> FloatArray:
         """Shortest travel times (s), shape ``(len(origins), len(destinations))`` — all nodes when
         ``destinations`` is None — with ``inf`` where unreachable. ``link_time_s`` replaces the
-        free-flow link times (e.g. with signal delays). Parallel over origins on ``n_threads``
-        threads with the GIL released; the result does not depend on ``n_threads``."""
-        return self._matrix(origins, destinations, self._weights("time", link_time_s), n_threads)
+        free-flow link times (e.g. with signal delays). Given a ``hierarchy`` of this network (from
+        :meth:`hierarchy`, with the link times it was built for), the times come from it instead
+        of Dijkstra's algorithm: the same times, many times faster once it is built. Parallel over
+        origins on ``n_threads`` threads with the GIL released; the result does not depend on
+        ``n_threads``."""
+        if hierarchy is None:
+            return self._matrix(origins, destinations, self._weights("time", link_time_s), n_threads)
+        if link_time_s is not None:
+            raise ValueError("give link_time_s or a hierarchy built for them, not both")
+        if not isinstance(hierarchy, ContractionHierarchy) or hierarchy.num_nodes != self.num_nodes:
+            raise ValueError(f"hierarchy must be a ContractionHierarchy of this network's nodes, got {hierarchy!r}")
+        dst = np.arange(self.num_nodes) if destinations is None else self._nodes("destinations", destinations)
+        return hierarchy.times(self._nodes("origins", origins), dst, n_threads=n_threads)[0]
+
+    def hierarchy(self, *, link_time_s: npt.ArrayLike | None = None) -> ContractionHierarchy:
+        """A contraction hierarchy of this network's free-flow link times (or ``link_time_s``, s)
+        and lengths (m): exact fastest times and path lengths between any nodes without an
+        all-pairs matrix. Build it once (seconds for 100,000 nodes) and query it often."""
+        return ContractionHierarchy.from_links(
+            self.num_nodes, self.link_tail, self.link_head, self._weights("time", link_time_s), self.link_length_m
+        )
 
     def distance_matrix(
         self, origins: npt.ArrayLike, destinations: npt.ArrayLike | None = None, *, n_threads: int = 1

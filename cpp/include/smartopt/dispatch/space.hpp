@@ -3,14 +3,19 @@
 // - NetworkSpace: locations are road-network nodes; travel times from an all-pairs matrix of
 //   shortest times. Given the network's links, distances are the lengths of those fastest paths and
 //   a vehicle can turn at the next node it reaches; from a bare matrix it can only turn at stops.
+//   Or, for networks too large for n x n matrices, from a contraction hierarchy: point-to-point
+//   queries on the search spaces of recent origins and destinations.
 // - PlaneSpace: locations are points in the plane (m), Euclidean or Manhattan distances at a
 //   constant speed; a vehicle can turn anywhere (it drives the straight line, a shortest path in
 //   both metrics).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
+
+#include "smartopt/network/ch.hpp"
 
 namespace smartopt::dispatch {
 
@@ -26,10 +31,16 @@ public:
                  std::vector<std::int64_t> link_offsets, std::vector<std::int32_t> link_heads,
                  std::vector<double> link_time_s, std::vector<double> link_length_m);
 
+    // Fastest paths on `hierarchy`, the upward search spaces of the `cache_spaces` (>= 1) most
+    // recently used origins and destinations kept. Throws std::invalid_argument unless every node
+    // reaches every other. Answers do not depend on what is kept (each is what an uncached query
+    // gives); the cache is guarded by a mutex.
+    NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> hierarchy, std::size_t cache_spaces);
+
     std::int32_t size() const { return n_; }
     bool valid(Loc a) const { return a >= 0 && a < n_; }
-    double time(Loc a, Loc b) const { return time_[index(a, b)]; }
-    double distance(Loc a, Loc b) const { return dist_[index(a, b)]; }
+    double time(Loc a, Loc b) const;
+    double distance(Loc a, Loc b) const;
     // A vehicle that left `from` at `departed` (s) toward `to`: the first node on its path it reaches
     // at or after `now`, and when. Without links: `to` and its arrival time.
     std::pair<Loc, double> turn_point(Loc from, Loc to, double departed, double now) const;
@@ -38,8 +49,11 @@ private:
     std::size_t index(Loc a, Loc b) const { return static_cast<std::size_t>(a) * n_ + b; }
     // The out-link of `a` that starts a fastest path to `b` (least link time + time onward), or -1.
     std::int64_t fastest_link(Loc a, Loc b) const;
+    class SearchCache;
 
     std::int32_t n_;
+    std::shared_ptr<const network::ContractionHierarchy> hierarchy_;
+    std::shared_ptr<SearchCache> searches_;
     std::vector<double> time_, dist_;
     std::vector<std::int64_t> offsets_;
     std::vector<std::int32_t> heads_;
