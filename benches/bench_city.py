@@ -6,7 +6,8 @@ Full size: :func:`~smartopt.datasets.manhattan_like` (4,000 nodes, one-way avenu
 with :func:`~smartopt.datasets.taxi_day` (400,000 rides, seed 0; wait at most 5 min, delay at most
 10 min), fleets of 1,000-3,000 vehicles of 4 seats and 1,000-2,000 of 10 seats, starting at
 random nodes (seed 0), no battery limit, no boarding dwell. A 100,000-node city with 2,000
-vehicles and 50,000 rides (the morning peak) measures memory and time. Smoke size: an 8 x 60 city,
+vehicles and 50,000 rides (the morning peak) measures memory and time (its travel space is a
+contraction hierarchy: ``TravelSpace.from_network`` picks one above ``MATRIX_MAX_NODES``). Smoke size: an 8 x 60 city,
 1,500 rides, 15-40 vehicles.
 
 Reported per run: served share, mean wait (s), mean delay (s: drop-off minus the request time
@@ -38,9 +39,6 @@ FLEETS = {  # name: (vehicles, seats) at full size, then at smoke size
     "2000 x 10": ((2_000, 10), (25, 10)),
 }
 LARGE_CITY = (100, 1_000, 50_000, 2_000)  # avenues, streets, rides, vehicles: 100,000 nodes
-MATRIX_NODES = 20_000
-"""Largest network whose travel space is an all-pairs matrix here (3.2 GB): beyond it the 100,000-
-node case waits for a travel-time oracle without n² matrices (issue 22, item 2)."""
 POLICIES = {
     "insertion": Policy(kind="insertion", boarding_s=0.0),
     "batch": Policy(kind="batch", batch_s=30.0, boarding_s=0.0),
@@ -98,8 +96,6 @@ def test_city_day(benchmark, scale: str, fleet_name: str, policy: str) -> None: 
 
 def test_city_of_100000_nodes(benchmark, scale: str) -> None:  # type: ignore[no-untyped-def]
     avenues, streets, rides, vehicles = LARGE_CITY if scale == "full" else (40, 60, 300, 40)
-    if avenues * streets > MATRIX_NODES:
-        pytest.skip(f"{avenues * streets:,} nodes need a travel-time oracle without n² matrices (issue 22, item 2)")
     started = time.perf_counter()
     net = manhattan_like(avenues=avenues, streets=streets, seed=0)
     space = TravelSpace.from_network(net)
