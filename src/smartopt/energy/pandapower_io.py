@@ -8,9 +8,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt.energy.grid import Grid
+from smartopt.energy.grid import BASE_KVA, Grid
 
-_UNSUPPORTED = ("gen", "shunt", "ward", "xward", "trafo3w", "impedance", "dcline", "motor", "svc", "tcsc", "ssc", "vsc")
+_UNSUPPORTED = {
+    "gen": "voltage-controlled generators (PV buses) are not supported; an sgen with fixed P and Q is",
+    "xward": "extended wards (an internal PV bus behind an impedance) are not supported; a ward is",
+    "trafo3w": "3-winding transformers are not supported",
+    "dcline": "DC lines are not supported",
+    "motor": "motors are not supported; a load with their P and Q is",
+    **{table: f"{table} controllers (FACTS) are not supported" for table in ("svc", "tcsc", "ssc", "vsc")},
+}
+"""Element tables grid_from_pandapower refuses when a row is in service, and why."""
 
 
 def _in_service(table: Any) -> Any:
@@ -55,6 +63,44 @@ def _trafo_taps(trafo: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.str
     return ratio, out_side
 
 
+def _shunts(
+    net: Any, pos: dict[int, int], vn: npt.NDArray[np.float64], ward: Any
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Bus, P (kW) and Q (kvar) at 1 pu of the in-service shunts (``p_mw``/``q_mvar`` per step at
+    ``vn_kv``, times ``step``, as pandapower scales them to the bus voltage) and the wards'
+    constant-impedance parts (``pz_mw``/``qz_mvar`` at 1 pu)."""
+    shunt = _in_service(net.shunt) if "shunt" in net else net.load.iloc[:0]
+    if "step_dependency_table" in shunt:
+        reason = "shunt characteristic tables (step_dependency_table) are not supported"
+        _refuse("shunt", shunt, shunt["step_dependency_table"].fillna(False).astype(bool), reason)
+    bus = np.array([pos[int(b)] for b in shunt["bus"]], dtype=np.int64)
+    rated = _column(shunt, "vn_kv", np.nan)
+    scale = 1000.0 * _column(shunt, "step", 1.0) * (vn[bus] / np.where(np.isnan(rated), vn[bus], rated)) ** 2
+    return (
+        np.concatenate([bus, [pos[int(b)] for b in ward["bus"]]]).astype(np.int64),
+        np.concatenate([_column(shunt, "p_mw", 0.0) * scale, ward["pz_mw"].to_numpy(dtype=float) * 1000.0]),
+        np.concatenate([_column(shunt, "q_mvar", 0.0) * scale, ward["qz_mvar"].to_numpy(dtype=float) * 1000.0]),
+    )
+
+
+def _impedances(net: Any, pos: dict[int, int]) -> dict[str, npt.NDArray[Any]]:
+    """The Grid's impedance fields of the in-service ``impedance`` rows (pu of their ``sn_mva``
+    rescaled to the grid's 1 MVA base)."""
+    imp = _in_service(net.impedance) if "impedance" in net else net.load.iloc[:0]
+    for col in ("gf_pu", "bf_pu", "gt_pu", "bt_pu"):
+        if col in imp:
+            _refuse("impedance", imp, _column(imp, col, 0.0) != 0, f"shunt parts ({col}) are not supported")
+    to_base = (BASE_KVA / 1000.0) / _column(imp, "sn_mva", 1.0)
+    return {
+        "impedance_from_bus": np.array([pos[int(b)] for b in imp["from_bus"]], dtype=np.int64),
+        "impedance_to_bus": np.array([pos[int(b)] for b in imp["to_bus"]], dtype=np.int64),
+        **{
+            f"impedance_{name}_pu": _column(imp, f"{column}_pu", 0.0) * to_base
+            for name, column in (("r", "rft"), ("x", "xft"), ("rtf", "rtf"), ("xtf", "xtf"))
+        },
+    }
+
+
 def grid_from_pandapower(net: Any) -> Grid:
     """The smartopt :class:`Grid` of a pandapower net.
 
@@ -64,14 +110,16 @@ def grid_from_pandapower(net: Any) -> Grid:
     in-service lines (parallel, derating, capacitance), two-winding transformers (T model, ratio tap
     changers, phase shift), the in-service ext_grids (the first is ``slack_bus``, the others
     ``extra_slack_bus``), loads and sgens (P, Q times scaling),
-    storage (a generator feeding in ``-p_mw``), and switches (closed bus-bus switches become ties;
-    open line switches cut the line at that end). Raises ``ValueError`` for elements it cannot
-    represent exactly (PV generators, shunts, 3-winding transformers, ZIP loads, ...).
+    storage (a generator feeding in ``-p_mw``), shunts (``p_mw``/``q_mvar`` times ``step`` at
+    ``vn_kv``), wards (constant power ``ps_mw``/``qs_mvar`` as loads after the net's loads, constant
+    impedance ``pz_mw``/``qz_mvar`` as shunts), series impedances (``impedance``, without shunt
+    parts), and switches (closed bus-bus switches become ties; open line switches cut the line at
+    that end). Raises ``ValueError`` naming the table, index and reason for what it cannot represent
+    exactly (PV generators, extended wards, 3-winding transformers, ZIP loads, ...; see ``_UNSUPPORTED``).
     """
-    for table in _UNSUPPORTED:
+    for table, reason in _UNSUPPORTED.items():
         if table in net and len(net[table]):
-            reason = f"pandapower element table {table!r} is not supported (this row is in service)"
-            _refuse(table, net[table], net[table]["in_service"].astype(bool), reason)
+            _refuse(table, net[table], net[table]["in_service"].astype(bool), f"{reason} (this row is in service)")
     bus = net.bus
     if not bus["in_service"].astype(bool).all():
         raise ValueError(f"bus {bus.index[~bus['in_service'].astype(bool)][0]} is out of service; remove it first")
@@ -155,6 +203,9 @@ def grid_from_pandapower(net: Any) -> Grid:
         scale = _column(table, "scaling", 1.0) * 1000.0 * sign
         return table["p_mw"].to_numpy(dtype=float) * scale, table["q_mvar"].to_numpy(dtype=float) * scale
 
+    ward = _in_service(net.ward) if "ward" in net else net.load.iloc[:0]
+    shunt_bus, shunt_p, shunt_q = _shunts(net, pos, vn, ward)
+    impedance = _impedances(net, pos)
     load_p, load_q = powers(load, 1.0)
     sgen_p, sgen_q = powers(sgen, 1.0)
     sto_p, sto_q = powers(storage, -1.0)
@@ -182,9 +233,9 @@ def grid_from_pandapower(net: Any) -> Grid:
         trafo_shift_degree=_column(trafo, "shift_degree", 0.0),
         switch_bus_a=np.array([a for a, _ in ties], dtype=np.int64),
         switch_bus_b=np.array([b for _, b in ties], dtype=np.int64),
-        load_bus=np.array([pos[int(b)] for b in load["bus"]], dtype=np.int64),
-        load_p_kw=load_p,
-        load_q_kvar=load_q,
+        load_bus=np.array([pos[int(b)] for b in [*load["bus"], *ward["bus"]]], dtype=np.int64),
+        load_p_kw=np.concatenate([load_p, ward["ps_mw"].to_numpy(dtype=float) * 1000.0]),
+        load_q_kvar=np.concatenate([load_q, ward["qs_mvar"].to_numpy(dtype=float) * 1000.0]),
         gen_bus=np.array([pos[int(b)] for b in [*sgen["bus"], *storage["bus"]]], dtype=np.int64),
         gen_p_kw=np.concatenate([sgen_p, sto_p]),
         gen_q_kvar=np.concatenate([sgen_q, sto_q]),
@@ -194,6 +245,10 @@ def grid_from_pandapower(net: Any) -> Grid:
         extra_slack_bus=np.array(ext_bus[1:], dtype=np.int64),
         extra_slack_vm_pu=ext["vm_pu"].to_numpy(dtype=float)[1:],
         extra_slack_va_degree=ext["va_degree"].to_numpy(dtype=float)[1:],
+        shunt_bus=shunt_bus,
+        shunt_p_kw=shunt_p,
+        shunt_q_kvar=shunt_q,
+        **impedance,
     )
 
 
@@ -245,4 +300,17 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
         pp.create_load(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
     for bus, p, q in zip(grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, strict=True):
         pp.create_sgen(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    for bus, p, q in zip(grid.shunt_bus, grid.shunt_p_kw, grid.shunt_q_kvar, strict=True):
+        pp.create_shunt(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    for k in range(grid.num_impedances):
+        pp.create_impedance(
+            net,
+            int(grid.impedance_from_bus[k]),
+            int(grid.impedance_to_bus[k]),
+            rft_pu=float(grid.impedance_r_pu[k]),
+            xft_pu=float(grid.impedance_x_pu[k]),
+            rtf_pu=float(grid.impedance_rtf_pu[k]),
+            xtf_pu=float(grid.impedance_xtf_pu[k]),
+            sn_mva=BASE_KVA / 1000.0,
+        )
     return net

@@ -305,6 +305,33 @@ class PowerFlowResult(ToDict):
         )
 
 
+def _shunt_currents(
+    pu: PerUnitModel,
+    v: npt.NDArray[np.complex128],
+    i_from: npt.NDArray[np.complex128],
+    i_to: npt.NDArray[np.complex128],
+    slack_kva: npt.NDArray[np.complex128],
+) -> tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128], npt.NDArray[np.complex128]]:
+    """Branch currents and slack power with the shunts taken out of the branches they were folded
+    into (see ``grid._fold_shunts``): the sweep's child-end current omits the shunt's ``y V``, and a
+    shunt at the one slack (position 0) adds ``|V|^2 conj(y)`` to its power. No copy without shunts."""
+    y = pu.shunt_y
+    if not y.any():
+        return i_from, i_to, slack_kva
+    i_from, i_to = i_from.copy(), i_to.copy()
+    bus = pu.position_bus
+    child = np.flatnonzero(bus < pu.num_buses)
+    child = child[(child > 0) & (y[bus[child]] != 0)]  # position 0: the one slack, or the virtual source
+    drawn = v[:, bus[child]] * y[bus[child]]
+    flipped = pu.position_flipped[child].astype(bool)
+    i_from[:, pu.position_branch[child[flipped]]] -= drawn[:, flipped]
+    i_to[:, pu.position_branch[child[~flipped]]] -= drawn[:, ~flipped]
+    if pu.num_sources == 0:
+        v0 = v[:, bus[0]]
+        slack_kva = slack_kva + np.abs(v0) ** 2 * np.conj(y[bus[0]]) * BASE_KVA
+    return i_from, i_to, slack_kva
+
+
 def power_flow(
     grid: Grid,
     p_kw: Any = None,
@@ -364,14 +391,15 @@ def power_flow(
         flows = solve_numba(pu, *args)
     else:
         raise ValueError(f"backend must be 'cpp' or 'numba', got {backend!r}")
+    i_from, i_to, slack_kva = _shunt_currents(pu, flows.v, flows.i_from, flows.i_to, flows.slack_kva)
     if not pu.num_sources:
         return PowerFlowResult(
             grid=grid,
             v_pu=flows.v,
-            branch_i_from_pu=flows.i_from,
-            branch_i_to_pu=flows.i_to,
-            slack_kva=flows.slack_kva,
-            slacks_kva=flows.slack_kva[:, None],
+            branch_i_from_pu=i_from,
+            branch_i_to_pu=i_to,
+            slack_kva=slack_kva,
+            slacks_kva=slack_kva[:, None],
             converged=flows.converged,
             iterations=flows.iterations,
         )
@@ -382,10 +410,10 @@ def power_flow(
     return PowerFlowResult(
         grid=grid,
         v_pu=np.ascontiguousarray(flows.v[:, :n]),
-        branch_i_from_pu=np.ascontiguousarray(flows.i_from[:, :nb]),
-        branch_i_to_pu=np.ascontiguousarray(flows.i_to[:, :nb]),
-        slack_kva=flows.slack_kva,
-        slacks_kva=-v_slacks * np.conj(flows.i_to[:, nb:]) * BASE_KVA,
+        branch_i_from_pu=np.ascontiguousarray(i_from[:, :nb]),
+        branch_i_to_pu=np.ascontiguousarray(i_to[:, :nb]),
+        slack_kva=slack_kva,
+        slacks_kva=-v_slacks * np.conj(i_to[:, nb:]) * BASE_KVA,
         converged=flows.converged,
         iterations=flows.iterations,
     )
