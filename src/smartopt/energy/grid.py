@@ -434,8 +434,8 @@ def _trafo_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray, ComplexArra
 def _impedance_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]:
     """yff, yft, ytf, ytt of each impedance (pu): ``-yft`` is the from-to series admittance, ``-ytf``
     the to-from one (pandapower's non-reciprocal impedance)."""
-    y_ft = 1.0 / (grid.impedance_r_pu + 1j * grid.impedance_x_pu)
-    y_tf = 1.0 / (grid.impedance_rtf_pu + 1j * grid.impedance_xtf_pu)
+    y_ft = np.asarray(1.0 / (grid.impedance_r_pu + 1j * grid.impedance_x_pu), dtype=np.complex128)
+    y_tf = np.asarray(1.0 / (grid.impedance_rtf_pu + 1j * grid.impedance_xtf_pu), dtype=np.complex128)
     return y_ft, -y_ft, -y_tf, y_tf
 
 
@@ -655,7 +655,9 @@ class PerUnitModel:
         y_bus = _shunt_admittance(grid)
         y_pos = np.where(bus < n, y_bus[np.minimum(bus, n - 1)], 0.0)
         y_pos[0] = 0.0  # a shunt at the one slack changes no voltage (its power is added after the sweep)
-        a, b, c, d = _fold_shunts(hybrid, y_pos) if grid.shunt_bus.size else hybrid
+        a, b, c, d = hybrid
+        if y_pos.any():
+            a, b, c, d = _fold_shunts((a, b, c, d), y_pos)
         v_slack = complex(1.0) if meshed else complex(slack_v[0])
         bp_leaf, bp_bus = np.array(leaf, np.int32), np.array(into, np.int32)
         if bus.size * bp_leaf.size > MAX_LOOP_ENTRIES:
