@@ -252,6 +252,34 @@ def grid_from_pandapower(net: Any) -> Grid:
     )
 
 
+def simbench_profiles(net: Any) -> dict[str, npt.NDArray[np.float64]]:
+    """SimBench's year of quarter-hour profiles (35,136 snapshots) of a SimBench net, in the order of
+    ``grid_from_pandapower(net)``'s loads and generators, keyed by :func:`power_flow`'s arguments:
+    ``power_flow(grid, **simbench_profiles(net))`` runs the year. ``p_kw``/``q_kvar``: load demand
+    ``(T, n_load)`` (wards' constant power after the loads, constant); ``gen_p_kw``/``gen_q_kvar``:
+    sgens, then storage feeding in minus its charging power ``(T, n_gen)``; Q of sgens and storage
+    stays at the net's value (SimBench has no Q profiles for them). Needs the simbench package."""
+    import simbench
+
+    profiles = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    n_t = profiles[("load", "p_mw")].shape[0]
+
+    def year(table: str, column: str, sign: float = 1.0) -> npt.NDArray[np.float64]:
+        rows = _in_service(net[table]) if table in net else net.load.iloc[:0]
+        if (table, column) in profiles and len(rows):
+            values = profiles[(table, column)].loc[:, rows.index].to_numpy(dtype=float)
+        else:  # no profile: the net's own value in every snapshot
+            values = np.broadcast_to(rows[column].to_numpy(dtype=float), (n_t, len(rows)))
+        return np.asarray(sign * 1000.0 * values)
+
+    return {
+        "p_kw": np.ascontiguousarray(np.hstack([year("load", "p_mw"), year("ward", "ps_mw")])),
+        "q_kvar": np.ascontiguousarray(np.hstack([year("load", "q_mvar"), year("ward", "qs_mvar")])),
+        "gen_p_kw": np.ascontiguousarray(np.hstack([year("sgen", "p_mw"), year("storage", "p_mw", -1.0)])),
+        "gen_q_kvar": np.ascontiguousarray(np.hstack([year("sgen", "q_mvar"), year("storage", "q_mvar", -1.0)])),
+    }
+
+
 def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
     """A pandapower net of ``grid`` (same bus order, nominal loads and generators), e.g. to check
     smartopt's power flow against pandapower's. Line susceptance becomes capacitance at ``f_hz``;

@@ -109,7 +109,7 @@ class Violations:
 class PowerFlowResult(ToDict):
     """Power flow of T snapshots: complex bus voltages ``(T, n_bus)`` in the grid's bus order and
     complex branch currents ``(T, n_branch)`` flowing into each end (pu), over lines, then
-    transformers, then closed switches ("from" is a line's from bus, a transformer's HV side).
+    transformers, then impedances, then closed switches ("from" is a line's from bus, a transformer's HV side).
     Magnitudes, angles, kA, kW, loadings and violations derive from them on first use. Snapshots
     that did not converge are NaN with ``converged`` False."""
 
