@@ -135,6 +135,9 @@ class Grid(ToDict):
       nominal P (kW) and Q (kvar) used when a power flow is called without time series.
     - Shunts (capacitor banks, reactors, the impedance part of a ward) are constant admittances,
       given by the P (kW) and Q (kvar) they draw at 1 pu voltage (Q > 0 inductive, < 0 capacitive).
+    - Voltage-controlled generators (PV buses) feed in ``pv_p_kw`` and hold ``pv_vm_pu`` at their
+      bus with whatever Q that takes, within ``[pv_min_q_kvar, pv_max_q_kvar]`` when the power flow
+      is asked to enforce limits (default: none); one per bus, never at a slack or switch-tied to one.
     """
 
     bus_vn_kv: FloatArray
@@ -182,6 +185,11 @@ class Grid(ToDict):
     impedance_x_pu: FloatArray = FILLED
     impedance_rtf_pu: FloatArray = FILLED
     impedance_xtf_pu: FloatArray = FILLED
+    pv_bus: IntArray = FILLED
+    pv_p_kw: FloatArray = FILLED
+    pv_vm_pu: FloatArray = FILLED
+    pv_min_q_kvar: FloatArray = FILLED
+    pv_max_q_kvar: FloatArray = FILLED
 
     def __post_init__(self) -> None:
         vn = _quantity("bus_vn_kv", self.bus_vn_kv, (None,), positive=True)
@@ -202,6 +210,7 @@ class Grid(ToDict):
         slacks = [slack, *extra.tolist()]
         if len(set(slacks)) < len(slacks):
             raise ValueError(f"slack_bus and extra_slack_bus must name distinct buses, got {slacks}")
+        values.update(self._pv_generators(n, slacks))
         values.update(
             switch_bus_a=sw_a,
             switch_bus_b=sw_b,
@@ -309,6 +318,28 @@ class Grid(ToDict):
             "trafo_shift_degree": _filled("trafo_shift_degree", self.trafo_shift_degree, np.zeros(nt)),
         }
 
+    def _pv_generators(self, n: int, slacks: list[int]) -> dict[str, Any]:
+        bus = index_array("pv_bus", [] if self.pv_bus is None else self.pv_bus, n)
+        twice = np.flatnonzero(np.isin(bus, slacks) | (np.bincount(bus, minlength=n)[bus] > 1))
+        if twice.size:
+            k = int(twice[0])
+            raise ValueError(
+                f"pv_bus[{k}]={bus[k]}: a voltage-controlled generator needs a bus of its own, not a slack's"
+            )
+        unlimited = np.full(bus.shape, MAX_GRID_VALUE)
+        low = _filled("pv_min_q_kvar", self.pv_min_q_kvar, -unlimited)
+        high = _filled("pv_max_q_kvar", self.pv_max_q_kvar, unlimited)
+        if (low > high).any():
+            k = int(np.flatnonzero(low > high)[0])
+            raise ValueError(f"pv_min_q_kvar[{k}]={low[k]} exceeds pv_max_q_kvar[{k}]={high[k]}")
+        return {
+            "pv_bus": bus,
+            "pv_p_kw": _filled("pv_p_kw", self.pv_p_kw, np.zeros(bus.shape)),
+            "pv_vm_pu": _filled("pv_vm_pu", self.pv_vm_pu, np.ones(bus.shape), positive=True),
+            "pv_min_q_kvar": low,
+            "pv_max_q_kvar": high,
+        }
+
     def _impedances(self, n: int) -> dict[str, Any]:
         frm = index_array("impedance_from_bus", [] if self.impedance_from_bus is None else self.impedance_from_bus, n)
         ni = frm.shape[0]
@@ -387,6 +418,7 @@ class Grid(ToDict):
             f"{f'{self.num_impedances} impedances, ' if self.num_impedances else ''}"
             f"{self.switch_bus_a.shape[0]} closed switches, {self.num_loads} loads, {self.num_gens} generators, "
             f"{f'{self.shunt_bus.size} shunts, ' if self.shunt_bus.size else ''}"
+            f"{f'{self.pv_bus.size} voltage-controlled generators, ' if self.pv_bus.size else ''}"
             f"{slacks}{f', {self.num_loops} loops' if self.num_loops else ''})"
         )
 
@@ -507,30 +539,43 @@ def _tree(
     return order, parent, via, leaf, into
 
 
+def _tree_response(
+    parent: npt.NDArray[np.int32],
+    hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray],
+    j_src: ComplexArray,
+) -> ComplexArray:
+    """The tree's voltage response ``(positions, m)`` to m columns of currents drawn at its positions
+    ``j_src`` ``(positions, m)``, with the source at zero volts and no loads, by exact elimination
+    towards the source (each subtree's admittance and current as seen from its parent) (pu)."""
+    a, b, c, d = hybrid
+    n = parent.size
+    y_sub = np.zeros(n, complex)  # admittance each position draws per volt of its own voltage
+    j_src = j_src.copy()  # and its fixed current per unit column current
+    den = np.ones(n, complex)
+    for i in range(n - 1, 0, -1):
+        den[i] = 1.0 - d[i] * y_sub[i]
+        y_sub[parent[i]] += a[i] + b[i] * c[i] * y_sub[i] / den[i]
+        j_src[parent[i]] += b[i] / den[i] * j_src[i]
+    v = np.zeros(j_src.shape, complex)
+    for i in range(1, n):
+        v[i] = (c[i] * v[parent[i]] + d[i] * j_src[i]) / den[i]
+    return v
+
+
 def _loop_response(
     parent: npt.NDArray[np.int32],
     hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray],
     leaf: npt.NDArray[np.int32],
     into: npt.NDArray[np.int32],
 ) -> tuple[ComplexArray, ComplexArray]:
-    """The tree's voltage response to the breakpoint currents (drawn at leaf k, given back at bus k)
-    with the source at zero volts, by exact elimination towards the source (each subtree's
-    admittance and current as seen from its parent): ``dV[i, k] = dV_i / dI_k`` per position and the
-    loop impedance matrix ``Z[j, k] = -d(V_leaf_j - V_into_j) / dI_k`` (pu)."""
-    a, b, c, d = hybrid
-    n, m = parent.size, leaf.size
-    y_sub = np.zeros(n, complex)  # admittance each position draws per volt of its own voltage
-    j_src = np.zeros((n, m), complex)  # and its fixed current per unit breakpoint current
+    """The tree's voltage response to the breakpoint currents (drawn at leaf k, given back at bus k):
+    ``dV[i, k] = dV_i / dI_k`` per position and the loop impedance matrix
+    ``Z[j, k] = -d(V_leaf_j - V_into_j) / dI_k`` (pu)."""
+    m = leaf.size
+    j_src = np.zeros((parent.size, m), complex)
     j_src[leaf, np.arange(m)] += 1.0
     j_src[into, np.arange(m)] -= 1.0
-    den = np.ones(n, complex)
-    for i in range(n - 1, 0, -1):
-        den[i] = 1.0 - d[i] * y_sub[i]
-        y_sub[parent[i]] += a[i] + b[i] * c[i] * y_sub[i] / den[i]
-        j_src[parent[i]] += b[i] / den[i] * j_src[i]
-    v = np.zeros((n, m), complex)
-    for i in range(1, n):
-        v[i] = (c[i] * v[parent[i]] + d[i] * j_src[i]) / den[i]
+    v = _tree_response(parent, hybrid, j_src)
     return v, np.asarray(v[into] - v[leaf], dtype=np.complex128)
 
 
@@ -689,7 +734,7 @@ class PerUnitModel:
             rate_to=rate_to,
             v_slack=v_slack,
             load_pos=position[grid.load_bus],
-            gen_pos=position[grid.gen_bus],
+            gen_pos=position[np.concatenate([grid.gen_bus, grid.pv_bus])],
             feeder=feeder,
             breakpoint_leaf=bp_leaf,
             breakpoint_bus=bp_bus,
@@ -697,6 +742,22 @@ class PerUnitModel:
             num_sources=n_src,
             shunt_y=y_bus,
         )
+
+    def injection_response(self, buses: npt.NDArray[np.int32]) -> ComplexArray:
+        """``Z[i, j] = dV_i / dJ_j`` (pu) between the given buses: the voltage change at bus i per
+        unit current drawn at bus j, slacks held, loops closed, around no load (the linear grid)."""
+        position = np.full(self.position_bus.max() + 1, -1)
+        position[self.position_bus] = np.arange(self.position_bus.size)
+        pos = position[buses]
+        j_src = np.zeros((self.position_bus.size, pos.size), complex)
+        j_src[pos, np.arange(pos.size)] = 1.0
+        v = _tree_response(self.position_parent, self.hybrid, j_src)
+        if self.breakpoint_leaf.size:  # breakpoint currents that close the loops again
+            mismatch = v[self.breakpoint_leaf] - v[self.breakpoint_bus]
+            v = v + _loop_response(self.position_parent, self.hybrid, self.breakpoint_leaf, self.breakpoint_bus)[
+                0
+            ] @ np.linalg.solve(self.loop_impedance, mismatch)
+        return np.asarray(v[pos], dtype=np.complex128)
 
     @property
     def num_branches(self) -> int:

@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartopt.energy.grid import BASE_KVA, Grid
+from smartopt.energy.grid import BASE_KVA, MAX_GRID_VALUE, Grid
 
 _UNSUPPORTED = {
-    "gen": "voltage-controlled generators (PV buses) are not supported; an sgen with fixed P and Q is",
     "xward": "extended wards (an internal PV bus behind an impedance) are not supported; a ward is",
     "trafo3w": "3-winding transformers are not supported",
     "dcline": "DC lines are not supported",
@@ -101,6 +100,26 @@ def _impedances(net: Any, pos: dict[int, int]) -> dict[str, npt.NDArray[Any]]:
     }
 
 
+def _pv_generators(net: Any, pos: dict[int, int], ext: Any) -> dict[str, npt.NDArray[Any]]:
+    """The Grid's voltage-controlled generator fields of the in-service ``gen`` rows: P (kW, times
+    scaling), voltage set point (pu) and Q limits (kvar; unlimited where pandapower's are NaN)."""
+    gen = _in_service(net.gen) if "gen" in net else net.load.iloc[:0]
+    if len(gen):
+        _refuse("gen", gen, gen["bus"].isin(ext["bus"]), "a generator at an ext_grid's bus is not supported")
+        _refuse("gen", gen, gen["bus"].duplicated(), "two in-service generators at one bus are not supported")
+        _refuse("gen", gen, _column(gen, "slack", 0.0) != 0, "slack generators are not supported; use an ext_grid")
+        if "reactive_capability_curve" in gen:
+            reason = "reactive capability curves are not supported (min_q_mvar/max_q_mvar are)"
+            _refuse("gen", gen, gen["reactive_capability_curve"].fillna(False).astype(bool), reason)
+    return {
+        "pv_bus": np.array([pos[int(b)] for b in gen["bus"]], dtype=np.int64),
+        "pv_p_kw": _column(gen, "p_mw", 0.0) * _column(gen, "scaling", 1.0) * 1000.0,
+        "pv_vm_pu": _column(gen, "vm_pu", 1.0),
+        "pv_min_q_kvar": np.maximum(_column(gen, "min_q_mvar", -np.inf) * 1000.0, -MAX_GRID_VALUE),
+        "pv_max_q_kvar": np.minimum(_column(gen, "max_q_mvar", np.inf) * 1000.0, MAX_GRID_VALUE),
+    }
+
+
 def grid_from_pandapower(net: Any) -> Grid:
     """The smartopt :class:`Grid` of a pandapower net.
 
@@ -113,9 +132,10 @@ def grid_from_pandapower(net: Any) -> Grid:
     storage (a generator feeding in ``-p_mw``), shunts (``p_mw``/``q_mvar`` times ``step`` at
     ``vn_kv``), wards (constant power ``ps_mw``/``qs_mvar`` as loads after the net's loads, constant
     impedance ``pz_mw``/``qz_mvar`` as shunts), series impedances (``impedance``, without shunt
-    parts), and switches (closed bus-bus switches become ties; open line switches cut the line at
-    that end). Raises ``ValueError`` naming the table, index and reason for what it cannot represent
-    exactly (PV generators, extended wards, 3-winding transformers, ZIP loads, ...; see ``_UNSUPPORTED``).
+    parts), voltage-controlled generators (``gen``: P times scaling, ``vm_pu``, Q limits), and
+    switches (closed bus-bus switches become ties; open line switches cut the line at that end).
+    Raises ``ValueError`` naming the table, index and reason for what it cannot represent exactly
+    (extended wards, 3-winding transformers, ZIP loads, ...; see ``_UNSUPPORTED``).
     """
     for table, reason in _UNSUPPORTED.items():
         if table in net and len(net[table]):
@@ -206,6 +226,7 @@ def grid_from_pandapower(net: Any) -> Grid:
     ward = _in_service(net.ward) if "ward" in net else net.load.iloc[:0]
     shunt_bus, shunt_p, shunt_q = _shunts(net, pos, vn, ward)
     impedance = _impedances(net, pos)
+    pv = _pv_generators(net, pos, ext)
     load_p, load_q = powers(load, 1.0)
     sgen_p, sgen_q = powers(sgen, 1.0)
     sto_p, sto_q = powers(storage, -1.0)
@@ -249,6 +270,7 @@ def grid_from_pandapower(net: Any) -> Grid:
         shunt_p_kw=shunt_p,
         shunt_q_kvar=shunt_q,
         **impedance,
+        **pv,
     )
 
 
@@ -328,6 +350,15 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
         pp.create_load(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
     for bus, p, q in zip(grid.gen_bus, grid.gen_p_kw, grid.gen_q_kvar, strict=True):
         pp.create_sgen(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    for k in range(grid.pv_bus.size):
+        pp.create_gen(
+            net,
+            int(grid.pv_bus[k]),
+            p_mw=float(grid.pv_p_kw[k]) / 1000.0,
+            vm_pu=float(grid.pv_vm_pu[k]),
+            min_q_mvar=float(grid.pv_min_q_kvar[k]) / 1000.0,
+            max_q_mvar=float(grid.pv_max_q_kvar[k]) / 1000.0,
+        )
     for bus, p, q in zip(grid.shunt_bus, grid.shunt_p_kw, grid.shunt_q_kvar, strict=True):
         pp.create_shunt(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
     for k in range(grid.num_impedances):
