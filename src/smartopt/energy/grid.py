@@ -611,6 +611,7 @@ class PerUnitModel:
     """Voltage at position 0 (pu): the slack's, or 1 at the virtual source."""
     load_pos: npt.NDArray[np.int32]
     gen_pos: npt.NDArray[np.int32]
+    """Position of each generator, then of each voltage-controlled generator (``pv_bus``)."""
     feeder: _power_flow.Feeder
     breakpoint_leaf: npt.NDArray[np.int32]
     """Position of each loop's breakpoint leaf (the cut branch's far end); empty on a radial grid."""
