@@ -33,7 +33,17 @@ def runpp(net: Any) -> None:
 
 
 def _losses_mw(net: Any) -> float:
-    return float(sum(net[f"res_{table}"].pl_mw.sum() for table in ("line", "trafo", "impedance") if len(net[table])))
+    """pandapower's branch losses, with the extended wards' internal impedances (from its bus and
+    internal voltages)."""
+    losses = sum(net[f"res_{table}"].pl_mw.sum() for table in ("line", "trafo", "impedance") if len(net[table]))
+    if len(net.xward):
+        res, xw = net.res_xward, net.xward
+        vn = net.bus.vn_kv[xw.bus].to_numpy()
+        outer = net.res_bus.vm_pu[xw.bus].to_numpy() * np.exp(1j * np.deg2rad(net.res_bus.va_degree[xw.bus].to_numpy()))
+        inner = res.vm_internal_pu.to_numpy() * np.exp(1j * np.deg2rad(res.va_internal_degree.to_numpy()))
+        z_pu = (xw.r_ohm.to_numpy() + 1j * xw.x_ohm.to_numpy()) / vn**2  # on 1 MVA
+        losses += float(np.sum(np.abs((inner - outer) / z_pu) ** 2 * xw.r_ohm.to_numpy() / vn**2))
+    return float(losses)
 
 
 def assert_matches(net: Any, result: PowerFlowResult, t: int = 0) -> None:

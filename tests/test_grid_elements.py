@@ -89,6 +89,25 @@ def test_q_limits_hold_a_generator_at_its_limit_as_pandapower_does(limit_mvar: f
     assert result.vm_pu[0, grid.pv_bus[0]] < 1.03
 
 
+def test_extended_wards_match_pandapower() -> None:
+    """Two extended wards (constant power and impedance parts, an internal 1.01 / 1.0 pu source
+    behind 0.5 + j4 and j6 ohm) on CIGRE MV: voltages, slack power, and each ward's internal Q."""
+    net = quiet(lambda: pn.create_cigre_network_mv(with_der="all"))
+    pp.create_xward(net, 7, ps_mw=0.3, qs_mvar=0.1, pz_mw=0.05, qz_mvar=-0.1, r_ohm=0.5, x_ohm=4.0, vm_pu=1.01)
+    pp.create_xward(net, 11, ps_mw=-0.2, qs_mvar=0.0, pz_mw=0.0, qz_mvar=0.0, r_ohm=0.0, x_ohm=6.0, vm_pu=1.0)
+    grid = matches_pandapower(net)
+    assert grid.bus_name[-2:].tolist() == ["xward 0 internal bus", "xward 1 internal bus"]
+    result = power_flow(grid)
+    np.testing.assert_allclose(result.vm_pu[0, -2:], [1.01, 1.0], atol=1e-9)
+    internal = net.res_xward.vm_internal_pu.to_numpy()
+    np.testing.assert_allclose(result.vm_pu[0, -2:], internal, atol=1e-9)
+
+
+def test_example_multivoltage_is_refused_naming_its_3_winding_transformer() -> None:
+    with pytest.raises(ValueError, match=r"^trafo3w 0: 3-winding transformers are not supported \(this row is in"):
+        grid_from_pandapower(quiet(pn.example_multivoltage))
+
+
 def test_generators_on_a_meshed_grid_with_two_slacks_and_a_batch() -> None:
     """CIGRE MV meshed with two slacks, shunts and two generators holding 1.02 and 1.0 pu; a batch of
     40 load snapshots equals the snapshots solved one by one, and snapshot 7 equals pandapower."""

@@ -11,7 +11,6 @@ import numpy.typing as npt
 from smartopt.energy.grid import BASE_KVA, MAX_GRID_VALUE, Grid
 
 _UNSUPPORTED = {
-    "xward": "extended wards (an internal PV bus behind an impedance) are not supported; a ward is",
     "trafo3w": "3-winding transformers are not supported",
     "dcline": "DC lines are not supported",
     "motor": "motors are not supported; a load with their P and Q is",
@@ -120,6 +119,37 @@ def _pv_generators(net: Any, pos: dict[int, int], ext: Any) -> dict[str, npt.NDA
     }
 
 
+def _with_xwards(
+    xward: Any,
+    pos: dict[int, int],
+    vn: npt.NDArray[np.float64],
+    names: list[str],
+    impedance: dict[str, npt.NDArray[Any]],
+    pv: dict[str, npt.NDArray[Any]],
+) -> tuple[npt.NDArray[np.float64], list[str], dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
+    """Bus voltages, names, impedances and voltage-controlled generators with each extended ward's
+    internal bus (appended after the others) behind its impedance (``r_ohm + j x_ohm``), holding
+    ``vm_pu`` with P = 0 and unlimited Q, as pandapower models it (its ``ps``/``pz`` parts are a ward's)."""
+    r_ohm, x_ohm = _column(xward, "r_ohm", 0.0), _column(xward, "x_ohm", 0.0)
+    _refuse(
+        "xward", xward, (r_ohm == 0) & (x_ohm == 0), "a zero internal impedance (r_ohm = x_ohm = 0) is not supported"
+    )
+    bus = np.array([pos[int(b)] for b in xward["bus"]], dtype=np.int64)
+    aux = np.arange(vn.size, vn.size + bus.size)
+    z_base = vn[bus] ** 2 / (BASE_KVA / 1000.0)
+    r, x = r_ohm / z_base, x_ohm / z_base
+    more_impedance = {"from_bus": bus, "to_bus": aux, "r_pu": r, "x_pu": x, "rtf_pu": r, "xtf_pu": x}
+    unlimited = np.full(bus.size, MAX_GRID_VALUE)
+    more_pv = {"bus": aux, "p_kw": 0.0 * r, "vm_pu": _column(xward, "vm_pu", 1.0), "min_q_kvar": -unlimited}
+    more_pv["max_q_kvar"] = unlimited
+    return (
+        np.concatenate([vn, vn[bus]]),
+        [*names, *(f"xward {i} internal bus" for i in xward.index)],
+        {k: np.concatenate([v, more_impedance[k.removeprefix("impedance_")]]) for k, v in impedance.items()},
+        {k: np.concatenate([v, more_pv[k.removeprefix("pv_")]]) for k, v in pv.items()},
+    )
+
+
 def grid_from_pandapower(net: Any) -> Grid:
     """The smartopt :class:`Grid` of a pandapower net.
 
@@ -130,13 +160,17 @@ def grid_from_pandapower(net: Any) -> Grid:
     changers, phase shift), the in-service ext_grids (the first is ``slack_bus``, the others
     ``extra_slack_bus``), loads and sgens (P, Q times scaling),
     storage (a generator feeding in ``-p_mw``), shunts (``p_mw``/``q_mvar`` times ``step`` at
-    ``vn_kv``), wards (constant power ``ps_mw``/``qs_mvar`` as loads after the net's loads, constant
-    impedance ``pz_mw``/``qz_mvar`` as shunts), series impedances (``impedance``, without shunt
+    ``vn_kv``), wards and extended wards (constant power ``ps_mw``/``qs_mvar`` as loads after the net's
+    loads, constant impedance ``pz_mw``/``qz_mvar`` as shunts; an extended ward's voltage source as a
+    voltage-controlled generator on an extra bus behind its impedance, after the open line ends),
+    series impedances (``impedance``, without shunt
     parts), voltage-controlled generators (``gen``: P times scaling, ``vm_pu``, Q limits), and
     switches (closed bus-bus switches become ties; open line switches cut the line at that end).
     Raises ``ValueError`` naming the table, index and reason for what it cannot represent exactly
-    (extended wards, 3-winding transformers, ZIP loads, ...; see ``_UNSUPPORTED``).
+    (3-winding transformers, ZIP loads, ...; see ``_UNSUPPORTED``).
     """
+    import pandas as pd
+
     for table, reason in _UNSUPPORTED.items():
         if table in net and len(net[table]):
             _refuse(table, net[table], net[table]["in_service"].astype(bool), f"{reason} (this row is in service)")
@@ -223,10 +257,12 @@ def grid_from_pandapower(net: Any) -> Grid:
         scale = _column(table, "scaling", 1.0) * 1000.0 * sign
         return table["p_mw"].to_numpy(dtype=float) * scale, table["q_mvar"].to_numpy(dtype=float) * scale
 
-    ward = _in_service(net.ward) if "ward" in net else net.load.iloc[:0]
+    wards = [_in_service(net[table]) for table in ("ward", "xward") if table in net]
+    ward = pd.concat([w[["bus", "ps_mw", "qs_mvar", "pz_mw", "qz_mvar"]] for w in wards]) if wards else load.iloc[:0]
     shunt_bus, shunt_p, shunt_q = _shunts(net, pos, vn, ward)
-    impedance = _impedances(net, pos)
-    pv = _pv_generators(net, pos, ext)
+    impedance, pv = _impedances(net, pos), _pv_generators(net, pos, ext)
+    if "xward" in net and len(_in_service(net.xward)):
+        vn, names, impedance, pv = _with_xwards(_in_service(net.xward), pos, vn, names, impedance, pv)
     load_p, load_q = powers(load, 1.0)
     sgen_p, sgen_q = powers(sgen, 1.0)
     sto_p, sto_q = powers(storage, -1.0)
@@ -278,7 +314,7 @@ def simbench_profiles(net: Any) -> dict[str, npt.NDArray[np.float64]]:
     """SimBench's year of quarter-hour profiles (35,136 snapshots) of a SimBench net, in the order of
     ``grid_from_pandapower(net)``'s loads and generators, keyed by :func:`power_flow`'s arguments:
     ``power_flow(grid, **simbench_profiles(net))`` runs the year. ``p_kw``/``q_kvar``: load demand
-    ``(T, n_load)`` (wards' constant power after the loads, constant); ``gen_p_kw``/``gen_q_kvar``:
+    ``(T, n_load)`` (wards' and extended wards' constant power after the loads, constant); ``gen_p_kw``/``gen_q_kvar``:
     sgens, then storage feeding in minus its charging power ``(T, n_gen)``; Q of sgens and storage
     stays at the net's value (SimBench has no Q profiles for them). Needs the simbench package."""
     import simbench
@@ -294,9 +330,14 @@ def simbench_profiles(net: Any) -> dict[str, npt.NDArray[np.float64]]:
             values = np.broadcast_to(rows[column].to_numpy(dtype=float), (n_t, len(rows)))
         return np.asarray(sign * 1000.0 * values)
 
+    loads = ("load", "ward", "xward")
     return {
-        "p_kw": np.ascontiguousarray(np.hstack([year("load", "p_mw"), year("ward", "ps_mw")])),
-        "q_kvar": np.ascontiguousarray(np.hstack([year("load", "q_mvar"), year("ward", "qs_mvar")])),
+        "p_kw": np.ascontiguousarray(
+            np.hstack([year(table, "p_mw" if table == "load" else "ps_mw") for table in loads])
+        ),
+        "q_kvar": np.ascontiguousarray(
+            np.hstack([year(table, "q_mvar" if table == "load" else "qs_mvar") for table in loads])
+        ),
         "gen_p_kw": np.ascontiguousarray(np.hstack([year("sgen", "p_mw"), year("storage", "p_mw", -1.0)])),
         "gen_q_kvar": np.ascontiguousarray(np.hstack([year("sgen", "q_mvar"), year("storage", "q_mvar", -1.0)])),
     }
