@@ -754,15 +754,13 @@ class PerUnitModel:
         j_src[pos, np.arange(pos.size)] = 1.0
         v = _tree_response(self.position_parent, self.hybrid, j_src)
         if self.breakpoint_leaf.size:  # breakpoint currents that close the loops again
-            mismatch = v[self.breakpoint_leaf] - v[self.breakpoint_bus]
-            v = v + _loop_response(self.position_parent, self.hybrid, self.breakpoint_leaf, self.breakpoint_bus)[
-                0
-            ] @ np.linalg.solve(self.loop_impedance, mismatch)
+            dv, _ = _loop_response(self.position_parent, self.hybrid, self.breakpoint_leaf, self.breakpoint_bus)
+            v = v + dv @ np.linalg.solve(self.loop_impedance, v[self.breakpoint_leaf] - v[self.breakpoint_bus])
         return np.asarray(v[pos], dtype=np.complex128)
 
     @property
     def num_branches(self) -> int:
-        """Lines, transformers and closed switches (source branches not counted)."""
+        """Lines, transformers, impedances and closed switches (source branches not counted)."""
         return int(self.branch_from.size)
 
     def bus_representative(self) -> npt.NDArray[np.int64]:
