@@ -154,8 +154,19 @@ def test_year_of_quarter_hours(benchmark, scale: str, name: str, tool: str) -> N
         np.testing.assert_allclose(vm, reference.vm_pu[:n, :nb], rtol=0, atol=1e-6)
 
 
-LV_MV = ["LV-rural1", "LV-rural2", "LV-rural3", "LV-semiurb4", "LV-semiurb5", "LV-urban6", "MV-rural", "MV-semiurb"]
-SIMBENCH = [f"1-{grid}--0-sw" for grid in [*LV_MV, "MV-urban", "MV-comm"]]
+SIMBENCH_GRIDS = (
+    "LV-rural1",
+    "LV-rural2",
+    "LV-rural3",
+    "LV-semiurb4",
+    "LV-semiurb5",
+    "LV-urban6",
+    "MV-rural",
+    "MV-semiurb",
+    "MV-urban",
+    "MV-comm",
+)
+SIMBENCH = [f"1-{grid}--0-sw" for grid in SIMBENCH_GRIDS]
 SIMBENCH_SMOKE = ("1-LV-rural1--0-sw", "1-MV-comm--0-sw")
 SIMBENCH_TOOLS = [
     "smartopt-cpp-1-thread",

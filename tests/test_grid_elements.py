@@ -145,10 +145,13 @@ def test_numba_backend_and_batches_agree_with_shunts() -> None:
     np.testing.assert_allclose(power_flow(grid, p[7]).v_pu[0], cpp.v_pu[7], rtol=0, atol=1e-8)
 
 
-def test_shunts_and_impedances_round_trip_through_pandapower_and_to_dict() -> None:
-    grid = grid_from_pandapower(cigre_mv_with_elements("two slacks"))
+def test_the_new_elements_round_trip_through_pandapower_and_to_dict() -> None:
+    net = cigre_mv_with_elements("two slacks")
+    pp.create_gen(net, 6, p_mw=1.5, vm_pu=1.02, min_q_mvar=-1.0, max_q_mvar=2.0)
+    grid = grid_from_pandapower(net)
     again = grid_from_pandapower(grid_to_pandapower(grid))
-    for name in ("shunt_bus", "shunt_p_kw", "shunt_q_kvar", "impedance_r_pu", "impedance_xtf_pu", "load_p_kw"):
+    names = ("shunt_bus", "shunt_p_kw", "shunt_q_kvar", "impedance_r_pu", "impedance_xtf_pu", "load_p_kw")
+    for name in (*names, "pv_bus", "pv_p_kw", "pv_vm_pu", "pv_min_q_kvar", "pv_max_q_kvar"):
         np.testing.assert_allclose(getattr(again, name), getattr(grid, name), rtol=1e-12)
     np.testing.assert_allclose(power_flow(again).v_pu, power_flow(Grid.from_dict(grid.to_dict())).v_pu, atol=1e-12)
     assert "1 impedances" in repr(grid) and "5 shunts" in repr(grid)
@@ -277,3 +280,10 @@ def test_random_grids_with_the_new_elements_match_pandapower(
     grid = matches_pandapower(net)
     if generators:
         assert_generators_match(net, power_flow(grid))
+
+
+def test_the_numba_backend_holds_the_generators_voltages_too() -> None:
+    grid = grid_from_pandapower(quiet(pn.example_simple))
+    cpp, numba = power_flow(grid), power_flow(grid, backend="numba")
+    np.testing.assert_allclose(numba.v_pu, cpp.v_pu, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(numba.pv_q_kvar, cpp.pv_q_kvar, rtol=1e-6)
