@@ -744,7 +744,7 @@ class PerUnitModel:
             shunt_y=y_bus,
         )
 
-    def injection_response(self, buses: npt.NDArray[np.int32]) -> ComplexArray:
+    def injection_response(self, buses: IntArray) -> ComplexArray:
         """``Z[i, j] = dV_i / dJ_j`` (pu) between the given buses: the voltage change at bus i per
         unit current drawn at bus j, slacks held, loops closed, around no load (the linear grid)."""
         position = np.full(self.position_bus.max() + 1, -1)
