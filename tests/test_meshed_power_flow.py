@@ -1,14 +1,11 @@
 """The power flow on weakly meshed grids (loops, several slacks) against pandapower's Newton-Raphson,
 and the compensation method's own contracts.
 
-Tolerances as in ``test_power_flow.py``: bus voltage 1e-6 pu (the issue's acceptance), angles 1e-5
-degrees, losses and slack powers 1e-6 relative (1e-5 kW absolute near zero), line currents 1e-6
-relative; both solvers converge far tighter (measured: below 1e-12 pu, docs/meshed_power_flow.md).
+Tolerances in ``pandapower_checks.py``; SimBench's grids over their year are in ``test_simbench.py``.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
@@ -19,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pandapower_checks import matches_pandapower, quiet
 from smartopt._core import _power_flow
 from smartopt.app.district import District
 from smartopt.energy import (
@@ -35,46 +33,6 @@ from smartopt.energy.power_flow import PowerFlowResult
 
 pp = pytest.importorskip("pandapower", reason="pandapower (test extra) is the reference power flow")
 pn = pytest.importorskip("pandapower.networks")
-
-VM_TOL, VA_TOL_DEG, RTOL, POWER_ATOL_KW = 1e-6, 1e-5, 1e-6, 1e-5
-SIMBENCH_GRIDS = ["1-MV-rural--0-sw", "1-MV-semiurb--0-sw", "1-MV-comm--0-sw"]
-SIMBENCH_SNAPSHOTS = [0, 4 * 24 * 40 + 50, 4 * 24 * 180 + 52, 4 * 24 * 300 + 70]  # quarter hours of the year
-
-
-def quiet(make: Callable[[], Any]) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return make()
-
-
-def runpp(net: Any) -> None:
-    quiet(lambda: pp.runpp(net, tolerance_mva=1e-10, calculate_voltage_angles=True, numba=False))
-
-
-def assert_matches(net: Any, result: PowerFlowResult, t: int = 0) -> None:
-    """Voltages, losses, each slack's power and line currents of snapshot ``t`` equal pandapower's."""
-    nb = len(net.bus)
-    np.testing.assert_allclose(result.vm_pu[t, :nb], net.res_bus.vm_pu.to_numpy(), rtol=0, atol=VM_TOL)
-    np.testing.assert_allclose(result.va_degree[t, :nb], net.res_bus.va_degree.to_numpy(), rtol=0, atol=VA_TOL_DEG)
-    pp_losses = 1000.0 * float(net.res_line.pl_mw.sum() + (net.res_trafo.pl_mw.sum() if len(net.trafo) else 0.0))
-    assert result.losses_kw[t] == pytest.approx(pp_losses, rel=RTOL, abs=POWER_ATOL_KW)
-    ext = net.res_ext_grid[net.ext_grid.in_service.to_numpy()]
-    np.testing.assert_allclose(result.slacks_kva[t].real, 1000.0 * ext.p_mw, rtol=RTOL, atol=POWER_ATOL_KW)
-    np.testing.assert_allclose(result.slacks_kva[t].imag, 1000.0 * ext.q_mvar, rtol=RTOL, atol=POWER_ATOL_KW)
-    assert result.slack_kva[t] == pytest.approx(result.slacks_kva[t].sum(), rel=1e-12, abs=1e-9)
-    lines = net.res_line[net.line.in_service.to_numpy()]
-    np.testing.assert_allclose(result.line_i_ka[t], lines.i_ka, rtol=RTOL, atol=1e-9)
-
-
-def matches_pandapower(net: Any) -> Grid:
-    """Converts ``net``, solves it with smartopt and with pandapower's Newton-Raphson, checks
-    that they agree (:func:`assert_matches`) and returns the smartopt grid."""
-    grid = grid_from_pandapower(net)
-    result = power_flow(grid)
-    assert result.converged.all()
-    runpp(net)
-    assert_matches(net, result)
-    return grid
 
 
 def ring_with_two_slacks() -> Any:
@@ -200,30 +158,7 @@ def test_numba_backend_refuses_meshed_grids() -> None:
         power_flow(grid, backend="numba")
 
 
-# -- SimBench and pandapower's mv_oberrhein ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("code", SIMBENCH_GRIDS)
-def test_simbench_meshed_mv_grids_match_pandapower_over_their_profiles(code: str) -> None:
-    sb = pytest.importorskip("simbench", reason="simbench (test extra) provides the SimBench grids")
-    net = quiet(lambda: sb.get_simbench_net(code))
-    grid = grid_from_pandapower(net)
-    assert grid.num_loops >= 1  # two HV/MV transformers in parallel behind closed bus couplers
-    profiles = quiet(lambda: sb.get_absolute_values(net, profiles_instead_of_study_cases=True))
-    load, sgen = net.load.in_service.to_numpy(), net.sgen.in_service.to_numpy()
-
-    def kw(element: str, column: str, keep: Any) -> Any:
-        return 1000.0 * profiles[(element, column)].to_numpy()[SIMBENCH_SNAPSHOTS][:, keep]
-
-    p, q, gen_p = kw("load", "p_mw", load), kw("load", "q_mvar", load), kw("sgen", "p_mw", sgen)
-    gen_q = np.broadcast_to(1000.0 * net.sgen.q_mvar.to_numpy()[sgen], gen_p.shape)
-    result = power_flow(grid, p, q, gen_p_kw=gen_p, gen_q_kvar=gen_q)
-    assert result.converged.all()
-    for t in range(len(SIMBENCH_SNAPSHOTS)):
-        net.load.loc[load, "p_mw"], net.load.loc[load, "q_mvar"] = p[t] / 1000.0, q[t] / 1000.0
-        net.sgen.loc[sgen, "p_mw"] = gen_p[t] / 1000.0
-        runpp(net)
-        assert_matches(net, result, t)
+# -- pandapower's mv_oberrhein ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("close_ties", [False, True])
@@ -345,6 +280,9 @@ def test_plan_day_keeps_a_meshed_grid_within_its_limits(district: District) -> N
         line_b_us_per_km=more("line_b_us_per_km", 0.0),
         line_length_km=more("line_length_km", 1.0),
         line_max_i_ka=more("line_max_i_ka", 0.3),
+        line_r0_ohm_per_km=more("line_r0_ohm_per_km", 0.8),
+        line_x0_ohm_per_km=more("line_x0_ohm_per_km", 0.3),
+        line_b0_us_per_km=more("line_b0_us_per_km", 0.0),
     )
     assert meshed.num_loops == 1
     plan = plan_day(replace(day, grid=meshed))
@@ -408,10 +346,15 @@ def test_strongly_meshed_grids_are_refused_before_the_dense_loop_matrices(monkey
     ("change", "match"),
     [
         (
-            lambda net: pp.create_gen(net, 3, p_mw=0.1, vm_pu=1.0),
-            r"^gen 0: pandapower element table 'gen' is not supported \(this row is in service\)$",
+            lambda net: pp.create_gen(net, 0, p_mw=0.1, vm_pu=1.0),
+            r"^gen 0: a generator at an ext_grid's bus is not supported$",
         ),
-        (lambda net: pp.create_shunt(net, 4, q_mvar=0.1), r"^shunt 0: pandapower element table 'shunt' is not"),
+        (lambda net: pp.create_xward(net, 4, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0), r"^xward 0: a zero internal imp"),
+        (lambda net: pp.create_transformer3w(net, 0, 2, 3, "63/25/38 MVA 110/20/10 kV"), r"^trafo3w 0: 3-winding"),
+        (
+            lambda net: pp.create_impedance(net, 2, 3, 0.01, 0.02, 1.0, bf_pu=0.01),
+            r"^impedance 0: shunt parts \(bf_pu\) are not supported$",
+        ),
         (lambda net: net.trafo.__setitem__("df", [1.0, 0.9]), r"^trafo 1: derating factors \(df\) other than 1"),
         (lambda net: net.line.__setitem__("g_us_per_km", [0.0] * 10 + [1.0]), r"^line 10: shunt conductance"),
         (

@@ -289,8 +289,8 @@ def test_power_flow_input_errors(kwargs: dict[str, Any], error: type[Exception],
 
 def test_from_pandapower_rejects_what_it_cannot_represent() -> None:
     net = make_net("case33bw")
-    pp.create_gen(net, 5, p_mw=0.1, vm_pu=1.0)
-    with pytest.raises(ValueError, match="element table 'gen' is not supported"):
+    pp.create_motor(net, 5, pn_mech_mw=0.1, cos_phi=0.9)
+    with pytest.raises(ValueError, match=r"^motor 0: motors are not supported"):
         grid_from_pandapower(net)
     net = make_net("case33bw")
     net.load.loc[0, "const_z_p_percent"] = 50.0

@@ -7,7 +7,7 @@ from smartopt.energy.battery import Battery, BatteryResult, dispatch_battery
 from smartopt.energy.charging import ChargingPlanner, ChargingResult, schedule_charging
 from smartopt.energy.day_plan import DayPlan, plan_day
 from smartopt.energy.grid import Grid
-from smartopt.energy.pandapower_io import grid_from_pandapower, grid_to_pandapower
+from smartopt.energy.pandapower_io import grid_from_pandapower, grid_to_pandapower, simbench_profiles
 from smartopt.energy.phases import PhaseResult, balance_phases, phase_imbalance_kw
 from smartopt.energy.power_flow import (
     PowerFlowResult,
@@ -39,6 +39,7 @@ __all__ = [
     "plan_day",
     "power_flow",
     "schedule_charging",
+    "simbench_profiles",
     "unbalanced_power_flow",
     "voltage_sensitivities",
 ]

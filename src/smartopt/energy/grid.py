@@ -3,11 +3,13 @@ generators, and its per-unit two-port model, as the power-flow solvers see it (:
 
 Per-unit bases: 1 MVA for the whole grid and each bus's nominal voltage (the conventions of
 pandapower and MATPOWER, so results agree with theirs to round-off). Branches are numbered lines,
-then transformers, then closed switches. Each line or transformer is a two-port
+then transformers, then impedances, then closed switches. Each line, transformer or impedance is a two-port
 ``[I_from, I_to] = [[yff, yft], [ytf, ytt]] @ [V_from, V_to]``: lines are pi models; transformers
 are an ideal ratio ``N = tap * exp(j shift)`` on the HV side followed by a T model (half the
-leakage impedance on each side of the magnetising branch), as pandapower's default ``"t"`` model.
-Closed switches are ideal ties.
+leakage impedance on each side of the magnetising branch), as pandapower's default ``"t"`` model;
+impedances are series elements (pu, possibly non-reciprocal, as pandapower's ``impedance``).
+Closed switches are ideal ties. Shunts are constant admittances at their buses; the per-unit model
+folds each into the two-port that feeds its bus, so they cost the sweep nothing.
 
 A grid may be weakly meshed (parallel transformers, closed bus couplers and rings, several slacks):
 the per-unit model then spans a tree from a virtual source that feeds every slack through an ideal
@@ -127,6 +129,9 @@ class Grid(ToDict):
       in a T model, rated winding voltages (kV, default the buses'), an off-nominal tap ratio
       (pu of the tapped winding's rated voltage) on the ``"hv"`` or ``"lv"`` side and a phase
       shift (degrees, e.g. 150 for Dyn5).
+    - Impedances join two buses (of any voltage) in series: ``impedance_r_pu + j impedance_x_pu``
+      from the from bus to the to bus and ``impedance_rtf_pu + j impedance_xtf_pu`` back (default the
+      same), in pu of 1 MVA and the buses' nominal voltages (pandapower's ``impedance`` table).
     - Closed bus-bus switches tie two buses of the same voltage with zero impedance (open switches
       are left out); they may not close a loop on their own.
     - The slack bus holds ``slack_vm_pu`` at ``slack_va_degree``; further slacks (e.g. a second
@@ -143,6 +148,11 @@ class Grid(ToDict):
       ones), magnetising impedance (% of it, default 100) and its R/X (default 0), the HV side's
       share of the leakage (default 0.9), and the slack's short-circuit power (MVA), R/X, X0/X and
       R0/X0 (runpp_3ph's ext_grid ``s_sc_max_mva``, ``rx_max``, ``x0x_max``, ``r0x0_max``).
+    - Shunts (capacitor banks, reactors, the impedance part of a ward) are constant admittances,
+      given by the P (kW) and Q (kvar) they draw at 1 pu voltage (Q > 0 inductive, < 0 capacitive).
+    - Voltage-controlled generators (PV buses) feed in ``pv_p_kw`` and hold ``pv_vm_pu`` at their
+      bus with whatever Q that takes, within ``[pv_min_q_kvar, pv_max_q_kvar]`` when the power flow
+      is asked to enforce limits (default: none); one per bus, never at a slack or switch-tied to one.
     """
 
     bus_vn_kv: FloatArray
@@ -196,6 +206,20 @@ class Grid(ToDict):
     slack_r0x0: float = 0.1
     load_phase: npt.NDArray[np.str_] | None = None
     gen_phase: npt.NDArray[np.str_] | None = None
+    shunt_bus: IntArray = FILLED
+    shunt_p_kw: FloatArray = FILLED
+    shunt_q_kvar: FloatArray = FILLED
+    impedance_from_bus: IntArray = FILLED
+    impedance_to_bus: IntArray = FILLED
+    impedance_r_pu: FloatArray = FILLED
+    impedance_x_pu: FloatArray = FILLED
+    impedance_rtf_pu: FloatArray = FILLED
+    impedance_xtf_pu: FloatArray = FILLED
+    pv_bus: IntArray = FILLED
+    pv_p_kw: FloatArray = FILLED
+    pv_vm_pu: FloatArray = FILLED
+    pv_min_q_kvar: FloatArray = FILLED
+    pv_max_q_kvar: FloatArray = FILLED
 
     def __post_init__(self) -> None:
         vn = _quantity("bus_vn_kv", self.bus_vn_kv, (None,), positive=True)
@@ -205,6 +229,8 @@ class Grid(ToDict):
         values: dict[str, Any] = {"bus_vn_kv": vn}
         values.update(self._lines(vn))
         values.update(self._trafos(vn))
+        values.update(self._impedances(n))
+        shunt_bus = index_array("shunt_bus", [] if self.shunt_bus is None else self.shunt_bus, n)
         sw_a = index_array("switch_bus_a", [] if self.switch_bus_a is None else self.switch_bus_a, n)
         sw_b = index_array("switch_bus_b", [] if self.switch_bus_b is None else self.switch_bus_b, n, sw_a.shape)
         load_bus = index_array("load_bus", self.load_bus, n)
@@ -214,6 +240,7 @@ class Grid(ToDict):
         slacks = [slack, *extra.tolist()]
         if len(set(slacks)) < len(slacks):
             raise ValueError(f"slack_bus and extra_slack_bus must name distinct buses, got {slacks}")
+        values.update(self._pv_generators(n, slacks))
         values.update(
             switch_bus_a=sw_a,
             switch_bus_b=sw_b,
@@ -223,6 +250,9 @@ class Grid(ToDict):
             gen_bus=gen_bus,
             gen_p_kw=_filled("gen_p_kw", self.gen_p_kw, np.zeros(gen_bus.shape)),
             gen_q_kvar=_filled("gen_q_kvar", self.gen_q_kvar, np.zeros(gen_bus.shape)),
+            shunt_bus=shunt_bus,
+            shunt_p_kw=_filled("shunt_p_kw", self.shunt_p_kw, np.zeros(shunt_bus.shape)),
+            shunt_q_kvar=_filled("shunt_q_kvar", self.shunt_q_kvar, np.zeros(shunt_bus.shape)),
             slack_bus=slack,
             slack_vm_pu=float(_quantity("slack_vm_pu", [self.slack_vm_pu], None, positive=True)[0]),
             slack_va_degree=float(float_array("slack_va_degree", [self.slack_va_degree], max_abs=MAX_GRID_VALUE)[0]),
@@ -240,6 +270,7 @@ class Grid(ToDict):
             ("switch", sw_a, sw_b),
             ("line", values["line_from"], values["line_to"]),
             ("trafo", values["trafo_hv_bus"], values["trafo_lv_bus"]),
+            ("impedance", values["impedance_from_bus"], values["impedance_to_bus"]),
         ]
         ends = [
             (f"{kind} {k}", int(a), int(b))
@@ -382,6 +413,48 @@ class Grid(ToDict):
             out[name] = phase
         return out
 
+    def _pv_generators(self, n: int, slacks: list[int]) -> dict[str, Any]:
+        bus = index_array("pv_bus", [] if self.pv_bus is None else self.pv_bus, n)
+        twice = np.flatnonzero(np.isin(bus, slacks) | (np.bincount(bus, minlength=n)[bus] > 1))
+        if twice.size:
+            k = int(twice[0])
+            raise ValueError(
+                f"pv_bus[{k}]={bus[k]}: a voltage-controlled generator needs a bus of its own, not a slack's"
+            )
+        unlimited = np.full(bus.shape, MAX_GRID_VALUE)
+        low = _filled("pv_min_q_kvar", self.pv_min_q_kvar, -unlimited)
+        high = _filled("pv_max_q_kvar", self.pv_max_q_kvar, unlimited)
+        if (low > high).any():
+            k = int(np.flatnonzero(low > high)[0])
+            raise ValueError(f"pv_min_q_kvar[{k}]={low[k]} exceeds pv_max_q_kvar[{k}]={high[k]}")
+        return {
+            "pv_bus": bus,
+            "pv_p_kw": _filled("pv_p_kw", self.pv_p_kw, np.zeros(bus.shape)),
+            "pv_vm_pu": _filled("pv_vm_pu", self.pv_vm_pu, np.ones(bus.shape), positive=True),
+            "pv_min_q_kvar": low,
+            "pv_max_q_kvar": high,
+        }
+
+    def _impedances(self, n: int) -> dict[str, Any]:
+        frm = index_array("impedance_from_bus", [] if self.impedance_from_bus is None else self.impedance_from_bus, n)
+        ni = frm.shape[0]
+        to = index_array("impedance_to_bus", [] if self.impedance_to_bus is None else self.impedance_to_bus, n, (ni,))
+        out: dict[str, Any] = {"impedance_from_bus": frm, "impedance_to_bus": to}
+        for direction in ("", "tf"):
+            r_name, x_name = f"impedance_r{direction}_pu", f"impedance_x{direction}_pu"
+            r_value, x_value = getattr(self, r_name), getattr(self, x_name)
+            if direction:  # the to-from impedance defaults to the from-to one
+                r_value = out["impedance_r_pu"] if r_value is None else r_value
+                x_value = out["impedance_x_pu"] if x_value is None else x_value
+            r = _quantity(r_name, np.zeros(0) if r_value is None and not ni else r_value, (ni,))
+            x = _quantity(x_name, np.zeros(0) if x_value is None and not ni else x_value, (ni,))
+            zero = np.hypot(r, x) < MIN_GRID_VALUE
+            if zero.any():
+                k = int(np.flatnonzero(zero)[0])
+                raise ValueError(f"impedance {k} has zero impedance ({r_name} = {x_name} = 0); use a switch")
+            out[r_name], out[x_name] = r, x
+        return out
+
     @property
     def num_buses(self) -> int:
         return int(self.bus_vn_kv.shape[0])
@@ -408,9 +481,13 @@ class Grid(ToDict):
         return np.concatenate([[self.slack_bus], self.extra_slack_bus]).astype(np.int32)
 
     @property
+    def num_impedances(self) -> int:
+        return int(self.impedance_from_bus.shape[0])
+
+    @property
     def num_branches(self) -> int:
-        """Lines, transformers and closed switches."""
-        return self.num_lines + self.num_trafos + int(self.switch_bus_a.shape[0])
+        """Lines, transformers, impedances and closed switches."""
+        return self.num_lines + self.num_trafos + self.num_impedances + int(self.switch_bus_a.shape[0])
 
     @property
     def missing_three_phase_data(self) -> tuple[str, ...]:
@@ -450,7 +527,10 @@ class Grid(ToDict):
         )
         return (
             f"Grid({self.num_buses} buses ({levels}), {self.num_lines} lines, {self.num_trafos} transformers, "
+            f"{f'{self.num_impedances} impedances, ' if self.num_impedances else ''}"
             f"{self.switch_bus_a.shape[0]} closed switches, {self.num_loads} loads, {self.num_gens} generators, "
+            f"{f'{self.shunt_bus.size} shunts, ' if self.shunt_bus.size else ''}"
+            f"{f'{self.pv_bus.size} voltage-controlled generators, ' if self.pv_bus.size else ''}"
             f"{slacks}{f', {self.num_loops} loops' if self.num_loops else ''})"
         )
 
@@ -499,6 +579,32 @@ def _trafo_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray, ComplexArra
     den = za + zb + za * zb * y_m
     y11, y22, y12 = (1.0 + zb * y_m) / den, (1.0 + za * y_m) / den, -1.0 / den
     return y11 / np.abs(ratio) ** 2, y12 / np.conj(ratio), y12 / ratio, y22
+
+
+def _impedance_two_port(grid: Grid) -> tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]:
+    """yff, yft, ytf, ytt of each impedance (pu): ``-yft`` is the from-to series admittance, ``-ytf``
+    the to-from one (pandapower's non-reciprocal impedance)."""
+    y_ft = np.asarray(1.0 / (grid.impedance_r_pu + 1j * grid.impedance_x_pu), dtype=np.complex128)
+    y_tf = np.asarray(1.0 / (grid.impedance_rtf_pu + 1j * grid.impedance_xtf_pu), dtype=np.complex128)
+    return y_ft, -y_ft, -y_tf, y_tf
+
+
+def _shunt_admittance(grid: Grid) -> ComplexArray:
+    """Total shunt admittance at each bus (pu): a shunt drawing ``P + jQ`` at 1 pu is ``P - jQ``."""
+    y = np.zeros(grid.num_buses, complex)
+    np.add.at(y, grid.shunt_bus, (grid.shunt_p_kw - 1j * grid.shunt_q_kvar) / BASE_KVA)
+    return y
+
+
+def _fold_shunts(
+    hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray], y: ComplexArray
+) -> tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray]:
+    """The hybrid parameters of each position's branch with a shunt ``y`` (pu) at its child end: the
+    child then draws ``J + y V_child``, so ``V_child = (c V_parent + d J) / (1 - d y)`` and the parent
+    side current follows (exact; branch and slack currents are corrected after the sweep)."""
+    a, b, c, d = hybrid
+    den = 1.0 - d * y
+    return a + b * y * c / den, b / den, c / den, d / den
 
 
 def _tree(
@@ -551,30 +657,43 @@ def _tree(
     return order, parent, via, leaf, into
 
 
+def _tree_response(
+    parent: npt.NDArray[np.int32],
+    hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray],
+    j_src: ComplexArray,
+) -> ComplexArray:
+    """The tree's voltage response ``(positions, m)`` to m columns of currents drawn at its positions
+    ``j_src`` ``(positions, m)``, with the source at zero volts and no loads, by exact elimination
+    towards the source (each subtree's admittance and current as seen from its parent) (pu)."""
+    a, b, c, d = hybrid
+    n = parent.size
+    y_sub = np.zeros(n, complex)  # admittance each position draws per volt of its own voltage
+    j_src = j_src.copy()  # and its fixed current per unit column current
+    den = np.ones(n, complex)
+    for i in range(n - 1, 0, -1):
+        den[i] = 1.0 - d[i] * y_sub[i]
+        y_sub[parent[i]] += a[i] + b[i] * c[i] * y_sub[i] / den[i]
+        j_src[parent[i]] += b[i] / den[i] * j_src[i]
+    v = np.zeros(j_src.shape, complex)
+    for i in range(1, n):
+        v[i] = (c[i] * v[parent[i]] + d[i] * j_src[i]) / den[i]
+    return v
+
+
 def _loop_response(
     parent: npt.NDArray[np.int32],
     hybrid: tuple[ComplexArray, ComplexArray, ComplexArray, ComplexArray],
     leaf: npt.NDArray[np.int32],
     into: npt.NDArray[np.int32],
 ) -> tuple[ComplexArray, ComplexArray]:
-    """The tree's voltage response to the breakpoint currents (drawn at leaf k, given back at bus k)
-    with the source at zero volts, by exact elimination towards the source (each subtree's
-    admittance and current as seen from its parent): ``dV[i, k] = dV_i / dI_k`` per position and the
-    loop impedance matrix ``Z[j, k] = -d(V_leaf_j - V_into_j) / dI_k`` (pu)."""
-    a, b, c, d = hybrid
-    n, m = parent.size, leaf.size
-    y_sub = np.zeros(n, complex)  # admittance each position draws per volt of its own voltage
-    j_src = np.zeros((n, m), complex)  # and its fixed current per unit breakpoint current
+    """The tree's voltage response to the breakpoint currents (drawn at leaf k, given back at bus k):
+    ``dV[i, k] = dV_i / dI_k`` per position and the loop impedance matrix
+    ``Z[j, k] = -d(V_leaf_j - V_into_j) / dI_k`` (pu)."""
+    m = leaf.size
+    j_src = np.zeros((parent.size, m), complex)
     j_src[leaf, np.arange(m)] += 1.0
     j_src[into, np.arange(m)] -= 1.0
-    den = np.ones(n, complex)
-    for i in range(n - 1, 0, -1):
-        den[i] = 1.0 - d[i] * y_sub[i]
-        y_sub[parent[i]] += a[i] + b[i] * c[i] * y_sub[i] / den[i]
-        j_src[parent[i]] += b[i] / den[i] * j_src[i]
-    v = np.zeros((n, m), complex)
-    for i in range(1, n):
-        v[i] = (c[i] * v[parent[i]] + d[i] * j_src[i]) / den[i]
+    v = _tree_response(parent, hybrid, j_src)
     return v, np.asarray(v[into] - v[leaf], dtype=np.complex128)
 
 
@@ -632,6 +751,7 @@ class PerUnitModel:
     """Voltage at position 0 (pu): the slack's, or 1 at the virtual source."""
     load_pos: npt.NDArray[np.int32]
     gen_pos: npt.NDArray[np.int32]
+    """Position of each generator, then of each voltage-controlled generator (``pv_bus``)."""
     feeder: _power_flow.Feeder
     breakpoint_leaf: npt.NDArray[np.int32]
     """Position of each loop's breakpoint leaf (the cut branch's far end); empty on a radial grid."""
@@ -641,6 +761,8 @@ class PerUnitModel:
     """``(loops, loops)`` loop impedance matrix of the tree (pu, see :func:`_loop_response`)."""
     num_sources: int
     """Slacks on source branches from a virtual source (0: position 0 is the one slack)."""
+    shunt_y: ComplexArray
+    """Shunt admittance at each bus (pu), folded into the hybrid parameters of the branch feeding it."""
 
     def __repr__(self) -> str:
         return (
@@ -650,31 +772,33 @@ class PerUnitModel:
 
     @classmethod
     def of(cls, grid: Grid) -> PerUnitModel:
-        nl, nt, ns = grid.num_lines, grid.num_trafos, grid.switch_bus_a.shape[0]
-        frm = np.concatenate([grid.line_from, grid.trafo_hv_bus, grid.switch_bus_a]).astype(np.int32)
-        to = np.concatenate([grid.line_to, grid.trafo_lv_bus, grid.switch_bus_b]).astype(np.int32)
+        nl, nt, ni, ns = grid.num_lines, grid.num_trafos, grid.num_impedances, grid.switch_bus_a.shape[0]
+        frm = np.concatenate([grid.line_from, grid.trafo_hv_bus, grid.impedance_from_bus, grid.switch_bus_a])
+        to = np.concatenate([grid.line_to, grid.trafo_lv_bus, grid.impedance_to_bus, grid.switch_bus_b])
+        frm, to = frm.astype(np.int32), to.astype(np.int32)
         y_series, y_shunt = _line_two_port(grid)
         t_ff, t_ft, t_tf, t_tt = _trafo_two_port(grid)
+        z_ff, z_ft, z_tf, z_tt = _impedance_two_port(grid)
         zeros = np.zeros(ns, complex)
-        yff = np.concatenate([y_series + y_shunt, t_ff, zeros])
-        yft = np.concatenate([-y_series, t_ft, zeros])
-        ytf = np.concatenate([-y_series, t_tf, zeros])
-        ytt = np.concatenate([y_series + y_shunt, t_tt, zeros])
-        is_switch = np.arange(nl + nt + ns) >= nl + nt
+        yff = np.concatenate([y_series + y_shunt, t_ff, z_ff, zeros])
+        yft = np.concatenate([-y_series, t_ft, z_ft, zeros])
+        ytf = np.concatenate([-y_series, t_tf, z_tf, zeros])
+        ytt = np.concatenate([y_series + y_shunt, t_tt, z_tt, zeros])
+        is_switch = np.arange(nl + nt + ni + ns) >= nl + nt + ni
         i_base = (BASE_KVA / 1000.0) / (np.sqrt(3.0) * grid.bus_vn_kv)
         sn_ratio = BASE_KVA / grid.trafo_sn_kva
         rate_from = 100.0 * np.concatenate(
             [
                 i_base[grid.line_from] / grid.line_max_i_ka,
                 grid.trafo_vn_hv_kv / grid.bus_vn_kv[grid.trafo_hv_bus] * sn_ratio,
-                np.zeros(ns),
+                np.zeros(ni + ns),
             ]
         )
         rate_to = 100.0 * np.concatenate(
             [
                 i_base[grid.line_to] / grid.line_max_i_ka,
                 grid.trafo_vn_lv_kv / grid.bus_vn_kv[grid.trafo_lv_bus] * sn_ratio,
-                np.zeros(ns),
+                np.zeros(ni + ns),
             ]
         )
 
@@ -702,7 +826,12 @@ class PerUnitModel:
             np.concatenate([np.zeros(1, complex), src, h]).astype(np.complex128)
             for src, h in zip((0.0 * source, np.conj(source), source, 0.0 * source), hybrid_grid, strict=True)
         )
+        y_bus = _shunt_admittance(grid)
+        y_pos = np.where(bus < n, y_bus[np.minimum(bus, n - 1)], 0.0)
+        y_pos[0] = 0.0  # a shunt at the one slack changes no voltage (its power is added after the sweep)
         a, b, c, d = hybrid
+        if y_pos.any():
+            a, b, c, d = _fold_shunts((a, b, c, d), y_pos)
         v_slack = complex(1.0) if meshed else complex(slack_v[0])
         bp_leaf, bp_bus = np.array(leaf, np.int32), np.array(into, np.int32)
         if bus.size * bp_leaf.size > MAX_LOOP_ENTRIES:
@@ -734,17 +863,32 @@ class PerUnitModel:
             rate_to=rate_to,
             v_slack=v_slack,
             load_pos=position[grid.load_bus],
-            gen_pos=position[grid.gen_bus],
+            gen_pos=position[np.concatenate([grid.gen_bus, grid.pv_bus])],
             feeder=feeder,
             breakpoint_leaf=bp_leaf,
             breakpoint_bus=bp_bus,
             loop_impedance=z_loop,
             num_sources=n_src,
+            shunt_y=y_bus,
         )
+
+    def injection_response(self, buses: IntArray) -> ComplexArray:
+        """``Z[i, j] = dV_i / dJ_j`` (pu) between the given buses: the voltage change at bus i per
+        unit current drawn at bus j, slacks held, loops closed, around no load (the linear grid)."""
+        position = np.full(self.position_bus.max() + 1, -1)
+        position[self.position_bus] = np.arange(self.position_bus.size)
+        pos = position[buses]
+        j_src = np.zeros((self.position_bus.size, pos.size), complex)
+        j_src[pos, np.arange(pos.size)] = 1.0
+        v = _tree_response(self.position_parent, self.hybrid, j_src)
+        if self.breakpoint_leaf.size:  # breakpoint currents that close the loops again
+            dv, _ = _loop_response(self.position_parent, self.hybrid, self.breakpoint_leaf, self.breakpoint_bus)
+            v = v + dv @ np.linalg.solve(self.loop_impedance, v[self.breakpoint_leaf] - v[self.breakpoint_bus])
+        return np.asarray(v[pos], dtype=np.complex128)
 
     @property
     def num_branches(self) -> int:
-        """Lines, transformers and closed switches (source branches not counted)."""
+        """Lines, transformers, impedances and closed switches (source branches not counted)."""
         return int(self.branch_from.size)
 
     def bus_representative(self) -> npt.NDArray[np.int64]:
@@ -772,4 +916,5 @@ class PerUnitModel:
         np.add.at(y, (f, t), self.yft[real])
         np.add.at(y, (t, f), self.ytf[real])
         np.add.at(y, (t, t), self.ytt[real])
+        np.add.at(y, (rep, rep), self.shunt_y)
         return y

@@ -3,14 +3,20 @@ imported only when a function here runs)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from smartopt.energy.grid import VECTOR_GROUPS, Grid
+from smartopt.energy.grid import BASE_KVA, MAX_GRID_VALUE, VECTOR_GROUPS, Grid
 
-_UNSUPPORTED = ("gen", "shunt", "ward", "xward", "trafo3w", "impedance", "dcline", "motor", "svc", "tcsc", "ssc", "vsc")
+_UNSUPPORTED = {
+    "trafo3w": "3-winding transformers are not supported",
+    "dcline": "DC lines are not supported",
+    "motor": "motors are not supported; a load with their P and Q is",
+    **{table: f"{table} controllers (FACTS) are not supported" for table in ("svc", "tcsc", "ssc", "vsc")},
+}
+"""Element tables grid_from_pandapower refuses when a row is in service, and why."""
 
 
 def _in_service(table: Any) -> Any:
@@ -55,6 +61,95 @@ def _trafo_taps(trafo: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.str
     return ratio, out_side
 
 
+def _shunts(
+    net: Any, pos: dict[int, int], vn: npt.NDArray[np.float64], ward: Any
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Bus, P (kW) and Q (kvar) at 1 pu of the in-service shunts (``p_mw``/``q_mvar`` per step at
+    ``vn_kv``, times ``step``, as pandapower scales them to the bus voltage) and the wards'
+    constant-impedance parts (``pz_mw``/``qz_mvar`` at 1 pu)."""
+    shunt = _in_service(net.shunt) if "shunt" in net else net.load.iloc[:0]
+    if "step_dependency_table" in shunt:
+        reason = "shunt characteristic tables (step_dependency_table) are not supported"
+        _refuse("shunt", shunt, shunt["step_dependency_table"].fillna(False).astype(bool), reason)
+    bus = np.array([pos[int(b)] for b in shunt["bus"]], dtype=np.int64)
+    rated = _column(shunt, "vn_kv", np.nan)
+    scale = 1000.0 * _column(shunt, "step", 1.0) * (vn[bus] / np.where(np.isnan(rated), vn[bus], rated)) ** 2
+    return (
+        np.concatenate([bus, [pos[int(b)] for b in ward["bus"]]]).astype(np.int64),
+        np.concatenate([_column(shunt, "p_mw", 0.0) * scale, ward["pz_mw"].to_numpy(dtype=float) * 1000.0]),
+        np.concatenate([_column(shunt, "q_mvar", 0.0) * scale, ward["qz_mvar"].to_numpy(dtype=float) * 1000.0]),
+    )
+
+
+def _impedances(net: Any, pos: dict[int, int]) -> dict[str, npt.NDArray[Any]]:
+    """The Grid's impedance fields of the in-service ``impedance`` rows (pu of their ``sn_mva``
+    rescaled to the grid's 1 MVA base)."""
+    imp = _in_service(net.impedance) if "impedance" in net else net.load.iloc[:0]
+    for col in ("gf_pu", "bf_pu", "gt_pu", "bt_pu"):
+        if col in imp:
+            _refuse("impedance", imp, _column(imp, col, 0.0) != 0, f"shunt parts ({col}) are not supported")
+    to_base = (BASE_KVA / 1000.0) / _column(imp, "sn_mva", 1.0)
+    return {
+        "impedance_from_bus": np.array([pos[int(b)] for b in imp["from_bus"]], dtype=np.int64),
+        "impedance_to_bus": np.array([pos[int(b)] for b in imp["to_bus"]], dtype=np.int64),
+        **{
+            f"impedance_{name}_pu": _column(imp, f"{column}_pu", 0.0) * to_base
+            for name, column in (("r", "rft"), ("x", "xft"), ("rtf", "rtf"), ("xtf", "xtf"))
+        },
+    }
+
+
+def _pv_generators(net: Any, pos: dict[int, int], ext: Any) -> dict[str, npt.NDArray[Any]]:
+    """The Grid's voltage-controlled generator fields of the in-service ``gen`` rows: P (kW, times
+    scaling), voltage set point (pu) and Q limits (kvar; unlimited where pandapower's are NaN)."""
+    gen = _in_service(net.gen) if "gen" in net else net.load.iloc[:0]
+    if len(gen):
+        _refuse("gen", gen, gen["bus"].isin(ext["bus"]), "a generator at an ext_grid's bus is not supported")
+        _refuse("gen", gen, gen["bus"].duplicated(), "two in-service generators at one bus are not supported")
+        _refuse("gen", gen, _column(gen, "slack", 0.0) != 0, "slack generators are not supported; use an ext_grid")
+        if "reactive_capability_curve" in gen:
+            reason = "reactive capability curves are not supported (min_q_mvar/max_q_mvar are)"
+            _refuse("gen", gen, gen["reactive_capability_curve"].fillna(False).astype(bool), reason)
+    return {
+        "pv_bus": np.array([pos[int(b)] for b in gen["bus"]], dtype=np.int64),
+        "pv_p_kw": _column(gen, "p_mw", 0.0) * _column(gen, "scaling", 1.0) * 1000.0,
+        "pv_vm_pu": _column(gen, "vm_pu", 1.0),
+        "pv_min_q_kvar": np.maximum(_column(gen, "min_q_mvar", -np.inf) * 1000.0, -MAX_GRID_VALUE),
+        "pv_max_q_kvar": np.minimum(_column(gen, "max_q_mvar", np.inf) * 1000.0, MAX_GRID_VALUE),
+    }
+
+
+def _with_xwards(
+    xward: Any,
+    pos: dict[int, int],
+    vn: npt.NDArray[np.float64],
+    names: list[str],
+    impedance: dict[str, npt.NDArray[Any]],
+    pv: dict[str, npt.NDArray[Any]],
+) -> tuple[npt.NDArray[np.float64], list[str], dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
+    """Bus voltages, names, impedances and voltage-controlled generators with each extended ward's
+    internal bus (appended after the others) behind its impedance (``r_ohm + j x_ohm``), holding
+    ``vm_pu`` with P = 0 and unlimited Q, as pandapower models it (its ``ps``/``pz`` parts are a ward's)."""
+    r_ohm, x_ohm = _column(xward, "r_ohm", 0.0), _column(xward, "x_ohm", 0.0)
+    _refuse(
+        "xward", xward, (r_ohm == 0) & (x_ohm == 0), "a zero internal impedance (r_ohm = x_ohm = 0) is not supported"
+    )
+    bus = np.array([pos[int(b)] for b in xward["bus"]], dtype=np.int64)
+    aux = np.arange(vn.size, vn.size + bus.size)
+    z_base = vn[bus] ** 2 / (BASE_KVA / 1000.0)
+    r, x = r_ohm / z_base, x_ohm / z_base
+    more_impedance = {"from_bus": bus, "to_bus": aux, "r_pu": r, "x_pu": x, "rtf_pu": r, "xtf_pu": x}
+    unlimited = np.full(bus.size, MAX_GRID_VALUE)
+    more_pv = {"bus": aux, "p_kw": 0.0 * r, "vm_pu": _column(xward, "vm_pu", 1.0), "min_q_kvar": -unlimited}
+    more_pv["max_q_kvar"] = unlimited
+    return (
+        np.concatenate([vn, vn[bus]]),
+        [*names, *(f"xward {i} internal bus" for i in xward.index)],
+        {k: np.concatenate([v, more_impedance[k.removeprefix("impedance_")]]) for k, v in impedance.items()},
+        {k: np.concatenate([v, more_pv[k.removeprefix("pv_")]]) for k, v in pv.items()},
+    )
+
+
 def grid_from_pandapower(net: Any) -> Grid:
     """The smartopt :class:`Grid` of a pandapower net.
 
@@ -64,9 +159,15 @@ def grid_from_pandapower(net: Any) -> Grid:
     in-service lines (parallel, derating, capacitance), two-winding transformers (T model, ratio tap
     changers, phase shift), the in-service ext_grids (the first is ``slack_bus``, the others
     ``extra_slack_bus``), loads and sgens (P, Q times scaling),
-    storage (a generator feeding in ``-p_mw``), and switches (closed bus-bus switches become ties;
-    open line switches cut the line at that end). Raises ``ValueError`` for elements it cannot
-    represent exactly (PV generators, shunts, 3-winding transformers, ZIP loads, ...).
+    storage (a generator feeding in ``-p_mw``), shunts (``p_mw``/``q_mvar`` times ``step`` at
+    ``vn_kv``), wards and extended wards (constant power ``ps_mw``/``qs_mvar`` as loads after the net's
+    loads, constant impedance ``pz_mw``/``qz_mvar`` as shunts; an extended ward's voltage source as a
+    voltage-controlled generator on an extra bus behind its impedance, after the open line ends),
+    series impedances (``impedance``, without shunt
+    parts), voltage-controlled generators (``gen``: P times scaling, ``vm_pu``, Q limits), and
+    switches (closed bus-bus switches become ties; open line switches cut the line at that end).
+    Raises ``ValueError`` naming the table, index and reason for what it cannot represent exactly
+    (3-winding transformers, ZIP loads, ...; see ``_UNSUPPORTED``).
 
     For the unbalanced power flow also: loads of ``type`` "delta" (others are wye), each
     ``asymmetric_load``/``asymmetric_sgen`` as three single-phase loads/generators after the others
@@ -74,10 +175,11 @@ def grid_from_pandapower(net: Any) -> Grid:
     ``c0_nf_per_km``, transformers' ``vector_group`` and zero-sequence data, and the first
     ext_grid's ``s_sc_max_mva``, ``rx_max``, ``x0x_max``, ``r0x0_max``, where the net has them.
     """
-    for table in _UNSUPPORTED:
+    import pandas as pd
+
+    for table, reason in _UNSUPPORTED.items():
         if table in net and len(net[table]):
-            reason = f"pandapower element table {table!r} is not supported (this row is in service)"
-            _refuse(table, net[table], net[table]["in_service"].astype(bool), reason)
+            _refuse(table, net[table], net[table]["in_service"].astype(bool), f"{reason} (this row is in service)")
     bus = net.bus
     if not bus["in_service"].astype(bool).all():
         raise ValueError(f"bus {bus.index[~bus['in_service'].astype(bool)][0]} is out of service; remove it first")
@@ -161,6 +263,12 @@ def grid_from_pandapower(net: Any) -> Grid:
         scale = _column(table, "scaling", 1.0) * 1000.0 * sign
         return table["p_mw"].to_numpy(dtype=float) * scale, table["q_mvar"].to_numpy(dtype=float) * scale
 
+    wards = [_in_service(net[table]) for table in ("ward", "xward") if table in net]
+    ward = pd.concat([w[["bus", "ps_mw", "qs_mvar", "pz_mw", "qz_mvar"]] for w in wards]) if wards else load.iloc[:0]
+    shunt_bus, shunt_p, shunt_q = _shunts(net, pos, vn, ward)
+    impedance, pv = _impedances(net, pos), _pv_generators(net, pos, ext)
+    if "xward" in net and len(_in_service(net.xward)):
+        vn, names, impedance, pv = _with_xwards(_in_service(net.xward), pos, vn, names, impedance, pv)
     load_p, load_q = powers(load, 1.0)
     sgen_p, sgen_q = powers(sgen, 1.0)
     sto_p, sto_q = powers(storage, -1.0)
@@ -190,10 +298,16 @@ def grid_from_pandapower(net: Any) -> Grid:
         trafo_shift_degree=_column(trafo, "shift_degree", 0.0),
         switch_bus_a=np.array([a for a, _ in ties], dtype=np.int64),
         switch_bus_b=np.array([b for _, b in ties], dtype=np.int64),
-        load_bus=np.array([pos[int(b)] for b in [*load["bus"], *asym["asymmetric_load"][0]]], dtype=np.int64),
-        load_p_kw=np.concatenate([load_p, asym["asymmetric_load"][1]]),
-        load_q_kvar=np.concatenate([load_q, asym["asymmetric_load"][2]]),
-        load_phase=_phases(np.where(load_kind == "delta", "delta", "abc"), asym["asymmetric_load"][3]),
+        load_bus=np.array(
+            [pos[int(b)] for b in [*load["bus"], *ward["bus"], *asym["asymmetric_load"][0]]], dtype=np.int64
+        ),
+        load_p_kw=np.concatenate([load_p, ward["ps_mw"].to_numpy(dtype=float) * 1000.0, asym["asymmetric_load"][1]]),
+        load_q_kvar=np.concatenate(
+            [load_q, ward["qs_mvar"].to_numpy(dtype=float) * 1000.0, asym["asymmetric_load"][2]]
+        ),
+        load_phase=_phases(
+            np.where(load_kind == "delta", "delta", "abc"), np.full(len(ward), "abc"), asym["asymmetric_load"][3]
+        ),
         gen_bus=np.array(
             [pos[int(b)] for b in [*sgen["bus"], *storage["bus"], *asym["asymmetric_sgen"][0]]], dtype=np.int64
         ),
@@ -206,6 +320,11 @@ def grid_from_pandapower(net: Any) -> Grid:
         extra_slack_bus=np.array(ext_bus[1:], dtype=np.int64),
         extra_slack_vm_pu=ext["vm_pu"].to_numpy(dtype=float)[1:],
         extra_slack_va_degree=ext["va_degree"].to_numpy(dtype=float)[1:],
+        shunt_bus=shunt_bus,
+        shunt_p_kw=shunt_p,
+        shunt_q_kvar=shunt_q,
+        **cast(dict[str, Any], impedance),
+        **cast(dict[str, Any], pv),
         **_zero_sequence(line, trafo, ext, f_hz),
     )
 
@@ -258,6 +377,39 @@ def _zero_sequence(line: Any, trafo: Any, ext: Any, f_hz: float) -> dict[str, An
             if col in ext and np.isfinite(float(first[col])):
                 out[name] = float(first[col])
     return out
+
+
+def simbench_profiles(net: Any) -> dict[str, npt.NDArray[np.float64]]:
+    """SimBench's year of quarter-hour profiles (35,136 snapshots) of a SimBench net, in the order of
+    ``grid_from_pandapower(net)``'s loads and generators, keyed by :func:`power_flow`'s arguments:
+    ``power_flow(grid, **simbench_profiles(net))`` runs the year. ``p_kw``/``q_kvar``: load demand
+    ``(T, n_load)`` (wards' and extended wards' constant power after the loads, constant); ``gen_p_kw``/``gen_q_kvar``:
+    sgens, then storage feeding in minus its charging power ``(T, n_gen)``; Q of sgens and storage
+    stays at the net's value (SimBench has no Q profiles for them). Needs the simbench package."""
+    import simbench
+
+    profiles = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    n_t = profiles[("load", "p_mw")].shape[0]
+
+    def year(table: str, column: str, sign: float = 1.0) -> npt.NDArray[np.float64]:
+        rows = _in_service(net[table]) if table in net else net.load.iloc[:0]
+        if (table, column) in profiles and len(rows):
+            values = profiles[(table, column)].loc[:, rows.index].to_numpy(dtype=float)
+        else:  # no profile: the net's own value in every snapshot
+            values = np.broadcast_to(rows[column].to_numpy(dtype=float), (n_t, len(rows)))
+        return np.asarray(sign * 1000.0 * values)
+
+    loads = ("load", "ward", "xward")
+    return {
+        "p_kw": np.ascontiguousarray(
+            np.hstack([year(table, "p_mw" if table == "load" else "ps_mw") for table in loads])
+        ),
+        "q_kvar": np.ascontiguousarray(
+            np.hstack([year(table, "q_mvar" if table == "load" else "qs_mvar") for table in loads])
+        ),
+        "gen_p_kw": np.ascontiguousarray(np.hstack([year("sgen", "p_mw"), year("storage", "p_mw", -1.0)])),
+        "gen_q_kvar": np.ascontiguousarray(np.hstack([year("sgen", "q_mvar"), year("storage", "q_mvar", -1.0)])),
+    }
 
 
 def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
@@ -328,6 +480,28 @@ def grid_to_pandapower(grid: Grid, f_hz: float = 60.0) -> Any:
             at = connection[0]  # the phase, or a delta pair ab, bc, ca by its first phase (pandapower's columns)
             powers = {f"p_{at}_mw": float(p), f"q_{at}_mvar": float(q)}
             getattr(pp, f"create_asymmetric_{kind}")(net, int(bus), type=delta, **powers)
+    for k in range(grid.pv_bus.size):
+        pp.create_gen(
+            net,
+            int(grid.pv_bus[k]),
+            p_mw=float(grid.pv_p_kw[k]) / 1000.0,
+            vm_pu=float(grid.pv_vm_pu[k]),
+            min_q_mvar=float(grid.pv_min_q_kvar[k]) / 1000.0,
+            max_q_mvar=float(grid.pv_max_q_kvar[k]) / 1000.0,
+        )
+    for bus, p, q in zip(grid.shunt_bus, grid.shunt_p_kw, grid.shunt_q_kvar, strict=True):
+        pp.create_shunt(net, int(bus), p_mw=float(p) / 1000.0, q_mvar=float(q) / 1000.0)
+    for k in range(grid.num_impedances):
+        pp.create_impedance(
+            net,
+            int(grid.impedance_from_bus[k]),
+            int(grid.impedance_to_bus[k]),
+            rft_pu=float(grid.impedance_r_pu[k]),
+            xft_pu=float(grid.impedance_x_pu[k]),
+            rtf_pu=float(grid.impedance_rtf_pu[k]),
+            xtf_pu=float(grid.impedance_xtf_pu[k]),
+            sn_mva=BASE_KVA / 1000.0,
+        )
     return net
 
 

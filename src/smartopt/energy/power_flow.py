@@ -9,6 +9,7 @@ currents from the loop impedance matrix, see ``docs/meshed_power_flow.md``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -156,7 +157,7 @@ def find_violations(
 class PowerFlowResult(ToDict):
     """Power flow of T snapshots: complex bus voltages ``(T, n_bus)`` in the grid's bus order and
     complex branch currents ``(T, n_branch)`` flowing into each end (pu), over lines, then
-    transformers, then closed switches ("from" is a line's from bus, a transformer's HV side).
+    transformers, then impedances, then closed switches ("from" is a line's from bus, a transformer's HV side).
     Magnitudes, angles, kA, kW, loadings and violations derive from them on first use. Snapshots
     that did not converge are NaN with ``converged`` False."""
 
@@ -172,6 +173,8 @@ class PowerFlowResult(ToDict):
     """Complex power each slack supplies ``(T, n_slack)`` (kVA), in the order of ``grid.slack_buses``."""
     converged: npt.NDArray[np.bool_]
     iterations: npt.NDArray[np.int32]
+    pv_q_kvar: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    """Reactive power each voltage-controlled generator feeds in ``(T, n_pv)`` (kvar)."""
 
     @cached_property
     def vm_pu(self) -> FloatArray:
@@ -342,6 +345,87 @@ class PowerFlowResult(ToDict):
         )
 
 
+def _shunt_currents(
+    pu: PerUnitModel,
+    v: npt.NDArray[np.complex128],
+    i_from: npt.NDArray[np.complex128],
+    i_to: npt.NDArray[np.complex128],
+    slack_kva: npt.NDArray[np.complex128],
+) -> tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128], npt.NDArray[np.complex128]]:
+    """Branch currents and slack power with the shunts taken out of the branches they were folded
+    into (see ``grid._fold_shunts``): the sweep's child-end current omits the shunt's ``y V``, and a
+    shunt at the one slack (position 0) adds ``|V|^2 conj(y)`` to its power. No copy without shunts."""
+    y = pu.shunt_y
+    if not y.any():
+        return i_from, i_to, slack_kva
+    i_from, i_to = i_from.copy(), i_to.copy()
+    bus = pu.position_bus
+    child = np.flatnonzero(bus < pu.num_buses)
+    child = child[(child > 0) & (y[bus[child]] != 0)]  # position 0: the one slack, or the virtual source
+    drawn = v[:, bus[child]] * y[bus[child]]
+    flipped = pu.position_flipped[child].astype(bool)
+    i_from[:, pu.position_branch[child[flipped]]] -= drawn[:, flipped]
+    i_to[:, pu.position_branch[child[~flipped]]] -= drawn[:, ~flipped]
+    if pu.num_sources == 0:
+        v0 = v[:, bus[0]]
+        slack_kva = slack_kva + np.abs(v0) ** 2 * np.conj(y[bus[0]]) * BASE_KVA
+    return i_from, i_to, slack_kva
+
+
+def _voltage_control(
+    grid: Grid,
+    solve: Callable[[FloatArray], _power_flow.Flows | _kernels.Flows],
+    n_t: int,
+    tol: float,
+    max_rounds: int,
+    enforce_q_limits: bool,
+) -> tuple[_power_flow.Flows | _kernels.Flows, FloatArray]:
+    """Solves with the voltage-controlled generators as PQ injections whose Q is corrected between
+    batched solves until each holds its voltage (PV-bus compensation, Luo and Semlyen 1990): the
+    Q corrections solve ``S dQ = dV`` per snapshot, with ``S[i, j] = d|V_i| / dQ_j`` from the grid's
+    injection response (:meth:`PerUnitModel.injection_response`) at the present voltages. Returns
+    the last solve (snapshots that never held their voltages NaN and not converged; iterations the
+    sweeps of all rounds) and each generator's Q ``(T, n_pv)`` (kvar)."""
+    pu, bus = grid.per_unit, grid.pv_bus
+    rep = pu.bus_representative()
+    tied = np.isin(rep[bus], rep[grid.slack_buses]) | (np.bincount(rep[bus], minlength=grid.num_buses)[rep[bus]] > 1)
+    if tied.any():
+        k = int(np.flatnonzero(tied)[0])
+        raise ValueError(
+            f"pv_bus[{k}]={bus[k]} is tied by closed switches to a slack or another voltage-controlled bus"
+        )
+    z = pu.injection_response(bus)
+    n_pv = bus.size
+    low, high = grid.pv_min_q_kvar, grid.pv_max_q_kvar
+    q = np.clip(np.zeros((n_t, n_pv)), low, high) if enforce_q_limits else np.zeros((n_t, n_pv))
+    held = np.zeros((n_t, n_pv), bool)  # at a Q limit: a PQ bus from then on
+    sweeps = np.zeros(n_t, np.int32)
+    for _ in range(max_rounds):
+        flows = solve(q)
+        sweeps += flows.iterations
+        v = flows.v[:, bus]
+        vm = np.abs(v)
+        dv = np.where(held, 0.0, grid.pv_vm_pu - vm)
+        done = flows.converged & (np.abs(dv).max(axis=1) <= tol)
+        todo = flows.converged & ~done
+        if not todo.any():
+            break
+        sens = np.real(1j * z[None] * np.conj(v)[:, :, None] / np.conj(v)[:, None, :]) / vm[:, :, None] / BASE_KVA
+        sens = np.where(held[:, :, None], np.eye(n_pv)[None], sens)  # held: dQ = 0
+        dq = np.linalg.solve(sens[todo], dv[todo][:, :, None])[:, :, 0]
+        moved = q[todo] + dq
+        if enforce_q_limits:
+            held[todo] |= (moved < low) | (moved > high)
+            moved = np.clip(moved, low, high)
+        q[todo] = moved
+    failed = ~done
+    for arr in (flows.v, flows.i_from, flows.i_to, flows.slack_kva):
+        arr[failed] = np.nan
+    flows.converged[failed] = False
+    flows.iterations[:] = np.where(failed, 0, sweeps)
+    return flows, np.where(failed[:, None], np.nan, q)
+
+
 def power_flow(
     grid: Grid,
     p_kw: Any = None,
@@ -353,6 +437,7 @@ def power_flow(
     max_iterations: int = 100,
     n_threads: int | None = None,
     backend: Backend = "cpp",
+    enforce_q_limits: bool = False,
 ) -> PowerFlowResult:
     """Solves the grid's power flow for T snapshots of constant-power injections, on a radial or
     weakly meshed grid (loops are closed by breakpoint currents, as tightly as ``tol_pu``).
@@ -364,6 +449,10 @@ def power_flow(
     consecutive snapshots start from their predecessor's solution (see ``MAX_LANE``).
     ``n_threads`` (default: ``SMARTOPT_NUM_THREADS``, else all cores) never changes the results.
     ``backend="numba"`` (the Numba twin of the sweep) takes radial grids with one slack only.
+    Voltage-controlled generators (``grid.pv_bus``) hold their voltage magnitude to ``tol_pu`` by an
+    outer PV-bus compensation around the sweep (at most ``max_iterations`` rounds; their Q in
+    ``pv_q_kvar``); ``enforce_q_limits`` holds a generator that reaches a Q limit at that limit
+    (a PQ bus from then on, as pandapower's ``enforce_q_lims``).
 
     Example (the district's day, 96 quarter hours, uncontrolled EV charging):
         >>> from smartopt.datasets import sejong_5_1
@@ -386,31 +475,41 @@ def power_flow(
     threads = min(positive_int("n_threads", default_threads() if n_threads is None else n_threads), 1024)
     pu = grid.per_unit
     lane_length = min(MAX_LANE, max(1, -(-n_t // 64)))
-    args = (pu.load_pos, load_p, load_q, pu.gen_pos, gen_p, gen_q, tol, max_iterations, lane_length, threads)
-    flows: _power_flow.Flows | _kernels.Flows
-    if backend == "cpp":
-        flows = _power_flow.solve(pu.feeder, *args)
-    elif backend == "numba":
-        if pu.num_sources:
-            raise ValueError(
-                f"backend='numba' solves radial grids with one slack only (this grid has {grid.num_loops} loops "
-                f"and {grid.slack_buses.size} slacks); use backend='cpp'"
-            )
+    if backend not in ("cpp", "numba"):
+        raise ValueError(f"backend must be 'cpp' or 'numba', got {backend!r}")
+    if backend == "numba" and pu.num_sources:
+        raise ValueError(
+            f"backend='numba' solves radial grids with one slack only (this grid has {grid.num_loops} loops "
+            f"and {grid.slack_buses.size} slacks); use backend='cpp'"
+        )
+    pv_p = np.broadcast_to(grid.pv_p_kw, (n_t, grid.pv_bus.size))
+    all_p = np.ascontiguousarray(np.hstack([gen_p, pv_p])) if grid.pv_bus.size else gen_p
+
+    def solve(pv_q: FloatArray) -> _power_flow.Flows | _kernels.Flows:
+        all_q = np.ascontiguousarray(np.hstack([gen_q, pv_q])) if grid.pv_bus.size else gen_q
+        args = (pu.load_pos, load_p, load_q, pu.gen_pos, all_p, all_q, tol, max_iterations, lane_length, threads)
+        if backend == "cpp":
+            return _power_flow.solve(pu.feeder, *args)
         from smartopt.energy._kernels import solve_numba
 
-        flows = solve_numba(pu, *args)
+        return solve_numba(pu, *args)
+
+    if grid.pv_bus.size:
+        flows, pv_q = _voltage_control(grid, solve, n_t, tol, max_iterations, enforce_q_limits)
     else:
-        raise ValueError(f"backend must be 'cpp' or 'numba', got {backend!r}")
+        flows, pv_q = solve(np.zeros((n_t, 0))), np.zeros((n_t, 0))
+    i_from, i_to, slack_kva = _shunt_currents(pu, flows.v, flows.i_from, flows.i_to, flows.slack_kva)
     if not pu.num_sources:
         return PowerFlowResult(
             grid=grid,
             v_pu=flows.v,
-            branch_i_from_pu=flows.i_from,
-            branch_i_to_pu=flows.i_to,
-            slack_kva=flows.slack_kva,
-            slacks_kva=flows.slack_kva[:, None],
+            branch_i_from_pu=i_from,
+            branch_i_to_pu=i_to,
+            slack_kva=slack_kva,
+            slacks_kva=slack_kva[:, None],
             converged=flows.converged,
             iterations=flows.iterations,
+            pv_q_kvar=pv_q,
         )
     # Meshed: drop the virtual source, the breakpoint leaves and the source branches; each slack
     # supplies what its source branch carries into it.
@@ -419,12 +518,13 @@ def power_flow(
     return PowerFlowResult(
         grid=grid,
         v_pu=np.ascontiguousarray(flows.v[:, :n]),
-        branch_i_from_pu=np.ascontiguousarray(flows.i_from[:, :nb]),
-        branch_i_to_pu=np.ascontiguousarray(flows.i_to[:, :nb]),
-        slack_kva=flows.slack_kva,
-        slacks_kva=-v_slacks * np.conj(flows.i_to[:, nb:]) * BASE_KVA,
+        branch_i_from_pu=np.ascontiguousarray(i_from[:, :nb]),
+        branch_i_to_pu=np.ascontiguousarray(i_to[:, :nb]),
+        slack_kva=slack_kva,
+        slacks_kva=-v_slacks * np.conj(i_to[:, nb:]) * BASE_KVA,
         converged=flows.converged,
         iterations=flows.iterations,
+        pv_q_kvar=pv_q,
     )
 
 

@@ -147,6 +147,19 @@ def _sequence_feeder(grid: Grid) -> _unbalanced_power_flow.SequenceFeeder:
         raise ValueError(
             "unbalanced_power_flow needs the grid's three-phase data: " + "; ".join(grid.missing_three_phase_data)
         )
+    balanced_only = [
+        f"{count} {what}"
+        for count, what in (
+            (grid.shunt_bus.size, "shunt(s)"),
+            (grid.num_impedances, "series impedance(s)"),
+            (grid.pv_bus.size, "voltage-controlled generator(s)"),
+        )
+        if count
+    ]
+    if balanced_only:
+        raise ValueError(
+            f"unbalanced_power_flow does not model {', '.join(balanced_only)} yet (the balanced power_flow does)"
+        )
     pu = grid.per_unit
     if grid.extra_slack_bus.size:
         raise ValueError(
