@@ -386,6 +386,39 @@ def test_grid_built_by_hand_matches_runpp_3ph_of_its_pandapower_net() -> None:
     assert_matches(net, result)
 
 
+def test_two_dyn_substations_meshed_through_their_lv_buses_match_runpp_3ph() -> None:
+    """Two Dyn substations on one MV feeder, their LV buses tied by a cable: the loop runs through
+    both transformers, whose zero sequence passes only on the LV side."""
+    grid = Grid(
+        bus_vn_kv=[10.0, 10.0, 10.0, 10.0, 0.4, 0.4],
+        line_from=[0, 1, 2, 4],
+        line_to=[1, 2, 3, 5],
+        line_r_ohm_per_km=[0.2, 0.2, 0.2, 0.3],
+        line_x_ohm_per_km=[0.1] * 4,
+        line_length_km=[1.0, 1.0, 1.0, 0.2],
+        line_max_i_ka=[0.3] * 4,
+        line_r0_ohm_per_km=[0.6, 0.6, 0.6, 1.2],
+        line_x0_ohm_per_km=[0.3] * 4,
+        trafo_hv_bus=[0, 3],
+        trafo_lv_bus=[4, 5],
+        trafo_sn_kva=[400.0, 400.0],
+        trafo_vk_percent=[4.0, 4.0],
+        trafo_vkr_percent=[1.0, 1.0],
+        trafo_shift_degree=[150.0, 150.0],
+        trafo_vector_group=["Dyn", "Dyn"],
+        slack_s_sc_mva=100.0,
+        load_bus=[4, 5],
+        load_p_kw=[20.0, 10.0],
+        load_q_kvar=[0.0, 2.0],
+        load_phase=["a", "b"],
+    )
+    net = grid_to_pandapower(grid, f_hz=50.0)
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all() and grid.num_loops == 1
+    assert_matches(net, result)
+
+
 def test_results_do_not_depend_on_the_thread_count_and_warm_starts_converge() -> None:
     grid = grid_from_pandapower(pn.ieee_european_lv_asymmetric("off_peak_1"))
     p = np.random.default_rng(2).uniform(0.0, 3.0, (200, grid.num_loads))

@@ -491,7 +491,9 @@ def _tree(
     and the breakpoints' leaf and bus positions. Radial grids with one slack start at the slack
     (position 0); otherwise position 0 is a virtual source (bus id ``num_buses``), positions
     ``1..S`` the slacks on source branches ``num_branches + s``, and each branch met twice is cut
-    off at its far end as a leaf (bus ids ``num_buses + 1 + k``)."""
+    off at its far end as a leaf (bus ids ``num_buses + 1 + k``). A transformer is entered from its
+    LV side only where its HV bus is reachable no other way, so a loop through a transformer is cut
+    at its LV end (the zero sequence of a Dyn or Yzn transformer passes only there)."""
     n = grid.num_buses
     incident: list[list[int]] = [[] for _ in range(n)]
     for k, (a, b) in enumerate(zip(frm.tolist(), to.tolist(), strict=True)):
@@ -513,24 +515,29 @@ def _tree(
         order, parent, via = [grid.slack_bus], [-1], [-1]
     leaf: list[int] = []
     into: list[int] = []
+    nl, nt = grid.num_lines, grid.num_trafos
     todo = deque(slacks)
-    while todo:
-        v = todo.popleft()
-        for k in incident[v]:
-            if used[k]:
-                continue
-            used[k] = True
-            w = int(to[k] if frm[k] == v else frm[k])
-            if position[w] < 0:
-                position[w] = len(order)
-                todo.append(w)
-            else:  # a loop: cut the branch off at w
-                leaf.append(len(order))
-                into.append(position[w])
-                w = n + len(leaf)
-            order.append(w)
-            parent.append(position[v])
-            via.append(k)
+    for defer in (True, False):
+        if not defer:  # buses reached only through a transformer's LV side
+            todo = deque(bus for bus in order if bus < n)
+        while todo:
+            v = todo.popleft()
+            for k in incident[v]:
+                lv_side = nl <= k < nl + nt and v == to[k]
+                if used[k] or (lv_side and (defer or position[frm[k]] >= 0)):
+                    continue
+                used[k] = True
+                w = int(to[k] if frm[k] == v else frm[k])
+                if position[w] < 0:
+                    position[w] = len(order)
+                    todo.append(w)
+                else:  # a loop: cut the branch off at w
+                    leaf.append(len(order))
+                    into.append(position[w])
+                    w = n + len(leaf)
+                order.append(w)
+                parent.append(position[v])
+                via.append(k)
     return order, parent, via, leaf, into
 
 

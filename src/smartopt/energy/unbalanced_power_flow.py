@@ -170,9 +170,10 @@ def _sequence_feeder(grid: Grid) -> _unbalanced_power_flow.SequenceFeeder:
     bad = ~np.isfinite(params).all(axis=(0, 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
+        branch = _branch_name(grid, int(pu.position_branch[i]))
+        where = f"bus {pu.position_bus[i]}" if pu.position_bus[i] < grid.num_buses else f"the loop cut at {branch}"
         raise ValueError(
-            f"bus {pu.position_bus[i]} has no zero-sequence path through "
-            f"{_branch_name(grid, int(pu.position_branch[i]))} (a transformer fed from its delta or unearthed side)"
+            f"{where} has no zero-sequence path through {branch} (a transformer fed from its delta or unearthed side)"
         )
     m, n = pu.breakpoint_leaf.size, pu.position_bus.size
     loop_admittance, loop_voltage = np.zeros((3, m, m), complex), np.zeros((3, n, m), complex)
