@@ -556,6 +556,7 @@ LOOP = {"breakpoint_leaf": [2], "breakpoint_bus": [0], "loop_admittance": np.one
         ({"branch": np.array([-1, 0, 5])}, "branch"),
         ({"a": np.ones((3, 2))}, r"a must have shape \(3, buses\)"),
         ({"d": np.full((3, 3), np.nan)}, "finite"),
+        ({"c": np.array([[1.0] * 3, [0.0] * 3, [1.0] * 3])}, "positive sequence's c must be non-zero"),
         ({"v_slack": 0.0}, "slack voltage"),
         ({"z0_source": complex(np.inf)}, "source impedances"),
         ({"bus": np.zeros(0, int), "parent": [], "branch": [], "flipped": []}, "shape|two buses"),
@@ -582,20 +583,47 @@ def test_compiled_feeder_rejects_inconsistent_arrays(change: dict[str, Any], mat
     pos=st.lists(st.integers(-3, 8), max_size=4),
     power=st.sampled_from([0.0, 1.0, 1e3, 1e9, -1e9, np.nan, np.inf]),
     shape_error=st.booleans(),
+    delta=st.integers(0, 2),
+    loop=st.booleans(),
+    lane_length=st.sampled_from([1, 2, 2**62, 2**63 - 1]),
 )
 def test_compiled_solve_rejects_or_survives_arbitrary_input(
-    n: int, m: int, t: int, pos: list[int], power: float, shape_error: bool
+    n: int, m: int, t: int, pos: list[int], power: float, shape_error: bool, delta: int, loop: bool, lane_length: int
 ) -> None:
     """Hostile arrays into the compiled entry point: a ValueError, or results of the right shape
     with finite values wherever ``converged`` says so; never a crash or a hang."""
-    feeder = _unbalanced_power_flow.make_feeder(**feeder_args(n))
+    args = feeder_args(n)
+    if loop:
+        args.update(breakpoint_leaf=[n - 1], breakpoint_bus=[0], loop_admittance=np.ones((3, 1, 1)),
+                    loop_voltage=np.full((3, n, 1), 0.1))  # fmt: skip
+    feeder = _unbalanced_power_flow.make_feeder(**args)
     positions = np.array((pos + [0] * m)[:m], np.int32)
     p = np.full((t, m + shape_error, 3), power)
     try:
-        flows = _unbalanced_power_flow.solve(feeder, positions, np.zeros(m, np.uint8), p, p, 1e-9, 50, 1, 2)
+        flows = _unbalanced_power_flow.solve(
+            feeder, positions, np.full(m, delta, np.uint8), p, p, 1e-9, 50, lane_length, 2
+        )
     except ValueError as err:
-        assert shape_error or (positions < 0).any() or (positions >= n).any(), err
+        assert shape_error or (positions < 0).any() or (positions >= n).any() or (delta > 1 and m > 0), err
         return
-    assert not shape_error and flows.v.shape == (t, n, 3) and flows.i_from.shape == (t, n - 1, 3)
+    assert (
+        not shape_error
+        and not (delta > 1 and m > 0)
+        and flows.v.shape == (t, n, 3)
+        and flows.i_from.shape == (t, n - 1, 3)
+    )
     ok = flows.converged
     assert np.isfinite(flows.v[ok]).all() and np.isnan(flows.v[~ok]).all()
+
+
+@pytest.mark.parametrize("lane_length", [1, 3, 2**62, 2**63 - 1])
+def test_every_lane_length_solves_every_snapshot(lane_length: int) -> None:
+    """Lanes of any length, up to the largest int64 (no overflow in counting them), with a delta load."""
+    feeder = _unbalanced_power_flow.make_feeder(**feeder_args(4))
+    p = np.tile([[[1.0, 2.0, 0.5]], [[0.0, 1.0, 3.0]]], (5, 2, 1))
+    flows = _unbalanced_power_flow.solve(
+        feeder, [3, 2], np.array([0, 1], np.uint8), p, p / 4, 1e-12, 50, lane_length, 2
+    )
+    reference = _unbalanced_power_flow.solve(feeder, [3, 2], np.array([0, 1], np.uint8), p, p / 4, 1e-12, 50, 10, 1)
+    assert flows.converged.all()
+    np.testing.assert_allclose(flows.v, reference.v, rtol=0, atol=1e-10)

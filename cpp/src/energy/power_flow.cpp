@@ -219,18 +219,19 @@ void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool w
     }
 }
 
-// Solves step k of the lanes first_lane .. first_lane + kW - 1 together.
+// Solves step k of the lanes first_lane .. first_lane + kW - 1 (of n_lanes) together.
 template <bool Meshed>
-void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt, int64_t first_lane, int64_t k,
-                const Outputs &out, Lanes &w) {
+void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt, int64_t first_lane, int64_t n_lanes,
+                int64_t k, const Outputs &out, Lanes &w) {
     std::array<int64_t, kW> t{};
     std::array<bool, kW> done{}, pending{};
     for (int l = 0; l < kW; ++l) {
-        const int64_t start = (first_lane + l) * opt.lane_length, s = start + k;
-        const bool active = s < inj.n_snapshots && k < opt.lane_length;
-        t[l] = active ? s : -1;
+        // lane * lane_length < n_snapshots for every lane < n_lanes (no overflow)
+        const bool active = first_lane + l < n_lanes && k < opt.lane_length &&
+                            (first_lane + l) * opt.lane_length + k < inj.n_snapshots;
+        t[l] = active ? (first_lane + l) * opt.lane_length + k : -1;
         done[l] = !active;
-        start_lane(f, inj, l, t[l], active && k > 0 && out.converged[s - 1], out, w);
+        start_lane(f, inj, l, t[l], active && k > 0 && out.converged[t[l] - 1], out, w);
     }
     const double tol2 = opt.tol_pu * opt.tol_pu;
     std::array<int32_t, kW> iterations{};
@@ -312,18 +313,18 @@ void solve_batch(const Feeder &f, const Injections &inj, const SweepOptions &opt
     const int32_t n = f.size();
     for (int32_t p : inj.load_pos) require(p >= 0 && p < n, "load position out of range");
     for (int32_t p : inj.gen_pos) require(p >= 0 && p < n, "generator position out of range");
-    const int64_t n_lanes = (inj.n_snapshots + opt.lane_length - 1) / opt.lane_length;
+    const int64_t n_lanes = inj.n_snapshots / opt.lane_length + (inj.n_snapshots % opt.lane_length != 0);
     const int64_t n_blocks = (n_lanes + kW - 1) / kW;
     const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_blocks)));
     const auto m = static_cast<size_t>(f.loops());
     std::vector<Lanes> scratch(static_cast<size_t>(n_workers), Lanes(static_cast<size_t>(n), m));
     parallel_rows(n_blocks, n_workers, [&](int64_t block, int worker) {
         Lanes &w = scratch[static_cast<size_t>(worker)];
-        for (int64_t k = 0; k < opt.lane_length; ++k) {
+        for (int64_t k = 0; k < std::min(opt.lane_length, inj.n_snapshots); ++k) {
             if (m == 0)
-                solve_step<false>(f, inj, opt, block * kW, k, out, w);
+                solve_step<false>(f, inj, opt, block * kW, n_lanes, k, out, w);
             else
-                solve_step<true>(f, inj, opt, block * kW, k, out, w);
+                solve_step<true>(f, inj, opt, block * kW, n_lanes, k, out, w);
         }
     });
 }

@@ -250,6 +250,7 @@ void SequenceFeeder::check() const {
         for (int s = 0; s < 3; ++s)
             require(finite(a[s][i]) && finite(b[s][i]) && finite(c[s][i]) && finite(d[s][i]),
                     "branch parameters must be finite");
+        require(c[1][i] != 0.0, "the positive sequence's c must be non-zero");
     }
     require(finite(v_slack) && std::abs(v_slack) > 0.0, "the slack voltage must be finite and non-zero");
     require(finite(z_source[0]) && finite(z_source[2]), "the source impedances must be finite");
@@ -278,13 +279,15 @@ void solve_unbalanced_batch(const SequenceFeeder &f, const PhaseInjections &inj,
     require(inj.delta.size() == inj.pos.size(), "pos and delta must have one entry per element");
     const int32_t n = f.size();
     for (int32_t p : inj.pos) require(p >= 0 && p < n, "element position out of range");
-    const int64_t n_lanes = (inj.n_snapshots + opt.lane_length - 1) / opt.lane_length;
+    for (uint8_t x : inj.delta) require(x <= 1, "delta must be 0 or 1");
+    const int64_t n_lanes = inj.n_snapshots / opt.lane_length + (inj.n_snapshots % opt.lane_length != 0);
     const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_lanes)));
     std::vector<Scratch> scratch(static_cast<size_t>(n_workers),
                                  Scratch(static_cast<size_t>(n), static_cast<size_t>(f.loops())));
     parallel_rows(n_lanes, n_workers, [&](int64_t lane, int worker) {
         Scratch &w = scratch[static_cast<size_t>(worker)];
-        const int64_t first = lane * opt.lane_length, last = std::min(inj.n_snapshots, first + opt.lane_length);
+        const int64_t first = lane * opt.lane_length;
+        const int64_t last = first + std::min(opt.lane_length, inj.n_snapshots - first);
         for (int64_t t = first; t < last; ++t) solve_one(f, inj, opt, t, t > first && out.converged[t - 1], out, w);
     });
 }
