@@ -34,6 +34,7 @@ NETS: dict[str, Callable[[], Any]] = {
     "kerber_landnetz_freileitung_1": lambda: pn.create_kerber_landnetz_freileitung_1(),
     "kerber_dorfnetz": lambda: pn.create_kerber_dorfnetz(),
     "kerber_vorstadtnetz_kabel_1": lambda: pn.create_kerber_vorstadtnetz_kabel_1(),
+    "ieee_european_lv_asymmetric": lambda: pn.ieee_european_lv_asymmetric("on_peak_566"),  # balanced: phase sums
 }
 
 

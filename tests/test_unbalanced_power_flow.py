@@ -84,7 +84,7 @@ def assert_matches(net: Any, result: UnbalancedFlowResult, t: int = 0) -> None:
         for name, sign in (("asymmetric_load", 1), ("asymmetric_sgen", -1))
         if name in net
     )
-    demand += 1000.0 * float(net.load.p_mw.sum())
+    demand += 1000.0 * float(net.load.p_mw.sum() - net.sgen.p_mw.sum())
     assert supplied == pytest.approx(demand + result.losses_kw[t], rel=1e-9, abs=1e-9)
     if (net.trafo.vector_group == "YNyn").any():
         return  # runpp_3ph's ext_grid power takes the negative- for the zero-sequence source admittance
@@ -183,6 +183,34 @@ def test_hand_cases_match_runpp_3ph(vector_group: str) -> None:
     assert result.converged.all()
     assert_matches(net, result)
     assert result.unbalance_percent[0, 1:].max() > 0.1  # the case is unbalanced indeed
+
+
+def test_symmetric_sgens_of_type_delta_match_runpp_3ph() -> None:
+    """A delta sgen feeds in between phases (runpp_3ph reads the sgen's ``type`` as the load's)."""
+    net = hand_net("Dyn")
+    pp.create_sgen(net, 4, p_mw=0.015, q_mvar=0.004, type="delta")
+    pp.create_sgen(net, 5, p_mw=0.008, q_mvar=-0.002, type="wye")
+    grid = grid_from_pandapower(net)
+    assert grid.gen_phase is not None and grid.gen_phase[:2].tolist() == ["delta", "abc"]
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all()
+    assert_matches(net, result)
+
+
+@pytest.mark.parametrize("vkr0_percent", [(0.0, 1.1), (0.0, 0.0)])
+def test_zero_sequence_fallback_is_per_vector_group_as_runpp_3ph(vkr0_percent: tuple[float, float]) -> None:
+    """vkr0 of 0 falls back to vkr only where every transformer of its vector group has 0."""
+    net = meshed_net("Dyn")
+    net.trafo["vkr0_percent"] = vkr0_percent
+    grid = grid_from_pandapower(net)
+    assert grid.trafo_vkr0_percent is not None
+    expected = vkr0_percent if any(vkr0_percent) else net.trafo.vkr_percent
+    np.testing.assert_array_equal(grid.trafo_vkr0_percent, expected)
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all()
+    assert_matches(net, result)
 
 
 def steps(low: float, high: float, n: int = 100) -> st.SearchStrategy[float]:
