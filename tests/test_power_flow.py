@@ -273,6 +273,7 @@ def test_violations_list_buses_lines_and_trafos() -> None:
         ({"p_kw": np.ones((2, 32)), "q_kvar": np.ones((3, 32))}, ValueError, r"q_kvar must have shape \(2, 32\)"),
         ({"q_kvar": np.ones(32)}, ValueError, "q_kvar needs p_kw"),
         ({"p_kw": np.ones((0, 32))}, ValueError, "p_kw has no snapshots"),
+        ({"p_kw": 5.0}, ValueError, "p_kw must be an array"),
         ({"p_kw": np.ones(32), "gen_p_kw": np.ones(2)}, ValueError, r"gen_p_kw must have shape \(1, 0\)"),
         ({"p_kw": np.array(["a"] * 32)}, TypeError, "p_kw must be a real-valued numeric array"),
         ({"tol_pu": 0.0}, ValueError, r"tol_pu must be a finite number > 0, got 0.0"),

@@ -55,9 +55,27 @@ def run_3ph(net: Any) -> None:
         runpp_3ph_converged()(net, tolerance_mva=1e-12, max_iteration=200)
 
 
+def trafo_neutral_ka(net: Any) -> Any:
+    """Each transformer's neutral current |Ia + Ib + Ic| (kA), the larger of its two ends, from
+    runpp_3ph's per-phase powers and bus voltages (runpp_3ph reports no neutral current of its own)."""
+    ends = []
+    for side in ("hv", "lv"):
+        bus = net.res_bus_3ph.loc[net.trafo[f"{side}_bus"]]
+        v_kv = net.bus.vn_kv.loc[net.trafo[f"{side}_bus"]].to_numpy()[:, None] / np.sqrt(3.0)
+        v = bus[[f"vm_{p}_pu" for p in PHASES]].to_numpy() * v_kv
+        v = v * np.exp(1j * np.deg2rad(bus[[f"va_{p}_degree" for p in PHASES]].to_numpy()))
+        trafo = net.res_trafo_3ph
+        s = (
+            trafo[[f"p_{p}_{side}_mw" for p in PHASES]].to_numpy()
+            + 1j * trafo[[f"q_{p}_{side}_mvar" for p in PHASES]].to_numpy()
+        )
+        ends.append(np.abs(np.conj(s / v).sum(axis=1)))
+    return np.maximum(*ends)
+
+
 def assert_matches(net: Any, result: UnbalancedFlowResult, t: int = 0) -> None:
-    """Phase voltages, unbalance, line phase and neutral currents, losses and the slack's power per
-    phase of snapshot ``t`` equal runpp_3ph's."""
+    """Phase voltages, unbalance, line phase and neutral currents, transformer neutral currents,
+    losses and the slack's power per phase of snapshot ``t`` equal runpp_3ph's."""
     nb = len(net.bus)
     bus = net.res_bus_3ph
     vm = bus[[f"vm_{p}_pu" for p in PHASES]].to_numpy()
@@ -78,6 +96,7 @@ def assert_matches(net: Any, result: UnbalancedFlowResult, t: int = 0) -> None:
         np.testing.assert_allclose(result.trafo_loss_kw[t], 1000.0 * trafo[pl], rtol=RTOL, atol=POWER_ATOL_KW)
         loading = trafo[[f"loading_{p}_percent" for p in PHASES]]
         np.testing.assert_allclose(result.trafo_loading_percent[t], loading, rtol=RTOL, atol=1e-6)
+        np.testing.assert_allclose(result.trafo_i_n_ka[t], trafo_neutral_ka(net), rtol=0, atol=I_TOL_KA)
     supplied = result.slack_kva[t].real.sum()
     demand = 1000.0 * sum(
         float(net[name][[f"p_{p}_mw" for p in PHASES]].to_numpy().sum()) * sign
@@ -472,6 +491,7 @@ def test_violations_frame_and_repr() -> None:
     table = result.to_frame()
     assert list(table.max_unbalance_percent > 2.0) == [False, True]
     assert table.losses_kw.iloc[1] > table.losses_kw.iloc[0]
+    assert table.max_neutral_i_ka.iloc[1] == result.trafo_i_n_ka[1].max() > result.line_i_n_ka[1].max()
     assert "2 converged" in repr(result) and "unbalanced" in repr(found)
 
 
@@ -534,6 +554,13 @@ def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: st
         Grid(**dict(fields, **change))
 
 
+def stray_phase(k: int, phase: int) -> Any:
+    """Per-phase loads ``(1, 20, 3)`` of 1 kW on ``phase`` of load ``k`` only."""
+    p = np.zeros((1, 20, 3))
+    p[0, k, phase] = 1.0
+    return p
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -542,6 +569,10 @@ def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: st
         ({"q_kvar": np.ones(20)}, "q_kvar needs p_kw"),
         ({"p_kw": np.full(20, np.inf)}, "p_kw"),
         ({"p_kw": np.zeros((0, 20))}, "no snapshots"),
+        ({"p_kw": 5.0}, "p_kw must be an array"),
+        ({"gen_p_kw": 1.0}, "gen_p_kw must be an array"),
+        ({"p_kw": stray_phase(2, 1)}, r"p_kw\[0, 2, 1\]=1.0: load 2 is connected to 'a', not to phase b"),
+        ({"p_kw": stray_phase(17, 2)}, r"p_kw\[0, 17, 2\]=1.0: load 17 is connected to 'ab', not to phase ca"),
         ({"tol_pu": 0.0}, "tol_pu"),
         ({"max_iterations": 0}, "max_iterations"),
         ({"n_threads": -1}, "n_threads"),

@@ -49,6 +49,13 @@ def _powers(name: str, value: Any, nominal: FloatArray, n_snapshots: int | None)
     return float_array(name, arr, (n_snapshots, nominal.size))  # converts, or raises naming the fault
 
 
+def _snapshots(name: str, value: Any) -> int | None:
+    """The snapshot count of a power argument: 1 for a 1-D one, its first dimension else (None: not given)."""
+    if value is not None and np.ndim(value) == 0:
+        raise ValueError(f"{name} must be an array (one value per element, or per snapshot and element), got {value!r}")
+    return None if value is None else (1 if np.ndim(value) == 1 else int(np.shape(value)[0]))
+
+
 @dataclass(frozen=True, eq=False)
 class Violations:
     """Buses outside the voltage band and branches over their rating in any snapshot.
@@ -373,7 +380,7 @@ def power_flow(
     """
     if p_kw is None and q_kvar is not None:
         raise ValueError("q_kvar needs p_kw")
-    n_t = None if p_kw is None else (1 if np.ndim(p_kw) == 1 else int(np.shape(p_kw)[0]))
+    n_t = _snapshots("p_kw", p_kw)
     load_p = _powers("p_kw", p_kw, grid.load_p_kw, n_t)
     n_t = load_p.shape[0]
     if n_t == 0:

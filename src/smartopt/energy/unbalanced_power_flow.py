@@ -32,7 +32,7 @@ from smartopt.energy.grid import (
     _trafo_ratio,
     hybrid_form,
 )
-from smartopt.energy.power_flow import MAX_LANE, Violations, _powers, find_violations
+from smartopt.energy.power_flow import MAX_LANE, Violations, _powers, _snapshots, find_violations
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,17 +210,24 @@ _FEEDERS: weakref.WeakKeyDictionary[Grid, _unbalanced_power_flow.SequenceFeeder]
 
 
 def _phase_powers(name: str, value: Any, nominal: FloatArray, phases: npt.NDArray[np.str_], n_t: int) -> FloatArray:
-    """``(T, n, 3)`` powers per phase: a 3-D ``value`` as given, else each element's total (``(T, n)``,
-    1-D for one snapshot, None the nominal) spread by its connection."""
-    if value is not None and np.ndim(value) == 3:
-        return float_array(name, value, (n_t, nominal.size, 3))
-    total = _powers(name, value, nominal, n_t)
+    """``(T, n, 3)`` powers per phase: a 3-D ``value`` as given (zero on the phases an element is not
+    connected to), else each element's total (``(T, n)``, 1-D for one snapshot, None the nominal)
+    spread by its connection."""
     share = np.array([_SHARES[str(p)][0] for p in phases]).reshape(nominal.size, 3)
-    return np.asarray(total[:, :, None] * share[None, :, :], dtype=np.float64)
-
-
-def _snapshots(p_kw: Any) -> int | None:
-    return None if p_kw is None else (1 if np.ndim(p_kw) == 1 else int(np.shape(p_kw)[0]))
+    if value is None or np.ndim(value) != 3:
+        total = _powers(name, value, nominal, n_t)
+        return np.asarray(total[:, :, None] * share[None, :, :], dtype=np.float64)
+    per_phase = float_array(name, value, (n_t, nominal.size, 3))
+    stray = (per_phase != 0.0) & (share[None] == 0.0)
+    if stray.any():
+        t, k, p = (int(i) for i in np.argwhere(stray)[0])
+        labels = ("ab", "bc", "ca") if _SHARES[str(phases[k])][1] else ("a", "b", "c")
+        element = "generator" if name.startswith("gen") else "load"
+        raise ValueError(
+            f"{name}[{t}, {k}, {p}]={per_phase[t, k, p]}: {element} {k} is connected to {str(phases[k])!r}, "
+            f"not to phase {labels[p]}"
+        )
+    return per_phase
 
 
 def _unbalance(v: npt.NDArray[np.complex128]) -> FloatArray:
@@ -328,6 +335,11 @@ class UnbalancedFlowResult(ToDict):
         return np.maximum(self._lines(self.branch_i_n_from_ka), self._lines(self.branch_i_n_to_ka))
 
     @property
+    def trafo_i_n_ka(self) -> FloatArray:
+        """Neutral current of each transformer ``(T, n_trafo)``, the larger of its two ends (kA)."""
+        return np.maximum(self._trafos(self.branch_i_n_from_ka), self._trafos(self.branch_i_n_to_ka))
+
+    @property
     def line_loading_percent(self) -> FloatArray:
         return self._lines(self.branch_loading_percent)
 
@@ -365,8 +377,8 @@ class UnbalancedFlowResult(ToDict):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per snapshot: lowest and highest phase voltage (pu), largest unbalance (%) and
-        neutral current (kA), peak line and transformer loading (%), losses and slack power (kW, kvar),
-        convergence."""
+        neutral current of a line or transformer (kA), peak line and transformer loading (%), losses
+        and slack power (kW, kvar), convergence."""
         import pandas as pd
 
         def peak(arr: FloatArray) -> FloatArray:
@@ -378,7 +390,7 @@ class UnbalancedFlowResult(ToDict):
                 "min_vm_pu": self.vm_pu.min(axis=(1, 2)),
                 "max_vm_pu": self.vm_pu.max(axis=(1, 2)),
                 "max_unbalance_percent": self.unbalance_percent.max(axis=1),
-                "max_neutral_i_ka": peak(self.line_i_n_ka),
+                "max_neutral_i_ka": peak(np.concatenate([self.line_i_n_ka, self.trafo_i_n_ka], axis=1)),
                 "max_line_loading_percent": peak(self.line_loading_percent),
                 "max_trafo_loading_percent": peak(self.trafo_loading_percent),
                 "losses_kw": self.losses_kw,
@@ -433,7 +445,7 @@ def unbalanced_power_flow(
     """
     if p_kw is None and q_kvar is not None:
         raise ValueError("q_kvar needs p_kw")
-    n_t = next((n for n in (_snapshots(p_kw), _snapshots(gen_p_kw)) if n is not None), 1)
+    n_t = next((n for n in (_snapshots("p_kw", p_kw), _snapshots("gen_p_kw", gen_p_kw)) if n is not None), 1)
     load_phase, gen_phase = _connections(grid.load_phase, grid.num_loads), _connections(grid.gen_phase, grid.num_gens)
     load_q_nominal = grid.load_q_kvar if p_kw is None else np.zeros(grid.num_loads)
     load_p = _phase_powers("p_kw", p_kw, grid.load_p_kw, load_phase, n_t)
