@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import warnings
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -351,8 +352,7 @@ def test_balanced_loads_give_the_balanced_power_flow() -> None:
     grid = grid_from_pandapower(net)
     p = np.random.default_rng(0).uniform(0.0, 20.0, (5, grid.num_loads))
     spread = unbalanced_power_flow(grid, p, 0.3 * p, gen_p_kw=np.zeros((5, 0)))
-    balanced_grid = grid_from_pandapower(net)
-    object.__setattr__(balanced_grid, "load_phase", None)
+    balanced_grid = replace(grid, load_phase=None)
     phases = unbalanced_power_flow(balanced_grid, p, 0.3 * p)
     flow = power_flow(balanced_grid, p, 0.3 * p)
     np.testing.assert_allclose(phases.vm_pu, np.repeat(flow.vm_pu[:, :, None], 3, axis=2), rtol=0, atol=1e-9)

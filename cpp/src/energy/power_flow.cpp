@@ -3,26 +3,21 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <limits>
-#include <stdexcept>
-#include <string>
 
+#include "smartopt/energy/sweep_common.hpp"
 #include "smartopt/parallel.hpp"
 
 namespace smartopt::energy {
 
 namespace {
 
+using sweep::finite;
+using sweep::require;
+
 // Lanes solved in lockstep: one sweep over the tree is a chain of dependent complex operations,
 // and interleaving independent snapshots keeps the core busy. Results are those of one lane at
 // a time (the same operations in the same order), whatever the grouping.
 constexpr int kW = 4;
-
-void require(bool ok, const std::string &what) {
-    if (!ok) throw std::invalid_argument(what);
-}
-
-bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag()); }
 
 // Per-worker state of kW lanes, position-major: x[i * kW + lane]. Real and imaginary parts apart,
 // and arithmetic written out (std::complex's operators guard inf/NaN corner cases through library
@@ -171,17 +166,6 @@ void write_lane(const Feeder &f, const Lanes &w, int l, int64_t t, int32_t itera
     }
 }
 
-void write_failed(int32_t n, int64_t t, const Outputs &out) {
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    const cplx bad(nan, nan);
-    out.iterations[t] = 0;
-    out.converged[t] = 0;
-    std::fill(out.v + t * n, out.v + (t + 1) * n, bad);
-    std::fill(out.i_from + t * (n - 1), out.i_from + (t + 1) * (n - 1), bad);
-    std::fill(out.i_to + t * (n - 1), out.i_to + (t + 1) * (n - 1), bad);
-    out.slack_kva[t] = bad;
-}
-
 // Loads lane l's demand for snapshot t (or none when t < 0) and its starting voltages: snapshot
 // t - 1's solution when warm, else the no-load voltages and zero breakpoint currents (when warm
 // the breakpoint currents stay those of snapshot t - 1).
@@ -242,7 +226,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
             if (pending[l] && lane_finite(f, w, l))
                 write_lane(f, w, l, t[l], iterations[l], out);
             else if (pending[l])
-                write_failed(f.size(), t[l], out);
+                sweep::write_failed(f.size(), t[l], 1, out);
             done[l] = done[l] || pending[l];
             pending[l] = false;
             all_done = all_done && done[l];
@@ -256,7 +240,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
         for (int l = 0; l < kW; ++l) {
             if (done[l]) continue;
             if (!(dv2[l] < 1e6)) {  // NaN or blown up: voltage collapse
-                write_failed(f.size(), t[l], out);
+                sweep::write_failed(f.size(), t[l], 1, out);
                 done[l] = true;
             } else if (dv2[l] < tol2) {
                 pending[l] = true;
@@ -265,7 +249,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
         }
     }
     for (int l = 0; l < kW; ++l)
-        if (!done[l]) write_failed(f.size(), t[l], out);  // iteration limit
+        if (!done[l]) sweep::write_failed(f.size(), t[l], 1, out);  // iteration limit
 }
 
 }  // namespace
@@ -313,7 +297,7 @@ void solve_batch(const Feeder &f, const Injections &inj, const SweepOptions &opt
     const int32_t n = f.size();
     for (int32_t p : inj.load_pos) require(p >= 0 && p < n, "load position out of range");
     for (int32_t p : inj.gen_pos) require(p >= 0 && p < n, "generator position out of range");
-    const int64_t n_lanes = inj.n_snapshots / opt.lane_length + (inj.n_snapshots % opt.lane_length != 0);
+    const int64_t n_lanes = sweep::lane_count(inj.n_snapshots, opt.lane_length);
     const int64_t n_blocks = (n_lanes + kW - 1) / kW;
     const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_blocks)));
     const auto m = static_cast<size_t>(f.loops());

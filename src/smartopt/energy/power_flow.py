@@ -159,8 +159,66 @@ def find_violations(
     return dataclasses.replace(found, unbalance_bus=u_bus, unbalance_percent=u_peak, unbalance_snapshots=u_n)
 
 
+class BranchViews:
+    """What both power-flow results derive alike from their per-branch arrays (snapshots first; over
+    lines, then transformers, then closed switches; per phase in the unbalanced flow): the snapshot
+    count, the lines' and transformers' currents, loadings and losses, and the grid's losses."""
+
+    grid: Grid
+    v_pu: npt.NDArray[np.complex128]
+
+    if TYPE_CHECKING:
+
+        @property
+        def branch_i_from_ka(self) -> FloatArray: ...
+        @property
+        def branch_i_to_ka(self) -> FloatArray: ...
+        @property
+        def branch_loading_percent(self) -> FloatArray: ...
+        @property
+        def branch_loss_kw(self) -> FloatArray: ...
+
+    @property
+    def num_snapshots(self) -> int:
+        return int(self.v_pu.shape[0])
+
+    def _lines(self, arr: FloatArray) -> FloatArray:
+        return arr[:, : self.grid.num_lines]
+
+    def _trafos(self, arr: FloatArray) -> FloatArray:
+        nl = self.grid.num_lines
+        return arr[:, nl : nl + self.grid.num_trafos]
+
+    @property
+    def line_i_ka(self) -> FloatArray:
+        """Current of each line (per phase in the unbalanced flow), the larger of its two ends (kA)."""
+        return np.maximum(self._lines(self.branch_i_from_ka), self._lines(self.branch_i_to_ka))
+
+    @property
+    def line_loading_percent(self) -> FloatArray:
+        return self._lines(self.branch_loading_percent)
+
+    @property
+    def trafo_loading_percent(self) -> FloatArray:
+        """Transformer loading (% of rated current on the more loaded side)."""
+        return self._trafos(self.branch_loading_percent)
+
+    @property
+    def line_loss_kw(self) -> FloatArray:
+        return self._lines(self.branch_loss_kw)
+
+    @property
+    def trafo_loss_kw(self) -> FloatArray:
+        return self._trafos(self.branch_loss_kw)
+
+    @property
+    def losses_kw(self) -> FloatArray:
+        """Active losses of the whole grid per snapshot (kW)."""
+        return np.asarray(self.branch_loss_kw.reshape(self.num_snapshots, -1).sum(axis=1))
+
+
 @dataclass(frozen=True, eq=False)
-class PowerFlowResult(ToDict):
+class PowerFlowResult(BranchViews, ToDict):
     """Power flow of T snapshots: complex bus voltages ``(T, n_bus)`` in the grid's bus order and
     complex branch currents ``(T, n_branch)`` flowing into each end (pu), over lines, then
     transformers, then closed switches ("from" is a line's from bus, a transformer's HV side).
@@ -242,47 +300,9 @@ class PowerFlowResult(ToDict):
         return self.slack_kva.imag
 
     @property
-    def num_snapshots(self) -> int:
-        return int(self.v_pu.shape[0])
-
-    def _lines(self, arr: FloatArray) -> FloatArray:
-        return arr[:, : self.grid.num_lines]
-
-    def _trafos(self, arr: FloatArray) -> FloatArray:
-        nl = self.grid.num_lines
-        return arr[:, nl : nl + self.grid.num_trafos]
-
-    @property
-    def line_i_ka(self) -> FloatArray:
-        """Current of each line, the larger of its two ends (kA)."""
-        return np.maximum(self._lines(self.branch_i_from_ka), self._lines(self.branch_i_to_ka))
-
-    @property
-    def line_loading_percent(self) -> FloatArray:
-        return self._lines(self.branch_loading_percent)
-
-    @property
-    def trafo_loading_percent(self) -> FloatArray:
-        """Transformer loading (% of rated current on the more loaded side)."""
-        return self._trafos(self.branch_loading_percent)
-
-    @property
     def branch_loss_kw(self) -> FloatArray:
         """Active losses of each branch (kW)."""
         return self.branch_p_from_kw + self.branch_p_to_kw
-
-    @property
-    def line_loss_kw(self) -> FloatArray:
-        return self._lines(self.branch_loss_kw)
-
-    @property
-    def trafo_loss_kw(self) -> FloatArray:
-        return self._trafos(self.branch_loss_kw)
-
-    @property
-    def losses_kw(self) -> FloatArray:
-        """Active losses of the whole grid per snapshot (kW)."""
-        return np.asarray(self.branch_loss_kw.sum(axis=1))
 
     def violations(
         self, v_min_pu: float = 0.95, v_max_pu: float = 1.05, max_loading_percent: float = 100.0

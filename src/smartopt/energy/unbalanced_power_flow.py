@@ -32,7 +32,7 @@ from smartopt.energy.grid import (
     _trafo_ratio,
     hybrid_form,
 )
-from smartopt.energy.power_flow import MAX_LANE, Violations, _powers, _snapshots, find_violations
+from smartopt.energy.power_flow import MAX_LANE, BranchViews, Violations, _powers, _snapshots, find_violations
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -239,7 +239,7 @@ def _unbalance(v: npt.NDArray[np.complex128]) -> FloatArray:
 
 
 @dataclass(frozen=True, eq=False)
-class UnbalancedFlowResult(ToDict):
+class UnbalancedFlowResult(BranchViews, ToDict):
     """Three-phase power flow of T snapshots: complex phase-to-neutral voltages ``(T, n_bus, 3)``
     (phases a, b, c; buses in the grid's order) and phase currents into each branch end
     ``(T, n_branch, 3)`` over lines, then transformers, then closed switches, in pu of the balanced
@@ -257,10 +257,6 @@ class UnbalancedFlowResult(ToDict):
     """Complex power the slack supplies per phase ``(T, 3)`` (kVA)."""
     converged: npt.NDArray[np.bool_]
     iterations: npt.NDArray[np.int32]
-
-    @property
-    def num_snapshots(self) -> int:
-        return int(self.v_pu.shape[0])
 
     @cached_property
     def vm_pu(self) -> FloatArray:
@@ -313,23 +309,6 @@ class UnbalancedFlowResult(ToDict):
         return np.asarray(s.real * BASE_KVA / 3.0)
 
     @property
-    def losses_kw(self) -> FloatArray:
-        """Active losses of the whole grid per snapshot (kW)."""
-        return np.asarray(self.branch_loss_kw.sum(axis=(1, 2)))
-
-    def _lines(self, arr: FloatArray) -> FloatArray:
-        return arr[:, : self.grid.num_lines]
-
-    def _trafos(self, arr: FloatArray) -> FloatArray:
-        nl = self.grid.num_lines
-        return arr[:, nl : nl + self.grid.num_trafos]
-
-    @property
-    def line_i_ka(self) -> FloatArray:
-        """Phase currents of each line ``(T, n_line, 3)``, the larger of its two ends (kA)."""
-        return np.maximum(self._lines(self.branch_i_from_ka), self._lines(self.branch_i_to_ka))
-
-    @property
     def line_i_n_ka(self) -> FloatArray:
         """Neutral current of each line ``(T, n_line)``, the larger of its two ends (kA)."""
         return np.maximum(self._lines(self.branch_i_n_from_ka), self._lines(self.branch_i_n_to_ka))
@@ -338,22 +317,6 @@ class UnbalancedFlowResult(ToDict):
     def trafo_i_n_ka(self) -> FloatArray:
         """Neutral current of each transformer ``(T, n_trafo)``, the larger of its two ends (kA)."""
         return np.maximum(self._trafos(self.branch_i_n_from_ka), self._trafos(self.branch_i_n_to_ka))
-
-    @property
-    def line_loading_percent(self) -> FloatArray:
-        return self._lines(self.branch_loading_percent)
-
-    @property
-    def trafo_loading_percent(self) -> FloatArray:
-        return self._trafos(self.branch_loading_percent)
-
-    @property
-    def line_loss_kw(self) -> FloatArray:
-        return self._lines(self.branch_loss_kw)
-
-    @property
-    def trafo_loss_kw(self) -> FloatArray:
-        return self._trafos(self.branch_loss_kw)
 
     def violations(
         self,
