@@ -528,6 +528,17 @@ def test_what_the_unbalanced_flow_needs_is_named() -> None:
         unbalanced_power_flow(Grid(**dict(fields, trafo_vector_group=["Dy"])))
 
 
+def test_a_line_without_zero_sequence_data_is_named() -> None:
+    """A net where one line lacks r0/x0: the balanced flow runs, the unbalanced one names the line."""
+    net = hand_net("Dyn")
+    net.line.loc[2, "r0_ohm_per_km"] = np.nan
+    grid = grid_from_pandapower(net)
+    assert grid.line_r0_ohm_per_km is not None and np.isnan(grid.line_r0_ohm_per_km).tolist() == [0, 0, 1, 0]
+    assert power_flow(grid).converged.all()
+    with pytest.raises(ValueError, match=r"line 2 \(bus 3 - bus 4\) has no zero-sequence impedance"):
+        unbalanced_power_flow(grid)
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
@@ -542,7 +553,8 @@ def test_what_the_unbalanced_flow_needs_is_named() -> None:
         ({"trafo_vkr0_percent": [9.0]}, "trafo_vkr0_percent=9.0 must be below"),
         ({"slack_s_sc_mva": -1.0}, "slack_s_sc_mva"),
         ({"slack_x0x": 0.0}, "slack_x0x"),
-        ({"line_r0_ohm_per_km": [np.nan] * 4}, "line_r0_ohm_per_km"),
+        ({"line_r0_ohm_per_km": [np.inf] * 4}, r"line_r0_ohm_per_km\[0\]=inf is not finite"),
+        ({"line_x0_ohm_per_km": [-1.0] * 4}, r"line_x0_ohm_per_km\[0\]=-1.0 must be >= 0"),
     ],
 )
 def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: str) -> None:

@@ -108,6 +108,13 @@ def _quantity(name: str, value: Any, shape: tuple[int | None, ...] | None, **che
     return out
 
 
+def _quantity_or_unknown(name: str, value: Any, size: int) -> FloatArray:
+    """A validated non-negative quantity of ``size`` entries, NaN where not known."""
+    arr = np.asarray(value)
+    unknown = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    return np.where(unknown, np.nan, _quantity(name, np.where(unknown, 0.0, arr), (size,), nonnegative=True))
+
+
 def _filled(name: str, value: Any, default: FloatArray, **checks: Any) -> FloatArray:
     """A validated float array shaped like ``default``, or ``default`` when left out."""
     return default if value is None else _quantity(name, value, default.shape, **checks)
@@ -137,7 +144,8 @@ class Grid(ToDict):
       nominal P (kW) and Q (kvar) used when a power flow is called without time series.
     - For the unbalanced power flow (``docs/unbalanced_power_flow.md``): each load's and generator's
       phase connection ``load_phase``/``gen_phase`` (:data:`PHASE_CONNECTIONS`, or 0, 1, 2 for
-      single phase a, b, c; None: all ``"abc"``), lines' zero-sequence ``r0 + jx0`` (ohm/km) and
+      single phase a, b, c; None: all ``"abc"``), lines' zero-sequence ``r0 + jx0`` (ohm/km; NaN
+      where not known, which only the unbalanced flow refuses) and
       ``b0`` (uS/km, default 0), transformers' vector group (:data:`VECTOR_GROUPS`) and
       zero-sequence short-circuit voltage and its resistive part (%, default the positive-sequence
       ones), magnetising impedance (% of it, default 100) and its R/X (default 0), the HV side's
@@ -325,8 +333,6 @@ class Grid(ToDict):
         nl, nt = v["line_from"].shape[0], v["trafo_hv_bus"].shape[0]
         out: dict[str, Any] = {}
         optional = (
-            ("line_r0_ohm_per_km", nl, {"nonnegative": True}),
-            ("line_x0_ohm_per_km", nl, {"nonnegative": True}),
             ("line_b0_us_per_km", nl, {"nonnegative": True}),
             ("trafo_vk0_percent", nt, {"positive": True}),
             ("trafo_vkr0_percent", nt, {"nonnegative": True}),
@@ -337,6 +343,9 @@ class Grid(ToDict):
         for name, size, checks in optional:
             value = getattr(self, name)
             out[name] = None if value is None else _quantity(name, value, (size,), **checks)
+        for name in ("line_r0_ohm_per_km", "line_x0_ohm_per_km"):
+            value = getattr(self, name)
+            out[name] = None if value is None else _quantity_or_unknown(name, value, nl)
         r0, x0 = out["line_r0_ohm_per_km"], out["line_x0_ohm_per_km"]
         if (r0 is None) != (x0 is None):
             raise ValueError("give line_r0_ohm_per_km and line_x0_ohm_per_km together")

@@ -246,8 +246,10 @@ def _zero_sequence(line: Any, trafo: Any, ext: Any, f_hz: float) -> dict[str, An
     runpp_3ph)."""
     out: dict[str, Any] = {}
     r0, x0 = _column(line, "r0_ohm_per_km", np.nan), _column(line, "x0_ohm_per_km", np.nan)
-    if len(line) and np.isfinite(r0 + x0).all() and (np.maximum(r0, x0) > 0).all():
+    known = np.isfinite(r0 + x0) & (np.maximum(r0, x0) > 0)  # others NaN: the unbalanced flow names them
+    if known.any():
         parallel = line["parallel"].to_numpy(dtype=float)
+        r0, x0 = np.where(known, r0, np.nan), np.where(known, x0, np.nan)
         out["line_r0_ohm_per_km"], out["line_x0_ohm_per_km"] = r0 / parallel, x0 / parallel
         out["line_b0_us_per_km"] = 2 * np.pi * f_hz * _column(line, "c0_nf_per_km", 0.0) * 1e-3 * parallel
     if len(trafo) and "vector_group" in trafo and trafo["vector_group"].notna().all():

@@ -80,7 +80,7 @@ def _zero_sequence_two_ports(grid: Grid) -> tuple[ComplexArray, ComplexArray, Co
     if grid.num_lines and grid.line_r0_ohm_per_km is None:
         raise ValueError(
             "unbalanced_power_flow needs the lines' zero-sequence data: line_r0_ohm_per_km is missing "
-            "(grid_from_pandapower reads r0_ohm_per_km and x0_ohm_per_km when every line has them, not both 0)"
+            "(grid_from_pandapower reads r0_ohm_per_km and x0_ohm_per_km where the net has them, not both 0)"
         )
     if grid.num_trafos and grid.trafo_vector_group is None:
         raise ValueError("unbalanced_power_flow needs the transformers' vector groups: trafo_vector_group is missing")
@@ -94,6 +94,13 @@ def _zero_sequence_two_ports(grid: Grid) -> tuple[ComplexArray, ComplexArray, Co
     z_base = grid.bus_vn_kv[grid.line_from] ** 2 / (BASE_KVA / 1000.0)
     if grid.num_lines:
         assert grid.line_r0_ohm_per_km is not None and grid.line_x0_ohm_per_km is not None
+        no_data = np.isnan(grid.line_r0_ohm_per_km + grid.line_x0_ohm_per_km)
+        if no_data.any():
+            k = int(np.flatnonzero(no_data)[0])
+            raise ValueError(
+                f"line {k} (bus {grid.line_from[k]} - bus {grid.line_to[k]}) has no zero-sequence impedance: "
+                "line_r0_ohm_per_km or line_x0_ohm_per_km is NaN (not known)"
+            )
         b0 = _or(grid.line_b0_us_per_km, np.zeros(grid.num_lines))
         z0 = (grid.line_r0_ohm_per_km + 1j * grid.line_x0_ohm_per_km) * grid.line_length_km / z_base
         shunt = 1j * b0 * 1e-6 * grid.line_length_km * z_base / 2.0
