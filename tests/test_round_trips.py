@@ -69,6 +69,16 @@ def subclasses(cls: type[ToDict]) -> set[type[ToDict]]:
     return out
 
 
+def three_phase_grid() -> Grid:
+    """A transformer and a cable with a single-phase load: the unbalanced power flow's data."""
+    return Grid(
+        bus_vn_kv=[10.0, 0.4, 0.4], line_from=[1], line_to=[2], line_r_ohm_per_km=[0.2], line_x_ohm_per_km=[0.08],
+        line_max_i_ka=[0.2], line_r0_ohm_per_km=[0.8], line_x0_ohm_per_km=[0.3], trafo_hv_bus=[0], trafo_lv_bus=[1],
+        trafo_sn_kva=[250.0], trafo_vk_percent=[4.0], trafo_vkr_percent=[1.0], trafo_vector_group=["Dyn"],
+        slack_s_sc_mva=100.0, load_bus=[2], load_p_kw=[5.0], load_phase=["a"],
+    )  # fmt: skip
+
+
 def small_vrp(**fields: Any) -> VRPProblem:
     """Two vehicle types, time windows, optional clients with prizes, a pickup-and-delivery pair."""
     rng = np.random.default_rng(5)
@@ -115,6 +125,7 @@ def results(district: District) -> dict[type[ToDict], Any]:
         model.simulate(webster(x[:4]), district.traffic[0], duration_s=300.0),
         controller.step(DetectorCounts(np.zeros(district.network.num_links)), 0.0),
         energy.power_flow(),
+        smartopt.energy.unbalanced_power_flow(three_phase_grid()),
         plan_day(energy),
         schedule_charging(
             energy.ev_arrival_slot[:30],
