@@ -239,9 +239,10 @@ def test_make_feeder_refuses_hostile_breakpoints(
     y=st.complex_numbers(max_magnitude=1e300, allow_nan=False, allow_infinity=False),
     dv=st.complex_numbers(max_magnitude=1e300, allow_nan=False, allow_infinity=False),
     p_kw=st.floats(-1e12, 1e12, allow_nan=False),
+    lane=st.sampled_from([1, 2, 2**63 - 1]),
 )
 def test_hostile_breakpoints_give_an_error_or_a_flagged_result(
-    leaf: list[int], y: complex, dv: complex, p_kw: float
+    leaf: list[int], y: complex, dv: complex, p_kw: float, lane: int
 ) -> None:
     """Any breakpoints, loop admittances and voltage responses either raise ValueError or solve to
     finite voltages flagged converged, or NaN flagged not converged: never a crash or a hang."""
@@ -255,7 +256,7 @@ def test_hostile_breakpoints_give_an_error_or_a_flagged_result(
     pu = grid.per_unit
     p = np.full((2, grid.num_loads), p_kw)
     gen = np.zeros((2, grid.num_gens))
-    flows = _power_flow.solve(feeder, pu.load_pos, p, p / 3, pu.gen_pos, gen, gen, 1e-9, 50, 1, 2)
+    flows = _power_flow.solve(feeder, pu.load_pos, p, p / 3, pu.gen_pos, gen, gen, 1e-9, 50, lane, 2)
     ok = flows.converged
     assert np.isfinite(flows.v[ok]).all() and np.isnan(flows.v[~ok]).all()
 

@@ -34,6 +34,7 @@ NETS: dict[str, Callable[[], Any]] = {
     "kerber_landnetz_freileitung_1": lambda: pn.create_kerber_landnetz_freileitung_1(),
     "kerber_dorfnetz": lambda: pn.create_kerber_dorfnetz(),
     "kerber_vorstadtnetz_kabel_1": lambda: pn.create_kerber_vorstadtnetz_kabel_1(),
+    "ieee_european_lv_asymmetric": lambda: pn.ieee_european_lv_asymmetric("on_peak_566"),  # balanced: phase sums
 }
 
 
@@ -272,6 +273,7 @@ def test_violations_list_buses_lines_and_trafos() -> None:
         ({"p_kw": np.ones((2, 32)), "q_kvar": np.ones((3, 32))}, ValueError, r"q_kvar must have shape \(2, 32\)"),
         ({"q_kvar": np.ones(32)}, ValueError, "q_kvar needs p_kw"),
         ({"p_kw": np.ones((0, 32))}, ValueError, "p_kw has no snapshots"),
+        ({"p_kw": 5.0}, ValueError, "p_kw must be an array"),
         ({"p_kw": np.ones(32), "gen_p_kw": np.ones(2)}, ValueError, r"gen_p_kw must have shape \(1, 0\)"),
         ({"p_kw": np.array(["a"] * 32)}, TypeError, "p_kw must be a real-valued numeric array"),
         ({"tol_pu": 0.0}, ValueError, r"tol_pu must be a finite number > 0, got 0.0"),
@@ -312,9 +314,10 @@ def test_from_pandapower_rejects_what_it_cannot_represent() -> None:
     values=st.lists(st.complex_numbers(allow_nan=True, allow_infinity=True), min_size=4, max_size=4),
     loads=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=12),
     load_pos=st.lists(st.integers(-2, 8), max_size=4),
-    lane=st.integers(-1, 4),
+    lane=st.one_of(st.integers(-1, 4), st.sampled_from([2**62, 2**63 - 1])),
 )
 @example(n=2, parent=[0], values=[0j, 0j, 7e-201j, 0j], loads=[], load_pos=[], lane=1)  # a NaN bus "converged"
+@example(n=2, parent=[0], values=[0j, 1 + 0j, 1 + 0j, -0.01 + 0j], loads=[1.0], load_pos=[1], lane=2**63 - 1)
 def test_compiled_module_rejects_or_survives_arbitrary_input(
     n: int, parent: list[int], values: list[complex], loads: list[float], load_pos: list[int], lane: int
 ) -> None:
@@ -338,6 +341,22 @@ def test_compiled_module_rejects_or_survives_arbitrary_input(
     assert out.v.shape == (3, m)
     ok = out.converged
     assert np.isfinite(out.v[ok]).all() and np.isnan(out.v[~ok]).all()
+
+
+@pytest.mark.parametrize("lane", [1, 3, 2**62, 2**63 - 1])
+def test_every_lane_length_solves_every_snapshot(lane: int) -> None:
+    """Lanes of any length, up to the largest int64 (no overflow in counting them)."""
+    n = 4
+    chain = np.arange(-1, n - 1, dtype=np.int32)
+    hybrid = [np.full(n, v, complex) for v in (0.0, 1.0, 1.0, -0.01)]
+    feeder = _power_flow.make_feeder(
+        np.arange(n, dtype=np.int32), chain, chain, np.zeros(n, np.uint8), *hybrid, 1.0, 1000.0
+    )
+    pos, p, gen = np.array([3, 2], np.int32), np.linspace(0.0, 50.0, 14).reshape(7, 2), np.zeros((7, 0))
+    out = _power_flow.solve(feeder, pos, p, p / 4, pos[:0], gen, gen, 1e-12, 50, lane, 2)
+    reference = _power_flow.solve(feeder, pos, p, p / 4, pos[:0], gen, gen, 1e-12, 50, 10, 1)
+    assert out.converged.all()
+    np.testing.assert_allclose(out.v, reference.v, rtol=0, atol=1e-10)
 
 
 def test_district_day_balances_energy_and_flags_overloads() -> None:

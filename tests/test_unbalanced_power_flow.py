@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import warnings
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -55,9 +56,27 @@ def run_3ph(net: Any) -> None:
         runpp_3ph_converged()(net, tolerance_mva=1e-12, max_iteration=200)
 
 
+def trafo_neutral_ka(net: Any) -> Any:
+    """Each transformer's neutral current |Ia + Ib + Ic| (kA), the larger of its two ends, from
+    runpp_3ph's per-phase powers and bus voltages (runpp_3ph reports no neutral current of its own)."""
+    ends = []
+    for side in ("hv", "lv"):
+        bus = net.res_bus_3ph.loc[net.trafo[f"{side}_bus"]]
+        v_kv = net.bus.vn_kv.loc[net.trafo[f"{side}_bus"]].to_numpy()[:, None] / np.sqrt(3.0)
+        v = bus[[f"vm_{p}_pu" for p in PHASES]].to_numpy() * v_kv
+        v = v * np.exp(1j * np.deg2rad(bus[[f"va_{p}_degree" for p in PHASES]].to_numpy()))
+        trafo = net.res_trafo_3ph
+        s = (
+            trafo[[f"p_{p}_{side}_mw" for p in PHASES]].to_numpy()
+            + 1j * trafo[[f"q_{p}_{side}_mvar" for p in PHASES]].to_numpy()
+        )
+        ends.append(np.abs(np.conj(s / v).sum(axis=1)))
+    return np.maximum(*ends)
+
+
 def assert_matches(net: Any, result: UnbalancedFlowResult, t: int = 0) -> None:
-    """Phase voltages, unbalance, line phase and neutral currents, losses and the slack's power per
-    phase of snapshot ``t`` equal runpp_3ph's."""
+    """Phase voltages, unbalance, line phase and neutral currents, transformer neutral currents,
+    losses and the slack's power per phase of snapshot ``t`` equal runpp_3ph's."""
     nb = len(net.bus)
     bus = net.res_bus_3ph
     vm = bus[[f"vm_{p}_pu" for p in PHASES]].to_numpy()
@@ -78,13 +97,14 @@ def assert_matches(net: Any, result: UnbalancedFlowResult, t: int = 0) -> None:
         np.testing.assert_allclose(result.trafo_loss_kw[t], 1000.0 * trafo[pl], rtol=RTOL, atol=POWER_ATOL_KW)
         loading = trafo[[f"loading_{p}_percent" for p in PHASES]]
         np.testing.assert_allclose(result.trafo_loading_percent[t], loading, rtol=RTOL, atol=1e-6)
+        np.testing.assert_allclose(result.trafo_i_n_ka[t], trafo_neutral_ka(net), rtol=0, atol=I_TOL_KA)
     supplied = result.slack_kva[t].real.sum()
     demand = 1000.0 * sum(
         float(net[name][[f"p_{p}_mw" for p in PHASES]].to_numpy().sum()) * sign
         for name, sign in (("asymmetric_load", 1), ("asymmetric_sgen", -1))
         if name in net
     )
-    demand += 1000.0 * float(net.load.p_mw.sum())
+    demand += 1000.0 * float(net.load.p_mw.sum() - net.sgen.p_mw.sum())
     assert supplied == pytest.approx(demand + result.losses_kw[t], rel=1e-9, abs=1e-9)
     if (net.trafo.vector_group == "YNyn").any():
         return  # runpp_3ph's ext_grid power takes the negative- for the zero-sequence source admittance
@@ -183,6 +203,34 @@ def test_hand_cases_match_runpp_3ph(vector_group: str) -> None:
     assert result.converged.all()
     assert_matches(net, result)
     assert result.unbalance_percent[0, 1:].max() > 0.1  # the case is unbalanced indeed
+
+
+def test_symmetric_sgens_of_type_delta_match_runpp_3ph() -> None:
+    """A delta sgen feeds in between phases (runpp_3ph reads the sgen's ``type`` as the load's)."""
+    net = hand_net("Dyn")
+    pp.create_sgen(net, 4, p_mw=0.015, q_mvar=0.004, type="delta")
+    pp.create_sgen(net, 5, p_mw=0.008, q_mvar=-0.002, type="wye")
+    grid = grid_from_pandapower(net)
+    assert grid.gen_phase is not None and grid.gen_phase[:2].tolist() == ["delta", "abc"]
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all()
+    assert_matches(net, result)
+
+
+@pytest.mark.parametrize("vkr0_percent", [(0.0, 1.1), (0.0, 0.0)])
+def test_zero_sequence_fallback_is_per_vector_group_as_runpp_3ph(vkr0_percent: tuple[float, float]) -> None:
+    """vkr0 of 0 falls back to vkr only where every transformer of its vector group has 0."""
+    net = meshed_net("Dyn")
+    net.trafo["vkr0_percent"] = vkr0_percent
+    grid = grid_from_pandapower(net)
+    assert grid.trafo_vkr0_percent is not None
+    expected = vkr0_percent if any(vkr0_percent) else net.trafo.vkr_percent
+    np.testing.assert_array_equal(grid.trafo_vkr0_percent, expected)
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all()
+    assert_matches(net, result)
 
 
 def steps(low: float, high: float, n: int = 100) -> st.SearchStrategy[float]:
@@ -304,8 +352,7 @@ def test_balanced_loads_give_the_balanced_power_flow() -> None:
     grid = grid_from_pandapower(net)
     p = np.random.default_rng(0).uniform(0.0, 20.0, (5, grid.num_loads))
     spread = unbalanced_power_flow(grid, p, 0.3 * p, gen_p_kw=np.zeros((5, 0)))
-    balanced_grid = grid_from_pandapower(net)
-    object.__setattr__(balanced_grid, "load_phase", None)
+    balanced_grid = replace(grid, load_phase=None)
     phases = unbalanced_power_flow(balanced_grid, p, 0.3 * p)
     flow = power_flow(balanced_grid, p, 0.3 * p)
     np.testing.assert_allclose(phases.vm_pu, np.repeat(flow.vm_pu[:, :, None], 3, axis=2), rtol=0, atol=1e-9)
@@ -386,6 +433,39 @@ def test_grid_built_by_hand_matches_runpp_3ph_of_its_pandapower_net() -> None:
     assert_matches(net, result)
 
 
+def test_two_dyn_substations_meshed_through_their_lv_buses_match_runpp_3ph() -> None:
+    """Two Dyn substations on one MV feeder, their LV buses tied by a cable: the loop runs through
+    both transformers, whose zero sequence passes only on the LV side."""
+    grid = Grid(
+        bus_vn_kv=[10.0, 10.0, 10.0, 10.0, 0.4, 0.4],
+        line_from=[0, 1, 2, 4],
+        line_to=[1, 2, 3, 5],
+        line_r_ohm_per_km=[0.2, 0.2, 0.2, 0.3],
+        line_x_ohm_per_km=[0.1] * 4,
+        line_length_km=[1.0, 1.0, 1.0, 0.2],
+        line_max_i_ka=[0.3] * 4,
+        line_r0_ohm_per_km=[0.6, 0.6, 0.6, 1.2],
+        line_x0_ohm_per_km=[0.3] * 4,
+        trafo_hv_bus=[0, 3],
+        trafo_lv_bus=[4, 5],
+        trafo_sn_kva=[400.0, 400.0],
+        trafo_vk_percent=[4.0, 4.0],
+        trafo_vkr_percent=[1.0, 1.0],
+        trafo_shift_degree=[150.0, 150.0],
+        trafo_vector_group=["Dyn", "Dyn"],
+        slack_s_sc_mva=100.0,
+        load_bus=[4, 5],
+        load_p_kw=[20.0, 10.0],
+        load_q_kvar=[0.0, 2.0],
+        load_phase=["a", "b"],
+    )
+    net = grid_to_pandapower(grid, f_hz=50.0)
+    result = unbalanced_power_flow(grid)
+    run_3ph(net)
+    assert result.converged.all() and grid.num_loops == 1
+    assert_matches(net, result)
+
+
 def test_results_do_not_depend_on_the_thread_count_and_warm_starts_converge() -> None:
     grid = grid_from_pandapower(pn.ieee_european_lv_asymmetric("off_peak_1"))
     p = np.random.default_rng(2).uniform(0.0, 3.0, (200, grid.num_loads))
@@ -411,6 +491,7 @@ def test_violations_frame_and_repr() -> None:
     table = result.to_frame()
     assert list(table.max_unbalance_percent > 2.0) == [False, True]
     assert table.losses_kw.iloc[1] > table.losses_kw.iloc[0]
+    assert table.max_neutral_i_ka.iloc[1] == result.trafo_i_n_ka[1].max() > result.line_i_n_ka[1].max()
     assert "2 converged" in repr(result) and "unbalanced" in repr(found)
 
 
@@ -447,6 +528,17 @@ def test_what_the_unbalanced_flow_needs_is_named() -> None:
         unbalanced_power_flow(Grid(**dict(fields, trafo_vector_group=["Dy"])))
 
 
+def test_a_line_without_zero_sequence_data_is_named() -> None:
+    """A net where one line lacks r0/x0: the balanced flow runs, the unbalanced one names the line."""
+    net = hand_net("Dyn")
+    net.line.loc[2, "r0_ohm_per_km"] = np.nan
+    grid = grid_from_pandapower(net)
+    assert grid.line_r0_ohm_per_km is not None and np.isnan(grid.line_r0_ohm_per_km).tolist() == [0, 0, 1, 0]
+    assert power_flow(grid).converged.all()
+    with pytest.raises(ValueError, match=r"line 2 \(bus 3 - bus 4\) has no zero-sequence impedance"):
+        unbalanced_power_flow(grid)
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
@@ -461,7 +553,8 @@ def test_what_the_unbalanced_flow_needs_is_named() -> None:
         ({"trafo_vkr0_percent": [9.0]}, "trafo_vkr0_percent=9.0 must be below"),
         ({"slack_s_sc_mva": -1.0}, "slack_s_sc_mva"),
         ({"slack_x0x": 0.0}, "slack_x0x"),
-        ({"line_r0_ohm_per_km": [np.nan] * 4}, "line_r0_ohm_per_km"),
+        ({"line_r0_ohm_per_km": [np.inf] * 4}, r"line_r0_ohm_per_km\[0\]=inf is not finite"),
+        ({"line_x0_ohm_per_km": [-1.0] * 4}, r"line_x0_ohm_per_km\[0\]=-1.0 must be >= 0"),
     ],
 )
 def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: str) -> None:
@@ -473,6 +566,13 @@ def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: st
         Grid(**dict(fields, **change))
 
 
+def stray_phase(k: int, phase: int) -> Any:
+    """Per-phase loads ``(1, 20, 3)`` of 1 kW on ``phase`` of load ``k`` only."""
+    p = np.zeros((1, 20, 3))
+    p[0, k, phase] = 1.0
+    return p
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -481,6 +581,10 @@ def test_grid_three_phase_fields_are_validated(change: dict[str, Any], match: st
         ({"q_kvar": np.ones(20)}, "q_kvar needs p_kw"),
         ({"p_kw": np.full(20, np.inf)}, "p_kw"),
         ({"p_kw": np.zeros((0, 20))}, "no snapshots"),
+        ({"p_kw": 5.0}, "p_kw must be an array"),
+        ({"gen_p_kw": 1.0}, "gen_p_kw must be an array"),
+        ({"p_kw": stray_phase(2, 1)}, r"p_kw\[0, 2, 1\]=1.0: load 2 is connected to 'a', not to phase b"),
+        ({"p_kw": stray_phase(17, 2)}, r"p_kw\[0, 17, 2\]=1.0: load 17 is connected to 'ab', not to phase ca"),
         ({"tol_pu": 0.0}, "tol_pu"),
         ({"max_iterations": 0}, "max_iterations"),
         ({"n_threads": -1}, "n_threads"),
@@ -523,6 +627,7 @@ LOOP = {"breakpoint_leaf": [2], "breakpoint_bus": [0], "loop_admittance": np.one
         ({"branch": np.array([-1, 0, 5])}, "branch"),
         ({"a": np.ones((3, 2))}, r"a must have shape \(3, buses\)"),
         ({"d": np.full((3, 3), np.nan)}, "finite"),
+        ({"c": np.array([[1.0] * 3, [0.0] * 3, [1.0] * 3])}, "positive sequence's c must be non-zero"),
         ({"v_slack": 0.0}, "slack voltage"),
         ({"z0_source": complex(np.inf)}, "source impedances"),
         ({"bus": np.zeros(0, int), "parent": [], "branch": [], "flipped": []}, "shape|two buses"),
@@ -549,20 +654,47 @@ def test_compiled_feeder_rejects_inconsistent_arrays(change: dict[str, Any], mat
     pos=st.lists(st.integers(-3, 8), max_size=4),
     power=st.sampled_from([0.0, 1.0, 1e3, 1e9, -1e9, np.nan, np.inf]),
     shape_error=st.booleans(),
+    delta=st.integers(0, 2),
+    loop=st.booleans(),
+    lane_length=st.sampled_from([1, 2, 2**62, 2**63 - 1]),
 )
 def test_compiled_solve_rejects_or_survives_arbitrary_input(
-    n: int, m: int, t: int, pos: list[int], power: float, shape_error: bool
+    n: int, m: int, t: int, pos: list[int], power: float, shape_error: bool, delta: int, loop: bool, lane_length: int
 ) -> None:
     """Hostile arrays into the compiled entry point: a ValueError, or results of the right shape
     with finite values wherever ``converged`` says so; never a crash or a hang."""
-    feeder = _unbalanced_power_flow.make_feeder(**feeder_args(n))
+    args = feeder_args(n)
+    if loop:
+        args.update(breakpoint_leaf=[n - 1], breakpoint_bus=[0], loop_admittance=np.ones((3, 1, 1)),
+                    loop_voltage=np.full((3, n, 1), 0.1))  # fmt: skip
+    feeder = _unbalanced_power_flow.make_feeder(**args)
     positions = np.array((pos + [0] * m)[:m], np.int32)
     p = np.full((t, m + shape_error, 3), power)
     try:
-        flows = _unbalanced_power_flow.solve(feeder, positions, np.zeros(m, np.uint8), p, p, 1e-9, 50, 1, 2)
+        flows = _unbalanced_power_flow.solve(
+            feeder, positions, np.full(m, delta, np.uint8), p, p, 1e-9, 50, lane_length, 2
+        )
     except ValueError as err:
-        assert shape_error or (positions < 0).any() or (positions >= n).any(), err
+        assert shape_error or (positions < 0).any() or (positions >= n).any() or (delta > 1 and m > 0), err
         return
-    assert not shape_error and flows.v.shape == (t, n, 3) and flows.i_from.shape == (t, n - 1, 3)
+    assert (
+        not shape_error
+        and not (delta > 1 and m > 0)
+        and flows.v.shape == (t, n, 3)
+        and flows.i_from.shape == (t, n - 1, 3)
+    )
     ok = flows.converged
     assert np.isfinite(flows.v[ok]).all() and np.isnan(flows.v[~ok]).all()
+
+
+@pytest.mark.parametrize("lane_length", [1, 3, 2**62, 2**63 - 1])
+def test_every_lane_length_solves_every_snapshot(lane_length: int) -> None:
+    """Lanes of any length, up to the largest int64 (no overflow in counting them), with a delta load."""
+    feeder = _unbalanced_power_flow.make_feeder(**feeder_args(4))
+    p = np.tile([[[1.0, 2.0, 0.5]], [[0.0, 1.0, 3.0]]], (5, 2, 1))
+    flows = _unbalanced_power_flow.solve(
+        feeder, [3, 2], np.array([0, 1], np.uint8), p, p / 4, 1e-12, 50, lane_length, 2
+    )
+    reference = _unbalanced_power_flow.solve(feeder, [3, 2], np.array([0, 1], np.uint8), p, p / 4, 1e-12, 50, 10, 1)
+    assert flows.converged.all()
+    np.testing.assert_allclose(flows.v, reference.v, rtol=0, atol=1e-10)

@@ -3,26 +3,21 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <limits>
-#include <stdexcept>
-#include <string>
 
+#include "smartopt/energy/sweep_common.hpp"
 #include "smartopt/parallel.hpp"
 
 namespace smartopt::energy {
 
 namespace {
 
+using sweep::finite;
+using sweep::require;
+
 // Lanes solved in lockstep: one sweep over the tree is a chain of dependent complex operations,
 // and interleaving independent snapshots keeps the core busy. Results are those of one lane at
 // a time (the same operations in the same order), whatever the grouping.
 constexpr int kW = 4;
-
-void require(bool ok, const std::string &what) {
-    if (!ok) throw std::invalid_argument(what);
-}
-
-bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag()); }
 
 // Per-worker state of kW lanes, position-major: x[i * kW + lane]. Real and imaginary parts apart,
 // and arithmetic written out (std::complex's operators guard inf/NaN corner cases through library
@@ -171,17 +166,6 @@ void write_lane(const Feeder &f, const Lanes &w, int l, int64_t t, int32_t itera
     }
 }
 
-void write_failed(int32_t n, int64_t t, const Outputs &out) {
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    const cplx bad(nan, nan);
-    out.iterations[t] = 0;
-    out.converged[t] = 0;
-    std::fill(out.v + t * n, out.v + (t + 1) * n, bad);
-    std::fill(out.i_from + t * (n - 1), out.i_from + (t + 1) * (n - 1), bad);
-    std::fill(out.i_to + t * (n - 1), out.i_to + (t + 1) * (n - 1), bad);
-    out.slack_kva[t] = bad;
-}
-
 // Loads lane l's demand for snapshot t (or none when t < 0) and its starting voltages: snapshot
 // t - 1's solution when warm, else the no-load voltages and zero breakpoint currents (when warm
 // the breakpoint currents stay those of snapshot t - 1).
@@ -219,18 +203,19 @@ void start_lane(const Feeder &f, const Injections &inj, int l, int64_t t, bool w
     }
 }
 
-// Solves step k of the lanes first_lane .. first_lane + kW - 1 together.
+// Solves step k of the lanes first_lane .. first_lane + kW - 1 (of n_lanes) together.
 template <bool Meshed>
-void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt, int64_t first_lane, int64_t k,
-                const Outputs &out, Lanes &w) {
+void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt, int64_t first_lane, int64_t n_lanes,
+                int64_t k, const Outputs &out, Lanes &w) {
     std::array<int64_t, kW> t{};
     std::array<bool, kW> done{}, pending{};
     for (int l = 0; l < kW; ++l) {
-        const int64_t start = (first_lane + l) * opt.lane_length, s = start + k;
-        const bool active = s < inj.n_snapshots && k < opt.lane_length;
-        t[l] = active ? s : -1;
+        // lane * lane_length < n_snapshots for every lane < n_lanes (no overflow)
+        const bool active = first_lane + l < n_lanes && k < opt.lane_length &&
+                            (first_lane + l) * opt.lane_length + k < inj.n_snapshots;
+        t[l] = active ? (first_lane + l) * opt.lane_length + k : -1;
         done[l] = !active;
-        start_lane(f, inj, l, t[l], active && k > 0 && out.converged[s - 1], out, w);
+        start_lane(f, inj, l, t[l], active && k > 0 && out.converged[t[l] - 1], out, w);
     }
     const double tol2 = opt.tol_pu * opt.tol_pu;
     std::array<int32_t, kW> iterations{};
@@ -241,7 +226,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
             if (pending[l] && lane_finite(f, w, l))
                 write_lane(f, w, l, t[l], iterations[l], out);
             else if (pending[l])
-                write_failed(f.size(), t[l], out);
+                sweep::write_failed(f.size(), t[l], 1, out);
             done[l] = done[l] || pending[l];
             pending[l] = false;
             all_done = all_done && done[l];
@@ -255,7 +240,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
         for (int l = 0; l < kW; ++l) {
             if (done[l]) continue;
             if (!(dv2[l] < 1e6)) {  // NaN or blown up: voltage collapse
-                write_failed(f.size(), t[l], out);
+                sweep::write_failed(f.size(), t[l], 1, out);
                 done[l] = true;
             } else if (dv2[l] < tol2) {
                 pending[l] = true;
@@ -264,7 +249,7 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
         }
     }
     for (int l = 0; l < kW; ++l)
-        if (!done[l]) write_failed(f.size(), t[l], out);  // iteration limit
+        if (!done[l]) sweep::write_failed(f.size(), t[l], 1, out);  // iteration limit
 }
 
 }  // namespace
@@ -312,18 +297,18 @@ void solve_batch(const Feeder &f, const Injections &inj, const SweepOptions &opt
     const int32_t n = f.size();
     for (int32_t p : inj.load_pos) require(p >= 0 && p < n, "load position out of range");
     for (int32_t p : inj.gen_pos) require(p >= 0 && p < n, "generator position out of range");
-    const int64_t n_lanes = (inj.n_snapshots + opt.lane_length - 1) / opt.lane_length;
+    const int64_t n_lanes = sweep::lane_count(inj.n_snapshots, opt.lane_length);
     const int64_t n_blocks = (n_lanes + kW - 1) / kW;
     const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_blocks)));
     const auto m = static_cast<size_t>(f.loops());
     std::vector<Lanes> scratch(static_cast<size_t>(n_workers), Lanes(static_cast<size_t>(n), m));
     parallel_rows(n_blocks, n_workers, [&](int64_t block, int worker) {
         Lanes &w = scratch[static_cast<size_t>(worker)];
-        for (int64_t k = 0; k < opt.lane_length; ++k) {
+        for (int64_t k = 0; k < std::min(opt.lane_length, inj.n_snapshots); ++k) {
             if (m == 0)
-                solve_step<false>(f, inj, opt, block * kW, k, out, w);
+                solve_step<false>(f, inj, opt, block * kW, n_lanes, k, out, w);
             else
-                solve_step<true>(f, inj, opt, block * kW, k, out, w);
+                solve_step<true>(f, inj, opt, block * kW, n_lanes, k, out, w);
         }
     });
 }

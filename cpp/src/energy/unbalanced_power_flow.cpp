@@ -2,21 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <stdexcept>
-#include <string>
 
+#include "smartopt/energy/sweep_common.hpp"
 #include "smartopt/parallel.hpp"
 
 namespace smartopt::energy {
 
 namespace {
 
-void require(bool ok, const std::string &what) {
-    if (!ok) throw std::invalid_argument(what);
-}
-
-bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag()); }
+using sweep::finite;
+using sweep::require;
 
 // Complex arithmetic written out: std::complex's operators guard inf/NaN corner cases through
 // library calls that cost more than the sweep (a NaN still propagates and fails the snapshot).
@@ -45,19 +40,19 @@ inline std::array<cplx, 3> to_sequences(const std::array<cplx, 3> &p) {
 // Per-worker state of one snapshot: sequence voltages, drawn currents and parent-side branch
 // currents (position-major, v[i * 3 + s]), and the per-phase powers at each position (pu of the
 // balanced base, so 3 x the phase's share): wye on a, b, c and delta on ab, bc, ca.
-// On a meshed feeder also the breakpoint currents and their last corrections (loop-major, br[3 * k + s]).
-// The positions with a load or generator in the present snapshot are listed in `loaded`.
+// On a meshed feeder also the breakpoint currents and their last corrections (loop-major, br[3 * k + s]),
+// and one sequence's corrections (di, per loop).
 struct Scratch {
-    std::vector<cplx> v, j, p, s_wye, s_delta, br, dbr;
-    std::vector<int32_t> loaded;
+    std::vector<cplx> v, j, p, s_wye, s_delta, br, dbr, di;
     Scratch(size_t n, size_t m)
-        : v(3 * n), j(3 * n), p(3 * n), s_wye(3 * n), s_delta(3 * n), br(3 * m), dbr(3 * m) {}
+        : v(3 * n), j(3 * n), p(3 * n), s_wye(3 * n), s_delta(3 * n), br(3 * m), dbr(3 * m), di(m) {}
 };
 
-void backward(const SequenceFeeder &f, Scratch &w) {
+// `loaded`: the positions with a load or generator, each once, in order.
+void backward(const SequenceFeeder &f, const std::vector<int32_t> &loaded, Scratch &w) {
     const int32_t n = f.size();
     std::fill(w.j.begin(), w.j.end(), cplx{});
-    for (const int32_t i : w.loaded) {
+    for (const int32_t i : loaded) {
         const cplx *v = &w.v[3 * i];
         const auto vp = to_phases(v[0], v[1], v[2]);
         const cplx *sw = &w.s_wye[3 * i], *sd = &w.s_delta[3 * i];
@@ -117,7 +112,7 @@ double compensate(const SequenceFeeder &f, Scratch &w) {
         for (int s = 0; s < 3; ++s) e[3 * k + s] = w.v[leaf + s] - w.v[into + s];
         for (const cplx &x : to_phases(e[3 * k], e[3 * k + 1], e[3 * k + 2])) e2 = std::max(e2, std::norm(x));
     }
-    std::vector<cplx> di(static_cast<size_t>(m));
+    std::vector<cplx> &di = w.di;
     for (int s = 0; s < 3; ++s) {
         const cplx *y = f.loop_admittance[s].data(), *dv = f.loop_voltage[s].data();
         for (int32_t r = 0; r < m; ++r) {
@@ -158,17 +153,6 @@ void write(const SequenceFeeder &f, const Scratch &w, int64_t t, int32_t iterati
     }
 }
 
-void write_failed(int32_t n, int64_t t, const PhaseOutputs &out) {
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    const cplx bad(nan, nan);
-    out.iterations[t] = 0;
-    out.converged[t] = 0;
-    std::fill(out.v + t * n * 3, out.v + (t + 1) * n * 3, bad);
-    std::fill(out.i_from + t * (n - 1) * 3, out.i_from + (t + 1) * (n - 1) * 3, bad);
-    std::fill(out.i_to + t * (n - 1) * 3, out.i_to + (t + 1) * (n - 1) * 3, bad);
-    std::fill(out.slack_kva + t * 3, out.slack_kva + (t + 1) * 3, bad);
-}
-
 // Loads snapshot t's powers and its starting voltages: snapshot t - 1's solution when warm, else
 // the positive-sequence no-load voltages.
 void start(const SequenceFeeder &f, const PhaseInjections &inj, int64_t t, bool warm, const PhaseOutputs &out,
@@ -178,17 +162,13 @@ void start(const SequenceFeeder &f, const PhaseInjections &inj, int64_t t, bool 
     std::fill(w.s_delta.begin(), w.s_delta.end(), cplx{});
     const auto m = static_cast<int64_t>(inj.pos.size());
     const double scale = 3.0 / f.base_kva;
-    w.loaded.clear();
     for (int64_t k = 0; k < m; ++k) {
         auto &s = inj.delta[k] ? w.s_delta : w.s_wye;
         for (int p = 0; p < 3; ++p) {
             const int64_t q = (t * m + k) * 3 + p;
             s[3 * inj.pos[k] + p] += cplx(inj.p_kw[q], inj.q_kvar[q]) * scale;
         }
-        w.loaded.push_back(inj.pos[k]);
     }
-    std::sort(w.loaded.begin(), w.loaded.end());  // each position once, in order
-    w.loaded.erase(std::unique(w.loaded.begin(), w.loaded.end()), w.loaded.end());
     if (warm) {  // the breakpoint currents stay those of snapshot t - 1
         const cplx *prev = out.v + (t - 1) * n * 3;
         for (int32_t i = 0; i < n; ++i) {
@@ -204,18 +184,18 @@ void start(const SequenceFeeder &f, const PhaseInjections &inj, int64_t t, bool 
     for (int32_t i = 1; i < n; ++i) w.v[3 * i + 1] = mul(f.c[1][i], w.v[3 * f.parent[i] + 1]);
 }
 
-void solve_one(const SequenceFeeder &f, const PhaseInjections &inj, const SweepOptions &opt, int64_t t, bool warm,
-               const PhaseOutputs &out, Scratch &w) {
+void solve_one(const SequenceFeeder &f, const PhaseInjections &inj, const std::vector<int32_t> &loaded,
+               const SweepOptions &opt, int64_t t, bool warm, const PhaseOutputs &out, Scratch &w) {
     start(f, inj, t, warm, out, w);
     const double tol2 = opt.tol_pu * opt.tol_pu;
     bool done = false;
     for (int32_t it = 0;; ++it) {
-        backward(f, w);  // currents of the present voltages: final once they have converged
+        backward(f, loaded, w);  // currents of the present voltages: final once they have converged
         if (done) {
             if (all_finite(w.v) && all_finite(w.j))
                 write(f, w, t, it, out);
             else
-                write_failed(f.size(), t, out);
+                sweep::write_failed(f.size(), t, 3, out);
             return;
         }
         if (it == opt.max_iterations) break;
@@ -224,7 +204,7 @@ void solve_one(const SequenceFeeder &f, const PhaseInjections &inj, const SweepO
         if (!(dv2 < 1e6)) break;  // NaN or blown up: voltage collapse
         done = dv2 < tol2;
     }
-    write_failed(f.size(), t, out);
+    sweep::write_failed(f.size(), t, 3, out);
 }
 
 }  // namespace
@@ -250,6 +230,7 @@ void SequenceFeeder::check() const {
         for (int s = 0; s < 3; ++s)
             require(finite(a[s][i]) && finite(b[s][i]) && finite(c[s][i]) && finite(d[s][i]),
                     "branch parameters must be finite");
+        require(c[1][i] != 0.0, "the positive sequence's c must be non-zero");
     }
     require(finite(v_slack) && std::abs(v_slack) > 0.0, "the slack voltage must be finite and non-zero");
     require(finite(z_source[0]) && finite(z_source[2]), "the source impedances must be finite");
@@ -278,14 +259,20 @@ void solve_unbalanced_batch(const SequenceFeeder &f, const PhaseInjections &inj,
     require(inj.delta.size() == inj.pos.size(), "pos and delta must have one entry per element");
     const int32_t n = f.size();
     for (int32_t p : inj.pos) require(p >= 0 && p < n, "element position out of range");
-    const int64_t n_lanes = (inj.n_snapshots + opt.lane_length - 1) / opt.lane_length;
+    for (uint8_t x : inj.delta) require(x <= 1, "delta must be 0 or 1");
+    std::vector<int32_t> loaded(inj.pos);  // the same positions in every snapshot
+    std::sort(loaded.begin(), loaded.end());
+    loaded.erase(std::unique(loaded.begin(), loaded.end()), loaded.end());
+    const int64_t n_lanes = sweep::lane_count(inj.n_snapshots, opt.lane_length);
     const int n_workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_lanes)));
     std::vector<Scratch> scratch(static_cast<size_t>(n_workers),
                                  Scratch(static_cast<size_t>(n), static_cast<size_t>(f.loops())));
     parallel_rows(n_lanes, n_workers, [&](int64_t lane, int worker) {
         Scratch &w = scratch[static_cast<size_t>(worker)];
-        const int64_t first = lane * opt.lane_length, last = std::min(inj.n_snapshots, first + opt.lane_length);
-        for (int64_t t = first; t < last; ++t) solve_one(f, inj, opt, t, t > first && out.converged[t - 1], out, w);
+        const int64_t first = lane * opt.lane_length;
+        const int64_t last = first + std::min(opt.lane_length, inj.n_snapshots - first);
+        for (int64_t t = first; t < last; ++t)
+            solve_one(f, inj, loaded, opt, t, t > first && out.converged[t - 1], out, w);
     });
 }
 

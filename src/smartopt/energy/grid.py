@@ -110,6 +110,13 @@ def _quantity(name: str, value: Any, shape: tuple[int | None, ...] | None, **che
     return out
 
 
+def _quantity_or_unknown(name: str, value: Any, size: int) -> FloatArray:
+    """A validated non-negative quantity of ``size`` entries, NaN where not known."""
+    arr = np.asarray(value)
+    unknown = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    return np.where(unknown, np.nan, _quantity(name, np.where(unknown, 0.0, arr), (size,), nonnegative=True))
+
+
 def _filled(name: str, value: Any, default: FloatArray, **checks: Any) -> FloatArray:
     """A validated float array shaped like ``default``, or ``default`` when left out."""
     return default if value is None else _quantity(name, value, default.shape, **checks)
@@ -142,7 +149,8 @@ class Grid(ToDict):
       nominal P (kW) and Q (kvar) used when a power flow is called without time series.
     - For the unbalanced power flow (``docs/unbalanced_power_flow.md``): each load's and generator's
       phase connection ``load_phase``/``gen_phase`` (:data:`PHASE_CONNECTIONS`, or 0, 1, 2 for
-      single phase a, b, c; None: all ``"abc"``), lines' zero-sequence ``r0 + jx0`` (ohm/km) and
+      single phase a, b, c; None: all ``"abc"``), lines' zero-sequence ``r0 + jx0`` (ohm/km; NaN
+      where not known, which only the unbalanced flow refuses) and
       ``b0`` (uS/km, default 0), transformers' vector group (:data:`VECTOR_GROUPS`) and
       zero-sequence short-circuit voltage and its resistive part (%, default the positive-sequence
       ones), magnetising impedance (% of it, default 100) and its R/X (default 0), the HV side's
@@ -356,8 +364,6 @@ class Grid(ToDict):
         nl, nt = v["line_from"].shape[0], v["trafo_hv_bus"].shape[0]
         out: dict[str, Any] = {}
         optional = (
-            ("line_r0_ohm_per_km", nl, {"nonnegative": True}),
-            ("line_x0_ohm_per_km", nl, {"nonnegative": True}),
             ("line_b0_us_per_km", nl, {"nonnegative": True}),
             ("trafo_vk0_percent", nt, {"positive": True}),
             ("trafo_vkr0_percent", nt, {"nonnegative": True}),
@@ -368,6 +374,9 @@ class Grid(ToDict):
         for name, size, checks in optional:
             value = getattr(self, name)
             out[name] = None if value is None else _quantity(name, value, (size,), **checks)
+        for name in ("line_r0_ohm_per_km", "line_x0_ohm_per_km"):
+            value = getattr(self, name)
+            out[name] = None if value is None else _quantity_or_unknown(name, value, nl)
         r0, x0 = out["line_r0_ohm_per_km"], out["line_x0_ohm_per_km"]
         if (r0 is None) != (x0 is None):
             raise ValueError("give line_r0_ohm_per_km and line_x0_ohm_per_km together")
@@ -497,8 +506,8 @@ class Grid(ToDict):
         out = []
         if self.num_lines and self.line_r0_ohm_per_km is None:
             out.append(
-                "line_r0_ohm_per_km is missing (grid_from_pandapower reads r0_ohm_per_km and x0_ohm_per_km when every "
-                "line has them, not both 0)"
+                "line_r0_ohm_per_km is missing (grid_from_pandapower reads r0_ohm_per_km and x0_ohm_per_km where the "
+                "net has them, not both 0)"
             )
         if self.num_trafos and self.trafo_vector_group is None:
             out.append("trafo_vector_group is missing")
@@ -614,7 +623,9 @@ def _tree(
     and the breakpoints' leaf and bus positions. Radial grids with one slack start at the slack
     (position 0); otherwise position 0 is a virtual source (bus id ``num_buses``), positions
     ``1..S`` the slacks on source branches ``num_branches + s``, and each branch met twice is cut
-    off at its far end as a leaf (bus ids ``num_buses + 1 + k``)."""
+    off at its far end as a leaf (bus ids ``num_buses + 1 + k``). A transformer is entered from its
+    LV side only where its HV bus is reachable no other way, so a loop through a transformer is cut
+    at its LV end (the zero sequence of a Dyn or Yzn transformer passes only there)."""
     n = grid.num_buses
     incident: list[list[int]] = [[] for _ in range(n)]
     for k, (a, b) in enumerate(zip(frm.tolist(), to.tolist(), strict=True)):
@@ -636,24 +647,29 @@ def _tree(
         order, parent, via = [grid.slack_bus], [-1], [-1]
     leaf: list[int] = []
     into: list[int] = []
+    nl, nt = grid.num_lines, grid.num_trafos
     todo = deque(slacks)
-    while todo:
-        v = todo.popleft()
-        for k in incident[v]:
-            if used[k]:
-                continue
-            used[k] = True
-            w = int(to[k] if frm[k] == v else frm[k])
-            if position[w] < 0:
-                position[w] = len(order)
-                todo.append(w)
-            else:  # a loop: cut the branch off at w
-                leaf.append(len(order))
-                into.append(position[w])
-                w = n + len(leaf)
-            order.append(w)
-            parent.append(position[v])
-            via.append(k)
+    for defer in (True, False):
+        if not defer:  # buses reached only through a transformer's LV side
+            todo = deque(bus for bus in order if bus < n)
+        while todo:
+            v = todo.popleft()
+            for k in incident[v]:
+                lv_side = nl <= k < nl + nt and v == to[k]
+                if used[k] or (lv_side and (defer or position[frm[k]] >= 0)):
+                    continue
+                used[k] = True
+                w = int(to[k] if frm[k] == v else frm[k])
+                if position[w] < 0:
+                    position[w] = len(order)
+                    todo.append(w)
+                else:  # a loop: cut the branch off at w
+                    leaf.append(len(order))
+                    into.append(position[w])
+                    w = n + len(leaf)
+                order.append(w)
+                parent.append(position[v])
+                via.append(k)
     return order, parent, via, leaf, into
 
 

@@ -169,7 +169,10 @@ def grid_from_pandapower(net: Any) -> Grid:
     Raises ``ValueError`` naming the table, index and reason for what it cannot represent exactly
     (3-winding transformers, ZIP loads, ...; see ``_UNSUPPORTED``).
 
-    For the unbalanced power flow also: loads of ``type`` "delta" (others are wye), each
+    Asymmetric loads and sgens (below) are included as single-phase ones, so the balanced
+    ``power_flow`` sees their total power too.
+
+    For the unbalanced power flow also: loads and sgens of ``type`` "delta" (others are wye), each
     ``asymmetric_load``/``asymmetric_sgen`` as three single-phase loads/generators after the others
     (phases a, b, c, or ab, bc, ca for delta ones), lines' ``r0_ohm_per_km``/``x0_ohm_per_km``/
     ``c0_nf_per_km``, transformers' ``vector_group`` and zero-sequence data, and the first
@@ -273,7 +276,10 @@ def grid_from_pandapower(net: Any) -> Grid:
     sgen_p, sgen_q = powers(sgen, 1.0)
     sto_p, sto_q = powers(storage, -1.0)
     asym = {name: _asymmetric(net, name) for name in ("asymmetric_load", "asymmetric_sgen")}
-    load_kind = load["type"].fillna("wye").to_numpy(dtype=str) if "type" in load else np.full(len(load), "wye")
+    load_kind, sgen_kind = (
+        table["type"].fillna("wye").to_numpy(dtype=str) if "type" in table else np.full(len(table), "wye")
+        for table in (load, sgen)
+    )
     return Grid(
         bus_vn_kv=vn,
         bus_name=np.array(names),
@@ -313,7 +319,9 @@ def grid_from_pandapower(net: Any) -> Grid:
         ),
         gen_p_kw=np.concatenate([sgen_p, sto_p, asym["asymmetric_sgen"][1]]),
         gen_q_kvar=np.concatenate([sgen_q, sto_q, asym["asymmetric_sgen"][2]]),
-        gen_phase=_phases(np.full(len(sgen) + len(storage), "abc"), asym["asymmetric_sgen"][3]),
+        gen_phase=_phases(
+            np.where(sgen_kind == "delta", "delta", "abc"), np.full(len(storage), "abc"), asym["asymmetric_sgen"][3]
+        ),
         slack_bus=ext_bus[0],
         slack_vm_pu=float(ext["vm_pu"].iloc[0]),
         slack_va_degree=float(ext["va_degree"].iloc[0]),
@@ -352,21 +360,26 @@ def _asymmetric(net: Any, name: str) -> tuple[list[int], Any, Any, Any]:
 
 def _zero_sequence(line: Any, trafo: Any, ext: Any, f_hz: float) -> dict[str, Any]:
     """The unbalanced power flow's Grid fields a net has: lines' r0/x0/c0, transformers' vector groups
-    and zero-sequence data (vk0/vkr0 of 0 fall back to vk/vkr as in runpp_3ph), the first ext_grid's
-    short-circuit data (its ``_max`` case, as runpp_3ph)."""
+    and zero-sequence data (vk0/vkr0 fall back to vk/vkr in a vector group where every transformer
+    has about 0, as in runpp_3ph), the first ext_grid's short-circuit data (its ``_max`` case, as
+    runpp_3ph)."""
     out: dict[str, Any] = {}
     r0, x0 = _column(line, "r0_ohm_per_km", np.nan), _column(line, "x0_ohm_per_km", np.nan)
-    if len(line) and np.isfinite(r0 + x0).all() and (np.maximum(r0, x0) > 0).all():
+    known = np.isfinite(r0 + x0) & (np.maximum(r0, x0) > 0)  # others NaN: the unbalanced flow names them
+    if known.any():
         parallel = line["parallel"].to_numpy(dtype=float)
+        r0, x0 = np.where(known, r0, np.nan), np.where(known, x0, np.nan)
         out["line_r0_ohm_per_km"], out["line_x0_ohm_per_km"] = r0 / parallel, x0 / parallel
         out["line_b0_us_per_km"] = 2 * np.pi * f_hz * _column(line, "c0_nf_per_km", 0.0) * 1e-3 * parallel
     if len(trafo) and "vector_group" in trafo and trafo["vector_group"].notna().all():
         out["trafo_vector_group"] = trafo["vector_group"].to_numpy(dtype=str)
         if not np.isin(np.char.lower(out["trafo_vector_group"]), [g.lower() for g in VECTOR_GROUPS]).all():
             return out  # the unbalanced flow names the group it cannot model
+        group = out["trafo_vector_group"]
         for col, fallback in (("vk0_percent", "vk_percent"), ("vkr0_percent", "vkr_percent")):
-            value, base = _column(trafo, col, 0.0), trafo[fallback].to_numpy(dtype=float)
-            out[f"trafo_{col}"] = np.where(np.abs(value) > 1e-8, value, base)
+            value, base = _column(trafo, col, np.nan), trafo[fallback].to_numpy(dtype=float)
+            unset = {g: not np.abs(value[group == g]).max() > 1e-8 for g in set(group)}  # NaN too
+            out[f"trafo_{col}"] = np.where([unset[g] for g in group], base, value)
         for col in ("mag0_percent", "mag0_rx", "si0_hv_partial"):
             if col in trafo and trafo[col].notna().all():
                 out[f"trafo_{col}"] = trafo[col].to_numpy(dtype=float)

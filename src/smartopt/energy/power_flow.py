@@ -50,6 +50,13 @@ def _powers(name: str, value: Any, nominal: FloatArray, n_snapshots: int | None)
     return float_array(name, arr, (n_snapshots, nominal.size))  # converts, or raises naming the fault
 
 
+def _snapshots(name: str, value: Any) -> int | None:
+    """The snapshot count of a power argument: 1 for a 1-D one, its first dimension else (None: not given)."""
+    if value is not None and np.ndim(value) == 0:
+        raise ValueError(f"{name} must be an array (one value per element, or per snapshot and element), got {value!r}")
+    return None if value is None else (1 if np.ndim(value) == 1 else int(np.shape(value)[0]))
+
+
 @dataclass(frozen=True, eq=False)
 class Violations:
     """Buses outside the voltage band and branches over their rating in any snapshot.
@@ -153,8 +160,66 @@ def find_violations(
     return dataclasses.replace(found, unbalance_bus=u_bus, unbalance_percent=u_peak, unbalance_snapshots=u_n)
 
 
+class BranchViews:
+    """What both power-flow results derive alike from their per-branch arrays (snapshots first; over
+    lines, then transformers, then closed switches; per phase in the unbalanced flow): the snapshot
+    count, the lines' and transformers' currents, loadings and losses, and the grid's losses."""
+
+    grid: Grid
+    v_pu: npt.NDArray[np.complex128]
+
+    if TYPE_CHECKING:
+
+        @property
+        def branch_i_from_ka(self) -> FloatArray: ...
+        @property
+        def branch_i_to_ka(self) -> FloatArray: ...
+        @property
+        def branch_loading_percent(self) -> FloatArray: ...
+        @property
+        def branch_loss_kw(self) -> FloatArray: ...
+
+    @property
+    def num_snapshots(self) -> int:
+        return int(self.v_pu.shape[0])
+
+    def _lines(self, arr: FloatArray) -> FloatArray:
+        return arr[:, : self.grid.num_lines]
+
+    def _trafos(self, arr: FloatArray) -> FloatArray:
+        nl = self.grid.num_lines
+        return arr[:, nl : nl + self.grid.num_trafos]
+
+    @property
+    def line_i_ka(self) -> FloatArray:
+        """Current of each line (per phase in the unbalanced flow), the larger of its two ends (kA)."""
+        return np.maximum(self._lines(self.branch_i_from_ka), self._lines(self.branch_i_to_ka))
+
+    @property
+    def line_loading_percent(self) -> FloatArray:
+        return self._lines(self.branch_loading_percent)
+
+    @property
+    def trafo_loading_percent(self) -> FloatArray:
+        """Transformer loading (% of rated current on the more loaded side)."""
+        return self._trafos(self.branch_loading_percent)
+
+    @property
+    def line_loss_kw(self) -> FloatArray:
+        return self._lines(self.branch_loss_kw)
+
+    @property
+    def trafo_loss_kw(self) -> FloatArray:
+        return self._trafos(self.branch_loss_kw)
+
+    @property
+    def losses_kw(self) -> FloatArray:
+        """Active losses of the whole grid per snapshot (kW)."""
+        return np.asarray(self.branch_loss_kw.reshape(self.num_snapshots, -1).sum(axis=1))
+
+
 @dataclass(frozen=True, eq=False)
-class PowerFlowResult(ToDict):
+class PowerFlowResult(BranchViews, ToDict):
     """Power flow of T snapshots: complex bus voltages ``(T, n_bus)`` in the grid's bus order and
     complex branch currents ``(T, n_branch)`` flowing into each end (pu), over lines, then
     transformers, then impedances, then closed switches ("from" is a line's from bus, a transformer's HV side).
@@ -238,47 +303,9 @@ class PowerFlowResult(ToDict):
         return self.slack_kva.imag
 
     @property
-    def num_snapshots(self) -> int:
-        return int(self.v_pu.shape[0])
-
-    def _lines(self, arr: FloatArray) -> FloatArray:
-        return arr[:, : self.grid.num_lines]
-
-    def _trafos(self, arr: FloatArray) -> FloatArray:
-        nl = self.grid.num_lines
-        return arr[:, nl : nl + self.grid.num_trafos]
-
-    @property
-    def line_i_ka(self) -> FloatArray:
-        """Current of each line, the larger of its two ends (kA)."""
-        return np.maximum(self._lines(self.branch_i_from_ka), self._lines(self.branch_i_to_ka))
-
-    @property
-    def line_loading_percent(self) -> FloatArray:
-        return self._lines(self.branch_loading_percent)
-
-    @property
-    def trafo_loading_percent(self) -> FloatArray:
-        """Transformer loading (% of rated current on the more loaded side)."""
-        return self._trafos(self.branch_loading_percent)
-
-    @property
     def branch_loss_kw(self) -> FloatArray:
         """Active losses of each branch (kW)."""
         return self.branch_p_from_kw + self.branch_p_to_kw
-
-    @property
-    def line_loss_kw(self) -> FloatArray:
-        return self._lines(self.branch_loss_kw)
-
-    @property
-    def trafo_loss_kw(self) -> FloatArray:
-        return self._trafos(self.branch_loss_kw)
-
-    @property
-    def losses_kw(self) -> FloatArray:
-        """Active losses of the whole grid per snapshot (kW)."""
-        return np.asarray(self.branch_loss_kw.sum(axis=1))
 
     def violations(
         self, v_min_pu: float = 0.95, v_max_pu: float = 1.05, max_loading_percent: float = 100.0
@@ -462,7 +489,7 @@ def power_flow(
     """
     if p_kw is None and q_kvar is not None:
         raise ValueError("q_kvar needs p_kw")
-    n_t = None if p_kw is None else (1 if np.ndim(p_kw) == 1 else int(np.shape(p_kw)[0]))
+    n_t = _snapshots("p_kw", p_kw)
     load_p = _powers("p_kw", p_kw, grid.load_p_kw, n_t)
     n_t = load_p.shape[0]
     if n_t == 0:

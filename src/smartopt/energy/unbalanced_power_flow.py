@@ -32,7 +32,7 @@ from smartopt.energy.grid import (
     _trafo_ratio,
     hybrid_form,
 )
-from smartopt.energy.power_flow import MAX_LANE, Violations, _powers, find_violations
+from smartopt.energy.power_flow import MAX_LANE, BranchViews, Violations, _powers, _snapshots, find_violations
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,6 +87,13 @@ def _zero_sequence_two_ports(grid: Grid) -> tuple[ComplexArray, ComplexArray, Co
     z_base = grid.bus_vn_kv[grid.line_from] ** 2 / (BASE_KVA / 1000.0)
     if grid.num_lines:
         assert grid.line_r0_ohm_per_km is not None and grid.line_x0_ohm_per_km is not None
+        no_data = np.isnan(grid.line_r0_ohm_per_km + grid.line_x0_ohm_per_km)
+        if no_data.any():
+            k = int(np.flatnonzero(no_data)[0])
+            raise ValueError(
+                f"line {k} (bus {grid.line_from[k]} - bus {grid.line_to[k]}) has no zero-sequence impedance: "
+                "line_r0_ohm_per_km or line_x0_ohm_per_km is NaN (not known)"
+            )
         b0 = _or(grid.line_b0_us_per_km, np.zeros(grid.num_lines))
         z0 = (grid.line_r0_ohm_per_km + 1j * grid.line_x0_ohm_per_km) * grid.line_length_km / z_base
         shunt = 1j * b0 * 1e-6 * grid.line_length_km * z_base / 2.0
@@ -179,9 +186,10 @@ def _sequence_feeder(grid: Grid) -> _unbalanced_power_flow.SequenceFeeder:
     bad = ~np.isfinite(params).all(axis=(0, 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
+        branch = _branch_name(grid, int(pu.position_branch[i]))
+        where = f"bus {pu.position_bus[i]}" if pu.position_bus[i] < grid.num_buses else f"the loop cut at {branch}"
         raise ValueError(
-            f"bus {pu.position_bus[i]} has no zero-sequence path through "
-            f"{_branch_name(grid, int(pu.position_branch[i]))} (a transformer fed from its delta or unearthed side)"
+            f"{where} has no zero-sequence path through {branch} (a transformer fed from its delta or unearthed side)"
         )
     m, n = pu.breakpoint_leaf.size, pu.position_bus.size
     loop_admittance, loop_voltage = np.zeros((3, m, m), complex), np.zeros((3, n, m), complex)
@@ -218,17 +226,24 @@ _FEEDERS: weakref.WeakKeyDictionary[Grid, _unbalanced_power_flow.SequenceFeeder]
 
 
 def _phase_powers(name: str, value: Any, nominal: FloatArray, phases: npt.NDArray[np.str_], n_t: int) -> FloatArray:
-    """``(T, n, 3)`` powers per phase: a 3-D ``value`` as given, else each element's total (``(T, n)``,
-    1-D for one snapshot, None the nominal) spread by its connection."""
-    if value is not None and np.ndim(value) == 3:
-        return float_array(name, value, (n_t, nominal.size, 3))
-    total = _powers(name, value, nominal, n_t)
+    """``(T, n, 3)`` powers per phase: a 3-D ``value`` as given (zero on the phases an element is not
+    connected to), else each element's total (``(T, n)``, 1-D for one snapshot, None the nominal)
+    spread by its connection."""
     share = np.array([_SHARES[str(p)][0] for p in phases]).reshape(nominal.size, 3)
-    return np.asarray(total[:, :, None] * share[None, :, :], dtype=np.float64)
-
-
-def _snapshots(p_kw: Any) -> int | None:
-    return None if p_kw is None else (1 if np.ndim(p_kw) == 1 else int(np.shape(p_kw)[0]))
+    if value is None or np.ndim(value) != 3:
+        total = _powers(name, value, nominal, n_t)
+        return np.asarray(total[:, :, None] * share[None, :, :], dtype=np.float64)
+    per_phase = float_array(name, value, (n_t, nominal.size, 3))
+    stray = (per_phase != 0.0) & (share[None] == 0.0)
+    if stray.any():
+        t, k, p = (int(i) for i in np.argwhere(stray)[0])
+        labels = ("ab", "bc", "ca") if _SHARES[str(phases[k])][1] else ("a", "b", "c")
+        element = "generator" if name.startswith("gen") else "load"
+        raise ValueError(
+            f"{name}[{t}, {k}, {p}]={per_phase[t, k, p]}: {element} {k} is connected to {str(phases[k])!r}, "
+            f"not to phase {labels[p]}"
+        )
+    return per_phase
 
 
 def _unbalance(v: npt.NDArray[np.complex128]) -> FloatArray:
@@ -240,7 +255,7 @@ def _unbalance(v: npt.NDArray[np.complex128]) -> FloatArray:
 
 
 @dataclass(frozen=True, eq=False)
-class UnbalancedFlowResult(ToDict):
+class UnbalancedFlowResult(BranchViews, ToDict):
     """Three-phase power flow of T snapshots: complex phase-to-neutral voltages ``(T, n_bus, 3)``
     (phases a, b, c; buses in the grid's order) and phase currents into each branch end
     ``(T, n_branch, 3)`` over lines, then transformers, then closed switches, in pu of the balanced
@@ -258,10 +273,6 @@ class UnbalancedFlowResult(ToDict):
     """Complex power the slack supplies per phase ``(T, 3)`` (kVA)."""
     converged: npt.NDArray[np.bool_]
     iterations: npt.NDArray[np.int32]
-
-    @property
-    def num_snapshots(self) -> int:
-        return int(self.v_pu.shape[0])
 
     @cached_property
     def vm_pu(self) -> FloatArray:
@@ -314,42 +325,14 @@ class UnbalancedFlowResult(ToDict):
         return np.asarray(s.real * BASE_KVA / 3.0)
 
     @property
-    def losses_kw(self) -> FloatArray:
-        """Active losses of the whole grid per snapshot (kW)."""
-        return np.asarray(self.branch_loss_kw.sum(axis=(1, 2)))
-
-    def _lines(self, arr: FloatArray) -> FloatArray:
-        return arr[:, : self.grid.num_lines]
-
-    def _trafos(self, arr: FloatArray) -> FloatArray:
-        nl = self.grid.num_lines
-        return arr[:, nl : nl + self.grid.num_trafos]
-
-    @property
-    def line_i_ka(self) -> FloatArray:
-        """Phase currents of each line ``(T, n_line, 3)``, the larger of its two ends (kA)."""
-        return np.maximum(self._lines(self.branch_i_from_ka), self._lines(self.branch_i_to_ka))
-
-    @property
     def line_i_n_ka(self) -> FloatArray:
         """Neutral current of each line ``(T, n_line)``, the larger of its two ends (kA)."""
         return np.maximum(self._lines(self.branch_i_n_from_ka), self._lines(self.branch_i_n_to_ka))
 
     @property
-    def line_loading_percent(self) -> FloatArray:
-        return self._lines(self.branch_loading_percent)
-
-    @property
-    def trafo_loading_percent(self) -> FloatArray:
-        return self._trafos(self.branch_loading_percent)
-
-    @property
-    def line_loss_kw(self) -> FloatArray:
-        return self._lines(self.branch_loss_kw)
-
-    @property
-    def trafo_loss_kw(self) -> FloatArray:
-        return self._trafos(self.branch_loss_kw)
+    def trafo_i_n_ka(self) -> FloatArray:
+        """Neutral current of each transformer ``(T, n_trafo)``, the larger of its two ends (kA)."""
+        return np.maximum(self._trafos(self.branch_i_n_from_ka), self._trafos(self.branch_i_n_to_ka))
 
     def violations(
         self,
@@ -373,8 +356,8 @@ class UnbalancedFlowResult(ToDict):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per snapshot: lowest and highest phase voltage (pu), largest unbalance (%) and
-        neutral current (kA), peak line and transformer loading (%), losses and slack power (kW, kvar),
-        convergence."""
+        neutral current of a line or transformer (kA), peak line and transformer loading (%), losses
+        and slack power (kW, kvar), convergence."""
         import pandas as pd
 
         def peak(arr: FloatArray) -> FloatArray:
@@ -386,7 +369,7 @@ class UnbalancedFlowResult(ToDict):
                 "min_vm_pu": self.vm_pu.min(axis=(1, 2)),
                 "max_vm_pu": self.vm_pu.max(axis=(1, 2)),
                 "max_unbalance_percent": self.unbalance_percent.max(axis=1),
-                "max_neutral_i_ka": peak(self.line_i_n_ka),
+                "max_neutral_i_ka": peak(np.concatenate([self.line_i_n_ka, self.trafo_i_n_ka], axis=1)),
                 "max_line_loading_percent": peak(self.line_loading_percent),
                 "max_trafo_loading_percent": peak(self.trafo_loading_percent),
                 "losses_kw": self.losses_kw,
@@ -441,7 +424,7 @@ def unbalanced_power_flow(
     """
     if p_kw is None and q_kvar is not None:
         raise ValueError("q_kvar needs p_kw")
-    n_t = next((n for n in (_snapshots(p_kw), _snapshots(gen_p_kw)) if n is not None), 1)
+    n_t = next((n for n in (_snapshots("p_kw", p_kw), _snapshots("gen_p_kw", gen_p_kw)) if n is not None), 1)
     load_phase, gen_phase = _connections(grid.load_phase, grid.num_loads), _connections(grid.gen_phase, grid.num_gens)
     load_q_nominal = grid.load_q_kvar if p_kw is None else np.zeros(grid.num_loads)
     load_p = _phase_powers("p_kw", p_kw, grid.load_p_kw, load_phase, n_t)

@@ -17,7 +17,8 @@ namespace smartopt::energy {
 // sequence s (0 zero, 1 positive, 2 negative) every position i > 0 hangs from parent[i] < i through
 // one branch in hybrid form (per unit):
 //     I_parent = a[s][i] V_parent + b[s][i] J_child,     V_child = c[s][i] V_parent + d[s][i] J_child.
-// c may be 0 (a zero-sequence path the vector group blocks, e.g. a Dyn transformer's LV side). At
+// c[0] may be 0 (a zero-sequence path the vector group blocks, e.g. a Dyn transformer's LV side), as
+// may c[2] (a meshed grid's source branch, whose negative sequence is grounded); c[1] may not. At
 // the slack (position 0) the positive sequence holds v_slack; the zero and negative sequences are
 // grounded through the source impedance: V_s = -z_source[s] J_s (z_source[1] is unused).
 //
