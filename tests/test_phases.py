@@ -6,6 +6,7 @@ Tolerances: imbalances 1e-9 kW (the same arithmetic), 1e-6 relative against brut
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -36,6 +37,39 @@ def brute_force(profile: np.ndarray) -> float:
         phase = np.array((0, *assignment))
         best = min(best, float(phase_imbalance_kw(profile, phase)[0]))
     return best
+
+
+def brute_force_neutral(profile: np.ndarray) -> float:
+    best = np.inf
+    for assignment in itertools.product(range(3), repeat=profile.shape[0] - 1):
+        result = balance_phases(profile, method="greedy", slot_h=1.0)  # any result, to reuse its measure
+        phase = np.array((0, *assignment), np.int8)
+        best = min(best, float(dataclasses.replace(result, phase=phase).neutral_kw[0]))
+    return best
+
+
+def test_neutral_measure_by_hand() -> None:
+    """|P_a + a P_b + a^2 P_c| of phase loads: 3 kW on one phase gives 3, equal loads 0, (2, 1, 1) 1,
+    (2, 2, 0) 2; the C++ score agrees."""
+    profile = np.array([[3.0, 1.0, 2.0, 2.0], [0.0, 1.0, 1.0, 2.0], [0.0, 1.0, 1.0, 0.0]])
+    result = balance_phases(profile, method="greedy", slot_h=1.0)
+    measured = dataclasses.replace(result, phase=np.array([0, 1, 2], np.int8)).neutral_kw
+    np.testing.assert_allclose(measured, [3.0], rtol=0, atol=1e-12)  # worst of 3, 0, 1, 2
+    assert _phases.evaluate(profile, np.array([0, 1, 2], np.int8), True).worst_kw == pytest.approx(3.0)
+    assert _phases.evaluate(profile, np.array([0, 1, 2], np.int8), True).sum_sq == pytest.approx(9 + 0 + 1 + 4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 7), st.integers(1, 6))
+def test_neutral_objective_reaches_the_brute_force_optimum_on_small_feeders(seed: int, n: int, t: int) -> None:
+    profile = day_profiles(np.random.default_rng(seed), n, t)
+    best = brute_force_neutral(profile)
+    for method in ("local", "hybrid"):
+        got = balance_phases(profile, method=method, objective="neutral", max_iterations=20_000, slot_h=1.0)
+        assert got.neutral_kw[0] == pytest.approx(best, rel=1e-9, abs=1e-9)
+        assert got.objective == "neutral"
+    spread = balance_phases(profile, method="hybrid", max_iterations=20_000, slot_h=1.0)
+    assert got.neutral_kw[0] <= spread.neutral_kw[0] + 1e-9
 
 
 def test_imbalance_by_hand() -> None:
@@ -100,6 +134,8 @@ def test_local_search_is_deterministic_for_a_seed_when_the_kick_budget_binds() -
         ({"feeder": [0, -1]}, ValueError, r"feeder\[1\]=-1 must be >= 0"),
         ({"feeder": [0.0, 1.0]}, TypeError, "feeder must be an integer array"),
         ({"method": "anneal"}, ValueError, "method must be one of"),
+        ({"objective": "peak"}, ValueError, "objective must be one of"),
+        ({"objective": "neutral", "method": "cpsat"}, ValueError, 'method "cpsat" minimises the spread only'),
         ({"time_limit_s": 0}, ValueError, "time_limit_s must be a finite number > 0"),
         ({"seed": -1}, ValueError, "seed must be a non-negative int"),
     ],

@@ -51,9 +51,10 @@ class PhaseTotals {
         for (int32_t t = 0; t < T_; ++t) {
             const double shift = (wi ? wi[t] : 0.0) - (wj ? wj[t] : 0.0);
             const double x = ta[t] - shift, y = tb[t] + shift, z = tc[t];
-            const double spread = std::max({x, y, z}) - std::min({x, y, z});
-            worst = std::max(worst, spread);
-            sum_sq += spread * spread;
+            const double measure = p_.neutral ? std::sqrt(std::max(0.0, x * x + y * y + z * z - x * y - y * z - z * x))
+                                              : std::max({x, y, z}) - std::min({x, y, z});
+            worst = std::max(worst, measure);
+            sum_sq += measure * measure;
         }
         return {worst, sum_sq};
     }

@@ -1,6 +1,8 @@
 """Phase balancing: put single-phase loads and chargers on phases A, B, C of their low-voltage
 feeder so that the worst spread between the most and the least loaded phase over the day's slots
-is least (the time-varying problem, not just daily energy).
+is least (the time-varying problem, not just daily energy); or, with ``objective="neutral"``, so that the
+worst neutral measure is least: the magnitude of the phase loads summed as phasors 120 degrees
+apart (kW), which drives the neutral current at unity power factor and balanced voltages.
 
 Methods: ``"greedy"`` (largest peak first), ``"local"`` (greedy, then an iterated local search
 with moves and swaps in C++), ``"cpsat"`` (OR-Tools CP-SAT on the whole feeder) and ``"hybrid"``
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 METHODS = ("greedy", "local", "cpsat", "hybrid")
+OBJECTIVES = ("spread", "neutral")
 PHASES = np.array(["A", "B", "C"])
 _CPSAT_MIN_S = 0.05  # CP-SAT's start-up alone takes about this long: below it the hybrid skips CP-SAT
 _SLOT_EVALUATIONS_PER_S = 7_000_000 * 96
@@ -75,6 +78,7 @@ class PhaseResult(ToDict):
     runtime_s: float
     slot_h: float
     evaluations: int = 0
+    objective: str = "spread"
 
     @property
     def phase_name(self) -> npt.NDArray[np.str_]:
@@ -90,6 +94,12 @@ class PhaseResult(ToDict):
     def imbalance_kw(self) -> FloatArray:
         """Worst spread over the slots between the most and least loaded phase, per feeder (kW)."""
         return np.asarray(np.ptp(self.phase_kw, axis=1).max(axis=1, initial=0.0))
+
+    @cached_property
+    def neutral_kw(self) -> FloatArray:
+        """Worst neutral measure over the slots, per feeder (kW): ``|P_a + a P_b + a^2 P_c|`` with
+        ``a`` a third of a turn, the phase loads' sum as phasors."""
+        return _neutral_kw(self.phase_kw)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per feeder: loads, worst imbalance (kW), energy per phase (kWh)."""
@@ -141,6 +151,13 @@ def _inputs(profile_kw: Any, feeder: Any) -> tuple[FloatArray, IntArray]:
     return profile, groups
 
 
+def _neutral_kw(phase_kw: FloatArray) -> FloatArray:
+    """Worst neutral measure over the slots of phase loads ``(n_feeder, 3, T)`` per feeder (kW)."""
+    x, y, z = phase_kw[:, 0], phase_kw[:, 1], phase_kw[:, 2]
+    measure = np.sqrt(np.maximum(x * x + y * y + z * z - x * y - y * z - z * x, 0.0))
+    return np.asarray(measure.max(axis=1, initial=0.0))
+
+
 def phase_imbalance_kw(profile_kw: Any, phase: Any, feeder: Any = None) -> FloatArray:
     """Worst phase spread over the slots per feeder (kW) of an assignment (0, 1, 2 per load)."""
     profile, groups = _inputs(profile_kw, feeder)
@@ -159,6 +176,7 @@ def balance_phases(
     time_limit_s: float | None = None,
     max_iterations: int | None = None,
     seed: int = 0,
+    objective: str = "spread",
     log: bool = False,
 ) -> PhaseResult:
     """Assigns each load (a row of ``profile_kw``, ``(n, T)`` kW) to phase A, B or C of its
@@ -171,13 +189,21 @@ def balance_phases(
     so the call ends close to the limit). With only ``max_iterations`` (or neither: then
     :data:`MAX_ITERATIONS`) the result is the same for a seed on any machine; with a time limit
     it depends on the machine's speed. ``seed`` drives the local search and CP-SAT.
-    ``"greedy"`` ignores all three. ``slot_h`` (h) is one column's length, for the result's
+    ``"greedy"`` ignores all three. ``objective``: ``"spread"`` (the worst spread between phases,
+    kW) or ``"neutral"`` (the worst neutral measure, :attr:`PhaseResult.neutral_kw`; CP-SAT models
+    the spread only, so ``"cpsat"`` refuses it and ``"hybrid"`` runs the local search alone).
+    ``slot_h`` (h) is one column's length, for the result's
     energies and plot. ``log=True`` prints the progress to stdout (about every second:
     evaluations, seconds, the worst imbalance of the feeders balanced so far).
     The time limit covers the whole call."""
     started = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if objective == "neutral" and method == "cpsat":
+        raise ValueError('method "cpsat" minimises the spread only; use "local" or "hybrid" for objective "neutral"')
+    neutral = objective == "neutral"
     limit_s = None if time_limit_s is None else positive_float("time_limit_s", time_limit_s, maximum=1e9)
     slot_h = positive_float("slot_h", slot_h, maximum=24.0)
     if max_iterations is not None:
@@ -207,11 +233,13 @@ def balance_phases(
         waiting -= rows.size
         # Past the time limit the feeders left get the greedy assignment only (microseconds).
         how = method if share_s > 1e-4 else "greedy"
-        phase[rows], used = _balance_feeder(np.ascontiguousarray(profile[rows]), how, share_s, share, int(seed))
+        rows_kw = np.ascontiguousarray(profile[rows])
+        phase[rows], used = _balance_feeder(rows_kw, how, share_s, share, int(seed), neutral)
         evaluations += used
         if search_log.enabled:
             totals = _phase_totals(profile[rows], phase[rows], np.zeros(rows.size, np.int64))
-            search_log.line(evaluations, float(np.ptp(totals, axis=1).max(initial=0.0)))
+            worst = _neutral_kw(totals)[0] if neutral else np.ptp(totals, axis=1).max(initial=0.0)
+            search_log.line(evaluations, float(worst))
     search_log.line(evaluations, search_log.value, force=True)
     search_log.summary(f"{evaluations:,} evaluations in {time.perf_counter() - started:.2f} s")
     return PhaseResult(
@@ -222,24 +250,26 @@ def balance_phases(
         runtime_s=time.perf_counter() - started,
         evaluations=evaluations,
         slot_h=slot_h,
+        objective=objective,
     )
 
 
 def _balance_feeder(
-    profile: FloatArray, method: str, time_limit_s: float, max_iterations: int | None, seed: int
+    profile: FloatArray, method: str, time_limit_s: float, max_iterations: int | None, seed: int, neutral: bool
 ) -> tuple[npt.NDArray[np.int8], int]:
     """One feeder's phases and the local search's evaluations, within ``time_limit_s`` (inf: none)
-    and ``max_iterations`` (None: none; CP-SAT's part as deterministic time)."""
+    and ``max_iterations`` (None: none; CP-SAT's part as deterministic time), minimising the
+    spread or, with ``neutral``, the neutral measure (the local search alone)."""
     n = profile.shape[0]
     work = -1 if max_iterations is None else max_iterations
     if method == "cpsat":
         found, _ = _cpsat(profile, None, time_limit_s, _work_s(max_iterations, profile.shape[1]), seed)
         return (found if found is not None else _phases.greedy(profile).phase), 0
-    greedy = _phases.greedy(profile)
+    greedy = _phases.greedy(profile, neutral)
     if method == "greedy" or n < 2:
         return np.asarray(greedy.phase), 0
-    if method == "local" or n > CPSAT_MAX_LOADS:
-        best = _phases.improve(profile, greedy.phase, seed, 1 << 30, time_limit_s, work)
+    if method == "local" or n > CPSAT_MAX_LOADS or neutral:
+        best = _phases.improve(profile, greedy.phase, seed, 1 << 30, time_limit_s, work, neutral)
         return np.asarray(best.phase), int(best.evaluations)
     # A small feeder: the local search, then CP-SAT on the whole feeder from its answer.
     deadline = time.perf_counter() + time_limit_s

@@ -1,7 +1,10 @@
 // Phase balancing of single-phase loads on one low-voltage feeder: put each load (a profile over T
 // slots, kW) on phase 0, 1 or 2 so that the worst spread between the most and the least loaded
 // phase over the slots is least. Assignments are compared on (worst spread, sum over slots of the
-// squared spread): the second term rewards progress on the plateaus of the first.
+// squared spread): the second term rewards progress on the plateaus of the first. With `neutral`, the
+// measure per slot is instead the magnitude of the phase loads' sum as phasors 120 degrees apart,
+// |x + a y + a^2 z| = sqrt(x^2 + y^2 + z^2 - xy - yz - zx) (kW): what drives the neutral current at
+// unity power factor and balanced voltages.
 #pragma once
 
 #include <cstdint>
@@ -12,14 +15,15 @@ namespace smartopt::energy {
 struct PhaseProblem {
     int32_t num_loads = 0, num_slots = 0;
     std::vector<double> profile;  // (num_loads, num_slots), row-major, kW
+    bool neutral = false;         // score the neutral measure instead of the spread
     // Throws std::invalid_argument on inconsistent sizes or non-finite values.
     void check() const;
 };
 
 struct PhaseAssignment {
     std::vector<int8_t> phase;  // per load, 0..2
-    double worst_kw = 0.0;      // max over slots of (max - min phase load)
-    double sum_sq = 0.0;        // sum over slots of the squared spread (kW^2)
+    double worst_kw = 0.0;      // max over slots of the measure (spread, or neutral)
+    double sum_sq = 0.0;        // sum over slots of the squared measure (kW^2)
     int64_t evaluations = 0;    // candidate moves and swaps tried
 };
 
