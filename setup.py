@@ -44,7 +44,10 @@ setup(
         native_module("_routing", ["routing/vrp.cpp"]),
         native_module(
             "_dispatch",
-            ["dispatch/assignment.cpp", "dispatch/space.cpp", "dispatch/fleet.cpp", "network/graph.cpp", "network/ch.cpp"],
+            [
+                *("dispatch/assignment.cpp", "dispatch/space.cpp", "dispatch/fleet.cpp", "dispatch/pooling.cpp"),
+                *("network/graph.cpp", "network/ch.cpp"),
+            ],
         ),
         *cython_modules,
     ],

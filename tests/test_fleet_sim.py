@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from dispatch_reference import cheapest_insertions
 from fleet_checks import EPS, check_day, make_fleet, random_requests
+from pooling_reference import trips_of
 from smartopt.datasets.grid import grid_network
 from smartopt.dispatch import Dispatcher, Fleet, Policy, Requests, TravelSpace, simulate, size_fleet
-from smartopt.dispatch.pooling import Trip, choose, greedy
+from smartopt.dispatch.pooling import choose
 from smartopt.dispatch.simulation import RideLimits
 
 
@@ -140,9 +141,12 @@ def test_pooling_serves_more_than_one_request_per_vehicle_per_batch() -> None:
 
 
 def test_trip_choice_serves_most_then_costs_least() -> None:
-    trips = [Trip(0, (7, 8), 100.0), Trip(0, (7,), 10.0), Trip(1, (8,), 10.0), Trip(1, (7,), 5.0)]
-    assert greedy(trips) == [0]  # largest first
-    assert sorted(choose(trips, time_limit_s=5.0, seed=0)) == [1, 2]  # both served for 20 s, not 100 s
+    vehicle, rides, cost = [0, 0, 1, 1], [[7, 8], [7], [8], [7]], [100.0, 10.0, 10.0, 5.0]
+    greedy = trips_of(vehicle, rides, cost, exact_steps=0)
+    assert greedy.choice.tolist() == [0] and not greedy.proven.any()  # largest first
+    assert choose(greedy, time_limit_s=5.0, seed=0).tolist() == [1, 2]  # CP-SAT: both served for 20 s, not 100 s
+    exact = trips_of(vehicle, rides, cost, exact_steps=1000)
+    assert exact.choice.tolist() == [1, 2] and exact.proven.all()  # the core's search proves it
 
 
 def test_battery_limits_force_charging() -> None:
@@ -337,11 +341,12 @@ def test_core_survives_any_input(values: list[float], ints: list[int], kind: str
         lambda: core.submit(ints[2]),
         lambda: core.advance(g),
         lambda: core.place_until(h, abs(c) if c == c else c),
-        lambda: core.add_trip(ints[1], [ints[2]], bool(ints[3] % 2)),
+        lambda: core.pool_trips([ints[2]], ints[0], ints[1], ints[3], ints[0], ints[1], 1 + ints[2] % 3),
+        lambda: core.assign_plans([ints[1]], [0, 2], [ints[2], ints[3]], [True, bool(ints[0] % 2)]),
+        lambda: core.rebalance_toward([ints[3]], ints[1]),
         lambda: core.reposition(ints[0], at),
         lambda: core.update(ints[1], at, e),
         lambda: core.set_in_service(ints[2], bool(ints[0] % 2)),
-        lambda: core.insertion_costs([ints[3]]),
         lambda: core.reject(ints[0], True),
         lambda: core.replace_plans([ints[0]], [0, 1], [ints[1]], [bool(ints[2] % 2)]),
         lambda: core.set_space((d, True) if kind == "plane" else space),

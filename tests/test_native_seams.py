@@ -348,7 +348,7 @@ NativeCall = tuple[Callable[..., object], dict[str, Any]]
 @pytest.fixture(scope="module")
 def native_calls() -> dict[str, NativeCall]:
     """Every bound function taking integer arrays, with arguments it accepts (fleet methods run on a
-    fresh fleet each call, holding ride 0: on vehicle 0, or still pending for add_trip)."""
+    fresh fleet each call, holding ride 0: on vehicle 0, or still pending for pooling)."""
     net = grid_network(4, 4)
     space = TravelSpace.from_network(net)
     fleet = make_fleet(net.num_nodes, [0], 2, 4)
@@ -411,10 +411,22 @@ def native_calls() -> dict[str, NativeCall]:
             | {"charger_power": power, "options": options},
         ),
         "add_rides": (lambda **kw: empty_fleet().add_rides(**kw), ride),
-        "insertion_costs": (lambda **kw: fleet_with_a_ride().insertion_costs(**kw), {"ids": np.array([0])}),
-        "add_trip": (
-            lambda **kw: fleet_with_a_ride(placed=False).add_trip(**kw),
-            {"vehicle": 1, "ids": [0], "commit": False},
+        "pool_trips": (
+            lambda **kw: fleet_with_a_ride(placed=False).pool_trips(**kw),
+            {"ids": np.array([0]), "max_trip": 2, "per_request": 2, "per_vehicle": 2, "trips_per_size": 4}
+            | {"exact_steps": 100, "threads": 1},
+        ),
+        "assign_plans": (
+            lambda **kw: fleet_with_a_ride(placed=False).assign_plans(**kw),
+            {"vehicles": [1], "offsets": [0, 2], "rides": [0, 0], "pickup": [True, False]},
+        ),
+        "rebalance_toward": (
+            lambda **kw: fleet_with_a_ride(placed=False).rebalance_toward(**kw),
+            {"ids": [0], "per_request": 1},
+        ),
+        "choose_trips": (
+            _dispatch.choose_trips,
+            {"vehicle": [0, 1], "ride_offsets": [0, 1, 2], "rides": [0, 0], "cost": [1.0, 2.0], "exact_steps": 10},
         ),
         "replace_plans": (
             lambda **kw: fleet_with_a_ride().replace_plans(**kw),
@@ -460,8 +472,15 @@ INTEGER_FIELDS = [
     ("add_rides", "origin"),
     ("add_rides", "destination"),
     ("add_rides", "passengers"),
-    ("insertion_costs", "ids"),
-    ("add_trip", "ids"),
+    ("pool_trips", "ids"),
+    ("assign_plans", "vehicles"),
+    ("assign_plans", "offsets"),
+    ("assign_plans", "rides"),
+    ("assign_plans", "pickup"),
+    ("rebalance_toward", "ids"),
+    ("choose_trips", "vehicle"),
+    ("choose_trips", "ride_offsets"),
+    ("choose_trips", "rides"),
     ("replace_plans", "vehicles"),
     ("replace_plans", "offsets"),
     ("replace_plans", "rides"),
@@ -523,11 +542,10 @@ def test_integer_arrays_refuse_floats_and_overflow_naming_the_field(
 
 def test_an_empty_list_is_an_empty_integer_array(native_calls: dict[str, NativeCall]) -> None:
     """[] reaches numpy as float64 but has no value to lose, so integer fields take it."""
-    function, kwargs = native_calls["insertion_costs"]
-    costs = function(**{**kwargs, "ids": []})
-    assert isinstance(costs, tuple)
-    cost, battery = costs
-    assert cost.shape == (2, 0) and battery.shape == (0,)
+    function, kwargs = native_calls["pool_trips"]
+    trips = function(**{**kwargs, "ids": []})
+    assert isinstance(trips, dict)
+    assert trips["vehicle"].shape == (0,) and trips["ride_offsets"].tolist() == [0]
     function, kwargs = native_calls["cost_matrix"]
     everywhere = function(**{**kwargs, "targets": []})
     np.testing.assert_array_equal(everywhere, [[0.0, 1.0, 2.0]])

@@ -100,6 +100,21 @@ py::array table(std::initializer_list<std::pair<const char *, py::array>> column
     return out;
 }
 
+// Plans for `n` vehicles from CSR arrays: plan k is the ride stops rides/pickup[offsets[k]:offsets[k + 1]].
+std::vector<std::vector<dp::PlanStop>> read_plans(std::size_t n, const py::object &offsets, const py::object &rides,
+                                                  const py::object &pickup) {
+    const auto off = integers<std::int64_t>(offsets, "offsets");
+    const auto r = integers<std::int32_t>(rides, "rides");
+    const auto p = integers<bool>(pickup, "pickup");
+    if (off.size() != n + 1 || p.size() != r.size() || off.front() != 0 ||
+        off.back() != static_cast<std::int64_t>(r.size()) || !std::is_sorted(off.begin(), off.end()))
+        throw py::value_error("offsets must cut rides into one plan per vehicle");
+    std::vector<std::vector<dp::PlanStop>> plans(n);
+    for (std::size_t k = 0; k < n; ++k)
+        for (auto i = off[k]; i < off[k + 1]; ++i) plans[k].push_back({r[i], p[i]});
+    return plans;
+}
+
 // The vehicles of a fleet, as numpy arrays come: one entry per vehicle.
 struct VehicleSpecs {
     std::vector<dp::VehicleSpec> specs;
@@ -244,41 +259,63 @@ void bind_fleet(py::module_ &m, const char *name) {
             },
             py::arg("id"), "Places ride `id` now: (vehicle, cost s, pickup s, drop-off s, rejection reason).")
         .def(
-            "insertion_costs",
-            [](Fleet &f, const py::object &ids) {
+            "pool_trips",
+            [](const Fleet &f, const py::object &ids, std::int32_t max_trip, std::int32_t per_request,
+               std::int32_t per_vehicle, std::int32_t trips_per_size, std::int64_t exact_steps, std::int32_t threads) {
                 const auto rides = integers<std::int32_t>(ids, "ids");
-                for (auto id : rides)
-                    if (id < 0 || id >= static_cast<std::int32_t>(f.rides().size())) throw py::value_error("unknown ride");
-                const auto nv = static_cast<py::ssize_t>(f.vehicles().size());
-                const auto nr = static_cast<py::ssize_t>(rides.size());
-                py::array_t<double> cost({nv, nr});
-                py::array_t<bool> battery(nr);
-                double *c = cost.mutable_data();
-                bool *b = battery.mutable_data();
-                without_gil([&] {
-                    for (py::ssize_t r = 0; r < nr; ++r) {
-                        b[r] = false;
-                        for (py::ssize_t v = 0; v < nv; ++v) {
-                            const auto ins = f.best_insertion(static_cast<std::int32_t>(v), rides[r], dp::NEVER);
-                            c[v * nr + r] = ins.vehicle >= 0 ? ins.cost : dp::NEVER;
-                            b[r] = b[r] || ins.blocked_by_battery;
-                        }
-                    }
-                    return 0;
-                });
-                return py::make_tuple(cost, battery);
+                const dp::PoolingOptions options{max_trip, per_request, per_vehicle, trips_per_size, exact_steps, threads};
+                const dp::TripTable t = without_gil([&] { return f.pool_trips(rides, options); });
+                std::vector<std::int32_t> plan_rides;
+                std::vector<bool> plan_pickup;
+                for (const dp::PlanStop &s : t.plan) {
+                    plan_rides.push_back(s.ride);
+                    plan_pickup.push_back(s.pickup);
+                }
+                py::dict out;
+                out["vehicle"] = to_numpy<std::int32_t>(t.vehicle);
+                out["cost"] = to_numpy<double>(t.cost);
+                out["ride_offsets"] = to_numpy<std::int64_t>(t.ride_offsets);
+                out["rides"] = to_numpy<std::int32_t>(t.rides);
+                out["plan_offsets"] = to_numpy<std::int64_t>(t.plan_offsets);
+                out["plan_rides"] = to_numpy<std::int32_t>(plan_rides);
+                out["plan_pickup"] = to_numpy<bool>(plan_pickup);
+                out["choice"] = to_numpy<std::int32_t>(t.choice);
+                out["proven"] = to_numpy<bool>(t.proven);
+                out["unplaceable"] = to_numpy<std::int32_t>(t.unplaceable);
+                out["battery"] = to_numpy<bool>(t.battery);
+                return out;
             },
-            py::arg("ids"), "Cheapest insertion cost of each ride into each vehicle (inf: none), and per ride "
-                            "whether a battery blocked one.")
+            py::arg("ids"), py::arg("max_trip"), py::arg("per_request"), py::arg("per_vehicle"),
+            py::arg("trips_per_size"), py::arg("exact_steps"), py::arg("threads"),
+            "Candidate trips of pending rides `ids` (changes nothing). A dict of arrays: trip t is vehicle[t] "
+            "taking rides[ride_offsets[t]:ride_offsets[t+1]] at cost[t] (s), its plan then the ride stops "
+            "plan_rides/plan_pickup[plan_offsets[t]:plan_offsets[t+1]]; choice: the best choice of trips "
+            "found, optimal among the trips marked proven; "
+            "unplaceable: rides no vehicle can take, battery: whether a battery stopped one.")
         .def(
-            "add_trip",
-            [](Fleet &f, std::int32_t v, const py::object &ids, bool commit) {
-                const auto rides = integers<std::int32_t>(ids, "ids");
-                return without_gil([&] { return f.add_trip(v, rides, commit); });
+            "assign_plans",
+            [](Fleet &f, const py::object &vehicles, const py::object &offsets, const py::object &rides,
+               const py::object &pickup) {
+                const auto vs = integers<std::int32_t>(vehicles, "vehicles");
+                const auto plans = read_plans(vs.size(), offsets, rides, pickup);
+                return to_numpy<bool>(without_gil([&] { return f.assign_plans(vs, plans); }));
             },
-            py::arg("vehicle"), py::arg("ids"), py::arg("commit"),
-            "Inserts rides one after another into a vehicle: their summed cost (inf: one does not fit); "
-            "with commit false nothing changes.")
+            py::arg("vehicles"), py::arg("offsets"), py::arg("rides"), py::arg("pickup"),
+            "New plans with pending rides added (plan k: rides[offsets[k]:offsets[k+1]]); whether each was taken.")
+        .def(
+            "rebalance_toward",
+            [](Fleet &f, const py::object &ids, std::int32_t per_request) {
+                const auto rides = integers<std::int32_t>(ids, "ids");
+                const auto pairs = without_gil([&] { return f.rebalance_toward(rides, per_request); });
+                std::vector<std::int32_t> v, r;
+                for (const auto &[vehicle, ride] : pairs) {
+                    v.push_back(vehicle);
+                    r.push_back(ride);
+                }
+                return py::make_tuple(to_numpy<std::int32_t>(v), to_numpy<std::int32_t>(r));
+            },
+            py::arg("ids"), py::arg("per_request"),
+            "Sends idle vehicles toward waiting rides' origins, matched at least total time: the (vehicles, rides) sent.")
         .def(
             "reject",
             [](Fleet &f, std::int32_t id, bool battery) {
@@ -352,15 +389,7 @@ void bind_fleet(py::module_ &m, const char *name) {
             [](Fleet &f, const py::object &vehicles, const py::object &offsets, const py::object &rides,
                const py::object &pickup) {
                 const auto vs = integers<std::int32_t>(vehicles, "vehicles");
-                const auto off = integers<std::int64_t>(offsets, "offsets");
-                const auto r = integers<std::int32_t>(rides, "rides");
-                const auto p = integers<bool>(pickup, "pickup");
-                if (off.size() != vs.size() + 1 || p.size() != r.size() || off.front() != 0 ||
-                    off.back() != static_cast<std::int64_t>(r.size()) || !std::is_sorted(off.begin(), off.end()))
-                    throw py::value_error("offsets must cut rides into one plan per vehicle");
-                std::vector<std::vector<dp::PlanStop>> plans(vs.size());
-                for (std::size_t k = 0; k < vs.size(); ++k)
-                    for (auto i = off[k]; i < off[k + 1]; ++i) plans[k].push_back({r[i], p[i]});
+                const auto plans = read_plans(vs.size(), offsets, rides, pickup);
                 return without_gil([&] { return f.replace_plans(vs, plans); });
             },
             py::arg("vehicles"), py::arg("offsets"), py::arg("rides"), py::arg("pickup"),
@@ -483,6 +512,23 @@ PYBIND11_MODULE(_dispatch, m) {
         .value("CHARGE", dp::StopKind::charge)
         .value("REPOSITION", dp::StopKind::reposition)
         .finalize();
+    m.def(
+        "choose_trips",
+        [](const py::object &vehicle, const py::object &ride_offsets, const py::object &rides, const CArray<double> &cost,
+           std::int64_t exact_steps) {
+            dp::TripTable t;
+            t.vehicle = integers<std::int32_t>(vehicle, "vehicle");
+            t.ride_offsets = integers<std::int64_t>(ride_offsets, "ride_offsets");
+            t.rides = integers<std::int32_t>(rides, "rides");
+            t.cost = to_vector(cost, "cost");
+            without_gil([&] {
+                dp::choose_trips(t, exact_steps);
+                return 0;
+            });
+            return py::make_tuple(to_numpy<std::int32_t>(t.choice), to_numpy<bool>(t.proven));
+        },
+        py::arg("vehicle"), py::arg("ride_offsets"), py::arg("rides"), py::arg("cost"), py::arg("exact_steps"),
+        "Trips to take (most rides, then least cost), part by part: (choice, proven per trip).");
     m.def("solve_assignment", &solve_assignment, py::arg("cost"),
           "The column of each row in a least-cost assignment of a (rows <= columns) cost matrix.");
     py::module_::import("smartopt._core._network");  // registers ContractionHierarchy

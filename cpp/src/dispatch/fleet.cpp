@@ -126,6 +126,7 @@ Fleet<Space>::Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<
         require(space_.valid(start[v]), name + " starts outside the space");
         Vehicle<Loc> &veh = vehicles_[v];
         veh.spec = s;
+        most_seats_ = std::max(most_seats_, s.seats);
         veh.from = start[v];
         veh.soc_kwh = std::isfinite(s.battery_kwh) ? s.soc0 * s.battery_kwh : NEVER;
         maybe_charge(static_cast<std::int32_t>(v));
@@ -167,8 +168,7 @@ double Fleet<Space>::to_charger_m(const Loc &at) const {
 }
 
 template <class Space>
-void Fleet<Space>::replan(std::int32_t v) {
-    Vehicle<Loc> &veh = vehicles_[v];
+void Fleet<Space>::retime(Vehicle<Loc> &veh) const {
     Loc at = veh.from;
     double t = veh.departed;
     std::int32_t load = veh.load;
@@ -187,16 +187,34 @@ void Fleet<Space>::replan(std::int32_t v) {
         s.load = load;
         at = s.loc;
         t = s.depart;
-        if (s.kind == StopKind::pickup || s.kind == StopKind::dropoff) {
-            RideRecord &rec = records_[s.id];
-            (s.kind == StopKind::pickup ? rec.pickup_s : rec.dropoff_s) = s.start;
-        }
     }
     double after = NEVER;
     for (auto s = veh.stops.rbegin(); s != veh.stops.rend(); ++s) {
         s->slack = (s->start - s->eta) + std::min(s->latest - s->start, after);
         after = s->slack;
     }
+}
+
+template <class Space>
+void Fleet<Space>::replan(std::int32_t v) {
+    retime(vehicles_[v]);
+    for (const Stop<Loc> &s : vehicles_[v].stops) {
+        if (s.kind != StopKind::pickup && s.kind != StopKind::dropoff) continue;
+        RideRecord &rec = records_[s.id];
+        (s.kind == StopKind::pickup ? rec.pickup_s : rec.dropoff_s) = s.start;
+    }
+}
+
+template <class Space>
+Vehicle<typename Space::Loc> Fleet<Space>::turned(std::int32_t v) const {
+    Vehicle<Loc> veh = vehicles_[v];
+    const auto [at, t] = position(v);
+    if (std::isfinite(veh.soc_kwh)) veh.soc_kwh -= space_.distance(veh.from, at) / 1000.0 * veh.spec.kwh_per_km;
+    veh.from = at;
+    veh.departed = t;
+    if (veh.cruising()) veh.stops.clear();
+    retime(veh);
+    return veh;
 }
 
 template <class Space>
@@ -237,16 +255,29 @@ bool Fleet<Space>::replay_ok(const Vehicle<Loc> &veh, const Loc &at0, double t0,
 
 template <class Space>
 Insertion Fleet<Space>::best_insertion(std::int32_t v, std::int32_t id, double bound) const {
+    const auto [at0, t0] = position(v);
+    return cheapest_insertion(vehicles_[v], v, at0, t0, id, bound);
+}
+
+template <class Space>
+bool Fleet<Space>::reachable(const Loc &at, double t, std::int32_t id) const {
+    // Every pickup is at least a direct drive away (shortest times obey the triangle inequality).
+    const Ride<Loc> &r = rides_[id];
+    return !space_.metric() || t + space_.time(at, r.origin) <= r.pickup_latest_s + kTolerance;
+}
+
+template <class Space>
+Insertion Fleet<Space>::cheapest_insertion(const Vehicle<Loc> &veh, std::int32_t v, const Loc &at0, double t0,
+                                           std::int32_t id, double bound) const {
     Insertion best;
     best.cost = bound;
     // Costs within 1e-9 s tie (they differ by rounding only): the first candidate keeps the place.
     auto cheaper = [&](double cost) { return cost < best.cost - 1e-9; };
-    const Vehicle<Loc> &veh = vehicles_[v];
     const Ride<Loc> &r = rides_[id];
     const std::int32_t pax = r.passengers, seats = veh.spec.seats;
     if (!veh.in_service || pax > seats || (!veh.stops.empty() && veh.stops.back().kind == StopKind::charge))
         return best;
-    const auto [at0, t0] = position(v);
+    if (!reachable(at0, t0, id)) return best;
     const std::int32_t n = veh.cruising() ? 0 : static_cast<std::int32_t>(veh.stops.size());
     // Node k: 0 the vehicle where it can turn now, k >= 1 stop k - 1.
     auto loc = [&](std::int32_t k) -> const Loc & { return k == 0 ? at0 : veh.stops[k - 1].loc; };
@@ -363,9 +394,16 @@ void Fleet<Space>::turn(std::int32_t v) {
 template <class Space>
 void Fleet<Space>::insert(std::int32_t id, const Insertion &at) {
     require(at.vehicle >= 0 && at.vehicle < static_cast<std::int32_t>(vehicles_.size()), "no vehicle to insert into");
-    const Ride<Loc> &r = rides_[id];
-    Vehicle<Loc> &veh = vehicles_[at.vehicle];
     if (at.pickup_after == 0) turn(at.vehicle);
+    put(vehicles_[at.vehicle], id, at);
+    records_[id].vehicle = at.vehicle;
+    records_[id].status = RideStatus::assigned;
+    replan(at.vehicle);
+}
+
+template <class Space>
+void Fleet<Space>::put(Vehicle<Loc> &veh, std::int32_t id, const Insertion &at) const {
+    const Ride<Loc> &r = rides_[id];
     if (veh.cruising()) veh.stops.clear();
     Stop<Loc> pickup, dropoff;
     pickup.loc = r.origin;
@@ -381,9 +419,7 @@ void Fleet<Space>::insert(std::int32_t id, const Insertion &at) {
     dropoff.service = options_.boarding_s;
     veh.stops.insert(veh.stops.begin() + at.pickup_after, pickup);
     veh.stops.insert(veh.stops.begin() + at.dropoff_after + 1, dropoff);
-    records_[id].vehicle = at.vehicle;
-    records_[id].status = RideStatus::assigned;
-    replan(at.vehicle);
+    retime(veh);
 }
 
 template <class Space>
@@ -671,36 +707,6 @@ void Fleet<Space>::assign_batch(const std::vector<std::int32_t> &pending_ids, st
         else
             still_pending.push_back(ids[r]);
     }
-}
-
-template <class Space>
-double Fleet<Space>::add_trip(std::int32_t v, const std::vector<std::int32_t> &ids, bool commit) {
-    require(v >= 0 && v < static_cast<std::int32_t>(vehicles_.size()), "unknown vehicle " + std::to_string(v));
-    for (std::int32_t id : ids)
-        require(id >= 0 && id < static_cast<std::int32_t>(rides_.size()) && records_[id].status == RideStatus::pending,
-                "trips hold pending rides only");
-    const Vehicle<Loc> saved = vehicles_[v];
-    const std::size_t legs = legs_.size();
-    std::vector<std::pair<std::int32_t, RideRecord>> touched;  // records a replan may change
-    for (const Stop<Loc> &s : saved.stops)
-        if (s.kind == StopKind::pickup || s.kind == StopKind::dropoff) touched.emplace_back(s.id, records_[s.id]);
-    for (std::int32_t id : ids) touched.emplace_back(id, records_[id]);
-    double total = 0.0;
-    for (std::int32_t id : ids) {
-        const Insertion ins = best_insertion(v, id, NEVER);
-        if (ins.vehicle < 0) {
-            total = NEVER;
-            break;
-        }
-        total += ins.cost;
-        insert(id, ins);
-    }
-    if (!commit || total == NEVER) {
-        vehicles_[v] = saved;
-        legs_.resize(legs);
-        for (const auto &[id, rec] : touched) records_[id] = rec;
-    }
-    return total;
 }
 
 template <class Space>

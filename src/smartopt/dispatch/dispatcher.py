@@ -408,12 +408,12 @@ class _RecordedFleet:
 
     CHANGES = frozenset(
         (
-            *("add_rides", "place_until", "advance", "submit", "add_trip", "reject", "set_in_service"),
-            *("update", "reposition", "replace_plans", "finish", "close_day", "set_space"),
+            *("add_rides", "place_until", "advance", "submit", "assign_plans", "reject", "set_in_service"),
+            *("update", "reposition", "rebalance_toward", "replace_plans", "finish", "close_day", "set_space"),
         )
     )
     READS = frozenset(
-        ("now", "records", "legs", "sessions", "events", "vehicles", "plans", "insertion_costs", "next_day_as")
+        ("now", "records", "legs", "sessions", "events", "vehicles", "plans", "pool_trips", "next_day_as")
     )
 
     def __init__(self, space: TravelSpace, fleet: Fleet, policy: Policy) -> None:
@@ -441,8 +441,7 @@ class _RecordedFleet:
 
         def change(*args: Any) -> Any:
             out = value(*args)
-            if name != "add_trip" or args[2]:  # a trip only tried (commit False) changes nothing
-                self.calls.append((name, args))  # after the call: one the core refused is not replayed
+            self.calls.append((name, args))  # after the call: one the core refused is not replayed
             return out
 
         return change

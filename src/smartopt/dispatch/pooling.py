@@ -1,71 +1,69 @@
-"""Batch ride-pooling in the style of Alonso-Mora et al. (PNAS 2017): for each vehicle, the trips
-(sets of up to ``max_trip`` waiting requests) it can take on top of its plan, then an assignment of
-trips to vehicles, each request at most once, as an integer program (OR-Tools CP-SAT, one worker)
-under a budget of deterministic time (the same choice on any machine) and optionally a time limit,
-warm started by a greedy choice."""
+"""High-capacity ride-pooling in the style of Alonso-Mora et al. (PNAS 2017), batch by batch. The
+C++ core builds the candidate trips (sets of up to ``max_trip`` waiting requests a vehicle can take
+on top of its plan) from the request-vehicle and request-request shareability graphs, and chooses
+among them, each request at most once: greedily, then by an exact search in each independent part
+of the batch small enough to finish. An integer program (OR-Tools CP-SAT, one worker) takes the
+parts left, warm started by the core's choice, under a budget of deterministic time (the same
+choice on any machine) and optionally a time limit. Requests left waiting stay for the next batch,
+and idle vehicles are sent toward them."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from ortools.sat.python import cp_model
+
+from smartopt._threads import default_threads
+from smartopt._validation import IntArray
 
 DETERMINISTIC_TIME = 0.2
 """CP-SAT's default budget per batch, in its deterministic time (a measure of work, roughly
 seconds on one laptop core)."""
 
+EXACT_STEPS = 100_000
+"""The core's exact search of a batch's choice of trips, per independent part: trips looked at
+(past it, CP-SAT takes the part)."""
+
 
 @dataclass(frozen=True)
-class Trip:
-    vehicle: int
-    requests: tuple[int, ...]  # ride ids, in insertion order
-    cost: float  # s: added driving plus weighted waits
+class PoolingLimits:
+    """How far the search of one batch goes: trips of up to ``max_trip`` requests; each request's
+    ``per_request`` cheapest vehicles, each vehicle's ``per_vehicle`` cheapest requests among those,
+    at most ``trips_per_size`` trips of each size per vehicle; CP-SAT for ``deterministic_time``
+    (0: the core's choice) and, if not None, ``time_limit_s`` seconds; idle vehicles sent toward
+    waiting requests if ``rebalance`` (each request offered its ``per_request`` nearest)."""
+
+    max_trip: int
+    per_request: int
+    per_vehicle: int
+    trips_per_size: int
+    deterministic_time: float
+    time_limit_s: float | None
+    rebalance: bool
+    seed: int
 
 
-def candidate_trips(core: Any, pending: list[int], costs: np.ndarray, max_trip: int, per_vehicle: int) -> list[Trip]:
-    """Feasible trips: every (vehicle, request) pair that fits, then larger trips built from the
-    vehicle's ``per_vehicle`` cheapest requests whose smaller sub-trips all fit (inserted cheapest
-    request first)."""
-    trips: list[Trip] = []
-    for v in range(costs.shape[0]):
-        fits = np.flatnonzero(np.isfinite(costs[v]))
-        trips += [Trip(v, (pending[r],), float(costs[v, r])) for r in fits]
-        near = fits[np.argsort(costs[v, fits], kind="stable")[:per_vehicle]].tolist()
-        ok: set[tuple[int, ...]] = {(r,) for r in near}
-        for size in range(2, max_trip + 1):
-            grown: set[tuple[int, ...]] = set()
-            for combo in combinations(sorted(near, key=lambda r: costs[v, r]), size):
-                if not all(sub in ok for sub in combinations(combo, size - 1)):
-                    continue
-                cost = core.add_trip(v, np.array([pending[r] for r in combo], dtype=np.int32), False)
-                if math.isfinite(cost):
-                    grown.add(combo)
-                    trips.append(Trip(v, tuple(pending[r] for r in combo), cost))
-            if not grown:
-                break
-            ok = grown
-    return trips
+@dataclass(frozen=True, eq=False)
+class Trips:
+    """A batch's candidate trips, from the core: trip ``t`` is ``vehicle[t]`` taking requests
+    ``rides[ride_offsets[t]:ride_offsets[t + 1]]`` at ``cost[t]`` (s). ``choice``: the core's best
+    choice of trips, optimal among those ``proven``."""
 
+    vehicle: IntArray
+    cost: npt.NDArray[np.float64]
+    ride_offsets: npt.NDArray[np.int64]
+    rides: IntArray
+    choice: IntArray
+    proven: npt.NDArray[np.bool_]
 
-def greedy(trips: list[Trip]) -> list[int]:
-    """Indices of trips chosen largest first, then cheapest per request, none sharing a vehicle or
-    a request."""
-    order = sorted(range(len(trips)), key=lambda k: (-len(trips[k].requests), trips[k].cost / len(trips[k].requests)))
-    used_v: set[int] = set()
-    used_r: set[int] = set()
-    chosen = []
-    for k in order:
-        t = trips[k]
-        if t.vehicle in used_v or used_r.intersection(t.requests):
-            continue
-        chosen.append(k)
-        used_v.add(t.vehicle)
-        used_r.update(t.requests)
-    return chosen
+    @property
+    def sizes(self) -> npt.NDArray[np.int64]:
+        """Requests per trip."""
+        return np.diff(self.ride_offsets)
 
 
 class _Model(cp_model.CpModel):  # type: ignore[misc]  # OR-Tools has no type hints
@@ -77,32 +75,32 @@ class _Model(cp_model.CpModel):  # type: ignore[misc]  # OR-Tools has no type hi
 
 
 def choose(
-    trips: list[Trip], time_limit_s: float | None, seed: int, deterministic_time: float = DETERMINISTIC_TIME
-) -> list[int]:
-    """Trips to take: most requests served, then least total cost (CP-SAT, one worker, greedy hint;
-    the greedy choice if CP-SAT finds nothing better within ``deterministic_time`` and, if given,
-    ``time_limit_s`` seconds; a budget of 0 skips CP-SAT). Without a time limit the choice is the
-    same for a ``seed`` on any machine."""
-    start = greedy(trips)
-    if len({r for t in trips for r in t.requests}) <= 1 or deterministic_time <= 0:
-        return start  # one request: the greedy choice, its cheapest trip, is optimal
-    if time_limit_s is not None and time_limit_s <= 0:
-        return start
+    trips: Trips, time_limit_s: float | None, seed: int, deterministic_time: float = DETERMINISTIC_TIME
+) -> IntArray:
+    """Trips to take: most requests served, then least total cost. The core's choice where it is
+    proven optimal; elsewhere CP-SAT (one worker, the core's choice as hint) within
+    ``deterministic_time`` and, if given, ``time_limit_s`` seconds, or the core's choice if CP-SAT
+    finds nothing better (a budget of 0 skips CP-SAT). Without a time limit the choice is the same
+    for a ``seed`` on any machine."""
+    open_ = np.flatnonzero(~trips.proven)
+    if open_.size == 0 or deterministic_time <= 0 or (time_limit_s is not None and time_limit_s <= 0):
+        return trips.choice
+    sizes = trips.sizes[open_]
     model = _Model()
-    x = [model.new_bool_var(f"t{k}") for k in range(len(trips))]
-    by_vehicle: dict[int, list[Any]] = {}
-    by_request: dict[int, list[Any]] = {}
-    for k, t in enumerate(trips):
-        by_vehicle.setdefault(t.vehicle, []).append(x[k])
-        for r in t.requests:
-            by_request.setdefault(r, []).append(x[k])
-    for group in (*by_vehicle.values(), *by_request.values()):
-        if len(group) > 1:
-            model.add_at_most_one(group)
-    cost = [round(10 * t.cost) for t in trips]  # 0.1 s
-    served = sum(cost) + 1  # one more request served outweighs any cost
-    model.minimize(sum((c - served * len(t.requests)) * v for c, t, v in zip(cost, trips, x, strict=True)))
-    for k in start:
+    x = [model.new_bool_var("") for _ in range(open_.size)]
+    members = np.arange(open_.size)
+    rides = np.concatenate([trips.rides[trips.ride_offsets[k] : trips.ride_offsets[k + 1]] for k in open_])
+    for keys, of in ((trips.vehicle[open_], members), (rides, np.repeat(members, sizes))):
+        order = np.argsort(keys, kind="stable")
+        for group in np.split(of[order], np.flatnonzero(np.diff(keys[order])) + 1):
+            if group.size > 1:
+                model.add_at_most_one([x[k] for k in group])
+    cost = np.rint(10 * trips.cost[open_]).astype(np.int64)  # 0.1 s
+    served = int(cost.sum()) + 1  # one more request served outweighs any cost
+    weight = cost - served * sizes
+    model.minimize(cp_model.LinearExpr.weighted_sum(x, weight.tolist()))
+    hint = np.isin(open_, trips.choice)
+    for k in np.flatnonzero(hint):
         model.add_hint(x[k], True)
     solver = cp_model.CpSolver()
     if time_limit_s is not None:
@@ -110,39 +108,48 @@ def choose(
     solver.parameters.max_deterministic_time = deterministic_time
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed % 2**31  # CP-SAT's seed is 32-bit
-    solver.parameters.cp_model_presolve = False  # small models: presolve costs more than it saves
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return start
-    return [k for k in range(len(trips)) if solver.value(x[k])]
+        return trips.choice
+    found = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+    if int(weight[found].sum()) >= int(weight[hint].sum()):
+        return trips.choice
+    return np.sort(np.concatenate([trips.choice[trips.proven[trips.choice]], open_[found]])).astype(np.int32)
 
 
-def pool_batch(
-    core: Any,
-    pending: list[int],
-    *,
-    max_trip: int,
-    per_vehicle: int,
-    time_limit_s: float | None,
-    seed: int,
-    deterministic_time: float = DETERMINISTIC_TIME,
-) -> list[int]:
+def pool_batch(core: Any, pending: list[int], limits: PoolingLimits) -> list[int]:
     """Places a batch of waiting requests in the core fleet; rejects those no vehicle can take now;
-    returns those still waiting. The trips are chosen by :func:`choose` within its budgets."""
+    returns those still waiting (idle vehicles sent toward them if ``limits.rebalance``)."""
     if not pending:
         return []
-    costs, battery = core.insertion_costs(np.array(pending, dtype=np.int32))
-    alive = np.isfinite(costs).any(axis=0)
-    for r in np.flatnonzero(~alive):
-        core.reject(pending[r], bool(battery[r]))
-    waiting = [pending[r] for r in np.flatnonzero(alive)]
-    trips = candidate_trips(core, waiting, costs[:, alive], max_trip, per_vehicle)
+    table = core.pool_trips(
+        np.array(pending, dtype=np.int32),
+        limits.max_trip,
+        limits.per_request,
+        limits.per_vehicle,
+        limits.trips_per_size,
+        EXACT_STEPS,
+        default_threads(),
+    )
+    for ride, battery in zip(table["unplaceable"].tolist(), table["battery"].tolist(), strict=True):
+        core.reject(ride, battery)
+    trips = Trips(*(table[k] for k in ("vehicle", "cost", "ride_offsets", "rides", "choice", "proven")))
+    chosen = choose(trips, limits.time_limit_s, limits.seed, limits.deterministic_time)
     placed: set[int] = set()
-    for k in choose(trips, time_limit_s, seed, deterministic_time):
-        t = trips[k]
-        if math.isfinite(core.add_trip(t.vehicle, np.array(t.requests, dtype=np.int32), True)):
-            placed.update(t.requests)
-    return [r for r in waiting if r not in placed]
+    if chosen.size:
+        starts, ends = table["plan_offsets"][chosen], table["plan_offsets"][chosen + 1]
+        stops = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        offsets = np.concatenate(([0], np.cumsum(ends - starts)))
+        taken = core.assign_plans(
+            trips.vehicle[chosen], offsets, table["plan_rides"][stops], table["plan_pickup"][stops]
+        )
+        for k in chosen[taken]:
+            placed.update(trips.rides[trips.ride_offsets[k] : trips.ride_offsets[k + 1]].tolist())
+    dropped = placed.union(table["unplaceable"].tolist())
+    waiting = [r for r in pending if r not in dropped]
+    if waiting and limits.rebalance:
+        core.rebalance_toward(np.array(waiting, dtype=np.int32), limits.per_request)
+    return waiting
 
 
 class PoolingRun:
@@ -150,8 +157,8 @@ class PoolingRun:
     may grow) to :func:`pool_batch` every ``batch_s`` seconds, like the core's own batch
     placement."""
 
-    def __init__(self, core: Any, time_s: list[float], batch_s: float, **batch: Any) -> None:
-        self.core, self.time_s, self.batch_s, self.batch = core, time_s, batch_s, batch
+    def __init__(self, core: Any, time_s: list[float], batch_s: float, limits: PoolingLimits) -> None:
+        self.core, self.time_s, self.batch_s, self.limits = core, time_s, batch_s, limits
         self.next = 0
         self.pending: list[int] = []
         self.epoch = -1.0
@@ -168,7 +175,7 @@ class PoolingRun:
                 self.pending.append(self.next)
                 self.next += 1
             self.core.advance(self.epoch)
-            self.pending = pool_batch(self.core, self.pending, **self.batch)
+            self.pending = pool_batch(self.core, self.pending, self.limits)
             if self.epoch + self.batch_s <= self.epoch:
                 raise ValueError("times too large for batches of batch_s")
             self.epoch += self.batch_s

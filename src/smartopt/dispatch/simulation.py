@@ -17,7 +17,7 @@ from smartopt._core import _dispatch
 from smartopt._serialise import ToDict
 from smartopt._validation import FloatArray, IntArray, count_array, seed_int
 from smartopt.dispatch.model import DAY_S, Fleet, Requests, columns, slots_per_day
-from smartopt.dispatch.pooling import PoolingRun
+from smartopt.dispatch.pooling import PoolingLimits, PoolingRun
 from smartopt.dispatch.rebalancing import MAX_ZONE_M, MIN_ZONE_M, Zones, rebalance
 from smartopt.dispatch.reoptimize import reoptimize
 from smartopt.dispatch.space import TravelSpace
@@ -46,11 +46,13 @@ class Policy(ToDict):
     insertion, pooling riders); ``"batch"`` collects requests for ``batch_s`` seconds and matches
     them to vehicles at least total cost (linear sum assignment, one new request per vehicle per
     batch), keeping unmatched ones for the next batch while a vehicle can still serve them;
-    ``"pooling"`` also batches, but gives a vehicle a trip of up to ``max_trip`` requests (each
-    vehicle's trips built from its ``pool_candidates`` cheapest requests; trips chosen by CP-SAT,
-    most requests served first, then least cost, within ``pool_deterministic_time`` per batch (its
-    measure of work, roughly s on one core; 0: the greedy choice) and, if not None,
-    ``pool_time_limit_s`` seconds). The cost
+    ``"pooling"`` also batches, but gives a vehicle a trip of up to ``max_trip`` requests
+    (Alonso-Mora et al.'s high-capacity pooling: each request's ``pool_vehicles`` cheapest vehicles,
+    each vehicle's trips built up by size from its ``pool_candidates`` cheapest requests, at most
+    ``pool_trips_per_size`` trips of each size per vehicle; trips chosen by CP-SAT, most requests
+    served first, then least cost, within ``pool_deterministic_time`` per batch (its measure of
+    work, roughly s on one core; 0: the greedy choice) and, if not None, ``pool_time_limit_s``
+    seconds; with ``pool_rebalance`` idle vehicles drive toward requests left waiting). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
     (s; 0: least added driving time, RidePy's rule). ``boarding_s`` is the dwell at each pickup and
     drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
@@ -73,6 +75,9 @@ class Policy(ToDict):
     zone_m: float = 500.0
     max_trip: int = 3
     pool_candidates: int = 8
+    pool_vehicles: int = 10
+    pool_trips_per_size: int = 64
+    pool_rebalance: bool = True
     pool_time_limit_s: float | None = None
     pool_deterministic_time: float = 0.2
     reoptimize_s: float = 0.0
@@ -82,7 +87,15 @@ class Policy(ToDict):
     def __post_init__(self) -> None:
         if self.kind not in ("insertion", "batch", "pooling"):
             raise ValueError(f"policy kind must be 'insertion', 'batch' or 'pooling', got {self.kind!r}")
-        for name, most in (("max_trip", 10), ("pool_candidates", 100), ("reoptimize_iterations", 2**31 - 1)):
+        counts = (
+            ("max_trip", 10),
+            ("pool_candidates", 100),
+            ("pool_vehicles", 10_000),
+            ("pool_trips_per_size", 10_000),
+        )
+        if not isinstance(self.pool_rebalance, bool):
+            raise ValueError(f"pool_rebalance must be a bool, got {self.pool_rebalance!r}")
+        for name, most in (*counts, ("reoptimize_iterations", 2**31 - 1)):
             value = getattr(self, name)  # a trip's candidates grow as pool_candidates ** max_trip
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
                 raise ValueError(f"{name} must be an int in [1, {most}], got {value!r}")
@@ -147,17 +160,17 @@ def placer(
     if policy.kind != "pooling":
         batch_s = policy.batch_s if policy.kind == "batch" else 0.0
         return lambda t: core.place_until(t, batch_s)
-    run = PoolingRun(
-        core,
-        time_s,
-        policy.batch_s,
+    limits = PoolingLimits(
         max_trip=policy.max_trip,
+        per_request=policy.pool_vehicles,
         per_vehicle=policy.pool_candidates,
-        time_limit_s=policy.pool_time_limit_s,
+        trips_per_size=policy.pool_trips_per_size,
         deterministic_time=policy.pool_deterministic_time,
+        time_limit_s=policy.pool_time_limit_s,
+        rebalance=policy.pool_rebalance,
         seed=seed,
     )
-    return run.run_until
+    return PoolingRun(core, time_s, policy.batch_s, limits).run_until
 
 
 @dataclass(frozen=True, eq=False)

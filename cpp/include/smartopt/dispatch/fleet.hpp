@@ -138,11 +138,45 @@ struct Insertion {
     bool blocked_by_battery = false;
 };
 
-// One stop of a new plan for replace_plans: the pickup or the drop-off of a ride.
+// One stop of a new plan for replace_plans and assign_plans: the pickup or the drop-off of a ride.
 struct PlanStop {
     std::int32_t ride;
     bool pickup;
 };
+
+// Ride-pooling's search limits (pool_trips).
+struct PoolingOptions {
+    std::int32_t max_trip = 3;         // most rides in one trip
+    std::int32_t per_request = 30;     // each ride's cheapest vehicles kept (the request-vehicle edges)...
+    std::int32_t per_vehicle = 8;      // ...and each vehicle's cheapest of the rides it kept
+    std::int32_t trips_per_size = 64;  // most trips of one size per vehicle
+    std::int64_t exact_steps = 100000;  // the exact search's budget per part of a batch (trips looked at)
+    std::int32_t threads = 1;          // worker threads; the trips do not depend on them
+};
+
+// One batch's candidate trips. Trip t: vehicle[t] takes rides[ride_offsets[t]:ride_offsets[t + 1]]
+// (ride ids) at cost[t] (s: the driving time it adds plus wait_weight x the new riders' waits),
+// and then follows plan[plan_offsets[t]:plan_offsets[t + 1]], every ride stop it will have.
+struct TripTable {
+    std::vector<std::int32_t> vehicle;
+    std::vector<double> cost;
+    std::vector<std::int64_t> ride_offsets{0}, plan_offsets{0};
+    std::vector<std::int32_t> rides;
+    std::vector<PlanStop> plan;
+    // The best choice of trips found (none sharing a vehicle or a ride; most rides, then least
+    // cost): per independent part, the optimum if `proven`, else the greedy choice (largest trips
+    // first, then cheapest per ride).
+    std::vector<std::int32_t> choice;
+    std::vector<bool> proven;               // per trip: whether its part's choice is optimal
+    std::vector<std::int32_t> unplaceable;  // rides no vehicle can take now...
+    std::vector<bool> battery;              // ...and whether a battery stopped one that could
+};
+
+// Fills t.choice and t.proven from t's trips (vehicle, cost, rides): per part (trips linked by a
+// vehicle or a ride), the greedy choice (largest trips first, then cheapest per ride) improved by
+// a depth-first search over the part's rides within `steps` trips looked at; proven if it finished.
+// Throws std::invalid_argument on malformed trips.
+void choose_trips(TripTable &t, std::int64_t steps);
 
 template <class Space>
 class Fleet {
@@ -167,9 +201,6 @@ public:
     // Places the pending rides in one batch: a least-cost matching of rides to vehicles (one new
     // ride per vehicle), rides no vehicle can take rejected, the others left pending.
     void assign_batch(const std::vector<std::int32_t> &pending_ids, std::vector<std::int32_t> &still_pending);
-    // Inserts rides `ids` into vehicle v one after another, each at its cheapest place; returns the
-    // summed cost, NEVER if one cannot go in. With commit false the fleet is left as it was.
-    double add_trip(std::int32_t v, const std::vector<std::int32_t> &ids, bool commit);
     // Takes vehicle v out of service (it drops its riders on board, takes no new rides; the rides
     // it was to pick up are unassigned, pending again, and listed in `unassigned`) or back.
     void set_in_service(std::int32_t v, bool in_service, std::vector<std::int32_t> &unassigned);
@@ -205,6 +236,24 @@ public:
     // Sends idle vehicle v (no stops, or repositioning) toward `to`; false if it is not idle or its
     // battery could not reach a charger from there.
     bool reposition(std::int32_t v, const Loc &to);
+    // High-capacity ride-pooling (Alonso-Mora et al., PNAS 2017) for the pending rides `ids`: the
+    // request-vehicle graph (each ride's per_request cheapest vehicles by insertion cost, kept only
+    // where it is among the vehicle's per_vehicle cheapest), the request-request graph (two rides
+    // an empty vehicle at either's origin could serve together) and each vehicle's trips built up
+    // by size: a trip is tried when all its sub-trips one ride smaller are feasible, by inserting
+    // the missing ride into each at its cheapest place. Then the choice of trips, part by part
+    // (trips linked by a vehicle or a ride): greedy, improved by a depth-first search within
+    // exact_steps trips looked at. Changes nothing: assign_plans commits.
+    TripTable pool_trips(const std::vector<std::int32_t> &ids, const PoolingOptions &options) const;
+    // Gives vehicles `vs` (distinct, in service, not on their way to charge) new plans holding all
+    // their ride stops and both stops of some pending rides, pickup before drop-off. A plan that
+    // breaks a promise, seat or battery limit is not taken. Returns whether each plan was taken.
+    std::vector<bool> assign_plans(const std::vector<std::int32_t> &vs, const std::vector<std::vector<PlanStop>> &plans);
+    // Rebalancing toward waiting rides: idle vehicles (in service, no stops or repositioning), each
+    // ride offered its `per_request` nearest, matched at least total time to the rides' origins and
+    // sent there (as reposition does). Returns the pairs (vehicle, ride) sent.
+    std::vector<std::pair<std::int32_t, std::int32_t>> rebalance_toward(const std::vector<std::int32_t> &ids,
+                                                                        std::int32_t per_request);
 
     double now() const { return now_; }
     const Space &space() const { return space_; }
@@ -221,7 +270,21 @@ public:
 private:
     double budget_m(const Vehicle<Loc> &veh) const;
     double to_charger_m(const Loc &at) const;
-    void replan(std::int32_t v);  // times, loads and slacks of the stops, from `from`/`departed`
+    void retime(Vehicle<Loc> &veh) const;  // times, loads and slacks of the stops, from `from`/`departed`
+    void replan(std::int32_t v);  // retime, then the rides' planned times in their records
+    // Vehicle v's plan from where it can turn now (reposition trips dropped), to insert into.
+    Vehicle<Loc> turned(std::int32_t v) const;
+    // The cheapest insertion, costing less than `bound`, of ride `id` into plan `veh` (vehicle v),
+    // which can turn at `at0` at `t0`.
+    Insertion cheapest_insertion(const Vehicle<Loc> &veh, std::int32_t v, const Loc &at0, double t0,
+                                 std::int32_t id, double bound) const;
+    // Whether a vehicle that can turn at `at` at `t` (s) might reach ride id's origin in time (false
+    // only if it cannot).
+    bool reachable(const Loc &at, double t, std::int32_t id) const;
+    // Adds ride id's stops to plan `veh` where `at` says, and retimes it.
+    void put(Vehicle<Loc> &veh, std::int32_t id, const Insertion &at) const;
+    // Whether rides a and b fit in one empty vehicle with the most seats, starting at either's origin now.
+    bool shareable(std::int32_t a, std::int32_t b) const;
     double driving_s(const Vehicle<Loc> &veh) const;  // from `from` through every stop
     // Promises, seats and battery of a planned vehicle; `longest_ride` overrides rides' ride limits.
     bool keeps_limits(const Vehicle<Loc> &veh, const std::vector<std::pair<std::int32_t, double>> &longest_ride) const;
@@ -247,6 +310,7 @@ private:
     Space space_;
     FleetOptions options_;
     std::vector<Vehicle<Loc>> vehicles_;
+    std::int32_t most_seats_ = 1;  // of any vehicle
     std::vector<Loc> charger_loc_;
     ChargerPower power_;
     std::vector<double> charger_free_s_;

@@ -39,6 +39,8 @@ public:
 
     std::int32_t size() const { return n_; }
     bool valid(Loc a) const { return a >= 0 && a < n_; }
+    // Whether times obey the triangle inequality: shortest paths (links or a hierarchy), not a bare matrix.
+    bool metric() const { return hierarchy_ != nullptr || !offsets_.empty(); }
     double time(Loc a, Loc b) const;
     double distance(Loc a, Loc b) const;
     // A vehicle that left `from` at `departed` (s) toward `to`: the first node on its path it reaches
@@ -72,6 +74,7 @@ public:
     PlaneSpace(double speed_mps, bool manhattan);
 
     static bool valid(Loc a);
+    static bool metric() { return true; }
     double distance(Loc a, Loc b) const;
     double time(Loc a, Loc b) const { return distance(a, b) / speed_; }
     std::pair<Loc, double> turn_point(Loc from, Loc to, double departed, double now) const;

@@ -1,0 +1,549 @@
+// High-capacity ride-pooling on the fleet (fleet.hpp): candidate trips per vehicle from the
+// request-vehicle and request-request shareability graphs, a greedy choice among them, the
+// commit of chosen plans, and rebalancing of idle vehicles toward rides still waiting.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "smartopt/dispatch/assignment.hpp"
+#include "smartopt/dispatch/fleet.hpp"
+#include "smartopt/dispatch/space.hpp"
+#include "smartopt/parallel.hpp"
+
+namespace smartopt::dispatch {
+
+namespace {
+
+void require(bool ok, const std::string &what) {
+    if (!ok) throw std::invalid_argument(what);
+}
+
+constexpr std::int32_t kMostTrip = 10;  // rides per trip: candidates grow as per_vehicle ** max_trip
+constexpr std::int32_t kMostThreads = 1024;
+
+// Rides of one batch, by their index in it (sorted), and what taking them costs.
+template <class Loc>
+struct Trip {
+    std::vector<std::int32_t> members;
+    double cost = NEVER;
+    Vehicle<Loc> plan;
+};
+
+// The union of two sorted sets one element apart in size `size`, or empty if it is larger.
+std::vector<std::int32_t> joined(const std::vector<std::int32_t> &a, const std::vector<std::int32_t> &b,
+                                 std::size_t size) {
+    std::vector<std::int32_t> out;
+    std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    if (out.size() != size) out.clear();
+    return out;
+}
+
+// The ride stops of a plan, in order.
+template <class Loc>
+void append_plan(const Vehicle<Loc> &veh, std::vector<PlanStop> &out) {
+    for (const Stop<Loc> &s : veh.stops)
+        if (s.kind == StopKind::pickup || s.kind == StopKind::dropoff) out.push_back({s.id, s.kind == StopKind::pickup});
+}
+
+// A choice of trips, ranked: more rides served, then less cost (s).
+struct Score {
+    std::int64_t served = 0;
+    double cost = 0.0;
+    bool better_than(const Score &o) const { return served > o.served || (served == o.served && cost < o.cost - 1e-9); }
+};
+
+// The trips of one part of a batch (linked by shared vehicles or rides) and the best choice found:
+// the greedy one, improved by a depth-first search over the part's rides (fewest trips first),
+// each taken by one of its trips that fits or left out, bounded by the rides still open and the
+// cheapest share of a trip each could get.
+class Packing {
+public:
+    Packing(const TripTable &t, const std::vector<std::int32_t> &trips) : table_(t), trips_(trips) {
+        for (std::int32_t k = 0; k < static_cast<std::int32_t>(trips.size()); ++k) {
+            const std::int32_t trip = trips[k];
+            local_vehicle_.push_back(local(vehicles_, t.vehicle[trip]));
+            trip_rides_.emplace_back();
+            for (auto i = t.ride_offsets[trip]; i < t.ride_offsets[trip + 1]; ++i) {
+                const std::int32_t r = local(rides_, t.rides[i]);
+                if (static_cast<std::size_t>(r) >= trips_of_.size()) trips_of_.resize(static_cast<std::size_t>(r) + 1);
+                trips_of_[r].push_back(k);
+                trip_rides_.back().push_back(r);
+            }
+        }
+        for (auto &list : trips_of_)
+            std::stable_sort(list.begin(), list.end(), [&](std::int32_t a, std::int32_t b) { return share(a) < share(b); });
+        order_.resize(rides_.size());
+        for (std::size_t r = 0; r < order_.size(); ++r) order_[r] = static_cast<std::int32_t>(r);
+        std::stable_sort(order_.begin(), order_.end(),
+                         [&](std::int32_t a, std::int32_t b) { return trips_of_[a].size() < trips_of_[b].size(); });
+        ride_used_.assign(rides_.size(), 0);
+        vehicle_used_.assign(vehicles_.size(), 0);
+    }
+
+    // Starts from `greedy` (trips of this part, by their index in the table); returns whether the
+    // search finished within `steps` (trips looked at; then best() is optimal).
+    bool solve(const std::vector<std::int32_t> &greedy, std::int64_t steps) {
+        for (std::int32_t trip : greedy) {
+            best_.push_back(static_cast<std::int32_t>(std::find(trips_.begin(), trips_.end(), trip) - trips_.begin()));
+            best_score_.served += size(best_.back());
+            best_score_.cost += table_.cost[trip];
+        }
+        steps_left_ = steps;
+        search(0, Score{});
+        return steps_left_ >= 0;
+    }
+
+    std::vector<std::int32_t> best() const {
+        std::vector<std::int32_t> out;
+        for (std::int32_t k : best_) out.push_back(trips_[k]);
+        return out;
+    }
+
+private:
+    static std::int32_t local(std::map<std::int32_t, std::int32_t> &ids, std::int32_t id) {
+        return ids.emplace(id, static_cast<std::int32_t>(ids.size())).first->second;
+    }
+    std::int64_t size(std::int32_t k) const { return static_cast<std::int64_t>(trip_rides_[k].size()); }
+    double share(std::int32_t k) const { return table_.cost[trips_[k]] / static_cast<double>(size(k)); }
+    bool fits(std::int32_t k) {
+        --steps_left_;
+        return !vehicle_used_[local_vehicle_[k]] &&
+               std::none_of(trip_rides_[k].begin(), trip_rides_[k].end(), [&](std::int32_t r) { return ride_used_[r]; });
+    }
+    void take(std::int32_t k, char used) {
+        vehicle_used_[local_vehicle_[k]] = used;
+        for (std::int32_t r : trip_rides_[k]) ride_used_[r] = used;
+    }
+
+    void search(std::size_t at, Score now) {
+        if (steps_left_ < 0) return;
+        while (at < order_.size() && ride_used_[order_[at]]) ++at;
+        if (at == order_.size()) {
+            if (now.better_than(best_score_)) {
+                best_score_ = now;
+                best_ = chosen_;
+            }
+            return;
+        }
+        Score bound = now;  // every open ride served, each at its cheapest share of a fitting trip
+        for (std::size_t i = at; i < order_.size(); ++i) {
+            if (ride_used_[order_[i]]) continue;
+            for (std::int32_t k : trips_of_[order_[i]]) {
+                if (!fits(k)) continue;
+                bound.served += 1;
+                bound.cost += share(k);
+                break;
+            }
+        }
+        if (!bound.better_than(best_score_)) return;
+        const std::int32_t ride = order_[at];
+        for (std::int32_t k : trips_of_[ride]) {
+            if (!fits(k)) continue;
+            take(k, 1);
+            chosen_.push_back(k);
+            search(at + 1, {now.served + size(k), now.cost + table_.cost[trips_[k]]});
+            chosen_.pop_back();
+            take(k, 0);
+        }
+        ride_used_[ride] = 1;  // left out
+        search(at + 1, now);
+        ride_used_[ride] = 0;
+    }
+
+    const TripTable &table_;
+    const std::vector<std::int32_t> &trips_;
+    std::map<std::int32_t, std::int32_t> vehicles_, rides_;  // ids to local indices
+    std::vector<std::int32_t> local_vehicle_;
+    std::vector<std::vector<std::int32_t>> trip_rides_;  // per trip, its local rides
+    std::vector<std::vector<std::int32_t>> trips_of_;  // per local ride, its trips, cheapest share first
+    std::vector<std::int32_t> order_;                  // rides, fewest trips first
+    std::vector<char> ride_used_, vehicle_used_;
+    std::vector<std::int32_t> chosen_, best_;
+    Score best_score_;
+    std::int64_t steps_left_ = 0;
+};
+
+}  // namespace
+
+void choose_trips(TripTable &t, std::int64_t steps) {
+    const std::int32_t nt = static_cast<std::int32_t>(t.vehicle.size());
+    require(steps >= 0, "exact_steps must be >= 0");
+    require(t.cost.size() == t.vehicle.size() && t.ride_offsets.size() == t.vehicle.size() + 1 &&
+                t.ride_offsets.front() == 0 && t.ride_offsets.back() == static_cast<std::int64_t>(t.rides.size()),
+            "trips need one vehicle, cost and ride list each");
+    for (std::int32_t k = 0; k < nt; ++k) {
+        const auto first = t.ride_offsets[k], last = t.ride_offsets[k + 1];
+        require(first < last, "trip " + std::to_string(k) + " needs at least one ride");
+        require(t.vehicle[k] >= 0 && std::isfinite(t.cost[k]), "trip " + std::to_string(k) + " needs a vehicle >= 0 and a finite cost");
+        std::set<std::int32_t> rides(t.rides.begin() + first, t.rides.begin() + last);
+        require(rides.size() == static_cast<std::size_t>(last - first) && *rides.begin() >= 0,
+                "trip " + std::to_string(k) + " needs distinct rides >= 0");
+    }
+    t.choice.clear();
+    std::vector<std::int32_t> parent(static_cast<std::size_t>(nt));
+    for (std::int32_t k = 0; k < nt; ++k) parent[k] = k;
+    auto root = [&](std::int32_t k) {
+        while (parent[k] != k) k = parent[k] = parent[parent[k]];
+        return k;
+    };
+    std::map<std::int32_t, std::int32_t> by_vehicle, by_ride;  // a trip of each
+    for (std::int32_t k = 0; k < nt; ++k) {
+        auto link = [&](std::map<std::int32_t, std::int32_t> &seen, std::int32_t key) {
+            const auto [it, added] = seen.emplace(key, k);
+            if (!added) parent[root(k)] = root(it->second);
+        };
+        link(by_vehicle, t.vehicle[k]);
+        for (auto i = t.ride_offsets[k]; i < t.ride_offsets[k + 1]; ++i) link(by_ride, t.rides[i]);
+    }
+    std::map<std::int32_t, std::vector<std::int32_t>> parts;
+    for (std::int32_t k = 0; k < nt; ++k) parts[root(k)].push_back(k);
+
+    auto size = [&](std::int32_t k) { return t.ride_offsets[k + 1] - t.ride_offsets[k]; };
+    t.proven.assign(static_cast<std::size_t>(nt), false);
+    for (const auto &[first, trips] : parts) {
+        std::vector<std::int32_t> order = trips;
+        std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+            if (size(a) != size(b)) return size(a) > size(b);
+            return t.cost[a] / static_cast<double>(size(a)) < t.cost[b] / static_cast<double>(size(b));
+        });
+        std::set<std::int32_t> vehicles, rides;
+        std::vector<std::int32_t> greedy;
+        for (std::int32_t k : order) {
+            const auto begin = t.rides.begin() + t.ride_offsets[k], end = t.rides.begin() + t.ride_offsets[k + 1];
+            if (vehicles.count(t.vehicle[k]) || std::any_of(begin, end, [&](std::int32_t r) { return rides.count(r); }))
+                continue;
+            greedy.push_back(k);
+            vehicles.insert(t.vehicle[k]);
+            rides.insert(begin, end);
+        }
+        Packing packing(t, trips);
+        const bool optimal = packing.solve(greedy, steps);
+        for (std::int32_t k : packing.best()) t.choice.push_back(k);
+        for (std::int32_t k : trips) t.proven[k] = optimal;
+    }
+    std::sort(t.choice.begin(), t.choice.end());
+}
+
+template <class Space>
+bool Fleet<Space>::shareable(std::int32_t a, std::int32_t b) const {
+    for (const auto &[first, second] : {std::pair{a, b}, std::pair{b, a}}) {
+        Vehicle<Loc> empty;
+        empty.spec.seats = most_seats_;
+        empty.from = rides_[first].origin;
+        empty.departed = now_;
+        const Insertion one = cheapest_insertion(empty, 0, empty.from, now_, first, NEVER);
+        if (one.vehicle < 0) continue;
+        put(empty, first, one);
+        if (cheapest_insertion(empty, 0, empty.from, now_, second, NEVER).vehicle >= 0) return true;
+    }
+    return false;
+}
+
+template <class Space>
+TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const PoolingOptions &o) const {
+    require(o.max_trip >= 1 && o.max_trip <= kMostTrip, "max_trip must be in [1, 10]");
+    require(o.per_request >= 1 && o.per_vehicle >= 1 && o.trips_per_size >= 1,
+            "per_request, per_vehicle and trips_per_size must be >= 1");
+    require(o.threads >= 1 && o.threads <= kMostThreads, "threads must be in [1, 1024]");
+    require(o.exact_steps >= 0, "exact_steps must be >= 0");
+    std::set<std::int32_t> distinct;
+    for (std::int32_t id : ids) {
+        require(id >= 0 && id < static_cast<std::int32_t>(rides_.size()) && records_[id].status == RideStatus::pending,
+                "trips hold pending rides only");
+        require(distinct.insert(id).second, "ride " + std::to_string(id) + " is listed twice");
+    }
+    const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
+    const std::int32_t nr = static_cast<std::int32_t>(ids.size());
+    // Vehicles as they can be planned now, for those within reach of some ride's origin (every
+    // vehicle when times may break the triangle inequality).
+    std::vector<std::pair<Loc, double>> at(static_cast<std::size_t>(nv));
+    std::vector<char> near(static_cast<std::size_t>(nv), 0);
+    parallel_rows(nv, o.threads, [&](std::int64_t v, int) {
+        const Vehicle<Loc> &veh = vehicles_[v];
+        // Where it can turn lies on its way from `from`: not nearer any origin than `from` is then.
+        for (std::int32_t r = 0; r < nr && !near[v]; ++r) near[v] = reachable(veh.from, veh.departed, ids[r]);
+        if (!near[v]) return;
+        at[v] = position(static_cast<std::int32_t>(v));
+        near[v] = 0;
+        for (std::int32_t r = 0; r < nr && !near[v]; ++r) near[v] = reachable(at[v].first, at[v].second, ids[r]);
+    });
+    std::vector<Vehicle<Loc>> base(static_cast<std::size_t>(nv));
+    parallel_rows(nv, o.threads, [&](std::int64_t v, int) {
+        if (near[v]) base[v] = turned(static_cast<std::int32_t>(v));
+    });
+
+    // Request-vehicle edges: each ride's per_request cheapest vehicles, (cost, vehicle).
+    std::vector<std::vector<std::pair<double, std::int32_t>>> edges(static_cast<std::size_t>(nr));
+    std::vector<char> battery(static_cast<std::size_t>(nr), 0);
+    parallel_rows(nr, o.threads, [&](std::int64_t r, int) {
+        for (std::int32_t v = 0; v < nv; ++v) {
+            if (!near[v] || !reachable(at[v].first, at[v].second, ids[r])) continue;
+            const Insertion ins = cheapest_insertion(base[v], v, base[v].from, base[v].departed, ids[r], NEVER);
+            battery[r] = battery[r] || ins.blocked_by_battery;
+            if (ins.vehicle >= 0) edges[r].emplace_back(ins.cost, v);
+        }
+        auto &e = edges[r];
+        const auto keep = std::min<std::size_t>(e.size(), static_cast<std::size_t>(o.per_request));
+        std::partial_sort(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(keep), e.end());
+        e.resize(keep);
+    });
+    TripTable out;
+    // Each vehicle's rides, cheapest first: (cost, ride index).
+    std::vector<std::vector<std::pair<double, std::int32_t>>> rides_of(static_cast<std::size_t>(nv));
+    for (std::int32_t r = 0; r < nr; ++r) {
+        if (edges[r].empty()) {
+            out.unplaceable.push_back(ids[r]);
+            out.battery.push_back(battery[r] != 0);
+        }
+        for (const auto &[cost, v] : edges[r]) rides_of[v].emplace_back(cost, r);
+    }
+    for (auto &list : rides_of) {
+        std::sort(list.begin(), list.end());
+        if (list.size() > static_cast<std::size_t>(o.per_vehicle)) list.resize(static_cast<std::size_t>(o.per_vehicle));
+    }
+
+    // Request-request edges between rides that share a vehicle's list.
+    std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
+    if (o.max_trip >= 2)
+        for (const auto &list : rides_of)
+            for (std::size_t i = 0; i < list.size(); ++i)
+                for (std::size_t j = i + 1; j < list.size(); ++j)
+                    pairs.emplace_back(std::min(list[i].second, list[j].second), std::max(list[i].second, list[j].second));
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    std::vector<char> shared(pairs.size(), 0);
+    parallel_rows(static_cast<std::int64_t>(pairs.size()), o.threads,
+                  [&](std::int64_t k, int) { shared[k] = shareable(ids[pairs[k].first], ids[pairs[k].second]); });
+    auto rr = [&](std::int32_t a, std::int32_t b) {
+        const auto at = std::lower_bound(pairs.begin(), pairs.end(), std::pair{std::min(a, b), std::max(a, b)});
+        return shared[static_cast<std::size_t>(at - pairs.begin())] != 0;
+    };
+
+    // Each vehicle's trips, by size: its rides, then trips one ride larger while any is feasible.
+    std::vector<std::vector<Trip<Loc>>> trips(static_cast<std::size_t>(nv));
+    parallel_rows(nv, o.threads, [&](std::int64_t v32, int) {
+        const auto v = static_cast<std::int32_t>(v32);
+        const Vehicle<Loc> &veh = base[v];
+        auto &mine = trips[v];
+        for (const auto &[cost, r] : rides_of[v]) {
+            const Insertion ins = cheapest_insertion(veh, v, veh.from, veh.departed, ids[r], NEVER);
+            Trip<Loc> t{{r}, ins.cost, veh};
+            put(t.plan, ids[r], ins);
+            mine.push_back(std::move(t));
+        }
+        const std::size_t most = static_cast<std::size_t>(o.trips_per_size);
+        for (std::size_t first = 0, size = 2; size <= static_cast<std::size_t>(o.max_trip); ++size) {
+            const std::size_t last = mine.size();  // trips of size - 1: mine[first:last]
+            std::map<std::vector<std::int32_t>, std::size_t> smaller;
+            for (std::size_t k = first; k < last; ++k) smaller.emplace(mine[k].members, k);
+            std::set<std::vector<std::int32_t>> tried;
+            for (std::size_t a = first; a < last && mine.size() - last < most; ++a) {
+                for (std::size_t b = a + 1; b < last && mine.size() - last < most; ++b) {
+                    std::vector<std::int32_t> members = joined(mine[a].members, mine[b].members, size);
+                    if (members.empty() || (size == 2 && !rr(members[0], members[1])) || !tried.insert(members).second)
+                        continue;
+                    // Every sub-trip one ride smaller must be feasible; the cheapest completion wins.
+                    std::size_t from = last;
+                    std::int32_t added = -1;
+                    Insertion how;
+                    bool all = true;
+                    for (std::size_t drop = 0; drop < members.size() && all; ++drop) {
+                        std::vector<std::int32_t> sub = members;
+                        sub.erase(sub.begin() + static_cast<std::ptrdiff_t>(drop));
+                        const auto it = smaller.find(sub);
+                        all = it != smaller.end();
+                        if (!all) break;
+                        const Trip<Loc> &s = mine[it->second];
+                        const double bound = from == last ? NEVER : mine[from].cost + how.cost - s.cost;
+                        const Insertion ins =
+                            cheapest_insertion(s.plan, v, s.plan.from, s.plan.departed, ids[members[drop]], bound);
+                        if (ins.vehicle < 0) continue;
+                        from = it->second;
+                        how = ins;
+                        added = members[drop];
+                    }
+                    if (!all || from == last) continue;
+                    Trip<Loc> t{std::move(members), mine[from].cost + how.cost, mine[from].plan};
+                    put(t.plan, ids[added], how);
+                    mine.push_back(std::move(t));
+                }
+            }
+            if (mine.size() == last) break;
+            first = last;
+        }
+    });
+
+    for (std::int32_t v = 0; v < nv; ++v) {
+        for (const Trip<Loc> &t : trips[v]) {
+            out.vehicle.push_back(v);
+            out.cost.push_back(t.cost);
+            for (std::int32_t r : t.members) out.rides.push_back(ids[r]);
+            out.ride_offsets.push_back(static_cast<std::int64_t>(out.rides.size()));
+            append_plan(t.plan, out.plan);
+            out.plan_offsets.push_back(static_cast<std::int64_t>(out.plan.size()));
+        }
+        trips[v].clear();
+    }
+    choose_trips(out, o.exact_steps);
+    return out;
+}
+
+template <class Space>
+std::vector<bool> Fleet<Space>::assign_plans(const std::vector<std::int32_t> &vs,
+                                             const std::vector<std::vector<PlanStop>> &plans) {
+    require(vs.size() == plans.size(), "one plan per vehicle");
+    const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
+    const std::int32_t rides = static_cast<std::int32_t>(rides_.size());
+    std::vector<char> listed(static_cast<std::size_t>(nv), 0);
+    std::set<std::pair<std::int32_t, bool>> placed;  // pending rides' stops in some plan
+    // Checked in full before anything changes: each plan holds its vehicle's ride stops and the
+    // stops of pending rides, each once, pickup before drop-off.
+    for (std::size_t p = 0; p < vs.size(); ++p) {
+        const std::int32_t v = vs[p];
+        require(v >= 0 && v < nv && !listed[v], "assign_plans needs distinct known vehicles");
+        listed[v] = 1;
+        const Vehicle<Loc> &veh = vehicles_[v];
+        require(veh.in_service, "vehicle " + std::to_string(v) + " is out of service");
+        std::multiset<std::pair<std::int32_t, bool>> held;
+        for (const Stop<Loc> &s : veh.stops) {
+            require(s.kind != StopKind::charge, "vehicle " + std::to_string(v) + " is on its way to charge");
+            if (s.kind != StopKind::reposition) held.insert({s.id, s.kind == StopKind::pickup});
+        }
+        std::set<std::int32_t> picked;  // rides whose pickup is in this plan
+        for (const PlanStop &ps : plans[p]) {
+            const std::pair<std::int32_t, bool> key{ps.ride, ps.pickup};
+            require(ps.ride >= 0 && ps.ride < rides, "unknown ride " + std::to_string(ps.ride));
+            const auto own = held.find(key);
+            if (own != held.end()) {
+                held.erase(own);
+            } else {
+                require(records_[ps.ride].status == RideStatus::pending && placed.insert(key).second,
+                        "ride " + std::to_string(ps.ride) + " is neither in vehicle " + std::to_string(v) +
+                            "'s plan nor pending, or is listed twice");
+            }
+            if (ps.pickup) picked.insert(ps.ride);
+            const bool on_board = !ps.pickup && records_[ps.ride].status == RideStatus::on_board;
+            require(ps.pickup || picked.count(ps.ride) || (on_board && records_[ps.ride].vehicle == v),
+                    "ride " + std::to_string(ps.ride) + ": its drop-off must follow its pickup in the same plan");
+        }
+        require(held.empty(), "vehicle " + std::to_string(v) + "'s plan leaves out some of its ride stops");
+    }
+    for (const auto &[ride, pickup] : placed)
+        require(placed.count({ride, !pickup}) > 0, "ride " + std::to_string(ride) + " needs its pickup and drop-off");
+
+    std::vector<bool> taken;
+    for (std::size_t p = 0; p < vs.size(); ++p) {
+        const std::int32_t v = vs[p];
+        const Vehicle<Loc> saved = vehicles_[v];
+        const std::size_t legs = legs_.size();
+        std::vector<std::pair<std::int32_t, RideRecord>> records;
+        for (const PlanStop &ps : plans[p]) records.emplace_back(ps.ride, records_[ps.ride]);
+        turn(v);
+        Vehicle<Loc> &veh = vehicles_[v];
+        std::vector<Stop<Loc>> stops;
+        for (const PlanStop &ps : plans[p]) {
+            const auto own = std::find_if(veh.stops.begin(), veh.stops.end(), [&](const Stop<Loc> &s) {
+                return s.id == ps.ride && s.kind == (ps.pickup ? StopKind::pickup : StopKind::dropoff);
+            });
+            if (own != veh.stops.end()) {
+                stops.push_back(*own);
+                continue;
+            }
+            const Ride<Loc> &r = rides_[ps.ride];
+            Stop<Loc> s;
+            s.loc = ps.pickup ? r.origin : r.destination;
+            s.kind = ps.pickup ? StopKind::pickup : StopKind::dropoff;
+            s.id = ps.ride;
+            s.earliest = ps.pickup ? r.pickup_earliest_s : 0.0;
+            s.latest = ps.pickup ? r.pickup_latest_s : r.dropoff_latest_s;
+            s.service = options_.boarding_s;
+            stops.push_back(s);
+            records_[ps.ride].vehicle = v;
+            records_[ps.ride].status = RideStatus::assigned;
+        }
+        veh.stops = std::move(stops);
+        replan(v);
+        const bool ok = keeps_limits(veh, {});
+        if (!ok) {
+            vehicles_[v] = saved;
+            legs_.resize(legs);
+            for (const auto &[id, rec] : records) records_[id] = rec;
+        } else if (veh.stops.empty()) {
+            maybe_charge(v);
+        }
+        taken.push_back(ok);
+    }
+    return taken;
+}
+
+template <class Space>
+std::vector<std::pair<std::int32_t, std::int32_t>> Fleet<Space>::rebalance_toward(const std::vector<std::int32_t> &ids,
+                                                                                  std::int32_t per_request) {
+    require(per_request >= 1, "per_request must be >= 1");
+    for (std::int32_t id : ids)
+        require(id >= 0 && id < static_cast<std::int32_t>(rides_.size()), "unknown ride " + std::to_string(id));
+    std::vector<std::int32_t> idle;
+    std::vector<Loc> at;
+    for (std::int32_t v = 0; v < static_cast<std::int32_t>(vehicles_.size()); ++v) {
+        const Vehicle<Loc> &veh = vehicles_[v];
+        if (!veh.in_service || !(veh.stops.empty() || veh.cruising())) continue;
+        idle.push_back(v);
+        at.push_back(position(v).first);
+    }
+    if (idle.empty() || ids.empty()) return {};
+    // Each ride's nearest idle vehicles: (time, index into idle).
+    std::vector<std::vector<std::pair<double, std::int32_t>>> near(ids.size());
+    std::vector<std::int32_t> columns;
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+        auto &n = near[r];
+        for (std::size_t k = 0; k < idle.size(); ++k)
+            n.emplace_back(space_.time(at[k], rides_[ids[r]].origin), static_cast<std::int32_t>(k));
+        const auto keep = std::min<std::size_t>(n.size(), static_cast<std::size_t>(per_request));
+        std::partial_sort(n.begin(), n.begin() + static_cast<std::ptrdiff_t>(keep), n.end());
+        n.resize(keep);
+        for (const auto &e : n) columns.push_back(e.second);
+    }
+    std::sort(columns.begin(), columns.end());
+    columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+    // Rides x (their vehicles + one "stay" column per ride, dearer than any set of drives).
+    const std::int64_t rows = static_cast<std::int64_t>(ids.size());
+    const std::int64_t cols = static_cast<std::int64_t>(columns.size()) + rows;
+    double top = 0.0;
+    for (const auto &n : near)
+        for (const auto &e : n) top = std::max(top, e.first);
+    const double stay = (top + 1.0) * static_cast<double>(rows + 1);
+    std::vector<double> cost(static_cast<std::size_t>(rows * cols), NEVER);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        for (const auto &[time, k] : near[r]) {
+            const auto c = std::lower_bound(columns.begin(), columns.end(), k) - columns.begin();
+            cost[r * cols + c] = time;
+        }
+        cost[r * cols + static_cast<std::int64_t>(columns.size()) + r] = stay;
+    }
+    const std::vector<std::int64_t> match = solve_assignment(cost.data(), rows, cols);
+    std::vector<std::pair<std::int32_t, std::int32_t>> out;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        if (match[r] >= static_cast<std::int64_t>(columns.size())) continue;
+        const std::int32_t v = idle[columns[match[r]]];
+        if (reposition(v, rides_[ids[r]].origin)) out.emplace_back(v, ids[r]);
+    }
+    return out;
+}
+
+#define SMARTOPT_POOLING(Space)                                                                                \
+    template TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &, const PoolingOptions &) const; \
+    template std::vector<bool> Fleet<Space>::assign_plans(const std::vector<std::int32_t> &,                  \
+                                                          const std::vector<std::vector<PlanStop>> &);        \
+    template std::vector<std::pair<std::int32_t, std::int32_t>> Fleet<Space>::rebalance_toward(               \
+        const std::vector<std::int32_t> &, std::int32_t);                                                      \
+    template bool Fleet<Space>::shareable(std::int32_t, std::int32_t) const;
+SMARTOPT_POOLING(NetworkSpace)
+SMARTOPT_POOLING(PlaneSpace)
+#undef SMARTOPT_POOLING
+
+}  // namespace smartopt::dispatch
