@@ -1,14 +1,17 @@
 """City-scale dispatch: a day of New York-like taxi demand on a Manhattan-like road network, served
-by fleets of 4 and 10 seats under each dispatch policy (insertion, batch, pooling); service and
+by fleets of 4 and 10 seats under each dispatch policy (insertion, batch, pooling, and pooling with
+idle vehicles sent toward unserved requests as Alonso-Mora et al. do); service and
 the wall time of the day side by side.
 
 Full size: :func:`~smartopt.datasets.manhattan_like` (4,000 nodes, one-way avenues and streets)
 with :func:`~smartopt.datasets.taxi_day` (400,000 rides, seed 0; wait at most 5 min, delay at most
 10 min), fleets of 1,000-3,000 vehicles of 4 seats and 1,000-2,000 of 10 seats, starting at
 random nodes (seed 0), no battery limit, no boarding dwell. A 100,000-node city with 2,000
-vehicles and 50,000 rides (the morning peak) measures memory and time (its travel space is a
-contraction hierarchy: ``TravelSpace.from_network`` picks one above ``MATRIX_MAX_NODES``). Smoke size: an 8 x 60 city,
-1,500 rides, 15-40 vehicles.
+vehicles and 50,000 rides (the morning peak) measures memory (the process's peak resident set)
+and time (its travel space is a contraction hierarchy: ``TravelSpace.from_network`` picks one
+above ``MATRIX_MAX_NODES``). Issue 22's yardstick, a 4,096-node grid day, compares insertion and
+pooling on a second network (see :func:`test_grid_day`). Smoke size: an 8 x 60 city, 1,500 rides,
+15-40 vehicles.
 
 Reported per run: served share, mean wait (s), mean delay (s: drop-off minus the request time
 plus the direct drive, Alonso-Mora et al.'s measure), occupancy (riders per vehicle-km), vehicle-km
@@ -20,13 +23,15 @@ vehicles of 4 seats or 2,000 of 10 seats, mean wait 2.8 min and mean delay 3.5 m
 
 from __future__ import annotations
 
+import resource
 import time
 from functools import cache
 
 import numpy as np
 import pytest
 
-from smartopt.datasets import manhattan_like, taxi_day
+from shuttle_fleet import shuttles
+from smartopt.datasets import grid_network, manhattan_like, taxi_day
 from smartopt.dispatch import Fleet, FleetDay, Policy, Requests, TravelSpace, simulate
 from smartopt.network import RoadNetwork
 
@@ -43,7 +48,9 @@ POLICIES = {
     "insertion": Policy(kind="insertion", boarding_s=0.0),
     "batch": Policy(kind="batch", batch_s=30.0, boarding_s=0.0),
     "pooling": Policy(kind="pooling", batch_s=30.0, boarding_s=0.0),
+    "pooling+rebalancing": Policy(kind="pooling", batch_s=30.0, boarding_s=0.0, pool_rebalance=True),
 }
+GRID = {"full": (64, 500, 20_000), "smoke": (16, 40, 1_000)}  # side, vehicles of 4 seats, rides in a day
 
 
 @cache
@@ -53,19 +60,8 @@ def city(avenues: int, streets: int, rides: int) -> tuple[RoadNetwork, TravelSpa
 
 
 def fleet(net: RoadNetwork, vehicles: int, seats: int) -> Fleet:
-    starts = np.random.default_rng(0).integers(0, net.num_nodes, vehicles)
-    return Fleet(
-        num_nodes=net.num_nodes,
-        depot_node=starts,
-        vehicle_depot=np.arange(vehicles),
-        vehicle_seats=np.full(vehicles, seats),
-        vehicle_battery_kwh=np.full(vehicles, np.inf),
-        vehicle_kwh_per_km=np.full(vehicles, 0.2),
-        vehicle_soc0=np.ones(vehicles),
-        charger_node=np.zeros(0, dtype=int),
-        charger_kw=np.zeros(0),
-        charger_bus=np.zeros(0, dtype=int),
-    )
+    """``vehicles`` shuttles of ``seats`` seats at random nodes (seed 0)."""
+    return shuttles(net.num_nodes, np.random.default_rng(0).integers(0, net.num_nodes, vehicles), seats)
 
 
 def service(day: FleetDay) -> str:
@@ -94,19 +90,48 @@ def test_city_day(benchmark, scale: str, fleet_name: str, policy: str) -> None: 
     assert day.kpis["served_ratio"] > 0.5 and day.kpis["broken_promises"] == 0
 
 
-def test_city_of_100000_nodes(benchmark, scale: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("policy", ["insertion", "pooling"])
+def test_city_of_100000_nodes(benchmark, scale: str, policy: str) -> None:  # type: ignore[no-untyped-def]
     avenues, streets, rides, vehicles = LARGE_CITY if scale == "full" else (40, 60, 300, 40)
     started = time.perf_counter()
     net = manhattan_like(avenues=avenues, streets=streets, seed=0)
     space = TravelSpace.from_network(net)
     day = taxi_day(net, rides=rides, seed=0, hourly_share=np.eye(24)[8])  # the morning peak hour
     benchmark.group = f"City day: {net.num_nodes:,} nodes, {rides:,} rides, {vehicles:,} x 4 seats"
-    benchmark.extra_info["tool"] = "smartopt insertion"
+    benchmark.extra_info["tool"] = f"smartopt {policy}"
     benchmark.extra_info["setup_s"] = round(time.perf_counter() - started, 1)
     result = benchmark.pedantic(
-        lambda: simulate(space, fleet(net, vehicles, 4), day, policy=POLICIES["insertion"], progress=False),
+        lambda: simulate(space, fleet(net, vehicles, 4), day, policy=POLICIES[policy], progress=False),
         rounds=1,
         iterations=1,
     )
-    benchmark.extra_info["quality"] = service(result)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
+    benchmark.extra_info["quality"] = f"{service(result)}, peak memory of the process {peak_gb:.2f} GB"
     assert result.kpis["served_ratio"] > 0.5
+
+
+@pytest.mark.parametrize("policy", ["insertion", "pooling"])
+def test_grid_day(benchmark, scale: str, policy: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22's yardstick: a 64 x 64 street grid (``grid_network``, 4,096 nodes), 500 vehicles of
+    4 seats, 20,000 rides uniform over a day and the grid (seed 0), wait at most 300 s."""
+    side, vehicles, rides = GRID[scale]
+    net = grid_network(side, side)
+    space = TravelSpace.from_network(net)
+    rng = np.random.default_rng(0)
+    origin = rng.integers(0, net.num_nodes, rides)
+    requests = Requests(
+        num_nodes=net.num_nodes,
+        time_s=np.sort(rng.uniform(0, 86_400.0, rides)),
+        origin=origin,
+        destination=(origin + rng.integers(1, net.num_nodes, rides)) % net.num_nodes,
+        passengers=np.ones(rides, dtype=int),
+        max_wait_s=300.0,
+    )
+    benchmark.group = f"Grid day: {net.num_nodes:,} nodes, {rides:,} rides, {vehicles} x 4 seats"
+    benchmark.extra_info["tool"] = f"smartopt {policy}"
+    cars = fleet(net, vehicles, 4)
+    day = benchmark.pedantic(
+        lambda: simulate(space, cars, requests, policy=POLICIES[policy], progress=False), rounds=1, iterations=1
+    )
+    benchmark.extra_info["quality"] = service(day)
+    assert day.kpis["served_ratio"] > 0.5 and day.kpis["broken_promises"] == 0

@@ -26,8 +26,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from shuttle_fleet import shuttles
 from smartopt.datasets import sejong_5_1
-from smartopt.dispatch import Fleet, FleetDay, Policy, Requests, TravelSpace, simulate
+from smartopt.dispatch import FleetDay, Policy, Requests, TravelSpace, simulate
 from smartopt.network import RoadNetwork
 
 SIZES = {"full": (100, 10_000), "smoke": (10, 300)}
@@ -101,19 +102,8 @@ def run_smartopt(inst: Instance) -> FleetDay:
     else:
         assert inst.edges is not None
         space = undirected_space(inst.points, inst.edges)
-    n, nv = space.num_nodes, inst.starts.shape[0]
-    fleet = Fleet(
-        num_nodes=n,
-        depot_node=inst.starts,
-        vehicle_depot=np.arange(nv),
-        vehicle_seats=np.full(nv, SEATS),
-        vehicle_battery_kwh=np.full(nv, np.inf),
-        vehicle_kwh_per_km=np.full(nv, 0.5),
-        vehicle_soc0=np.ones(nv),
-        charger_node=np.zeros(0, dtype=int),
-        charger_kw=np.zeros(0),
-        charger_bus=np.zeros(0, dtype=int),
-    )
+    n = space.num_nodes
+    fleet = shuttles(n, inst.starts, SEATS, kwh_per_km=0.5)
     req = Requests(
         num_nodes=n,
         time_s=inst.time_s,

@@ -210,9 +210,15 @@ def test_a_pooled_day_is_the_same_on_any_number_of_threads() -> None:
         np.testing.assert_array_equal(days[0].pickup_s, other.pickup_s)
         np.testing.assert_array_equal(days[0].dropoff_s, other.dropoff_s)
         np.testing.assert_array_equal(days[0].legs["distance_m"], other.legs["distance_m"])
-    space_, fleet_, req_ = small_case(11, rides=8)
-    core, _ = pending_fleet(space_, fleet_, req_, 0.0)
-    tables = [core.pool_trips(np.arange(8), **POOL, threads=t) for t in (1, 2, 4)]
+    # a batch large enough (260 vehicles x 200 requests) for the core to run it on threads
+    rng = np.random.default_rng(12)
+    big = TravelSpace.from_network(grid_network(10, 10, spacing_m=300.0))
+    cars = make_fleet(big.num_nodes, rng.integers(0, 100, 260).tolist(), 260, 4)
+    rush = random_requests(rng, big.num_nodes, 200, 1.0, max_wait_s=400.0)
+    core, _ = pending_fleet(big, cars, Requests(**{**rush.__dict__, "time_s": np.zeros(200)}), 0.0)
+    limits = {"max_trip": 3, "per_request": 10, "per_vehicle": 8, "trips_per_size": 64, "exact_steps": 10**5}
+    tables = [core.pool_trips(np.arange(200), **limits, threads=t) for t in (1, 2, 4)]
+    assert tables[0]["vehicle"].size > 1000
     for table in tables[1:]:
         assert table.keys() == tables[0].keys()
         for key in table:

@@ -25,6 +25,9 @@ void require(bool ok, const std::string &what) {
 
 constexpr std::int32_t kMostTrip = 10;  // rides per trip: candidates grow as per_vehicle ** max_trip
 constexpr std::int32_t kMostThreads = 1024;
+constexpr std::int64_t kParallelPairs = 50000;  // fewer request-vehicle pairs run on one thread (starting threads costs more)
+constexpr std::size_t kTriedPerTrip = 16;       // candidate trips tried per trip kept, per size and vehicle
+constexpr std::size_t kMostExactRides = 2000;   // larger parts of a batch keep the greedy choice (not proven)
 
 // Rides of one batch, by their index in it (sorted), and what taking them costs.
 template <class Loc>
@@ -221,6 +224,12 @@ void choose_trips(TripTable &t, std::int64_t steps) {
             vehicles.insert(t.vehicle[k]);
             rides.insert(begin, end);
         }
+        std::set<std::int32_t> part_rides;
+        for (std::int32_t k : trips) part_rides.insert(t.rides.begin() + t.ride_offsets[k], t.rides.begin() + t.ride_offsets[k + 1]);
+        if (part_rides.size() > kMostExactRides) {  // the search recurses once per ride
+            t.choice.insert(t.choice.end(), greedy.begin(), greedy.end());
+            continue;
+        }
         Packing packing(t, trips);
         const bool optimal = packing.solve(greedy, steps);
         for (std::int32_t k : packing.best()) t.choice.push_back(k);
@@ -259,11 +268,12 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
     }
     const std::int32_t nv = static_cast<std::int32_t>(vehicles_.size());
     const std::int32_t nr = static_cast<std::int32_t>(ids.size());
+    const int threads = static_cast<std::int64_t>(nr) * nv < kParallelPairs ? 1 : o.threads;
     // Vehicles as they can be planned now, for those within reach of some ride's origin (every
     // vehicle when times may break the triangle inequality).
     std::vector<std::pair<Loc, double>> at(static_cast<std::size_t>(nv));
     std::vector<char> near(static_cast<std::size_t>(nv), 0);
-    parallel_rows(nv, o.threads, [&](std::int64_t v, int) {
+    parallel_rows(nv, threads, [&](std::int64_t v, int) {
         const Vehicle<Loc> &veh = vehicles_[v];
         // Where it can turn lies on its way from `from`: not nearer any origin than `from` is then.
         for (std::int32_t r = 0; r < nr && !near[v]; ++r) near[v] = reachable(veh.from, veh.departed, ids[r]);
@@ -273,14 +283,14 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
         for (std::int32_t r = 0; r < nr && !near[v]; ++r) near[v] = reachable(at[v].first, at[v].second, ids[r]);
     });
     std::vector<Vehicle<Loc>> base(static_cast<std::size_t>(nv));
-    parallel_rows(nv, o.threads, [&](std::int64_t v, int) {
+    parallel_rows(nv, threads, [&](std::int64_t v, int) {
         if (near[v]) base[v] = turned(static_cast<std::int32_t>(v));
     });
 
     // Request-vehicle edges: each ride's per_request cheapest vehicles, (cost, vehicle).
     std::vector<std::vector<std::pair<double, std::int32_t>>> edges(static_cast<std::size_t>(nr));
     std::vector<char> battery(static_cast<std::size_t>(nr), 0);
-    parallel_rows(nr, o.threads, [&](std::int64_t r, int) {
+    parallel_rows(nr, threads, [&](std::int64_t r, int) {
         for (std::int32_t v = 0; v < nv; ++v) {
             if (!near[v] || !reachable(at[v].first, at[v].second, ids[r])) continue;
             const Insertion ins = cheapest_insertion(base[v], v, base[v].from, base[v].departed, ids[r], NEVER);
@@ -317,7 +327,7 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
     std::sort(pairs.begin(), pairs.end());
     pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
     std::vector<char> shared(pairs.size(), 0);
-    parallel_rows(static_cast<std::int64_t>(pairs.size()), o.threads,
+    parallel_rows(static_cast<std::int64_t>(pairs.size()), threads,
                   [&](std::int64_t k, int) { shared[k] = shareable(ids[pairs[k].first], ids[pairs[k].second]); });
     auto rr = [&](std::int32_t a, std::int32_t b) {
         const auto at = std::lower_bound(pairs.begin(), pairs.end(), std::pair{std::min(a, b), std::max(a, b)});
@@ -326,7 +336,7 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
 
     // Each vehicle's trips, by size: its rides, then trips one ride larger while any is feasible.
     std::vector<std::vector<Trip<Loc>>> trips(static_cast<std::size_t>(nv));
-    parallel_rows(nv, o.threads, [&](std::int64_t v32, int) {
+    parallel_rows(nv, threads, [&](std::int64_t v32, int) {
         const auto v = static_cast<std::int32_t>(v32);
         const Vehicle<Loc> &veh = base[v];
         auto &mine = trips[v];
@@ -342,8 +352,9 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
             std::map<std::vector<std::int32_t>, std::size_t> smaller;
             for (std::size_t k = first; k < last; ++k) smaller.emplace(mine[k].members, k);
             std::set<std::vector<std::int32_t>> tried;
-            for (std::size_t a = first; a < last && mine.size() - last < most; ++a) {
-                for (std::size_t b = a + 1; b < last && mine.size() - last < most; ++b) {
+            auto room = [&] { return mine.size() - last < most && tried.size() < kTriedPerTrip * most; };
+            for (std::size_t a = first; a < last && room(); ++a) {
+                for (std::size_t b = a + 1; b < last && room(); ++b) {
                     std::vector<std::int32_t> members = joined(mine[a].members, mine[b].members, size);
                     if (members.empty() || (size == 2 && !rr(members[0], members[1])) || !tried.insert(members).second)
                         continue;

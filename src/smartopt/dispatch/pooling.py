@@ -4,8 +4,8 @@ on top of its plan) from the request-vehicle and request-request shareability gr
 among them, each request at most once: greedily, then by an exact search in each independent part
 of the batch small enough to finish. An integer program (OR-Tools CP-SAT, one worker) takes the
 parts left, warm started by the core's choice, under a budget of deterministic time (the same
-choice on any machine) and optionally a time limit. Requests left waiting stay for the next batch,
-and idle vehicles are sent toward them."""
+choice on any machine) and optionally a time limit. Requests left waiting stay for the next batch;
+idle vehicles may be sent toward the unserved ones (waiting or rejected)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ class PoolingLimits:
     ``per_request`` cheapest vehicles, each vehicle's ``per_vehicle`` cheapest requests among those,
     at most ``trips_per_size`` trips of each size per vehicle; CP-SAT for ``deterministic_time``
     (0: the core's choice) and, if not None, ``time_limit_s`` seconds; idle vehicles sent toward
-    waiting requests if ``rebalance`` (each request offered its ``per_request`` nearest)."""
+    unserved requests (left waiting or rejected) if ``rebalance``, each request offered its
+    ``per_request`` nearest."""
 
     max_trip: int
     per_request: int
@@ -119,7 +120,8 @@ def choose(
 
 def pool_batch(core: Any, pending: list[int], limits: PoolingLimits) -> list[int]:
     """Places a batch of waiting requests in the core fleet; rejects those no vehicle can take now;
-    returns those still waiting (idle vehicles sent toward them if ``limits.rebalance``)."""
+    returns those still waiting. With ``limits.rebalance`` idle vehicles are sent toward the
+    unserved ones (waiting or rejected)."""
     if not pending:
         return []
     table = core.pool_trips(
@@ -147,8 +149,9 @@ def pool_batch(core: Any, pending: list[int], limits: PoolingLimits) -> list[int
             placed.update(trips.rides[trips.ride_offsets[k] : trips.ride_offsets[k + 1]].tolist())
     dropped = placed.union(table["unplaceable"].tolist())
     waiting = [r for r in pending if r not in dropped]
-    if waiting and limits.rebalance:
-        core.rebalance_toward(np.array(waiting, dtype=np.int32), limits.per_request)
+    unserved = waiting + table["unplaceable"].tolist()  # where demand goes unmet: Alonso-Mora's signal
+    if unserved and limits.rebalance:
+        core.rebalance_toward(np.array(unserved, dtype=np.int32), limits.per_request)
     return waiting
 
 

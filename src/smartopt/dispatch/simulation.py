@@ -52,7 +52,8 @@ class Policy(ToDict):
     ``pool_trips_per_size`` trips of each size per vehicle; trips chosen by CP-SAT, most requests
     served first, then least cost, within ``pool_deterministic_time`` per batch (its measure of
     work, roughly s on one core; 0: the greedy choice) and, if not None, ``pool_time_limit_s``
-    seconds; with ``pool_rebalance`` idle vehicles drive toward requests left waiting). The cost
+    seconds; with ``pool_rebalance`` idle vehicles drive toward the batch's unserved requests,
+    those left waiting and those rejected, as Alonso-Mora et al. do). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
     (s; 0: least added driving time, RidePy's rule). ``boarding_s`` is the dwell at each pickup and
     drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
@@ -77,7 +78,7 @@ class Policy(ToDict):
     pool_candidates: int = 8
     pool_vehicles: int = 10
     pool_trips_per_size: int = 64
-    pool_rebalance: bool = True
+    pool_rebalance: bool = False
     pool_time_limit_s: float | None = None
     pool_deterministic_time: float = 0.2
     reoptimize_s: float = 0.0
@@ -91,7 +92,7 @@ class Policy(ToDict):
             ("max_trip", 10),
             ("pool_candidates", 100),
             ("pool_vehicles", 10_000),
-            ("pool_trips_per_size", 10_000),
+            ("pool_trips_per_size", 1_000),
         )
         if not isinstance(self.pool_rebalance, bool):
             raise ValueError(f"pool_rebalance must be a bool, got {self.pool_rebalance!r}")
