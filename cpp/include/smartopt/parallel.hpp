@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -24,16 +25,23 @@ void parallel_rows(int64_t n_rows, int n_threads, Work work) {
     std::vector<std::exception_ptr> errors(static_cast<size_t>(n_workers));
     std::vector<std::thread> threads;
     threads.reserve(static_cast<size_t>(n_workers));
-    for (int w = 0; w < n_workers; ++w) {
-        threads.emplace_back([&, w] {
-            try {
-                for (int64_t r = next++; r < n_rows; r = next++) work(r, w);
-            } catch (...) {
-                errors[static_cast<size_t>(w)] = std::current_exception();
-                next = n_rows;
-            }
-        });
+    auto worker = [&](int w) {
+        try {
+            for (int64_t r = next++; r < n_rows; r = next++) work(r, w);
+        } catch (...) {
+            errors[static_cast<size_t>(w)] = std::current_exception();
+            next = n_rows;
+        }
+    };
+    // Worker 0 is this thread; a thread the system refuses leaves its rows to the others.
+    for (int w = 1; w < n_workers; ++w) {
+        try {
+            threads.emplace_back(worker, w);
+        } catch (const std::system_error &) {
+            break;
+        }
     }
+    worker(0);
     for (auto &t : threads) t.join();
     for (auto &e : errors)
         if (e) std::rethrow_exception(e);

@@ -151,7 +151,9 @@ template <class Space>
 std::pair<typename Space::Loc, double> Fleet<Space>::position(std::int32_t v) const {
     const Vehicle<Loc> &veh = vehicles_[v];
     if (veh.stops.empty()) return {veh.from, std::max(veh.departed, now_)};
-    return space_.turn_point(veh.from, veh.stops.front().loc, veh.departed, now_);
+    // A vehicle already at its next stop, waiting for its earliest time, can leave now.
+    const auto [at, t] = space_.turn_point(veh.from, veh.stops.front().loc, veh.departed, now_);
+    return {at, std::max(t, now_)};
 }
 
 template <class Space>
@@ -387,8 +389,9 @@ void Fleet<Space>::turn(std::int32_t v) {
         veh.departed = std::max(veh.departed, now_);
         return;
     }
-    const auto [at, t] = position(v);
+    const auto [at, t] = space_.turn_point(veh.from, veh.stops.front().loc, veh.departed, now_);
     if (t > veh.departed) drive_to(v, at, t);
+    veh.departed = std::max(veh.departed, now_);
 }
 
 template <class Space>

@@ -26,8 +26,12 @@ void require(bool ok, const std::string &what) {
 constexpr std::int32_t kMostTrip = 10;  // rides per trip: candidates grow as per_vehicle ** max_trip
 constexpr std::int32_t kMostThreads = 1024;
 constexpr std::int64_t kParallelPairs = 50000;  // fewer request-vehicle pairs run on one thread (starting threads costs more)
+constexpr std::int32_t kMostPerRequest = 10000, kMostPerVehicle = 100, kMostTripsPerSize = 1000;
 constexpr std::size_t kTriedPerTrip = 16;       // candidate trips tried per trip kept, per size and vehicle
+constexpr std::size_t kJoinsPerTrip = 256;      // pairs of smaller trips joined per trip kept, per size and vehicle
 constexpr std::size_t kMostExactRides = 2000;   // larger parts of a batch keep the greedy choice (not proven)
+constexpr std::size_t kMostRebalanceRides = 1000;  // rebalancing looks at the first this many rides...
+constexpr std::int32_t kRebalanceNearest = 10;     // ...and at most this many idle vehicles per ride
 
 // Rides of one batch, by their index in it (sorted), and what taking them costs.
 template <class Loc>
@@ -91,8 +95,10 @@ public:
     // Starts from `greedy` (trips of this part, by their index in the table); returns whether the
     // search finished within `steps` (trips looked at; then best() is optimal).
     bool solve(const std::vector<std::int32_t> &greedy, std::int64_t steps) {
+        std::map<std::int32_t, std::int32_t> local_trip;  // table index -> index in this part
+        for (std::int32_t k = 0; k < static_cast<std::int32_t>(trips_.size()); ++k) local_trip.emplace(trips_[k], k);
         for (std::int32_t trip : greedy) {
-            best_.push_back(static_cast<std::int32_t>(std::find(trips_.begin(), trips_.end(), trip) - trips_.begin()));
+            best_.push_back(local_trip.at(trip));
             best_score_.served += size(best_.back());
             best_score_.cost += table_.cost[trip];
         }
@@ -177,8 +183,9 @@ void choose_trips(TripTable &t, std::int64_t steps) {
     const std::int32_t nt = static_cast<std::int32_t>(t.vehicle.size());
     require(steps >= 0, "exact_steps must be >= 0");
     require(t.cost.size() == t.vehicle.size() && t.ride_offsets.size() == t.vehicle.size() + 1 &&
-                t.ride_offsets.front() == 0 && t.ride_offsets.back() == static_cast<std::int64_t>(t.rides.size()),
-            "trips need one vehicle, cost and ride list each");
+                t.ride_offsets.front() == 0 && t.ride_offsets.back() == static_cast<std::int64_t>(t.rides.size()) &&
+                std::is_sorted(t.ride_offsets.begin(), t.ride_offsets.end()),
+            "trips need one vehicle, cost and ride list each (ride_offsets from 0 to the rides, not decreasing)");
     for (std::int32_t k = 0; k < nt; ++k) {
         const auto first = t.ride_offsets[k], last = t.ride_offsets[k + 1];
         require(first < last, "trip " + std::to_string(k) + " needs at least one ride");
@@ -240,6 +247,9 @@ void choose_trips(TripTable &t, std::int64_t steps) {
 
 template <class Space>
 bool Fleet<Space>::shareable(std::int32_t a, std::int32_t b) const {
+    // An empty vehicle at the first pickup now does no worse than any vehicle arriving later, unless
+    // a later earliest pickup makes it wait with a rider on board: then the pair is not ruled out.
+    if (rides_[a].pickup_earliest_s > now_ || rides_[b].pickup_earliest_s > now_) return true;
     for (const auto &[first, second] : {std::pair{a, b}, std::pair{b, a}}) {
         Vehicle<Loc> empty;
         empty.spec.seats = most_seats_;
@@ -256,8 +266,9 @@ bool Fleet<Space>::shareable(std::int32_t a, std::int32_t b) const {
 template <class Space>
 TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const PoolingOptions &o) const {
     require(o.max_trip >= 1 && o.max_trip <= kMostTrip, "max_trip must be in [1, 10]");
-    require(o.per_request >= 1 && o.per_vehicle >= 1 && o.trips_per_size >= 1,
-            "per_request, per_vehicle and trips_per_size must be >= 1");
+    require(o.per_request >= 1 && o.per_request <= kMostPerRequest, "per_request must be in [1, 10000]");
+    require(o.per_vehicle >= 1 && o.per_vehicle <= kMostPerVehicle, "per_vehicle must be in [1, 100]");
+    require(o.trips_per_size >= 1 && o.trips_per_size <= kMostTripsPerSize, "trips_per_size must be in [1, 1000]");
     require(o.threads >= 1 && o.threads <= kMostThreads, "threads must be in [1, 1024]");
     require(o.exact_steps >= 0, "exact_steps must be >= 0");
     std::set<std::int32_t> distinct;
@@ -352,9 +363,12 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
             std::map<std::vector<std::int32_t>, std::size_t> smaller;
             for (std::size_t k = first; k < last; ++k) smaller.emplace(mine[k].members, k);
             std::set<std::vector<std::int32_t>> tried;
-            auto room = [&] { return mine.size() - last < most && tried.size() < kTriedPerTrip * most; };
+            std::size_t joins = 0;
+            auto room = [&] {
+                return mine.size() - last < most && tried.size() < kTriedPerTrip * most && joins < kJoinsPerTrip * most;
+            };
             for (std::size_t a = first; a < last && room(); ++a) {
-                for (std::size_t b = a + 1; b < last && room(); ++b) {
+                for (std::size_t b = a + 1; b < last && room(); ++b, ++joins) {
                     std::vector<std::int32_t> members = joined(mine[a].members, mine[b].members, size);
                     if (members.empty() || (size == 2 && !rr(members[0], members[1])) || !tried.insert(members).second)
                         continue;
@@ -456,13 +470,22 @@ std::vector<bool> Fleet<Space>::assign_plans(const std::vector<std::int32_t> &vs
         for (const PlanStop &ps : plans[p]) records.emplace_back(ps.ride, records_[ps.ride]);
         turn(v);
         Vehicle<Loc> &veh = vehicles_[v];
+        auto own_stop = [&](std::int32_t ride, bool pickup) {
+            return std::find_if(veh.stops.begin(), veh.stops.end(), [&](const Stop<Loc> &s) {
+                return s.id == ride && s.kind == (pickup ? StopKind::pickup : StopKind::dropoff);
+            });
+        };
+        // A promise a slowdown already broke is kept as planned now, not later.
+        std::vector<std::pair<std::int32_t, double>> longest_ride;
+        for (const Stop<Loc> &s : veh.stops)
+            if (s.kind == StopKind::pickup)
+                longest_ride.emplace_back(s.id, std::max(rides_[s.id].max_ride_s, own_stop(s.id, false)->start - s.start));
         std::vector<Stop<Loc>> stops;
         for (const PlanStop &ps : plans[p]) {
-            const auto own = std::find_if(veh.stops.begin(), veh.stops.end(), [&](const Stop<Loc> &s) {
-                return s.id == ps.ride && s.kind == (ps.pickup ? StopKind::pickup : StopKind::dropoff);
-            });
+            const auto own = own_stop(ps.ride, ps.pickup);
             if (own != veh.stops.end()) {
                 stops.push_back(*own);
+                stops.back().latest = std::max(own->latest, own->start);
                 continue;
             }
             const Ride<Loc> &r = rides_[ps.ride];
@@ -479,7 +502,7 @@ std::vector<bool> Fleet<Space>::assign_plans(const std::vector<std::int32_t> &vs
         }
         veh.stops = std::move(stops);
         replan(v);
-        const bool ok = keeps_limits(veh, {});
+        const bool ok = keeps_limits(veh, longest_ride);
         if (!ok) {
             vehicles_[v] = saved;
             legs_.resize(legs);
@@ -493,11 +516,16 @@ std::vector<bool> Fleet<Space>::assign_plans(const std::vector<std::int32_t> &vs
 }
 
 template <class Space>
-std::vector<std::pair<std::int32_t, std::int32_t>> Fleet<Space>::rebalance_toward(const std::vector<std::int32_t> &ids,
-                                                                                  std::int32_t per_request) {
+std::vector<std::pair<std::int32_t, std::int32_t>> Fleet<Space>::rebalance_toward(
+    const std::vector<std::int32_t> &requested, std::int32_t per_request) {
     require(per_request >= 1, "per_request must be >= 1");
-    for (std::int32_t id : ids)
+    std::vector<std::int32_t> ids;  // distinct, the first kMostRebalanceRides in order
+    std::set<std::int32_t> seen;
+    for (std::int32_t id : requested) {
         require(id >= 0 && id < static_cast<std::int32_t>(rides_.size()), "unknown ride " + std::to_string(id));
+        if (ids.size() < kMostRebalanceRides && seen.insert(id).second) ids.push_back(id);
+    }
+    const auto nearest = static_cast<std::size_t>(std::min(per_request, kRebalanceNearest));
     std::vector<std::int32_t> idle;
     std::vector<Loc> at;
     for (std::int32_t v = 0; v < static_cast<std::int32_t>(vehicles_.size()); ++v) {
@@ -514,7 +542,7 @@ std::vector<std::pair<std::int32_t, std::int32_t>> Fleet<Space>::rebalance_towar
         auto &n = near[r];
         for (std::size_t k = 0; k < idle.size(); ++k)
             n.emplace_back(space_.time(at[k], rides_[ids[r]].origin), static_cast<std::int32_t>(k));
-        const auto keep = std::min<std::size_t>(n.size(), static_cast<std::size_t>(per_request));
+        const auto keep = std::min(n.size(), nearest);
         std::partial_sort(n.begin(), n.begin() + static_cast<std::ptrdiff_t>(keep), n.end());
         n.resize(keep);
         for (const auto &e : n) columns.push_back(e.second);

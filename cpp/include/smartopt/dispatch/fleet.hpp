@@ -247,11 +247,13 @@ public:
     TripTable pool_trips(const std::vector<std::int32_t> &ids, const PoolingOptions &options) const;
     // Gives vehicles `vs` (distinct, in service, not on their way to charge) new plans holding all
     // their ride stops and both stops of some pending rides, pickup before drop-off. A plan that
-    // breaks a promise, seat or battery limit is not taken. Returns whether each plan was taken.
+    // breaks a promise, seat or battery limit is not taken (a promise a slowdown already broke is
+    // kept as planned now, as replace_plans does). Returns whether each plan was taken.
     std::vector<bool> assign_plans(const std::vector<std::int32_t> &vs, const std::vector<std::vector<PlanStop>> &plans);
-    // Rebalancing toward waiting rides: idle vehicles (in service, no stops or repositioning), each
-    // ride offered its `per_request` nearest, matched at least total time to the rides' origins and
-    // sent there (as reposition does). Returns the pairs (vehicle, ride) sent.
+    // Rebalancing toward unserved rides `ids` (the first 1,000 distinct): idle vehicles (in service,
+    // no stops or repositioning), each ride offered its `per_request` nearest (at most 10), matched
+    // at least total time to the rides' origins and sent there (as reposition does). Returns the
+    // pairs (vehicle, ride) sent.
     std::vector<std::pair<std::int32_t, std::int32_t>> rebalance_toward(const std::vector<std::int32_t> &ids,
                                                                         std::int32_t per_request);
 
@@ -264,7 +266,7 @@ public:
     const std::vector<ChargingSession> &sessions() const { return sessions_; }
     const std::vector<Event> &events() const { return events_; }
     const std::vector<Loc> &charger_locations() const { return charger_loc_; }
-    // Where vehicle v is (or next can turn) at the current time, and when.
+    // Where vehicle v is (or next can turn) at the current time, and when it can leave it (not before now).
     std::pair<Loc, double> position(std::int32_t v) const;
 
 private:
