@@ -410,3 +410,32 @@ def check_plans_hold_each_ride_once(core: Any) -> None:
     for ride in np.flatnonzero(records["status"] == _dispatch.RideStatus.ASSIGNED):
         mine = rides & (plans["id"] == ride)
         assert plans["vehicle"][mine].tolist() == [records["vehicle"][ride]] * 2
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**16), st.integers(2, 7), st.integers(2, 7))
+def test_no_trip_beats_its_straight_line_at_the_fastest_link_speed(seed: int, rows: int, cols: int) -> None:
+    """The bound the core prunes vehicles with (straight line / fastest link speed) never exceeds a
+    travel time, so pruning never drops a feasible insertion."""
+    space = TravelSpace.from_network(grid_network(rows, cols, spacing_m=250.0, seed=seed))
+    assert space.time_s is not None and space.node_xy is not None
+    line = np.hypot(*(space.node_xy[:, None, :] - space.node_xy[None, :, :]).transpose(2, 0, 1))
+    assert np.all(line / space.max_speed_mps() <= space.time_s * (1 + 1e-12) + 1e-9)
+
+
+def test_a_bad_straight_line_bound_is_refused_when_the_fleet_is_built() -> None:
+    space = TravelSpace.from_network(grid_network(3, 3))
+    fleet = make_fleet(space.num_nodes, [0], 1, 4)
+    args = space.core_args()
+    assert isinstance(args, _dispatch.NetworkSpaceArgs)
+    power = _dispatch.ChargerPower(*fleet.charger_power_kw())
+    options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, 0.0)
+    vehicles = _dispatch.VehicleSpecs(
+        fleet.vehicle_seats, fleet.vehicle_battery_kwh, fleet.vehicle_kwh_per_km, fleet.vehicle_soc0
+    )
+    for xy, speed, match in ((np.full((9, 2), np.nan), 10.0, "finite"), (np.zeros((9, 2)), 0.0, "max_speed_mps")):
+        args.bound_by(xy, speed)
+        with pytest.raises(ValueError, match=match):
+            _dispatch.network_fleet(args, vehicles, [0], fleet.charger_node, power, options)
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        args.bound_by(np.zeros((3, 2)), 10.0)

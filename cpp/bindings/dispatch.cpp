@@ -142,9 +142,14 @@ struct NetworkArgs {
     std::vector<std::int32_t> link_heads;
     std::shared_ptr<const smartopt::network::ContractionHierarchy> hierarchy;
     std::size_t cache_spaces = 0;
+    std::vector<double> node_xy;  // empty: no lower bound on times
+    double max_speed_mps = 0.0;
     dp::NetworkSpace build() const {
-        if (hierarchy) return dp::NetworkSpace(hierarchy, cache_spaces);
-        return dp::NetworkSpace(n, time_s, distance_m, link_offsets, link_heads, link_time_s, link_length_m);
+        dp::NetworkSpace out = hierarchy ? dp::NetworkSpace(hierarchy, cache_spaces)
+                                         : dp::NetworkSpace(n, time_s, distance_m, link_offsets, link_heads,
+                                                            link_time_s, link_length_m);
+        if (!node_xy.empty()) out.bound_by(node_xy, max_speed_mps);
+        return out;
     }
 };
 
@@ -535,6 +540,16 @@ PYBIND11_MODULE(_dispatch, m) {
     py::class_<NetworkArgs>(m, "NetworkSpaceArgs")
         .def(py::init(&network_args), py::arg("time_s"), py::arg("distance_m"), py::arg("link_offsets"),
              py::arg("link_heads"), py::arg("link_time_s"), py::arg("link_length_m"))
+        .def(
+            "bound_by",
+            [](NetworkArgs &a, const CArray<double> &node_xy, double max_speed_mps) {
+                if (!node_xy || node_xy.ndim() != 2 || node_xy.shape(0) != a.n || node_xy.shape(1) != 2)
+                    throw py::value_error("node_xy must have shape (n, 2)");
+                a.node_xy.assign(node_xy.data(), node_xy.data() + node_xy.size());  // checked by build()
+                a.max_speed_mps = max_speed_mps;
+            },
+            py::arg("node_xy"), py::arg("max_speed_mps"),
+            "Bounds times from below by straight lines between node_xy (m) at max_speed_mps (inf: no bound).")
         .def_static("from_hierarchy", &hierarchy_args, py::arg("hierarchy"), py::arg("cache_spaces"),
                     "Fastest paths on a contraction hierarchy, the search spaces of cache_spaces recent origins and "
                     "destinations kept.");

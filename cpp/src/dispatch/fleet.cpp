@@ -257,6 +257,12 @@ bool Fleet<Space>::replay_ok(const Vehicle<Loc> &veh, const Loc &at0, double t0,
 
 template <class Space>
 Insertion Fleet<Space>::best_insertion(std::int32_t v, std::int32_t id, double bound) const {
+    const Vehicle<Loc> &veh = vehicles_[v];
+    if (!reachable(veh.from, veh.departed, id)) {  // where it can turn lies on its way from `from`
+        Insertion none;
+        none.cost = bound;
+        return none;
+    }
     const auto [at0, t0] = position(v);
     return cheapest_insertion(vehicles_[v], v, at0, t0, id, bound);
 }
@@ -264,8 +270,10 @@ Insertion Fleet<Space>::best_insertion(std::int32_t v, std::int32_t id, double b
 template <class Space>
 bool Fleet<Space>::reachable(const Loc &at, double t, std::int32_t id) const {
     // Every pickup is at least a direct drive away (shortest times obey the triangle inequality).
+    if (!space_.metric()) return true;
     const Ride<Loc> &r = rides_[id];
-    return !space_.metric() || t + space_.time(at, r.origin) <= r.pickup_latest_s + kTolerance;
+    const double latest = r.pickup_latest_s + kTolerance;
+    return t + space_.least_time(at, r.origin) <= latest && t + space_.time(at, r.origin) <= latest;
 }
 
 template <class Space>

@@ -137,6 +137,22 @@ NetworkSpace::NetworkSpace(std::shared_ptr<const network::ContractionHierarchy> 
     searches_ = std::make_shared<SearchCache>(*hierarchy_, cache_spaces);
 }
 
+void NetworkSpace::bound_by(std::vector<double> node_xy, double max_speed_mps) {
+    if (node_xy.size() != 2 * static_cast<std::size_t>(n_))
+        throw std::invalid_argument("node_xy must hold (x, y) for each of the n nodes");
+    for (double c : node_xy)
+        if (!std::isfinite(c)) throw std::invalid_argument("node_xy must be finite");
+    if (!(max_speed_mps > 0)) throw std::invalid_argument("max_speed_mps must be > 0 (inf: no bound)");
+    xy_ = std::move(node_xy);
+    slowness_ = 1.0 / max_speed_mps;
+}
+
+double NetworkSpace::least_time(Loc a, Loc b) const {
+    if (xy_.empty()) return 0.0;
+    const std::size_t i = 2 * static_cast<std::size_t>(a), j = 2 * static_cast<std::size_t>(b);
+    return std::hypot(xy_[i] - xy_[j], xy_[i + 1] - xy_[j + 1]) * slowness_;
+}
+
 double NetworkSpace::time(Loc a, Loc b) const {
     return hierarchy_ ? searches_->answer(a, b, nullptr).first : time_[index(a, b)];
 }

@@ -3,6 +3,7 @@ or in the plane."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -189,11 +190,27 @@ class TravelSpace(ToDict):
         if self.is_plane:
             return (self.speed_mps, self.kind == "manhattan")
         if self._hierarchy is not None:
-            return _dispatch.NetworkSpaceArgs.from_hierarchy(self._hierarchy.core, SEARCH_CACHE_SPACES)
-        assert self.time_s is not None
-        offsets, heads, link_time, link_length = self.links or (np.zeros(0, np.int64), np.zeros(0, np.int32), [], [])
-        distance = np.zeros(0) if self.distance_m is None else self.distance_m
-        return _dispatch.NetworkSpaceArgs(self.time_s, distance, offsets, heads, link_time, link_length)
+            args = _dispatch.NetworkSpaceArgs.from_hierarchy(self._hierarchy.core, SEARCH_CACHE_SPACES)
+        else:
+            assert self.time_s is not None
+            none: tuple[Any, ...] = (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0), np.zeros(0))
+            offsets, heads, link_time, link_length = self.links or none
+            distance = np.zeros(0) if self.distance_m is None else self.distance_m
+            args = _dispatch.NetworkSpaceArgs(self.time_s, distance, offsets, heads, link_time, link_length)
+        if self.links is not None and self.node_xy is not None:
+            args.bound_by(self.node_xy, self.max_speed_mps())
+        return args
+
+    def max_speed_mps(self) -> float:
+        """The fastest straight-line speed (m/s) over any link of a network space (inf if a link
+        takes no time): no trip is faster than its straight line at this speed."""
+        assert self.links is not None and self.node_xy is not None
+        offsets, heads, link_time, _ = self.links
+        tail = np.repeat(np.arange(self.num_nodes), np.diff(offsets))
+        span = np.hypot(*(self.node_xy[heads] - self.node_xy[tail]).T)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            speed = np.where(span > 0, span / np.asarray(link_time, dtype=float), 0.0)
+        return float(speed.max(initial=0.0)) or math.inf
 
     def __repr__(self) -> str:
         speed = f", {self.speed_mps:g} m/s" if self.is_plane else ""

@@ -41,6 +41,11 @@ public:
     bool valid(Loc a) const { return a >= 0 && a < n_; }
     // Whether times obey the triangle inequality: shortest paths (links or a hierarchy), not a bare matrix.
     bool metric() const { return hierarchy_ != nullptr || !offsets_.empty(); }
+    // Bounds travel times from below by the straight line between nodes at `node_xy` ((n, 2) row-major,
+    // m) driven at `max_speed_mps`, the fastest straight-line speed of any link (> 0; inf: no bound).
+    void bound_by(std::vector<double> node_xy, double max_speed_mps);
+    // A lower bound on time(a, b) (s), cheap to compute: 0 without bound_by.
+    double least_time(Loc a, Loc b) const;
     double time(Loc a, Loc b) const;
     double distance(Loc a, Loc b) const;
     // A vehicle that left `from` at `departed` (s) toward `to`: the first node on its path it reaches
@@ -57,6 +62,8 @@ private:
     std::shared_ptr<const network::ContractionHierarchy> hierarchy_;
     std::shared_ptr<SearchCache> searches_;
     std::vector<double> time_, dist_;
+    std::vector<double> xy_;  // node coordinates (m) for least_time, and 1 / the fastest speed (s/m)
+    double slowness_ = 0.0;
     std::vector<std::int64_t> offsets_;
     std::vector<std::int32_t> heads_;
     std::vector<double> link_time_, link_length_;
@@ -75,6 +82,7 @@ public:
 
     static bool valid(Loc a);
     static bool metric() { return true; }
+    double least_time(Loc a, Loc b) const { return time(a, b); }
     double distance(Loc a, Loc b) const;
     double time(Loc a, Loc b) const { return distance(a, b) / speed_; }
     std::pair<Loc, double> turn_point(Loc from, Loc to, double departed, double now) const;
