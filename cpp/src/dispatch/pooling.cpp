@@ -1,13 +1,14 @@
 // High-capacity ride-pooling on the fleet (fleet.hpp): candidate trips per vehicle from the
-// request-vehicle and request-request shareability graphs, a greedy choice among them, the
-// commit of chosen plans, and rebalancing of idle vehicles toward rides still waiting.
+// request-vehicle and request-request shareability graphs, the choice among them (greedy, then an
+// exact search per independent part), the commit of chosen plans, and rebalancing of idle vehicles
+// toward unserved rides.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <utility>
 
 #include "smartopt/dispatch/assignment.hpp"

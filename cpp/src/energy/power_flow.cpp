@@ -255,24 +255,12 @@ void solve_step(const Feeder &f, const Injections &inj, const SweepOptions &opt,
 }  // namespace
 
 void Feeder::check() const {
+    sweep::check_tree(bus, parent, branch, flipped.size());
     const size_t n = bus.size();
-    require(n >= 2, "a feeder needs at least two buses");
-    for (const auto *v : {&parent, &branch}) require(v->size() == n, "feeder arrays must all have one entry per bus");
     for (const auto *v : {&a, &b, &c, &d}) require(v->size() == n, "feeder arrays must all have one entry per bus");
-    require(flipped.size() == n, "feeder arrays must all have one entry per bus");
-    require(parent[0] == -1 && branch[0] == -1, "position 0 must be the slack bus");
-    std::vector<uint8_t> seen_bus(n, 0), seen_branch(n - 1, 0);
-    for (size_t i = 0; i < n; ++i) {
-        require(bus[i] >= 0 && static_cast<size_t>(bus[i]) < n && !seen_bus[bus[i]], "bus must be a permutation");
-        seen_bus[bus[i]] = 1;
-        if (i == 0) continue;
-        require(parent[i] >= 0 && static_cast<size_t>(parent[i]) < i, "every parent must come before its child");
-        require(branch[i] >= 0 && static_cast<size_t>(branch[i]) < n - 1 && !seen_branch[branch[i]],
-                "branch must number the n - 1 branches once each");
-        seen_branch[branch[i]] = 1;
+    for (size_t i = 1; i < n; ++i)
         require(finite(a[i]) && finite(b[i]) && finite(c[i]) && finite(d[i]) && c[i] != 0.0,
                 "branch parameters must be finite, with c != 0");
-    }
     require(finite(v_slack) && std::abs(v_slack) > 0.0, "the slack voltage must be finite and non-zero");
     const size_t m = breakpoint_leaf.size();
     require(breakpoint_bus.size() == m, "breakpoint_leaf and breakpoint_bus must have one entry per loop");

@@ -210,23 +210,12 @@ void solve_one(const SequenceFeeder &f, const PhaseInjections &inj, const std::v
 }  // namespace
 
 void SequenceFeeder::check() const {
+    sweep::check_tree(bus, parent, branch, flipped.size());
     const size_t n = bus.size();
-    require(n >= 2, "a feeder needs at least two buses");
-    require(parent.size() == n && branch.size() == n && flipped.size() == n,
-            "feeder arrays must all have one entry per bus");
     for (int s = 0; s < 3; ++s)
         for (const auto *v : {&a[s], &b[s], &c[s], &d[s]})
             require(v->size() == n, "feeder arrays must all have one entry per bus");
-    require(parent[0] == -1 && branch[0] == -1, "position 0 must be the slack bus");
-    std::vector<uint8_t> seen_bus(n, 0), seen_branch(n - 1, 0);
-    for (size_t i = 0; i < n; ++i) {
-        require(bus[i] >= 0 && static_cast<size_t>(bus[i]) < n && !seen_bus[bus[i]], "bus must be a permutation");
-        seen_bus[bus[i]] = 1;
-        if (i == 0) continue;
-        require(parent[i] >= 0 && static_cast<size_t>(parent[i]) < i, "every parent must come before its child");
-        require(branch[i] >= 0 && static_cast<size_t>(branch[i]) < n - 1 && !seen_branch[branch[i]],
-                "branch must number the n - 1 branches once each");
-        seen_branch[branch[i]] = 1;
+    for (size_t i = 1; i < n; ++i) {
         for (int s = 0; s < 3; ++s)
             require(finite(a[s][i]) && finite(b[s][i]) && finite(c[s][i]) && finite(d[s][i]),
                     "branch parameters must be finite");

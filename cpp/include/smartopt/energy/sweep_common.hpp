@@ -8,6 +8,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "smartopt/energy/power_flow.hpp"
 
@@ -18,6 +19,27 @@ inline void require(bool ok, const std::string &what) {
 }
 
 inline bool finite(cplx v) { return std::isfinite(v.real()) && std::isfinite(v.imag()); }
+
+// A feeder's tree in sweep order: `bus` a permutation of the n >= 2 buses, position 0 the slack
+// (no parent, no branch), every parent before its child, `branch` numbering the n - 1 branches
+// once each; `flipped` one entry per bus.
+inline void check_tree(const std::vector<int32_t> &bus, const std::vector<int32_t> &parent,
+                       const std::vector<int32_t> &branch, size_t flipped) {
+    const size_t n = bus.size();
+    require(n >= 2, "a feeder needs at least two buses");
+    require(parent.size() == n && branch.size() == n && flipped == n, "feeder arrays must all have one entry per bus");
+    require(parent[0] == -1 && branch[0] == -1, "position 0 must be the slack bus");
+    std::vector<uint8_t> seen_bus(n, 0), seen_branch(n - 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+        require(bus[i] >= 0 && static_cast<size_t>(bus[i]) < n && !seen_bus[bus[i]], "bus must be a permutation");
+        seen_bus[bus[i]] = 1;
+        if (i == 0) continue;
+        require(parent[i] >= 0 && static_cast<size_t>(parent[i]) < i, "every parent must come before its child");
+        require(branch[i] >= 0 && static_cast<size_t>(branch[i]) < n - 1 && !seen_branch[branch[i]],
+                "branch must number the n - 1 branches once each");
+        seen_branch[branch[i]] = 1;
+    }
+}
 
 // The lanes of lane_length consecutive snapshots that cover n_snapshots (no overflow for any lane_length >= 1).
 inline int64_t lane_count(int64_t n_snapshots, int64_t lane_length) {
