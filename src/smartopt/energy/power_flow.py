@@ -183,6 +183,17 @@ class BranchViews:
     def num_snapshots(self) -> int:
         return int(self.v_pu.shape[0])
 
+    @cached_property
+    def vm_pu(self) -> FloatArray:
+        """Voltage magnitudes (pu; of the phase-to-neutral nominal voltage per phase): ``(T, n_bus)``,
+        or ``(T, n_bus, 3)`` in the unbalanced flow."""
+        return np.abs(self.v_pu)
+
+    @cached_property
+    def va_degree(self) -> FloatArray:
+        """Voltage angles (degrees), shaped as :attr:`vm_pu`."""
+        return np.angle(self.v_pu, deg=True)
+
     def _lines(self, arr: FloatArray) -> FloatArray:
         return arr[:, : self.grid.num_lines]
 
@@ -240,16 +251,6 @@ class PowerFlowResult(BranchViews, ToDict):
     iterations: npt.NDArray[np.int32]
     pv_q_kvar: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     """Reactive power each voltage-controlled generator feeds in ``(T, n_pv)`` (kvar)."""
-
-    @cached_property
-    def vm_pu(self) -> FloatArray:
-        """Bus voltage magnitudes ``(T, n_bus)`` (pu)."""
-        return np.abs(self.v_pu)
-
-    @cached_property
-    def va_degree(self) -> FloatArray:
-        """Bus voltage angles ``(T, n_bus)`` (degrees)."""
-        return np.angle(self.v_pu, deg=True)
 
     @cached_property
     def branch_i_from_ka(self) -> FloatArray:

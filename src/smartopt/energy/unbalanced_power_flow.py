@@ -275,16 +275,6 @@ class UnbalancedFlowResult(BranchViews, ToDict):
     iterations: npt.NDArray[np.int32]
 
     @cached_property
-    def vm_pu(self) -> FloatArray:
-        """Phase voltage magnitudes ``(T, n_bus, 3)`` (pu of the phase-to-neutral nominal voltage)."""
-        return np.abs(self.v_pu)
-
-    @cached_property
-    def va_degree(self) -> FloatArray:
-        """Phase voltage angles ``(T, n_bus, 3)`` (degree)."""
-        return np.angle(self.v_pu, deg=True)
-
-    @cached_property
     def unbalance_percent(self) -> FloatArray:
         """Voltage unbalance factor of each bus ``(T, n_bus)`` (%, |V2| / |V1| * 100)."""
         return _unbalance(self.v_pu)
