@@ -260,6 +260,10 @@ def test_a_vehicle_running_late_still_takes_trips_after_its_late_stop() -> None:
     core.add_rides([1.0], xy[[1]], xy[[2]], [1], [0.0], [1000.0], [inf], [inf])
     assert pool_batch(core, [1], PoolingLimits(3, 10, 8, 64, 0.0, None, rebalance=False, seed=0)) == []
     assert core.records()["vehicle"][1] == 0  # behind the late stop, cheaper than vehicle 1's drive
+    plans = core.plans()
+    late = (plans["id"] == 0) & (plans["kind"] == _dispatch.StopKind.DROPOFF)
+    assert plans["latest_s"][late].tolist() == [200.0]  # the broken promise stays what it was
+    assert plans["start_s"][late][0] > 200.0
 
 
 def test_requests_booked_for_later_can_share() -> None:

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -37,7 +36,7 @@ void parallel_rows(int64_t n_rows, int n_threads, Work work) {
     for (int w = 1; w < n_workers; ++w) {
         try {
             threads.emplace_back(worker, w);
-        } catch (const std::system_error &) {
+        } catch (...) {  // std::system_error, or std::bad_alloc for the thread's state
             break;
         }
     }

@@ -814,14 +814,17 @@ double Fleet<Space>::driving_s(const Vehicle<Loc> &veh) const {
 
 template <class Space>
 bool Fleet<Space>::keeps_limits(const Vehicle<Loc> &veh,
-                                const std::vector<std::pair<std::int32_t, double>> &longest_ride) const {
+                                const std::vector<std::pair<std::int32_t, double>> &longest_ride,
+                                const std::vector<double> &planned_start) const {
     std::vector<std::pair<std::int32_t, double>> picked;  // rides picked up in the plan, when
     double plan_m = 0.0;
     Loc at = veh.from;
-    for (const Stop<Loc> &s : veh.stops) {
+    for (std::size_t k = 0; k < veh.stops.size(); ++k) {
+        const Stop<Loc> &s = veh.stops[k];
         plan_m += space_.distance(at, s.loc);
         at = s.loc;
-        if (s.start > s.latest + kTolerance || s.load > veh.spec.seats || s.load < 0) return false;
+        const double latest = std::max(s.latest, planned_start[k]);
+        if (s.start > latest + kTolerance || s.load > veh.spec.seats || s.load < 0) return false;
         if (s.kind == StopKind::pickup) picked.emplace_back(s.id, s.start);
         if (s.kind != StopKind::dropoff) continue;
         for (const auto &[id, pick] : picked) {
@@ -903,14 +906,15 @@ std::pair<double, double> Fleet<Space>::replace_plans(const std::vector<std::int
     for (std::size_t p = 0; p < vs.size(); ++p) {
         Vehicle<Loc> &veh = vehicles_[vs[p]];
         if (!plans[p].empty() || !veh.cruising()) veh.stops.clear();
+        std::vector<double> planned_start(veh.stops.size(), -NEVER);  // a reposition trip kept: no limit raised
         for (const PlanStop &ps : plans[p]) {
-            Stop<Loc> stop = held[find(ps.ride, ps.pickup)].second;
-            stop.latest = std::max(stop.latest, stop.start);  // a promise already broken: no later than planned
+            const Stop<Loc> &stop = held[find(ps.ride, ps.pickup)].second;
             veh.stops.push_back(stop);
+            planned_start.push_back(stop.start);  // a promise already broken: no later than planned
             records_[ps.ride].vehicle = vs[p];
         }
         replan(vs[p]);
-        ok = ok && keeps_limits(veh, longest_ride);
+        ok = ok && keeps_limits(veh, longest_ride, planned_start);
         after += driving_s(veh);
     }
     if (!ok || after >= before - kTolerance) {

@@ -476,17 +476,18 @@ std::vector<bool> Fleet<Space>::assign_plans(const std::vector<std::int32_t> &vs
                 return s.id == ride && s.kind == (pickup ? StopKind::pickup : StopKind::dropoff);
             });
         };
-        // A promise a slowdown already broke is kept as planned now, not later.
+        // A promise a slowdown already broke is kept as planned now, not later (keeps_limits).
         std::vector<std::pair<std::int32_t, double>> longest_ride;
         for (const Stop<Loc> &s : veh.stops)
             if (s.kind == StopKind::pickup)
                 longest_ride.emplace_back(s.id, std::max(rides_[s.id].max_ride_s, own_stop(s.id, false)->start - s.start));
         std::vector<Stop<Loc>> stops;
+        std::vector<double> planned_start;
         for (const PlanStop &ps : plans[p]) {
             const auto own = own_stop(ps.ride, ps.pickup);
+            planned_start.push_back(own != veh.stops.end() ? own->start : -NEVER);
             if (own != veh.stops.end()) {
                 stops.push_back(*own);
-                stops.back().latest = std::max(own->latest, own->start);
                 continue;
             }
             const Ride<Loc> &r = rides_[ps.ride];
@@ -503,7 +504,7 @@ std::vector<bool> Fleet<Space>::assign_plans(const std::vector<std::int32_t> &vs
         }
         veh.stops = std::move(stops);
         replan(v);
-        const bool ok = keeps_limits(veh, longest_ride);
+        const bool ok = keeps_limits(veh, longest_ride, planned_start);
         if (!ok) {
             vehicles_[v] = saved;
             legs_.resize(legs);

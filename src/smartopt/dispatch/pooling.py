@@ -36,7 +36,7 @@ class PoolingLimits:
     at most ``trips_per_size`` trips of each size per vehicle; CP-SAT for ``deterministic_time``
     (0: the core's choice) and, if not None, ``time_limit_s`` seconds; idle vehicles sent toward
     unserved requests (left waiting or rejected) if ``rebalance``, each request offered its
-    ``per_request`` nearest."""
+    ``per_request`` nearest (at most 10; the first 1,000 requests)."""
 
     max_trip: int
     per_request: int

@@ -49,9 +49,10 @@ class Policy(ToDict):
     ``"pooling"`` also batches, but gives a vehicle a trip of up to ``max_trip`` requests
     (Alonso-Mora et al.'s high-capacity pooling: each request's ``pool_vehicles`` cheapest vehicles,
     each vehicle's trips built up by size from its ``pool_candidates`` cheapest requests, at most
-    ``pool_trips_per_size`` trips of each size per vehicle; trips chosen by CP-SAT, most requests
-    served first, then least cost, within ``pool_deterministic_time`` per batch (its measure of
-    work, roughly s on one core; 0: the greedy choice) and, if not None, ``pool_time_limit_s``
+    ``pool_trips_per_size`` trips of each size per vehicle; trips chosen most requests served first,
+    then least cost: greedily and by an exact search in each independent part of the batch it can
+    finish, the other parts by CP-SAT within ``pool_deterministic_time`` per batch (its measure of
+    work, roughly s on one core; 0: the core's choice) and, if not None, ``pool_time_limit_s``
     seconds; with ``pool_rebalance`` idle vehicles drive toward the batch's unserved requests,
     those left waiting and those rejected, as Alonso-Mora et al. do). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait

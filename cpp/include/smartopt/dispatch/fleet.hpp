@@ -288,8 +288,11 @@ private:
     // Whether rides a and b fit in one empty vehicle with the most seats, starting at either's origin now.
     bool shareable(std::int32_t a, std::int32_t b) const;
     double driving_s(const Vehicle<Loc> &veh) const;  // from `from` through every stop
-    // Promises, seats and battery of a planned vehicle; `longest_ride` overrides rides' ride limits.
-    bool keeps_limits(const Vehicle<Loc> &veh, const std::vector<std::pair<std::int32_t, double>> &longest_ride) const;
+    // Promises, seats and battery of a planned vehicle; `longest_ride` overrides rides' ride limits and
+    // stop k may start as late as `planned_start[k]` when that is after its latest time (a promise a
+    // slowdown already broke is kept as planned, not later; the stops keep their own latest times).
+    bool keeps_limits(const Vehicle<Loc> &veh, const std::vector<std::pair<std::int32_t, double>> &longest_ride,
+                      const std::vector<double> &planned_start) const;
     bool replay_ok(const Vehicle<Loc> &veh, const Loc &at, double t, const Ride<Loc> &r, std::int32_t i,
                    std::int32_t j) const;
     void turn(std::int32_t v);  // moves `from` to the turn point of the leg under way
