@@ -443,3 +443,19 @@ def test_a_bad_straight_line_bound_is_refused_when_the_fleet_is_built() -> None:
             _dispatch.network_fleet(args, vehicles, [0], fleet.charger_node, power, options)
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         args.bound_by(np.zeros((3, 2)), 10.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("pool_vehicles", 0, r"pool_vehicles must be an int in \[1, 10000\], got 0"),
+        ("pool_vehicles", 2.5, r"pool_vehicles must be an int"),
+        ("pool_trips_per_size", 1001, r"pool_trips_per_size must be an int in \[1, 1000\], got 1001"),
+        ("pool_trips_per_size", True, r"pool_trips_per_size must be an int"),
+        ("pool_rebalance", 1, r"pool_rebalance must be a bool, got 1"),
+        ("pool_rebalance", "yes", r"pool_rebalance must be a bool"),
+    ],
+)
+def test_bad_pooling_policies_name_the_field(field: str, value: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Policy(kind="pooling", **{field: value})  # type: ignore[arg-type]
