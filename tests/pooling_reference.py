@@ -13,13 +13,22 @@ from smartopt.dispatch import Requests
 from smartopt.dispatch.pooling import Trips
 
 
-def trips_of(vehicle: list[int], rides: list[list[int]], cost: list[float], *, exact_steps: int) -> Trips:
-    """A table of trips, with the core's choice among them within ``exact_steps``."""
+def trips_of(
+    vehicle: list[int],
+    rides: list[list[int]],
+    cost: list[float],
+    *,
+    exact_steps: int,
+    reassigned: dict[int, int] | None = None,
+) -> Trips:
+    """A table of trips, with the core's choice among them within ``exact_steps``; ``reassigned``:
+    ride -> its vehicle, rides the choice must serve."""
     offsets = np.concatenate(([0], np.cumsum([len(r) for r in rides]))).astype(np.int64)
     flat = np.array([r for trip in rides for r in trip], dtype=np.int32)
     v, c = np.array(vehicle, dtype=np.int32), np.array(cost, dtype=np.float64)
-    choice, proven = _dispatch.choose_trips(v, offsets, flat, c, exact_steps)
-    return Trips(v, c, offsets, flat, choice, proven)
+    must = reassigned or {}
+    choice, proven = _dispatch.choose_trips(v, offsets, flat, c, exact_steps, list(must), list(must.values()))
+    return Trips(v, c, offsets, flat, choice, proven, np.array(list(must), dtype=np.int32))
 
 
 def packing_score(trips: Trips, chosen: list[int] | np.ndarray) -> tuple[int, float]:
@@ -33,14 +42,19 @@ def packing_score(trips: Trips, chosen: list[int] | np.ndarray) -> tuple[int, fl
 
 
 def best_packing(trips: Trips) -> tuple[int, float]:
-    """The best (most rides, then least cost) score over every choice of trips."""
+    """The best (most rides, then least cost) score over every choice of trips that serves every
+    reassigned ride."""
     best = (0, 0.0)
     n = trips.vehicle.size
+    must = set(trips.reassigned.tolist())
     for size in range(1, n + 1):
         for chosen in combinations(range(n), size):
             try:
                 served, cost = packing_score(trips, list(chosen))
             except AssertionError:
+                continue
+            taken = {int(r) for k in chosen for r in trips.rides[trips.ride_offsets[k] : trips.ride_offsets[k + 1]]}
+            if not must <= taken:
                 continue
             if served > best[0] or (served == best[0] and cost < best[1] - 1e-9):
                 best = (served, cost)

@@ -193,6 +193,24 @@ def test_problem_fields_hostile(field: str, value: float) -> None:
     assert math.isfinite(r.cost)
 
 
+@pytest.mark.parametrize(
+    ("extra", "body", "line", "field"),
+    [  # PyVRP's multi-trip and release-time fields, pickup and delivery, CVRPLIB's route length
+        ("VEHICLES : 2\nVEHICLES_MAX_RELOADS : 3\n", BODY, 5, "VEHICLES_MAX_RELOADS"),
+        ("", BODY.replace("EOF", "RELEASE_TIME_SECTION\n1 0\n2 60\nEOF"), 15, "RELEASE_TIME_SECTION"),
+        ("VEHICLES : 2\n", BODY.replace("EOF", "VEHICLES_RELOAD_DEPOT_SECTION\n1 1\n2\nEOF"), 16, "VEHICLES_RELOAD"),
+        ("", BODY.replace("EOF", "PICKUP_AND_DELIVERY_SECTION\n1 0 0 0 0 0 0\n2 1 0 9 0 0 0\nEOF"), 15, "PICKUP_AND"),
+        ("DISTANCE : 200\n", BODY, 4, "DISTANCE"),
+    ],
+)
+def test_fields_read_vrplib_cannot_map_are_refused_by_line(
+    tmp_path: Path, extra: str, body: str, line: int, field: str
+) -> None:
+    """A field the model has no place for is an error naming it and its line, never dropped."""
+    with pytest.raises(ValueError, match=rf"line {line}: {field}.* is not read by read_vrplib"):
+        read_vrplib(vrp_file(tmp_path, extra=extra, body=body))
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     dim=st.one_of(st.sampled_from([*HUGE, 0, -1]), st.integers(-5, 10)),

@@ -152,6 +152,38 @@ def test_the_exact_choice_matches_brute_force(table: tuple[list[int], list[list[
     assert packing_score(greedy, greedy.choice)[0] <= served
 
 
+@settings(max_examples=200, deadline=None)
+@given(trip_tables(), st.data())
+def test_every_reassigned_ride_stays_served(
+    table: tuple[list[int], list[list[int]], list[float]], data: st.DataObject
+) -> None:
+    """Rides 6-8 are assigned to vehicles 0-2 (one own trip each, as the core always lists): every
+    choice, greedy or exact, serves them all, and the exact one is the best that does."""
+    vehicle, rides, cost = table
+    owner = {6 + v: v for v in data.draw(st.sets(st.integers(0, 2), min_size=1))}
+    for v in sorted(set(owner.values())):  # a vehicle's own trip keeps its rides...
+        vehicle, rides = [*vehicle, v], [*rides, [r for r, o in owner.items() if o == v]]
+        cost = [*cost, data.draw(st.floats(0, 100, allow_nan=False))]
+    for r, o in owner.items():  # ...other trips may move them
+        extra = data.draw(st.sets(st.integers(0, 5), max_size=2))
+        vehicle, rides, cost = [*vehicle, (o + 1) % 4], [*rides, sorted({r, *extra})], [*cost, 1.0]
+    for steps in (0, 10**6):
+        trips = trips_of(vehicle, rides, cost, exact_steps=steps, reassigned=owner)
+        served = {int(r) for k in trips.choice for r in trips.rides[trips.ride_offsets[k] : trips.ride_offsets[k + 1]]}
+        assert set(owner) <= served
+    served_count, total = packing_score(trips, trips.choice)
+    assert trips.proven.all()
+    best = best_packing(trips)
+    assert served_count == best[0] and total == pytest.approx(best[1], abs=1e-9)
+
+
+def test_a_reassigned_ride_in_no_trip_is_refused() -> None:
+    with pytest.raises(ValueError, match="reassigned ride 7 is in no trip"):
+        trips_of([0], [[1]], [1.0], exact_steps=10, reassigned={7: 0})
+    with pytest.raises(ValueError, match="serves every reassigned ride"):  # its own trip is missing
+        trips_of([0, 1], [[1, 7], [7, 2]], [1.0, 1.0], exact_steps=10, reassigned={7: 2})
+
+
 def test_parts_are_solved_apart() -> None:
     """Two parts with no vehicle or ride in common: each is proven (or not) on its own budget."""
     small = ([0, 0], [[0], [1]], [5.0, 6.0])
@@ -164,13 +196,22 @@ def test_parts_are_solved_apart() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**16), st.sampled_from([4, 10]), st.integers(2, 8), st.sampled_from([0.0, 1.0]))
-def test_pooled_days_keep_every_promise(seed: int, seats: int, max_trip: int, wait_weight: float) -> None:
+@given(st.integers(0, 2**16), st.sampled_from([4, 10]), st.integers(2, 8), st.sampled_from([0.0, 1.0]), st.booleans())
+def test_pooled_days_keep_every_promise(
+    seed: int, seats: int, max_trip: int, wait_weight: float, reassign: bool
+) -> None:
     rng = np.random.default_rng(seed)
     space = TravelSpace.from_network(grid_network(5, 5, spacing_m=300.0, seed=seed % 5))
     fleet = make_fleet(space.num_nodes, [0, 24], 4, seats, kwh=6.0, per_km=0.4, soc0=0.6)
     req = random_requests(rng, space.num_nodes, 120, 3600.0, max_wait_s=300.0, max_detour=1.0)
-    policy = Policy(kind="pooling", batch_s=60.0, boarding_s=20.0, max_trip=max_trip, wait_weight=wait_weight)
+    policy = Policy(
+        kind="pooling",
+        batch_s=60.0,
+        boarding_s=20.0,
+        max_trip=max_trip,
+        wait_weight=wait_weight,
+        pool_reassign=reassign,
+    )
     day = simulate(space, fleet, req, policy=policy, seed=seed, progress=False)
     check_day(day)
     assert day.kpis["broken_promises"] == 0
@@ -243,6 +284,47 @@ def test_a_plan_that_breaks_a_promise_is_not_taken() -> None:
         core.assign_plans([0], [0, 2], [1, 1], [False, True])
     assert core.assign_plans([0], [0, 2], [1, 1], [True, False]).tolist() == [True]
     assert core.records()["vehicle"].tolist() == [1, 0]
+
+
+def line_case(max_wait_s: list[float]) -> Any:
+    """On a line at 10 m/s: vehicle 0 at 0 m, vehicle 1 at 1,000 m; ride 0 (made at 0 s) from 400 m
+    to 500 m, placed in vehicle 0; ride 1 (made at 10 s) from 0 m to -500 m, pending; the clock at 10 s."""
+    space = TravelSpace.plane(np.array([[0.0, 0], [1000, 0], [400, 0], [500, 0], [-500, 0]]), speed_mps=10.0)
+    req = Requests(num_nodes=5, time_s=[0.0, 10.0], origin=[2, 0], destination=[3, 4], passengers=[1, 1])
+    req = Requests(**{**req.__dict__, "max_wait_s": np.array(max_wait_s), "max_detour": 10.0})
+    core, _ = pending_fleet(space, make_fleet(5, [0, 1], 2, 4), req, 0.0)
+    assert core.submit(0)[0] == 0
+    core.advance(10.0)
+    return core
+
+
+@pytest.mark.parametrize("reassign", [False, True])
+def test_reassignment_moves_a_ride_not_yet_picked_up(reassign: bool) -> None:
+    """Only vehicle 0 (at 100 m at 10 s) reaches ride 1 within its 60 s. Keeping ride 0 it drives
+    1,600 m (100 -> 0 -> -500 -> 400 -> 500); giving ride 0 to vehicle 1 (700 m) it drives 600 m:
+    1,300 m in all. Reassignment moves ride 0; without it, vehicle 0 takes both."""
+    core = line_case([600.0, 60.0])
+    limits = PoolingLimits(3, 10, 8, 64, 0.0, None, rebalance=False, seed=0, reassign=reassign)
+    table = core.pool_trips([1], 3, 10, 8, 64, 1000, 1, reassign)
+    assert table["reassigned"].tolist() == ([0] if reassign else [])
+    assert pool_batch(core, [1], limits) == []
+    records = core.records()
+    assert records["vehicle"].tolist() == ([1, 0] if reassign else [0, 0])
+    assert (records["status"] == int(_dispatch.RideStatus.ASSIGNED)).all()
+    core.finish()
+    assert core.legs()["distance_m"].sum() == pytest.approx(100 + (1300 if reassign else 1600), abs=1e-6)
+
+
+def test_a_move_that_breaks_a_promise_leaves_both_vehicles_as_they_were() -> None:
+    """Vehicle 1 cannot reach ride 0 within its 50 s: the plan taking it from vehicle 0 is refused
+    and nothing changes, neither the taker nor the giver."""
+    core = line_case([50.0, 60.0])
+    before = (core.records().copy(), core.plans().copy(), core.legs().copy(), core.vehicles().copy())
+    assert core.assign_plans([1], [0, 2], [0, 0], [True, False]).tolist() == [False]
+    for got, was in zip((core.records(), core.plans(), core.legs(), core.vehicles()), before, strict=True):
+        np.testing.assert_array_equal(got, was)
+    with pytest.raises(ValueError, match="is listed twice"):
+        core.assign_plans([0, 1], [0, 2, 4], [0, 0, 0, 0], [True, False, True, False])
 
 
 def test_a_vehicle_running_late_still_takes_trips_after_its_late_stop() -> None:
@@ -327,14 +409,16 @@ def test_bad_pooling_calls_name_the_problem(call: Any, match: str) -> None:
         call(core)
 
 
-def test_a_vehicles_own_stops_must_all_be_in_its_new_plan() -> None:
+def test_a_vehicles_own_stops_must_all_be_in_the_new_plans() -> None:
     space, fleet, req = small_case(2, rides=2)
     core, _ = pending_fleet(space, fleet, req, 0.0)
     vehicle = core.submit(0)[0]
     with pytest.raises(ValueError, match="leaves out some of its ride stops"):
         core.assign_plans([vehicle], [0, 2], [1, 1], [True, False])
-    with pytest.raises(ValueError, match="neither in vehicle"):
-        core.assign_plans([(vehicle + 1) % 3], [0, 2], [0, 0], [True, False])
+    other = (vehicle + 1) % 3  # takes ride 0, not yet picked up, from its vehicle
+    assert core.assign_plans([other], [0, 2], [0, 0], [True, False]).tolist() == [True]
+    plans = core.plans()
+    assert core.records()["vehicle"][0] == other and not (plans["vehicle"] == vehicle).any()
 
 
 @pytest.mark.parametrize(
@@ -454,6 +538,7 @@ def test_a_bad_straight_line_bound_is_refused_when_the_fleet_is_built() -> None:
         ("pool_trips_per_size", True, r"pool_trips_per_size must be an int"),
         ("pool_rebalance", 1, r"pool_rebalance must be a bool, got 1"),
         ("pool_rebalance", "yes", r"pool_rebalance must be a bool"),
+        ("pool_reassign", 0, r"pool_reassign must be a bool, got 0"),
     ],
 )
 def test_bad_pooling_policies_name_the_field(field: str, value: object, match: str) -> None:

@@ -266,9 +266,11 @@ void bind_fleet(py::module_ &m, const char *name) {
         .def(
             "pool_trips",
             [](const Fleet &f, const py::object &ids, std::int32_t max_trip, std::int32_t per_request,
-               std::int32_t per_vehicle, std::int32_t trips_per_size, std::int64_t exact_steps, std::int32_t threads) {
+               std::int32_t per_vehicle, std::int32_t trips_per_size, std::int64_t exact_steps, std::int32_t threads,
+               bool reassign) {
                 const auto rides = integers<std::int32_t>(ids, "ids");
-                const dp::PoolingOptions options{max_trip, per_request, per_vehicle, trips_per_size, exact_steps, threads};
+                const dp::PoolingOptions options{max_trip,    per_request, per_vehicle, trips_per_size,
+                                                 exact_steps, threads,     reassign};
                 const dp::TripTable t = without_gil([&] { return f.pool_trips(rides, options); });
                 std::vector<std::int32_t> plan_rides;
                 std::vector<bool> plan_pickup;
@@ -288,15 +290,19 @@ void bind_fleet(py::module_ &m, const char *name) {
                 out["proven"] = to_numpy<bool>(t.proven);
                 out["unplaceable"] = to_numpy<std::int32_t>(t.unplaceable);
                 out["battery"] = to_numpy<bool>(t.battery);
+                out["reassigned"] = to_numpy<std::int32_t>(t.reassigned);
+                out["reassigned_from"] = to_numpy<std::int32_t>(t.reassigned_from);
                 return out;
             },
             py::arg("ids"), py::arg("max_trip"), py::arg("per_request"), py::arg("per_vehicle"),
-            py::arg("trips_per_size"), py::arg("exact_steps"), py::arg("threads"),
+            py::arg("trips_per_size"), py::arg("exact_steps"), py::arg("threads"), py::arg("reassign") = false,
             "Candidate trips of pending rides `ids` (changes nothing). A dict of arrays: trip t is vehicle[t] "
             "taking rides[ride_offsets[t]:ride_offsets[t+1]] at cost[t] (s), its plan then the ride stops "
             "plan_rides/plan_pickup[plan_offsets[t]:plan_offsets[t+1]]; choice: the best choice of trips "
             "found, optimal among the trips marked proven; "
-            "unplaceable: rides no vehicle can take, battery: whether a battery stopped one.")
+            "unplaceable: rides no vehicle can take, battery: whether a battery stopped one; with reassign, "
+            "also the rides vehicles have yet to pick up (reassigned, from vehicles reassigned_from), each served "
+            "by the choice.")
         .def(
             "assign_plans",
             [](Fleet &f, const py::object &vehicles, const py::object &offsets, const py::object &rides,
@@ -306,7 +312,9 @@ void bind_fleet(py::module_ &m, const char *name) {
                 return to_numpy<bool>(without_gil([&] { return f.assign_plans(vs, plans); }));
             },
             py::arg("vehicles"), py::arg("offsets"), py::arg("rides"), py::arg("pickup"),
-            "New plans with pending rides added (plan k: rides[offsets[k]:offsets[k+1]]); whether each was taken.")
+            "New plans (plan k: rides[offsets[k]:offsets[k+1]]) holding pending rides and rides other vehicles have "
+            "yet to pick up (they move); committed per group of vehicles linked by moved rides, all or none; "
+            "whether each was taken.")
         .def(
             "rebalance_toward",
             [](Fleet &f, const py::object &ids, std::int32_t per_request) {
@@ -520,12 +528,14 @@ PYBIND11_MODULE(_dispatch, m) {
     m.def(
         "choose_trips",
         [](const py::object &vehicle, const py::object &ride_offsets, const py::object &rides, const CArray<double> &cost,
-           std::int64_t exact_steps) {
+           std::int64_t exact_steps, const py::object &reassigned, const py::object &reassigned_from) {
             dp::TripTable t;
             t.vehicle = integers<std::int32_t>(vehicle, "vehicle");
             t.ride_offsets = integers<std::int64_t>(ride_offsets, "ride_offsets");
             t.rides = integers<std::int32_t>(rides, "rides");
             t.cost = to_vector(cost, "cost");
+            t.reassigned = integers<std::int32_t>(reassigned, "reassigned");
+            t.reassigned_from = integers<std::int32_t>(reassigned_from, "reassigned_from");
             without_gil([&] {
                 dp::choose_trips(t, exact_steps);
                 return 0;
@@ -533,7 +543,9 @@ PYBIND11_MODULE(_dispatch, m) {
             return py::make_tuple(to_numpy<std::int32_t>(t.choice), to_numpy<bool>(t.proven));
         },
         py::arg("vehicle"), py::arg("ride_offsets"), py::arg("rides"), py::arg("cost"), py::arg("exact_steps"),
-        "Trips to take (most rides, then least cost), part by part: (choice, proven per trip).");
+        py::arg("reassigned") = py::tuple(), py::arg("reassigned_from") = py::tuple(),
+        "Trips to take (every reassigned ride, most rides, then least cost), part by part: (choice, proven per "
+        "trip). reassigned_from: each reassigned ride's vehicle now.");
     m.def("solve_assignment", &solve_assignment, py::arg("cost"),
           "The column of each row in a least-cost assignment of a (rows <= columns) cost matrix.");
     py::module_::import("smartopt._core._network");  // registers ContractionHierarchy

@@ -28,7 +28,13 @@ class StopKind(enum.IntEnum):
     REPOSITION = 3
 
 def choose_trips(
-    vehicle: npt.ArrayLike, ride_offsets: npt.ArrayLike, rides: npt.ArrayLike, cost: npt.ArrayLike, exact_steps: int
+    vehicle: npt.ArrayLike,
+    ride_offsets: npt.ArrayLike,
+    rides: npt.ArrayLike,
+    cost: npt.ArrayLike,
+    exact_steps: int,
+    reassigned: npt.ArrayLike = (),
+    reassigned_from: npt.ArrayLike = (),
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]: ...
 def solve_assignment(cost: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
 
@@ -62,6 +68,7 @@ class _Fleet:
         trips_per_size: int,
         exact_steps: int,
         threads: int,
+        reassign: bool = False,
     ) -> dict[str, npt.NDArray[Any]]: ...
     def assign_plans(
         self, vehicles: npt.ArrayLike, offsets: npt.ArrayLike, rides: npt.ArrayLike, pickup: npt.ArrayLike

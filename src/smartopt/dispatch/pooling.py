@@ -5,7 +5,8 @@ among them, each request at most once: greedily, then by an exact search in each
 of the batch small enough to finish. An integer program (OR-Tools CP-SAT, one worker) takes the
 parts left, warm started by the core's choice, under a budget of deterministic time (the same
 choice on any machine) and optionally a time limit. Requests left waiting stay for the next batch;
-idle vehicles may be sent toward the unserved ones (waiting or rejected)."""
+requests assigned but not yet picked up may go back into it too (they move, but stay served); idle
+vehicles may be sent toward the unserved ones (waiting or rejected)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ class PoolingLimits:
     at most ``trips_per_size`` trips of each size per vehicle; CP-SAT for ``deterministic_time``
     (0: the core's choice) and, if not None, ``time_limit_s`` seconds; idle vehicles sent toward
     unserved requests (left waiting or rejected) if ``rebalance``, each request offered its
-    ``per_request`` nearest (at most 10; the first 1,000 requests)."""
+    ``per_request`` nearest (at most 10; the first 1,000 requests); requests assigned but not yet
+    picked up back in each batch if ``reassign``."""
 
     max_trip: int
     per_request: int
@@ -46,13 +48,15 @@ class PoolingLimits:
     time_limit_s: float | None
     rebalance: bool
     seed: int
+    reassign: bool = False
 
 
 @dataclass(frozen=True, eq=False)
 class Trips:
     """A batch's candidate trips, from the core: trip ``t`` is ``vehicle[t]`` taking requests
     ``rides[ride_offsets[t]:ride_offsets[t + 1]]`` at ``cost[t]`` (s). ``choice``: the core's best
-    choice of trips, optimal among those ``proven``."""
+    choice of trips, optimal among those ``proven``. ``reassigned``: requests the choice must serve
+    (assigned but not yet picked up)."""
 
     vehicle: IntArray
     cost: npt.NDArray[np.float64]
@@ -60,6 +64,7 @@ class Trips:
     rides: IntArray
     choice: IntArray
     proven: npt.NDArray[np.bool_]
+    reassigned: IntArray
 
     @property
     def sizes(self) -> npt.NDArray[np.int64]:
@@ -78,11 +83,11 @@ class _Model(cp_model.CpModel):  # type: ignore[misc]  # OR-Tools has no type hi
 def choose(
     trips: Trips, time_limit_s: float | None, seed: int, deterministic_time: float = DETERMINISTIC_TIME
 ) -> IntArray:
-    """Trips to take: most requests served, then least total cost. The core's choice where it is
-    proven optimal; elsewhere CP-SAT (one worker, the core's choice as hint) within
-    ``deterministic_time`` and, if given, ``time_limit_s`` seconds, or the core's choice if CP-SAT
-    finds nothing better (a budget of 0 skips CP-SAT). Without a time limit the choice is the same
-    for a ``seed`` on any machine."""
+    """Trips to take: every reassigned request, most requests served, then least total cost. The
+    core's choice where it is proven optimal; elsewhere CP-SAT (one worker, the core's choice as
+    hint) within ``deterministic_time`` and, if given, ``time_limit_s`` seconds, or the core's
+    choice if CP-SAT finds nothing better (a budget of 0 skips CP-SAT). Without a time limit the
+    choice is the same for a ``seed`` on any machine."""
     open_ = np.flatnonzero(~trips.proven)
     if open_.size == 0 or deterministic_time <= 0 or (time_limit_s is not None and time_limit_s <= 0):
         return trips.choice
@@ -91,10 +96,15 @@ def choose(
     x = [model.new_bool_var("") for _ in range(open_.size)]
     members = np.arange(open_.size)
     rides = np.concatenate([trips.rides[trips.ride_offsets[k] : trips.ride_offsets[k + 1]] for k in open_])
-    for keys, of in ((trips.vehicle[open_], members), (rides, np.repeat(members, sizes))):
+    reassigned = set(trips.reassigned.tolist())  # each in exactly one trip
+    for keys, of, must in ((trips.vehicle[open_], members, set()), (rides, np.repeat(members, sizes), reassigned)):
         order = np.argsort(keys, kind="stable")
-        for group in np.split(of[order], np.flatnonzero(np.diff(keys[order])) + 1):
-            if group.size > 1:
+        cuts = np.flatnonzero(np.diff(keys[order])) + 1
+        firsts = keys[order][np.concatenate(([0], cuts))].tolist()
+        for key, group in zip(firsts, np.split(of[order], cuts), strict=True):
+            if key in must:
+                model.add_exactly_one([x[k] for k in group])
+            elif group.size > 1:
                 model.add_at_most_one([x[k] for k in group])
     cost = np.rint(10 * trips.cost[open_]).astype(np.int64)  # 0.1 s
     served = int(cost.sum()) + 1  # one more request served outweighs any cost
@@ -108,6 +118,7 @@ def choose(
         solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.max_deterministic_time = deterministic_time
     solver.parameters.num_workers = 1
+    solver.parameters.cp_model_presolve = False  # a set packing: presolve costs more than it saves (3x)
     solver.parameters.random_seed = seed % 2**31  # CP-SAT's seed is 32-bit
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -132,10 +143,11 @@ def pool_batch(core: Any, pending: list[int], limits: PoolingLimits) -> list[int
         limits.trips_per_size,
         EXACT_STEPS,
         default_threads(),
+        limits.reassign,
     )
     for ride, battery in zip(table["unplaceable"].tolist(), table["battery"].tolist(), strict=True):
         core.reject(ride, battery)
-    trips = Trips(*(table[k] for k in ("vehicle", "cost", "ride_offsets", "rides", "choice", "proven")))
+    trips = Trips(*(table[k] for k in ("vehicle", "cost", "ride_offsets", "rides", "choice", "proven", "reassigned")))
     chosen = choose(trips, limits.time_limit_s, limits.seed, limits.deterministic_time)
     placed: set[int] = set()
     if chosen.size:

@@ -53,8 +53,10 @@ class Policy(ToDict):
     then least cost: greedily and by an exact search in each independent part of the batch it can
     finish, the other parts by CP-SAT within ``pool_deterministic_time`` per batch (its measure of
     work, roughly s on one core; 0: the core's choice) and, if not None, ``pool_time_limit_s``
-    seconds; with ``pool_rebalance`` idle vehicles drive toward the batch's unserved requests,
-    those left waiting and those rejected, as Alonso-Mora et al. do). The cost
+    seconds; with ``pool_reassign`` requests assigned but not yet picked up go back into each
+    batch and may move to another vehicle, always staying served; with ``pool_rebalance`` idle
+    vehicles drive toward the batch's unserved requests, those left waiting and those rejected, as
+    Alonso-Mora et al. do). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
     (s; 0: least added driving time, RidePy's rule). ``boarding_s`` is the dwell at each pickup and
     drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
@@ -80,6 +82,7 @@ class Policy(ToDict):
     pool_vehicles: int = 10
     pool_trips_per_size: int = 64
     pool_rebalance: bool = False
+    pool_reassign: bool = False
     pool_time_limit_s: float | None = None
     pool_deterministic_time: float = 0.2
     reoptimize_s: float = 0.0
@@ -95,8 +98,9 @@ class Policy(ToDict):
             ("pool_vehicles", 10_000),
             ("pool_trips_per_size", 1_000),
         )
-        if not isinstance(self.pool_rebalance, bool):
-            raise ValueError(f"pool_rebalance must be a bool, got {self.pool_rebalance!r}")
+        for name in ("pool_rebalance", "pool_reassign"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         for name, most in (*counts, ("reoptimize_iterations", 2**31 - 1)):
             value = getattr(self, name)  # a trip's candidates grow as pool_candidates ** max_trip
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
@@ -170,6 +174,7 @@ def placer(
         deterministic_time=policy.pool_deterministic_time,
         time_limit_s=policy.pool_time_limit_s,
         rebalance=policy.pool_rebalance,
+        reassign=policy.pool_reassign,
         seed=seed,
     )
     return PoolingRun(core, time_s, policy.batch_s, limits).run_until

@@ -51,8 +51,6 @@ def read_vrplib(path: str | Path, round_func: str = "dimacs") -> VRPProblem:
             inst: dict[str, Any] = vrplib.read_instance(str(path))
     except (TypeError, KeyError, IndexError, ValueError, RuntimeError, RuntimeWarning) as exc:
         raise ValueError(f"{path}: not a VRPLIB instance vrplib can read ({type(exc).__name__}: {exc})") from None
-    if "pickup_and_delivery" in inst:
-        raise ValueError(f"{path}: PICKUP_AND_DELIVERY sections are not read; build a VRPProblem with pairs")
     try:
         return _problem(path, inst, ROUND_FUNCS[round_func])
     except (TypeError, KeyError, IndexError, ValueError) as exc:
@@ -159,10 +157,23 @@ def read_vrplib_solution(path: str | Path) -> tuple[float, list[list[int]]]:
         raise ValueError(f"{path}: not a VRPLIB solution ({type(exc).__name__}: {exc})") from None
 
 
-PER_LOCATION = ("NODE_COORD", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME", "PRIZE", "RELEASE_TIME")
+PER_LOCATION = ("NODE_COORD", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME", "PRIZE")
 """Sections with a row per location (DIMENSION rows)."""
 PER_VEHICLE = ("CAPACITY", "VEHICLES_")
 """Sections (names starting with these) with a row per vehicle (VEHICLES rows, when given)."""
+VEHICLE_FIELDS = ("FIXED_COST", "UNIT_DISTANCE_COST", "MAX_DURATION", "MAX_DISTANCE")
+READ_SPECS = frozenset(
+    {"NAME", "COMMENT", "TYPE", "DIMENSION", "EDGE_WEIGHT_TYPE", "EDGE_WEIGHT_FORMAT", "NODE_COORD_TYPE"}
+    | {"DISPLAY_DATA_TYPE", "CAPACITY", "VEHICLES", "SERVICE_TIME"}
+    | {f"VEHICLES_{f}" for f in VEHICLE_FIELDS}
+)
+"""Specifications read (any other is refused: the instance would be read as another problem)."""
+READ_SECTIONS = frozenset(
+    {"NODE_COORD", "EDGE_WEIGHT", "DEPOT", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME"}
+    | {"PRIZE", "CAPACITY", "DISPLAY_DATA", "VEHICLES_DEPOT"}
+    | {f"VEHICLES_{f}" for f in VEHICLE_FIELDS}
+)
+"""Sections read (any other is refused)."""
 
 
 def _text(path: Path) -> str:
@@ -198,9 +209,11 @@ def _check_text(path: Path, text: str) -> None:
         if "_SECTION" in line:
             section, width = line.strip(" :").removesuffix("_SECTION"), 0
             sections[section] = (number, 0)
+            _check_read(path, number, f"{section}_SECTION", section in READ_SECTIONS)
         elif ":" in line and not section:
             key, _, value = line.partition(":")
             specs[key.strip().upper()] = (number, value.strip())
+            _check_read(path, number, key.strip().upper(), key.strip().upper() in READ_SPECS)
         elif not section:
             raise ValueError(
                 f"{path}: line {number}: {line[:30]!r} is neither a 'KEY : value' specification nor a section "
@@ -244,6 +257,16 @@ def _check_text(path: Path, text: str) -> None:
             raise ValueError(f"{path}: line {header}: {name}_SECTION has {rows} rows, DIMENSION is {n}{ending}")
         if name.startswith(PER_VEHICLE) and vehicles.isdigit() and rows != int(vehicles):
             raise ValueError(f"{path}: line {header}: {name}_SECTION has {rows} rows, VEHICLES is {vehicles}{ending}")
+
+
+def _check_read(path: Path, line: int, field: str, read: bool) -> None:
+    """Refuses a field read_vrplib does not map (release times, reload depots, pickup and delivery
+    pairs, ...): solving without it would solve another problem."""
+    if not read:
+        raise ValueError(
+            f"{path}: line {line}: {field} is not read by read_vrplib, and solving without it would solve "
+            "another problem; remove it to solve the instance without it, or build a VRPProblem"
+        )
 
 
 def _vehicles(value: Any) -> int:

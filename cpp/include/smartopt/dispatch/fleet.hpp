@@ -152,6 +152,7 @@ struct PoolingOptions {
     std::int32_t trips_per_size = 64;  // most trips of one size per vehicle
     std::int64_t exact_steps = 100000;  // the exact search's budget per part of a batch (trips looked at)
     std::int32_t threads = 1;          // worker threads; the trips do not depend on them
+    bool reassign = false;             // rides assigned but not yet picked up may move (and must stay served)
 };
 
 // One batch's candidate trips. Trip t: vehicle[t] takes rides[ride_offsets[t]:ride_offsets[t + 1]]
@@ -168,14 +169,18 @@ struct TripTable {
     // first, then cheapest per ride).
     std::vector<std::int32_t> choice;
     std::vector<bool> proven;               // per trip: whether its part's choice is optimal
+    // Rides assigned but not yet picked up that the trips may move, and their vehicles now: each
+    // must be in the choice (its vehicle's own trip, keeping them all, is always among the trips).
+    std::vector<std::int32_t> reassigned, reassigned_from;
     std::vector<std::int32_t> unplaceable;  // rides no vehicle can take now...
     std::vector<bool> battery;              // ...and whether a battery stopped one that could
 };
 
 // Fills t.choice and t.proven from t's trips (vehicle, cost, rides): per part (trips linked by a
-// vehicle or a ride), the greedy choice (largest trips first, then cheapest per ride) improved by
-// a depth-first search over the part's rides within `steps` trips looked at; proven if it finished.
-// Throws std::invalid_argument on malformed trips.
+// vehicle or a ride), the greedy choice (largest trips first, then cheapest per ride; in a part
+// with reassigned rides, among the trips that keep their vehicle's own) improved by a depth-first
+// search over the part's rides within `steps` trips looked at; proven if it finished. Every
+// reassigned ride is served. Throws std::invalid_argument on malformed trips.
 void choose_trips(TripTable &t, std::int64_t steps);
 
 template <class Space>
