@@ -4,13 +4,19 @@ public instances in ``../shared/data/vrp``, the same time limit per instance, on
     python benches/vrp_quality.py --time-limit 10            # Solomon + X, the three solvers
     python benches/vrp_quality.py --time-limit 10 --sets hfvrp mdvrptw --solvers smartopt pyvrp
     python benches/vrp_quality.py --time-limit 2 --workers 2 --csv vrp_2s.csv
+    python benches/vrp_quality.py --protocol --sets x gh1000 xxl --min-clients 201 --solvers smartopt pyvrp
 
 Prints each instance's cost, gap to the best-known solution, routes and feasibility per solver,
 then per set: mean gap, feasible count, the share of instances where smartopt beats OR-Tools and
 the mean cost ratio smartopt / PyVRP (the primary figure: Solomon's ``bks.csv`` is transcribed and
-partly unverified). Costs are in each file's units: Solomon by the DIMACS convention (distances
-truncated to 0.1), X rounded to integers, HFVRP with the x100 cost scaling of PyVRP's dialect
-removed, MDVRPTW with three decimals. ``--workers 2`` runs two instances at a time, one per core.
+partly unverified). Costs are in each file's units: Solomon and Gehring-Homberger 1,000 by the
+DIMACS convention (distances truncated to 0.1), X and the XXL instances rounded to integers, HFVRP
+with the x100 cost scaling of PyVRP's dialect removed, MDVRPTW with three decimals. ``--workers 2``
+runs two instances at a time, one per core.
+
+``--protocol`` replaces ``--time-limit`` by issue 23's budgets, PyVRP's benchmark protocol scaled
+to a 2-core machine: 2.4 x clients / 10 s for X and Gehring-Homberger 1,000 (240 s at 1,000
+clients), 300 s for each XXL instance.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "vrp"
-SETS = ("solomon", "x", "hfvrp", "mdvrptw")
+SETS = ("solomon", "x", "hfvrp", "mdvrptw", "gh1000", "xxl")
 SOLVERS = ("smartopt", "pyvrp", "ortools")
 
 
@@ -37,6 +43,11 @@ class Instance:
     round_func: str  # ours; PyVRP's integer version of it is in PYVRP_ROUND
     bks: float
     cost_scale: float  # our cost / cost_scale is in the BKS's units
+    clients: int
+
+    def protocol_s(self) -> float:
+        """Issue 23's time budget for the instance (s): 300 for XXL, else 2.4 x clients / 10."""
+        return 300.0 if self.set == "xxl" else 2.4 * self.clients / 10
 
 
 PYVRP_ROUND = {
@@ -70,17 +81,25 @@ def instances(sets: list[str], root: Path = SHARED) -> list[Instance]:
         with (root / "solomon" / "bks.csv").open() as f:
             for r in csv.DictReader(f):
                 path = root / "solomon" / f"{r['instance']}.vrp"
-                out.append(Instance("solomon", r["instance"], path, "dimacs", float(r["bks"]), 1.0))
-    subsets = {"x": ("cvrp", "round", 1.0), "hfvrp": ("hfvrp", "none", 100.0), "mdvrptw": ("mdvrptw", "exact", 1.0)}
+                clients = read_vrplib(path).clients.size
+                out.append(Instance("solomon", r["instance"], path, "dimacs", float(r["bks"]), 1.0, clients))
+    subsets = {
+        "x": ("cvrp", "round", 1.0),
+        "hfvrp": ("hfvrp", "none", 100.0),
+        "mdvrptw": ("mdvrptw", "exact", 1.0),
+        "gh1000": ("vrptw-gh1000", "dimacs", 1.0),
+        "xxl": ("xxl", "round", 1.0),
+    }
     for key, (folder, rnd, cost_scale) in subsets.items():
         if key not in sets:
             continue
         for path in sorted((root / folder).glob("*.vrp")):
             _, routes = read_vrplib_solution(path.with_suffix(".sol"))
-            best = evaluate_routes(read_vrplib(path, rnd), [(v, r) for v, r in enumerate(routes) if r])
+            problem = read_vrplib(path, rnd)
+            best = evaluate_routes(problem, [(v, r) for v, r in enumerate(routes) if r])
             if not best.feasible:
                 raise ValueError(f"{path.name}: the best-known routes do not evaluate as feasible: {best.violations()}")
-            out.append(Instance(key, path.stem, path, rnd, best.cost / cost_scale, cost_scale))
+            out.append(Instance(key, path.stem, path, rnd, best.cost / cost_scale, cost_scale, problem.clients.size))
     return out
 
 
@@ -137,17 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", nargs="+", choices=SETS, default=["solomon", "x"])
     ap.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(SOLVERS))
     ap.add_argument("--only", nargs="*", default=None, help="instance names to run (default: all)")
+    ap.add_argument("--min-clients", type=int, default=0, help="only instances with at least this many clients")
+    ap.add_argument("--protocol", action="store_true", help="issue 23's budget per instance, not --time-limit")
     ap.add_argument("--workers", type=int, default=1, help="instances solved at once (default 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--csv", type=Path, default=None, help="also write the rows here")
     args = ap.parse_args(argv)
-    todo = [i for i in instances(args.sets) if args.only is None or i.name in args.only]
+    todo = [
+        i for i in instances(args.sets) if (args.only is None or i.name in args.only) and i.clients >= args.min_clients
+    ]
     jobs = [(i, s) for i in todo for s in args.solvers]
-    print(f"{len(todo)} instances x {len(args.solvers)} solvers at {args.time_limit:g} s each", flush=True)
+    budget = "issue 23's protocol" if args.protocol else f"{args.time_limit:g} s each"
+    print(f"{len(todo)} instances x {len(args.solvers)} solvers at {budget}", flush=True)
     print(f"{'set':8s} {'instance':12s} {'solver':9s} {'cost':>12s} {'bks':>12s} {'gap %':>7s} {'routes':>6s} feasible")
     rows: list[Row] = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        futures = [pool.submit(run_one, i, s, args.time_limit, args.seed) for i, s in jobs]
+        futures = [
+            pool.submit(run_one, i, s, i.protocol_s() if args.protocol else args.time_limit, args.seed) for i, s in jobs
+        ]
         for fut in futures:
             r = fut.result()
             rows.append(r)

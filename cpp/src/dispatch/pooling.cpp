@@ -111,6 +111,7 @@ public:
         return steps_left_ >= 0;
     }
 
+    std::int64_t steps_left() const { return std::max<std::int64_t>(steps_left_, 0); }
     std::vector<std::int32_t> best() const {
         std::vector<std::int32_t> out;
         for (std::int32_t k : best_) out.push_back(trips_[k]);
@@ -241,15 +242,17 @@ std::set<std::int32_t> musts(const TripTable &t, const std::vector<std::int32_t>
 }
 
 // The best choice found in one part, starting from `start` (serving every ride in `must`):
-// improved by the exact search within `steps` unless the part is too large; whether it is optimal.
+// improved by the exact search within `steps` (less what it uses) unless the part is too large;
+// whether it is optimal.
 std::pair<std::vector<std::int32_t>, bool> solve_part(const TripTable &t, const std::vector<std::int32_t> &trips,
                                                       const std::set<std::int32_t> &must,
-                                                      const std::vector<std::int32_t> &start, std::int64_t steps) {
+                                                      const std::vector<std::int32_t> &start, std::int64_t &steps) {
     std::set<std::int32_t> rides;
     for (std::int32_t k : trips) rides.insert(t.rides.begin() + t.ride_offsets[k], t.rides.begin() + t.ride_offsets[k + 1]);
     if (rides.size() > kMostExactRides) return {start, false};  // the search recurses once per ride
     Packing packing(t, trips, must);
     const bool optimal = packing.solve(start, steps);
+    steps = packing.steps_left();
     return {packing.best(), optimal};
 }
 
@@ -301,6 +304,7 @@ void choose_trips(TripTable &t, std::int64_t steps) {
     for (std::int32_t k = 0; k < nt; ++k) all[k] = k;
     for (const auto &trips : split(t, all)) {
         const std::set<std::int32_t> part_must = musts(t, trips, must);
+        std::int64_t budget = steps;  // per part
         std::vector<std::int32_t> start;
         if (part_must.empty()) {
             start = greedy(t, trips);
@@ -309,7 +313,7 @@ void choose_trips(TripTable &t, std::int64_t steps) {
             std::copy_if(trips.begin(), trips.end(), std::back_inserter(kept), keeps_own);
             std::set<std::int32_t> served;
             for (const auto &sub : split(t, kept)) {
-                for (std::int32_t k : solve_part(t, sub, musts(t, sub, must), greedy(t, sub), steps).first) {
+                for (std::int32_t k : solve_part(t, sub, musts(t, sub, must), greedy(t, sub), budget).first) {
                     start.push_back(k);
                     served.insert(t.rides.begin() + t.ride_offsets[k], t.rides.begin() + t.ride_offsets[k + 1]);
                 }
@@ -317,7 +321,7 @@ void choose_trips(TripTable &t, std::int64_t steps) {
             require(std::includes(served.begin(), served.end(), part_must.begin(), part_must.end()),
                     "no choice of trips serves every reassigned ride (a vehicle's own trip is missing)");
         }
-        const auto [best, optimal] = solve_part(t, trips, part_must, start, steps);
+        const auto [best, optimal] = solve_part(t, trips, part_must, start, budget);
         t.choice.insert(t.choice.end(), best.begin(), best.end());
         for (std::int32_t k : trips) t.proven[k] = optimal;
     }
@@ -392,10 +396,8 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
         near[v] = !own[v].empty();
         for (std::int32_t r = 0; r < nq && !near[v]; ++r) near[v] = reachable(at[v].first, at[v].second, all[r]);
     });
-    // Each vehicle's plan now (base) and, with rides to reassign, without them (stripped), and what
-    // those rides add to it (s, as insertions count: driving time plus wait_weight x their waits).
+    // Each vehicle's plan now (base) and, with rides to reassign, without them (stripped).
     std::vector<Vehicle<Loc>> base(static_cast<std::size_t>(nv)), stripped(static_cast<std::size_t>(nv));
-    std::vector<double> own_cost(static_cast<std::size_t>(nv), 0.0);
     parallel_rows(nv, threads, [&](std::int64_t v, int) {
         if (!near[v]) return;
         base[v] = turned(static_cast<std::int32_t>(v));
@@ -405,14 +407,10 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
         const auto moves = [&](const Stop<Loc> &s) {
             return (s.kind == StopKind::pickup || s.kind == StopKind::dropoff) && mine.count(s.id) > 0;
         };
-        double waits = 0.0;
-        for (const Stop<Loc> &s : base[v].stops)
-            if (s.kind == StopKind::pickup && moves(s)) waits += s.start - rides_[s.id].pickup_earliest_s;
         stripped[v] = base[v];
         auto &stops = stripped[v].stops;
         stops.erase(std::remove_if(stops.begin(), stops.end(), moves), stops.end());
         retime(stripped[v]);
-        own_cost[v] = driving_s(base[v]) - driving_s(stripped[v]) + options_.wait_weight * waits;
     });
     auto plan_of = [&](std::int32_t v) -> const Vehicle<Loc> & { return own[v].empty() ? base[v] : stripped[v]; };
 
@@ -437,6 +435,7 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
             if (ins.vehicle >= 0) edges[r].emplace_back(ins.cost, v);
             if (!pending || own[v].empty()) continue;
             const Insertion top = cheapest_insertion(base[v], v, base[v].from, base[v].departed, all[r], NEVER);
+            battery[r] = battery[r] || top.blocked_by_battery;
             if (top.vehicle >= 0) on_top[r].emplace_back(top.cost, v);
         }
         cheapest(edges[r]);
@@ -536,21 +535,38 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
         return mine;
     };
     // Each vehicle's trips: from its plan without its rides to reassign; with them, also its plan
-    // as it is (keeping them all) and the trips on top of it, over pending rides.
+    // as it is (keeping them all) and the trips on top of it, over pending rides. Each priced as
+    // its final plan stands (the driving time it adds to the plan without the rides to reassign
+    // plus wait_weight x its riders' waits); of two with the same rides, the cheaper kept.
     std::vector<std::vector<Trip<Loc>>> trips(static_cast<std::size_t>(nv));
     parallel_rows(nv, threads, [&](std::int64_t v32, int) {
         const auto v = static_cast<std::int32_t>(v32);
         if (!near[v]) return;
-        trips[v] = grow(v, plan_of(v), rides_of[v]);
-        if (own[v].empty()) return;
-        std::vector<Trip<Loc>> kept = grow(v, base[v], rides_on_top[v]);
-        kept.insert(kept.begin(), Trip<Loc>{{}, 0.0, base[v]});
-        for (Trip<Loc> &t : kept) {
-            std::vector<std::int32_t> members;
-            std::merge(t.members.begin(), t.members.end(), own[v].begin(), own[v].end(), std::back_inserter(members));
-            t.members = std::move(members);
-            t.cost += own_cost[v];
-            trips[v].push_back(std::move(t));
+        std::vector<Trip<Loc>> found = grow(v, plan_of(v), rides_of[v]);
+        if (!own[v].empty()) {
+            std::vector<Trip<Loc>> kept = grow(v, base[v], rides_on_top[v]);
+            kept.insert(kept.begin(), Trip<Loc>{{}, 0.0, base[v]});
+            for (Trip<Loc> &t : kept) {
+                std::vector<std::int32_t> members;
+                std::merge(t.members.begin(), t.members.end(), own[v].begin(), own[v].end(), std::back_inserter(members));
+                t.members = std::move(members);
+                found.push_back(std::move(t));
+            }
+        }
+        const double start_s = driving_s(plan_of(v));
+        std::map<std::vector<std::int32_t>, std::size_t> index;  // members -> place in trips[v]
+        for (Trip<Loc> &t : found) {
+            t.cost = driving_s(t.plan) - start_s;
+            for (const Stop<Loc> &s : t.plan.stops) {
+                const bool rider = std::any_of(t.members.begin(), t.members.end(), [&](std::int32_t r) { return all[r] == s.id; });
+                if (s.kind == StopKind::pickup && rider)
+                    t.cost += options_.wait_weight * (s.start - rides_[s.id].pickup_earliest_s);
+            }
+            const auto [it, added] = own[v].empty() ? std::pair{index.end(), true} : index.emplace(t.members, trips[v].size());
+            if (added)
+                trips[v].push_back(std::move(t));
+            else if (t.cost < trips[v][it->second].cost)
+                trips[v][it->second] = std::move(t);
         }
     });
 

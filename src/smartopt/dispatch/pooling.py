@@ -11,7 +11,7 @@ vehicles may be sent toward the unserved ones (waiting or rejected)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ class Trips:
     rides: IntArray
     choice: IntArray
     proven: npt.NDArray[np.bool_]
-    reassigned: IntArray
+    reassigned: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
     @property
     def sizes(self) -> npt.NDArray[np.int64]:
@@ -107,7 +107,7 @@ def choose(
             elif group.size > 1:
                 model.add_at_most_one([x[k] for k in group])
     cost = np.rint(10 * trips.cost[open_]).astype(np.int64)  # 0.1 s
-    served = int(cost.sum()) + 1  # one more request served outweighs any cost
+    served = int(np.abs(cost).sum()) + 1  # one more request served outweighs any cost (costs may be < 0)
     weight = cost - served * sizes
     model.minimize(cp_model.LinearExpr.weighted_sum(x, weight.tolist()))
     hint = np.isin(open_, trips.choice)

@@ -164,9 +164,9 @@ struct TripTable {
     std::vector<std::int64_t> ride_offsets{0}, plan_offsets{0};
     std::vector<std::int32_t> rides;
     std::vector<PlanStop> plan;
-    // The best choice of trips found (none sharing a vehicle or a ride; most rides, then least
-    // cost): per independent part, the optimum if `proven`, else the greedy choice (largest trips
-    // first, then cheapest per ride).
+    // The best choice of trips found (none sharing a vehicle or a ride; every reassigned ride, most
+    // rides, then least cost): per independent part, the optimum if `proven`, else the best the
+    // search found within its budget (see choose_trips).
     std::vector<std::int32_t> choice;
     std::vector<bool> proven;               // per trip: whether its part's choice is optimal
     // Rides assigned but not yet picked up that the trips may move, and their vehicles now: each
@@ -178,9 +178,10 @@ struct TripTable {
 
 // Fills t.choice and t.proven from t's trips (vehicle, cost, rides): per part (trips linked by a
 // vehicle or a ride), the greedy choice (largest trips first, then cheapest per ride; in a part
-// with reassigned rides, among the trips that keep their vehicle's own) improved by a depth-first
-// search over the part's rides within `steps` trips looked at; proven if it finished. Every
-// reassigned ride is served. Throws std::invalid_argument on malformed trips.
+// with reassigned rides, the best choice the search finds among the trips that keep their
+// vehicle's own, sub-part by sub-part) improved by a depth-first search over the part's rides;
+// `steps` (trips looked at) is the budget of all of a part's searches; proven if the last one
+// finished. Every reassigned ride is served. Throws std::invalid_argument on malformed trips.
 void choose_trips(TripTable &t, std::int64_t steps);
 
 template <class Space>
@@ -246,14 +247,19 @@ public:
     // where it is among the vehicle's per_vehicle cheapest), the request-request graph (two rides
     // an empty vehicle at either's origin could serve together) and each vehicle's trips built up
     // by size: a trip is tried when all its sub-trips one ride smaller are feasible, by inserting
-    // the missing ride into each at its cheapest place. Then the choice of trips, part by part
-    // (trips linked by a vehicle or a ride): greedy, improved by a depth-first search within
-    // exact_steps trips looked at. Changes nothing: assign_plans commits.
+    // the missing ride into each at its cheapest place. With `reassign`, rides vehicles have yet to
+    // pick up join the batch: trips are built on each plan without them, and on the plan as it
+    // is (its own trip keeps them all). Then the choice of trips (choose_trips), each reassigned
+    // ride served. Changes nothing: assign_plans commits.
     TripTable pool_trips(const std::vector<std::int32_t> &ids, const PoolingOptions &options) const;
-    // Gives vehicles `vs` (distinct, in service, not on their way to charge) new plans holding all
-    // their ride stops and both stops of some pending rides, pickup before drop-off. A plan that
-    // breaks a promise, seat or battery limit is not taken (a promise a slowdown already broke is
-    // kept as planned now, as replace_plans does). Returns whether each plan was taken.
+    // Gives vehicles `vs` (distinct, in service, not on their way to charge) new plans: each stop
+    // in one plan at most; a plan holds stops of its vehicle's rides, both stops of pending rides
+    // and of rides another vehicle (not on its way to charge) has yet to pick up, which move (that
+    // vehicle, listed or not, gives them up); pickup before drop-off; every ride stop of a listed
+    // vehicle in some plan. Committed per group of vehicles linked by moved rides, all or none: a
+    // group where a plan breaks a promise, seat or battery limit stays as it was (a promise a
+    // slowdown already broke is kept as planned now, as replace_plans does). Returns whether each
+    // plan was taken.
     std::vector<bool> assign_plans(const std::vector<std::int32_t> &vs, const std::vector<std::vector<PlanStop>> &plans);
     // Rebalancing toward unserved rides `ids` (the first 1,000 distinct): idle vehicles (in service,
     // no stops or repositioning), each ride offered its `per_request` nearest (at most 10), matched
