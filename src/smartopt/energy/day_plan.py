@@ -241,7 +241,7 @@ def plan_day(
     grid_limits: bool = True,
     v_min_pu: float = 0.95,
     max_loading_percent: float = 100.0,
-    max_iterations: int = 6,
+    max_iterations: int = 10,
     solver: str = "glop",
     time_limit_s: float = 120.0,
     log: bool = False,
