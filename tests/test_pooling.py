@@ -475,7 +475,7 @@ def test_pooling_entry_points_survive_hostile_input(
     core, _ = pending_fleet(space, fleet, req, 0.0)
     assert core.submit(5)[0] >= 0  # one vehicle holds a ride
     calls = (
-        lambda: core.pool_trips(ids, number, number, number, number, number, 1 + abs(number) % 3),
+        lambda: core.pool_trips(ids, number, number, number, number, number, 1 + abs(number) % 3, number % 2 == 0),
         lambda: core.assign_plans(vehicles, offsets, rides, pickup),
         lambda: core.rebalance_toward(ids, number),
     )
