@@ -7,6 +7,7 @@ empty demand."""
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -308,3 +309,34 @@ def test_cli_reports_hostile_files_in_one_line(
     assert main(["signals", "optimize", "--sumocfg", str(cfg), "--out", str(tmp_path / "plan.add.xml")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("smartopt: error: hostile.rou.xml") and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('length="7.74"', 'length="long"', r"<lane id=':A0_0_0'> length='long' is not a length in m"),
+        ('length="7.74"', 'length="-inf"', r"<lane id=':A0_0_0'> length='-inf' is not a length in m"),
+        ('<request index="0"', '<request index="first"', r"junction 'A0': <request .*index='first' is not a whole"),
+    ],
+)
+def test_hostile_junction_boxes(
+    grid: tuple[Path, RoadNetwork], tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    """The junctions' internal lanes and right-of-way rows (read for the red clearance
+    extensions) refuse what is not a length or an index, by lane or junction."""
+    net = tmp_path / "bad.net.xml"
+    net.write_text(grid[0].read_text().replace(old, new, 1))
+    routes = routes_file(tmp_path, '<trip id="t" depart="0" from="A1B1" to="B1C1"/>')
+    with pytest.raises(ValueError, match=message):
+        read_sumo_signals(net, routes)
+
+
+def test_right_of_way_rows_longer_than_the_junction_are_ignored(grid: tuple[Path, RoadNetwork], tmp_path: Path) -> None:
+    net = tmp_path / "wide.net.xml"
+    text = grid[0].read_text()
+    net.write_text(re.sub(r'response="([01]+)"', lambda m: 'response="' + "1" * 40 + m.group(1) + '"', text))
+    routes = routes_file(tmp_path, '<trip id="t" depart="0" from="A1B1" to="B1C1"/>')
+    light = read_sumo_signals(net, routes).programs[0]
+    n = len(light.states[0])
+    assert len(light.yields_to) == len(light.box_lanes) == n
+    assert all(0 <= m < n for row in light.yields_to for m in row)

@@ -4,7 +4,9 @@ spill back."""
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 
 from resco import RESCO_WINDOWS_S, scenario_files
+from smartopt._files import xml_root
 from smartopt.signals import PressureGuards, webster
 from smartopt.signals.sumo import (
     ACTUATION_PARAMS,
@@ -26,8 +29,15 @@ from smartopt.signals.sumo import (
     tune_max_pressure,
     write_tllogic,
 )
-from smartopt.signals.sumo.control import _detector_zones, _inner_lanes, _junction_lanes, _light_lanes, _movement_lanes
-from smartopt.signals.sumo.programs import _skipping_phases, _transition_state
+from smartopt.signals.sumo.control import _detector_zones, _junction_lanes, _light_lanes, _movement_lanes
+from smartopt.signals.sumo.junctions import SumoProgram, inner_paths
+from smartopt.signals.sumo.programs import (
+    CLEARANCE,
+    CLEARANCE_STEP_S,
+    _clearance_extensions,
+    _skipping_phases,
+    _transition_state,
+)
 from smartopt.signals.sumo.recommend import OWN
 
 FLOW = '<flow id="{id}" begin="0" end="{end}" from="{src}" to="{dst}" vehsPerHour="{vph:.0f}" departLane="best"/>'
@@ -106,7 +116,7 @@ def test_actuated_programs_run_on_sumos_own_detectors(sumo_bin: Path, tmp_path: 
             expected = max(min(at_longest, x.max_green_s[k]), green[k])
             assert phase["maxDur"] == pytest.approx(expected, abs=0.01)
             assert phase["minDur"] <= phase["duration"] <= phase["maxDur"]
-        others = [ph for p, ph in enumerate(out["phases"]) if p not in prog.stage_phase]
+        others = [ph for p, ph in enumerate(out["phases"]) if p not in prog.stage_phase and ph.get("name") != CLEARANCE]
         assert all("minDur" not in ph for ph in others)  # intergreens stay fixed
     add = tmp_path / "actuated.add.xml"
     write_tllogic(programs, add)
@@ -149,13 +159,18 @@ def test_actuated_programs_run_on_sumos_own_detectors(sumo_bin: Path, tmp_path: 
         actuated_programs(sig, plan, skipping="no")  # type: ignore[arg-type]
 
 
+def is_stage(phase: dict[str, Any]) -> bool:
+    """Whether an actuated program's phase is a stage's green (actuated, not a clearance extension)."""
+    return "minDur" in phase and phase.get("name") != CLEARANCE
+
+
 def transitions(phases: list[dict[str, Any]], green: int) -> dict[int, list[dict[str, Any]]]:
     """Where a green phase of a program hands over to: the green it reaches through each of its
     ``next`` candidates (the following phase when it has none), with the phases shown between."""
     out = {}
     for first in phases[green].get("next", [green + 1]):
         step, shown = first % len(phases), []
-        while "minDur" not in phases[step]:
+        while not is_stage(phases[step]):
             shown.append(phases[step])
             step = phases[step]["next"][0] if "next" in phases[step] else (step + 1) % len(phases)
         out[step] = shown
@@ -193,7 +208,7 @@ def test_actuated_programs_skip_stages_no_detector_calls(sumo_bin: Path, tmp_pat
     cyclic, skipping = actuated_programs(sig, plan, skipping=False), actuated_programs(sig, plan)
     for i, (x, prog) in enumerate(zip(sig.intersections, sig.programs, strict=True)):
         phases = skipping[prog.tls_id]["phases"]
-        greens = [p for p, ph in enumerate(phases) if "minDur" in ph]
+        greens = [p for p, ph in enumerate(phases) if is_stage(ph)]
         assert [phases[p]["state"] for p in greens] == [prog.states[p] for p in prog.stage_phase]
         assert skipping[prog.tls_id]["offset"] == pytest.approx(plan.offset_s[i], abs=0.01)
         for a, p in enumerate(greens):
@@ -218,7 +233,7 @@ def test_actuated_programs_skip_stages_no_detector_calls(sumo_bin: Path, tmp_pat
     walk = replace(sig.intersections[0], ped_min_green_s=np.array([0.0, 7.0, 0.0, 0.0]))
     kept = actuated_programs(replace(sig, intersections=(walk, *sig.intersections[1:])), plan)
     phases = kept[sig.programs[0].tls_id]["phases"]
-    greens = [p for p, ph in enumerate(phases) if "minDur" in ph]
+    greens = [p for p, ph in enumerate(phases) if is_stage(ph)]
     assert list(transitions(phases, greens[0])) == [greens[1]]  # stage 1 next, always
     assert list(transitions(phases, greens[3])) == [greens[0], greens[1]]
     # In SUMO the left-turn stages of A0 (no calls) are skipped; cyclic actuation runs them.
@@ -366,7 +381,7 @@ def test_max_pressure_counts_vehicles_waiting_inside_junctions(resco: Path) -> N
     sig = read_sumo_signals(net, routes, begin=begin, end=end)
     zone, covered = _detector_zones(net, sig, 150.0)
     lanes = _movement_lanes(net, sig)[0]
-    crossings = _inner_lanes(net)
+    crossings = inner_paths(xml_root(net, "net"))
     inner, inner_zone, inner_covered, queues_for = _junction_lanes(crossings, sig, zone, covered, lanes)
     assert lanes[queues_for[inner.index(":1195228772_0_0")]] == "10425609#1_1"
     ids = [str(e) for e in sig.network.link_ids]
@@ -375,7 +390,7 @@ def test_max_pressure_counts_vehicles_waiting_inside_junctions(resco: Path) -> N
     # past the junction (201956811#0, where these vehicles came from); no other link.
     assert watched == {"10425609#1", "201956811#0"}
     assert not any(ln.startswith(":cluster_274083968") for ln in inner)  # light gneJ207's own: not a queue
-    box, light = _light_lanes(crossings, sig)
+    box, light = _light_lanes(sig)
     lights = [p.tls_id for p in sig.programs]
     owner = {ln: lights[i] for ln, i in zip(box, light, strict=True)}
     assert owner[":cluster_274083968_cluster_1200364014_1200364088_4_0"] == "gneJ207"
@@ -395,3 +410,90 @@ def test_tune_max_pressure_scores_every_setting_and_picks_the_least_delay(sumo_b
     assert all(v["teleports"] == 0 and v["completed_trips"] > 0 for v in scores.values())
     with pytest.raises(ValueError, match="settings and seeds must not be empty"):
         tune_max_pressure(net, routes, begin=0.0, end=600.0, workdir=tmp_path / "tune", settings=[])
+
+
+def test_clearance_extensions_hold_a_green_while_a_vehicle_that_must_give_way_to_it_stands_in_the_box() -> None:
+    # Links: 0 main through, 1 main permitted left (gives way to 0 and to the side through 2),
+    # 2 side through. Stage A (phase 0) greens 0 and 1; stage B (phase 2) greens 2.
+    prog = SumoProgram(
+        "J", (30.0, 3.0, 20.0, 3.0), ("GgG"[:2] + "r", "yyr", "rrG", "rry"), (0, 2),
+        box_lanes=(((":J_0_0", 20.0),), ((":J_1_0", 12.0), (":J_5_0", 6.0)), ((":J_2_0", 15.0),)),
+        yields_to=((), (0, 2), ()),
+    )  # fmt: skip
+    phases = [
+        {"duration": 30.0, "state": "GGr", "minDur": 5.0, "maxDur": 50.0},
+        {"duration": 3.0, "state": "yyr"},
+        {"duration": 20.0, "state": "rrG", "minDur": 5.0, "maxDur": 40.0},
+        {"duration": 3.0, "state": "rry"},
+    ]
+    out = _clearance_extensions(phases, prog, 4.0)
+    # Only B starts greens the left gives way to: its box lanes are watched for standing vehicles.
+    assert out["detectors"] == {"box0": (":J_1_0", 12.0), "box1": (":J_5_0", 6.0)}
+    assert out["conditions"] == {"clear2": "w:box0 + w:box1 = 0"}
+    new = out["phases"]
+    assert new[:4] == [phases[0], {**phases[1], "next": [2, 4]}, {**phases[2], "earlyTarget": "clear2",
+                       "finalTarget": "clear2"}, phases[3]]  # fmt: skip
+    assert new[4] == {"duration": CLEARANCE_STEP_S, "state": "rrr", "name": CLEARANCE, "minDur": CLEARANCE_STEP_S,
+                      "maxDur": CLEARANCE_STEP_S + 4.0, "next": [2]}  # fmt: skip
+    # A green reached straight from another green (no intergreen) is not held: SUMO would hold
+    # the green before it instead of extending it by its detectors.
+    direct = [{**phases[0], "next": [2]}, phases[1], phases[2], phases[3]]
+    assert _clearance_extensions(direct, prog, 4.0)["conditions"] == {}
+    # Without the junction's right of way (a program built by hand) nothing is held.
+    assert _clearance_extensions(phases, replace(prog, box_lanes=(), yields_to=()), 4.0)["phases"] == phases
+
+
+def test_actuated_programs_clear_the_box_on_cologne3(resco: Path, sumo_bin: Path, tmp_path: Path) -> None:
+    """cologne3's joined light: its through link 2 gives way to the cross street's permitted
+    lefts (links 8, 18) inside the junction, so a through vehicle left standing in the box when the
+    cross stage starts can wait there for 300 s (SUMO teleports it). The cross stage's green is
+    held (all red, up to ``max_clearance_s``) while a vehicle stands there; in SUMO each hold
+    starts only when one stands on a watched lane and lasts 1 s to 1 + max_clearance_s."""
+    if str(sumo_bin.parent / "tools") not in sys.path:
+        sys.path.append(str(sumo_bin.parent / "tools"))
+    import traci
+
+    net, routes = scenario_files(resco, "cologne3")
+    begin = RESCO_WINDOWS_S["cologne3"][0]
+    sig = read_sumo_signals(net, routes, begin=begin, end=begin + 3600.0)
+    plan = webster(sig.intersections)
+    cluster = "GS_cluster_2415878664_254486231_359566_359576"
+    prog = next(p for p in sig.programs if p.tls_id == cluster)
+    assert prog.yields_to[2] == (8, 18)
+    out = actuated_programs(sig, plan)[cluster]
+    cross = next(p for p, ph in enumerate(out["phases"]) if ph["state"] == prog.states[prog.stage_phase[2]])
+    box = {
+        int(cid.removeprefix("clear")): [out["detectors"][d][0] for d in re.findall(r"w:(\w+)", value)]
+        for cid, value in out["conditions"].items()
+    }
+    assert ":cluster_2415878664_254486231_359566_359576_1_1" in box[cross]  # link 2's box lane
+    with pytest.raises(ValueError, match=r"max_clearance_s=0.0 must be None or in \(0, 3600\] s"):
+        actuated_programs(sig, plan, max_clearance_s=0.0)
+    assert not any("conditions" in p for p in actuated_programs(sig, plan, max_clearance_s=None).values())
+    assert not any("conditions" in p for p in actuated_programs(sig, plan, kind="delay_based").values())
+    add = tmp_path / "actuated.add.xml"
+    write_tllogic({cluster: out}, add, program_id="p")
+    hold = {p for p, ph in enumerate(out["phases"]) if ph.get("name") == CLEARANCE}
+    traci.start([str(sumo_bin / "sumo"), "-n", str(net), "-r", str(routes),
+                 "-a", str(add), "--begin", f"{begin:g}", "--end", f"{begin + 1200:g}", "--seed", "42",
+                 "--no-step-log", "--no-warnings"])  # fmt: skip
+    try:
+        runs: list[tuple[int, int, bool]] = []  # (hold phase, steps, standing in the box when it started)
+        before = traci.trafficlight.getPhase(cluster)
+        standing_before: dict[int, bool] = {}
+        while traci.simulation.getTime() < begin + 1200 - 1:
+            standing_before = {
+                b: any(traci.lane.getLastStepHaltingNumber(ln) > 0 for ln in lanes) for b, lanes in box.items()
+            }
+            traci.simulationStep()
+            now = traci.trafficlight.getPhase(cluster)
+            if now in hold and now != before:
+                runs.append((now, 1, standing_before[out["phases"][now]["next"][0]]))
+            elif now in hold:
+                runs[-1] = (now, runs[-1][1] + 1, runs[-1][2])
+            before = now
+    finally:
+        traci.close()
+    assert runs, "no clearance extension ran in 20 minutes of cologne3's morning"
+    assert all(started for _, _, started in runs)
+    assert all(1 <= steps <= CLEARANCE_STEP_S + 5.0 for _, steps, _ in runs)

@@ -15,7 +15,7 @@ from smartopt._files import xml_root
 from smartopt._validation import FloatArray, IntArray, float_array
 from smartopt.network.io import read_sumo_connections
 from smartopt.signals.adaptive import DetectorCounts, MaxPressureController, PressureGuards
-from smartopt.signals.sumo.junctions import SumoSignals, read_sumo_signals
+from smartopt.signals.sumo.junctions import InnerPath, SumoSignals, inner_paths, read_sumo_signals
 from smartopt.signals.sumo.programs import _transition_state
 from smartopt.signals.timing import TimingPlan
 
@@ -98,44 +98,15 @@ def _detector_zones(net_xml: str | os.PathLike[str], signals: SumoSignals, range
     return np.array(watched, dtype=np.int64), np.array(covered, dtype=np.int64)
 
 
-InnerLanes = list[tuple[str, str, str | None, list[str]]]
-"""Per connection crossing a junction: from edge, to lane, light (or None), internal lanes."""
-
-
-def _inner_lanes(net_xml: str | os.PathLike[str]) -> InnerLanes:
-    """Per connection that crosses a junction: the edge it leaves, the lane it enters, its
-    light (None where unsignalised) and the junction's internal lanes it runs on (its inner
-    lane and the inner stops after it)."""
-    after: dict[str, str] = {}
-    crossing: list[tuple[str, str, str | None, str]] = []
-    for c in xml_root(net_xml, "net").iter("connection"):
-        frm, lane = c.get("from", ""), c.get("via")
-        if lane is None:
-            continue
-        if frm.startswith(":"):
-            after[f"{frm}_{c.get('fromLane', '0')}"] = lane
-        else:
-            crossing.append((frm, f"{c.get('to', '')}_{c.get('toLane', '0')}", c.get("tl"), lane))
-    out = []
-    for frm, to_lane, tl, lane in crossing:
-        chain = [lane]
-        while chain[-1] in after and len(chain) < 8:  # a junction has a few inner stops at most
-            chain.append(after[chain[-1]])
-        out.append((frm, to_lane, tl, chain))
-    return out
-
-
-def _light_lanes(crossings: InnerLanes, signals: SumoSignals) -> tuple[list[str], IntArray]:
-    """The internal lanes of the junctions each light controls (of ``crossings``,
-    :func:`_inner_lanes`), and per lane the light's position."""
-    light = {prog.tls_id: i for i, prog in enumerate(signals.programs)}
-    owner = {ln: light[tl] for _, _, tl, chain in crossings if tl in light for ln in chain}
+def _light_lanes(signals: SumoSignals) -> tuple[list[str], IntArray]:
+    """The internal lanes of the junctions each light controls, and per lane the light's position."""
+    owner = {ln: i for i, prog in enumerate(signals.programs) for chain in prog.box_lanes for ln, _ in chain}
     box = sorted(owner)
     return box, np.array([owner[ln] for ln in box], dtype=np.int64)
 
 
 def _junction_lanes(
-    crossings: InnerLanes, signals: SumoSignals, zone: IntArray, covered: IntArray, lanes: Sequence[str]
+    crossings: Sequence[InnerPath], signals: SumoSignals, zone: IntArray, covered: IntArray, lanes: Sequence[str]
 ) -> tuple[list[str], IntArray, IntArray, IntArray]:
     """The internal lanes of the unsignalised junctions where vehicles wait out of the edge
     detectors' sight (a queue backing over a junction stops on its inner lanes; before an edge
@@ -150,9 +121,10 @@ def _junction_lanes(
     lane_position = {ln: k for k, ln in enumerate(lanes)}
     pairs: set[tuple[int, str]] = set()
     queues_for: dict[str, int] = {}
-    for frm, to_lane, tl, chain in crossings:
-        if tl is not None:
+    for path in crossings:
+        if path.tls is not None:
             continue
+        frm, to_lane, chain = path.src, path.to_lane, path.lanes
         to_edge = to_lane.rsplit("_", 1)[0]
         for w in watched_by.get(frm, set()) & watched_by.get(to_edge, set()):
             pairs.update((w, ln) for ln in chain)
@@ -239,9 +211,9 @@ def run_max_pressure(
     watched = np.unique(covered)
     edges = [str(network.link_ids[k]) for k in watched]
     lanes, move, lane, share, instead = _movement_lanes(net_xml, signals)
-    crossings = _inner_lanes(net_xml)
+    crossings = inner_paths(xml_root(net_xml, "net"))
     inner, inner_zone, inner_covered, inner_lane = _junction_lanes(crossings, signals, zone, covered, lanes)
-    box, box_light = _light_lanes(crossings, signals)
+    box, box_light = _light_lanes(signals)
 
     def counts() -> DetectorCounts:
         on_edge = traci.edge.getAllSubscriptionResults()

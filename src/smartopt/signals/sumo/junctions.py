@@ -40,6 +40,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -83,12 +84,16 @@ def permitted_saturation_vphpl(opposing_vph: float) -> float:
 @dataclass(frozen=True)
 class SumoProgram:
     """A traffic light's program: phase durations (s) and states, and which phases are the stages
-    (green phases) in order."""
+    (green phases) in order; per link index of the light, the junction's internal lanes its
+    vehicles cross on (``box_lanes``: lane id and length m) and the light's links it must give
+    way to there (``yields_to``, from the junction's right-of-way matrix)."""
 
     tls_id: str
     durations: tuple[float, ...]
     states: tuple[str, ...]
     stage_phase: tuple[int, ...]
+    box_lanes: tuple[tuple[tuple[str, float], ...], ...] = ()
+    yields_to: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,99 @@ def _net_links(net: ET.Element, links: set[str], where: str) -> _NetLinks:
         else:
             conn = _Conn(src, dst, lane, TURN_CODES[c.get("dir", "s")])
             out.lights[tl].cars.append((_whole(c, "linkIndex", "-1", where), conn))
+    return out
+
+
+class InnerPath(NamedTuple):
+    """A connection across a junction: the edge it leaves, the lane it enters, its light and link
+    index (None and -1 where unsignalised) and the junction's internal lanes it runs on (its inner
+    lane and the inner stops after it) with their lengths (m)."""
+
+    src: str
+    to_lane: str
+    tls: str | None
+    link_index: int
+    lanes: tuple[str, ...]
+    lengths_m: tuple[float, ...]
+
+
+def _length_m(lane: ET.Element) -> float:
+    """A lane's ``length`` (m), which must be a finite number >= 0."""
+    text = lane.get("length", "0")
+    try:
+        value = float(text)
+    except ValueError:
+        value = np.nan
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"<lane id={lane.get('id')!r}> length={text!r} is not a length in m")
+    return value
+
+
+def inner_paths(net: ET.Element) -> list[InnerPath]:
+    """Every connection of a SUMO net that crosses a junction on internal lanes (:class:`InnerPath`)."""
+    after: dict[str, str] = {}
+    length = {
+        lane.get("id", ""): _length_m(lane)
+        for e in net.iter("edge") if e.get("function") == "internal" for lane in e.iter("lane")
+    }  # fmt: skip
+    crossing: list[tuple[ET.Element, str]] = []
+    for c in net.iter("connection"):
+        frm, lane = c.get("from", ""), c.get("via")
+        if lane is None:
+            continue
+        if frm.startswith(":"):
+            after[f"{frm}_{c.get('fromLane', '0')}"] = lane
+        else:
+            crossing.append((c, lane))
+    out = []
+    for c, lane in crossing:
+        chain = [lane]
+        while chain[-1] in after and len(chain) < 8:  # a junction has a few inner stops at most
+            chain.append(after[chain[-1]])
+        tls = c.get("tl")
+        out.append(
+            InnerPath(
+                c.get("from", ""), f"{c.get('to', '')}_{c.get('toLane', '0')}", tls,
+                _whole(c, "linkIndex", "-1", "connection") if tls is not None else -1, tuple(chain),
+                tuple(length.get(lane, 0.0) for lane in chain),
+            )
+        )  # fmt: skip
+    return out
+
+
+Box = tuple[tuple[tuple[str, float], ...], tuple[int, ...]]
+"""A light's link in the junction: its internal lanes (id, length m) and the links it gives way to."""
+
+
+def _light_boxes(net: ET.Element, paths: list[InnerPath]) -> dict[str, dict[int, Box]]:
+    """Per light, per link index: the internal lanes of its connection and the light's links it
+    must give way to, from the ``response`` row of its request at its junction (the request whose
+    position in the junction's ``intLanes`` is one of the link's internal lanes)."""
+    request: dict[str, tuple[str, int]] = {}  # internal lane -> (junction, request index)
+    gives_way: dict[tuple[str, int], list[int]] = {}
+    for j in net.iter("junction"):
+        jid = j.get("id", "")
+        if jid.startswith(":"):
+            continue
+        request.update((lane, (jid, k)) for k, lane in enumerate(j.get("intLanes", "").split()))
+        for r in j.iter("request"):
+            row = r.get("response", "")
+            index = _whole(r, "index", "-1", f"junction {jid!r}")
+            gives_way[(jid, index)] = [len(row) - 1 - k for k, bit in enumerate(row) if bit == "1"]
+    at: dict[str, dict[int, tuple[str, int] | None]] = defaultdict(dict)
+    lanes: dict[str, dict[int, tuple[tuple[str, float], ...]]] = defaultdict(dict)
+    for p in paths:
+        if p.tls is not None:
+            at[p.tls][p.link_index] = next((request[lane] for lane in p.lanes if lane in request), None)
+            lanes[p.tls][p.link_index] = tuple(zip(p.lanes, p.lengths_m, strict=True))
+    out: dict[str, dict[int, Box]] = {}
+    for tls, where in at.items():
+        link_at = {a: k for k, a in where.items() if a is not None}
+        out[tls] = {
+            k: (lanes[tls][k], tuple(sorted(link_at[(a[0], m)] for m in gives_way.get(a, ()) if (a[0], m) in link_at)))
+            if a is not None else (lanes[tls][k], ())
+            for k, a in where.items()
+        }  # fmt: skip
     return out
 
 
@@ -342,6 +440,7 @@ def read_sumo_signals(
     counts = _route_counts(routes_xml, begin, end, network, _sumo_edges(net_xml)).counts
     scale = 3600.0 / (end - begin)
     found = _net_links(net, set(link_index), name)
+    boxes = _light_boxes(net, inner_paths(net))
     intersections, programs = [], []
     dark: list[str] = []
     logics = {logic.get("id", ""): logic for logic in net.iter("tlLogic")}  # SUMO runs a light's last program
@@ -382,7 +481,15 @@ def read_sumo_signals(
                 uncontrolled_out_link=np.array([link_index[t] for _, t in free], dtype=np.int64),
             )
         )  # fmt: skip
-        programs.append(SumoProgram(tls, tuple(d for d, _ in phases), tuple(s for _, s in phases), tuple(stage_phase)))
+        box = boxes.get(tls, {})
+        links = range(len(phases[0][1]))
+        programs.append(
+            SumoProgram(
+                tls, tuple(d for d, _ in phases), tuple(s for _, s in phases), tuple(stage_phase),
+                tuple(box.get(k, ((), ()))[0] for k in links),
+                tuple(tuple(m for m in box.get(k, ((), ()))[1] if m in links) for k in links),
+            )
+        )  # fmt: skip
     if dark:
         warnings.warn(
             f"{name}: {len(dark)} traffic light(s) never show cars a green and are left out (their junctions run "

@@ -12,7 +12,8 @@ from typing import Any, Literal
 import numpy as np
 
 from smartopt._validation import bool_flag
-from smartopt.signals.sumo.junctions import SumoSignals
+from smartopt.signals.model import MAX_TIME_S
+from smartopt.signals.sumo.junctions import SumoProgram, SumoSignals
 from smartopt.signals.timing import TimingPlan
 
 
@@ -50,12 +51,19 @@ Time-loss-based (``delay_based``): vehicles within ``detectorRange`` m whose tim
 ``minTimeloss`` s extend the green. Detectors are not written to outputs (``show-detectors``)."""
 
 
+CLEARANCE_STEP_S = 1.0
+"""The shortest phase SUMO runs (s): a red clearance extension's first step."""
+CLEARANCE = "clearance"
+"""The ``name`` of a red clearance extension's phase."""
+
+
 def actuated_programs(
     signals: SumoSignals,
     plan: TimingPlan,
     *,
     kind: Literal["actuated", "delay_based"] = "actuated",
     skipping: bool = True,
+    max_clearance_s: float | None = 5.0,
 ) -> dict[str, dict[str, Any]]:
     """The plan as SUMO programs that SUMO's own detectors actuate (no TraCI needed): each green
     phase starts at the plan's green (``duration``, s), may end after the stage's minimum green
@@ -68,10 +76,15 @@ def actuated_programs(
     no detector calls is skipped, as field controllers do: each green may hand over to any later
     stage (:func:`_skipping_phases`), SUMO picking the one whose detectors call most and the next
     in order when none calls; stages that give pedestrians a green are never skipped (SUMO's
-    detectors see vehicles only)."""
+    detectors see vehicles only). With ``max_clearance_s`` (s; None: off), a red clearance
+    extension of up to that long follows an intergreen while a vehicle stands in the junction on
+    a link that must give way to one the next stage turns green (:func:`_clearance_extensions`):
+    SUMO's ``actuated`` logic, with box detectors and conditions, so no TraCI either."""
     if kind not in ACTUATION_PARAMS:
         raise ValueError(f"kind={kind!r} must be one of {sorted(ACTUATION_PARAMS)}")
     skipping = bool_flag("skipping", skipping)
+    if max_clearance_s is not None and not (np.isfinite(max_clearance_s) and 0 < max_clearance_s <= MAX_TIME_S):
+        raise ValueError(f"max_clearance_s={max_clearance_s} must be None or in (0, {MAX_TIME_S:g}] s")
     out = plan_programs(signals, plan)
     for i, (x, prog) in enumerate(zip(signals.intersections, signals.programs, strict=True)):
         ns = len(prog.stage_phase)
@@ -90,7 +103,53 @@ def actuated_programs(
             out[prog.tls_id].update(
                 phases=_skipping_phases(phases, prog.stage_phase, walk), offset=round(float(plan.offset_s[i]), 2)
             )
+        if max_clearance_s is not None and kind == "actuated":
+            out[prog.tls_id].update(_clearance_extensions(out[prog.tls_id]["phases"], prog, max_clearance_s))
     return out
+
+
+def _clearance_extensions(phases: list[dict[str, Any]], prog: SumoProgram, max_clearance_s: float) -> dict[str, Any]:
+    """Red clearance extensions for a program's ``phases`` (stage greens are those with
+    ``minDur``): for each green that only intergreens lead to, the box lanes it must see clear
+    are the internal lanes of the links it leaves red that give way to one of its greens (a
+    vehicle standing there when the green starts waits for a gap in a stream that has
+    right of way, and SUMO can lock up on it). Each intergreen's last phase goes on to the green
+    when no vehicle stands on them (the green's ``finalTarget``) and else to an all-red
+    extension (its red links stay red) that ends once they are clear (the green's
+    ``earlyTarget``), :data:`CLEARANCE_STEP_S` to that plus ``max_clearance_s`` s long. Returns
+    the program's new ``phases``, its ``conditions`` (id -> SUMO expression) and ``detectors``
+    (id -> internal lane and its length m, a lane area detector over the whole lane)."""
+    out = [dict(ph) for ph in phases]
+    n = len(out)
+    green = ["minDur" in ph for ph in out]
+    after = [list(ph.get("next", [(i + 1) % n])) for i, ph in enumerate(out)]
+    direct = {b for i in range(n) if green[i] for b in after[i] if green[b]}
+    detector: dict[tuple[str, float], str] = {}  # box lane -> detector id
+    conditions: dict[str, str] = {}
+    for b in range(n):
+        state = out[b]["state"]
+        if not green[b] or b in direct:
+            continue
+        box = {
+            lane for k, gives_way in enumerate(prog.yields_to)
+            if state[k] not in "Gg" and any(state[m] in "Gg" for m in gives_way)
+            for lane in prog.box_lanes[k] if lane[1] > 0
+        }  # fmt: skip
+        if not box:
+            continue
+        for lane in sorted(box - set(detector)):
+            detector[lane] = f"box{len(detector)}"
+        cid = f"clear{b}"
+        conditions[cid] = " + ".join(f"w:{detector[lane]}" for lane in sorted(box)) + " = 0"
+        out[b].update(earlyTarget=cid, finalTarget=cid)
+        for i in range(n):
+            if not green[i] and after[i] == [b]:
+                out[i]["next"] = [b, len(out)]
+                out.append({
+                    "duration": CLEARANCE_STEP_S, "state": out[i]["state"].replace("y", "r"), "name": CLEARANCE,
+                    "minDur": CLEARANCE_STEP_S, "maxDur": CLEARANCE_STEP_S + max_clearance_s, "next": [b],
+                })  # fmt: skip
+    return {"phases": out, "conditions": conditions, "detectors": {d: lane for lane, d in detector.items()}}
 
 
 def _skipping_phases(
@@ -148,8 +207,17 @@ def write_tllogic(
 ) -> None:
     """Writes programs (from :func:`plan_programs` or :func:`actuated_programs`) as a SUMO
     additional file of ``tlLogic``s: a program's ``type`` (``static`` when absent) and
-    ``params``, its phases with ``minDur``/``maxDur`` and ``next`` (phase indices) where given."""
+    ``params``, its phases with ``minDur``/``maxDur``, ``next`` (phase indices) and
+    ``earlyTarget``/``finalTarget`` where given, its ``conditions``, and before them its
+    ``detectors`` as lane area detectors named ``<tls>_<program_id>_<id>`` (as SUMO's conditions
+    find them) with no output."""
     root = ET.Element("additional")
+    for tls, prog in programs.items():
+        for det, (lane, length) in prog.get("detectors", {}).items():
+            ET.SubElement(
+                root, "laneAreaDetector", id=f"{tls}_{program_id}_{det}", lane=lane, pos="0", endPos=f"{length:g}",
+                file="NUL",
+            )  # fmt: skip
     for tls, prog in programs.items():
         logic = ET.SubElement(
             root, "tlLogic", id=tls, type=prog.get("type", "static"), programID=program_id,
@@ -162,7 +230,10 @@ def write_tllogic(
             attrib.update({k: f"{ph[k]:g}" for k in ("minDur", "maxDur") if k in ph})
             if "next" in ph:
                 attrib["next"] = " ".join(str(int(k)) for k in ph["next"])
+            attrib.update({k: ph[k] for k in ("earlyTarget", "finalTarget", "name") if k in ph})
             ET.SubElement(logic, "phase", attrib)
+        for cid, value in prog.get("conditions", {}).items():
+            ET.SubElement(logic, "condition", id=cid, value=value)
     ET.indent(root)
     Path(path).write_text(ET.tostring(root, encoding="unicode") + "\n")
 
