@@ -174,6 +174,7 @@ class Solver {
         build_fleet(warm);
         absences_.assign(n_, 0);
         pos_scratch_.assign(n_, -1);
+        route_mark_.assign(state_.routes.size(), 0);
     }
 
     SolveResult run(const WarmStart *warm) {
@@ -186,6 +187,9 @@ class Solver {
         SolveResult res;
         res.complete = recreate(units) && !out_of_time();
         best_ = state_;
+        State trial = state_;
+        changed_.assign(2, {});
+        is_changed_.assign(2, std::vector<char>(state_.routes.size(), 0));
         res.trace_time_s.push_back(elapsed());
         res.trace_objective.push_back(objective(state_));
         double next_report = elapsed();
@@ -198,13 +202,12 @@ class Solver {
 
         const double t0 = initial_temperature();
         const double tf = t0 / 100.0;
-        State trial;
         int64_t it = 0;
         while (has_free_client()) {
             const double frac = progress(it);
             if (frac >= 1.0) break;
             const double temp = t0 * std::pow(tf / t0, frac);
-            trial = state_;
+            copy_changes(trial, kTrial);
             // some ruins drop visited optional clients near a seed and let the groups decide again
             const bool prizes = !optional_.empty() && rng_.uniform() < kPrizeRuinRate;
             std::vector<int32_t> removed = prizes ? ruin_prizes(trial) : ruin(trial);
@@ -227,7 +230,7 @@ class Solver {
             if (accept(trial, state_, temp)) {
                 std::swap(state_, trial);
                 if (better(state_, best_)) {
-                    best_ = state_;
+                    copy_changes(best_, kBest);
                     ++res.improvements;
                     res.time_to_best_s = elapsed();
                     res.trace_time_s.push_back(res.time_to_best_s);
@@ -268,8 +271,15 @@ class Solver {
     std::vector<Insertion> checks_;   // cheaper ones that change a route with ride limits
     bool no_retype_ = false;          // find_in: insertions that move a route to another type are not offered
     std::vector<int32_t> pos_scratch_;  // per location: -1 (ride_schedule's workspace)
+    std::vector<int32_t> near_routes_;  // single_positions' workspace: routes near a client
+    std::vector<char> route_mark_;      // per route: listed in near_routes_
     std::unordered_map<int32_t, int32_t> route_of_vehicle_;
     State state_, best_;
+    // Per copy of state_ kept in step (kTrial, kBest): routes refreshed since it last matched
+    // (copy_changes), once each, and per route whether it is listed.
+    static constexpr int kTrial = 0, kBest = 1;
+    std::vector<std::vector<int32_t>> changed_;
+    std::vector<std::vector<char>> is_changed_;
 
     // Whether the search can move anything: some client is not locked in place.
     bool has_free_client() const {
@@ -376,8 +386,28 @@ class Solver {
         for (const auto &alt : alternatives_) mixed_fleet_ = mixed_fleet_ || !alt.empty();
     }
 
+    // Makes `to` (the trial, or the best solution) equal to state_ again by copying the routes
+    // changed since it last was (and the per-location arrays): O(changed routes + n), not a copy of
+    // every route (with an unlimited fleet there is one per client).
+    void copy_changes(State &to, int which) {
+        for (int32_t r : changed_[which]) {
+            to.routes[r] = state_.routes[r];
+            is_changed_[which][r] = 0;
+        }
+        changed_[which].clear();
+        to.route_of = state_.route_of;
+        to.pos_of = state_.pos_of;
+        to.empty_of_type = state_.empty_of_type;
+        to.route_cost = state_.route_cost;
+    }
+
     // Recomputes route r's segments and cost and the positions of its visits.
     void refresh(State &s, int32_t r) {
+        for (size_t w = 0; w < changed_.size(); ++w)
+            if (!is_changed_[w][r]) {
+                is_changed_[w][r] = 1;
+                changed_[w].push_back(r);
+            }
         Route &rt = s.routes[r];
         const VehicleType &vt = p_.types[rt.type];
         const auto m = rt.nodes.size();
@@ -929,7 +959,8 @@ class Solver {
             if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, rt.size() + 1) - rt.cost, r, k, -1, t}, rt.rides);
     }
 
-    // Granular: next to the nearest neighbours and at both ends of every route; else everywhere.
+    // Granular: next to the nearest neighbours and at both ends of the routes near (O(k), not
+    // O(routes)); else everywhere.
     void single_positions(int32_t c, bool granular) {
         if (granular) {
             const auto k = static_cast<size_t>(std::max<int32_t>(o_.num_neighbours, 1));
@@ -941,9 +972,20 @@ class Solver {
                 try_single(c, r, pos, true);
                 try_single(c, r, pos - 1, true);
             }
-            for (int32_t r = 0; r < static_cast<int32_t>(state_.routes.size()); ++r) {
+            // route ends: of the routes that visit one of c's stored neighbours (every used route
+            // on small instances), in route order
+            near_routes_.clear();
+            for (int32_t o : nb) {
+                const int32_t r = state_.route_of[o];
+                if (r >= 0 && !route_mark_[r]) {
+                    route_mark_[r] = 1;
+                    near_routes_.push_back(r);
+                }
+            }
+            std::sort(near_routes_.begin(), near_routes_.end());
+            for (int32_t r : near_routes_) {
+                route_mark_[r] = 0;
                 const Route &rt = state_.routes[r];
-                if (rt.size() == 0) continue;
                 try_single(c, r, rt.locked, true);
                 try_single(c, r, rt.size(), true);
             }
