@@ -412,13 +412,14 @@ def test_tune_max_pressure_scores_every_setting_and_picks_the_least_delay(sumo_b
         tune_max_pressure(net, routes, begin=0.0, end=600.0, workdir=tmp_path / "tune", settings=[])
 
 
-def test_clearance_extensions_hold_a_green_while_a_vehicle_that_must_give_way_to_it_stands_in_the_box() -> None:
-    # Links: 0 main through, 1 main permitted left (gives way to 0 and to the side through 2),
-    # 2 side through. Stage A (phase 0) greens 0 and 1; stage B (phase 2) greens 2.
+def test_clearance_extensions_hold_a_green_while_a_vehicle_it_locks_up_with_stands_in_the_box() -> None:
+    # Links: 0 main through, 1 main left (gives way to 0 and to the side through 2), 2 side
+    # through (gives way to 1 inside the junction, as netconvert's joined clusters have it).
+    # Stage A (phase 0) greens 0 and 1; stage B (phase 2) greens 2.
     prog = SumoProgram(
-        "J", (30.0, 3.0, 20.0, 3.0), ("GgG"[:2] + "r", "yyr", "rrG", "rry"), (0, 2),
-        box_lanes=(((":J_0_0", 20.0),), ((":J_1_0", 12.0), (":J_5_0", 6.0)), ((":J_2_0", 15.0),)),
-        yields_to=((), (0, 2), ()),
+        "J", (30.0, 3.0, 20.0, 3.0), ("GGr", "yyr", "rrG", "rry"), (0, 2),
+        box_lanes=(((":J_0_0", 20.0),), ((":J_1_0", 12.0), (":J_5_0", 6.0)), ((":J_2_0", 15.0), (":J_6_0", 0.0))),
+        yields_to=((), (0, 2), (1,)),
     )  # fmt: skip
     phases = [
         {"duration": 30.0, "state": "GGr", "minDur": 5.0, "maxDur": 50.0},
@@ -427,18 +428,30 @@ def test_clearance_extensions_hold_a_green_while_a_vehicle_that_must_give_way_to
         {"duration": 3.0, "state": "rry"},
     ]
     out = _clearance_extensions(phases, prog, 4.0)
-    # Only B starts greens the left gives way to: its box lanes are watched for standing vehicles.
-    assert out["detectors"] == {"box0": (":J_1_0", 12.0), "box1": (":J_5_0", 6.0)}
-    assert out["conditions"] == {"clear2": "w:box0 + w:box1 = 0"}
-    new = out["phases"]
-    assert new[:4] == [phases[0], {**phases[1], "next": [2, 4]}, {**phases[2], "earlyTarget": "clear2",
-                       "finalTarget": "clear2"}, phases[3]]  # fmt: skip
-    assert new[4] == {"duration": CLEARANCE_STEP_S, "state": "rrr", "name": CLEARANCE, "minDur": CLEARANCE_STEP_S,
-                      "maxDur": CLEARANCE_STEP_S + 4.0, "next": [2]}  # fmt: skip
+    # A waits for the side through's box lane (a lane of no length cannot hold a vehicle), B for
+    # the left's: each gives way to a link the other stage turns green, which gives way to it.
+    assert out["detectors"] == {"box0": (":J_2_0", 15.0), "box1": (":J_1_0", 12.0), "box2": (":J_5_0", 6.0)}
+    assert out["conditions"] == {"clear0": "w:box0 = 0", "clear2": "w:box1 + w:box2 = 0"}
+    hold = {"duration": CLEARANCE_STEP_S, "state": "rrr", "name": CLEARANCE, "minDur": CLEARANCE_STEP_S,
+            "maxDur": CLEARANCE_STEP_S + 4.0}  # fmt: skip
+    assert out["phases"] == [
+        {**phases[0], "earlyTarget": "clear0", "finalTarget": "clear0"},
+        {**phases[1], "next": [2, 5]},
+        {**phases[2], "earlyTarget": "clear2", "finalTarget": "clear2"},
+        {**phases[3], "next": [0, 4]},
+        {**hold, "next": [0]},
+        {**hold, "next": [2]},
+    ]
+    # A link that gives way one way only cannot lock up: SUMO lets the other go first.
+    one_way = replace(prog, yields_to=((), (0, 2), ()))
+    assert _clearance_extensions(phases, one_way, 4.0)["conditions"] == {}
     # A green reached straight from another green (no intergreen) is not held: SUMO would hold
     # the green before it instead of extending it by its detectors.
     direct = [{**phases[0], "next": [2]}, phases[1], phases[2], phases[3]]
-    assert _clearance_extensions(direct, prog, 4.0)["conditions"] == {}
+    assert set(_clearance_extensions(direct, prog, 4.0)["conditions"]) == {"clear0"}
+    # A transition from a green that none of the held links had needs no hold.
+    three = [phases[0], phases[1], {**phases[2], "state": "rrr"}, {**phases[3], "state": "rrr"}]
+    assert all(ph.get("name") != CLEARANCE for ph in _clearance_extensions(three, prog, 4.0)["phases"])
     # Without the junction's right of way (a program built by hand) nothing is held.
     assert _clearance_extensions(phases, replace(prog, box_lanes=(), yields_to=()), 4.0)["phases"] == phases
 

@@ -111,10 +111,11 @@ def actuated_programs(
 def _clearance_extensions(phases: list[dict[str, Any]], prog: SumoProgram, max_clearance_s: float) -> dict[str, Any]:
     """Red clearance extensions for a program's ``phases`` (stage greens are those with
     ``minDur``): for each green that only intergreens lead to, the box lanes it must see clear
-    are the internal lanes of the links it leaves red that give way to one of its greens (a
-    vehicle standing there when the green starts waits for a gap in a stream that has
-    right of way, and SUMO can lock up on it). Each intergreen's last phase goes on to the green
-    when no vehicle stands on them (the green's ``finalTarget``) and else to an all-red
+    are the internal lanes of the links it leaves red that give way to one of its greens which
+    gives way to them in turn (a vehicle standing there when that green starts and the green's
+    vehicles wait for each other: SUMO locks up until it teleports one). Each transition from
+    a green that one of those links had ends in a phase that goes on to the green when no
+    vehicle stands on them (the green's ``finalTarget``) and else to an all-red
     extension (its red links stay red) that ends once they are clear (the green's
     ``earlyTarget``), :data:`CLEARANCE_STEP_S` to that plus ``max_clearance_s`` s long. Returns
     the program's new ``phases``, its ``conditions`` (id -> SUMO expression) and ``detectors``
@@ -124,17 +125,24 @@ def _clearance_extensions(phases: list[dict[str, Any]], prog: SumoProgram, max_c
     green = ["minDur" in ph for ph in out]
     after = [list(ph.get("next", [(i + 1) % n])) for i, ph in enumerate(out)]
     direct = {b for i in range(n) if green[i] for b in after[i] if green[b]}
+    before = {j: i for i in range(n) for j in after[i] if not green[j]}  # an intergreen phase's predecessor
+    left_from = {}  # per intergreen phase: the green its transition leaves
+    for i in before:
+        k, steps = i, 0
+        while not green[k] and k in before and steps <= n:
+            k, steps = before[k], steps + 1
+        left_from[i] = k
     detector: dict[tuple[str, float], str] = {}  # box lane -> detector id
     conditions: dict[str, str] = {}
     for b in range(n):
         state = out[b]["state"]
         if not green[b] or b in direct:
             continue
-        box = {
-            lane for k, gives_way in enumerate(prog.yields_to)
-            if state[k] not in "Gg" and any(state[m] in "Gg" for m in gives_way)
-            for lane in prog.box_lanes[k] if lane[1] > 0
-        }  # fmt: skip
+        held = [
+            k for k, gives_way in enumerate(prog.yields_to)
+            if state[k] not in "Gg" and any(state[m] in "Gg" and k in prog.yields_to[m] for m in gives_way)
+        ]  # fmt: skip
+        box = {lane for k in held for lane in prog.box_lanes[k] if lane[1] > 0}
         if not box:
             continue
         for lane in sorted(box - set(detector)):
@@ -143,7 +151,7 @@ def _clearance_extensions(phases: list[dict[str, Any]], prog: SumoProgram, max_c
         conditions[cid] = " + ".join(f"w:{detector[lane]}" for lane in sorted(box)) + " = 0"
         out[b].update(earlyTarget=cid, finalTarget=cid)
         for i in range(n):
-            if not green[i] and after[i] == [b]:
+            if not green[i] and after[i] == [b] and any(out[left_from[i]]["state"][k] in "Gg" for k in held):
                 out[i]["next"] = [b, len(out)]
                 out.append({
                     "duration": CLEARANCE_STEP_S, "state": out[i]["state"].replace("y", "r"), "name": CLEARANCE,
