@@ -435,13 +435,19 @@ def test_clearance_extensions_hold_a_green_while_a_vehicle_it_locks_up_with_stan
     hold = {"duration": CLEARANCE_STEP_S, "state": "rrr", "name": CLEARANCE, "minDur": CLEARANCE_STEP_S,
             "maxDur": CLEARANCE_STEP_S + 4.0}  # fmt: skip
     assert out["phases"] == [
-        {**phases[0], "earlyTarget": "clear0", "finalTarget": "clear0"},
+        {**phases[0], "earlyTarget": "clear0", "finalTarget": "clear0", "next": [1]},
         {**phases[1], "next": [2, 5]},
-        {**phases[2], "earlyTarget": "clear2", "finalTarget": "clear2"},
+        {**phases[2], "earlyTarget": "clear2", "finalTarget": "clear2", "next": [3]},
         {**phases[3], "next": [0, 4]},
         {**hold, "next": [0]},
         {**hold, "next": [2]},
     ]
+    # Only B held (the side through's box lane has no length): the last phase, which fell
+    # through to phase 0, now says so, not to the extension appended after it.
+    short = replace(prog, box_lanes=(*prog.box_lanes[:2], ((":J_2_0", 0.0),)))
+    only_b = _clearance_extensions(phases, short, 4.0)
+    assert set(only_b["conditions"]) == {"clear2"}
+    assert [ph["next"] for ph in only_b["phases"]] == [[1], [2, 4], [3], [0], [2]]
     # A link that gives way one way only cannot lock up: SUMO lets the other go first.
     one_way = replace(prog, yields_to=((), (0, 2), ()))
     assert _clearance_extensions(phases, one_way, 4.0)["conditions"] == {}
@@ -449,9 +455,9 @@ def test_clearance_extensions_hold_a_green_while_a_vehicle_it_locks_up_with_stan
     # the green before it instead of extending it by its detectors.
     direct = [{**phases[0], "next": [2]}, phases[1], phases[2], phases[3]]
     assert set(_clearance_extensions(direct, prog, 4.0)["conditions"]) == {"clear0"}
-    # A transition from a green that none of the held links had needs no hold.
+    # A transition from a green that none of the held links had needs no hold (nor a condition).
     three = [phases[0], phases[1], {**phases[2], "state": "rrr"}, {**phases[3], "state": "rrr"}]
-    assert all(ph.get("name") != CLEARANCE for ph in _clearance_extensions(three, prog, 4.0)["phases"])
+    assert _clearance_extensions(three, prog, 4.0) == {"phases": three, "conditions": {}, "detectors": {}}
     # Without the junction's right of way (a program built by hand) nothing is held.
     assert _clearance_extensions(phases, replace(prog, box_lanes=(), yields_to=()), 4.0)["phases"] == phases
 
@@ -480,6 +486,9 @@ def test_actuated_programs_clear_the_box_on_cologne3(resco: Path, sumo_bin: Path
         for cid, value in out["conditions"].items()
     }
     assert ":cluster_2415878664_254486231_359566_359576_1_1" in box[cross]  # link 2's box lane
+    box_ids = {
+        int(cid.removeprefix("clear")): re.findall(r"w:(\w+)", value) for cid, value in out["conditions"].items()
+    }
     with pytest.raises(ValueError, match=r"max_clearance_s=0.0 must be None or in \(0, 3600\] s"):
         actuated_programs(sig, plan, max_clearance_s=0.0)
     assert not any("conditions" in p for p in actuated_programs(sig, plan, max_clearance_s=None).values())
@@ -495,14 +504,15 @@ def test_actuated_programs_clear_the_box_on_cologne3(resco: Path, sumo_bin: Path
         before = traci.trafficlight.getPhase(cluster)
         standing_before: dict[int, bool] = {}
         while traci.simulation.getTime() < begin + 1200 - 1:
-            standing_before = {
-                b: any(traci.lane.getLastStepHaltingNumber(ln) > 0 for ln in lanes) for b, lanes in box.items()
+            standing_before = {  # as the condition sees it: the lane area detectors' halting vehicles
+                b: any(traci.lanearea.getLastStepHaltingNumber(f"{cluster}_p_{d}") > 0 for d in dets)
+                for b, dets in box_ids.items()
             }
             traci.simulationStep()
             now = traci.trafficlight.getPhase(cluster)
             if now in hold and now != before:
                 runs.append((now, 1, standing_before[out["phases"][now]["next"][0]]))
-            elif now in hold:
+            elif now in hold and runs:  # (not a hold that ran when the window began)
                 runs[-1] = (now, runs[-1][1] + 1, runs[-1][2])
             before = now
     finally:

@@ -678,7 +678,7 @@ class Solver {
     void swap_in(State &trial) { std::swap(state_, trial); }
 
     // Inserts each unit at its cheapest feasible place (positions skipped with probability 1 %). A
-    // single client is tried next to its nearest neighbours and at the ends of every route; only if
+    // single client is tried next to its nearest neighbours and at the ends of their routes; only if
     // that fails and it was routed before (a unit left out already keeps its cheap retries) every
     // position is tried. Optional units that do not pay for themselves alone get a second chance
     // together with their neighbours (insert_clusters), where those of a prize ruin go directly.
@@ -959,8 +959,8 @@ class Solver {
             if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, rt.size() + 1) - rt.cost, r, k, -1, t}, rt.rides);
     }
 
-    // Granular: next to the nearest neighbours and at both ends of the routes near (O(k), not
-    // O(routes)); else everywhere.
+    // Granular: next to the nearest neighbours and at both ends of the routes that visit one of the
+    // stored neighbours (O(stored neighbours), not O(routes)); else everywhere.
     void single_positions(int32_t c, bool granular) {
         if (granular) {
             const auto k = static_cast<size_t>(std::max<int32_t>(o_.num_neighbours, 1));

@@ -272,20 +272,19 @@ def _light_boxes(net: ET.Element, paths: list[InnerPath]) -> dict[str, dict[int,
             row = r.get("response", "")
             index = _whole(r, "index", "-1", f"junction {jid!r}")
             gives_way[(jid, index)] = [len(row) - 1 - k for k, bit in enumerate(row) if bit == "1"]
-    at: dict[str, dict[int, tuple[str, int] | None]] = defaultdict(dict)
-    lanes: dict[str, dict[int, tuple[tuple[str, float], ...]]] = defaultdict(dict)
-    for p in paths:
+    at: dict[str, dict[int, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
+    lanes: dict[str, dict[int, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
+    for p in paths:  # several connections may share a link index
         if p.tls is not None:
-            at[p.tls][p.link_index] = next((request[lane] for lane in p.lanes if lane in request), None)
-            lanes[p.tls][p.link_index] = tuple(zip(p.lanes, p.lengths_m, strict=True))
+            at[p.tls][p.link_index] += [request[lane] for lane in p.lanes if lane in request][:1]
+            lanes[p.tls][p.link_index] += zip(p.lanes, p.lengths_m, strict=True)
     out: dict[str, dict[int, Box]] = {}
     for tls, where in at.items():
-        link_at = {a: k for k, a in where.items() if a is not None}
-        out[tls] = {
-            k: (lanes[tls][k], tuple(sorted(link_at[(a[0], m)] for m in gives_way.get(a, ()) if (a[0], m) in link_at)))
-            if a is not None else (lanes[tls][k], ())
-            for k, a in where.items()
-        }  # fmt: skip
+        link_at = {a: k for k, found in where.items() for a in found}
+        out[tls] = {}
+        for k, found in where.items():
+            yields = {link_at[(j, m)] for j, i in found for m in gives_way.get((j, i), ()) if (j, m) in link_at}
+            out[tls][k] = (tuple(lanes[tls][k]), tuple(sorted(yields)))
     return out
 
 
@@ -447,6 +446,8 @@ def read_sumo_signals(
     for tls, logic in logics.items():
         light = found.lights.get(tls, _Light())
         phases = _phases(logic, f"{name}: traffic light {tls!r}")
+        if len({len(st) for _, st in phases}) > 1:
+            raise ValueError(f"{name}: traffic light {tls!r}: its phases' states differ in length (one per link)")
         stage_phase = [i for i, (_, st) in enumerate(phases) if ("G" in st or "g" in st) and "y" not in st]
         states = [phases[p][1] for p in stage_phase]
         served = _served(light.cars, states)

@@ -52,7 +52,7 @@ Time-loss-based (``delay_based``): vehicles within ``detectorRange`` m whose tim
 
 
 CLEARANCE_STEP_S = 1.0
-"""The shortest phase SUMO runs (s): a red clearance extension's first step."""
+"""A red clearance extension's shortest run (s): one step of SUMO's default simulation step."""
 CLEARANCE = "clearance"
 """The ``name`` of a red clearance extension's phase."""
 
@@ -77,7 +77,7 @@ def actuated_programs(
     stage (:func:`_skipping_phases`), SUMO picking the one whose detectors call most and the next
     in order when none calls; stages that give pedestrians a green are never skipped (SUMO's
     detectors see vehicles only). With ``max_clearance_s`` (s; None: off), a red clearance
-    extension of up to that long follows an intergreen while a vehicle stands in the junction on
+    extension of 1 s up to 1 s + that long follows an intergreen while a vehicle stands in the junction on
     a link that must give way to one the next stage turns green (:func:`_clearance_extensions`):
     SUMO's ``actuated`` logic, with box detectors and conditions, so no TraCI either."""
     if kind not in ACTUATION_PARAMS:
@@ -116,8 +116,8 @@ def _clearance_extensions(phases: list[dict[str, Any]], prog: SumoProgram, max_c
     vehicles wait for each other: SUMO locks up until it teleports one). Each transition from
     a green that one of those links had ends in a phase that goes on to the green when no
     vehicle stands on them (the green's ``finalTarget``) and else to an all-red
-    extension (its red links stay red) that ends once they are clear (the green's
-    ``earlyTarget``), :data:`CLEARANCE_STEP_S` to that plus ``max_clearance_s`` s long. Returns
+    extension that ends once they are clear (the green's ``earlyTarget``),
+    :data:`CLEARANCE_STEP_S` to that plus ``max_clearance_s`` s long. Returns
     the program's new ``phases``, its ``conditions`` (id -> SUMO expression) and ``detectors``
     (id -> internal lane and its length m, a lane area detector over the whole lane)."""
     out = [dict(ph) for ph in phases]
@@ -134,29 +134,37 @@ def _clearance_extensions(phases: list[dict[str, Any]], prog: SumoProgram, max_c
         left_from[i] = k
     detector: dict[tuple[str, float], str] = {}  # box lane -> detector id
     conditions: dict[str, str] = {}
+    links = min(len(prog.yields_to), len(prog.box_lanes), *(len(ph["state"]) for ph in out))
     for b in range(n):
         state = out[b]["state"]
         if not green[b] or b in direct:
             continue
         held = [
-            k for k, gives_way in enumerate(prog.yields_to)
-            if state[k] not in "Gg" and any(state[m] in "Gg" and k in prog.yields_to[m] for m in gives_way)
+            k for k in range(links)
+            if state[k] not in "Gg"
+            and any(m < links and state[m] in "Gg" and k in prog.yields_to[m] for m in prog.yields_to[k])
         ]  # fmt: skip
-        box = {lane for k in held for lane in prog.box_lanes[k] if lane[1] > 0}
-        if not box:
+        box = sorted({lane for k in held for lane in prog.box_lanes[k] if lane[1] > 0})
+        ends = [
+            i for i in range(n)
+            if not green[i] and after[i] == [b] and any(out[left_from[i]]["state"][k] in "Gg" for k in held)
+        ]  # fmt: skip
+        if not box or not ends:
             continue
-        for lane in sorted(box - set(detector)):
-            detector[lane] = f"box{len(detector)}"
+        for lane in box:
+            detector.setdefault(lane, f"box{len(detector)}")
         cid = f"clear{b}"
-        conditions[cid] = " + ".join(f"w:{detector[lane]}" for lane in sorted(box)) + " = 0"
+        conditions[cid] = " + ".join(f"w:{detector[lane]}" for lane in box) + " = 0"
         out[b].update(earlyTarget=cid, finalTarget=cid)
+        for i in ends:
+            out[i]["next"] = [b, len(out)]
+            out.append({
+                "duration": CLEARANCE_STEP_S, "state": "r" * len(state), "name": CLEARANCE,
+                "minDur": CLEARANCE_STEP_S, "maxDur": CLEARANCE_STEP_S + max_clearance_s, "next": [b],
+            })  # fmt: skip
+    if len(out) > n:  # the phases after the last one are extensions now: no phase falls through to them
         for i in range(n):
-            if not green[i] and after[i] == [b] and any(out[left_from[i]]["state"][k] in "Gg" for k in held):
-                out[i]["next"] = [b, len(out)]
-                out.append({
-                    "duration": CLEARANCE_STEP_S, "state": out[i]["state"].replace("y", "r"), "name": CLEARANCE,
-                    "minDur": CLEARANCE_STEP_S, "maxDur": CLEARANCE_STEP_S + max_clearance_s, "next": [b],
-                })  # fmt: skip
+            out[i].setdefault("next", after[i])
     return {"phases": out, "conditions": conditions, "detectors": {d: lane for lane, d in detector.items()}}
 
 
