@@ -314,9 +314,9 @@ def test_cli_reports_hostile_files_in_one_line(
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('length="7.74"', 'length="long"', r"<lane id=':A0_0_0'> length='long' is not a length in m"),
+        ('length="7.74"', 'length="long"', r"bad\.net\.xml: <lane id=':A0_0_0'> length='long' is not a length in m"),
         ('length="7.74"', 'length="-inf"', r"<lane id=':A0_0_0'> length='-inf' is not a length in m"),
-        ('<request index="0"', '<request index="first"', r"junction 'A0': <request .*index='first' is not a whole"),
+        ('<request index="0"', '<request index="first"', r"bad\.net\.xml: junction 'A0': <request .*index='first'"),
         ('state="yyyrrryyyrrr"', 'state="yyyrrr"', r"traffic light 'B1': its phases' states differ in length"),
     ],
 )

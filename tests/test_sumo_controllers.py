@@ -381,7 +381,7 @@ def test_max_pressure_counts_vehicles_waiting_inside_junctions(resco: Path) -> N
     sig = read_sumo_signals(net, routes, begin=begin, end=end)
     zone, covered = _detector_zones(net, sig, 150.0)
     lanes = _movement_lanes(net, sig)[0]
-    crossings = inner_paths(xml_root(net, "net"))
+    crossings = inner_paths(xml_root(net, "net"), net.name)
     inner, inner_zone, inner_covered, queues_for = _junction_lanes(crossings, sig, zone, covered, lanes)
     assert lanes[queues_for[inner.index(":1195228772_0_0")]] == "10425609#1_1"
     ids = [str(e) for e in sig.network.link_ids]
@@ -481,14 +481,11 @@ def test_actuated_programs_clear_the_box_on_cologne3(resco: Path, sumo_bin: Path
     assert prog.yields_to[2] == (8, 18)
     out = actuated_programs(sig, plan)[cluster]
     cross = next(p for p, ph in enumerate(out["phases"]) if ph["state"] == prog.states[prog.stage_phase[2]])
-    box = {
-        int(cid.removeprefix("clear")): [out["detectors"][d][0] for d in re.findall(r"w:(\w+)", value)]
-        for cid, value in out["conditions"].items()
-    }
-    assert ":cluster_2415878664_254486231_359566_359576_1_1" in box[cross]  # link 2's box lane
     box_ids = {
         int(cid.removeprefix("clear")): re.findall(r"w:(\w+)", value) for cid, value in out["conditions"].items()
     }
+    box = [out["detectors"][d][0] for d in box_ids[cross]]
+    assert ":cluster_2415878664_254486231_359566_359576_1_1" in box  # link 2's box lane
     with pytest.raises(ValueError, match=r"max_clearance_s=0.0 must be None or in \(0, 3600\] s"):
         actuated_programs(sig, plan, max_clearance_s=0.0)
     assert not any("conditions" in p for p in actuated_programs(sig, plan, max_clearance_s=None).values())

@@ -211,7 +211,7 @@ def run_max_pressure(
     watched = np.unique(covered)
     edges = [str(network.link_ids[k]) for k in watched]
     lanes, move, lane, share, instead = _movement_lanes(net_xml, signals)
-    crossings = inner_paths(xml_root(net_xml, "net"))
+    crossings = inner_paths(xml_root(net_xml, "net"), Path(net_xml).name)
     inner, inner_zone, inner_covered, inner_lane = _junction_lanes(crossings, signals, zone, covered, lanes)
     box, box_light = _light_lanes(signals)
 

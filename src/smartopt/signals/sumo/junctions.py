@@ -174,7 +174,7 @@ def _net_links(net: ET.Element, links: set[str], where: str) -> _NetLinks:
         if function == "normal":
             edge_to[eid] = e.get("to", "")
         elif function == "crossing":
-            cross_len[eid] = max((float(lane.get("length", "0")) for lane in e.iter("lane")), default=0.0)
+            cross_len[eid] = max((_length_m(lane, where) for lane in e.iter("lane")), default=0.0)
             cross_edges[eid] = e.get("crossingEdges", "").split()
     out = _NetLinks(defaultdict(_Light), defaultdict(set), edge_to, cross_len, cross_edges)
     for c in net.iter("connection"):
@@ -209,23 +209,24 @@ class InnerPath(NamedTuple):
     lengths_m: tuple[float, ...]
 
 
-def _length_m(lane: ET.Element) -> float:
-    """A lane's ``length`` (m), which must be a finite number >= 0."""
+def _length_m(lane: ET.Element, where: str) -> float:
+    """A lane's ``length`` (m), which must be a finite number >= 0 (``where``: the file, for errors)."""
     text = lane.get("length", "0")
     try:
         value = float(text)
     except ValueError:
         value = np.nan
     if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"<lane id={lane.get('id')!r}> length={text!r} is not a length in m")
+        raise ValueError(f"{where}: <lane id={lane.get('id')!r}> length={text!r} is not a length in m")
     return value
 
 
-def inner_paths(net: ET.Element) -> list[InnerPath]:
-    """Every connection of a SUMO net that crosses a junction on internal lanes (:class:`InnerPath`)."""
+def inner_paths(net: ET.Element, where: str) -> list[InnerPath]:
+    """Every connection of a SUMO net that crosses a junction on internal lanes
+    (:class:`InnerPath`); ``where`` names the file in errors."""
     after: dict[str, str] = {}
     length = {
-        lane.get("id", ""): _length_m(lane)
+        lane.get("id", ""): _length_m(lane, where)
         for e in net.iter("edge") if e.get("function") == "internal" for lane in e.iter("lane")
     }  # fmt: skip
     crossing: list[tuple[ET.Element, str]] = []
@@ -246,7 +247,7 @@ def inner_paths(net: ET.Element) -> list[InnerPath]:
         out.append(
             InnerPath(
                 c.get("from", ""), f"{c.get('to', '')}_{c.get('toLane', '0')}", tls,
-                _whole(c, "linkIndex", "-1", "connection") if tls is not None else -1, tuple(chain),
+                _whole(c, "linkIndex", "-1", where) if tls is not None else -1, tuple(chain),
                 tuple(length.get(lane, 0.0) for lane in chain),
             )
         )  # fmt: skip
@@ -257,7 +258,7 @@ Box = tuple[tuple[tuple[str, float], ...], tuple[int, ...]]
 """A light's link in the junction: its internal lanes (id, length m) and the links it gives way to."""
 
 
-def _light_boxes(net: ET.Element, paths: list[InnerPath]) -> dict[str, dict[int, Box]]:
+def _light_boxes(net: ET.Element, paths: list[InnerPath], where: str) -> dict[str, dict[int, Box]]:
     """Per light, per link index: the internal lanes of its connection and the light's links it
     must give way to, from the ``response`` row of its request at its junction (the request whose
     position in the junction's ``intLanes`` is one of the link's internal lanes)."""
@@ -270,7 +271,7 @@ def _light_boxes(net: ET.Element, paths: list[InnerPath]) -> dict[str, dict[int,
         request.update((lane, (jid, k)) for k, lane in enumerate(j.get("intLanes", "").split()))
         for r in j.iter("request"):
             row = r.get("response", "")
-            index = _whole(r, "index", "-1", f"junction {jid!r}")
+            index = _whole(r, "index", "-1", f"{where}: junction {jid!r}")
             gives_way[(jid, index)] = [len(row) - 1 - k for k, bit in enumerate(row) if bit == "1"]
     at: dict[str, dict[int, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
     lanes: dict[str, dict[int, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
@@ -439,7 +440,7 @@ def read_sumo_signals(
     counts = _route_counts(routes_xml, begin, end, network, _sumo_edges(net_xml)).counts
     scale = 3600.0 / (end - begin)
     found = _net_links(net, set(link_index), name)
-    boxes = _light_boxes(net, inner_paths(net))
+    boxes = _light_boxes(net, inner_paths(net, name), name)
     intersections, programs = [], []
     dark: list[str] = []
     logics = {logic.get("id", ""): logic for logic in net.iter("tlLogic")}  # SUMO runs a light's last program
