@@ -280,10 +280,10 @@ def _light_boxes(net: ET.Element, paths: list[InnerPath], where: str) -> dict[st
             at[p.tls][p.link_index] += [request[lane] for lane in p.lanes if lane in request][:1]
             lanes[p.tls][p.link_index] += zip(p.lanes, p.lengths_m, strict=True)
     out: dict[str, dict[int, Box]] = {}
-    for tls, where in at.items():
-        link_at = {a: k for k, found in where.items() for a in found}
+    for tls, requests in at.items():
+        link_at = {a: k for k, found in requests.items() for a in found}
         out[tls] = {}
-        for k, found in where.items():
+        for k, found in requests.items():
             yields = {link_at[(j, m)] for j, i in found for m in gives_way.get((j, i), ()) if (j, m) in link_at}
             out[tls][k] = (tuple(lanes[tls][k]), tuple(sorted(yields)))
     return out
