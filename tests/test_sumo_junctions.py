@@ -237,6 +237,28 @@ def test_signalised_crossings_set_pedestrian_minimum_greens(sumo_home: Path, tmp
     model.scenario(demand)
 
 
+def test_fast_through_greens_have_a_longer_minimum(sumo_home: Path, tmp_path: Path) -> None:
+    """FHWA's driver-expectancy minimum: 10 s for a stage that shows G to a through movement from
+    an approach over 40 mph (here W-E at 70 km/h); the others keep the minimum asked for."""
+    fast = cross_edges().replace(
+        'id="WC" from="W" to="C" numLanes="1" speed="13.89"', 'id="WC" from="W" to="C" numLanes="1" speed="19.44"'
+    )
+    net = netconvert(sumo_home, tmp_path, CROSS_NODES, fast, "--no-turnarounds")
+    routes = flows(tmp_path, {"WC CE": 300.0, "NC CS": 300.0})
+    root = ET.parse(net).getroot()
+    (through,) = [
+        int(c.get("linkIndex", "-1")) for c in root.iter("connection") if c.get("from") == "WC" and c.get("to") == "CE"
+    ]
+    for min_green, max_green, longer in ((5.0, 90.0, 10.0), (12.0, 90.0, 12.0), (5.0, 8.0, 8.0)):
+        signals = read_sumo_signals(
+            net, routes, min_green_s=min_green, max_green_s=max_green, cycle_bounds_s=(20.0, 180.0)
+        )
+        (x,), (program,) = signals.intersections, signals.programs
+        shows = np.array([program.states[p][through] == "G" for p in program.stage_phase])
+        assert shows.any() and not shows.all()
+        np.testing.assert_array_equal(x.min_green_s, np.where(shows, longer, min_green))
+
+
 def test_parallel_edges_are_kept(sumo_home: Path, tmp_path: Path) -> None:
     slow = '<edge id="WC2" from="W" to="C" numLanes="1" speed="8"/>'
     net = netconvert(sumo_home, tmp_path, CROSS_NODES, cross_edges(slow), "--no-turnarounds")

@@ -68,6 +68,13 @@ CRITICAL_GAP_S = 4.5
 """Critical headway (s) of a permitted left turn (HCM 2010, eq. 18-54)."""
 FOLLOW_UP_S = 2.5
 """Follow-up headway (s) of a permitted left turn (HCM 2010, eq. 18-54)."""
+FAST_APPROACH_MPS = 17.88
+"""Speed limit (m/s, 40 mph) above which an approach's through green has a longer minimum."""
+FAST_THROUGH_MIN_GREEN_S = 10.0
+"""Minimum green (s) of a stage serving a through movement from an approach faster than
+:data:`FAST_APPROACH_MPS`: what drivers expect there (FHWA Signal Timing Manual, 2nd ed., 2015,
+Table 5-3: major arterials over 40 mph, 10-15 s). Shorter greens there start and stop fast
+queues every few seconds, and SUMO then lets permitted U-turns merge into them."""
 
 
 def permitted_saturation_vphpl(opposing_vph: float) -> float:
@@ -391,6 +398,18 @@ def _pedestrians(
     return crossing, ped_min
 
 
+def _min_greens(
+    light: _Light, states: list[str], network: RoadNetwork, min_green_s: float, max_green_s: float
+) -> FloatArray:
+    """Minimum green (s) per stage: ``min_green_s``, or :data:`FAST_THROUGH_MIN_GREEN_S` (at most
+    ``max_green_s``) where the stage shows ``G`` to a through movement whose approach is faster
+    than :data:`FAST_APPROACH_MPS`."""
+    speed = dict(zip(map(str, network.link_ids), network.link_speed_mps, strict=True))
+    fast = {k for k, c in light.cars if c.turn == "T" and speed[c.src] > FAST_APPROACH_MPS}
+    longer = max(min_green_s, min(FAST_THROUGH_MIN_GREEN_S, max_green_s))
+    return np.array([longer if any(st[k] == "G" for k in fast) else min_green_s for st in states])
+
+
 def _phases(logic: ET.Element, where: str) -> list[tuple[float, str]]:
     """A ``tlLogic``'s phases: duration (s) and state."""
     out = []
@@ -476,7 +495,8 @@ def read_sumo_signals(
                 movement_out_link=np.array([link_index[m.dst] for m in moves], dtype=np.int64),
                 movement_turn=np.array([m.turn for m in moves]), volume_vph=volume[None, :],
                 stage_movements=tuple(np.array(ks, dtype=np.int64) for ks in served.stages),
-                min_green_s=np.full(n_stage, min_green_s), max_green_s=np.full(n_stage, max_green_s),
+                min_green_s=_min_greens(light, states, network, min_green_s, max_green_s),
+                max_green_s=np.full(n_stage, max_green_s),
                 yellow_s=np.array(_intergreen(phases, stage_phase)), all_red_s=np.zeros(n_stage),
                 ped_min_green_s=ped_min, cycle_min_s=cycle_bounds_s[0], cycle_max_s=cycle_bounds_s[1],
                 uncontrolled_in_link=np.array([link_index[f] for f, _ in free], dtype=np.int64),
