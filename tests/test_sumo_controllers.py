@@ -38,7 +38,7 @@ from smartopt.signals.sumo.programs import (
     _skipping_phases,
     _transition_state,
 )
-from smartopt.signals.sumo.recommend import OWN
+from smartopt.signals.sumo.recommend import OWN, check_programs
 
 FLOW = '<flow id="{id}" begin="0" end="{end}" from="{src}" to="{dst}" vehsPerHour="{vph:.0f}" departLane="best"/>'
 
@@ -364,11 +364,29 @@ def test_a_program_with_more_teleports_is_not_recommended() -> None:
 
     table = {OWN: scores(40.0, 0.0, 1000.0), "fast": scores(20.0, 3.0, 1000.0), "fewer": scores(25.0, 0.0, 980.0),
              "fair": scores(30.0, 0.0, 995.0)}  # fmt: skip
-    assert _recommend(table) == "fair"  # "fast" teleports, "fewer" completes 2 % fewer trips than the own
+    assert _recommend(table, {}) == "fair"  # "fast" teleports, "fewer" completes 2 % fewer trips than the own
     check = ProgramCheck(table, "fair", (1,))
     assert check.beats_own and "fair" in repr(check)
-    assert _recommend({OWN: table[OWN], "fast": table["fast"], "slower": scores(41.0, 0.0, 1000.0)}) == OWN
+    assert _recommend({OWN: table[OWN], "fast": table["fast"], "slower": scores(41.0, 0.0, 1000.0)}, {}) == OWN
     assert not ProgramCheck(table, OWN, (1,)).beats_own
+    # a program built on a plan that jams as fixed time is not recommended, however well it did
+    plans = {**table, "fixed a": scores(60.0, 2.0, 990.0), "actuated a": scores(21.0, 0.0, 1000.0),
+             "fixed b": scores(45.0, 0.0, 1000.0), "actuated b": scores(22.0, 0.0, 1000.0)}  # fmt: skip
+    assert _recommend(plans, {}) == "actuated a"
+    assert _recommend(plans, {"actuated a": "fixed a", "actuated b": "fixed b"}) == "actuated b"
+
+
+def test_check_programs_refuses_what_it_cannot_check(tmp_path: Path) -> None:
+    args: dict[str, Any] = {"begin": 0.0, "end": 60.0, "workdir": tmp_path}
+    files = {"fixed 1550": tmp_path / "f.add.xml", "actuated 1550": tmp_path / "a.add.xml"}
+    with pytest.raises(ValueError, match="candidates is empty"):
+        check_programs("n.net.xml", "r.rou.xml", {}, **args)
+    with pytest.raises(ValueError, match="network's own programs"):
+        check_programs("n.net.xml", "r.rou.xml", {OWN: tmp_path / "o.add.xml"}, **args)
+    with pytest.raises(ValueError, match="seeds is empty"):
+        check_programs("n.net.xml", "r.rou.xml", files, seeds=(), **args)
+    with pytest.raises(ValueError, match="'actuated 1550' -> 'fixed 1342' names a program that is not a candidate"):
+        check_programs("n.net.xml", "r.rou.xml", files, bases={"actuated 1550": "fixed 1342"}, **args)
 
 
 def test_max_pressure_counts_vehicles_waiting_inside_junctions(resco: Path) -> None:

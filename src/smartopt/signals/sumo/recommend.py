@@ -1,9 +1,12 @@
 """Which program to deploy: candidate programs (smartopt's fixed-time plans and their actuated
 versions) checked beside the network's own in short SUMO runs of the scenario itself, on seeds of
 their own. The recommendation is the candidate with the least delay per completed trip (SUMO's
-time loss plus the wait to enter the network) among those with no more teleports than the
-network's own programs, at least as many completed trips (1 % slack) and less delay per trip than
-they have; when none qualifies, the network's own programs."""
+time loss plus the wait to enter the network) among the sound ones (no more teleports than the
+network's own programs, at least as many completed trips, 1 % slack) with less delay per trip
+than the network's own; a candidate built on another's plan (an actuated version on its
+fixed-time plan) qualifies only if that one is sound too: a plan that jams as fixed time has
+starved a movement, which actuation hides on most seeds but not all. When none qualifies, the
+network's own programs."""
 
 from __future__ import annotations
 
@@ -94,16 +97,22 @@ def check_programs(
     additional: Sequence[str | os.PathLike[str]] = (),
     seeds: Sequence[int] = CHECK_SEEDS,
     threads: int | None = None,
+    bases: Mapping[str, str] | None = None,
 ) -> ProgramCheck:
     """Runs SUMO over ``[begin, end)`` s for the network's own programs and each candidate
     (name -> ``tlLogic`` file) on every seed (``threads`` runs at a time; default
     :func:`~smartopt._threads.default_threads`), writing SUMO's outputs under ``workdir``, and
-    recommends one (see the module). ``ValueError`` for no candidates or seeds, or a candidate
-    named like the network's own."""
+    recommends one (see the module); ``bases`` maps a candidate to the candidate whose plan it is
+    built on. ``ValueError`` for no candidates or seeds, a candidate named like the network's own,
+    or a base that is not a candidate."""
     if not candidates:
         raise ValueError("candidates is empty: give at least one program file")
     if OWN in candidates:
         raise ValueError(f"candidate name {OWN!r} is the network's own programs")
+    bases = dict(bases or {})
+    for name, base in bases.items():
+        if name not in candidates or base not in candidates:
+            raise ValueError(f"bases: {name!r} -> {base!r} names a program that is not a candidate")
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise ValueError("seeds is empty: the check needs at least one SUMO seed")
@@ -127,7 +136,7 @@ def check_programs(
         name: {k: float(np.mean([r[k] for (n, _), r in zip(runs, results, strict=True) if n == name])) for k in keys}
         for name in programs
     }
-    return ProgramCheck(scores, _recommend(scores), seeds)
+    return ProgramCheck(scores, _recommend(scores, bases), seeds)
 
 
 def _delay_per_trip_s(scores: Mapping[str, float]) -> float:
@@ -136,15 +145,20 @@ def _delay_per_trip_s(scores: Mapping[str, float]) -> float:
     return 3600.0 * scores["total_time_loss_veh_h"] / trips if trips > 0 else np.inf
 
 
-def _recommend(scores: Mapping[str, Mapping[str, float]]) -> str:
+def _recommend(scores: Mapping[str, Mapping[str, float]], bases: Mapping[str, str]) -> str:
     own = scores[OWN]
+
+    def sound(name: str) -> bool:
+        v = scores[name]
+        return (
+            v["teleports"] <= own["teleports"]
+            and v["completed_trips"] >= (1.0 - COMPLETED_SLACK) * own["completed_trips"]
+        )
+
     fair = [
         k
         for k, v in scores.items()
-        if k != OWN
-        and v["teleports"] <= own["teleports"]
-        and v["completed_trips"] >= (1.0 - COMPLETED_SLACK) * own["completed_trips"]
-        and _delay_per_trip_s(v) < _delay_per_trip_s(own)
+        if k != OWN and sound(k) and sound(bases.get(k, k)) and _delay_per_trip_s(v) < _delay_per_trip_s(own)
     ]
     return min(fair, key=lambda k: _delay_per_trip_s(scores[k])) if fair else OWN
 
@@ -254,6 +268,7 @@ def plan_sumo(
         check = check_programs(
             net_xml, routes, files, begin=begin, end=end, seeds=check_seeds, additional=additional,
             workdir=target.with_name(f"{stem}.check"),
+            bases={f"actuated {sat:.0f}": f"fixed {sat:.0f}" for sat in saturations},
         )  # fmt: skip
         recommended = check.recommended
     else:
