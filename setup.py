@@ -4,6 +4,7 @@ Set SMARTOPT_NATIVE=1 to compile with -march=native (faster here, not portable).
 """
 
 import os
+import sys
 from pathlib import Path
 
 from Cython.Build import cythonize
@@ -12,7 +13,10 @@ from setuptools import Extension, setup
 
 ParallelCompile("SMARTOPT_BUILD_JOBS", default=0).install()
 
-OPT_FLAGS = ["-O3", "-DNDEBUG"] + (["-march=native"] if os.environ.get("SMARTOPT_NATIVE") == "1" else [])
+if sys.platform == "win32":  # MSVC
+    OPT_FLAGS = ["/O2", "/DNDEBUG"]
+else:
+    OPT_FLAGS = ["-O3", "-DNDEBUG"] + (["-march=native"] if os.environ.get("SMARTOPT_NATIVE") == "1" else [])
 CPP = Path("cpp")
 
 

@@ -56,7 +56,7 @@ def load_district(config: str | Path) -> District:
     before any model is built. FileNotFoundError names a missing file; ValueError the file, the
     column and the line (as an editor counts them: the header is line 1) of a bad value.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from smartopt.app.config import export_scenario, load_district
         >>> from smartopt.datasets import sejong_5_1

@@ -133,6 +133,7 @@ class Dispatcher:
 
     @property
     def now_s(self) -> float:
+        """The dispatcher's clock (s since midnight)."""
         return float(self._core.now)
 
     def submit(

@@ -111,6 +111,7 @@ class Fleet(ToDict):
 
     @property
     def num_vehicles(self) -> int:
+        """Number of vehicles in the fleet."""
         return int(self.vehicle_depot.shape[0])
 
     def charger_power_kw(self) -> tuple[FloatArray, float]:

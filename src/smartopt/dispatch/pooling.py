@@ -112,7 +112,7 @@ def choose(
     model.minimize(cp_model.LinearExpr.weighted_sum(x, weight.tolist()))
     hint = np.isin(open_, trips.choice)
     for k in np.flatnonzero(hint):
-        model.add_hint(x[k], True)
+        model.add_hint(x[k], 1)
     solver = cp_model.CpSolver()
     if time_limit_s is not None:
         solver.parameters.max_time_in_seconds = time_limit_s

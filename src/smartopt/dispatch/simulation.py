@@ -307,6 +307,7 @@ class FleetDay(ToDict):
 
     @property
     def served(self) -> npt.NDArray[np.bool_]:
+        """Per request, whether a vehicle served it."""
         return self.vehicle >= 0
 
     @property
@@ -579,7 +580,7 @@ def simulate(
     ``progress`` shows a bar over the simulated day (default: when stderr is a terminal or in a
     Jupyter notebook).
 
-    Example:
+    Examples:
         >>> from smartopt.datasets import sejong_5_1
         >>> from smartopt.dispatch import simulate
         >>> district = sejong_5_1()
@@ -723,6 +724,7 @@ class FleetSizing(ToDict):
         return f"FleetSizing({self.sizes.size} sizes {self.sizes.min()}-{self.sizes.max()}: smallest {self.smallest})"
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per fleet size: vehicles, served ratio, mean wait (s), energy deficit (kWh)."""
         import pandas as pd
 
         return pd.DataFrame(

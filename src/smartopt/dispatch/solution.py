@@ -102,14 +102,17 @@ class VRPResult:
 
     @property
     def feasible(self) -> bool:
+        """Whether the solution meets every constraint (``status == "feasible"``)."""
         return self.status == "feasible"
 
     @property
     def num_vehicles(self) -> int:
+        """Number of vehicles used (routes)."""
         return len(self.routes)
 
     @property
     def distance(self) -> float:
+        """Total distance of the routes (the instance's distance unit)."""
         return float(sum(r.distance for r in self.routes))
 
     def violations(self) -> list[str]:

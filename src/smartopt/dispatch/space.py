@@ -138,6 +138,7 @@ class TravelSpace(ToDict):
 
     @property
     def is_plane(self) -> bool:
+        """Whether travel is on a plane (Euclidean or Manhattan), not a road network."""
         return self.kind in ("euclidean", "manhattan")
 
     @property

@@ -222,24 +222,29 @@ class VRPProblem(ToDict):
     # --- derived views -------------------------------------------------------------------
     @property
     def num_locations(self) -> int:
+        """Number of locations (depots and clients)."""
         return int(self.distance.shape[1])
 
     @property
     def num_profiles(self) -> int:
+        """Number of travel profiles (distance matrices)."""
         return int(self.distance.shape[0])
 
     @property
     def is_client(self) -> npt.NDArray[np.bool_]:
+        """Per location, whether it is a client (not a depot)."""
         out = np.ones(self.num_locations, dtype=bool)
         out[self.depots] = False
         return out
 
     @property
     def clients(self) -> IntArray:
+        """Indices of the client locations."""
         return np.flatnonzero(self.is_client).astype(np.int32)
 
     @property
     def num_vehicles(self) -> int:
+        """Number of vehicles over all types."""
         return sum(t.count for t in self.vehicle_types)
 
     def vehicle_type_of(self, vehicle: int) -> int:

@@ -138,6 +138,7 @@ class EnergyDay(ToDict):
 
     @property
     def num_slots(self) -> int:
+        """Number of time slots of the day."""
         return int(self.load_kw.shape[0])
 
     def net_load_kw(self) -> FloatArray:

@@ -135,6 +135,7 @@ class BatteryResult(ToDict):
 
     @property
     def peak_kw(self) -> float:
+        """Highest grid draw with the battery (kW)."""
         return float(self.grid_kw.max())
 
     @property

@@ -69,6 +69,7 @@ class ChargingResult(ToDict):
 
     @property
     def num_slots(self) -> int:
+        """Number of time slots of the horizon."""
         return int(self.base_load_kw.size)
 
     @cached_property
@@ -83,6 +84,7 @@ class ChargingResult(ToDict):
 
     @property
     def peak_kw(self) -> float:
+        """Highest total load, base and charging (kW)."""
         return float(self.total_kw.max())
 
     @property
@@ -354,6 +356,7 @@ class ChargingPlanner:
 
     @property
     def num_slots(self) -> int:
+        """Number of time slots of the horizon."""
         return int(self.base_load_kw.size)
 
     def add(self, departure: Any, energy_kwh: Any, max_kw: Any, arrival: Any = None) -> IntArray:

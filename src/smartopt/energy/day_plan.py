@@ -258,7 +258,7 @@ def plan_day(
     of the day as it is (``before``) is always computed (status ``"time_limit"`` if the limit cut
     the plan short). ``log=True`` prints each round to stdout (seconds, peak branch loading).
 
-    Example:
+    Examples:
         >>> from smartopt.datasets import sejong_5_1
         >>> from smartopt.energy import plan_day
         >>> plan = plan_day(sejong_5_1().energy)

@@ -466,22 +466,27 @@ class Grid(ToDict):
 
     @property
     def num_buses(self) -> int:
+        """Number of buses."""
         return int(self.bus_vn_kv.shape[0])
 
     @property
     def num_lines(self) -> int:
+        """Number of lines."""
         return int(self.line_from.shape[0])
 
     @property
     def num_trafos(self) -> int:
+        """Number of two-winding transformers."""
         return int(self.trafo_hv_bus.shape[0])
 
     @property
     def num_loads(self) -> int:
+        """Number of loads."""
         return int(self.load_bus.shape[0])
 
     @property
     def num_gens(self) -> int:
+        """Number of generators (static and voltage-controlled)."""
         return int(self.gen_bus.shape[0])
 
     @property
@@ -491,6 +496,7 @@ class Grid(ToDict):
 
     @property
     def num_impedances(self) -> int:
+        """Number of series impedances."""
         return int(self.impedance_from_bus.shape[0])
 
     @property

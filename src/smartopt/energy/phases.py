@@ -310,7 +310,7 @@ def _cpsat(
         model.add_exactly_one(row)
         if start is not None:
             for k in range(3):
-                model.add_hint(row[k], int(start[i]) == k)
+                model.add_hint(row[k], 1 if int(start[i]) == k else 0)
     model.add(x[0][0] == 1)  # symmetry: the first load on phase A
     bound = int(np.abs(weight).sum(axis=0).max(initial=0))
     worst = model.new_int_var(0, 2 * bound, "worst")

@@ -281,26 +281,32 @@ class PowerFlowResult(BranchViews, ToDict):
 
     @property
     def branch_p_from_kw(self) -> FloatArray:
+        """Active power entering each branch at its from end (kW), per snapshot."""
         return self.branch_s_from_kva.real
 
     @property
     def branch_q_from_kvar(self) -> FloatArray:
+        """Reactive power entering each branch at its from end (kvar), per snapshot."""
         return self.branch_s_from_kva.imag
 
     @property
     def branch_p_to_kw(self) -> FloatArray:
+        """Active power entering each branch at its to end (kW), per snapshot."""
         return self.branch_s_to_kva.real
 
     @property
     def branch_q_to_kvar(self) -> FloatArray:
+        """Reactive power entering each branch at its to end (kvar), per snapshot."""
         return self.branch_s_to_kva.imag
 
     @property
     def slack_p_kw(self) -> FloatArray:
+        """Active power the slack buses supply (kW), per snapshot."""
         return self.slack_kva.real
 
     @property
     def slack_q_kvar(self) -> FloatArray:
+        """Reactive power the slack buses supply (kvar), per snapshot."""
         return self.slack_kva.imag
 
     @property

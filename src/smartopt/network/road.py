@@ -236,10 +236,12 @@ class RoadNetwork(ToDict):
 
     @property
     def num_nodes(self) -> int:
+        """Number of nodes."""
         return int(self.node_xy.shape[0])
 
     @property
     def num_links(self) -> int:
+        """Number of directed links."""
         return int(self.link_tail.shape[0])
 
     @cached_property

@@ -79,6 +79,7 @@ class TrafficDemand(ToDict):
 
     @property
     def num_links(self) -> int:
+        """Number of the network's links the demand is given for."""
         return int(self.entry_vph.shape[0])
 
     def link_inflow_vph(self) -> FloatArray:
@@ -242,6 +243,7 @@ class TrafficModel:
 
     @property
     def num_movements(self) -> int:
+        """Number of movements across all intersections."""
         return int(self.move_in.shape[0])
 
     def __repr__(self) -> str:
