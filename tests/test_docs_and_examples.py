@@ -3,6 +3,7 @@ runs as written, and the example tour runs and writes its figures and report."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -45,7 +46,13 @@ def test_every_public_name_has_a_docstring() -> None:
                 missing.append(f"{m}.{name}")
             members = vars(obj).items() if inspect.isclass(obj) else ()
             for member, value in members:
-                fn = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+                fn = (
+                    value.fget
+                    if isinstance(value, property)
+                    else value.func
+                    if isinstance(value, functools.cached_property)
+                    else getattr(value, "__func__", value)
+                )
                 if not member.startswith("_") and inspect.isfunction(fn) and not (fn.__doc__ or "").strip():
                     missing.append(f"{m}.{name}.{member}")
     assert not missing, missing

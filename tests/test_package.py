@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import json
 import re
@@ -61,10 +62,12 @@ NATIVE_MODULES = (
 def test_typing_files_are_installed() -> None:
     package = Path(smartopt.__file__).parent
     assert (package / "py.typed").is_file()
-    assert sorted(p.name.split(".")[0] for p in (package / "_core").glob("*.so")) == list(NATIVE_MODULES)
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)  # .so, or .pyd on Windows
+    compiled = (p for p in (package / "_core").iterdir() if p.name.endswith(suffixes))
+    assert sorted(p.name.split(".")[0] for p in compiled) == list(NATIVE_MODULES)
     for module in NATIVE_MODULES:
         spec = importlib.util.find_spec(f"smartopt._core.{module}")
-        assert spec is not None and spec.origin is not None and spec.origin.endswith(".so")
+        assert spec is not None and spec.origin is not None and spec.origin.endswith(suffixes)
         assert (package / "_core" / f"{module}.pyi").is_file()
 
 

@@ -257,6 +257,13 @@ def test_fast_through_greens_have_a_longer_minimum(sumo_home: Path, tmp_path: Pa
         shows = np.array([program.states[p][through] == "G" for p in program.stage_phase])
         assert shows.any() and not shows.all()
         np.testing.assert_array_equal(x.min_green_s, np.where(shows, longer, min_green))
+    # a link index past the light's states (a hand-edited net) shows no stage a green
+    for c in root.iter("connection"):
+        if c.get("linkIndex") == str(through) and c.get("tl") is not None:
+            c.set("linkIndex", "99")
+    ET.ElementTree(root).write(tmp_path / "edited.net.xml")
+    (x,) = read_sumo_signals(tmp_path / "edited.net.xml", routes).intersections
+    np.testing.assert_array_equal(x.min_green_s, 5.0)
 
 
 def test_parallel_edges_are_kept(sumo_home: Path, tmp_path: Path) -> None:

@@ -254,10 +254,12 @@ class PowerFlowResult(BranchViews, ToDict):
 
     @cached_property
     def branch_i_from_ka(self) -> FloatArray:
+        """Current magnitude at each branch's from end ``(T, n_branch)`` (kA)."""
         return np.abs(self.branch_i_from_pu) * self.grid.per_unit.i_base_from_ka
 
     @cached_property
     def branch_i_to_ka(self) -> FloatArray:
+        """Current magnitude at each branch's to end ``(T, n_branch)`` (kA)."""
         return np.abs(self.branch_i_to_pu) * self.grid.per_unit.i_base_to_ka
 
     @cached_property

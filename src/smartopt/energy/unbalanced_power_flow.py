@@ -286,6 +286,7 @@ class UnbalancedFlowResult(BranchViews, ToDict):
 
     @cached_property
     def branch_i_to_ka(self) -> FloatArray:
+        """Phase currents at each branch's to end ``(T, n_branch, 3)`` (kA)."""
         return np.abs(self.branch_i_to_pu) * self.grid.per_unit.i_base_to_ka[:, None]
 
     @cached_property
@@ -295,6 +296,7 @@ class UnbalancedFlowResult(BranchViews, ToDict):
 
     @cached_property
     def branch_i_n_to_ka(self) -> FloatArray:
+        """Neutral (return) current at each branch's to end ``(T, n_branch)`` (kA, |Ia + Ib + Ic|)."""
         return np.asarray(np.abs(self.branch_i_to_pu.sum(axis=2)) * self.grid.per_unit.i_base_to_ka)
 
     @cached_property

@@ -402,12 +402,13 @@ def _min_greens(
     light: _Light, states: list[str], network: RoadNetwork, min_green_s: float, max_green_s: float
 ) -> FloatArray:
     """Minimum green (s) per stage: ``min_green_s``, or :data:`FAST_THROUGH_MIN_GREEN_S` (at most
-    ``max_green_s``) where the stage shows ``G`` to a through movement whose approach is faster
-    than :data:`FAST_APPROACH_MPS`."""
+    ``max_green_s``) where the stage shows ``G`` to a through movement whose approach (any road
+    class) is faster than :data:`FAST_APPROACH_MPS`."""
     speed = dict(zip(map(str, network.link_ids), network.link_speed_mps, strict=True))
     fast = {k for k, c in light.cars if c.turn == "T" and speed[c.src] > FAST_APPROACH_MPS}
     longer = max(min_green_s, min(FAST_THROUGH_MIN_GREEN_S, max_green_s))
-    return np.array([longer if any(st[k] == "G" for k in fast) else min_green_s for st in states])
+    shows = [any(0 <= k < len(st) and st[k] == "G" for k in fast) for st in states]
+    return np.where(shows, longer, min_green_s).astype(float)
 
 
 def _phases(logic: ET.Element, where: str) -> list[tuple[float, str]]:
@@ -446,7 +447,10 @@ def read_sumo_signals(
     """Intersection models of every static traffic light in ``net_xml`` with turning volumes from
     ``routes_xml`` (one route file or several; vehicles departing in ``[begin, end)`` s, in PCU),
     on the network read from the same
-    file; ``saturation_vphpl`` is the protected saturation flow per car lane (veh/h of green)."""
+    file; ``saturation_vphpl`` is the protected saturation flow per car lane (veh/h of green).
+    Every stage's minimum green is ``min_green_s``, but a stage that shows a protected green to a
+    through movement from an approach over 40 mph gets :data:`FAST_THROUGH_MIN_GREEN_S` (10 s) if
+    ``min_green_s`` is lower (at most ``max_green_s``)."""
     if not end > begin:
         raise ValueError(f"end={end} must be after begin={begin}")
     if not (np.isfinite(saturation_vphpl) and 0 < saturation_vphpl <= MAX_FLOW_VPH):
