@@ -181,6 +181,7 @@ class BranchViews:
 
     @property
     def num_snapshots(self) -> int:
+        """Number of snapshots solved."""
         return int(self.v_pu.shape[0])
 
     @cached_property
@@ -208,6 +209,7 @@ class BranchViews:
 
     @property
     def line_loading_percent(self) -> FloatArray:
+        """Line loading (% of the line's rated current, per phase in the unbalanced flow)."""
         return self._lines(self.branch_loading_percent)
 
     @property
@@ -217,10 +219,12 @@ class BranchViews:
 
     @property
     def line_loss_kw(self) -> FloatArray:
+        """Active losses of each line (kW)."""
         return self._lines(self.branch_loss_kw)
 
     @property
     def trafo_loss_kw(self) -> FloatArray:
+        """Active losses of each transformer (kW)."""
         return self._trafos(self.branch_loss_kw)
 
     @property
