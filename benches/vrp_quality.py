@@ -5,6 +5,7 @@ public instances in ``../shared/data/vrp``, the same time limit per instance, on
     python benches/vrp_quality.py --time-limit 10 --sets hfvrp mdvrptw --solvers smartopt pyvrp
     python benches/vrp_quality.py --time-limit 2 --workers 2 --csv vrp_2s.csv
     python benches/vrp_quality.py --protocol --sets x gh1000 xxl --min-clients 201 --solvers smartopt pyvrp
+    python benches/vrp_quality.py --time-limit 10 --sets multitrip --solvers smartopt pyvrp
 
 Prints each instance's cost, gap to the best-known solution, routes and feasibility per solver,
 then per set: mean gap, feasible count, the share of instances where smartopt beats OR-Tools and
@@ -17,6 +18,13 @@ runs two instances at a time, one per core.
 ``--protocol`` replaces ``--time-limit`` by issue 23's budgets, PyVRP's benchmark protocol scaled
 to a 2-core machine: 2.4 x clients / 10 s for X and Gehring-Homberger 1,000 (240 s at 1,000
 clients), 300 s for each XXL instance.
+
+``multitrip`` derives multi-trip instances with release times from Solomon's 27 type-2 instances
+(long horizons; the public MTVRPTWR set is not on PyPI): a quarter of the capacity, as many
+vehicles as half the trips the demand needs at least, reloads at the depot
+(``VEHICLES_RELOAD_DEPOT_SECTION``), and half of the clients (seed 0) released at a uniform share
+of up to half of their window's opening (``RELEASE_TIME_SECTION``). Both solvers read the same
+VRPLIB file; there is no best-known solution, so the figure is the cost ratio.
 """
 
 from __future__ import annotations
@@ -26,12 +34,13 @@ import csv
 import math
 import statistics
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "vrp"
-SETS = ("solomon", "x", "hfvrp", "mdvrptw", "gh1000", "xxl")
+SETS = ("solomon", "x", "hfvrp", "mdvrptw", "gh1000", "xxl", "multitrip")
 SOLVERS = ("smartopt", "pyvrp", "ortools")
 
 
@@ -100,6 +109,47 @@ def instances(sets: list[str], root: Path = SHARED) -> list[Instance]:
             if not best.feasible:
                 raise ValueError(f"{path.name}: the best-known routes do not evaluate as feasible: {best.violations()}")
             out.append(Instance(key, path.stem, path, rnd, best.cost / cost_scale, cost_scale, problem.clients.size))
+    if "multitrip" in sets:
+        folder = Path(tempfile.mkdtemp(prefix="multitrip-"))
+        for path in sorted((root / "solomon").glob("*2[0-9][0-9].vrp")):
+            derived = multitrip_instance(path, folder / f"MT-{path.name}")
+            out.append(Instance("multitrip", derived.stem, derived, "dimacs", math.nan, 1.0, 100))
+    return out
+
+
+def multitrip_instance(solomon: Path, out: Path, seed: int = 0) -> Path:
+    """A multi-trip instance with release times derived from a Solomon file (see the module's
+    docstring), written to ``out`` in PyVRP's VRPLIB dialect."""
+    import numpy as np
+    import vrplib
+
+    inst = vrplib.read_instance(str(solomon))
+    rng = np.random.default_rng(seed)
+    n = int(inst["dimension"])
+    capacity = int(inst["capacity"]) // 4
+    trips = math.ceil(float(inst["demand"].sum()) / capacity)
+    early = inst["time_window"][:, 0]
+    release = np.where(rng.random(n) < 0.5, np.floor(rng.uniform(0, 0.5, n) * early), 0).astype(int)
+    release[0] = 0
+    vehicles = math.ceil(trips / 2)
+    vrplib.write_instance(
+        str(out),
+        {
+            "NAME": out.stem,
+            "TYPE": "VRPTW",
+            "DIMENSION": n,
+            "VEHICLES": vehicles,
+            "CAPACITY": capacity,
+            "EDGE_WEIGHT_TYPE": "EUC_2D",
+            "NODE_COORD_SECTION": inst["node_coord"],
+            "DEMAND_SECTION": inst["demand"],
+            "TIME_WINDOW_SECTION": inst["time_window"],
+            "SERVICE_TIME_SECTION": inst["service_time"],
+            "RELEASE_TIME_SECTION": release,
+            "VEHICLES_RELOAD_DEPOT_SECTION": np.ones(vehicles, dtype=int),
+            "DEPOT_SECTION": [1, -1],
+        },
+    )
     return out
 
 

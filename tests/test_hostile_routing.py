@@ -195,10 +195,7 @@ def test_problem_fields_hostile(field: str, value: float) -> None:
 
 @pytest.mark.parametrize(
     ("extra", "body", "line", "field"),
-    [  # PyVRP's multi-trip and release-time fields, pickup and delivery, CVRPLIB's route length
-        ("VEHICLES : 2\nVEHICLES_MAX_RELOADS : 3\n", BODY, 5, "VEHICLES_MAX_RELOADS"),
-        ("", BODY.replace("EOF", "RELEASE_TIME_SECTION\n1 0\n2 60\nEOF"), 15, "RELEASE_TIME_SECTION"),
-        ("VEHICLES : 2\n", BODY.replace("EOF", "VEHICLES_RELOAD_DEPOT_SECTION\n1 1\n2\nEOF"), 16, "VEHICLES_RELOAD"),
+    [  # pickup and delivery, CVRPLIB's route length
         ("", BODY.replace("EOF", "PICKUP_AND_DELIVERY_SECTION\n1 0 0 0 0 0 0\n2 1 0 9 0 0 0\nEOF"), 15, "PICKUP_AND"),
         ("DISTANCE : 200\n", BODY, 4, "DISTANCE"),
     ],
@@ -209,6 +206,41 @@ def test_fields_read_vrplib_cannot_map_are_refused_by_line(
     """A field the model has no place for is an error naming it and its line, never dropped."""
     with pytest.raises(ValueError, match=rf"line {line}: {field}.* is not read by read_vrplib"):
         read_vrplib(vrp_file(tmp_path, extra=extra, body=body))
+
+
+RELOADS = "VEHICLES_RELOAD_DEPOT_SECTION\n1 1\n2 {second}\nEOF"
+
+
+@pytest.mark.parametrize(
+    ("extra", "body", "match"),
+    [  # PyVRP's multi-trip fields, malformed
+        ("VEHICLES : 2\nVEHICLES_MAX_RELOADS : -1\n", BODY, r"VEHICLES_MAX_RELOADS : -1.0 must be a whole number"),
+        ("VEHICLES : 2\nVEHICLES_MAX_RELOADS : 1.5\n", BODY, r"VEHICLES_MAX_RELOADS : 1.5 must be a whole number"),
+        (
+            "VEHICLES : 2\n",
+            BODY.replace("EOF", RELOADS.format(second=2)),
+            r"vehicle 2 reloads at \[2.0\], which are not",
+        ),
+        (
+            "VEHICLES : 2\n",
+            BODY.replace("EOF", RELOADS.format(second=9)),
+            r"vehicle 2 reloads at \[9.0\], which are not",
+        ),
+        ("", BODY.replace("EOF", "RELEASE_TIME_SECTION\n1 0\n2 -5\nEOF"), r"release_time\[1\]"),
+        ("", BODY.replace("EOF", "RELEASE_TIME_SECTION\n1 0\nEOF"), r"RELEASE_TIME_SECTION has 1 rows, DIMENSION is 2"),
+    ],
+)
+def test_malformed_multitrip_fields_name_the_field(tmp_path: Path, extra: str, body: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        read_vrplib(vrp_file(tmp_path, extra=extra, body=body))
+
+
+def test_vehicles_without_reload_depots_become_their_own_type(tmp_path: Path) -> None:
+    """A ragged VEHICLES_RELOAD_DEPOT_SECTION: the second vehicle's row lists no depot."""
+    problem = read_vrplib(
+        vrp_file(tmp_path, extra="VEHICLES : 2\n", body=BODY.replace("EOF", RELOADS.format(second="")))
+    )
+    assert sorted(t.reload_depots for t in problem.vehicle_types) == [(), (0,)]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

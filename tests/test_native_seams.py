@@ -51,6 +51,7 @@ LOCATION_FIELDS = (
     "prize",
     "pair_load",
     "max_ride",
+    "release",
 )
 
 
@@ -217,6 +218,8 @@ LEGAL = {
     *((name, "0.7") for name in ("distance", "duration", "delivery", "pickup", "service", "tw_early", "tw_late")),
     ("prize", "0.7"),
     ("max_ride", "0.7"),
+    ("release", "-1"),  # a release before 0 constrains nothing
+    ("release", "0.7"),
 }
 
 
@@ -256,6 +259,43 @@ def test_problem_data_names_unknown_and_missing_keywords() -> None:
     kwargs["vehicle_types"] = [object()]
     with pytest.raises(TypeError):
         _routing.ProblemData(**kwargs)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    depots=st.lists(st.one_of(st.integers(-3, 10), st.sampled_from([2**31 - 1, -(2**31)])), max_size=4),
+    max_reloads=st.one_of(st.integers(-3, 4), st.sampled_from([2**31 - 1, -(2**31)])),
+    pairs=st.booleans(),
+    visits=st.lists(st.integers(-2, 9), max_size=8),
+)
+def test_reload_fields_are_checked_by_the_core(
+    depots: list[int], max_reloads: int, pairs: bool, visits: list[int]
+) -> None:
+    """Reload depots and limits straight into the core: a clear error (a client or no location as a
+    reload depot, a negative limit, reloads beside pairs), or a solve and an evaluation that keep
+    the limits; never a crash."""
+    problem = small_problem()
+    kwargs = data_kwargs(problem)
+    if not pairs:
+        kwargs["partner"] = np.full(8, -1, np.int32)
+        kwargs["pair_load"] = np.zeros(8)
+    kwargs["vehicle_types"] = [
+        _routing.VehicleTypeData(count=2, capacity=2, reload_depots=depots, max_reloads=max_reloads)
+    ]
+    try:
+        data = _routing.ProblemData(**kwargs)
+    except ValueError as exc:
+        assert "reload" in str(exc)
+        assert pairs or max_reloads < 0 or not all(0 <= d < 8 and not problem.is_client[d] for d in depots)
+        return
+    sol = _routing.solve(data, 0.0, 50, 0, 40, np.zeros(0, np.int32), [], np.zeros(0, np.int32))
+    assert all(r.reloads <= max_reloads for r in sol.reports)
+    try:
+        (report,) = _routing.evaluate(data, [0], [visits])
+    except ValueError as exc:
+        assert "not a client nor a reload depot" in str(exc)
+        return
+    assert report.reloads == sum(1 for v in visits if v in depots)
 
 
 @settings(max_examples=60, deadline=None)

@@ -31,7 +31,7 @@ from smartopt.dispatch import (
     read_vrplib_solution,
     solve_vrp,
 )
-from vrp_reference import check_route, exact_cost
+from vrp_reference import assert_checked, exact_cost
 
 ITERS = 3000  # enough for the exact optimum of 7 clients, in about 0.1 s
 
@@ -96,21 +96,6 @@ def random_problem(
         required=required,
         coords=xy,
     )
-
-
-def assert_checked(result, problem: VRPProblem) -> None:
-    """Every route of the result passes the independent simulation and costs what it says."""
-    total = 0.0
-    for r in result.routes:
-        vt = problem.vehicle_types[r.vehicle_type]
-        ref = check_route(problem, vt, r.visits.tolist())
-        assert ref.feasible == (not r.violations(problem)), (ref.reason, r.violations(problem))
-        assert r.distance == pytest.approx(ref.distance, rel=1e-9, abs=1e-9)
-        assert r.duration == pytest.approx(ref.duration, rel=1e-9, abs=1e-9)
-        assert r.cost == pytest.approx(ref.cost, rel=1e-9, abs=1e-9)
-        total += ref.cost
-    skipped = result.unvisited[~problem.required[result.unvisited]]
-    assert result.cost == pytest.approx(total + problem.prize[skipped].sum(), rel=1e-9, abs=1e-9)
 
 
 CASES = {

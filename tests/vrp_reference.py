@@ -1,5 +1,6 @@
 """Independent references for the VRP tests: a route checker that simulates schedules directly (no
-segment algebra) and an exact solver for tiny problems (every subset, every order)."""
+segment algebra) and an exact solver for tiny problems (every subset, every order, every way to
+split it into trips with reloads)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 from scipy.optimize import linprog
 
-from smartopt.dispatch import VehicleType, VRPProblem
+from smartopt.dispatch import VehicleType, VRPProblem, VRPResult
 
 TOL = 1e-6
 
@@ -25,32 +27,54 @@ class Checked:
 
 
 def check_route(problem: VRPProblem, vt: VehicleType, visits: list[int]) -> Checked:
-    """Simulates the route: leaves as late as the time windows allow (least waiting), serves each
-    visit at the earliest in its window; checks windows, loads along the way, pairs and limits.
-    Ride limits (leaving the pickup to serving the drop-off) are checked by an LP over the
-    service start times (scipy's HiGHS): some schedule must keep them and every window."""
+    """Simulates the route: starts as late as the time windows allow (least waiting; not before the
+    first trip's release), loads at the start depot for its service time, serves each visit at the
+    earliest in its window; a depot among the visits is a reload (loading for its service time,
+    within its window and not before the release of the trip it starts; the trip's deliveries go
+    on board); checks windows, loads along the way, pairs and limits. Ride limits
+    (leaving the pickup to serving the drop-off) are checked by an LP over the service start times
+    (scipy's HiGHS): some schedule must keep them and every window."""
     d, t = problem.distance[vt.profile], problem.duration[vt.profile]
     path = [vt.start, *visits, vt.end]
     dist = float(sum(d[a, b] for a, b in itertools.pairwise(path)))
+    trips: list[list[int]] = [[]]
+    for c in visits:
+        if problem.is_client[c]:
+            trips[-1].append(c)
+        else:
+            trips.append([])
+    release = [max((float(problem.release_time[c]) for c in trip), default=0.0) for trip in trips]
     # latest start of service at each visit that keeps every later window (backward pass)
     latest = vt.shift_end
     nxt = vt.end
     for c in reversed(visits):
         latest = min(problem.tw_late[c], latest - problem.service[c] - t[c, nxt])
         nxt = c
-    depart_latest = latest - t[vt.start, nxt]
-    depart = max(vt.shift_start, depart_latest) if math.isfinite(depart_latest) else vt.shift_start
-    clock, prev, ok, why = depart, vt.start, True, ""
-    load = float(sum(problem.demand[c] for c in visits))
+    depart_latest = latest - t[vt.start, nxt] - problem.service[vt.start]
+    # the duration only falls as the departure moves later: the latest that keeps every window, or
+    # with no such limit one late enough never to wait
+    no_wait = max([*release, *(problem.tw_early[c] for c in visits)], default=0.0)
+    depart = max(vt.shift_start, release[0], depart_latest if math.isfinite(depart_latest) else no_wait)
+    clock, prev, ok, why = depart + problem.service[vt.start], vt.start, True, ""
+    trip = 0
+    load = float(sum(problem.demand[c] for c in trips[0]))
     peak = load
     seen: set[int] = set()
     pair_of = {int(c): k for k, row in enumerate(problem.pairs.tolist()) for c in row}
     for c in visits:
         clock += t[prev, c]
-        clock = max(clock, problem.tw_early[c])
+        clock = max(clock, problem.tw_early[c], -math.inf if problem.is_client[c] else release[trip + 1])
         if clock > problem.tw_late[c] + TOL:
             ok, why = False, f"late at {c}"
         clock += problem.service[c]
+        prev = c
+        if not problem.is_client[c]:
+            if c not in vt.reload_depots:
+                ok, why = False, f"{c} is not a reload depot"
+            trip += 1
+            load = float(sum(problem.demand[x] for x in trips[trip]))
+            peak = max(peak, load)
+            continue
         load += problem.pickup[c] - problem.demand[c]
         if c in pair_of:
             p, dd = problem.pairs[pair_of[c]]
@@ -62,7 +86,6 @@ def check_route(problem: VRPProblem, vt: VehicleType, visits: list[int]) -> Chec
                     ok, why = False, f"delivery {c} before its pickup"
         seen.add(c)
         peak = max(peak, load)
-        prev = c
     for p, dd in problem.pairs.tolist():
         if (p in seen) != (dd in seen):
             ok, why = False, f"pair {p}-{dd} split"
@@ -76,8 +99,25 @@ def check_route(problem: VRPProblem, vt: VehicleType, visits: list[int]) -> Chec
         ok, why = False, "over a duration or distance limit"
     if ok and not _rides_fit(problem, vt, visits):
         ok, why = False, "no schedule keeps the ride limits"
+    if vt.max_reloads is not None and len(trips) - 1 > vt.max_reloads:
+        ok, why = False, f"{len(trips) - 1} reloads over {vt.max_reloads}"
     cost = vt.fixed_cost + vt.unit_distance_cost * dist + vt.unit_duration_cost * duration if visits else 0.0
     return Checked(ok, cost, dist, duration, why)
+
+
+def assert_checked(result: VRPResult, problem: VRPProblem) -> None:
+    """Every route of the result passes the independent simulation and costs what it says."""
+    total = 0.0
+    for r in result.routes:
+        vt = problem.vehicle_types[r.vehicle_type]
+        ref = check_route(problem, vt, r.visits.tolist())
+        assert ref.feasible == (not r.violations(problem)), (ref.reason, r.violations(problem))
+        assert r.distance == pytest.approx(ref.distance, rel=1e-9, abs=1e-9)
+        assert r.duration == pytest.approx(ref.duration, rel=1e-9, abs=1e-9)
+        assert r.cost == pytest.approx(ref.cost, rel=1e-9, abs=1e-9)
+        total += ref.cost
+    skipped = result.unvisited[~problem.required[result.unvisited]]
+    assert result.cost == pytest.approx(total + problem.prize[skipped].sum(), rel=1e-9, abs=1e-9)
 
 
 def _rides_fit(problem: VRPProblem, vt: VehicleType, visits: list[int]) -> bool:
@@ -114,6 +154,21 @@ def _rides_fit(problem: VRPProblem, vt: VehicleType, visits: list[int]) -> bool:
     return bool(res.status == 0)
 
 
+def with_reloads(order: list[int], vt: VehicleType) -> list[list[int]]:
+    """The order, and the order with reloads (at any of the vehicle's reload depots, up to its
+    limit) between any consecutive clients."""
+    out = []
+    limit = len(order) if vt.max_reloads is None else vt.max_reloads
+    for gaps in itertools.product([None, *vt.reload_depots], repeat=max(len(order) - 1, 0)):
+        if sum(g is not None for g in gaps) > limit:
+            continue
+        visits = order[:1]
+        for g, c in zip(gaps, order[1:], strict=True):
+            visits += [c] if g is None else [g, c]
+        out.append(visits)
+    return out
+
+
 def exact_cost(problem: VRPProblem) -> float:
     """The optimum of a tiny problem with unlimited vehicles of each type: best route per subset of
     clients (every order, every type), then the best split of all clients into routes and skips."""
@@ -126,9 +181,10 @@ def exact_cost(problem: VRPProblem) -> float:
         members = [clients[i] for i in range(k) if mask >> i & 1]
         for vt in problem.vehicle_types:
             for order in itertools.permutations(members):
-                r = check_route(problem, vt, list(order))
-                if r.feasible:
-                    route[mask] = min(route[mask], r.cost)
+                for visits in with_reloads(list(order), vt):
+                    r = check_route(problem, vt, visits)
+                    if r.feasible:
+                        route[mask] = min(route[mask], r.cost)
     best = np.full(1 << k, math.inf)
     best[0] = 0.0
     for mask in range(1, 1 << k):

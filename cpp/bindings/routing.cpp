@@ -95,7 +95,8 @@ ProblemData make_problem(const py::object &distance, const py::object &duration,
                          const py::object &required, const py::object &partner, const CArray<double> &delivery,
                          const CArray<double> &pickup, const CArray<double> &service, const CArray<double> &tw_early,
                          const CArray<double> &tw_late, const CArray<double> &prize, const CArray<double> &pair_load,
-                         const CArray<double> &max_ride, std::vector<rt::VehicleType> vehicle_types) {
+                         const CArray<double> &max_ride, const CArray<double> &release,
+                         std::vector<rt::VehicleType> vehicle_types) {
     ProblemData d{rt::Problem{}, unwriteable(distance, "distance"), unwriteable(duration, "duration")};
     rt::Problem &p = d.problem;
     int32_t pd = 0, nd = 0;
@@ -113,6 +114,7 @@ ProblemData make_problem(const py::object &distance, const py::object &duration,
     p.prize = to_vector(prize, "prize");
     p.pair_load = to_vector(pair_load, "pair_load");
     p.max_ride = to_vector(max_ride, "max_ride");
+    p.release = to_vector(release, "release");
     p.types = std::move(vehicle_types);
     without_gil([&] { p.validate(); });
     return d;
@@ -168,7 +170,8 @@ PYBIND11_MODULE(_routing, m) {
     py::class_<rt::VehicleType>(m, "VehicleTypeData", "count identical vehicles (see smartopt.dispatch.VehicleType)")
         .def(py::init([](int32_t count, int32_t start, int32_t end, int32_t profile, double capacity,
                          double fixed_cost, double unit_distance_cost, double unit_duration_cost, double shift_start,
-                         double shift_end, double max_duration, double max_distance) {
+                         double shift_end, double max_duration, double max_distance,
+                         std::vector<int32_t> reload_depots, int32_t max_reloads) {
                  rt::VehicleType t;
                  t.count = count;
                  t.start = start;
@@ -182,6 +185,8 @@ PYBIND11_MODULE(_routing, m) {
                  t.shift_end = shift_end;
                  t.max_duration = max_duration;
                  t.max_distance = max_distance;
+                 t.reload_depots = std::move(reload_depots);
+                 t.max_reloads = max_reloads;
                  return t;
              }),
              py::kw_only(), py::arg("count") = dv.count, py::arg("start") = dv.start, py::arg("end") = dv.end,
@@ -189,7 +194,8 @@ PYBIND11_MODULE(_routing, m) {
              py::arg("unit_distance_cost") = dv.unit_distance_cost,
              py::arg("unit_duration_cost") = dv.unit_duration_cost, py::arg("shift_start") = dv.shift_start,
              py::arg("shift_end") = dv.shift_end, py::arg("max_duration") = dv.max_duration,
-             py::arg("max_distance") = dv.max_distance)
+             py::arg("max_distance") = dv.max_distance, py::arg("reload_depots") = dv.reload_depots,
+             py::arg("max_reloads") = dv.max_reloads)
         .def_readonly("count", &rt::VehicleType::count)
         .def_readonly("start", &rt::VehicleType::start)
         .def_readonly("end", &rt::VehicleType::end)
@@ -201,13 +207,15 @@ PYBIND11_MODULE(_routing, m) {
         .def_readonly("shift_start", &rt::VehicleType::shift_start)
         .def_readonly("shift_end", &rt::VehicleType::shift_end)
         .def_readonly("max_duration", &rt::VehicleType::max_duration)
-        .def_readonly("max_distance", &rt::VehicleType::max_distance);
+        .def_readonly("max_distance", &rt::VehicleType::max_distance)
+        .def_readonly("reload_depots", &rt::VehicleType::reload_depots)
+        .def_readonly("max_reloads", &rt::VehicleType::max_reloads);
 
     py::class_<ProblemData>(m, "ProblemData", "A validated VRP in the core's layout: one entry per location")
         .def(py::init(&make_problem), py::kw_only(), py::arg("distance"), py::arg("duration"), py::arg("is_client"),
              py::arg("required"), py::arg("partner"), py::arg("delivery"), py::arg("pickup"), py::arg("service"),
              py::arg("tw_early"), py::arg("tw_late"), py::arg("prize"), py::arg("pair_load"), py::arg("max_ride"),
-             py::arg("vehicle_types"))
+             py::arg("release"), py::arg("vehicle_types"))
         .def_property_readonly("distance",
                                [](const py::object &self) { return matrix_view(self, &ProblemData::distance); })
         .def_property_readonly("duration",
@@ -223,6 +231,7 @@ PYBIND11_MODULE(_routing, m) {
         .def_property_readonly("prize", problem_array(&rt::Problem::prize))
         .def_property_readonly("pair_load", problem_array(&rt::Problem::pair_load))
         .def_property_readonly("max_ride", problem_array(&rt::Problem::max_ride))
+        .def_property_readonly("release", problem_array(&rt::Problem::release))
         .def_property_readonly("vehicle_types", [](const ProblemData &d) { return d.problem.types; })
         .def_property_readonly("num_locations", [](const ProblemData &d) { return d.problem.num_locations; })
         .def_property_readonly("num_profiles", [](const ProblemData &d) { return d.problem.num_profiles; })
@@ -238,6 +247,7 @@ PYBIND11_MODULE(_routing, m) {
         .def_readonly("end_time", &rt::RouteReport::end_time)
         .def_readonly("ride_excess", &rt::RouteReport::ride_excess)
         .def_readonly("pair_errors", &rt::RouteReport::pair_errors)
+        .def_readonly("reloads", &rt::RouteReport::reloads)
         .def_property_readonly("arrival", array_of<double>(&rt::RouteReport::arrival))
         .def_property_readonly("service_start", array_of<double>(&rt::RouteReport::service_start))
         .def_property_readonly("load_after", array_of<double>(&rt::RouteReport::load_after));

@@ -12,6 +12,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 namespace smartopt::routing {
@@ -36,37 +37,140 @@ struct Rng {
     int32_t below(int32_t n) { return static_cast<int32_t>(next() % static_cast<uint64_t>(n)); }
 };
 
-// A stretch of consecutive stops: distance, minimum duration, time warp, earliest and latest start
-// (Vidal et al. 2013), and loads: deliveries still on board at entry, load added inside, peak load.
-struct Segment {
-    int32_t first = 0, last = 0;
-    double distance = 0, duration = 0, warp = 0, early = 0, late = kInf;
+// Vidal et al. (2013)'s duration segment: minimum duration, time warp, earliest and latest start.
+// The default is the empty segment (joins as nothing).
+struct Time {
+    double duration = 0, warp = 0, early = -kInf, late = kInf;
+};
+
+// The segment algebra below is the search's innermost loop: always inlined.
+#if defined(__GNUC__)
+#define SMARTOPT_HOT inline __attribute__((always_inline))
+#else
+#define SMARTOPT_HOT inline __forceinline
+#endif
+
+SMARTOPT_HOT Time then(const Time &a, const Time &b, double travel) {
+    Time s;
+    const double delta = a.duration - a.warp + travel;
+    const double wait = std::max(b.early - delta - a.late, 0.0);
+    const double warp = std::max(a.early + delta - b.late, 0.0);
+    s.duration = a.duration + b.duration + travel + wait;
+    s.warp = a.warp + b.warp + warp;
+    s.early = std::max(b.early - delta, a.early) - wait;
+    s.late = std::min(b.late - delta, a.late) + warp;
+    return s;
+}
+
+// a, started no earlier than `release` (a trip's loading waits for its goods).
+Time released(double release, const Time &a) {
+    return release == -kInf ? a : then(Time{0, 0, release, kInf}, a, 0.0);
+}
+
+// Loads as in PyVRP's load segments, extended with paired loads: deliveries still on board at
+// entry, load added inside, peak load.
+struct Load {
     double delivery = 0, added = 0, peak = 0;
 };
 
-Segment merge(const Segment &a, const Segment &b, double dist, double time) {
+SMARTOPT_HOT Load then(const Load &a, const Load &b) {
+    return {a.delivery + b.delivery, a.added + b.added, std::max(a.peak + b.delivery, b.peak + a.added)};
+}
+
+// A stretch of consecutive stops. Without a reload inside: its time, the latest release of its
+// clients (their trip's depot is before the stretch) and its load. With reloads: `time` runs to the
+// arrival at the last reload, `after` from the start of its loading on (which waits for the
+// release of the trip it starts, not yet known); `load` is the trip before the first reload,
+// `after_load` the one after the last, `trip_peak` the peak of the trips complete inside.
+struct Segment {
+    int32_t first = 0, last = 0;
+    double distance = 0;
+    int32_t reloads = 0;
+    Time time, after;
+    double release = -kInf, after_release = -kInf;
+    Load load, after_load;
+    double trip_peak = 0;
+};
+
+Segment merge(const Segment &a, const Segment &b, double dist, double travel) {
     Segment s;
     s.first = a.first;
     s.last = b.last;
     s.distance = a.distance + dist + b.distance;
-    const double delta = a.duration - a.warp + time;
-    const double wait = std::max(b.early - delta - a.late, 0.0);
-    const double warp = std::max(a.early + delta - b.late, 0.0);
-    s.duration = a.duration + b.duration + time + wait;
-    s.warp = a.warp + b.warp + warp;
-    s.early = std::max(b.early - delta, a.early) - wait;
-    s.late = std::min(b.late - delta, a.late) + warp;
-    s.delivery = a.delivery + b.delivery;
-    s.added = a.added + b.added;
-    s.peak = std::max(a.peak + b.delivery, b.peak + a.added);
+    s.reloads = a.reloads + b.reloads;
+    if (a.reloads == 0) {  // a's stops are on b's first trip
+        s.time = then(a.time, b.time, travel);
+        s.release = std::max(a.release, b.release);
+        s.load = then(a.load, b.load);
+        if (b.reloads == 0) return s;  // (the common case: one trip)
+        s.after = b.after;
+        s.after_release = b.after_release;
+        s.after_load = b.after_load;
+        s.trip_peak = b.trip_peak;
+    } else if (b.reloads == 0) {  // b's stops are on a's last trip
+        s.time = a.time;
+        s.release = a.release;
+        s.load = a.load;
+        s.after = then(a.after, b.time, travel);
+        s.after_release = std::max(a.after_release, b.release);
+        s.after_load = then(a.after_load, b.load);
+        s.trip_peak = a.trip_peak;
+    } else {  // a's last trip and b's first are one, complete
+        const Time trip = released(std::max(a.after_release, b.release), a.after);
+        s.time = then(then(a.time, trip, 0.0), b.time, travel);
+        s.release = a.release;
+        s.load = a.load;
+        s.after = b.after;
+        s.after_release = b.after_release;
+        s.after_load = b.after_load;
+        s.trip_peak = std::max({a.trip_peak, b.trip_peak, then(a.after_load, b.load).peak});
+    }
     return s;
 }
+
+// What the limits are checked on: a segment from a route's start (its first trip's loading).
+struct Total {
+    double distance = 0, duration = 0, warp = 0, early = 0, late = 0, peak = 0;
+    int32_t reloads = 0;
+};
+
+Total finalise(const Segment &s) {
+    Time t = released(s.release, s.time);
+    double peak = s.load.peak;
+    if (s.reloads > 0) {
+        t = then(t, released(s.after_release, s.after), 0.0);
+        peak = std::max({peak, s.trip_peak, s.after_load.peak});
+    }
+    return {s.distance, t.duration, t.warp, t.early, t.late, peak, s.reloads};
+}
+
+// The same for problems without reloads or release times (most): one trip, half the size and
+// work of a Segment on the search's hot path.
+struct TripSegment {
+    static constexpr int32_t reloads = 0;
+    int32_t first = 0, last = 0;
+    double distance = 0;
+    Time time;
+    Load load;
+};
+
+SMARTOPT_HOT TripSegment merge(const TripSegment &a, const TripSegment &b, double dist, double travel) {
+    return {a.first, b.last, a.distance + dist + b.distance, then(a.time, b.time, travel), then(a.load, b.load)};
+}
+
+SMARTOPT_HOT Total finalise(const TripSegment &s) {
+    return {s.distance, s.time.duration, s.time.warp, s.time.early, s.time.late, s.load.peak, 0};
+}
+
+// A client's release time (-inf: none; a release at 0 or before constrains nothing).
+double release_of(const Problem &p, int32_t c) { return p.release[c] > 0 ? p.release[c] : -kInf; }
 
 // The earliest schedule of a route that keeps every pair's ride limit: service as early as
 // possible, a pickup delayed just enough for its ride (from leaving the pickup to the start of
 // service at the drop-off) to fit, and the delay passed on to later stops, until nothing changes
 // (the least solution of these difference constraints, as in Bellman-Ford). Returns whether the
-// windows, the ride limits and the shift's end all hold; `start` fills per visit when given.
+// windows, the ride limits and the shift's end all hold; `start` fills per visit when given. The
+// route is one trip (pairs and reloads are never in one problem): it leaves after every release.
 bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visits, size_t len, double depart,
                    std::vector<double> *start, std::vector<int32_t> &pos) {
     const auto n = static_cast<size_t>(p.num_locations);
@@ -74,11 +178,14 @@ bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visit
     std::vector<double> local;
     std::vector<double> &b = start != nullptr ? *start : local;
     b.assign(len, 0.0);
-    for (size_t k = 0; k < len; ++k) pos[visits[k]] = static_cast<int32_t>(k);
+    for (size_t k = 0; k < len; ++k) {
+        pos[visits[k]] = static_cast<int32_t>(k);
+        depart = std::max(depart, release_of(p, visits[k]));
+    }
     auto forward = [&](size_t from) {
         for (size_t k = from; k < len; ++k) {
             const int32_t c = visits[k];
-            const double ready = k == 0 ? depart + dur[vt.start * n + c]
+            const double ready = k == 0 ? depart + p.service[vt.start] + dur[vt.start * n + c]
                                         : b[k - 1] + p.service[visits[k - 1]] + dur[visits[k - 1] * n + c];
             b[k] = std::max({b[k], ready, p.tw_early[c]});
         }
@@ -114,39 +221,57 @@ bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visit
     return ok;
 }
 
-// One client's segment (a non-client location: an empty one).
-Segment client_segment(const Problem &p, int32_t c) {
-    Segment s;
+// One client's segment; a depot's is a reload there (a TripSegment has none).
+template <class Seg>
+Seg node_segment(const Problem &p, int32_t c) {
+    Seg s;
     s.first = s.last = c;
-    if (!p.is_client[c]) return s;
-    s.duration = p.service[c];
-    s.early = p.tw_early[c];
-    s.late = p.tw_late[c];
-    s.delivery = p.delivery[c];
-    s.added = p.pickup[c] + p.pair_load[c];
-    s.peak = std::max(s.delivery, s.added);
+    const Time stop{p.service[c], 0, p.tw_early[c], p.tw_late[c]};
+    if (!p.is_client[c]) {  // (TripSegment problems have no reloads)
+        if constexpr (std::is_same_v<Seg, Segment>) {
+            s.reloads = 1;
+            s.after = stop;
+        }
+        return s;
+    }
+    s.time = stop;
+    if constexpr (std::is_same_v<Seg, Segment>) s.release = release_of(p, c);
+    s.load.delivery = p.delivery[c];
+    s.load.added = p.pickup[c] + p.pair_load[c];
+    s.load.peak = std::max(s.load.delivery, s.load.added);
     return s;
 }
 
-// A route's start or end: the vehicle's shift as its window.
-Segment end_segment(const VehicleType &vt, int32_t loc) {
-    Segment s;
-    s.first = s.last = loc;
-    s.early = vt.shift_start;
-    s.late = vt.shift_end;
+// A route's start (the first trip's loading: the depot's service time) or end, in the vehicle's
+// shift.
+template <class Seg>
+Seg start_segment(const Problem &p, const VehicleType &vt) {
+    Seg s;
+    s.first = s.last = vt.start;
+    s.time = Time{p.service[vt.start], 0, vt.shift_start, vt.shift_end};
     return s;
 }
 
-struct Route {
+template <class Seg>
+Seg end_segment(const VehicleType &vt) {
+    Seg s;
+    s.first = s.last = vt.end;
+    s.time = Time{0, 0, vt.shift_start, vt.shift_end};
+    return s;
+}
+
+template <class Seg>
+struct RouteOf {
     int32_t vehicle = 0, type = 0;
     int32_t locked = 0;          // visits 1..locked are fixed
     std::vector<int32_t> nodes;  // start, visits..., end
-    std::vector<Segment> fwd;    // fwd[k]: nodes[0..k]
-    std::vector<Segment> bwd;    // bwd[k]: nodes[k..end]
+    std::vector<Seg> fwd;        // fwd[k]: nodes[0..k]
+    std::vector<Seg> bwd;        // bwd[k]: nodes[k..end]
+    Total totals;                // of fwd.back()
     double cost = 0;
     bool rides = false;          // holds a pair with a ride limit
-    int32_t size() const { return static_cast<int32_t>(nodes.size()) - 2; }
-    const Segment &total() const { return fwd.back(); }
+    int32_t size() const { return static_cast<int32_t>(nodes.size()) - 2; }  // visits, reloads included
+    const Total &total() const { return totals; }
 };
 
 // A client, or a pickup-and-delivery pair, to insert.
@@ -161,9 +286,15 @@ struct Insertion {
     double delta = kInf;
     int32_t route = -1, after_first = -1, after_second = -1;  // insert after nodes[after_*] (old indices)
     int32_t retype = -1;  // >= 0: the route moves to an empty vehicle of this type first
+    int32_t reload = -1;  // >= 0: a reload at this depot goes in next to the client
+    bool reload_first = false;  // the reload comes before the client (else after it)
 };
 
+// Seg: Segment where some vehicle may reload or some client has a release time, else TripSegment.
+template <class Seg>
 class Solver {
+    using Route = RouteOf<Seg>;
+
    public:
     // Set-up that grows with the instance (neighbour lists, the first construction) stops at the
     // time limit too; the time counts from Options::started.
@@ -259,7 +390,7 @@ class Solver {
     Rng rng_;
     int32_t n_;
     std::chrono::steady_clock::time_point start_;
-    std::vector<Segment> node_seg_;
+    std::vector<Seg> node_seg_;
     std::vector<int32_t> clients_;
     std::vector<int32_t> optional_;  // optional clients outside pairs
     std::vector<std::vector<int32_t>> neighbours_;  // clients by distance, nearest first
@@ -270,6 +401,7 @@ class Solver {
     Insertion cheapest_;              // the cheapest insertion found that needs no ride check
     std::vector<Insertion> checks_;   // cheaper ones that change a route with ride limits
     bool no_retype_ = false;          // find_in: insertions that move a route to another type are not offered
+    bool no_reload_ = false;          // chains: insertions with a new reload are not offered (undo stays exact)
     std::vector<int32_t> pos_scratch_;  // per location: -1 (ride_schedule's workspace)
     std::vector<int32_t> near_routes_;  // single_positions' workspace: routes near a client
     std::vector<char> route_mark_;      // per route: listed in near_routes_
@@ -311,13 +443,13 @@ class Solver {
     double time(int32_t prof, int32_t a, int32_t b) const {
         return p_.duration[(static_cast<size_t>(prof) * n_ + a) * n_ + b];
     }
-    Segment join(int32_t prof, const Segment &a, const Segment &b) const {
+    SMARTOPT_HOT Seg join(int32_t prof, const Seg &a, const Seg &b) const {
         return merge(a, b, dist(prof, a.last, b.first), time(prof, a.last, b.first));
     }
 
     void build_node_segments() {
         node_seg_.resize(n_);
-        for (int32_t c = 0; c < n_; ++c) node_seg_[c] = client_segment(p_, c);
+        for (int32_t c = 0; c < n_; ++c) node_seg_[c] = node_segment<Seg>(p_, c);
     }
 
     void build_neighbours() {
@@ -380,7 +512,7 @@ class Solver {
             for (int32_t b = 0; b < ntypes; ++b) {
                 const VehicleType &x = p_.types[a], &y = p_.types[b];
                 if (a != b && y.count > 0 && x.start == y.start && x.end == y.end && x.profile == y.profile &&
-                    x.shift_start == y.shift_start && x.shift_end == y.shift_end)
+                    x.shift_start == y.shift_start && x.shift_end == y.shift_end && x.reload_depots == y.reload_depots)
                     alternatives_[a].push_back(b);
             }
         for (const auto &alt : alternatives_) mixed_fleet_ = mixed_fleet_ || !alt.empty();
@@ -413,18 +545,20 @@ class Solver {
         const auto m = rt.nodes.size();
         rt.fwd.resize(m);
         rt.bwd.resize(m);
-        rt.fwd[0] = end_segment(vt, rt.nodes[0]);
+        rt.fwd[0] = start_segment<Seg>(p_, vt);
         for (size_t k = 1; k < m; ++k) {
-            const Segment &node = k + 1 == m ? end_segment(vt, rt.nodes[k]) : node_seg_[rt.nodes[k]];
+            const Seg &node = k + 1 == m ? end_segment<Seg>(vt) : node_seg_[rt.nodes[k]];
             rt.fwd[k] = join(vt.profile, rt.fwd[k - 1], node);
         }
-        rt.bwd[m - 1] = end_segment(vt, rt.nodes[m - 1]);
+        rt.bwd[m - 1] = end_segment<Seg>(vt);
         for (size_t k = m - 1; k-- > 0;) {
-            const Segment &node = k == 0 ? end_segment(vt, rt.nodes[0]) : node_seg_[rt.nodes[k]];
+            const Seg &node = k == 0 ? start_segment<Seg>(p_, vt) : node_seg_[rt.nodes[k]];
             rt.bwd[k] = join(vt.profile, node, rt.bwd[k + 1]);
         }
+        rt.totals = finalise(rt.fwd.back());
         rt.rides = false;
         for (size_t k = 1; k + 1 < m; ++k) {
+            if (!p_.is_client[rt.nodes[k]]) continue;  // a reload
             s.route_of[rt.nodes[k]] = r;
             s.pos_of[rt.nodes[k]] = static_cast<int32_t>(k);
             rt.rides = rt.rides || (p_.partner[rt.nodes[k]] >= 0 && std::isfinite(p_.max_ride[rt.nodes[k]]));
@@ -444,7 +578,7 @@ class Solver {
         }
     }
 
-    static double route_cost(const VehicleType &vt, const Segment &total, int32_t size) {
+    static double route_cost(const VehicleType &vt, const Total &total, int32_t size) {
         if (size == 0) return 0.0;
         return vt.fixed_cost + vt.unit_distance_cost * total.distance + vt.unit_duration_cost * total.duration;
     }
@@ -505,28 +639,29 @@ class Solver {
 
     // Whether the new route segment keeps every limit the route kept before.
     // Whether a route of segment s may move to an empty vehicle of type t (same ends and shift).
-    bool fits_type(const Segment &s, const Route &rt, int32_t t) const {
+    bool fits_type(const Total &s, const Route &rt, int32_t t) const {
         return rt.locked == 0 && state_.empty_of_type[t] >= 0 && s.warp <= rt.total().warp + kEps && fits_limits(s, t);
     }
 
-    bool fits_limits(const Segment &s, int32_t t) const {
+    bool fits_limits(const Total &s, int32_t t) const {
         const VehicleType &vt = p_.types[t];
-        return s.peak <= vt.capacity + kEps && s.duration <= vt.max_duration + kEps && s.distance <= vt.max_distance + kEps;
+        return s.peak <= vt.capacity + kEps && s.duration <= vt.max_duration + kEps &&
+               s.distance <= vt.max_distance + kEps && s.reloads <= vt.max_reloads;
     }
 
-    bool fits(const Segment &s, const Route &rt) const {
+    bool fits(const Total &s, const Route &rt) const {
         const VehicleType &vt = p_.types[rt.type];
-        const Segment &cur = rt.total();
-        return s.warp <= cur.warp + kEps && (s.peak <= vt.capacity + kEps || s.peak <= cur.peak + kEps) &&
+        const Total &cur = rt.total();
+        return s.reloads <= vt.max_reloads && s.warp <= cur.warp + kEps && (s.peak <= vt.capacity + kEps || s.peak <= cur.peak + kEps) &&
                (s.duration <= vt.max_duration + kEps || s.duration <= cur.duration + kEps) &&
                (s.distance <= vt.max_distance + kEps || s.distance <= cur.distance + kEps);
     }
 
     // ride: the segment from a pair's pickup to its delivery; the ride is from leaving the one to
     // reaching the other, at its shortest.
-    bool ride_ok(const Segment &ride) const {
-        const double time = ride.duration - p_.service[ride.first] - p_.service[ride.last];
-        return ride.warp <= kEps && time <= p_.max_ride[ride.first] + kEps;
+    bool ride_ok(const Seg &ride) const {
+        const double time = ride.time.duration - p_.service[ride.first] - p_.service[ride.last];
+        return ride.time.warp <= kEps && time <= p_.max_ride[ride.first] + kEps;
     }
 
     // A paired stop joins its unit through the pickup (the stop with the positive pair load).
@@ -585,7 +720,7 @@ class Solver {
             for (int32_t r = 0; r < static_cast<int32_t>(s.routes.size()); ++r) {
                 const Route &rt = s.routes[r];
                 if (rt.size() > rt.locked && pick-- == 0) {
-                    remove_string(s, r, rt.nodes[rt.locked + 1], rt.size() - rt.locked, removed);
+                    remove_string(s, r, rt.locked + 1, rt.size() - rt.locked, removed);
                     break;
                 }
             }
@@ -605,7 +740,7 @@ class Solver {
             const int32_t free = rt.size() - rt.locked;
             const auto lmax = std::min<double>(free, ls_max);
             const auto len = std::min<int32_t>(free, static_cast<int32_t>(1.0 + rng_.uniform() * lmax));
-            remove_string(s, r, c, len, removed);
+            remove_string(s, r, s.pos_of[c], len, removed);
         };
         visit(seed);
         for (int32_t c : neighbours_[seed]) {
@@ -638,7 +773,8 @@ class Solver {
         return removed;
     }
 
-    void remove_string(State &s, int32_t r, int32_t c, int32_t len, std::vector<int32_t> &removed) {
+    // Removes a string of len stops of route r that holds position pos.
+    void remove_string(State &s, int32_t r, int32_t pos, int32_t len, std::vector<int32_t> &removed) {
         Route &rt = s.routes[r];
         const int32_t lo = rt.locked + 1, hi = rt.size();  // free positions
         const int32_t free = hi - lo + 1;
@@ -648,13 +784,13 @@ class Solver {
             while (len + keep < free && rng_.uniform() < 0.5) ++keep;
         }
         const int32_t span = len + keep;
-        const int32_t pos = s.pos_of[c];
         const int32_t first_min = std::max(lo, pos - span + 1), first_max = std::min(pos, hi - span + 1);
         const int32_t first = first_min + rng_.below(first_max - first_min + 1);
         const int32_t keep_at = keep > 0 ? first + rng_.below(len + 1) : first + span;
+        // reloads stay (taking one out could overload the trips it joins) until their trip is empty
         std::vector<int32_t> gone;
         for (int32_t k = first; k < first + span; ++k)
-            if (k < keep_at || k >= keep_at + keep) gone.push_back(rt.nodes[k]);
+            if ((k < keep_at || k >= keep_at + keep) && p_.is_client[rt.nodes[k]]) gone.push_back(rt.nodes[k]);
         // a paired stop takes its partner along, unless the partner is locked (then both stay)
         std::vector<int32_t> all;
         for (int32_t g : gone) {
@@ -667,11 +803,22 @@ class Solver {
         removed.insert(removed.end(), all.begin(), all.end());
     }
 
+    // Takes client c out of its route, and a reload that is left starting an empty trip.
     void take_out(State &s, int32_t c) {
         const int32_t r = s.route_of[c];
         Route &rt = s.routes[r];
-        rt.nodes.erase(rt.nodes.begin() + s.pos_of[c]);
+        const auto k = static_cast<size_t>(s.pos_of[c]);
+        rt.nodes.erase(rt.nodes.begin() + static_cast<std::ptrdiff_t>(k));
         s.route_of[c] = s.pos_of[c] = -1;
+        // nodes[k - 1] and nodes[k] are now neighbours: an empty trip is a reload after the start or
+        // a reload, or before the end
+        const size_t last = rt.nodes.size() - 1;
+        for (size_t j : {k - 1, k})
+            if (j > static_cast<size_t>(rt.locked) && j < last && !p_.is_client[rt.nodes[j]] &&
+                (!p_.is_client[rt.nodes[j - 1]] || j + 1 == last)) {
+                rt.nodes.erase(rt.nodes.begin() + static_cast<std::ptrdiff_t>(j));
+                break;
+            }
         refresh(s, r);
     }
 
@@ -716,7 +863,13 @@ class Solver {
         if (x.retype >= 0) x.route = move_route(x.route, x.retype);
         Route &rt = state_.routes[x.route];
         if (u.second >= 0) rt.nodes.insert(rt.nodes.begin() + x.after_second + 1, u.second);
-        rt.nodes.insert(rt.nodes.begin() + x.after_first + 1, u.first);
+        const auto at = rt.nodes.begin() + x.after_first + 1;
+        if (x.reload < 0)
+            rt.nodes.insert(at, u.first);
+        else if (x.reload_first)
+            rt.nodes.insert(at, {x.reload, u.first});
+        else
+            rt.nodes.insert(at, {u.first, x.reload});
         refresh(state_, x.route);
     }
 
@@ -748,6 +901,7 @@ class Solver {
         double collected = 0;
         int32_t home = -1;  // kOwnRoute, kSeedRoute: the chain's route
         no_retype_ = mode != kFree;
+        no_reload_ = true;
         auto add = [&](const Unit &u) {
             Insertion x;
             if (mode == kFree || (mode == kSeedRoute && home < 0)) {
@@ -786,6 +940,7 @@ class Solver {
                 add(m < 0 ? Unit{c, -1} : p_.pair_load[c] > 0 ? Unit{c, m} : Unit{m, c});
             }
         no_retype_ = false;
+        no_reload_ = false;
         undo(ch, ch.keep);
         return ch;
     }
@@ -942,6 +1097,8 @@ class Solver {
         return ride_schedule(p_, vt, nodes.data(), nodes.size(), vt.shift_start, nullptr, pos_scratch_);
     }
 
+    // c after nodes[k] of route r; where the vehicles may reload, also with a reload just before
+    // or after c (a new trip).
     void try_single(int32_t c, int32_t r, int32_t k, bool blink) {
         const Route &rt = state_.routes[r];
         if (k < rt.locked || k > rt.size()) return;
@@ -949,14 +1106,44 @@ class Solver {
         const VehicleType &vt = p_.types[rt.type];
         const int32_t a = rt.nodes[k], b = rt.nodes[k + 1];
         const double fixed = rt.size() == 0 ? vt.fixed_cost : 0.0;
-        const double dd = dist(vt.profile, a, c) + dist(vt.profile, c, b) - dist(vt.profile, a, b);
         const bool may_retype = rt.size() > 0 && !alternatives_[rt.type].empty();
-        if (!may_retype && vt.unit_duration_cost == 0.0 && fixed + vt.unit_distance_cost * dd >= cheapest_.delta) return;
-        const Segment s = join(vt.profile, join(vt.profile, rt.fwd[k], node_seg_[c]), rt.bwd[k + 1]);
-        if (fits(s, rt)) offer({route_cost(vt, s, rt.size() + 1) - rt.cost, r, k, -1, -1}, rt.rides);
+        // when only distance costs: skip what the added distance alone makes no cheaper
+        const bool by_distance = !may_retype && vt.unit_duration_cost == 0.0;
+        const double base = dist(vt.profile, a, b);
+        const double dd = dist(vt.profile, a, c) + dist(vt.profile, c, b) - base;
+        if (!by_distance || fixed + vt.unit_distance_cost * dd < cheapest_.delta) {
+            const Seg s = join(vt.profile, join(vt.profile, rt.fwd[k], node_seg_[c]), rt.bwd[k + 1]);
+            offer_single(finalise(s), rt, r, k, may_retype, -1, false);
+        }
+        if (no_reload_ || vt.reload_depots.empty() || rt.total().reloads >= vt.max_reloads) return;
+        // a reload after the start, after a reload or before the end would start an empty trip
+        const bool before = k > 0 && p_.is_client[a];
+        const bool after = k + 1 < static_cast<int32_t>(rt.nodes.size()) - 1 && p_.is_client[b];
+        for (int32_t d : vt.reload_depots) {
+            const double via_d_c = dist(vt.profile, a, d) + dist(vt.profile, d, c) + dist(vt.profile, c, b) - base;
+            if (before && (!by_distance || fixed + vt.unit_distance_cost * via_d_c < cheapest_.delta)) {
+                const Seg head = join(vt.profile, join(vt.profile, rt.fwd[k], node_seg_[d]), node_seg_[c]);
+                offer_single(finalise(join(vt.profile, head, rt.bwd[k + 1])), rt, r, k, may_retype, d, true);
+            }
+            const double via_c_d = dist(vt.profile, a, c) + dist(vt.profile, c, d) + dist(vt.profile, d, b) - base;
+            if (after && (!by_distance || fixed + vt.unit_distance_cost * via_c_d < cheapest_.delta)) {
+                const Seg head = join(vt.profile, join(vt.profile, rt.fwd[k], node_seg_[c]), node_seg_[d]);
+                offer_single(finalise(join(vt.profile, head, rt.bwd[k + 1])), rt, r, k, may_retype, d, false);
+            }
+        }
+    }
+
+    // Offers a single client's insertion into route r after nodes[k] (with a reload at `reload`
+    // unless -1) whose route would total s, on r's vehicle and on the types it may move to.
+    void offer_single(const Total &s, const Route &rt, int32_t r, int32_t k, bool may_retype, int32_t reload,
+                      bool reload_first) {
+        const VehicleType &vt = p_.types[rt.type];
+        const int32_t size = rt.size() + (reload >= 0 ? 2 : 1);
+        if (fits(s, rt)) offer({route_cost(vt, s, size) - rt.cost, r, k, -1, -1, reload, reload_first}, rt.rides);
         if (!may_retype) return;
         for (int32_t t : alternatives_[rt.type])
-            if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, rt.size() + 1) - rt.cost, r, k, -1, t}, rt.rides);
+            if (fits_type(s, rt, t))
+                offer({route_cost(p_.types[t], s, size) - rt.cost, r, k, -1, t, reload, reload_first}, rt.rides);
     }
 
     // Granular: next to the nearest neighbours and at both ends of the routes that visit one of the
@@ -1005,23 +1192,24 @@ class Solver {
     void try_pair(const Unit &u, int32_t r, bool blink) {
         const Route &rt = state_.routes[r];
         const VehicleType &vt = p_.types[rt.type];
-        const Segment &pick = node_seg_[u.first], &drop = node_seg_[u.second];
+        const Seg &pick = node_seg_[u.first], &drop = node_seg_[u.second];
         const bool check = rt.rides || std::isfinite(p_.max_ride[u.first]);
         const double warp = rt.total().warp + kEps, cap = std::max(vt.capacity, rt.total().peak) + kEps;
+        // (pairs and reloads are never in one problem: a route of pairs is one trip)
         for (int32_t i = rt.locked; i <= rt.size(); ++i) {
-            Segment head = join(vt.profile, rt.fwd[i], pick);  // start .. pickup
-            Segment ride = pick;                               // pickup .. current stop
-            if (head.warp > warp || head.peak > cap) continue;
+            Seg head = join(vt.profile, rt.fwd[i], pick);  // start .. pickup
+            Seg ride = pick;                               // pickup .. current stop
+            if (head.time.warp > warp || head.load.peak > cap) continue;
             for (int32_t j = i; j <= rt.size(); ++j) {
                 if (j > i) {
                     head = join(vt.profile, head, node_seg_[rt.nodes[j]]);
                     ride = join(vt.profile, ride, node_seg_[rt.nodes[j]]);
-                    if (head.warp > warp || head.peak > cap) break;
+                    if (head.time.warp > warp || head.load.peak > cap) break;
                 }
-                const Segment to_drop = join(vt.profile, head, drop);
-                if (to_drop.warp > warp || !ride_ok(join(vt.profile, ride, drop))) break;  // later j: later still
+                const Seg to_drop = join(vt.profile, head, drop);
+                if (to_drop.time.warp > warp || !ride_ok(join(vt.profile, ride, drop))) break;  // later j: later still
                 if (blink && rng_.uniform() < 0.01) continue;
-                const Segment s = join(vt.profile, to_drop, rt.bwd[j + 1]);
+                const Total s = finalise(join(vt.profile, to_drop, rt.bwd[j + 1]));
                 if (fits(s, rt)) offer({route_cost(vt, s, rt.size() + 2) - rt.cost, r, i, j, -1}, check);
                 if (rt.size() == 0) continue;
                 for (int32_t t : alternatives_[rt.type])
@@ -1045,12 +1233,13 @@ class Solver {
             rt.locked = w.locked[i];
             refresh(state_, r);
             // Unlocked visits that break a limit the locked part keeps are set free again.
-            const Segment &t = rt.total();
+            const Total &t = rt.total();
             const VehicleType &vt = p_.types[rt.type];
             const bool bad = t.warp > kEps || t.peak > vt.capacity + kEps || t.duration > vt.max_duration + kEps ||
-                             t.distance > vt.max_distance + kEps;
+                             t.distance > vt.max_distance + kEps || t.reloads > vt.max_reloads;
             if (bad && rt.size() > rt.locked) {
-                for (int32_t k = rt.locked + 1; k <= rt.size(); ++k) state_.route_of[rt.nodes[k]] = state_.pos_of[rt.nodes[k]] = -1;
+                for (int32_t k = rt.locked + 1; k <= rt.size(); ++k)
+                    if (p_.is_client[rt.nodes[k]]) state_.route_of[rt.nodes[k]] = state_.pos_of[rt.nodes[k]] = -1;
                 rt.nodes.erase(rt.nodes.begin() + rt.locked + 1, rt.nodes.end() - 1);
                 refresh(state_, r);
             }
@@ -1063,9 +1252,10 @@ class Solver {
             res.routes.vehicle.push_back(r.vehicle);
             res.routes.visits.emplace_back(r.nodes.begin() + 1, r.nodes.end() - 1);
             const VehicleType &vt = p_.types[r.type];
-            const Segment &t = r.total();
+            const Total &t = r.total();
             res.violations = res.violations || t.warp > kEps || t.peak > vt.capacity + kEps ||
-                             t.duration > vt.max_duration + kEps || t.distance > vt.max_distance + kEps;
+                             t.duration > vt.max_duration + kEps || t.distance > vt.max_distance + kEps ||
+                             t.reloads > vt.max_reloads;
         }
         for (int32_t c = 0; c < n_; ++c)
             if (p_.is_client[c] && state_.route_of[c] < 0) res.unvisited.push_back(c);
@@ -1100,7 +1290,7 @@ void Problem::validate() const {
     need(dist_ok, "distance must be finite and >= 0");
     need(dur_ok, "duration must be finite and >= 0");
     const auto un = static_cast<size_t>(n);
-    for (const auto *v : {&delivery, &pickup, &service, &tw_early, &tw_late, &prize, &pair_load, &max_ride})
+    for (const auto *v : {&delivery, &pickup, &service, &tw_early, &tw_late, &prize, &pair_load, &max_ride, &release})
         need(v->size() == un, "per-location arrays must have num_locations entries");
     need(is_client.size() == un && required.size() == un && partner.size() == un,
          "per-location arrays must have num_locations entries");
@@ -1113,6 +1303,7 @@ void Problem::validate() const {
         need(!std::isnan(tw_early[c]) && !std::isnan(tw_late[c]) && std::isfinite(tw_early[c]) && tw_early[c] <= tw_late[c],
              "time windows need finite earliest <= latest");
         need(!std::isnan(max_ride[c]) && max_ride[c] >= 0, "max_ride must be >= 0");
+        need(std::isfinite(release[c]), "release must be finite");
         const int32_t m = partner[c];
         if (m >= 0) {
             need(m < n && m != c && is_client[c] && is_client[m] && partner[m] == c, "partner must pair two clients both ways");
@@ -1123,8 +1314,13 @@ void Problem::validate() const {
         }
     }
     need(!types.empty(), "at least one vehicle type is needed");
+    const bool pairs = std::any_of(partner.begin(), partner.end(), [](int32_t m) { return m >= 0; });
     int64_t vehicles = 0;
     for (const VehicleType &t : types) {
+        for (int32_t d : t.reload_depots)
+            need(d >= 0 && d < n && !is_client[d], "reload depots must be non-client locations");
+        need(t.max_reloads >= 0, "max_reloads must be >= 0");
+        need(t.reload_depots.empty() || !pairs, "reload depots and pickup-and-delivery pairs cannot be in one problem");
         need(t.count >= 0 && t.start >= 0 && t.start < n && t.end >= 0 && t.end < n, "vehicle type has a bad count or end");
         need(!is_client[t.start] && !is_client[t.end], "vehicles must start and end at non-client locations");
         need(t.profile >= 0 && t.profile < num_profiles, "vehicle profile out of range");
@@ -1153,8 +1349,10 @@ SolveResult solve(const Problem &problem, const Options &options, const WarmStar
             if (warm->locked[i] < 0 || warm->locked[i] > static_cast<int32_t>(r.visits[i].size()))
                 throw std::invalid_argument("locked[" + std::to_string(i) + "] must be in [0, len(route)]");
     }
-    Solver solver(problem, options, warm);
-    return solver.run(warm);
+    bool trips = std::any_of(problem.release.begin(), problem.release.end(), [](double r) { return r > 0; });
+    for (const VehicleType &t : problem.types) trips = trips || !t.reload_depots.empty();
+    if (trips) return Solver<Segment>(problem, options, warm).run(warm);
+    return Solver<TripSegment>(problem, options, warm).run(warm);
 }
 
 std::vector<RouteReport> evaluate(const Problem &p, const Routes &routes) {
@@ -1182,25 +1380,41 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
         const VehicleType &vt = p.types[static_cast<size_t>(type)];
         const auto &visits = routes.visits[r];
         for (int32_t c : visits) {
+            const bool reload = c >= 0 && c < n && !p.is_client[c] &&
+                                std::find(vt.reload_depots.begin(), vt.reload_depots.end(), c) != vt.reload_depots.end();
+            if (reload) continue;
             if (c < 0 || c >= n || !p.is_client[c] || seen[c])
-                throw std::invalid_argument("route " + std::to_string(r) + ": location " + std::to_string(c) + " is not a client or is visited twice");
+                throw std::invalid_argument("route " + std::to_string(r) + ": location " + std::to_string(c) +
+                                            " is not a client nor a reload depot of its vehicle, or is visited twice");
             seen[c] = 1;
         }
         const auto at = [&](const Values &m, int32_t a, int32_t b) {
             return m[(static_cast<size_t>(vt.profile) * n + a) * n + b];
         };
         // The schedule starts as early as the route's minimum duration allows (segment's earliest start).
-        Segment total = end_segment(vt, vt.start);
+        Segment seg = start_segment<Segment>(p, vt);
         for (int32_t c : visits)
-            total = merge(total, client_segment(p, c), at(p.distance, total.last, c), at(p.duration, total.last, c));
-        const Segment end = end_segment(vt, vt.end);
-        total = merge(total, end, at(p.distance, total.last, vt.end), at(p.duration, total.last, vt.end));
+            seg = merge(seg, node_segment<Segment>(p, c), at(p.distance, seg.last, c), at(p.duration, seg.last, c));
+        seg = merge(seg, end_segment<Segment>(vt), at(p.distance, seg.last, vt.end), at(p.duration, seg.last, vt.end));
+        const Total total = finalise(seg);
         RouteReport rep;
         rep.distance = total.distance;
         rep.duration = total.duration;
         rep.time_warp = total.warp;
         rep.max_load = total.peak;
+        rep.reloads = total.reloads;
         rep.cost = visits.empty() ? 0.0 : vt.fixed_cost + vt.unit_distance_cost * total.distance + vt.unit_duration_cost * total.duration;
+        // Per trip (split at the reloads): the latest release and the deliveries it carries.
+        std::vector<double> trip_release(1, -kInf), trip_delivery(1, 0.0);
+        for (int32_t c : visits) {
+            if (!p.is_client[c]) {
+                trip_release.push_back(-kInf);
+                trip_delivery.push_back(0.0);
+                continue;
+            }
+            trip_release.back() = std::max(trip_release.back(), release_of(p, c));
+            trip_delivery.back() += p.delivery[c];
+        }
         // Service starts: as early as the ride limits allow on routes with such pairs, else as early
         // as the minimum duration allows.
         bool rides = false;
@@ -1208,20 +1422,31 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
         std::vector<double> begin;
         if (rides) {
             ride_schedule(p, vt, visits.data(), visits.size(), vt.shift_start, &begin, pos);
-            rep.start_time = visits.empty() ? vt.shift_start
-                                            : std::max(vt.shift_start, begin[0] - at(p.duration, vt.start, visits[0]));
+            const double lead = p.service[vt.start] + (visits.empty() ? 0.0 : at(p.duration, vt.start, visits[0]));
+            rep.start_time = visits.empty() ? vt.shift_start : std::max(vt.shift_start, begin[0] - lead);
         } else {
             rep.start_time = std::max(vt.shift_start, std::min(total.early, total.late));
         }
-        double t = rep.start_time, load = total.delivery;
+        // the start of loading at the start depot: after the first trip's release
+        double t = std::max(rep.start_time, trip_release[0]) + p.service[vt.start], load = trip_delivery[0];
+        size_t trip = 0;
         int32_t prev = vt.start;
         for (size_t k = 0; k < visits.size(); ++k) {
             const int32_t c = visits[k];
             t += at(p.duration, prev, c);
             rep.arrival.push_back(t);
-            t = rides ? begin[k] : std::max(t, p.tw_early[c]);
+            // a reload's loading waits for the release of the trip it starts
+            const double ready = p.is_client[c] ? p.tw_early[c] : std::max(p.tw_early[c], trip_release[trip + 1]);
+            t = rides ? begin[k] : std::max(t, ready);
             rep.service_start.push_back(t);
             t += p.service[c];
+            prev = c;
+            if (!p.is_client[c]) {  // a reload: the next trip's deliveries on board
+                ++trip;
+                load = trip_delivery[trip];
+                rep.load_after.push_back(load);
+                continue;
+            }
             depart[c] = t;
             load += p.pickup[c] + p.pair_load[c] - p.delivery[c];
             rep.load_after.push_back(load);
@@ -1233,9 +1458,9 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
                     rep.ride_excess += std::max(0.0, rep.service_start.back() - depart[m] - p.max_ride[m]);
                 }
             }
-            prev = c;
         }
         for (int32_t c : visits) {
+            if (!p.is_client[c]) continue;
             const int32_t m = p.partner[c];
             if (m >= 0 && p.pair_load[c] > 0 && std::isnan(depart[m])) ++rep.pair_errors;  // never delivered
             depart[c] = std::nan("");

@@ -48,6 +48,8 @@ def solve_with_ortools(
     started = time.perf_counter() if started is None else started
     if (problem.demand > 0).any() and (problem.pickup > 0).any():
         raise ValueError("solver='ortools' takes deliveries or pickups, not both in one problem")
+    if any(t.reload_depots for t in problem.vehicle_types) or (problem.release_time > 0).any():
+        raise ValueError("solver='ortools' does not model reloads or release times; use solver='smartopt'")
     n = problem.num_locations
     types = problem.vehicle_types
     # Of each type no more vehicles than clients (each used one serves a client) plus the warm
@@ -65,7 +67,7 @@ def solve_with_ortools(
     horizon = int(min(SCALE * (max(latest) + problem.service.sum() + problem.duration.max() * (n + 1)), 2**50))
     dist = [_int(problem.distance[p], horizon) for p in range(problem.num_profiles)]
     dur = [_int(problem.duration[p], horizon) for p in range(problem.num_profiles)]
-    service = _int(problem.service, horizon)
+    service = _int(problem.service, horizon)  # (a depot's: loading at the route's start)
 
     def arc_cost(t: int) -> int:
         vt = types[t]

@@ -31,9 +31,11 @@ TOLERANCE = 1e-6
 
 @dataclass(frozen=True, eq=False)
 class Route:
-    """One vehicle's route: its visits in order, with arrival and service-start times, the load on
-    board when leaving each visit, and totals (distance, duration incl. waiting, cost). A feasible
-    route has no time warp (lateness), no load above capacity and no ride above a pair's limit."""
+    """One vehicle's route: its visits in order (clients, and the depots where it reloads between
+    trips), with arrival and service-start times, the load on board when leaving each visit, and
+    totals (distance, duration incl. waiting, cost; ``max_load``: the largest on any trip). A
+    feasible route has no time warp (lateness), no load above capacity, no ride above a pair's
+    limit and no more reloads than allowed."""
 
     vehicle: int
     vehicle_type: int
@@ -50,6 +52,7 @@ class Route:
     max_load: float
     ride_excess: float
     pair_errors: int
+    reloads: int = 0
 
     def __repr__(self) -> str:
         return (
@@ -76,6 +79,8 @@ class Route:
             out.append(f"rides over their limit by {self.ride_excess:g}")
         if self.pair_errors:
             out.append(f"{self.pair_errors} pickup-delivery pairs split or out of order")
+        if vt.max_reloads is not None and self.reloads > vt.max_reloads:
+            out.append(f"{self.reloads} reloads > {vt.max_reloads}")
         return out
 
 
@@ -123,15 +128,18 @@ class VRPResult:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per visit: vehicle, order, client, arrival, service start, load after."""
+        """One row per visit: vehicle, order, client (or the depot of a reload), whether it is a
+        reload, arrival, service start, load after."""
         import pandas as pd
 
+        client = self.problem.is_client
         rows = [
             {
                 "vehicle": r.vehicle,
                 "vehicle_type": r.vehicle_type,
                 "stop": k,
                 "client": int(c),
+                "reload": not client[c],
                 "arrival": float(r.arrival[k]),
                 "service_start": float(r.service_start[k]),
                 "load_after": float(r.load[k]),
@@ -139,7 +147,7 @@ class VRPResult:
             for r in self.routes
             for k, c in enumerate(r.visits)
         ]
-        columns = ["vehicle", "vehicle_type", "stop", "client", "arrival", "service_start", "load_after"]
+        columns = ["vehicle", "vehicle_type", "stop", "client", "reload", "arrival", "service_start", "load_after"]
         return pd.DataFrame(rows, columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,8 +219,10 @@ def evaluate_routes(
     runtime_s: float = 0.0,
     stats: dict[str, Any] | None = None,
 ) -> VRPResult:
-    """Scores routes given as ``(vehicle, visits)`` pairs: schedules, loads, costs, feasibility.
-    Raises ``ValueError`` for an unknown vehicle or client, or a client visited twice."""
+    """Scores routes given as ``(vehicle, visits)`` pairs (visits: clients, and reload depots
+    between trips): schedules, loads, costs, feasibility. Raises ``ValueError`` for an unknown
+    vehicle or client, a client visited twice, or a depot that is not a reload depot of the
+    vehicle."""
     vehicles, visits = _route_arrays(problem, routes)
     reports = _routing.evaluate(problem.problem_data(), vehicles, visits)
     return _result(problem, vehicles, visits, reports, solver=solver, runtime_s=runtime_s, stats=stats)
@@ -278,6 +288,7 @@ def _result(
                 max_load=rep.max_load,
                 ride_excess=rep.ride_excess,
                 pair_errors=rep.pair_errors,
+                reloads=rep.reloads,
             )
         )
     visited = np.zeros(problem.num_locations, dtype=bool)

@@ -1,5 +1,6 @@
 """Vehicle routing problems: the model (capacities, time windows, pickup-and-delivery pairs, a
-heterogeneous fleet from several depots, optional clients with prizes) and its validation.
+heterogeneous fleet from several depots, optional clients with prizes, release times, several trips
+per route with reloads at depots) and its validation.
 
 Units are the caller's: distances in one unit (m, or the instance's), times in one unit (s, or the
 instance's), loads in one unit (passengers, kg). Locations are the rows of the matrices; every
@@ -59,7 +60,14 @@ class VehicleType(ToDict):
     """``count`` identical vehicles: capacity (load units), where they start and end (locations),
     costs (fixed per vehicle used, per distance unit, per time unit of route duration), shift
     window (time units), and limits on a route's duration and distance. ``profile`` picks the
-    distance/duration matrices they use."""
+    distance/duration matrices they use.
+
+    Multi-trip: the vehicles may return to one of ``reload_depots`` (depot locations) between
+    trips, at most ``max_reloads`` times per route (None: no limit). Capacity then holds per trip:
+    a trip's deliveries are loaded where it starts and its pickups unloaded where it ends. Loading
+    at a depot takes its ``service`` time (at the route's start and at each reload, as in PyVRP)
+    and starts no earlier than the release time of the trip's clients; a reload's loading starts
+    within the depot's time window."""
 
     count: int = 1
     capacity: float = math.inf
@@ -73,6 +81,8 @@ class VehicleType(ToDict):
     max_duration: float = math.inf
     max_distance: float = math.inf
     profile: int = 0
+    reload_depots: tuple[int, ...] = ()
+    max_reloads: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("count", "start", "profile") + (("end",) if self.end is not None else ()):
@@ -90,6 +100,20 @@ class VehicleType(ToDict):
             object.__setattr__(self, name, _scalar(f"VehicleType.{name}", getattr(self, name)))
         if self.shift_end < self.shift_start:
             raise ValueError(f"VehicleType.shift_end={self.shift_end} is before shift_start={self.shift_start}")
+        if isinstance(self.reload_depots, str | bytes) or not isinstance(self.reload_depots, Sequence | np.ndarray):
+            raise TypeError(f"VehicleType.reload_depots must be a sequence of locations, got {self.reload_depots!r}")
+        depots = tuple(self.reload_depots)
+        for d in depots:
+            if isinstance(d, bool | np.bool_) or not isinstance(d, int | np.integer) or not 0 <= d <= INT32_MAX:
+                raise ValueError(f"VehicleType.reload_depots must hold locations (ints in [0, {INT32_MAX}]), got {d!r}")
+        if len(set(depots)) != len(depots):
+            raise ValueError(f"VehicleType.reload_depots lists a depot twice: {list(depots)}")
+        object.__setattr__(self, "reload_depots", tuple(int(d) for d in depots))
+        if self.max_reloads is not None:
+            k = self.max_reloads
+            if isinstance(k, bool | np.bool_) or not isinstance(k, int | np.integer) or not 0 <= k <= INT32_MAX:
+                raise ValueError(f"VehicleType.max_reloads must be None or an int in [0, {INT32_MAX}], got {k!r}")
+            object.__setattr__(self, "max_reloads", int(k))
 
 
 def _matrices(name: str, value: Any) -> npt.NDArray[np.float64]:
@@ -107,10 +131,13 @@ class VRPProblem(ToDict):
     """A vehicle routing problem on ``n`` locations.
 
     ``distance`` and ``duration`` are ``(n, n)`` matrices or ``(profiles, n, n)`` stacks (one per
-    vehicle profile); ``duration`` defaults to ``distance``. Per location (depots' entries are
-    ignored): ``demand`` delivered from the route's start, ``pickup`` brought back to its end,
+    vehicle profile); ``duration`` defaults to ``distance``. Per client: ``demand`` delivered from
+    the start of its trip (the route's start or a reload), ``pickup`` brought back to its end,
     ``service`` time, time window ``[tw_early, tw_late]`` for the start of service, ``prize`` and
-    ``required`` (a client with ``required=False`` may be skipped at the cost of its prize).
+    ``required`` (a client with ``required=False`` may be skipped at the cost of its prize),
+    ``release_time`` (the loading of the trip serving it starts no earlier). A depot's ``service``
+    is the time loading takes there at the start of a trip, its time window bounds reloads there
+    (see :class:`VehicleType`); its other entries are ignored.
     ``pairs`` ``(m, 2)`` lists pickup-and-delivery pairs ``[pickup, delivery]``: the same vehicle
     picks up ``pair_load`` at the first and drops it at the second, within ``max_ride`` time units.
     ``to_dict()``/``from_dict()`` give it as JSON types and back (for services and files).
@@ -130,6 +157,7 @@ class VRPProblem(ToDict):
     pairs: IntArray = FILLED
     pair_load: FloatArray = FILLED
     max_ride: FloatArray = FILLED
+    release_time: FloatArray = FILLED
     name: str = ""
     coords: FloatArray | None = field(default=None)
 
@@ -158,6 +186,7 @@ class VRPProblem(ToDict):
             "tw_early": per_location("tw_early", 0.0, nonnegative=True),
             "tw_late": tw_late,
             "prize": per_location("prize", 0.0, nonnegative=True),
+            "release_time": per_location("release_time", 0.0, nonnegative=True),
         }
         required = np.ones(n, dtype=bool) if self.required is None else np.asarray(self.required)
         if required.dtype != np.bool_ or required.shape != (n,):
@@ -268,11 +297,14 @@ class VRPProblem(ToDict):
             "time windows": bool(np.isfinite(self.tw_late[c]).any() or (self.tw_early[c] > 0).any()),
             "pairs": self.pairs.shape[0] > 0,
             "optional clients": bool((~self.required[c]).any()),
+            "release times": bool((self.release_time[c] > 0).any()),
+            "reloads": any(t.reload_depots for t in self.vehicle_types),
         }
 
     def problem_data(self) -> _routing.ProblemData:
         """This problem in the layout of the C++ core: per-location arrays (depots are required,
-        with no load, service or window) and the vehicle types, filled by name."""
+        with no load or release; their service and window are their reloads') and the vehicle
+        types, filled by name."""
         n = self.num_locations
         partner = np.full(n, -1, np.int32)
         pair_load = np.zeros(n)
@@ -296,6 +328,8 @@ class VRPProblem(ToDict):
                 shift_end=t.shift_end,
                 max_duration=t.max_duration,
                 max_distance=t.max_distance,
+                reload_depots=list(t.reload_depots),
+                max_reloads=INT32_MAX if t.max_reloads is None else t.max_reloads,
             )
             for t in self.vehicle_types
         ]
@@ -307,12 +341,13 @@ class VRPProblem(ToDict):
             partner=partner,
             delivery=np.where(client, self.demand, 0.0),
             pickup=np.where(client, self.pickup, 0.0),
-            service=np.where(client, self.service, 0.0),
-            tw_early=np.where(client, self.tw_early, 0.0),
-            tw_late=np.where(client, self.tw_late, math.inf),
+            service=self.service,
+            tw_early=self.tw_early,
+            tw_late=self.tw_late,
             prize=np.where(client, self.prize, 0.0),
             pair_load=pair_load,
             max_ride=max_ride,
+            release=np.where(client, self.release_time, 0.0),
             vehicle_types=types,
         )
 
@@ -328,6 +363,16 @@ class VRPProblem(ToDict):
                     raise ValueError(f"vehicle_types[{i}].{key}={loc} is a client; list it in depots")
             if t.profile >= self.num_profiles:
                 raise ValueError(f"vehicle_types[{i}].profile={t.profile} but there are {self.num_profiles} profiles")
+            for d in t.reload_depots:
+                if d >= n or client[d]:
+                    raise ValueError(
+                        f"vehicle_types[{i}].reload_depots: location {d} is not a depot (list it in depots)"
+                    )
+            if t.reload_depots and self.pairs.shape[0]:
+                raise ValueError(
+                    f"vehicle_types[{i}].reload_depots: reloads and pickup-and-delivery pairs cannot be in one problem "
+                    "(a pair's load would cross a reload)"
+                )
         if self.num_vehicles == 0:
             raise ValueError("vehicle_types: the fleet has no vehicles (every count is 0)")
         if self.num_vehicles > INT32_MAX:
@@ -368,10 +413,16 @@ class VRPProblem(ToDict):
             raise ValueError(f"client {i}: its load {load[i]} exceeds every vehicle's capacity (largest {cap})")
         reach = np.full(self.num_locations, math.inf)
         for t in types:
-            arrive = t.shift_start + self.duration[t.profile, t.start]
+            loaded = np.maximum(t.shift_start, self.release_time) + self.service[t.start]
+            arrive = loaded + self.duration[t.profile, t.start]
             start = np.maximum(arrive, self.tw_early)
             back = start + self.service + self.duration[t.profile, :, t.end]
-            shortest = self.duration[t.profile, t.start] + self.service + self.duration[t.profile, :, t.end]
+            shortest = (
+                self.service[t.start]
+                + self.duration[t.profile, t.start]
+                + self.service
+                + self.duration[t.profile, :, t.end]
+            )
             ok = (start <= self.tw_late) & (back <= t.shift_end) & (shortest <= t.max_duration)
             dist_ok = self.distance[t.profile, t.start] + self.distance[t.profile, :, t.end] <= t.max_distance
             reach = np.where(ok & dist_ok, np.minimum(reach, arrive), reach)

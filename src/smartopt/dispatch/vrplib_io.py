@@ -35,8 +35,11 @@ ROUND_FUNCS: dict[str, Rounding] = {
 def read_vrplib(path: str | Path, round_func: str = "dimacs") -> VRPProblem:
     """A VRPLIB/Solomon file as a :class:`VRPProblem`: capacities, time windows, service times,
     several depots (``VEHICLES_DEPOT_SECTION``), per-vehicle capacities and costs (vehicles with
-    equal data become one :class:`VehicleType`), ``VEHICLES_MAX_DURATION``/``_DISTANCE``, prizes.
-    Depot time windows become the vehicles' shifts."""
+    equal data become one :class:`VehicleType`), ``VEHICLES_MAX_DURATION``/``_DISTANCE``, prizes,
+    and PyVRP's multi-trip fields: ``RELEASE_TIME_SECTION``, ``VEHICLES_RELOAD_DEPOT_SECTION``
+    (1-based depots per vehicle) and ``VEHICLES_MAX_RELOADS``. Depot time windows become the
+    vehicles' shifts (and bound their reloads); a depot's service time in ``SERVICE_TIME_SECTION``
+    is the time a reload there takes."""
     import vrplib
 
     if round_func not in ROUND_FUNCS:
@@ -66,8 +69,10 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
         raise ValueError(f"DEPOT_SECTION: depots {(depots + 1).tolist()} must be locations in 1 .. {n}")
     tw = rnd(np.asarray(inst["time_window"], dtype=float)) if "time_window" in inst else None
     service = _broadcast(inst.get("service_time", 0.0), n)
-    service[depots] = 0.0
+    if np.ndim(inst.get("service_time", 0.0)) == 0:  # one value for the clients; a section's depot rows: reloads
+        service[depots] = 0.0
     num_vehicles = _vehicles(inst.get("vehicles", n - depots.size))
+    reloads = _reload_depots(inst.get("vehicles_reload_depot"), depots, num_vehicles)
     raw = {
         "capacity": inst.get("capacity", math.inf),
         "fixed_cost": inst.get("vehicles_fixed_cost", 0.0),
@@ -75,8 +80,9 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
         "max_duration": inst.get("vehicles_max_duration", math.inf),
         "max_distance": inst.get("vehicles_max_distance", math.inf),
         "start": np.asarray(inst["vehicles_depot"], dtype=np.int64) - 1 if "vehicles_depot" in inst else depots[0],
+        "max_reloads": inst.get("vehicles_max_reloads", math.inf),
     }
-    if all(np.ndim(v) == 0 for v in raw.values()):
+    if all(np.ndim(v) == 0 for v in raw.values()) and (reloads is None or len(set(reloads)) == 1):
         # identical vehicles: one type, however many (nothing is allocated per vehicle)
         num_vehicles, raw_rows = 1, num_vehicles
     else:  # per-vehicle sections: as many rows as the file has (checked against VEHICLES)
@@ -84,19 +90,27 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
     per_vehicle = {k: _broadcast(v, num_vehicles) for k, v in raw.items()}
     per_vehicle["max_duration"] = rnd(per_vehicle["max_duration"])
     per_vehicle["max_distance"] = rnd(per_vehicle["max_distance"])
-    types: dict[tuple[float, ...], int] = {}
+    types: dict[tuple[Any, ...], int] = {}
     for v in range(num_vehicles):
-        key = tuple(float(per_vehicle[k][v]) for k in per_vehicle)
+        key = (*(float(per_vehicle[k][v]) for k in per_vehicle), () if reloads is None else reloads[v])
         types[key] = types.get(key, 0) + raw_rows
     vehicle_types = []
-    for key, count in types.items():
-        data = dict(zip(per_vehicle, key, strict=True))
+    for (*values, reload_depots), count in types.items():
+        data = dict(zip(per_vehicle, values, strict=True))
         start = int(data.pop("start"))
         if not 0 <= start < n:
             raise ValueError(f"vehicle depot {start + 1} is not a location in 1 .. {n}")
         shift = (0.0, math.inf) if tw is None else (float(tw[start, 0]), float(tw[start, 1]))
         vehicle_types.append(
-            VehicleType(count=count, start=start, shift_start=shift[0], shift_end=shift[1], **data)  # type: ignore[arg-type]
+            VehicleType(
+                count=count,
+                start=start,
+                shift_start=shift[0],
+                shift_end=shift[1],
+                reload_depots=reload_depots,
+                max_reloads=_max_reloads(data.pop("max_reloads")),
+                **data,
+            )
         )
     demand = np.asarray(inst.get("demand", inst.get("linehaul", np.zeros(n))), dtype=float)
     prize = np.asarray(inst.get("prize", np.zeros(n)), dtype=float)
@@ -111,6 +125,7 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
         tw_late=np.full(n, math.inf) if tw is None else tw[:, 1],
         prize=prize,
         required=prize == 0,
+        release_time=rnd(_broadcast(inst.get("release_time", 0.0), n)),
         name=str(inst.get("name", path.stem)),
         coords=np.asarray(inst["node_coord"], dtype=float) if "node_coord" in inst else None,
     )
@@ -157,11 +172,11 @@ def read_vrplib_solution(path: str | Path) -> tuple[float, list[list[int]]]:
         raise ValueError(f"{path}: not a VRPLIB solution ({type(exc).__name__}: {exc})") from None
 
 
-PER_LOCATION = ("NODE_COORD", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME", "PRIZE")
+PER_LOCATION = ("NODE_COORD", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME", "PRIZE", "RELEASE_TIME")
 """Sections with a row per location (DIMENSION rows)."""
 PER_VEHICLE = ("CAPACITY", "VEHICLES_")
 """Sections (names starting with these) with a row per vehicle (VEHICLES rows, when given)."""
-VEHICLE_FIELDS = ("FIXED_COST", "UNIT_DISTANCE_COST", "MAX_DURATION", "MAX_DISTANCE")
+VEHICLE_FIELDS = ("FIXED_COST", "UNIT_DISTANCE_COST", "MAX_DURATION", "MAX_DISTANCE", "MAX_RELOADS")
 READ_SPECS = frozenset(
     {"NAME", "COMMENT", "TYPE", "DIMENSION", "EDGE_WEIGHT_TYPE", "EDGE_WEIGHT_FORMAT", "NODE_COORD_TYPE"}
     | {"DISPLAY_DATA_TYPE", "CAPACITY", "VEHICLES", "SERVICE_TIME"}
@@ -170,7 +185,7 @@ READ_SPECS = frozenset(
 """Specifications read (any other is refused: the instance would be read as another problem)."""
 READ_SECTIONS = frozenset(
     {"NODE_COORD", "EDGE_WEIGHT", "DEPOT", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME"}
-    | {"PRIZE", "CAPACITY", "DISPLAY_DATA", "VEHICLES_DEPOT"}
+    | {"PRIZE", "CAPACITY", "DISPLAY_DATA", "VEHICLES_DEPOT", "RELEASE_TIME", "VEHICLES_RELOAD_DEPOT"}
     | {f"VEHICLES_{f}" for f in VEHICLE_FIELDS}
 )
 """Sections read (any other is refused)."""
@@ -228,7 +243,7 @@ def _check_text(path: Path, text: str) -> None:
                     float(v)
                 except ValueError:
                     raise ValueError(f"{path}: line {number}: {v!r} in {section}_SECTION is not a number") from None
-            if section not in ("EDGE_WEIGHT", "DEPOT"):
+            if section not in ("EDGE_WEIGHT", "DEPOT", "VEHICLES_RELOAD_DEPOT"):  # (its rows are ragged)
                 if width and len(values) != width:
                     raise ValueError(
                         f"{path}: line {number}: {len(values)} values in a row of {section}_SECTION, "
@@ -275,6 +290,33 @@ def _vehicles(value: Any) -> int:
     if not (math.isfinite(number) and number == int(number) and 1 <= number <= INT32_MAX):
         raise ValueError(f"VEHICLES : {value!r} must be a whole number of vehicles in 1 .. {INT32_MAX}")
     return int(number)
+
+
+def _reload_depots(value: Any, depots: npt.NDArray[np.int64], vehicles: int) -> list[tuple[int, ...]] | None:
+    """VEHICLES_RELOAD_DEPOT_SECTION as 0-based depots per vehicle (None without the section)."""
+    if value is None:
+        return None
+    rows = [np.atleast_1d(np.asarray(row, dtype=float)) for row in (value if isinstance(value, list) else [value])]
+    if not isinstance(value, list):  # vrplib's array: one depot per vehicle, or a row each
+        rows = [r.reshape(-1) for r in (rows[0][:, None] if rows[0].ndim == 1 else rows[0])]
+    if len(rows) != vehicles:
+        raise ValueError(f"VEHICLES_RELOAD_DEPOT_SECTION has {len(rows)} rows for {vehicles} vehicles")
+    out = []
+    for v, row in enumerate(rows, start=1):
+        if not (np.isfinite(row).all() and (row == np.round(row)).all() and np.isin(row - 1, depots).all()):
+            raise ValueError(
+                f"VEHICLES_RELOAD_DEPOT_SECTION: vehicle {v} reloads at {row.tolist()}, which are not all depots "
+                f"of DEPOT_SECTION ({(depots + 1).tolist()})"
+            )
+        out.append(tuple(sorted({int(d) - 1 for d in row})))
+    return out
+
+
+def _max_reloads(value: float) -> int | None:
+    """VEHICLES_MAX_RELOADS: a whole number >= 0 (PyVRP writes 2**64 - 1 for no limit: None)."""
+    if not (value >= 0 and (math.isinf(value) or value == int(value))):
+        raise ValueError(f"VEHICLES_MAX_RELOADS : {value!r} must be a whole number >= 0")
+    return None if value >= INT32_MAX else int(value)
 
 
 def _broadcast(value: Any, size: int) -> npt.NDArray[np.float64]:

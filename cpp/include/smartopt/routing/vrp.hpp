@@ -1,7 +1,8 @@
 // Vehicle routing: a rich VRP model (capacities, time windows, pickup-and-delivery pairs, a
-// heterogeneous fleet from several depots, optional clients with prizes) and its solver, a ruin and
-// recreate search (slack induction by string removals) under simulated annealing, with O(1)
-// insertion checks by concatenating route segments (duration, time warp, load).
+// heterogeneous fleet from several depots, optional clients with prizes, release times, several
+// trips per route with reloads at depots) and its solver, a ruin and recreate search (slack
+// induction by string removals) under simulated annealing, with O(1) insertion checks by
+// concatenating route segments (duration, time warp, load, trips).
 #pragma once
 
 #include <chrono>
@@ -30,6 +31,10 @@ struct VehicleType {
     double shift_end = kInf;          // latest return
     double max_duration = kInf;
     double max_distance = kInf;
+    // Depots the vehicles may return to between trips (to reload: every trip's load counts from
+    // its start), at most max_reloads times per route.
+    std::vector<int32_t> reload_depots;
+    int32_t max_reloads = std::numeric_limits<int32_t>::max();
 };
 
 // Read-only numbers, owned (a vector) or borrowed (memory that must outlive every use, e.g. a
@@ -51,7 +56,8 @@ class Values {
 };
 
 // Locations 0..num_locations-1; the clients are those with is_client = 1, the others (depots,
-// vehicles' current positions) are only route ends. Matrices are (num_profiles, n, n), row-major.
+// vehicles' current positions) are route ends and reload stops. Matrices are (num_profiles, n, n),
+// row-major. A reload at a depot takes its service time and starts within its time window.
 struct Problem {
     int32_t num_locations = 0;
     int32_t num_profiles = 1;
@@ -60,7 +66,7 @@ struct Problem {
     std::vector<uint8_t> is_client;
     std::vector<double> delivery;   // load carried from the route's start to the client
     std::vector<double> pickup;     // load taken at the client to the route's end
-    std::vector<double> service;    // time spent at the client
+    std::vector<double> service;    // time spent at the client (at a depot: a reload)
     std::vector<double> tw_early;   // earliest start of service
     std::vector<double> tw_late;    // latest start of service
     std::vector<double> prize;      // of an optional client: what skipping it costs
@@ -68,6 +74,7 @@ struct Problem {
     std::vector<int32_t> partner;   // of a paired stop: the other stop of its pair, else -1
     std::vector<double> pair_load;  // q > 0 picked up at a pair's pickup, -q dropped at its delivery
     std::vector<double> max_ride;   // at a pair's pickup: longest time from leaving it to serving the delivery
+    std::vector<double> release;    // of a client: the trip serving it leaves its depot no earlier (<= 0: none)
     std::vector<VehicleType> types;
 
     // Throws std::invalid_argument naming the first inconsistent field.
@@ -88,7 +95,8 @@ struct Options {
     double progress_interval_s = 1.0;
 };
 
-// A solution in plain form: the vehicles used (0 .. num_vehicles-1, type by type) and their visits.
+// A solution in plain form: the vehicles used (0 .. num_vehicles-1, type by type) and their visits
+// (clients, and the reload depots between trips).
 struct Routes {
     std::vector<int32_t> vehicle;
     std::vector<std::vector<int32_t>> visits;
@@ -121,6 +129,7 @@ struct RouteReport {
     double distance = 0, duration = 0, time_warp = 0, max_load = 0, cost = 0, start_time = 0, end_time = 0;
     double ride_excess = 0;               // total ride time above the pairs' limits (leave pickup .. serve drop-off)
     int32_t pair_errors = 0;              // pairs split across routes or delivered before picked up
+    int32_t reloads = 0;                  // reload visits (max_load is the largest of a trip)
     std::vector<double> arrival;          // per visit: arrival time
     std::vector<double> service_start;    // per visit: start of service
     std::vector<double> load_after;       // per visit: load on board when leaving

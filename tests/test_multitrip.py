@@ -1,0 +1,351 @@
+"""Multi-trip routing: vehicles that return to a reload depot between trips (capacity per trip, a
+limit on reloads, the depot's service time and window for each reload) and clients with release
+times (their trip leaves its depot no earlier). The solver against an exact enumeration of every
+order and every way to split it into trips (``vrp_reference.exact_cost``), the C++ evaluator
+against an independent simulation on random routes with reloads, closed forms, bad input, and
+PyVRP's multi-trip VRPLIB fields.
+
+Tolerances: costs 1e-6 relative to the exact optimum; schedules and totals 1e-9 against the
+simulation (same arithmetic).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smartopt.dispatch import VehicleType, VRPProblem, evaluate_routes, read_vrplib, solve_vrp
+from vrp_reference import assert_checked, check_route, exact_cost
+
+ITERS = 3000
+
+
+def multitrip_problem(
+    seed: int,
+    n_clients: int = 6,
+    *,
+    reload_depots: tuple[int, ...] = (0,),
+    max_reloads: int | None = None,
+    windows: bool = False,
+    release: bool = False,
+    reload_s: float = 0.0,
+) -> VRPProblem:
+    """Clients on a 100 x 100 square with demands of 1-6 and vehicles of capacity 10 that cost 1,000
+    each: one vehicle with reloads beats several whenever the limits allow it."""
+    rng = np.random.default_rng(seed)
+    depots = max(reload_depots) + 1
+    n = depots + n_clients
+    xy = rng.uniform(0, 100, (n, 2))
+    dist = np.round(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)), 1)
+    demand = np.r_[np.zeros(depots), rng.integers(1, 7, n_clients)].astype(float)
+    service = np.r_[np.full(depots, reload_s), np.full(n_clients, 5.0 if windows else 0.0)]
+    tw_early, tw_late = np.zeros(n), np.full(n, math.inf)
+    if windows:
+        tw_early[depots:] = rng.uniform(0, 400, n_clients)
+        tw_late[depots:] = tw_early[depots:] + rng.uniform(60, 200, n_clients)
+        tw_late = np.maximum(tw_late, dist[0] + 250)  # each client reachable after its release
+    release_time = np.r_[np.zeros(depots), rng.uniform(0, 200, n_clients)] if release else None
+    vt = VehicleType(
+        count=n_clients, capacity=10, fixed_cost=1000, reload_depots=reload_depots, max_reloads=max_reloads
+    )
+    return VRPProblem(
+        distance=dist,
+        vehicle_types=(vt,),
+        depots=np.arange(depots),
+        demand=demand,
+        service=service,
+        tw_early=tw_early,
+        tw_late=tw_late,
+        release_time=release_time,
+        coords=xy,
+    )
+
+
+CASES = {
+    "reloads": {},
+    "two reload depots": {"n_clients": 5, "reload_depots": (0, 1)},
+    "at most one reload": {"max_reloads": 1},
+    "windows, releases, reload time": {"windows": True, "release": True, "reload_s": 15.0},
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("seed", range(3))
+def test_tiny_multitrip_problems_reach_the_exact_optimum(case: str, seed: int) -> None:
+    problem = multitrip_problem(seed, **CASES[case])  # type: ignore[arg-type]
+    best = exact_cost(problem)
+    result = solve_vrp(problem, seed=seed, max_iterations=ITERS)
+    assert_checked(result, problem)
+    assert result.feasible, result.violations()
+    assert result.cost == pytest.approx(best, rel=1e-6)
+
+
+def test_one_vehicle_shuttles_loads_it_cannot_carry_at_once() -> None:
+    """Four unit loads on a line at 1..4 from the depot at 0, one vehicle of capacity 2: the
+    optimum is two trips, 2 x 2 + 2 x 4 = 12, with one reload at the depot; without reloads two
+    clients stay unserved."""
+    xy = np.arange(5.0)
+    dist = np.abs(xy[:, None] - xy[None, :])
+    problem = VRPProblem(
+        distance=dist, vehicle_types=[VehicleType(capacity=2, reload_depots=(0,))], demand=[0, 1, 1, 1, 1]
+    )
+    result = solve_vrp(problem, max_iterations=500)
+    (route,) = result.routes
+    assert result.feasible and result.cost == pytest.approx(12.0)
+    assert route.reloads == 1 and route.max_load == 2
+    trips = np.split(route.visits, np.flatnonzero(route.visits == 0))
+    assert sorted(sorted(t[t != 0].tolist()) for t in trips) == [[1, 2], [3, 4]]
+    frame = result.to_frame()
+    assert frame["reload"].sum() == 1 and frame.loc[frame["reload"], "load_after"].item() == 2
+    no_reload = VRPProblem(
+        distance=dist,
+        vehicle_types=[VehicleType(capacity=2, reload_depots=(0,), max_reloads=0)],
+        demand=[0, 1, 1, 1, 1],
+    )
+    assert solve_vrp(no_reload, max_iterations=500).missing.size == 2
+
+
+def test_release_times_and_reload_time_set_the_schedule() -> None:
+    """Closed form (PyVRP gives the same): clients at 10 and 20 on a line (depot at 0), capacity 1,
+    the second released at 100, loading takes 7. The shortest schedule starts as late as the
+    release allows without a wait: loads 73-80, serves 10 at 90, reloads 100-107 (from the
+    release), serves 20 at 127, is back at 147: duration 74."""
+    xy = np.array([0.0, 10.0, 20.0])
+    dist = np.abs(xy[:, None] - xy[None, :])
+    problem = VRPProblem(
+        distance=dist,
+        vehicle_types=[VehicleType(capacity=1, reload_depots=(0,), unit_distance_cost=0, unit_duration_cost=1)],
+        demand=[0, 1, 1],
+        service=[7.0, 0.0, 0.0],
+        release_time=[0.0, 0.0, 100.0],
+    )
+    result = evaluate_routes(problem, [(0, [1, 0, 2])])
+    (route,) = result.routes
+    assert result.feasible
+    assert route.service_start.tolist() == [90.0, 100.0, 127.0]
+    assert (route.start_time, route.end_time, route.duration) == (73.0, 147.0, 74.0)
+    assert route.reloads == 1 and route.load.tolist() == [0.0, 1.0, 0.0]
+    assert solve_vrp(problem, max_iterations=300).cost == pytest.approx(74.0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 8),
+    windows=st.booleans(),
+    release=st.booleans(),
+    reload_s=st.sampled_from([0.0, 12.5]),
+    data=st.data(),
+)
+def test_evaluator_agrees_with_the_simulation_on_routes_with_reloads(
+    seed: int, n: int, windows: bool, release: bool, reload_s: float, data: st.DataObject
+) -> None:
+    """Any order with reloads anywhere (empty trips included): distance, duration, feasibility and
+    cost as the independent simulation finds them."""
+    problem = multitrip_problem(
+        seed, n, reload_depots=(0, 1), windows=windows, release=release, reload_s=reload_s, max_reloads=3
+    )
+    order = data.draw(st.permutations(problem.clients.tolist()))
+    visits: list[int] = []
+    for c in order:
+        visits += [*data.draw(st.lists(st.sampled_from([0, 1]), max_size=2)), c]
+    visits += data.draw(st.lists(st.sampled_from([0, 1]), max_size=1))
+    vt = problem.vehicle_types[0]
+    ref = check_route(problem, vt, visits)
+    (route,) = evaluate_routes(problem, [(0, visits)]).routes
+    assert route.distance == pytest.approx(ref.distance, rel=1e-9, abs=1e-9)
+    assert (not route.violations(problem)) == ref.feasible, (ref.reason, route.violations(problem))
+    if ref.feasible:
+        assert route.duration == pytest.approx(ref.duration, rel=1e-9, abs=1e-9)
+        assert route.cost == pytest.approx(ref.cost, rel=1e-9, abs=1e-9)
+    assert route.reloads == sum(1 for v in visits if v in (0, 1))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000), n=st.integers(1, 30), windows=st.booleans(), max_reloads=st.sampled_from([None, 0, 2])
+)
+def test_solver_gives_checked_multitrip_routes(seed: int, n: int, windows: bool, max_reloads: int | None) -> None:
+    problem = multitrip_problem(seed, n, windows=windows, release=windows, reload_s=10.0, max_reloads=max_reloads)
+    result = solve_vrp(problem, seed=seed, max_iterations=300)
+    assert_checked(result, problem)
+    visits = np.concatenate([r.visits for r in result.routes] + [result.unvisited])
+    assert np.array_equal(np.sort(visits[problem.is_client[visits]]), problem.clients)
+    assert result.feasible  # every client fits a vehicle of its own
+
+
+def test_same_seed_same_multitrip_routes() -> None:
+    problem = multitrip_problem(3, 40, windows=True, release=True, reload_s=10.0)
+    a, b = (solve_vrp(problem, seed=5, max_iterations=400) for _ in range(2))
+    assert a.cost == b.cost
+    assert [r.visits.tolist() for r in a.routes] == [r.visits.tolist() for r in b.routes]
+
+
+@pytest.mark.parametrize(
+    ("types", "fields", "match"),
+    [
+        ([VehicleType(reload_depots=(2,))], {}, r"reload_depots: location 2 is not a depot"),
+        ([VehicleType(reload_depots=(9,))], {}, r"reload_depots: location 9 is not a depot"),
+        ([VehicleType(reload_depots=(0,))], {"pairs": [[1, 2]]}, r"reloads and pickup-and-delivery pairs"),
+    ],
+)
+def test_bad_reload_depots_name_the_field(types: list[VehicleType], fields: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        VRPProblem(distance=np.ones((3, 3)) - np.eye(3), vehicle_types=types, **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"reload_depots": (0, 0)}, "lists a depot twice"),
+        ({"reload_depots": (-1,)}, "must hold locations"),
+        ({"reload_depots": (True,)}, "must hold locations"),
+        ({"reload_depots": "0"}, "must be a sequence"),
+        ({"max_reloads": -1}, "max_reloads must be None or an int"),
+        ({"max_reloads": 1.5}, "max_reloads must be None or an int"),
+    ],
+)
+def test_bad_reload_fields(kw: dict[str, object], match: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        VehicleType(**kw)  # type: ignore[arg-type]
+
+
+def test_routes_reload_only_where_their_vehicle_may() -> None:
+    problem = VRPProblem(
+        distance=np.ones((4, 4)) - np.eye(4),
+        depots=[0, 1],
+        vehicle_types=[VehicleType(reload_depots=(0,))],
+        release_time=[0, 0, 0, 5],
+    )
+    with pytest.raises(ValueError, match="not a client nor a reload depot"):
+        evaluate_routes(problem, [(0, [2, 1, 3])])
+    with pytest.raises(ValueError, match="does not model reloads or release times"):
+        solve_vrp(problem, time_limit_s=1, solver="ortools")
+    with pytest.raises(ValueError, match="release_time"):
+        VRPProblem(distance=np.ones((2, 2)), vehicle_types=[VehicleType()], release_time=[0, -1])
+
+
+MULTITRIP_VRPLIB = """NAME : tiny-mt
+TYPE : VRPTW
+DIMENSION : 4
+VEHICLES : 2
+CAPACITY : 2
+VEHICLES_MAX_RELOADS : 1
+EDGE_WEIGHT_TYPE : EUC_2D
+NODE_COORD_SECTION
+1 0 0
+2 3 4
+3 6 8
+4 0 5
+DEMAND_SECTION
+1 0
+2 1
+3 1
+4 2
+SERVICE_TIME_SECTION
+1 5
+2 1
+3 1
+4 1
+TIME_WINDOW_SECTION
+1 0 1000
+2 0 1000
+3 0 1000
+4 0 1000
+RELEASE_TIME_SECTION
+1 0
+2 0
+3 30
+4 0
+VEHICLES_RELOAD_DEPOT_SECTION
+1 1
+2 1
+DEPOT_SECTION
+1
+-1
+EOF
+"""
+
+
+def test_pyvrp_multitrip_fields_are_read(tmp_path: Path) -> None:
+    """PyVRP's multi-trip instances (MTVRPTWR): reload depots and the reload limit per vehicle, release
+    times, the depot's service time as the reload time."""
+    path = tmp_path / "tiny-mt.vrp"
+    path.write_text(MULTITRIP_VRPLIB)
+    problem = read_vrplib(path, round_func="none")
+    (vt,) = problem.vehicle_types
+    assert (vt.count, vt.reload_depots, vt.max_reloads, vt.capacity) == (2, (0,), 1, 2)
+    assert problem.release_time.tolist() == [0, 0, 30, 0] and problem.service[0] == 5
+    # one vehicle: 1 and 2 on one trip, a reload (5), 3 after it: the best-known format lists it
+    result = evaluate_routes(problem, [(0, [1, 2, 0, 3])])
+    assert result.feasible and result.routes[0].reloads == 1
+    solved = solve_vrp(problem, max_iterations=500)
+    assert solved.feasible and solved.cost == pytest.approx(exact_cost(problem), rel=1e-6)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 7), data=st.data())
+def test_routes_with_reloads_score_as_pyvrp_scores_them(seed: int, n: int, data: st.DataObject) -> None:
+    """PyVRP's own evaluation of the same multi-trip routes (integer data, its Route on activities):
+    distance, feasibility (time warp, load per trip), and the duration of feasible routes (loading at
+    each trip's start, waits for releases and windows included)."""
+    pyvrp = pytest.importorskip("pyvrp")
+    rng = np.random.default_rng(seed)
+    num = 2 + n
+    xy = rng.integers(0, 60, (num, 2))
+    dist = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(int)
+    demand = np.r_[0, 0, rng.integers(1, 6, n)]
+    service = np.r_[rng.integers(0, 8, 2), rng.integers(0, 5, n)]
+    early = np.r_[0, rng.integers(0, 60, 1), rng.integers(0, 150, n)]
+    late = early + np.r_[10**6, rng.integers(20, 200, 1), rng.integers(10, 120, n)]
+    release = np.r_[0, 0, rng.integers(0, 120, n) * (rng.random(n) < 0.5)]
+    late[2:] = np.maximum(late[2:], release[2:] + service[0] + dist[0, 2:] + 5)  # each client servable alone
+    shift_end = int(rng.integers(600, 900))
+    problem = VRPProblem(
+        distance=dist.astype(float),
+        depots=[0, 1],
+        vehicle_types=[VehicleType(capacity=8, reload_depots=(0, 1), shift_end=shift_end)],
+        demand=demand.astype(float),
+        service=service.astype(float),
+        tw_early=early.astype(float),
+        tw_late=late.astype(float),
+        release_time=release.astype(float),
+    )
+    order = data.draw(st.permutations(list(range(2, num))))
+    visits: list[int] = []
+    for c in order:
+        visits += [*data.draw(st.lists(st.sampled_from([0, 1]), max_size=1)), c]
+    (ours,) = evaluate_routes(problem, [(0, visits)]).routes
+    pv = pyvrp.ProblemData(
+        locations=[pyvrp.Location(x=int(x), y=int(y)) for x, y in xy],
+        clients=[
+            pyvrp.Client(
+                location=c,
+                delivery=[int(demand[c])],
+                service_duration=int(service[c]),
+                tw_early=int(early[c]),
+                tw_late=int(late[c]),
+                release_time=int(release[c]),
+            )
+            for c in range(2, num)
+        ],
+        depots=[
+            pyvrp.Depot(location=d, tw_early=int(early[d]), tw_late=int(late[d]), service_duration=int(service[d]))
+            for d in (0, 1)
+        ],
+        vehicle_types=[pyvrp.VehicleType(1, capacity=[8], reload_depots=[0, 1], tw_late=shift_end)],
+        distance_matrices=[dist],
+        duration_matrices=[dist],
+    )
+    kind = pyvrp.ActivityType
+    acts = [pyvrp.Activity(kind.DEPOT, v) if v < 2 else pyvrp.Activity(kind.CLIENT, v - 2) for v in visits]
+    theirs = pyvrp.Route(pv, acts, 0)
+    assert ours.distance == theirs.distance()
+    assert (not ours.violations(problem)) == theirs.is_feasible(), (ours.violations(problem), theirs.time_warp())
+    if theirs.is_feasible():
+        assert ours.duration == theirs.duration()
