@@ -274,13 +274,13 @@ EOF
 
 def test_pyvrp_multitrip_fields_are_read(tmp_path: Path) -> None:
     """PyVRP's multi-trip instances (MTVRPTWR): reload depots and the reload limit per vehicle, release
-    times, the depot's service time as the reload time."""
+    times; the depot's service row is ignored, as PyVRP's reader ignores it."""
     path = tmp_path / "tiny-mt.vrp"
     path.write_text(MULTITRIP_VRPLIB)
     problem = read_vrplib(path, round_func="none")
     (vt,) = problem.vehicle_types
     assert (vt.count, vt.reload_depots, vt.max_reloads, vt.capacity) == (2, (0,), 1, 2)
-    assert problem.release_time.tolist() == [0, 0, 30, 0] and problem.service[0] == 5
+    assert problem.release_time.tolist() == [0, 0, 30, 0] and problem.service.tolist() == [0, 1, 1, 1]
     # one vehicle: 1 and 2 on one trip, a reload (5), 3 after it: the best-known format lists it
     result = evaluate_routes(problem, [(0, [1, 2, 0, 3])])
     assert result.feasible and result.routes[0].reloads == 1
@@ -349,3 +349,19 @@ def test_routes_with_reloads_score_as_pyvrp_scores_them(seed: int, n: int, data:
     assert (not ours.violations(problem)) == theirs.is_feasible(), (ours.violations(problem), theirs.time_warp())
     if theirs.is_feasible():
         assert ours.duration == theirs.duration()
+
+
+@pytest.mark.parametrize(
+    "initial", [[(0, [0]), (1, [1, 2, 3])], [(0, [0, 1, 2, 3])], [(0, [1, 0, 0, 2, 3])], [(0, [1, 2, 3, 0])]]
+)
+def test_warm_starts_lose_reloads_that_start_empty_trips(initial: list[tuple[int, list[int]]]) -> None:
+    """A warm start's reload right after the start, after another reload or before the end starts an
+    empty trip: it goes (a route of reloads alone would keep its fixed cost for good)."""
+    x = np.array([0.0, 10, 20, 30])
+    problem = VRPProblem(
+        distance=np.abs(x[:, None] - x[None, :]),
+        vehicle_types=[VehicleType(count=2, capacity=10, fixed_cost=100, reload_depots=(0,))],
+        demand=[0, 1, 1, 1],
+    )
+    result = solve_vrp(problem, initial=initial, max_iterations=300)
+    assert result.cost == pytest.approx(160.0) and [r.reloads for r in result.routes] == [0]

@@ -1231,6 +1231,13 @@ class Solver {
             Route &rt = state_.routes[r];
             rt.nodes.insert(rt.nodes.begin() + 1, w.routes.visits[i].begin(), w.routes.visits[i].end());
             rt.locked = w.locked[i];
+            // Unlocked reloads that start an empty trip go: the search never makes one, and take_out
+            // (so undo) relies on it.
+            for (auto k = static_cast<int32_t>(rt.nodes.size()) - 2; k > rt.locked; --k) {
+                const bool last = k + 2 == static_cast<int32_t>(rt.nodes.size());
+                if (!p_.is_client[rt.nodes[k]] && (!p_.is_client[rt.nodes[k - 1]] || last))
+                    rt.nodes.erase(rt.nodes.begin() + k);
+            }
             refresh(state_, r);
             // Unlocked visits that break a limit the locked part keeps are set free again.
             const Total &t = rt.total();

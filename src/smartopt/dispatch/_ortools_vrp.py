@@ -48,7 +48,7 @@ def solve_with_ortools(
     started = time.perf_counter() if started is None else started
     if (problem.demand > 0).any() and (problem.pickup > 0).any():
         raise ValueError("solver='ortools' takes deliveries or pickups, not both in one problem")
-    if any(t.reload_depots for t in problem.vehicle_types) or (problem.release_time > 0).any():
+    if any(t.reload_depots for t in problem.vehicle_types) or (problem.release_time[problem.clients] > 0).any():
         raise ValueError("solver='ortools' does not model reloads or release times; use solver='smartopt'")
     n = problem.num_locations
     types = problem.vehicle_types

@@ -67,7 +67,8 @@ class VehicleType(ToDict):
     a trip's deliveries are loaded where it starts and its pickups unloaded where it ends. Loading
     at a depot takes its ``service`` time (at the route's start and at each reload, as in PyVRP)
     and starts no earlier than the release time of the trip's clients; a reload's loading starts
-    within the depot's time window."""
+    within the depot's time window (the route's start and end keep the vehicle's shift, where
+    PyVRP also applies the depot's window; :func:`read_vrplib` makes that window the shift)."""
 
     count: int = 1
     capacity: float = math.inf
@@ -429,7 +430,8 @@ class VRPProblem(ToDict):
         unreachable = c[~np.isfinite(reach[c])]
         if unreachable.size:
             i = int(unreachable[0])
+            released = f" after its release at {self.release_time[i]}" if self.release_time[i] > 0 else ""
             raise ValueError(
-                f"client {i}: no vehicle can reach it within its time window [{self.tw_early[i]}, {self.tw_late[i]}] "
-                "and return within its shift, duration and distance limits"
+                f"client {i}: no vehicle can reach it{released} within its time window "
+                f"[{self.tw_early[i]}, {self.tw_late[i]}] and return within its shift, duration and distance limits"
             )

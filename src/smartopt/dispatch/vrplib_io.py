@@ -38,8 +38,8 @@ def read_vrplib(path: str | Path, round_func: str = "dimacs") -> VRPProblem:
     equal data become one :class:`VehicleType`), ``VEHICLES_MAX_DURATION``/``_DISTANCE``, prizes,
     and PyVRP's multi-trip fields: ``RELEASE_TIME_SECTION``, ``VEHICLES_RELOAD_DEPOT_SECTION``
     (1-based depots per vehicle) and ``VEHICLES_MAX_RELOADS``. Depot time windows become the
-    vehicles' shifts (and bound their reloads); a depot's service time in ``SERVICE_TIME_SECTION``
-    is the time a reload there takes."""
+    vehicles' shifts (and bound their reloads); depots get no service (loading) time, as PyVRP's
+    reader gives them none (a depot's row of ``SERVICE_TIME_SECTION`` is ignored)."""
     import vrplib
 
     if round_func not in ROUND_FUNCS:
@@ -69,8 +69,7 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
         raise ValueError(f"DEPOT_SECTION: depots {(depots + 1).tolist()} must be locations in 1 .. {n}")
     tw = rnd(np.asarray(inst["time_window"], dtype=float)) if "time_window" in inst else None
     service = _broadcast(inst.get("service_time", 0.0), n)
-    if np.ndim(inst.get("service_time", 0.0)) == 0:  # one value for the clients; a section's depot rows: reloads
-        service[depots] = 0.0
+    service[depots] = 0.0
     num_vehicles = _vehicles(inst.get("vehicles", n - depots.size))
     reloads = _reload_depots(inst.get("vehicles_reload_depot"), depots, num_vehicles)
     raw = {
@@ -134,7 +133,7 @@ def _problem(path: Path, inst: dict[str, Any], rnd: Rounding) -> VRPProblem:
 def write_vrplib_solution(result: VRPResult, path: str | Path) -> None:
     """Writes ``result`` to ``path`` as a VRPLIB ``.sol`` file: a ``Route #k: c1 c2 ...`` line per
     route, clients numbered as VRPLIB solutions number them (0-based locations: the instance
-    file's node number less one; depots left out), then ``Cost <cost>``. With one vehicle type the
+    file's node number less one; depots only where a route reloads), then ``Cost <cost>``. With one vehicle type the
     routes driven are numbered 1, 2, ...; with several, route ``k`` is vehicle ``k - 1`` and unused
     vehicles have empty routes (as in the best-known solutions of mixed fleets), so that the file
     keeps which vehicle drives which route. :func:`read_vrplib_solution` reads it back. Only

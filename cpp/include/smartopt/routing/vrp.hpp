@@ -74,7 +74,7 @@ struct Problem {
     std::vector<int32_t> partner;   // of a paired stop: the other stop of its pair, else -1
     std::vector<double> pair_load;  // q > 0 picked up at a pair's pickup, -q dropped at its delivery
     std::vector<double> max_ride;   // at a pair's pickup: longest time from leaving it to serving the delivery
-    std::vector<double> release;    // of a client: the trip serving it leaves its depot no earlier (<= 0: none)
+    std::vector<double> release;    // of a client: its trip's loading starts no earlier (<= 0: none)
     std::vector<VehicleType> types;
 
     // Throws std::invalid_argument naming the first inconsistent field.
