@@ -86,9 +86,12 @@ def check_route(problem: VRPProblem, vt: VehicleType, visits: list[int]) -> Chec
                     ok, why = False, f"delivery {c} before its pickup"
         seen.add(c)
         peak = max(peak, load)
+    trip_of = {c: k for k, trip in enumerate(trips) for c in trip}
     for p, dd in problem.pairs.tolist():
         if (p in seen) != (dd in seen):
             ok, why = False, f"pair {p}-{dd} split"
+        elif p in seen and trip_of[p] != trip_of[dd]:
+            ok, why = False, f"pair {p}-{dd} split across trips"
     clock += t[prev, vt.end]
     duration = clock - depart
     if clock > vt.shift_end + TOL:

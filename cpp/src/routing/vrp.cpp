@@ -169,8 +169,8 @@ double release_of(const Problem &p, int32_t c) { return p.release[c] > 0 ? p.rel
 // possible, a pickup delayed just enough for its ride (from leaving the pickup to the start of
 // service at the drop-off) to fit, and the delay passed on to later stops, until nothing changes
 // (the least solution of these difference constraints, as in Bellman-Ford). Returns whether the
-// windows, the ride limits and the shift's end all hold; `start` fills per visit when given. The
-// route is one trip (pairs and reloads are never in one problem): it leaves after every release.
+// windows, the ride limits and the shift's end all hold; `start` fills per visit when given. Each
+// trip's loading (at the start, from `depart`, or at a reload) waits for its clients' releases.
 bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visits, size_t len, double depart,
                    std::vector<double> *start, std::vector<int32_t> &pos) {
     const auto n = static_cast<size_t>(p.num_locations);
@@ -178,16 +178,24 @@ bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visit
     std::vector<double> local;
     std::vector<double> &b = start != nullptr ? *start : local;
     b.assign(len, 0.0);
-    for (size_t k = 0; k < len; ++k) {
-        pos[visits[k]] = static_cast<int32_t>(k);
-        depart = std::max(depart, release_of(p, visits[k]));
+    std::vector<double> release(len, -kInf);  // at a reload: the release of the trip it starts
+    double trip = -kInf;
+    for (size_t k = len; k-- > 0;) {
+        if (p.is_client[visits[k]]) {
+            pos[visits[k]] = static_cast<int32_t>(k);
+            trip = std::max(trip, release_of(p, visits[k]));
+        } else {
+            release[k] = trip;
+            trip = -kInf;
+        }
     }
+    depart = std::max(depart, trip);  // the first trip's
     auto forward = [&](size_t from) {
         for (size_t k = from; k < len; ++k) {
             const int32_t c = visits[k];
             const double ready = k == 0 ? depart + p.service[vt.start] + dur[vt.start * n + c]
                                         : b[k - 1] + p.service[visits[k - 1]] + dur[visits[k - 1] * n + c];
-            b[k] = std::max({b[k], ready, p.tw_early[c]});
+            b[k] = std::max({b[k], ready, p.tw_early[c], release[k]});
         }
     };
     forward(0);
@@ -215,7 +223,7 @@ bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visit
     }
     for (size_t k = 0; k < len; ++k) {
         ok = ok && b[k] <= p.tw_late[visits[k]] + kEps;
-        pos[visits[k]] = -1;
+        if (p.is_client[visits[k]]) pos[visits[k]] = -1;
     }
     if (len > 0) ok = ok && b[len - 1] + p.service[visits[len - 1]] + dur[visits[len - 1] * n + vt.end] <= vt.shift_end + kEps;
     return ok;
@@ -268,6 +276,7 @@ struct RouteOf {
     std::vector<Seg> fwd;        // fwd[k]: nodes[0..k]
     std::vector<Seg> bwd;        // bwd[k]: nodes[k..end]
     Total totals;                // of fwd.back()
+    std::vector<int32_t> riding; // riding[k]: pairs picked up at or before nodes[k], delivered after (if reloads)
     double cost = 0;
     bool rides = false;          // holds a pair with a ride limit
     int32_t size() const { return static_cast<int32_t>(nodes.size()) - 2; }  // visits, reloads included
@@ -556,6 +565,14 @@ class Solver {
             rt.bwd[k] = join(vt.profile, node, rt.bwd[k + 1]);
         }
         rt.totals = finalise(rt.fwd.back());
+        if (!vt.reload_depots.empty()) {  // where a reload may go: not while a pair rides
+            rt.riding.assign(m, 0);
+            for (size_t k = 1; k < m; ++k) {
+                const int32_t c = rt.nodes[k];
+                const bool paired = k + 1 < m && p_.is_client[c] && p_.partner[c] >= 0;
+                rt.riding[k] = rt.riding[k - 1] + (paired ? (p_.pair_load[c] > 0 ? 1 : -1) : 0);
+            }
+        }
         rt.rides = false;
         for (size_t k = 1; k + 1 < m; ++k) {
             if (!p_.is_client[rt.nodes[k]]) continue;  // a reload
@@ -1115,7 +1132,7 @@ class Solver {
             const Seg s = join(vt.profile, join(vt.profile, rt.fwd[k], node_seg_[c]), rt.bwd[k + 1]);
             offer_single(finalise(s), rt, r, k, may_retype, -1, false);
         }
-        if (no_reload_ || vt.reload_depots.empty() || rt.total().reloads >= vt.max_reloads) return;
+        if (no_reload_ || vt.reload_depots.empty() || rt.total().reloads >= vt.max_reloads || rt.riding[k] > 0) return;
         // a reload after the start, after a reload or before the end would start an empty trip
         const bool before = k > 0 && p_.is_client[a];
         const bool after = k + 1 < static_cast<int32_t>(rt.nodes.size()) - 1 && p_.is_client[b];
@@ -1195,19 +1212,21 @@ class Solver {
         const Seg &pick = node_seg_[u.first], &drop = node_seg_[u.second];
         const bool check = rt.rides || std::isfinite(p_.max_ride[u.first]);
         const double warp = rt.total().warp + kEps, cap = std::max(vt.capacity, rt.total().peak) + kEps;
-        // (pairs and reloads are never in one problem: a route of pairs is one trip)
         for (int32_t i = rt.locked; i <= rt.size(); ++i) {
             Seg head = join(vt.profile, rt.fwd[i], pick);  // start .. pickup
             Seg ride = pick;                               // pickup .. current stop
-            if (head.time.warp > warp || head.load.peak > cap) continue;
+            const Total h = finalise(head);
+            if (h.warp > warp || h.peak > cap) continue;
             for (int32_t j = i; j <= rt.size(); ++j) {
                 if (j > i) {
+                    if (!p_.is_client[rt.nodes[j]]) break;  // a pair rides within one trip
                     head = join(vt.profile, head, node_seg_[rt.nodes[j]]);
                     ride = join(vt.profile, ride, node_seg_[rt.nodes[j]]);
-                    if (head.time.warp > warp || head.load.peak > cap) break;
+                    const Total t = finalise(head);
+                    if (t.warp > warp || t.peak > cap) break;
                 }
                 const Seg to_drop = join(vt.profile, head, drop);
-                if (to_drop.time.warp > warp || !ride_ok(join(vt.profile, ride, drop))) break;  // later j: later still
+                if (finalise(to_drop).warp > warp || !ride_ok(join(vt.profile, ride, drop))) break;  // later j: later still
                 if (blink && rng_.uniform() < 0.01) continue;
                 const Total s = finalise(join(vt.profile, to_drop, rt.bwd[j + 1]));
                 if (fits(s, rt)) offer({route_cost(vt, s, rt.size() + 2) - rt.cost, r, i, j, -1}, check);
@@ -1321,13 +1340,11 @@ void Problem::validate() const {
         }
     }
     need(!types.empty(), "at least one vehicle type is needed");
-    const bool pairs = std::any_of(partner.begin(), partner.end(), [](int32_t m) { return m >= 0; });
     int64_t vehicles = 0;
     for (const VehicleType &t : types) {
         for (int32_t d : t.reload_depots)
             need(d >= 0 && d < n && !is_client[d], "reload depots must be non-client locations");
         need(t.max_reloads >= 0, "max_reloads must be >= 0");
-        need(t.reload_depots.empty() || !pairs, "reload depots and pickup-and-delivery pairs cannot be in one problem");
         need(t.count >= 0 && t.start >= 0 && t.start < n && t.end >= 0 && t.end < n, "vehicle type has a bad count or end");
         need(!is_client[t.start] && !is_client[t.end], "vehicles must start and end at non-client locations");
         need(t.profile >= 0 && t.profile < num_profiles, "vehicle profile out of range");
@@ -1437,6 +1454,7 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
         // the start of loading at the start depot: after the first trip's release
         double t = std::max(rep.start_time, trip_release[0]) + p.service[vt.start], load = trip_delivery[0];
         size_t trip = 0;
+        int32_t riding = 0;  // pairs picked up and not yet delivered
         int32_t prev = vt.start;
         for (size_t k = 0; k < visits.size(); ++k) {
             const int32_t c = visits[k];
@@ -1449,6 +1467,7 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
             t += p.service[c];
             prev = c;
             if (!p.is_client[c]) {  // a reload: the next trip's deliveries on board
+                rep.pair_errors += riding;  // pairs split across trips
                 ++trip;
                 load = trip_delivery[trip];
                 rep.load_after.push_back(load);
@@ -1458,10 +1477,12 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
             load += p.pickup[c] + p.pair_load[c] - p.delivery[c];
             rep.load_after.push_back(load);
             const int32_t m = p.partner[c];
+            if (m >= 0 && p.pair_load[c] > 0) ++riding;
             if (m >= 0 && p.pair_load[c] < 0) {  // a delivery: its pickup must be earlier on this route
                 if (std::isnan(depart[m])) {
                     ++rep.pair_errors;
                 } else {
+                    --riding;
                     rep.ride_excess += std::max(0.0, rep.service_start.back() - depart[m] - p.max_ride[m]);
                 }
             }

@@ -64,7 +64,8 @@ class VehicleType(ToDict):
 
     Multi-trip: the vehicles may return to one of ``reload_depots`` (depot locations) between
     trips, at most ``max_reloads`` times per route (None: no limit). Capacity then holds per trip:
-    a trip's deliveries are loaded where it starts and its pickups unloaded where it ends. Loading
+    a trip's deliveries are loaded where it starts and its pickups unloaded where it ends, and a
+    pickup-and-delivery pair rides within one trip (no reload while it is on board). Loading
     at a depot takes its ``service`` time (at the route's start and at each reload, as in PyVRP)
     and starts no earlier than the release time of the trip's clients; a reload's loading starts
     within the depot's time window (the route's start and end keep the vehicle's shift, where
@@ -369,11 +370,6 @@ class VRPProblem(ToDict):
                     raise ValueError(
                         f"vehicle_types[{i}].reload_depots: location {d} is not a depot (list it in depots)"
                     )
-            if t.reload_depots and self.pairs.shape[0]:
-                raise ValueError(
-                    f"vehicle_types[{i}].reload_depots: reloads and pickup-and-delivery pairs cannot be in one problem "
-                    "(a pair's load would cross a reload)"
-                )
         if self.num_vehicles == 0:
             raise ValueError("vehicle_types: the fleet has no vehicles (every count is 0)")
         if self.num_vehicles > INT32_MAX:
