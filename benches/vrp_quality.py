@@ -132,24 +132,18 @@ def multitrip_instance(solomon: Path, out: Path, seed: int = 0) -> Path:
     release = np.where(rng.random(n) < 0.5, np.floor(rng.uniform(0, 0.5, n) * early), 0).astype(int)
     release[0] = 0
     vehicles = math.ceil(trips / 2)
-    vrplib.write_instance(
-        str(out),
-        {
-            "NAME": out.stem,
-            "TYPE": "VRPTW",
-            "DIMENSION": n,
-            "VEHICLES": vehicles,
-            "CAPACITY": capacity,
-            "EDGE_WEIGHT_TYPE": "EUC_2D",
-            "NODE_COORD_SECTION": inst["node_coord"],
-            "DEMAND_SECTION": inst["demand"],
-            "TIME_WINDOW_SECTION": inst["time_window"],
-            "SERVICE_TIME_SECTION": inst["service_time"],
-            "RELEASE_TIME_SECTION": release,
-            "VEHICLES_RELOAD_DEPOT_SECTION": np.ones(vehicles, dtype=int),
-            "DEPOT_SECTION": [1, -1],
-        },
-    )
+    service = inst.get("service_time", 0)
+    specs = {"NAME": out.stem, "TYPE": "VRPTW", "DIMENSION": n, "VEHICLES": vehicles, "CAPACITY": capacity}
+    specs |= {"EDGE_WEIGHT_TYPE": "EUC_2D"} | ({"SERVICE_TIME": service} if np.ndim(service) == 0 else {})
+    sections = {
+        "NODE_COORD_SECTION": inst["node_coord"],
+        "DEMAND_SECTION": inst["demand"],
+        "TIME_WINDOW_SECTION": inst["time_window"],
+        "RELEASE_TIME_SECTION": release,
+        "VEHICLES_RELOAD_DEPOT_SECTION": np.ones(vehicles, dtype=int),
+        "DEPOT_SECTION": [1, -1],
+    } | ({} if np.ndim(service) == 0 else {"SERVICE_TIME_SECTION": service})
+    vrplib.write_instance(str(out), specs | sections)
     return out
 
 
