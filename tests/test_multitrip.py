@@ -12,6 +12,7 @@ simulation (same arithmetic).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +32,14 @@ def multitrip_problem(
     *,
     reload_depots: tuple[int, ...] = (0,),
     max_reloads: int | None = None,
+    trip_range: float = math.inf,
     windows: bool = False,
     release: bool = False,
     reload_s: float = 0.0,
 ) -> VRPProblem:
     """Clients on a 100 x 100 square with demands of 1-6 and vehicles of capacity 10 that cost 1,000
-    each: one vehicle with reloads beats several whenever the limits allow it."""
+    each: one vehicle with reloads beats several whenever the limits allow it. A trip may drive
+    ``trip_range`` times the longest round trip to a single client (a battery's range)."""
     rng = np.random.default_rng(seed)
     depots = max(reload_depots) + 1
     n = depots + n_clients
@@ -50,8 +53,14 @@ def multitrip_problem(
         tw_late[depots:] = tw_early[depots:] + rng.uniform(60, 200, n_clients)
         tw_late = np.maximum(tw_late, dist[0] + 250)  # each client reachable after its release
     release_time = np.r_[np.zeros(depots), rng.uniform(0, 200, n_clients)] if release else None
+    longest = float((dist[0, depots:] + dist[depots:, 0]).max())
     vt = VehicleType(
-        count=n_clients, capacity=10, fixed_cost=1000, reload_depots=reload_depots, max_reloads=max_reloads
+        count=n_clients,
+        capacity=10,
+        fixed_cost=1000,
+        reload_depots=reload_depots,
+        max_reloads=max_reloads,
+        max_trip_distance=trip_range * longest,
     )
     return VRPProblem(
         distance=dist,
@@ -70,6 +79,7 @@ CASES = {
     "reloads": {},
     "two reload depots": {"n_clients": 5, "reload_depots": (0, 1)},
     "at most one reload": {"max_reloads": 1},
+    "trips within a range": {"trip_range": 1.2},
     "windows, releases, reload time": {"windows": True, "release": True, "reload_s": 15.0},
 }
 
@@ -140,15 +150,23 @@ def test_release_times_and_reload_time_set_the_schedule() -> None:
     windows=st.booleans(),
     release=st.booleans(),
     reload_s=st.sampled_from([0.0, 12.5]),
+    trip_range=st.sampled_from([math.inf, 1.5]),
     data=st.data(),
 )
 def test_evaluator_agrees_with_the_simulation_on_routes_with_reloads(
-    seed: int, n: int, windows: bool, release: bool, reload_s: float, data: st.DataObject
+    seed: int, n: int, windows: bool, release: bool, reload_s: float, trip_range: float, data: st.DataObject
 ) -> None:
     """Any order with reloads anywhere (empty trips included): distance, duration, feasibility and
-    cost as the independent simulation finds them."""
+    cost as the independent simulation finds them (trip lengths included)."""
     problem = multitrip_problem(
-        seed, n, reload_depots=(0, 1), windows=windows, release=release, reload_s=reload_s, max_reloads=3
+        seed,
+        n,
+        reload_depots=(0, 1),
+        windows=windows,
+        release=release,
+        reload_s=reload_s,
+        max_reloads=3,
+        trip_range=trip_range,
     )
     order = data.draw(st.permutations(problem.clients.tolist()))
     visits: list[int] = []
@@ -201,6 +219,8 @@ def test_bad_reload_depots_name_the_field(depot: int) -> None:
         ({"reload_depots": "0"}, "must be a sequence"),
         ({"max_reloads": -1}, "max_reloads must be None or an int"),
         ({"max_reloads": 1.5}, "max_reloads must be None or an int"),
+        ({"max_trip_distance": -1.0}, "max_trip_distance must be >= 0"),
+        ({"max_trip_distance": math.nan}, "max_trip_distance must be a finite number"),
     ],
 )
 def test_bad_reload_fields(kw: dict[str, object], match: str) -> None:
@@ -217,7 +237,7 @@ def test_routes_reload_only_where_their_vehicle_may() -> None:
     )
     with pytest.raises(ValueError, match="not a client nor a reload depot"):
         evaluate_routes(problem, [(0, [2, 1, 3])])
-    with pytest.raises(ValueError, match="does not model reloads or release times"):
+    with pytest.raises(ValueError, match="does not model reloads, trip limits or release times"):
         solve_vrp(problem, time_limit_s=1, solver="ortools")
     with pytest.raises(ValueError, match="release_time"):
         VRPProblem(distance=np.ones((2, 2)), vehicle_types=[VehicleType()], release_time=[0, -1])
@@ -406,3 +426,25 @@ def test_a_reload_while_a_pair_rides_splits_it(seed: int, data: st.DataObject) -
     split = any(at[p] != at[d] for p, d in problem.pairs.tolist())
     assert not (split and ref.feasible)
     assert route.distance == pytest.approx(ref.distance, rel=1e-9, abs=1e-9)
+
+
+def test_district_shuttles_recharge_between_runs() -> None:
+    """The district's booked trips with a tenth of the shuttles' battery: a shuttle that may return
+    to its depot to recharge between runs (20 min, no rider on board) drives each run within its
+    range and serves every booking with fewer shuttles than one whose range must last the day."""
+    from smartopt.datasets import sejong_5_1
+    from smartopt.dispatch.shuttles import booked_trips, trip_summary
+
+    district = sejong_5_1(seed=0)
+    fleet = replace(district.fleet, vehicle_battery_kwh=district.fleet.vehicle_battery_kwh / 10)
+    summaries = {}
+    for recharge_s in (None, 1200.0):
+        trips = booked_trips(district.network, fleet, district.requests, share=0.15, recharge_s=recharge_s)
+        result = solve_vrp(trips.problem, max_iterations=1500, seed=0)
+        assert result.feasible, result.violations()
+        summaries[recharge_s] = trip_summary(trips, result)
+        vt = trips.problem.vehicle_types[0]
+        assert all(r.longest_trip <= min(vt.max_trip_distance, vt.max_distance) + 1e-6 for r in result.routes)
+    plain, recharged = summaries[None], summaries[1200.0]
+    assert recharged["served"] == plain["served"] == plain["bookings"]
+    assert recharged["shuttles_used"] < plain["shuttles_used"]

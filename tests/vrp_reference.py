@@ -104,6 +104,10 @@ def check_route(problem: VRPProblem, vt: VehicleType, visits: list[int]) -> Chec
         ok, why = False, "no schedule keeps the ride limits"
     if vt.max_reloads is not None and len(trips) - 1 > vt.max_reloads:
         ok, why = False, f"{len(trips) - 1} reloads over {vt.max_reloads}"
+    cuts = [0, *(k + 1 for k, c in enumerate(visits) if not problem.is_client[c]), len(path) - 1]
+    longest = max(sum(d[a, b] for a, b in itertools.pairwise(path[i : j + 1])) for i, j in itertools.pairwise(cuts))
+    if longest > vt.max_trip_distance + TOL:
+        ok, why = False, f"a trip of {longest} over {vt.max_trip_distance}"
     cost = vt.fixed_cost + vt.unit_distance_cost * dist + vt.unit_duration_cost * duration if visits else 0.0
     return Checked(ok, cost, dist, duration, why)
 

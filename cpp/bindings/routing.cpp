@@ -171,7 +171,7 @@ PYBIND11_MODULE(_routing, m) {
         .def(py::init([](int32_t count, int32_t start, int32_t end, int32_t profile, double capacity,
                          double fixed_cost, double unit_distance_cost, double unit_duration_cost, double shift_start,
                          double shift_end, double max_duration, double max_distance,
-                         std::vector<int32_t> reload_depots, int32_t max_reloads) {
+                         std::vector<int32_t> reload_depots, int32_t max_reloads, double max_trip_distance) {
                  rt::VehicleType t;
                  t.count = count;
                  t.start = start;
@@ -187,6 +187,7 @@ PYBIND11_MODULE(_routing, m) {
                  t.max_distance = max_distance;
                  t.reload_depots = std::move(reload_depots);
                  t.max_reloads = max_reloads;
+                 t.max_trip_distance = max_trip_distance;
                  return t;
              }),
              py::kw_only(), py::arg("count") = dv.count, py::arg("start") = dv.start, py::arg("end") = dv.end,
@@ -195,7 +196,7 @@ PYBIND11_MODULE(_routing, m) {
              py::arg("unit_duration_cost") = dv.unit_duration_cost, py::arg("shift_start") = dv.shift_start,
              py::arg("shift_end") = dv.shift_end, py::arg("max_duration") = dv.max_duration,
              py::arg("max_distance") = dv.max_distance, py::arg("reload_depots") = dv.reload_depots,
-             py::arg("max_reloads") = dv.max_reloads)
+             py::arg("max_reloads") = dv.max_reloads, py::arg("max_trip_distance") = dv.max_trip_distance)
         .def_readonly("count", &rt::VehicleType::count)
         .def_readonly("start", &rt::VehicleType::start)
         .def_readonly("end", &rt::VehicleType::end)
@@ -209,7 +210,8 @@ PYBIND11_MODULE(_routing, m) {
         .def_readonly("max_duration", &rt::VehicleType::max_duration)
         .def_readonly("max_distance", &rt::VehicleType::max_distance)
         .def_readonly("reload_depots", &rt::VehicleType::reload_depots)
-        .def_readonly("max_reloads", &rt::VehicleType::max_reloads);
+        .def_readonly("max_reloads", &rt::VehicleType::max_reloads)
+        .def_readonly("max_trip_distance", &rt::VehicleType::max_trip_distance);
 
     py::class_<ProblemData>(m, "ProblemData", "A validated VRP in the core's layout: one entry per location")
         .def(py::init(&make_problem), py::kw_only(), py::arg("distance"), py::arg("duration"), py::arg("is_client"),
@@ -248,6 +250,7 @@ PYBIND11_MODULE(_routing, m) {
         .def_readonly("ride_excess", &rt::RouteReport::ride_excess)
         .def_readonly("pair_errors", &rt::RouteReport::pair_errors)
         .def_readonly("reloads", &rt::RouteReport::reloads)
+        .def_readonly("longest_trip", &rt::RouteReport::longest_trip)
         .def_property_readonly("arrival", array_of<double>(&rt::RouteReport::arrival))
         .def_property_readonly("service_start", array_of<double>(&rt::RouteReport::service_start))
         .def_property_readonly("load_after", array_of<double>(&rt::RouteReport::load_after));

@@ -81,7 +81,8 @@ SMARTOPT_HOT Load then(const Load &a, const Load &b) {
 // clients (their trip's depot is before the stretch) and its load. With reloads: `time` runs to the
 // arrival at the last reload, `after` from the start of its loading on (which waits for the
 // release of the trip it starts, not yet known); `load` is the trip before the first reload,
-// `after_load` the one after the last, `trip_peak` the peak of the trips complete inside.
+// `after_load` the one after the last, `trip_peak` the peak of the trips complete inside; the same
+// for distances (`first_distance`, `after_distance`, `trip_distance`: the longest complete trip).
 struct Segment {
     int32_t first = 0, last = 0;
     double distance = 0;
@@ -90,6 +91,7 @@ struct Segment {
     double release = -kInf, after_release = -kInf;
     Load load, after_load;
     double trip_peak = 0;
+    double first_distance = 0, after_distance = 0, trip_distance = 0;
 };
 
 Segment merge(const Segment &a, const Segment &b, double dist, double travel) {
@@ -107,6 +109,9 @@ Segment merge(const Segment &a, const Segment &b, double dist, double travel) {
         s.after_release = b.after_release;
         s.after_load = b.after_load;
         s.trip_peak = b.trip_peak;
+        s.first_distance = a.distance + dist + b.first_distance;
+        s.after_distance = b.after_distance;
+        s.trip_distance = b.trip_distance;
     } else if (b.reloads == 0) {  // b's stops are on a's last trip
         s.time = a.time;
         s.release = a.release;
@@ -115,6 +120,9 @@ Segment merge(const Segment &a, const Segment &b, double dist, double travel) {
         s.after_release = std::max(a.after_release, b.release);
         s.after_load = then(a.after_load, b.load);
         s.trip_peak = a.trip_peak;
+        s.first_distance = a.first_distance;
+        s.after_distance = a.after_distance + dist + b.distance;
+        s.trip_distance = a.trip_distance;
     } else {  // a's last trip and b's first are one, complete
         const Time trip = released(std::max(a.after_release, b.release), a.after);
         s.time = then(then(a.time, trip, 0.0), b.time, travel);
@@ -124,6 +132,9 @@ Segment merge(const Segment &a, const Segment &b, double dist, double travel) {
         s.after_release = b.after_release;
         s.after_load = b.after_load;
         s.trip_peak = std::max({a.trip_peak, b.trip_peak, then(a.after_load, b.load).peak});
+        s.first_distance = a.first_distance;
+        s.after_distance = b.after_distance;
+        s.trip_distance = std::max({a.trip_distance, b.trip_distance, a.after_distance + dist + b.first_distance});
     }
     return s;
 }
@@ -132,16 +143,18 @@ Segment merge(const Segment &a, const Segment &b, double dist, double travel) {
 struct Total {
     double distance = 0, duration = 0, warp = 0, early = 0, late = 0, peak = 0;
     int32_t reloads = 0;
+    double longest_trip = 0;  // distance
 };
 
 Total finalise(const Segment &s) {
     Time t = released(s.release, s.time);
-    double peak = s.load.peak;
+    double peak = s.load.peak, longest = s.distance;
     if (s.reloads > 0) {
         t = then(t, released(s.after_release, s.after), 0.0);
         peak = std::max({peak, s.trip_peak, s.after_load.peak});
+        longest = std::max({s.first_distance, s.trip_distance, s.after_distance});
     }
-    return {s.distance, t.duration, t.warp, t.early, t.late, peak, s.reloads};
+    return {s.distance, t.duration, t.warp, t.early, t.late, peak, s.reloads, longest};
 }
 
 // The same for problems without reloads or release times (most): one trip, half the size and
@@ -159,7 +172,7 @@ SMARTOPT_HOT TripSegment merge(const TripSegment &a, const TripSegment &b, doubl
 }
 
 SMARTOPT_HOT Total finalise(const TripSegment &s) {
-    return {s.distance, s.time.duration, s.time.warp, s.time.early, s.time.late, s.load.peak, 0};
+    return {s.distance, s.time.duration, s.time.warp, s.time.early, s.time.late, s.load.peak, 0, s.distance};
 }
 
 // A client's release time (-inf: none; a release at 0 or before constrains nothing).
@@ -663,7 +676,8 @@ class Solver {
     bool fits_limits(const Total &s, int32_t t) const {
         const VehicleType &vt = p_.types[t];
         return s.peak <= vt.capacity + kEps && s.duration <= vt.max_duration + kEps &&
-               s.distance <= vt.max_distance + kEps && s.reloads <= vt.max_reloads;
+               s.distance <= vt.max_distance + kEps && s.reloads <= vt.max_reloads &&
+               s.longest_trip <= vt.max_trip_distance + kEps;
     }
 
     bool fits(const Total &s, const Route &rt) const {
@@ -671,7 +685,8 @@ class Solver {
         const Total &cur = rt.total();
         return s.reloads <= vt.max_reloads && s.warp <= cur.warp + kEps && (s.peak <= vt.capacity + kEps || s.peak <= cur.peak + kEps) &&
                (s.duration <= vt.max_duration + kEps || s.duration <= cur.duration + kEps) &&
-               (s.distance <= vt.max_distance + kEps || s.distance <= cur.distance + kEps);
+               (s.distance <= vt.max_distance + kEps || s.distance <= cur.distance + kEps) &&
+               (s.longest_trip <= vt.max_trip_distance + kEps || s.longest_trip <= cur.longest_trip + kEps);
     }
 
     // ride: the segment from a pair's pickup to its delivery; the ride is from leaving the one to
@@ -878,16 +893,28 @@ class Solver {
 
     void insert(const Unit &u, Insertion x) {
         if (x.retype >= 0) x.route = move_route(x.route, x.retype);
-        Route &rt = state_.routes[x.route];
-        if (u.second >= 0) rt.nodes.insert(rt.nodes.begin() + x.after_second + 1, u.second);
-        const auto at = rt.nodes.begin() + x.after_first + 1;
-        if (x.reload < 0)
-            rt.nodes.insert(at, u.first);
-        else if (x.reload_first)
-            rt.nodes.insert(at, {x.reload, u.first});
-        else
-            rt.nodes.insert(at, {u.first, x.reload});
+        place(state_.routes[x.route].nodes, u, x);
         refresh(state_, x.route);
+    }
+
+    // Puts unit u into a route's nodes (start .. end) as insertion x says: a single client with a
+    // reload before or after it, a pair with a reload after its delivery.
+    static void place(std::vector<int32_t> &nodes, const Unit &u, const Insertion &x) {
+        const bool after_last = x.reload >= 0 && !x.reload_first;
+        if (u.second >= 0) {
+            const auto at = nodes.begin() + x.after_second + 1;
+            if (after_last)
+                nodes.insert(at, {u.second, x.reload});
+            else
+                nodes.insert(at, u.second);
+        }
+        const auto at = nodes.begin() + x.after_first + 1;
+        if (x.reload < 0 || (after_last && u.second >= 0))
+            nodes.insert(at, u.first);
+        else if (x.reload_first)
+            nodes.insert(at, {x.reload, u.first});
+        else
+            nodes.insert(at, {u.first, x.reload});
     }
 
     // Optional clients that pay off only together (a group far from every route, close to each
@@ -1107,11 +1134,10 @@ class Solver {
 
     bool schedule_ok(const Insertion &x, const Unit &u) {
         const Route &rt = state_.routes[x.route];
-        std::vector<int32_t> nodes(rt.nodes.begin() + 1, rt.nodes.end() - 1);
-        if (u.second >= 0) nodes.insert(nodes.begin() + x.after_second, u.second);
-        nodes.insert(nodes.begin() + x.after_first, u.first);
+        std::vector<int32_t> nodes = rt.nodes;
+        place(nodes, u, x);
         const VehicleType &vt = p_.types[x.retype >= 0 ? x.retype : rt.type];
-        return ride_schedule(p_, vt, nodes.data(), nodes.size(), vt.shift_start, nullptr, pos_scratch_);
+        return ride_schedule(p_, vt, nodes.data() + 1, nodes.size() - 2, vt.shift_start, nullptr, pos_scratch_);
     }
 
     // c after nodes[k] of route r; where the vehicles may reload, also with a reload just before
@@ -1212,6 +1238,7 @@ class Solver {
         const Seg &pick = node_seg_[u.first], &drop = node_seg_[u.second];
         const bool check = rt.rides || std::isfinite(p_.max_ride[u.first]);
         const double warp = rt.total().warp + kEps, cap = std::max(vt.capacity, rt.total().peak) + kEps;
+        const bool reloads = !no_reload_ && !vt.reload_depots.empty() && rt.total().reloads < vt.max_reloads;
         for (int32_t i = rt.locked; i <= rt.size(); ++i) {
             Seg head = join(vt.profile, rt.fwd[i], pick);  // start .. pickup
             Seg ride = pick;                               // pickup .. current stop
@@ -1228,13 +1255,26 @@ class Solver {
                 const Seg to_drop = join(vt.profile, head, drop);
                 if (finalise(to_drop).warp > warp || !ride_ok(join(vt.profile, ride, drop))) break;  // later j: later still
                 if (blink && rng_.uniform() < 0.01) continue;
-                const Total s = finalise(join(vt.profile, to_drop, rt.bwd[j + 1]));
-                if (fits(s, rt)) offer({route_cost(vt, s, rt.size() + 2) - rt.cost, r, i, j, -1}, check);
-                if (rt.size() == 0) continue;
-                for (int32_t t : alternatives_[rt.type])
-                    if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, rt.size() + 2) - rt.cost, r, i, j, t}, check);
+                offer_pair(finalise(join(vt.profile, to_drop, rt.bwd[j + 1])), rt, r, i, j, -1, check);
+                // with a reload after the delivery, when no one else rides and a trip follows
+                if (!reloads || rt.riding[j] > 0 || !p_.is_client[rt.nodes[j + 1]]) continue;
+                for (int32_t d : vt.reload_depots) {
+                    const Seg back = join(vt.profile, to_drop, node_seg_[d]);
+                    offer_pair(finalise(join(vt.profile, back, rt.bwd[j + 1])), rt, r, i, j, d, check);
+                }
             }
         }
+    }
+
+    // Offers pair u's insertion into route r (pickup after nodes[i], delivery after nodes[j], a
+    // reload at `reload` after the delivery unless -1) whose route would total s.
+    void offer_pair(const Total &s, const Route &rt, int32_t r, int32_t i, int32_t j, int32_t reload, bool check) {
+        const VehicleType &vt = p_.types[rt.type];
+        const int32_t size = rt.size() + (reload >= 0 ? 3 : 2);
+        if (fits(s, rt)) offer({route_cost(vt, s, size) - rt.cost, r, i, j, -1, reload, false}, check);
+        if (rt.size() == 0) return;
+        for (int32_t t : alternatives_[rt.type])
+            if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, size) - rt.cost, r, i, j, t, reload, false}, check);
     }
 
     void pair_positions(const Unit &u, bool blink) {
@@ -1262,7 +1302,8 @@ class Solver {
             const Total &t = rt.total();
             const VehicleType &vt = p_.types[rt.type];
             const bool bad = t.warp > kEps || t.peak > vt.capacity + kEps || t.duration > vt.max_duration + kEps ||
-                             t.distance > vt.max_distance + kEps || t.reloads > vt.max_reloads;
+                             t.distance > vt.max_distance + kEps || t.reloads > vt.max_reloads ||
+                             t.longest_trip > vt.max_trip_distance + kEps;
             if (bad && rt.size() > rt.locked) {
                 for (int32_t k = rt.locked + 1; k <= rt.size(); ++k)
                     if (p_.is_client[rt.nodes[k]]) state_.route_of[rt.nodes[k]] = state_.pos_of[rt.nodes[k]] = -1;
@@ -1281,7 +1322,7 @@ class Solver {
             const Total &t = r.total();
             res.violations = res.violations || t.warp > kEps || t.peak > vt.capacity + kEps ||
                              t.duration > vt.max_duration + kEps || t.distance > vt.max_distance + kEps ||
-                             t.reloads > vt.max_reloads;
+                             t.reloads > vt.max_reloads || t.longest_trip > vt.max_trip_distance + kEps;
         }
         for (int32_t c = 0; c < n_; ++c)
             if (p_.is_client[c] && state_.route_of[c] < 0) res.unvisited.push_back(c);
@@ -1349,7 +1390,7 @@ void Problem::validate() const {
         need(!is_client[t.start] && !is_client[t.end], "vehicles must start and end at non-client locations");
         need(t.profile >= 0 && t.profile < num_profiles, "vehicle profile out of range");
         need(t.capacity >= 0 && t.fixed_cost >= 0 && t.unit_distance_cost >= 0 && t.unit_duration_cost >= 0 &&
-                 t.max_duration >= 0 && t.max_distance >= 0,
+                 t.max_duration >= 0 && t.max_distance >= 0 && t.max_trip_distance >= 0,
              "vehicle type values must be >= 0");
         need(std::isfinite(t.fixed_cost) && std::isfinite(t.unit_distance_cost) && std::isfinite(t.unit_duration_cost),
              "vehicle costs must be finite");
@@ -1427,6 +1468,7 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
         rep.time_warp = total.warp;
         rep.max_load = total.peak;
         rep.reloads = total.reloads;
+        rep.longest_trip = total.longest_trip;
         rep.cost = visits.empty() ? 0.0 : vt.fixed_cost + vt.unit_distance_cost * total.distance + vt.unit_duration_cost * total.duration;
         // Per trip (split at the reloads): the latest release and the deliveries it carries.
         std::vector<double> trip_release(1, -kInf), trip_delivery(1, 0.0);

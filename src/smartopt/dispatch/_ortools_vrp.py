@@ -48,8 +48,9 @@ def solve_with_ortools(
     started = time.perf_counter() if started is None else started
     if (problem.demand > 0).any() and (problem.pickup > 0).any():
         raise ValueError("solver='ortools' takes deliveries or pickups, not both in one problem")
-    if any(t.reload_depots for t in problem.vehicle_types) or (problem.release_time[problem.clients] > 0).any():
-        raise ValueError("solver='ortools' does not model reloads or release times; use solver='smartopt'")
+    trips = any(t.reload_depots or math.isfinite(t.max_trip_distance) for t in problem.vehicle_types)
+    if trips or (problem.release_time[problem.clients] > 0).any():
+        raise ValueError("solver='ortools' does not model reloads, trip limits or release times; use solver='smartopt'")
     n = problem.num_locations
     types = problem.vehicle_types
     # Of each type no more vehicles than clients (each used one serves a client) plus the warm

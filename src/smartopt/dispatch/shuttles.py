@@ -3,7 +3,8 @@
 A share of the day's ride requests is booked ahead: each booking asks for a pickup at its request
 time, give or take half the pickup window, and promises a ride of at most ``detour_factor`` times
 the direct ride plus ``detour_s``. The shuttles start and end at their depots, carry at most their
-seats, and drive no farther in the day than their battery allows.
+seats, and drive no farther in the day than their battery allows, or, when they may recharge
+between runs, no farther between visits to their depot.
 """
 
 from __future__ import annotations
@@ -54,14 +55,19 @@ def booked_trips(
     vehicle_fixed_cost_m: float = 5_000.0,
     link_time_s: np.ndarray | None = None,
     name: str = "booked shuttle trips",
+    recharge_s: float | None = None,
 ) -> BookedTrips:
     """The booked share of ``requests`` (drawn with ``seed``) as a :class:`VRPProblem` named
     ``name`` on ``network``, served by ``fleet``'s vehicles from its depots.
 
     Costs are metres driven plus ``vehicle_fixed_cost_m`` per shuttle used; times in s.
-    ``link_time_s`` replaces the free-flow link times (e.g. with signal delays)."""
+    ``link_time_s`` replaces the free-flow link times (e.g. with signal delays). With
+    ``recharge_s``, a shuttle with no rider on board may return to its depot to recharge between
+    runs (a reload taking ``recharge_s``, also counted before the first run): its range at the
+    day's initial charge then bounds each run, not the day."""
     numbers = {"share": share, "window_s": window_s, "boarding_s": boarding_s, "detour_factor": detour_factor,
-               "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m}  # fmt: skip
+               "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m,
+               **({} if recharge_s is None else {"recharge_s": recharge_s})}  # fmt: skip
     for key, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise TypeError(f"{key} must be a number, got {type(value).__name__}")
@@ -90,6 +96,7 @@ def booked_trips(
     tw_early[pairs[:, 1]] = tw_early[pairs[:, 0]] + direct_s
     tw_late[pairs[:, 1]] = tw_late[pairs[:, 0]] + boarding_s + max_ride
     service[nd:] = boarding_s
+    service[:nd] = 0.0 if recharge_s is None else recharge_s
     types = []
     for d in range(nd):
         mine = np.flatnonzero(fleet.vehicle_depot == d)
@@ -104,7 +111,9 @@ def booked_trips(
                 start=d,
                 fixed_cost=vehicle_fixed_cost_m,
                 shift_end=DAY_S + 3_600.0,
-                max_distance=float(range_m),
+                max_distance=float(range_m) if recharge_s is None else math.inf,
+                reload_depots=() if recharge_s is None else (d,),
+                max_trip_distance=math.inf if recharge_s is None else float(range_m),
             )
         )
     problem = VRPProblem.on_network(

@@ -33,9 +33,10 @@ TOLERANCE = 1e-6
 class Route:
     """One vehicle's route: its visits in order (clients, and the depots where it reloads between
     trips), with arrival and service-start times, the load on board when leaving each visit, and
-    totals (distance, duration incl. waiting, cost; ``max_load``: the largest on any trip). A
-    feasible route has no time warp (lateness), no load above capacity, no ride above a pair's
-    limit and no more reloads than allowed."""
+    totals (distance, duration incl. waiting, cost; ``max_load``: the largest on any trip;
+    ``longest_trip``: the longest trip's distance). A feasible route has no time warp (lateness),
+    no load above capacity, no ride above a pair's limit, no more reloads than allowed and no trip
+    longer than allowed."""
 
     vehicle: int
     vehicle_type: int
@@ -53,6 +54,7 @@ class Route:
     ride_excess: float
     pair_errors: int
     reloads: int = 0
+    longest_trip: float = 0.0
 
     def __repr__(self) -> str:
         return (
@@ -81,6 +83,8 @@ class Route:
             out.append(f"{self.pair_errors} pickup-delivery pairs split or out of order")
         if vt.max_reloads is not None and self.reloads > vt.max_reloads:
             out.append(f"{self.reloads} reloads > {vt.max_reloads}")
+        if self.longest_trip > vt.max_trip_distance + TOLERANCE:
+            out.append(f"a trip of distance {self.longest_trip:g} > {vt.max_trip_distance:g}")
         return out
 
 
@@ -289,6 +293,7 @@ def _result(
                 ride_excess=rep.ride_excess,
                 pair_errors=rep.pair_errors,
                 reloads=rep.reloads,
+                longest_trip=rep.longest_trip,
             )
         )
     visited = np.zeros(problem.num_locations, dtype=bool)

@@ -69,7 +69,9 @@ class VehicleType(ToDict):
     at a depot takes its ``service`` time (at the route's start and at each reload, as in PyVRP)
     and starts no earlier than the release time of the trip's clients; a reload's loading starts
     within the depot's time window (the route's start and end keep the vehicle's shift, where
-    PyVRP also applies the depot's window; :func:`read_vrplib` makes that window the shift)."""
+    PyVRP also applies the depot's window; :func:`read_vrplib` makes that window the shift).
+    ``max_trip_distance`` bounds each trip's distance (between the start, the reloads and the
+    end), e.g. a battery's range when reloads recharge it."""
 
     count: int = 1
     capacity: float = math.inf
@@ -85,6 +87,7 @@ class VehicleType(ToDict):
     profile: int = 0
     reload_depots: tuple[int, ...] = ()
     max_reloads: int | None = None
+    max_trip_distance: float = math.inf
 
     def __post_init__(self) -> None:
         for name in ("count", "start", "profile") + (("end",) if self.end is not None else ()):
@@ -96,7 +99,7 @@ class VehicleType(ToDict):
             object.__setattr__(self, name, int(value))
         if self.end is None:
             object.__setattr__(self, "end", self.start)
-        for name in ("capacity", "shift_end", "max_duration", "max_distance"):
+        for name in ("capacity", "shift_end", "max_duration", "max_distance", "max_trip_distance"):
             object.__setattr__(self, name, _scalar(f"VehicleType.{name}", getattr(self, name), allow_inf=True))
         for name in ("fixed_cost", "unit_distance_cost", "unit_duration_cost", "shift_start"):
             object.__setattr__(self, name, _scalar(f"VehicleType.{name}", getattr(self, name)))
@@ -332,6 +335,7 @@ class VRPProblem(ToDict):
                 max_distance=t.max_distance,
                 reload_depots=list(t.reload_depots),
                 max_reloads=INT32_MAX if t.max_reloads is None else t.max_reloads,
+                max_trip_distance=t.max_trip_distance,
             )
             for t in self.vehicle_types
         ]
@@ -421,7 +425,8 @@ class VRPProblem(ToDict):
                 + self.duration[t.profile, :, t.end]
             )
             ok = (start <= self.tw_late) & (back <= t.shift_end) & (shortest <= t.max_duration)
-            dist_ok = self.distance[t.profile, t.start] + self.distance[t.profile, :, t.end] <= t.max_distance
+            alone = self.distance[t.profile, t.start] + self.distance[t.profile, :, t.end]
+            dist_ok = alone <= min(t.max_distance, t.max_trip_distance)
             reach = np.where(ok & dist_ok, np.minimum(reach, arrive), reach)
         unreachable = c[~np.isfinite(reach[c])]
         if unreachable.size:

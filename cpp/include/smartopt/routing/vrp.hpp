@@ -35,6 +35,7 @@ struct VehicleType {
     // its start), at most max_reloads times per route.
     std::vector<int32_t> reload_depots;
     int32_t max_reloads = std::numeric_limits<int32_t>::max();
+    double max_trip_distance = kInf;  // between the start, reloads and the end (e.g. a battery's range)
 };
 
 // Read-only numbers, owned (a vector) or borrowed (memory that must outlive every use, e.g. a
@@ -130,6 +131,7 @@ struct RouteReport {
     double ride_excess = 0;               // total ride time above the pairs' limits (leave pickup .. serve drop-off)
     int32_t pair_errors = 0;              // pairs split across routes or delivered before picked up
     int32_t reloads = 0;                  // reload visits (max_load is the largest of a trip)
+    double longest_trip = 0;              // distance of the longest trip
     std::vector<double> arrival;          // per visit: arrival time
     std::vector<double> service_start;    // per visit: start of service
     std::vector<double> load_after;       // per visit: load on board when leaving
