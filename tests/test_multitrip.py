@@ -21,58 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartopt.dispatch import VehicleType, VRPProblem, evaluate_routes, read_vrplib, solve_vrp
-from vrp_reference import assert_checked, check_route, exact_cost
+from vrp_reference import assert_checked, check_route, exact_cost, multitrip_problem
 
 ITERS = 3000
-
-
-def multitrip_problem(
-    seed: int,
-    n_clients: int = 6,
-    *,
-    reload_depots: tuple[int, ...] = (0,),
-    max_reloads: int | None = None,
-    trip_range: float = math.inf,
-    windows: bool = False,
-    release: bool = False,
-    reload_s: float = 0.0,
-) -> VRPProblem:
-    """Clients on a 100 x 100 square with demands of 1-6 and vehicles of capacity 10 that cost 1,000
-    each: one vehicle with reloads beats several whenever the limits allow it. A trip may drive
-    ``trip_range`` times the longest round trip to a single client (a battery's range)."""
-    rng = np.random.default_rng(seed)
-    depots = max(reload_depots) + 1
-    n = depots + n_clients
-    xy = rng.uniform(0, 100, (n, 2))
-    dist = np.round(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)), 1)
-    demand = np.r_[np.zeros(depots), rng.integers(1, 7, n_clients)].astype(float)
-    service = np.r_[np.full(depots, reload_s), np.full(n_clients, 5.0 if windows else 0.0)]
-    tw_early, tw_late = np.zeros(n), np.full(n, math.inf)
-    if windows:
-        tw_early[depots:] = rng.uniform(0, 400, n_clients)
-        tw_late[depots:] = tw_early[depots:] + rng.uniform(60, 200, n_clients)
-        tw_late = np.maximum(tw_late, dist[0] + 250)  # each client reachable after its release
-    release_time = np.r_[np.zeros(depots), rng.uniform(0, 200, n_clients)] if release else None
-    longest = float((dist[0, depots:] + dist[depots:, 0]).max())
-    vt = VehicleType(
-        count=n_clients,
-        capacity=10,
-        fixed_cost=1000,
-        reload_depots=reload_depots,
-        max_reloads=max_reloads,
-        max_trip_distance=trip_range * longest,
-    )
-    return VRPProblem(
-        distance=dist,
-        vehicle_types=(vt,),
-        depots=np.arange(depots),
-        demand=demand,
-        service=service,
-        tw_early=tw_early,
-        tw_late=tw_late,
-        release_time=release_time,
-        coords=xy,
-    )
 
 
 CASES = {

@@ -589,3 +589,28 @@ def test_an_empty_list_is_an_empty_integer_array(native_calls: dict[str, NativeC
     function, kwargs = native_calls["cost_matrix"]
     everywhere = function(**{**kwargs, "targets": []})
     np.testing.assert_array_equal(everywhere, [[0.0, 1.0, 2.0]])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    starts=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3),
+    shape=st.lists(st.integers(0, 4), min_size=1, max_size=5),
+    value=st.floats(allow_nan=True, allow_infinity=True),
+    depart=st.floats(allow_nan=True, allow_infinity=True),
+    ends=st.tuples(st.integers(-2, 4), st.integers(-2, 4)),
+)
+def test_the_core_refuses_bad_periods_and_queries_cleanly(
+    starts: list[float], shape: list[int], value: float, depart: float, ends: tuple[int, int]
+) -> None:
+    """Periods and arrival queries straight into the compiled module: a ValueError or an answer,
+    never a crash or a hang."""
+    kwargs = data_kwargs(VRPProblem(distance=np.ones((3, 3)), vehicle_types=[VehicleType()]))
+    try:
+        data = _routing.ProblemData(**kwargs, period_start=np.array(starts), period_duration=np.full(shape, value))
+    except ValueError:
+        return
+    try:
+        out = _routing.arrival_time(data, 0, np.array([ends[0]]), np.array([ends[1]]), np.array([depart]))
+    except ValueError:
+        return
+    assert out.shape == (1,)

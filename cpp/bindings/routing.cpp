@@ -39,6 +39,7 @@ struct ProblemData {
     rt::Problem problem;
     CArray<double> distance;
     CArray<double> duration;
+    CArray<double> period_duration;
 };
 
 // True when numpy lets no one write to a's memory: no array on its base chain is writeable, and a
@@ -96,8 +97,10 @@ ProblemData make_problem(const py::object &distance, const py::object &duration,
                          const CArray<double> &pickup, const CArray<double> &service, const CArray<double> &tw_early,
                          const CArray<double> &tw_late, const CArray<double> &prize, const CArray<double> &pair_load,
                          const CArray<double> &max_ride, const CArray<double> &release,
-                         std::vector<rt::VehicleType> vehicle_types) {
-    ProblemData d{rt::Problem{}, unwriteable(distance, "distance"), unwriteable(duration, "duration")};
+                         std::vector<rt::VehicleType> vehicle_types, const CArray<double> &period_start,
+                         const py::object &period_duration) {
+    ProblemData d{rt::Problem{}, unwriteable(distance, "distance"), unwriteable(duration, "duration"),
+                  unwriteable(period_duration, "period_duration")};
     rt::Problem &p = d.problem;
     int32_t pd = 0, nd = 0;
     p.distance = matrices(d.distance, "distance", p.num_profiles, p.num_locations);
@@ -116,6 +119,13 @@ ProblemData make_problem(const py::object &distance, const py::object &duration,
     p.max_ride = to_vector(max_ride, "max_ride");
     p.release = to_vector(release, "release");
     p.types = std::move(vehicle_types);
+    p.period_start = to_vector(period_start, "period_start");
+    const CArray<double> &pm = d.period_duration;
+    if (!p.period_start.empty() &&
+        (pm.ndim() != 4 || pm.shape(0) != static_cast<py::ssize_t>(p.period_start.size()) ||
+         pm.shape(1) != p.num_profiles || pm.shape(2) != p.num_locations || pm.shape(3) != p.num_locations))
+        throw py::value_error("period_duration must have shape (len(period_start), num_profiles, n, n)");
+    p.period_duration = rt::Values(d.period_duration.data(), static_cast<size_t>(d.period_duration.size()));
     without_gil([&] { p.validate(); });
     return d;
 }
@@ -217,7 +227,8 @@ PYBIND11_MODULE(_routing, m) {
         .def(py::init(&make_problem), py::kw_only(), py::arg("distance"), py::arg("duration"), py::arg("is_client"),
              py::arg("required"), py::arg("partner"), py::arg("delivery"), py::arg("pickup"), py::arg("service"),
              py::arg("tw_early"), py::arg("tw_late"), py::arg("prize"), py::arg("pair_load"), py::arg("max_ride"),
-             py::arg("release"), py::arg("vehicle_types"))
+             py::arg("release"), py::arg("vehicle_types"), py::arg("period_start") = py::array_t<double>(0),
+             py::arg("period_duration") = py::array_t<double>(0))
         .def_property_readonly("distance",
                                [](const py::object &self) { return matrix_view(self, &ProblemData::distance); })
         .def_property_readonly("duration",
@@ -234,6 +245,9 @@ PYBIND11_MODULE(_routing, m) {
         .def_property_readonly("pair_load", problem_array(&rt::Problem::pair_load))
         .def_property_readonly("max_ride", problem_array(&rt::Problem::max_ride))
         .def_property_readonly("release", problem_array(&rt::Problem::release))
+        .def_property_readonly("period_start", problem_array(&rt::Problem::period_start))
+        .def_property_readonly("period_duration",
+                               [](const py::object &self) { return matrix_view(self, &ProblemData::period_duration); })
         .def_property_readonly("vehicle_types", [](const ProblemData &d) { return d.problem.types; })
         .def_property_readonly("num_locations", [](const ProblemData &d) { return d.problem.num_locations; })
         .def_property_readonly("num_profiles", [](const ProblemData &d) { return d.problem.num_profiles; })
@@ -314,4 +328,25 @@ PYBIND11_MODULE(_routing, m) {
             return without_gil([&] { return rt::evaluate(data.problem, routes); });
         },
         py::arg("data"), py::arg("vehicle"), py::arg("visits"));
+    m.def(
+        "arrival_time",
+        [](const ProblemData &data, int32_t profile, const py::object &origin, const py::object &destination,
+           const CArray<double> &depart) {
+            const rt::Problem &p = data.problem;
+            const std::vector<int32_t> a = integers<int32_t>(origin, "origin"), b = integers<int32_t>(destination, "destination");
+            const std::vector<double> t = to_vector(depart, "depart");
+            if (a.size() != t.size() || b.size() != t.size())
+                throw py::value_error("origin, destination and depart must have the same length");
+            if (profile < 0 || profile >= p.num_profiles) throw py::value_error("profile out of range");
+            for (size_t i = 0; i < t.size(); ++i)
+                if (a[i] < 0 || a[i] >= p.num_locations || b[i] < 0 || b[i] >= p.num_locations)
+                    throw py::value_error("origin and destination must be locations");
+            std::vector<double> out(t.size());
+            without_gil([&] {
+                p.validate();  // as in solve: a lent matrix may have changed since
+                for (size_t i = 0; i < t.size(); ++i) out[i] = p.arrive(profile, a[i], b[i], t[i]);
+            });
+            return to_numpy<double>(out);
+        },
+        py::arg("data"), py::arg("profile"), py::arg("origin"), py::arg("destination"), py::arg("depart"));
 }

@@ -178,6 +178,21 @@ SMARTOPT_HOT Total finalise(const TripSegment &s) {
 // A client's release time (-inf: none; a release at 0 or before constrains nothing).
 double release_of(const Problem &p, int32_t c) { return p.release[c] > 0 ? p.release[c] : -kInf; }
 
+// Per visit, the release of the trip a reload starts (-inf elsewhere); returns the first trip's.
+double trip_releases(const Problem &p, const int32_t *visits, size_t len, std::vector<double> &release) {
+    release.assign(len, -kInf);
+    double trip = -kInf;
+    for (size_t k = len; k-- > 0;) {
+        if (p.is_client[visits[k]]) {
+            trip = std::max(trip, release_of(p, visits[k]));
+        } else {
+            release[k] = trip;
+            trip = -kInf;
+        }
+    }
+    return trip;
+}
+
 // The earliest schedule of a route that keeps every pair's ride limit: service as early as
 // possible, a pickup delayed just enough for its ride (from leaving the pickup to the start of
 // service at the drop-off) to fit, and the delay passed on to later stops, until nothing changes
@@ -186,28 +201,18 @@ double release_of(const Problem &p, int32_t c) { return p.release[c] > 0 ? p.rel
 // trip's loading (at the start, from `depart`, or at a reload) waits for its clients' releases.
 bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visits, size_t len, double depart,
                    std::vector<double> *start, std::vector<int32_t> &pos) {
-    const auto n = static_cast<size_t>(p.num_locations);
-    const double *dur = p.duration.data() + static_cast<size_t>(vt.profile) * n * n;
     std::vector<double> local;
     std::vector<double> &b = start != nullptr ? *start : local;
     b.assign(len, 0.0);
-    std::vector<double> release(len, -kInf);  // at a reload: the release of the trip it starts
-    double trip = -kInf;
-    for (size_t k = len; k-- > 0;) {
-        if (p.is_client[visits[k]]) {
-            pos[visits[k]] = static_cast<int32_t>(k);
-            trip = std::max(trip, release_of(p, visits[k]));
-        } else {
-            release[k] = trip;
-            trip = -kInf;
-        }
-    }
-    depart = std::max(depart, trip);  // the first trip's
+    std::vector<double> release;  // at a reload: the release of the trip it starts
+    depart = std::max(depart, trip_releases(p, visits, len, release));  // the first trip's
+    for (size_t k = 0; k < len; ++k)
+        if (p.is_client[visits[k]]) pos[visits[k]] = static_cast<int32_t>(k);
     auto forward = [&](size_t from) {
         for (size_t k = from; k < len; ++k) {
             const int32_t c = visits[k];
-            const double ready = k == 0 ? depart + p.service[vt.start] + dur[vt.start * n + c]
-                                        : b[k - 1] + p.service[visits[k - 1]] + dur[visits[k - 1] * n + c];
+            const double ready = k == 0 ? p.arrive(vt.profile, vt.start, c, depart + p.service[vt.start])
+                                        : p.arrive(vt.profile, visits[k - 1], c, b[k - 1] + p.service[visits[k - 1]]);
             b[k] = std::max({b[k], ready, p.tw_early[c], release[k]});
         }
     };
@@ -238,8 +243,57 @@ bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visit
         ok = ok && b[k] <= p.tw_late[visits[k]] + kEps;
         if (p.is_client[visits[k]]) pos[visits[k]] = -1;
     }
-    if (len > 0) ok = ok && b[len - 1] + p.service[visits[len - 1]] + dur[visits[len - 1] * n + vt.end] <= vt.shift_end + kEps;
+    if (len > 0) ok = ok && p.arrive(vt.profile, visits[len - 1], vt.end, b[len - 1] + p.service[visits[len - 1]]) <= vt.shift_end + kEps;
     return ok;
+}
+
+// A route's times under time-dependent travel, by simulation: its earliest schedule, with time
+// warp as the segments count it (a stop reached after its window is served at the window's end
+// and the lateness added up), then, when nothing is late, the latest start of loading that still
+// ends as early (a backward pass through the latest departures). duration = end - start + warp.
+struct RouteTimes {
+    double start = 0, end = 0, warp = 0, duration = 0;
+};
+
+RouteTimes route_times(const Problem &p, const VehicleType &vt, const int32_t *visits, size_t len,
+                       std::vector<double> &release) {
+    const double first_release = trip_releases(p, visits, len, release);
+    RouteTimes out;
+    double begin = std::max(vt.shift_start, first_release);  // of loading at the start depot
+    if (begin > vt.shift_end) {
+        out.warp += begin - vt.shift_end;
+        begin = vt.shift_end;
+    }
+    double t = begin + p.service[vt.start];
+    int32_t prev = vt.start;
+    for (size_t k = 0; k < len; ++k) {
+        const int32_t c = visits[k];
+        double b = std::max({p.arrive(vt.profile, prev, c, t), p.tw_early[c], release[k]});
+        if (b > p.tw_late[c]) {
+            out.warp += b - p.tw_late[c];
+            b = p.tw_late[c];
+        }
+        t = b + p.service[c];
+        prev = c;
+    }
+    out.end = p.arrive(vt.profile, prev, vt.end, t);
+    if (out.end > vt.shift_end) {
+        out.warp += out.end - vt.shift_end;
+        out.end = vt.shift_end;
+    }
+    out.start = begin;
+    if (out.warp == 0) {
+        double late = out.end;
+        int32_t next = vt.end;
+        for (size_t k = len; k-- > 0;) {
+            late = std::min(p.tw_late[visits[k]], p.latest_departure(vt.profile, visits[k], next, late) - p.service[visits[k]]);
+            next = visits[k];
+        }
+        const double latest = p.latest_departure(vt.profile, vt.start, next, late) - p.service[vt.start];
+        out.start = std::max(begin, std::min(vt.shift_end, latest));
+    }
+    out.duration = out.end - out.start + out.warp;
+    return out;
 }
 
 // One client's segment; a depot's is a reload there (a TripSegment has none).
@@ -288,9 +342,10 @@ struct RouteOf {
     std::vector<int32_t> nodes;  // start, visits..., end
     std::vector<Seg> fwd;        // fwd[k]: nodes[0..k]
     std::vector<Seg> bwd;        // bwd[k]: nodes[k..end]
-    Total totals;                // of fwd.back()
+    Total totals;                // of fwd.back(); its times exact under time-dependent travel
     std::vector<int32_t> riding; // riding[k]: pairs picked up at or before nodes[k], delivered after (if reloads)
     double cost = 0;
+    double bound_cost = 0;       // by the segments' times: insertions' costs are measured against it
     bool rides = false;          // holds a pair with a ride limit
     int32_t size() const { return static_cast<int32_t>(nodes.size()) - 2; }  // visits, reloads included
     const Total &total() const { return totals; }
@@ -421,10 +476,12 @@ class Solver {
     bool mixed_fleet_ = false;                          // some type has an alternative
     std::vector<int64_t> absences_;                     // per client: iterations it was left out
     Insertion cheapest_;              // the cheapest insertion found that needs no ride check
+    const Unit *unit_ = nullptr;      // the unit being placed (find, find_in)
     std::vector<Insertion> checks_;   // cheaper ones that change a route with ride limits
     bool no_retype_ = false;          // find_in: insertions that move a route to another type are not offered
     bool no_reload_ = false;          // chains: insertions with a new reload are not offered (undo stays exact)
     std::vector<int32_t> pos_scratch_;  // per location: -1 (ride_schedule's workspace)
+    std::vector<double> release_scratch_;  // route_times' workspace
     std::vector<int32_t> near_routes_;  // single_positions' workspace: routes near a client
     std::vector<char> route_mark_;      // per route: listed in near_routes_
     std::unordered_map<int32_t, int32_t> route_of_vehicle_;
@@ -578,6 +635,12 @@ class Solver {
             rt.bwd[k] = join(vt.profile, node, rt.bwd[k + 1]);
         }
         rt.totals = finalise(rt.fwd.back());
+        rt.bound_cost = route_cost(vt, rt.totals, rt.size());
+        if (p_.time_dependent()) {
+            const RouteTimes times = route_times(p_, vt, rt.nodes.data() + 1, m - 2, release_scratch_);
+            rt.totals.duration = times.duration;
+            rt.totals.warp = times.warp;
+        }
         if (!vt.reload_depots.empty()) {  // where a reload may go: not while a pair rides
             rt.riding.assign(m, 0);
             for (size_t k = 1; k < m; ++k) {
@@ -667,7 +730,6 @@ class Solver {
         return arcs > 0 && variable > 0 ? 0.5 * variable / arcs : 1.0;
     }
 
-    // Whether the new route segment keeps every limit the route kept before.
     // Whether a route of segment s may move to an empty vehicle of type t (same ends and shift).
     bool fits_type(const Total &s, const Route &rt, int32_t t) const {
         return rt.locked == 0 && state_.empty_of_type[t] >= 0 && s.warp <= rt.total().warp + kEps && fits_limits(s, t);
@@ -680,6 +742,7 @@ class Solver {
                s.longest_trip <= vt.max_trip_distance + kEps;
     }
 
+    // Whether the new route segment keeps every limit the route kept before.
     bool fits(const Total &s, const Route &rt) const {
         const VehicleType &vt = p_.types[rt.type];
         const Total &cur = rt.total();
@@ -1026,8 +1089,7 @@ class Solver {
     // The cheapest insertion of u into route r (every position), or, for r < 0, into an empty
     // vehicle of any type; never onto another vehicle type.
     Insertion find_in(const Unit &u, int32_t r) {
-        cheapest_ = Insertion{};
-        checks_.clear();
+        start_search(u);
         const bool saved = no_retype_;
         no_retype_ = true;
         std::vector<int32_t> routes;
@@ -1099,21 +1161,28 @@ class Solver {
             }
     }
 
+    void start_search(const Unit &u) {
+        cheapest_ = Insertion{};
+        checks_.clear();
+        unit_ = &u;
+    }
+
     // A feasible insertion by the O(1) checks; one into a route with ride limits (or of a pair with
-    // one) waits for the full schedule check in find().
+    // one) waits for the full schedule check in find(). Under time-dependent travel the segments
+    // bound the times from below, and any other insertion cheaper than the cheapest so far is
+    // simulated at once (so the cheaper ones found later still prune the positions tried).
     void offer(const Insertion &x, bool check) {
         if (x.delta >= cheapest_.delta || (no_retype_ && x.retype >= 0)) return;
         if (check)
             checks_.push_back(x);
-        else
+        else if (!p_.time_dependent() || schedule_ok(x, *unit_))
             cheapest_ = x;
     }
 
     // The cheapest insertion of unit u that passes every check; quick: granular positions with
     // blinks (see recreate), else every position.
     Insertion find(const Unit &u, bool quick) {
-        cheapest_ = Insertion{};
-        checks_.clear();
+        start_search(u);
         if (u.second < 0)
             single_positions(u.first, quick);
         else
@@ -1132,12 +1201,22 @@ class Solver {
         return cheapest_;
     }
 
+    // The route with x's insertion, simulated: its ride limits; under time-dependent travel also its
+    // exact time warp and duration (no worse than the route's now, as fits() asks of segments).
     bool schedule_ok(const Insertion &x, const Unit &u) {
         const Route &rt = state_.routes[x.route];
         std::vector<int32_t> nodes = rt.nodes;
         place(nodes, u, x);
         const VehicleType &vt = p_.types[x.retype >= 0 ? x.retype : rt.type];
-        return ride_schedule(p_, vt, nodes.data() + 1, nodes.size() - 2, vt.shift_start, nullptr, pos_scratch_);
+        const int32_t *visits = nodes.data() + 1;
+        const size_t len = nodes.size() - 2;
+        if (p_.time_dependent()) {
+            const RouteTimes t = route_times(p_, vt, visits, len, release_scratch_);
+            const bool within = t.duration <= vt.max_duration + kEps || (x.retype < 0 && t.duration <= rt.total().duration + kEps);
+            if (t.warp > rt.total().warp + kEps || !within) return false;
+            if (!rt.rides && (u.second < 0 || !std::isfinite(p_.max_ride[u.first]))) return true;
+        }
+        return ride_schedule(p_, vt, visits, len, vt.shift_start, nullptr, pos_scratch_);
     }
 
     // c after nodes[k] of route r; where the vehicles may reload, also with a reload just before
@@ -1182,11 +1261,11 @@ class Solver {
                       bool reload_first) {
         const VehicleType &vt = p_.types[rt.type];
         const int32_t size = rt.size() + (reload >= 0 ? 2 : 1);
-        if (fits(s, rt)) offer({route_cost(vt, s, size) - rt.cost, r, k, -1, -1, reload, reload_first}, rt.rides);
+        if (fits(s, rt)) offer({route_cost(vt, s, size) - rt.bound_cost, r, k, -1, -1, reload, reload_first}, rt.rides);
         if (!may_retype) return;
         for (int32_t t : alternatives_[rt.type])
             if (fits_type(s, rt, t))
-                offer({route_cost(p_.types[t], s, size) - rt.cost, r, k, -1, t, reload, reload_first}, rt.rides);
+                offer({route_cost(p_.types[t], s, size) - rt.bound_cost, r, k, -1, t, reload, reload_first}, rt.rides);
     }
 
     // Granular: next to the nearest neighbours and at both ends of the routes that visit one of the
@@ -1271,10 +1350,10 @@ class Solver {
     void offer_pair(const Total &s, const Route &rt, int32_t r, int32_t i, int32_t j, int32_t reload, bool check) {
         const VehicleType &vt = p_.types[rt.type];
         const int32_t size = rt.size() + (reload >= 0 ? 3 : 2);
-        if (fits(s, rt)) offer({route_cost(vt, s, size) - rt.cost, r, i, j, -1, reload, false}, check);
+        if (fits(s, rt)) offer({route_cost(vt, s, size) - rt.bound_cost, r, i, j, -1, reload, false}, check);
         if (rt.size() == 0) return;
         for (int32_t t : alternatives_[rt.type])
-            if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, size) - rt.cost, r, i, j, t, reload, false}, check);
+            if (fits_type(s, rt, t)) offer({route_cost(p_.types[t], s, size) - rt.bound_cost, r, i, j, t, reload, false}, check);
     }
 
     void pair_positions(const Unit &u, bool blink) {
@@ -1340,6 +1419,38 @@ int32_t Problem::num_vehicles() const {
     return static_cast<int32_t>(n);
 }
 
+double Problem::arrive(int32_t prof, int32_t a, int32_t b, double t) const {
+    const size_t cells = static_cast<size_t>(num_profiles) * num_locations * num_locations;
+    const size_t cell = (static_cast<size_t>(prof) * num_locations + a) * num_locations + b;
+    if (period_start.empty()) return t + duration[cell];
+    // the period t is in (the first also before its start)
+    size_t k = static_cast<size_t>(std::max<std::ptrdiff_t>(
+        std::upper_bound(period_start.begin(), period_start.end(), t) - period_start.begin() - 1, 0));
+    double left = 1.0;  // share of the arc still to drive
+    for (;; ++k) {
+        const double full = period_duration[k * cells + cell];
+        if (k + 1 == period_start.size() || t + left * full <= period_start[k + 1]) return t + left * full;
+        left -= (period_start[k + 1] - t) / full;  // (full > 0: else the arc ended in period k)
+        t = period_start[k + 1];
+    }
+}
+
+double Problem::latest_departure(int32_t prof, int32_t a, int32_t b, double t) const {
+    const size_t cells = static_cast<size_t>(num_profiles) * num_locations * num_locations;
+    const size_t cell = (static_cast<size_t>(prof) * num_locations + a) * num_locations + b;
+    if (period_start.empty()) return t - duration[cell];
+    // the period just before t (the drive ends at t)
+    size_t k = static_cast<size_t>(std::max<std::ptrdiff_t>(
+        std::lower_bound(period_start.begin(), period_start.end(), t) - period_start.begin() - 1, 0));
+    double left = 1.0;
+    for (;; --k) {
+        const double full = period_duration[k * cells + cell];
+        if (k == 0 || t - left * full >= period_start[k]) return t - left * full;
+        left -= (t - period_start[k]) / full;
+        t = period_start[k];
+    }
+}
+
 void Problem::validate() const {
     const int32_t n = num_locations;
     auto need = [](bool ok, const char *what) {
@@ -1398,6 +1509,19 @@ void Problem::validate() const {
         vehicles += t.count;
     }
     need(vehicles > 0 && vehicles <= INT32_MAX, "the fleet needs 1 .. 2^31 - 1 vehicles");
+    if (period_start.empty()) {
+        need(period_duration.size() == 0, "period_duration needs period_start");
+        return;
+    }
+    need(period_duration.size() / cells == period_start.size() && period_duration.size() % cells == 0,
+         "period_duration must have shape (num_periods, num_profiles, n, n)");
+    for (size_t k = 0; k < period_start.size(); ++k)
+        need(std::isfinite(period_start[k]) && (k == 0 || period_start[k - 1] < period_start[k]),
+             "period_start must be finite and increasing");
+    bool ok = true;  // finite, >= 0 and never below `duration` (their lower bound)
+    for (size_t i = 0; i < period_duration.size(); ++i)
+        ok &= (period_duration[i] <= DBL_MAX) & (period_duration[i] >= duration[i % cells]);
+    need(ok, "period_duration must be finite and >= duration (duration: their minimum)");
 }
 
 SolveResult solve(const Problem &problem, const Options &options, const WarmStart *warm) {
@@ -1461,7 +1585,13 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
         for (int32_t c : visits)
             seg = merge(seg, node_segment<Segment>(p, c), at(p.distance, seg.last, c), at(p.duration, seg.last, c));
         seg = merge(seg, end_segment<Segment>(vt), at(p.distance, seg.last, vt.end), at(p.duration, seg.last, vt.end));
-        const Total total = finalise(seg);
+        Total total = finalise(seg);
+        std::vector<double> release;
+        const RouteTimes times = p.time_dependent() ? route_times(p, vt, visits.data(), visits.size(), release) : RouteTimes{};
+        if (p.time_dependent()) {
+            total.duration = times.duration;
+            total.warp = times.warp;
+        }
         RouteReport rep;
         rep.distance = total.distance;
         rep.duration = total.duration;
@@ -1481,17 +1611,22 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
             trip_release.back() = std::max(trip_release.back(), release_of(p, c));
             trip_delivery.back() += p.delivery[c];
         }
-        // Service starts: as early as the ride limits allow on routes with such pairs, else as early
-        // as the minimum duration allows.
+        // Service starts: as early as the ride limits allow on routes with such pairs, else (or when
+        // no schedule keeps every ride limit and window: ride_excess shows by how much the rides
+        // break theirs) as early as the minimum duration allows (time-dependent: as late as the
+        // earliest end allows).
         bool rides = false;
         for (int32_t c : visits) rides = rides || (p.partner[c] >= 0 && std::isfinite(p.max_ride[c]));
         std::vector<double> begin;
+        rides = rides && ride_schedule(p, vt, visits.data(), visits.size(), vt.shift_start, &begin, pos);
         if (rides) {
-            ride_schedule(p, vt, visits.data(), visits.size(), vt.shift_start, &begin, pos);
-            const double lead = p.service[vt.start] + (visits.empty() ? 0.0 : at(p.duration, vt.start, visits[0]));
-            rep.start_time = visits.empty() ? vt.shift_start : std::max(vt.shift_start, begin[0] - lead);
+            const double start = visits.empty() ? vt.shift_start
+                                 : p.time_dependent()
+                                     ? p.latest_departure(vt.profile, vt.start, visits[0], begin[0]) - p.service[vt.start]
+                                     : begin[0] - (p.service[vt.start] + at(p.duration, vt.start, visits[0]));
+            rep.start_time = std::max(vt.shift_start, start);
         } else {
-            rep.start_time = std::max(vt.shift_start, std::min(total.early, total.late));
+            rep.start_time = p.time_dependent() ? times.start : std::max(vt.shift_start, std::min(total.early, total.late));
         }
         // the start of loading at the start depot: after the first trip's release
         double t = std::max(rep.start_time, trip_release[0]) + p.service[vt.start], load = trip_delivery[0];
@@ -1500,7 +1635,7 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
         int32_t prev = vt.start;
         for (size_t k = 0; k < visits.size(); ++k) {
             const int32_t c = visits[k];
-            t += at(p.duration, prev, c);
+            t = p.arrive(vt.profile, prev, c, t);
             rep.arrival.push_back(t);
             // a reload's loading waits for the release of the trip it starts
             const double ready = p.is_client[c] ? p.tw_early[c] : std::max(p.tw_early[c], trip_release[trip + 1]);
@@ -1535,7 +1670,7 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
             if (m >= 0 && p.pair_load[c] > 0 && std::isnan(depart[m])) ++rep.pair_errors;  // never delivered
             depart[c] = std::nan("");
         }
-        rep.end_time = t + at(p.duration, prev, vt.end);
+        rep.end_time = p.arrive(vt.profile, prev, vt.end, t);
         out.push_back(std::move(rep));
     }
     return out;

@@ -191,10 +191,12 @@ def run_district(
             charger_slot_s=alone.day.slot_h * 3600.0,
         )
         district = dataclasses.replace(district, fleet=limited)
-    with step(f"shuttles: the booked trips ({budget})"):
-        booked = _shuttle_plan(district, seed, out, max_iterations=shuttle_iterations, time_limit_s=time_limit_s)
+    times = by_plan.get(dispatch_signals, [])
+    with step(f"shuttles: the booked trips on the travel times of the day ({budget})"):
+        booked = _shuttle_plan(
+            district, seed, out, max_iterations=shuttle_iterations, time_limit_s=time_limit_s, time_of_day=times
+        )
     with step("shuttles: the on-demand day, fleet size"):
-        times = by_plan.get(dispatch_signals, [])
         on_demand, fleet_day = _shuttle_day(district, space, times, dispatch_signals, out)
     sized = on_demand.reoptimization.shuttles
     with step(f"coupling: {sized} shuttles at free flow and with signal delays"):
@@ -459,16 +461,27 @@ def _grid_day(energy: EnergyDay, out: Path | None) -> tuple[GridDay, PowerFlowRe
 
 
 def _shuttle_plan(
-    district: District, seed: int, out: Path | None, *, max_iterations: int, time_limit_s: float | None
+    district: District,
+    seed: int,
+    out: Path | None,
+    *,
+    max_iterations: int,
+    time_limit_s: float | None,
+    time_of_day: list[tuple[float, TravelSpace]],
 ) -> BookedTripsSummary:
     """Routes for the day's booked shuttle trips (pickup and delivery with time windows on the road
-    network) within ``max_iterations``, or ``time_limit_s`` seconds if given; the stops per shuttle
-    go to ``shuttle_routes.csv``."""
+    network, driven at ``time_of_day``'s travel times) within ``max_iterations``, or
+    ``time_limit_s`` seconds if given; the stops per shuttle go to ``shuttle_routes.csv``."""
     from smartopt.dispatch import solve_vrp
     from smartopt.dispatch.shuttles import booked_trips, trip_summary
 
     trips = booked_trips(
-        district.network, district.fleet, district.requests, seed=seed, name=f"{district.name}: booked shuttle trips"
+        district.network,
+        district.fleet,
+        district.requests,
+        seed=seed,
+        name=f"{district.name}: booked shuttle trips",
+        time_of_day=time_of_day,
     )
     if time_limit_s is None:
         result = solve_vrp(trips.problem, seed=seed, max_iterations=max_iterations)

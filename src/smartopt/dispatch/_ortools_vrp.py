@@ -51,6 +51,8 @@ def solve_with_ortools(
     trips = any(t.reload_depots or math.isfinite(t.max_trip_distance) for t in problem.vehicle_types)
     if trips or (problem.release_time[problem.clients] > 0).any():
         raise ValueError("solver='ortools' does not model reloads, trip limits or release times; use solver='smartopt'")
+    if problem.time_dependent:
+        raise ValueError("solver='ortools' does not model time-dependent travel times; use solver='smartopt'")
     n = problem.num_locations
     types = problem.vehicle_types
     # Of each type no more vehicles than clients (each used one serves a client) plus the warm

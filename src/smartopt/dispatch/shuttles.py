@@ -4,20 +4,23 @@ A share of the day's ride requests is booked ahead: each booking asks for a pick
 time, give or take half the pickup window, and promises a ride of at most ``detour_factor`` times
 the direct ride plus ``detour_s``. The shuttles start and end at their depots, carry at most their
 seats, and drive no farther in the day than their battery allows, or, when they may recharge
-between runs, no farther between visits to their depot.
+between runs, no farther between visits to their depot. Travel times may change with the time of
+day (e.g. with the signal plans' delays in the rush hours).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from smartopt._validation import IntArray
+from smartopt._validation import FILLED, IntArray
 from smartopt.dispatch.model import Fleet, Requests
 from smartopt.dispatch.solution import VRPResult
+from smartopt.dispatch.space import TravelSpace, check_time_of_day
 from smartopt.dispatch.vrp import VehicleType, VRPProblem
 from smartopt.network.road import RoadNetwork
 
@@ -56,6 +59,7 @@ def booked_trips(
     link_time_s: np.ndarray | None = None,
     name: str = "booked shuttle trips",
     recharge_s: float | None = None,
+    time_of_day: Sequence[tuple[float, TravelSpace]] = (),
 ) -> BookedTrips:
     """The booked share of ``requests`` (drawn with ``seed``) as a :class:`VRPProblem` named
     ``name`` on ``network``, served by ``fleet``'s vehicles from its depots.
@@ -64,7 +68,11 @@ def booked_trips(
     ``link_time_s`` replaces the free-flow link times (e.g. with signal delays). With
     ``recharge_s``, a shuttle with no rider on board may return to its depot to recharge between
     runs (a reload taking ``recharge_s``, also counted before the first run): its range at the
-    day's initial charge then bounds each run, not the day."""
+    day's initial charge then bounds each run, not the day. ``time_of_day`` lists ``(start_s, space)``
+    pairs as :func:`~smartopt.dispatch.simulate` takes them (network spaces of ``network``'s nodes):
+    from each start on, the shuttles drive at its space's times (before the first, at the network's),
+    and the routes are planned on those times (:class:`VRPProblem`'s ``period_duration``); the
+    bookings' windows and ride promises stay those of the direct ride at the network's times."""
     numbers = {"share": share, "window_s": window_s, "boarding_s": boarding_s, "detour_factor": detour_factor,
                "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m,
                **({} if recharge_s is None else {"recharge_s": recharge_s})}  # fmt: skip
@@ -79,6 +87,12 @@ def booked_trips(
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
+
+    def on_network(name: str, space: TravelSpace) -> None:
+        if space.is_plane or space.num_nodes != network.num_nodes:
+            raise ValueError(f"{name}: {space!r} is not a space of the network's {network.num_nodes} nodes")
+
+    periods = check_time_of_day(time_of_day, on_network)
     rng = np.random.default_rng([seed, 6])
     booked = np.sort(rng.choice(len(requests), max(1, round(share * len(requests))), replace=False)).astype(np.int32)
     depots = fleet.depot_node
@@ -131,6 +145,11 @@ def booked_trips(
         name=name,
         coords=network.node_xy[nodes],
     )
+    if periods:
+        starts = ([] if 0.0 in periods else [0.0]) + list(periods)
+        matrices = ([] if 0.0 in periods else [problem.duration[0]]) + [s.times(nodes, nodes) for s in periods.values()]
+        stack = np.stack(matrices)
+        problem = replace(problem, duration=FILLED, period_start=np.array(starts), period_duration=stack)
     return BookedTrips(problem, booked, nodes.astype(np.int32), direct_s, t)
 
 

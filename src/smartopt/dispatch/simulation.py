@@ -20,7 +20,7 @@ from smartopt.dispatch.model import DAY_S, Fleet, Requests, columns, slots_per_d
 from smartopt.dispatch.pooling import PoolingLimits, PoolingRun
 from smartopt.dispatch.rebalancing import MAX_ZONE_M, MIN_ZONE_M, Zones, rebalance
 from smartopt.dispatch.reoptimize import reoptimize
-from smartopt.dispatch.space import TravelSpace
+from smartopt.dispatch.space import TravelSpace, check_time_of_day
 from smartopt.network import RoadNetwork
 
 if TYPE_CHECKING:
@@ -592,7 +592,7 @@ def simulate(
     pol = policy if isinstance(policy, Policy) else Policy(kind=policy)
     seed = check_seed(seed)
     check_requests(space, fleet, requests)
-    changes = _check_time_of_day(space, time_of_day)
+    changes = check_time_of_day(time_of_day, space.check_same_locations)
     _check_steps(requests, pol, len(changes))
     limits = RideLimits.by_time_of_day(space, changes, requests, pol.boarding_s)
     start = time.perf_counter()
@@ -687,24 +687,6 @@ def _grid(begin: float, end: float, step: float) -> FloatArray:
     if step <= 0:
         return np.zeros(0)
     return np.arange(math.floor(begin / step) + 1, math.floor(end / step) + 2) * step
-
-
-def _check_time_of_day(
-    space: TravelSpace, time_of_day: Sequence[tuple[float, TravelSpace]]
-) -> dict[float, TravelSpace]:
-    """``time_of_day`` as a dict from start time (s) to space; ValueError naming the entry at fault."""
-    out: dict[float, TravelSpace] = {}
-    last = -math.inf
-    for k, item in enumerate(time_of_day):
-        if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], TravelSpace)):
-            raise TypeError(f"time_of_day[{k}] must be a (start_s, TravelSpace) pair")
-        t, other = float(item[0]), item[1]
-        if not (math.isfinite(t) and t >= 0 and t > last):
-            raise ValueError(f"time_of_day[{k}]: start_s={item[0]!r} must be finite, >= 0 and after the previous")
-        space.check_same_locations(f"time_of_day[{k}]", other)
-        out[t] = other
-        last = t
-    return out
 
 
 @dataclass(frozen=True, eq=False)

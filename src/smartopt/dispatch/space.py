@@ -4,6 +4,7 @@ or in the plane."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -230,3 +231,23 @@ def _check_reachable(times: FloatArray) -> None:
     if bad.any():
         a, b = (int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"the network is disconnected: node {a} cannot reach node {b} (time_s is inf)")
+
+
+def check_time_of_day(
+    time_of_day: Sequence[tuple[float, TravelSpace]], same_locations: Callable[[str, TravelSpace], None]
+) -> dict[float, TravelSpace]:
+    """``time_of_day`` (``(start_s, space)`` pairs, start times increasing) as a dict from start
+    time (s) to space; TypeError or ValueError naming the entry at fault. ``same_locations(name,
+    space)`` raises if a space cannot stand for the caller's locations."""
+    out: dict[float, TravelSpace] = {}
+    last = -math.inf
+    for k, item in enumerate(time_of_day):
+        if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], TravelSpace)):
+            raise TypeError(f"time_of_day[{k}] must be a (start_s, TravelSpace) pair")
+        t, other = float(item[0]), item[1]
+        if not (math.isfinite(t) and t >= 0 and t > last):
+            raise ValueError(f"time_of_day[{k}]: start_s={item[0]!r} must be finite, >= 0 and after the previous")
+        same_locations(f"time_of_day[{k}]", other)
+        out[t] = other
+        last = t
+    return out

@@ -1,6 +1,6 @@
 """Vehicle routing problems: the model (capacities, time windows, pickup-and-delivery pairs, a
 heterogeneous fleet from several depots, optional clients with prizes, release times, several trips
-per route with reloads at depots) and its validation.
+per route with reloads at depots, travel times by time of day) and its validation.
 
 Units are the caller's: distances in one unit (m, or the instance's), times in one unit (s, or the
 instance's), loads in one unit (passengers, kg). Locations are the rows of the matrices; every
@@ -146,6 +146,13 @@ class VRPProblem(ToDict):
     ``pairs`` ``(m, 2)`` lists pickup-and-delivery pairs ``[pickup, delivery]``: the same vehicle
     picks up ``pair_load`` at the first and drops it at the second, within ``max_ride`` time units.
     ``to_dict()``/``from_dict()`` give it as JSON types and back (for services and files).
+
+    Time-dependent travel: ``period_duration`` ``(periods, n, n)`` or ``(periods, profiles, n, n)``
+    gives each arc's travel time at the speeds of the period starting at ``period_start`` (ascending
+    times; the first period also holds before its start, the last after). A vehicle that crosses into
+    the next period drives the rest of its arc at that period's speed (Ichoua, Gendreau and Potvin's
+    model), so leaving later never arrives earlier; :meth:`arrival_time` gives the arrivals.
+    ``duration`` is then the fastest time of each arc over the periods (their minimum; leave it out).
     """
 
     distance: FloatArray
@@ -163,14 +170,22 @@ class VRPProblem(ToDict):
     pair_load: FloatArray = FILLED
     max_ride: FloatArray = FILLED
     release_time: FloatArray = FILLED
+    period_start: FloatArray = FILLED
+    period_duration: FloatArray = FILLED
     name: str = ""
     coords: FloatArray | None = field(default=None)
 
     def __post_init__(self) -> None:
         dist = _matrices("distance", self.distance)
-        dur = dist if self.duration is None else _matrices("duration", self.duration)
+        starts, periods = self._periods(dist.shape)
+        if periods.shape[0] and self.duration is None:
+            dur = periods.min(axis=0)
+        else:
+            dur = dist if self.duration is None else _matrices("duration", self.duration)
         if dur.shape != dist.shape:
             raise ValueError(f"duration must have distance's shape {dist.shape}, got {dur.shape}")
+        if periods.shape[0] and not np.array_equal(dur, periods.min(axis=0)):
+            raise ValueError("duration: with period_duration leave it out (it is their minimum over the periods)")
         n = dist.shape[1]
         depots = index_array("depots", [0] if self.depots is None else self.depots, n)
         if depots.size == 0:
@@ -184,6 +199,8 @@ class VRPProblem(ToDict):
         values: dict[str, Any] = {
             "distance": dist,
             "duration": dur,
+            "period_start": starts,
+            "period_duration": periods,
             "depots": depots,
             "demand": per_location("demand", 0.0, nonnegative=True),
             "pickup": per_location("pickup", 0.0, nonnegative=True),
@@ -225,6 +242,27 @@ class VRPProblem(ToDict):
         assign_frozen(self, values)
         self._check_structure()
         self._check_clients_servable()
+
+    def _periods(self, shape: tuple[int, ...]) -> tuple[FloatArray, FloatArray]:
+        """``period_start`` and ``period_duration`` checked, the latter as ``(periods, profiles, n, n)``
+        (both empty without periods)."""
+        given = [v is not None and np.size(v) > 0 for v in (self.period_start, self.period_duration)]
+        if given[0] != given[1]:
+            raise ValueError("period_start and period_duration go together: give both or neither")
+        if not given[0]:
+            return np.zeros(0), np.zeros((0, *shape))
+        starts = float_array("period_start", self.period_start, (None,), nonnegative=True, max_abs=MAX_VALUE)
+        if starts.size == 0 or (np.diff(starts) <= 0).any():
+            raise ValueError(f"period_start must list one or more increasing times, got {starts.tolist()}")
+        periods = float_array("period_duration", self.period_duration, nonnegative=True, max_abs=MAX_VALUE)
+        if periods.ndim == 3:
+            periods = periods[:, None]
+        if periods.shape != (starts.size, *shape):
+            raise ValueError(
+                f"period_duration must have shape ({starts.size}, n, n) or ({starts.size}, profiles, n, n) "
+                f"for {starts.size} periods and distance's {shape}, got {np.shape(self.period_duration)}"
+            )
+        return starts, np.ascontiguousarray(periods)
 
     @classmethod
     def on_network(
@@ -281,6 +319,33 @@ class VRPProblem(ToDict):
         """Number of vehicles over all types."""
         return sum(t.count for t in self.vehicle_types)
 
+    @property
+    def time_dependent(self) -> bool:
+        """Whether travel times change with the time of day (``period_duration``)."""
+        return bool(self.period_start.size)
+
+    def arrival_time(
+        self, origin: npt.ArrayLike, destination: npt.ArrayLike, depart: npt.ArrayLike, profile: int = 0
+    ) -> FloatArray:
+        """When a vehicle leaving location ``origin`` at ``depart`` (time units) reaches
+        ``destination``: ``depart + duration`` with static travel times, else through the periods it
+        drives in. Arguments broadcast; raises ``ValueError`` naming a bad location or profile."""
+        a, b, t = np.broadcast_arrays(np.asarray(origin), np.asarray(destination), np.asarray(depart, dtype=float))
+        n = self.num_locations
+        for name, v in (("origin", a), ("destination", b)):
+            if v.size and (v.dtype.kind not in "iu" or v.min() < 0 or v.max() >= n):
+                raise ValueError(f"{name} must hold locations (ints in [0, {n})), got {v.ravel()[:5].tolist()}")
+        if (
+            isinstance(profile, bool)
+            or not isinstance(profile, int | np.integer)
+            or not 0 <= profile < self.num_profiles
+        ):
+            raise ValueError(f"profile must be an int in [0, {self.num_profiles}), got {profile!r}")
+        if np.isnan(t).any():
+            raise ValueError("depart must not be NaN")
+        out = _routing.arrival_time(self.problem_data(), int(profile), a.ravel(), b.ravel(), t.ravel())
+        return out.reshape(t.shape)
+
     def vehicle_type_of(self, vehicle: int) -> int:
         """The type of vehicle number ``vehicle`` (vehicles are numbered type by type)."""
         bounds = np.cumsum([t.count for t in self.vehicle_types])
@@ -304,6 +369,7 @@ class VRPProblem(ToDict):
             "optional clients": bool((~self.required[c]).any()),
             "release times": bool((self.release_time[c] > 0).any()),
             "reloads": any(t.reload_depots for t in self.vehicle_types),
+            f"travel times in {self.period_start.size} periods": self.time_dependent,
         }
 
     def problem_data(self) -> _routing.ProblemData:
@@ -355,6 +421,8 @@ class VRPProblem(ToDict):
             max_ride=max_ride,
             release=np.where(client, self.release_time, 0.0),
             vehicle_types=types,
+            period_start=self.period_start,
+            period_duration=self.period_duration,
         )
 
     # --- validation ----------------------------------------------------------------------
@@ -400,7 +468,8 @@ class VRPProblem(ToDict):
                 raise ValueError(f"pairs[{int(np.flatnonzero(one_sided)[0])}]: pickup and delivery differ in required")
 
     def _check_clients_servable(self) -> None:
-        """Each client alone must fit some vehicle: its load, and its time window from the start."""
+        """Each client alone must fit some vehicle: its load, and its time window from the start (its
+        duration limit at the fastest times)."""
         c = self.clients
         load = np.maximum(self.demand, self.pickup)
         if self.pairs.shape[0]:
@@ -413,11 +482,17 @@ class VRPProblem(ToDict):
             i = int(over[0])
             raise ValueError(f"client {i}: its load {load[i]} exceeds every vehicle's capacity (largest {cap})")
         reach = np.full(self.num_locations, math.inf)
+        everywhere = np.arange(self.num_locations)
         for t in types:
             loaded = np.maximum(t.shift_start, self.release_time) + self.service[t.start]
-            arrive = loaded + self.duration[t.profile, t.start]
-            start = np.maximum(arrive, self.tw_early)
-            back = start + self.service + self.duration[t.profile, :, t.end]
+            if self.time_dependent:  # through the periods
+                arrive = self.arrival_time(t.start, everywhere, loaded, t.profile)
+                start = np.maximum(arrive, self.tw_early)
+                back = self.arrival_time(everywhere, cast("int", t.end), start + self.service, t.profile)
+            else:
+                arrive = loaded + self.duration[t.profile, t.start]
+                start = np.maximum(arrive, self.tw_early)
+                back = start + self.service + self.duration[t.profile, :, t.end]
             shortest = (
                 self.service[t.start]
                 + self.duration[t.profile, t.start]

@@ -59,6 +59,13 @@ class Values {
 // Locations 0..num_locations-1; the clients are those with is_client = 1, the others (depots,
 // vehicles' current positions) are route ends and reload stops. Matrices are (num_profiles, n, n),
 // row-major. A reload at a depot takes its service time and starts within its time window.
+//
+// Time-dependent travel: with periods, period_duration (num_periods, num_profiles, n, n) gives each
+// arc's travel time at the speed of the period starting at period_start[k] (ascending; the first
+// also holds before it, the last after), and a vehicle crossing into the next period drives the
+// rest of the arc at that period's speed (Ichoua, Gendreau and Potvin 2003: leaving later never
+// arrives earlier). `duration` is then a lower bound of every period's (their minimum), which the
+// search's O(1) checks use before each candidate's exact check.
 struct Problem {
     int32_t num_locations = 0;
     int32_t num_profiles = 1;
@@ -77,10 +84,17 @@ struct Problem {
     std::vector<double> max_ride;   // at a pair's pickup: longest time from leaving it to serving the delivery
     std::vector<double> release;    // of a client: its trip's loading starts no earlier (<= 0: none)
     std::vector<VehicleType> types;
+    std::vector<double> period_start;  // empty: static travel times (`duration`)
+    Values period_duration;
 
     // Throws std::invalid_argument naming the first inconsistent field.
     void validate() const;
     int32_t num_vehicles() const;
+    bool time_dependent() const { return !period_start.empty(); }
+    // Arrival at b leaving a at time t (profile prof), and the latest departure from a that
+    // arrives at b by t: exact under time-dependent travel, t +/- duration otherwise.
+    double arrive(int32_t prof, int32_t a, int32_t b, double t) const;
+    double latest_departure(int32_t prof, int32_t a, int32_t b, double t) const;
 };
 
 struct Options {
