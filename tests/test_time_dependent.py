@@ -33,15 +33,16 @@ RUSH = 2.6
 """The largest slow-down."""
 
 
-def with_periods(problem: VRPProblem, seed: int, starts: np.ndarray = STARTS) -> VRPProblem:
-    """``problem`` with its durations scaled per period and arc: each arc slows by its own factor
-    in the rush hour (period 1), less in the shoulder (period 2), none before and after. Windows
-    that close widen to RUSH x the drive from the depot + 250 (``multitrip_problem``'s margin): each
-    client stays servable alone."""
+def with_periods(problem: VRPProblem, seed: int, starts: np.ndarray = STARTS, *, per_arc: bool = False) -> VRPProblem:
+    """``problem`` with its durations slowed in the rush hour (period 1) by a factor in [1.6, 2.6],
+    half as much in the shoulder (period 2), not before and after: one factor per period (the
+    times stay metric, so taking a stop out never makes a route later), or with ``per_arc`` one per
+    arc. Windows that close widen to RUSH x the drive from the depot + 250 (``multitrip_problem``'s
+    margin): each client stays servable alone."""
     rng = np.random.default_rng(seed)
     base = problem.duration
     factors = [np.ones_like(base)]
-    factors.append(rng.uniform(1.6, 2.6, base.shape))
+    factors.append(rng.uniform(1.6, 2.6, base.shape if per_arc else ()) * np.ones_like(base))
     factors.append(1 + 0.5 * (factors[1] - 1))
     factors += [np.ones_like(base)] * (len(starts) - 3)
     periods = np.stack([base * f for f in factors[: len(starts)]])
@@ -79,10 +80,10 @@ def test_arrival_times_follow_the_progress_function(
 
 
 @settings(max_examples=200, deadline=None)
-@given(periods=period_strategy(0.0), departs=st.lists(st.floats(-500.0, 3_000.0), min_size=2, max_size=30))
+@given(periods=period_strategy(1e-3), departs=st.lists(st.floats(-500.0, 3_000.0), min_size=2, max_size=30))
 def test_leaving_later_never_arrives_earlier(periods: tuple[list[float], list[float]], departs: list[float]) -> None:
-    """FIFO, also with arcs that take no time in some periods; a drive takes between the fastest
-    and the slowest period's time."""
+    """FIFO, also with speeds that differ 500,000-fold between periods; a drive takes between the
+    fastest and the slowest period's time."""
     times, starts = periods
     problem = two_locations(times, starts)
     t = np.sort(np.array(departs))
@@ -127,7 +128,9 @@ def test_evaluator_agrees_with_the_simulation(
     """Any order (with reloads anywhere): feasibility, duration and cost as the independent
     simulation finds them, and every arrival as the progress function gives it from the route's
     start (waiting for windows and releases)."""
-    problem = with_periods(multitrip_problem(seed, n, windows=windows, release=release, reload_s=10.0), seed)
+    problem = with_periods(
+        multitrip_problem(seed, n, windows=windows, release=release, reload_s=10.0), seed, per_arc=True
+    )
     visits = routes_of(problem, data, reloads)
     vt = problem.vehicle_types[0]
     ref = check_route(problem, vt, visits)
@@ -216,6 +219,33 @@ def test_rides_under_time_dependent_travel_reach_the_exact_optimum(seed: int) ->
     result = solve_vrp(problem, seed=seed, max_iterations=ITERS)
     assert_checked(result, problem)
     assert result.cost == pytest.approx(exact_cost(problem), rel=1e-6)
+
+
+def test_a_ride_that_fits_by_leaving_into_the_faster_period() -> None:
+    """Closed form: the ride from 1 to 2 takes 100 s before t = 100 and 50 s after, within 60 s.
+    Picked up at p < 100 the rider arrives at 100 + p / 2, so the ride fits from p = 80 on
+    (drop-off at 140); each delay of the pickup delays the drop-off by half as much, so the
+    schedule needs more passes than it has stops to settle."""
+    rides = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 100.0], [0.0, 100.0, 0.0]])
+    problem = VRPProblem(
+        distance=rides, vehicle_types=[VehicleType()], pairs=[[1, 2]], max_ride=[60.0],
+        period_start=[0.0, 100.0], period_duration=[rides, rides / 2],
+    )  # fmt: skip
+    (route,) = evaluate_routes(problem, [(0, [1, 2])]).routes
+    assert not route.violations(problem)
+    assert route.service_start == pytest.approx([80.0, 140.0], abs=1e-6)
+    assert solve_vrp(problem, max_iterations=100).feasible
+
+
+@pytest.mark.parametrize("jump", [0.0, 5.0])
+def test_an_arc_that_takes_time_in_some_periods_only_is_refused(jump: float) -> None:
+    times = np.array([[[0.0, 1.0], [1.0, 0.0]], [[0.0, jump], [1.0, 0.0]]])
+    fields = {"distance": np.ones((2, 2)), "vehicle_types": [VehicleType()], "period_start": [0.0, 10.0]}
+    if jump:
+        assert VRPProblem(**fields, period_duration=times).time_dependent  # type: ignore[arg-type]
+    else:
+        with pytest.raises(ValueError, match=r"from 0 to 1 .* takes time in every period or in none"):
+            VRPProblem(**fields, period_duration=times)  # type: ignore[arg-type]
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

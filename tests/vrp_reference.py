@@ -236,7 +236,7 @@ def _least_schedule_keeps_rides(
         else:
             floor[k], trip_release = max(floor[k], trip_release), 0.0
     first = trip_release
-    for _ in range(n + 2):
+    for _ in range(n + 100_000):  # (a delay into a faster period shrinks geometrically: many passes)
         b, prev, clock = [], vt.start, max(vt.shift_start, first) + s[vt.start]
         for k, c in enumerate(visits):
             b.append(max(arrive(prev, c, clock), floor[k]))

@@ -218,8 +218,13 @@ bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visit
     };
     forward(0);
     bool ok = true;
+    // Static travel passes a pickup's delay on in full, so the times settle within len passes;
+    // across into a faster period a drop-off moves by less than its pickup and the gap shrinks
+    // geometrically: more passes. A pickup raised past its window ends it (times only rise).
+    const size_t passes = p.time_dependent() ? len + 1000 : len;
     for (size_t pass = 0;; ++pass) {
         size_t first = len;
+        bool over = false;
         for (size_t k = 0; k < len; ++k) {
             const int32_t d = visits[k], m = p.partner[d];
             if (m < 0 || p.pair_load[d] > 0 || !std::isfinite(p.max_ride[m]) || pos[m] < 0 ||
@@ -230,10 +235,11 @@ bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visit
             if (b[kp] < latest_pickup - kEps) {
                 b[kp] = latest_pickup;
                 first = std::min(first, kp + 1);
+                over = over || latest_pickup > p.tw_late[m] + kEps;
             }
         }
         if (first == len) break;
-        if (pass > len) {  // still rising: the ride limits contradict the order of the stops
+        if (over || pass > passes) {  // still rising: the ride limits contradict the order of the stops
             ok = false;
             break;
         }
@@ -1518,10 +1524,13 @@ void Problem::validate() const {
     for (size_t k = 0; k < period_start.size(); ++k)
         need(std::isfinite(period_start[k]) && (k == 0 || period_start[k - 1] < period_start[k]),
              "period_start must be finite and increasing");
-    bool ok = true;  // finite, >= 0 and never below `duration` (their lower bound)
-    for (size_t i = 0; i < period_duration.size(); ++i)
+    bool ok = true, instant = true;  // finite, >= duration (their lower bound); 0 only where always 0
+    for (size_t i = 0; i < period_duration.size(); ++i) {
         ok &= (period_duration[i] <= DBL_MAX) & (period_duration[i] >= duration[i % cells]);
+        instant &= (duration[i % cells] > 0) | (period_duration[i] == 0);
+    }
     need(ok, "period_duration must be finite and >= duration (duration: their minimum)");
+    need(instant, "period_duration: an arc that takes no time in one period must take none in every period");
 }
 
 SolveResult solve(const Problem &problem, const Options &options, const WarmStart *warm) {

@@ -262,6 +262,13 @@ class VRPProblem(ToDict):
                 f"period_duration must have shape ({starts.size}, n, n) or ({starts.size}, profiles, n, n) "
                 f"for {starts.size} periods and distance's {shape}, got {np.shape(self.period_duration)}"
             )
+        sometimes = (periods == 0).any(axis=0) & (periods > 0).any(axis=0)
+        if sometimes.any():
+            prof, i, j = (int(k) for k in np.argwhere(sometimes)[0])
+            raise ValueError(
+                f"period_duration: the arc from {i} to {j} (profile {prof}) takes no time in some periods and some in "
+                "others; an arc takes time in every period or in none"
+            )
         return starts, np.ascontiguousarray(periods)
 
     @classmethod
