@@ -70,10 +70,10 @@ def booked_trips(
     runs (a reload taking ``recharge_s``, also counted before the first run): its range at the
     day's initial charge then bounds each run, not the day. ``time_of_day`` lists ``(start_s, space)``
     pairs as :func:`~smartopt.dispatch.simulate` takes them (network spaces of ``network``'s nodes):
-    from each start on, the shuttles drive at its space's times (before the first, at the network's or
-    ``link_time_s``'s),
-    and the routes are planned on those times (:class:`VRPProblem`'s ``period_duration``); the
-    bookings' windows and ride promises stay those of the direct ride at the network's times."""
+    from each start on, the shuttles drive at its space's times (before the first, at the network's
+    or ``link_time_s``'s), and the routes are planned on those times (:class:`VRPProblem`'s
+    ``period_duration``); the bookings' windows and ride promises stay those of the direct ride at
+    the network's times."""
     numbers = {"share": share, "window_s": window_s, "boarding_s": boarding_s, "detour_factor": detour_factor,
                "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m,
                **({} if recharge_s is None else {"recharge_s": recharge_s})}  # fmt: skip
