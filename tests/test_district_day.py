@@ -104,3 +104,27 @@ def test_smartopt_run_repeats_on_one_or_two_threads(tmp_path: Path) -> None:
 def test_bad_budgets_are_refused_before_anything_runs(options: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         run_district(sejong_5_1(), scenario="sejong-5-1", show=False, **options)
+
+
+def test_shuttle_routes_show_the_recharges(tmp_path: Path) -> None:
+    """With a tenth of their battery (22 km of range) the district's shuttles return to their
+    depot's charger between runs of booked trips: each such stop is a row of
+    ``shuttle_routes.csv`` at a depot's node with no booking, and the summary counts them."""
+    import dataclasses
+
+    import pandas as pd
+
+    from smartopt.app.pipeline import _shuttle_plan
+
+    district = sejong_5_1(0)
+    fleet = dataclasses.replace(district.fleet, vehicle_battery_kwh=district.fleet.vehicle_battery_kwh / 10)
+    small = dataclasses.replace(district, fleet=fleet)
+    summary = _shuttle_plan(small, 0, tmp_path, max_iterations=1500, time_limit_s=None, time_of_day=[])
+    routes = pd.read_csv(tmp_path / "shuttle_routes.csv", dtype={"node": str})
+    recharge = routes[routes["reload"]]
+    assert summary.feasible and summary.served == summary.bookings
+    assert summary.recharges == len(recharge) > 0
+    assert recharge["booking"].isna().all() and routes[~routes["reload"]]["booking"].notna().all()
+    assert set(recharge["node"]) <= set(district.network.node_ids[district.fleet.depot_node])
+    bookings = routes[~routes["reload"]]["booking"].value_counts()
+    assert (bookings == 2).all() and len(bookings) == summary.bookings  # a pickup and a drop-off each

@@ -509,8 +509,8 @@ def test_zones_and_booked_trips_are_checked(net: RoadNetwork, fleet: Fleet) -> N
         ("seed", -1, ValueError),
         ("seed", 1.5, TypeError),
         ("detour_factor", True, TypeError),
-        ("recharge_s", -1.0, ValueError),
-        ("recharge_s", "1200", TypeError),
+        ("recharge", "yes", TypeError),
+        ("recharge", 1, TypeError),
     ):
         with pytest.raises(error, match=field):
             booked_trips(district.network, district.fleet, district.requests, **{field: bad})  # type: ignore[arg-type]

@@ -380,22 +380,67 @@ def test_a_reload_while_a_pair_rides_splits_it(seed: int, data: st.DataObject) -
 
 
 def test_district_shuttles_recharge_between_runs() -> None:
-    """The district's booked trips with a tenth of the shuttles' battery: a shuttle that may return
-    to its depot to recharge between runs (20 min, no rider on board) drives each run within its
-    range and serves every booking with fewer shuttles than one whose range must last the day."""
+    """The district's booked trips with a tenth of the shuttles' battery (11 kWh x 0.9 at
+    0.45 kWh/km: 22 km): a shuttle that may return to its depot's 60 kW charger between runs
+    (11 x 0.9 / 60 h = 594 s, no rider on board) drives each run within its range and serves
+    every booking with fewer shuttles than one whose range must last the day."""
     from smartopt.datasets import sejong_5_1
     from smartopt.dispatch.shuttles import booked_trips, trip_summary
 
     district = sejong_5_1(seed=0)
     fleet = replace(district.fleet, vehicle_battery_kwh=district.fleet.vehicle_battery_kwh / 10)
     summaries = {}
-    for recharge_s in (None, 1200.0):
-        trips = booked_trips(district.network, fleet, district.requests, share=0.15, recharge_s=recharge_s)
-        result = solve_vrp(trips.problem, max_iterations=1500, seed=0)
+    for recharge in (False, True):
+        trips = booked_trips(district.network, fleet, district.requests, share=0.15, recharge=recharge)
+        p = trips.problem
+        result = solve_vrp(p, max_iterations=1500, seed=0)
         assert result.feasible, result.violations()
-        summaries[recharge_s] = trip_summary(trips, result)
-        vt = trips.problem.vehicle_types[0]
-        assert all(r.longest_trip <= min(vt.max_trip_distance, vt.max_distance) + 1e-6 for r in result.routes)
-    plain, recharged = summaries[None], summaries[1200.0]
+        summaries[recharge] = trip_summary(trips, result)
+        for vt in p.vehicle_types:
+            assert (vt.max_trip_distance if recharge else vt.max_distance) == pytest.approx(22_000.0)
+            assert all(r.longest_trip <= min(vt.max_trip_distance, vt.max_distance) + 1e-6 for r in result.routes)
+            for d in vt.reload_depots:  # the charger: at the depot's node, 594 s to recharge
+                assert trips.node[d] == trips.node[vt.start] and p.service[d] == pytest.approx(594.0)
+                assert trips.booking[d] == -1
+        assert p.service[p.depots].tolist().count(0.0) == fleet.depot_node.size  # no recharge at the start
+    plain, recharged = summaries[False], summaries[True]
     assert recharged["served"] == plain["served"] == plain["bookings"]
     assert recharged["shuttles_used"] < plain["shuttles_used"]
+    assert plain["recharges"] == 0 < recharged["recharges"]
+
+
+def test_booked_trips_group_shuttles_by_kind_and_recharge_only_at_a_charger() -> None:
+    """Shuttles of one depot with different batteries are different vehicle types (each with its
+    own range and recharge time); a depot with no charger at its node gives no recharge."""
+    from smartopt.datasets import sejong_5_1
+    from smartopt.dispatch.shuttles import booked_trips
+
+    district = sejong_5_1(seed=0)
+    fleet = district.fleet
+    assert (fleet.vehicle_kwh_per_km == 0.45).all() and (fleet.vehicle_soc0 == 0.9).all()
+    battery = np.where(np.arange(fleet.num_vehicles) % 3 == 0, 50.0, fleet.vehicle_battery_kwh)
+    at_first = fleet.charger_node == fleet.depot_node[0]  # keep only the first depot's chargers
+    mixed = replace(
+        fleet,
+        vehicle_battery_kwh=battery,
+        charger_node=fleet.charger_node[at_first],
+        charger_kw=fleet.charger_kw[at_first],
+        charger_bus=fleet.charger_bus[at_first],
+    )
+    trips = booked_trips(district.network, mixed, district.requests, share=0.02, recharge=True)
+    p = trips.problem
+    expected = {}
+    for v in range(fleet.num_vehicles):
+        key = (int(fleet.vehicle_depot[v]), float(battery[v]))
+        expected[key] = expected.get(key, 0) + 1
+    got = {}
+    for vt in p.vehicle_types:
+        range_m = vt.max_trip_distance if vt.reload_depots else vt.max_distance
+        kwh = range_m / 1000.0 * 0.45 / 0.9  # the battery
+        got[(vt.start, round(kwh, 6))] = vt.count
+        if vt.start == 0:  # 60 kW at the first depot
+            (charger,) = vt.reload_depots
+            assert p.service[charger] == pytest.approx(3600.0 * kwh * 0.9 / 60.0)
+        else:
+            assert vt.reload_depots == () and vt.max_trip_distance == math.inf
+    assert got == expected

@@ -481,6 +481,7 @@ def _shuttle_plan(
         district.requests,
         seed=seed,
         name=f"{district.name}: booked shuttle trips",
+        recharge=True,
         time_of_day=time_of_day,
     )
     if time_limit_s is None:
@@ -488,9 +489,13 @@ def _shuttle_plan(
     else:
         result = solve_vrp(trips.problem, seed=seed, time_limit_s=time_limit_s)
     if out is not None:
+        import pandas as pd
+
         frame = result.to_frame()
-        frame.insert(4, "node", district.network.node_ids[trips.node[frame["client"].to_numpy()]])
-        frame.insert(5, "booking", trips.request[(frame["client"].to_numpy() - trips.problem.depots.size) // 2])
+        location = frame["client"].to_numpy()
+        frame.insert(4, "node", district.network.node_ids[trips.node[location]])
+        booking = trips.booking[location]
+        frame.insert(5, "booking", pd.array(np.where(booking >= 0, booking, None), dtype="Int64"))  # none: a charger
         frame.to_csv(out / "shuttle_routes.csv", index=False)
     return BookedTripsSummary(**trip_summary(trips, result))
 

@@ -130,6 +130,7 @@ KPIS: dict[str, Kpi] = {
     "served": _count("booked trips served", "higher"),
     "on_time_rate": Kpi("booked trips on time", "%", 1, "higher", "ratio"),
     "shuttles_used": _count("shuttles used", "lower"),
+    "recharges": _count("returns to a depot's charger between runs"),
     "mean_pickup_deviation_s": Kpi("mean deviation from the booked pickup time", "s", 0, "lower"),
     "mean_ride_over_direct": Kpi("mean ride time ÷ direct ride time", "", 2, "lower"),
     "feasible": Kpi("all time windows and ride limits kept"),

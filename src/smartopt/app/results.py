@@ -339,6 +339,8 @@ class BookedTripsSummary(ToDict):
     """Shuttles available."""
     vehicle_km: float
     """Distance driven (km)."""
+    recharges: int
+    """Returns to a depot's charger between runs."""
     mean_pickup_deviation_s: float
     """Mean deviation of the pickups from the booked time (s)."""
     mean_ride_over_direct: float

@@ -4,8 +4,8 @@ A share of the day's ride requests is booked ahead: each booking asks for a pick
 time, give or take half the pickup window, and promises a ride of at most ``detour_factor`` times
 the direct ride plus ``detour_s``. The shuttles start and end at their depots, carry at most their
 seats, and drive no farther in the day than their battery allows, or, when they may recharge
-between runs, no farther between visits to their depot. Travel times may change with the time of
-day (e.g. with the signal plans' delays in the rush hours).
+between runs at a charger at their depot, no farther between recharges. Travel times may change
+with the time of day (e.g. with the signal plans' delays in the rush hours).
 """
 
 from __future__ import annotations
@@ -29,12 +29,15 @@ DAY_S = 86_400.0
 
 @dataclass(frozen=True, eq=False)
 class BookedTrips:
-    """The routing problem of the booked trips: locations are the depots, then for booking ``k``
-    its pickup ``pairs[k, 0]`` and drop-off ``pairs[k, 1]``; ``request`` maps bookings to the
-    day's request indices, ``node`` maps locations to network nodes, ``direct_s`` is each
-    booking's direct ride (s) and ``pickup_time_s`` its booked pickup time (s after midnight)."""
+    """The routing problem of the booked trips: locations are the depots, then the depots'
+    chargers (where shuttles recharge, one per kind of shuttle at a depot), then for booking ``k``
+    its pickup ``pairs[k, 0]`` and drop-off ``pairs[k, 1]``; ``booking`` maps locations to the day's
+    request indices (-1 at a depot or charger), ``request`` lists them per booking, ``node`` maps
+    locations to network nodes, ``direct_s`` is each booking's direct ride (s) and
+    ``pickup_time_s`` its booked pickup time (s after midnight)."""
 
     problem: VRPProblem
+    booking: IntArray
     request: IntArray
     node: IntArray
     direct_s: np.ndarray
@@ -58,17 +61,20 @@ def booked_trips(
     vehicle_fixed_cost_m: float = 5_000.0,
     link_time_s: np.ndarray | None = None,
     name: str = "booked shuttle trips",
-    recharge_s: float | None = None,
+    recharge: bool = False,
     time_of_day: Sequence[tuple[float, TravelSpace]] = (),
 ) -> BookedTrips:
     """The booked share of ``requests`` (drawn with ``seed``) as a :class:`VRPProblem` named
     ``name`` on ``network``, served by ``fleet``'s vehicles from its depots.
 
     Costs are metres driven plus ``vehicle_fixed_cost_m`` per shuttle used; times in s.
-    ``link_time_s`` replaces the free-flow link times (e.g. with signal delays). With
-    ``recharge_s``, a shuttle with no rider on board may return to its depot to recharge between
-    runs (a reload taking ``recharge_s``, also counted before the first run): its range at the
-    day's initial charge then bounds each run, not the day. ``time_of_day`` lists ``(start_s, space)``
+    ``link_time_s`` replaces the free-flow link times (e.g. with signal delays). Each kind of
+    shuttle (depot, seats, battery, consumption, initial charge) is one vehicle type; a shuttle's
+    range is its battery's initial energy over its consumption. With ``recharge``, a shuttle with
+    no rider on board may return to its depot between runs to recharge, when a charger stands at
+    the depot's node: a recharge takes the time the depot's strongest charger (at its lowest power
+    of the day) needs to restore the initial energy (e.g. 1.65 h for 110 kWh x 0.9 at 60 kW), and
+    the range then bounds each run, not the day. ``time_of_day`` lists ``(start_s, space)``
     pairs as :func:`~smartopt.dispatch.simulate` takes them (network spaces of ``network``'s nodes):
     from each start on, the shuttles drive at its space's times (before the first, at the network's
     or ``link_time_s``'s), and the routes are planned on those times (:class:`VRPProblem`'s
@@ -76,7 +82,9 @@ def booked_trips(
     the network's times."""
     numbers = {"share": share, "window_s": window_s, "boarding_s": boarding_s, "detour_factor": detour_factor,
                "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m,
-               **({} if recharge_s is None else {"recharge_s": recharge_s})}  # fmt: skip
+               }  # fmt: skip
+    if not isinstance(recharge, bool | np.bool_):
+        raise TypeError(f"recharge must be a bool, got {type(recharge).__name__}")
     for key, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise TypeError(f"{key} must be a number, got {type(value).__name__}")
@@ -97,46 +105,43 @@ def booked_trips(
     rng = np.random.default_rng([seed, 6])
     booked = np.sort(rng.choice(len(requests), max(1, round(share * len(requests))), replace=False)).astype(np.int32)
     depots = fleet.depot_node
-    nodes = np.concatenate([depots, np.column_stack([requests.origin[booked], requests.destination[booked]]).ravel()])
-    nd, m = depots.size, booked.size
-    pairs = nd + np.arange(2 * m).reshape(m, 2)
+    kinds, chargers = _shuttle_kinds(fleet, recharge)
+    nd, nc, m = depots.size, len(chargers), booked.size
+    trip_nodes = np.column_stack([requests.origin[booked], requests.destination[booked]]).ravel()
+    nodes = np.concatenate([depots, depots[[d for d, _ in chargers]], trip_nodes]).astype(np.int32)
+    first = nd + nc
+    pairs = first + np.arange(2 * m).reshape(m, 2)
     t = requests.time_s[booked]
     direct = network.travel_time_matrix(requests.origin[booked], requests.destination[booked], n_threads=2)
     direct_s = np.asarray(direct[np.arange(m), np.arange(m)])
     max_ride = detour_factor * direct_s + detour_s
-    n = nd + 2 * m
+    n = first + 2 * m
     tw_early, tw_late, service = np.zeros(n), np.full(n, DAY_S + 3_600.0), np.zeros(n)
     tw_early[pairs[:, 0]] = np.maximum(0.0, t - window_s / 2)
     tw_late[pairs[:, 0]] = t + window_s / 2
     tw_early[pairs[:, 1]] = tw_early[pairs[:, 0]] + direct_s
     tw_late[pairs[:, 1]] = tw_late[pairs[:, 0]] + boarding_s + max_ride
-    service[nd:] = boarding_s
-    service[:nd] = 0.0 if recharge_s is None else recharge_s
-    types = []
-    for d in range(nd):
-        mine = np.flatnonzero(fleet.vehicle_depot == d)
-        if mine.size == 0:
-            continue
-        v = mine[0]
-        range_m = 1_000.0 * fleet.vehicle_battery_kwh[v] * fleet.vehicle_soc0[v] / fleet.vehicle_kwh_per_km[v]
-        types.append(
-            VehicleType(
-                count=mine.size,
-                capacity=float(fleet.vehicle_seats[v]),
-                start=d,
-                fixed_cost=vehicle_fixed_cost_m,
-                shift_end=DAY_S + 3_600.0,
-                max_distance=float(range_m) if recharge_s is None else math.inf,
-                reload_depots=() if recharge_s is None else (d,),
-                max_trip_distance=math.inf if recharge_s is None else float(range_m),
-            )
+    service[first:] = boarding_s
+    service[nd:first] = [s for _, s in chargers]
+    types = [
+        VehicleType(
+            count=count,
+            capacity=seats,
+            start=d,
+            fixed_cost=vehicle_fixed_cost_m,
+            shift_end=DAY_S + 3_600.0,
+            max_distance=range_m if charger is None else math.inf,
+            reload_depots=() if charger is None else (nd + charger,),
+            max_trip_distance=math.inf if charger is None else range_m,
         )
+        for d, count, seats, range_m, charger in kinds
+    ]
     problem = VRPProblem.on_network(
         network,
         nodes,
         types,
         link_time_s=link_time_s,
-        depots=np.arange(nd),
+        depots=np.arange(first),
         service=service,
         tw_early=tw_early,
         tw_late=tw_late,
@@ -151,12 +156,39 @@ def booked_trips(
         matrices = ([] if 0.0 in periods else [problem.duration[0]]) + [s.times(nodes, nodes) for s in periods.values()]
         stack = np.stack(matrices)
         problem = replace(problem, duration=FILLED, period_start=np.array(starts), period_duration=stack)
-    return BookedTrips(problem, booked, nodes.astype(np.int32), direct_s, t)
+    booking = np.full(n, -1, dtype=np.int32)
+    booking[first:] = np.repeat(booked, 2)
+    return BookedTrips(problem, booking, booked, nodes, direct_s, t)
+
+
+def _shuttle_kinds(
+    fleet: Fleet, recharge: bool
+) -> tuple[list[tuple[int, int, float, float, int | None]], list[tuple[int, float]]]:
+    """The fleet's kinds of shuttle as ``(depot, count, seats, range_m, charger)``, with
+    ``charger`` indexing the chargers where they recharge, listed as ``(depot, recharge_s)``
+    (None: they do not recharge)."""
+    battery = fleet.vehicle_battery_kwh
+    energy = np.where(np.isinf(battery), math.inf, battery * fleet.vehicle_soc0)  # kWh
+    power, _ = fleet.charger_power_kw()
+    strongest = np.zeros(fleet.depot_node.size)  # kW, at its lowest power of the day
+    for c, node in enumerate(fleet.charger_node.tolist()):
+        strongest[fleet.depot_node == node] = np.maximum(strongest[fleet.depot_node == node], power[c].min())
+    key = np.column_stack([fleet.vehicle_depot, fleet.vehicle_seats, energy, fleet.vehicle_kwh_per_km])
+    kinds: list[tuple[int, int, float, float, int | None]] = []
+    chargers: list[tuple[int, float]] = []
+    for row, count in zip(*np.unique(key, axis=0, return_counts=True), strict=True):
+        d, seats, kwh, kwh_per_km = int(row[0]), float(row[1]), float(row[2]), float(row[3])
+        charger = None
+        if recharge and math.isfinite(kwh) and strongest[d] > 0:
+            charger = len(chargers)
+            chargers.append((d, 3_600.0 * kwh / strongest[d]))
+        kinds.append((d, int(count), seats, 1_000.0 * kwh / kwh_per_km, charger))
+    return kinds, chargers
 
 
 def trip_summary(trips: BookedTrips, result: VRPResult) -> dict[str, Any]:
-    """Shuttles used, km, bookings served and on time (picked up within their window and
-    dropped off within their ride promise), pickup deviation and ride times."""
+    """Shuttles used, km, recharges, bookings served and on time (picked up within their window
+    and dropped off within their ride promise), pickup deviation and ride times."""
     p = trips.problem
     pickup_at = np.full(p.num_locations, np.nan)
     drop_at = np.full(p.num_locations, np.nan)
@@ -175,6 +207,7 @@ def trip_summary(trips: BookedTrips, result: VRPResult) -> dict[str, Any]:
         "shuttles_used": result.num_vehicles,
         "shuttles": p.num_vehicles,
         "vehicle_km": result.distance / 1000.0,
+        "recharges": sum(int((~p.is_client[r.visits]).sum()) for r in result.routes),
         "mean_pickup_deviation_s": float(deviation.mean()) if deviation.size else float("nan"),
         "mean_ride_over_direct": float((ride[served] / trips.direct_s[served]).mean())
         if served.any()
