@@ -360,3 +360,40 @@ def test_booked_trips_refuse_spaces_of_other_places(district: District) -> None:
     with pytest.raises(ValueError, match=r"time_of_day\[1\]: start_s"):
         space = TravelSpace.from_network(district.network)
         booked_trips(*args, time_of_day=[(3600.0, space), (3600.0, space)])
+
+
+def test_a_network_s_link_times_per_period() -> None:
+    """``on_network`` with ``period_start``: each period's travel times are the fastest paths at
+    that period's link times (here a rush hour that doubles every second link), so a drive
+    that starts in free flow and ends in the rush hour arrives as the periods say; bad shapes
+    are refused by name."""
+    from smartopt.datasets.grid import grid_network
+
+    net = grid_network(4, 4)
+    free = net.link_time_s
+    rush = free * np.where(np.arange(net.num_links) % 2 == 0, 2.0, 1.0)
+    nodes = np.array([0, 5, 15, 10])
+    types = [VehicleType(count=2)]
+    problem = VRPProblem.on_network(net, nodes, types, link_time_s=np.stack([free, rush]), period_start=[0.0, 3600.0])
+    for k, times in enumerate((free, rush)):
+        expected = net.travel_time_matrix(nodes, nodes, link_time_s=times)
+        assert np.allclose(problem.period_duration[k, 0], expected, rtol=1e-12)
+    static = VRPProblem.on_network(net, nodes, types)
+    assert np.array_equal(problem.distance, static.distance)
+    assert np.array_equal(problem.duration[0], np.minimum(*problem.period_duration[:, 0]))
+    free_s, rush_s = (problem.period_duration[k, 0, 0, 2] for k in range(2))
+    assert rush_s > free_s
+    assert problem.arrival_time(0, 2, 0.0) == pytest.approx(free_s)
+    assert problem.arrival_time(0, 2, 3600.0) == pytest.approx(3600.0 + rush_s)
+    depart = 3600.0 - free_s / 2  # half way in free flow, the rest at the rush hour's speed
+    assert problem.arrival_time(0, 2, depart) == pytest.approx(3600.0 + rush_s / 2)
+    assert solve_vrp(problem, max_iterations=100).feasible
+    for bad in (None, free, np.stack([free])):
+        with pytest.raises(ValueError, match=r"link_time_s must hold one row of link times per period"):
+            VRPProblem.on_network(net, nodes, types, link_time_s=bad, period_start=[0.0, 3600.0])
+    with pytest.raises(ValueError, match="give no duration or period_duration"):
+        VRPProblem.on_network(
+            net, nodes, types, link_time_s=np.stack([free, rush]), period_start=[0.0, 1.0], duration=static.duration
+        )
+    with pytest.raises(ValueError, match="period_start must list one or more increasing times"):
+        VRPProblem.on_network(net, nodes, types, link_time_s=np.stack([free, rush]), period_start=[5.0, 1.0])

@@ -197,14 +197,12 @@ double trip_releases(const Problem &p, const int32_t *visits, size_t len, std::v
 // possible, a pickup delayed just enough for its ride (from leaving the pickup to the start of
 // service at the drop-off) to fit, and the delay passed on to later stops, until nothing changes
 // (the least solution of these difference constraints, as in Bellman-Ford). Returns whether the
-// windows, the ride limits and the shift's end all hold; `start` fills per visit when given. Each
-// trip's loading (at the start, from `depart`, or at a reload) waits for its clients' releases.
+// windows, the ride limits and the shift's end all hold; `b` gets the service starts per visit.
+// Each trip's loading (at the start, from `depart`, or at a reload) waits for its clients'
+// releases. `release` and `pos` (per location: -1, and left so) are workspaces.
 bool ride_schedule(const Problem &p, const VehicleType &vt, const int32_t *visits, size_t len, double depart,
-                   std::vector<double> *start, std::vector<int32_t> &pos) {
-    std::vector<double> local;
-    std::vector<double> &b = start != nullptr ? *start : local;
+                   std::vector<double> &b, std::vector<double> &release, std::vector<int32_t> &pos) {
     b.assign(len, 0.0);
-    std::vector<double> release;  // at a reload: the release of the trip it starts
     depart = std::max(depart, trip_releases(p, visits, len, release));  // the first trip's
     for (size_t k = 0; k < len; ++k)
         if (p.is_client[visits[k]]) pos[visits[k]] = static_cast<int32_t>(k);
@@ -487,7 +485,9 @@ class Solver {
     bool no_retype_ = false;          // find_in: insertions that move a route to another type are not offered
     bool no_reload_ = false;          // chains: insertions with a new reload are not offered (undo stays exact)
     std::vector<int32_t> pos_scratch_;  // per location: -1 (ride_schedule's workspace)
-    std::vector<double> release_scratch_;  // route_times' workspace
+    std::vector<double> release_scratch_;  // route_times' and ride_schedule's workspaces
+    std::vector<double> start_scratch_;
+    std::vector<int32_t> nodes_scratch_;  // schedule_ok's route with the insertion
     std::vector<int32_t> near_routes_;  // single_positions' workspace: routes near a client
     std::vector<char> route_mark_;      // per route: listed in near_routes_
     std::unordered_map<int32_t, int32_t> route_of_vehicle_;
@@ -1211,7 +1211,8 @@ class Solver {
     // exact time warp and duration (no worse than the route's now, as fits() asks of segments).
     bool schedule_ok(const Insertion &x, const Unit &u) {
         const Route &rt = state_.routes[x.route];
-        std::vector<int32_t> nodes = rt.nodes;
+        std::vector<int32_t> &nodes = nodes_scratch_;
+        nodes.assign(rt.nodes.begin(), rt.nodes.end());
         place(nodes, u, x);
         const VehicleType &vt = p_.types[x.retype >= 0 ? x.retype : rt.type];
         const int32_t *visits = nodes.data() + 1;
@@ -1222,7 +1223,7 @@ class Solver {
             if (t.warp > rt.total().warp + kEps || !within) return false;
             if (!rt.rides && (u.second < 0 || !std::isfinite(p_.max_ride[u.first]))) return true;
         }
-        return ride_schedule(p_, vt, visits, len, vt.shift_start, nullptr, pos_scratch_);
+        return ride_schedule(p_, vt, visits, len, vt.shift_start, start_scratch_, release_scratch_, pos_scratch_);
     }
 
     // c after nodes[k] of route r; where the vehicles may reload, also with a reload just before
@@ -1627,7 +1628,7 @@ std::vector<RouteReport> evaluate_validated(const Problem &p, const Routes &rout
         bool rides = false;
         for (int32_t c : visits) rides = rides || (p.partner[c] >= 0 && std::isfinite(p.max_ride[c]));
         std::vector<double> begin;
-        rides = rides && ride_schedule(p, vt, visits.data(), visits.size(), vt.shift_start, &begin, pos);
+        rides = rides && ride_schedule(p, vt, visits.data(), visits.size(), vt.shift_start, begin, release, pos);
         if (rides) {
             const double start = visits.empty() ? vt.shift_start
                                  : p.time_dependent()

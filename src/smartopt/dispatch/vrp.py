@@ -279,24 +279,47 @@ class VRPProblem(ToDict):
         vehicle_types: Sequence[VehicleType],
         *,
         link_time_s: npt.ArrayLike | None = None,
+        period_start: npt.ArrayLike | None = None,
         n_threads: int = 2,
         **fields: Any,
     ) -> VRPProblem:
         """A problem whose location ``i`` is network node index ``nodes[i]`` (ids: use
-        ``network.node_index``): distances are shortest path
-        lengths (m), durations fastest travel times (s; ``link_time_s`` overrides the free-flow
-        link times, e.g. with signal delays). Other fields as in the constructor. Raises
-        ``ValueError`` naming two locations when one cannot reach the other."""
+        ``network.node_index``): distances are shortest path lengths (m), durations fastest travel
+        times (s; ``link_time_s`` overrides the free-flow link times, e.g. with signal delays).
+        With ``period_start`` (s, increasing), ``link_time_s`` holds each period's link times,
+        shape ``(periods, links)``, and the travel times change with the time of day
+        (``period_duration``). Other fields as in the constructor. Raises ``ValueError`` naming
+        two locations when one cannot reach the other."""
         where = index_array("nodes", nodes, network.num_nodes)
-        duration = network.travel_time_matrix(where, where, n_threads=n_threads, link_time_s=link_time_s)
+        if period_start is None:
+            rows: list[Any] = [link_time_s]
+        else:
+            links = None if link_time_s is None else np.asarray(link_time_s, dtype=float)
+            if links is None or links.ndim != 2 or links.shape[0] != np.size(period_start):
+                raise ValueError(
+                    f"link_time_s must hold one row of link times per period, shape ({np.size(period_start)}, "
+                    f"{network.num_links}), got {None if links is None else links.shape}"
+                )
+            if "period_duration" in fields or "duration" in fields:
+                raise ValueError("on_network makes the times from link_time_s: give no duration or period_duration")
+            rows = list(links)
+        times = np.stack([network.travel_time_matrix(where, where, n_threads=n_threads, link_time_s=r) for r in rows])
         distance = network.distance_matrix(where, where, n_threads=n_threads)
-        cut = ~np.isfinite(duration) | ~np.isfinite(distance)
+        cut = ~np.isfinite(times).all(axis=0) | ~np.isfinite(distance)
         if cut.any():
             i, j = (int(k) for k in np.argwhere(cut)[0])
             raise ValueError(
                 f"location {i} (node {where[i]}) cannot reach location {j} (node {where[j]}) on the network"
             )
-        return cls(distance=distance, duration=duration, vehicle_types=tuple(vehicle_types), **fields)
+        if period_start is None:
+            return cls(distance=distance, duration=times[0], vehicle_types=tuple(vehicle_types), **fields)
+        return cls(
+            distance=distance,
+            vehicle_types=tuple(vehicle_types),
+            period_start=cast("FloatArray", period_start),  # checked by name in __post_init__
+            period_duration=times,
+            **fields,
+        )
 
     # --- derived views -------------------------------------------------------------------
     @property
@@ -490,12 +513,14 @@ class VRPProblem(ToDict):
             raise ValueError(f"client {i}: its load {load[i]} exceeds every vehicle's capacity (largest {cap})")
         reach = np.full(self.num_locations, math.inf)
         everywhere = np.arange(self.num_locations)
+        data = self.problem_data() if self.time_dependent else None
         for t in types:
             loaded = np.maximum(t.shift_start, self.release_time) + self.service[t.start]
-            if self.time_dependent:  # through the periods
-                arrive = self.arrival_time(t.start, everywhere, loaded, t.profile)
+            if data is not None:  # through the periods
+                home, end = np.full_like(everywhere, t.start), np.full_like(everywhere, cast("int", t.end))
+                arrive = _routing.arrival_time(data, t.profile, home, everywhere, loaded)
                 start = np.maximum(arrive, self.tw_early)
-                back = self.arrival_time(everywhere, cast("int", t.end), start + self.service, t.profile)
+                back = _routing.arrival_time(data, t.profile, everywhere, end, start + self.service)
             else:
                 arrive = loaded + self.duration[t.profile, t.start]
                 start = np.maximum(arrive, self.tw_early)
