@@ -107,24 +107,47 @@ def test_bad_budgets_are_refused_before_anything_runs(options: dict[str, Any], m
 
 
 def test_shuttle_routes_show_the_recharges(tmp_path: Path) -> None:
-    """With a tenth of their battery (22 km of range) the district's shuttles return to their
-    depot's charger between runs of booked trips: each such stop is a row of
-    ``shuttle_routes.csv`` at a depot's node with no booking, and the summary counts them."""
+    """With a tenth of their battery (22 km of range) and the chargers at the spare power that
+    ``smartopt run`` gives them (0-42 kW by the quarter hour), the district's shuttles return to
+    their depot's charger between runs of booked trips: each such stop is a row of
+    ``shuttle_routes.csv`` at its shuttle's depot with no booking, for the worst-case recharge time
+    of its chargers, and the summary counts them."""
     import dataclasses
 
     import pandas as pd
 
+    from smartopt.app.coupling import depot_charging_kw
     from smartopt.app.pipeline import _shuttle_plan
+    from smartopt.dispatch.shuttles import worst_charge_time_s
+    from smartopt.energy import plan_day
 
     district = sejong_5_1(0)
-    fleet = dataclasses.replace(district.fleet, vehicle_battery_kwh=district.fleet.vehicle_battery_kwh / 10)
+    alone = plan_day(district.energy)
+    fleet = dataclasses.replace(
+        district.fleet,
+        vehicle_battery_kwh=district.fleet.vehicle_battery_kwh / 10,
+        charger_kw=depot_charging_kw(alone, district.fleet, floor_kw=0.0),
+        charger_slot_s=900.0,
+    )
+    assert (fleet.charger_kw == 0).any()  # a charger without power in some quarter hours
     small = dataclasses.replace(district, fleet=fleet)
     summary = _shuttle_plan(small, 0, tmp_path, max_iterations=1500, time_limit_s=None, time_of_day=[])
-    routes = pd.read_csv(tmp_path / "shuttle_routes.csv", dtype={"node": str})
+    routes = pd.read_csv(tmp_path / "shuttle_routes.csv", dtype={"node": str, "depot": str})
     recharge = routes[routes["reload"]]
     assert summary.feasible and summary.served == summary.bookings
     assert summary.recharges == len(recharge) > 0
     assert recharge["booking"].isna().all() and routes[~routes["reload"]]["booking"].notna().all()
-    assert set(recharge["node"]) <= set(district.network.node_ids[district.fleet.depot_node])
+    assert (recharge["node"] == recharge["depot"]).all()
+    ids = district.network.node_ids
+    for vehicle, stops in routes.groupby("vehicle"):  # the fleet's shuttle, from its own depot
+        assert set(stops["depot"]) == {ids[fleet.depot_node[fleet.vehicle_depot[vehicle]]]}
+    energy = 11.0 * 0.9  # kWh
+    for depot, stops in recharge.groupby("depot"):
+        at = fleet.charger_node == district.network.node_index(depot)[0]
+        worst = min(worst_charge_time_s(kw, 900.0, energy) for kw in fleet.charger_kw[at])
+        assert worst > energy / 60.0 * 3600.0  # longer than at a steady 60 kW
+        for k in stops.index:  # the next stop waits for the recharge
+            if k + 1 in routes.index and routes.loc[k + 1, "vehicle"] == routes.loc[k, "vehicle"]:
+                assert routes.loc[k + 1, "service_start"] >= routes.loc[k, "service_start"] + worst - 1e-6
     bookings = routes[~routes["reload"]]["booking"].value_counts()
     assert (bookings == 2).all() and len(bookings) == summary.bookings  # a pickup and a drop-off each

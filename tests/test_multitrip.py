@@ -409,6 +409,29 @@ def test_district_shuttles_recharge_between_runs() -> None:
     assert plain["recharges"] == 0 < recharged["recharges"]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from([0.0, 5.0, 22.0, 60.0]), min_size=1, max_size=6).filter(any),
+    st.just(0.0) | st.floats(0.01, 400.0),
+)
+def test_a_recharge_lasts_its_worst_start_of_the_day(power: list[float], energy_kwh: float) -> None:
+    """The recharge time against a step-by-step charge from each of 600 starts per slot: never
+    shorter than any (1e-6 s), and as long as the worst within a step."""
+    from smartopt.dispatch.shuttles import worst_charge_time_s
+
+    slot_s, step_s = 3_600.0, 6.0
+    kw = np.tile(power, 2 + int(energy_kwh // (sum(power) or 1.0)))
+    got = worst_charge_time_s(np.array(power), slot_s, energy_kwh)
+    per_step = np.repeat(kw, int(slot_s / step_s)) * step_s / 3_600.0
+    done = np.concatenate([[0.0], np.cumsum(per_step)])
+    worst = 0.0
+    for start in range(int(len(power) * slot_s / step_s)):
+        end = np.searchsorted(done, done[start] + energy_kwh - 1e-9)
+        worst = max(worst, (end - start) * step_s)
+    assert got >= worst - 2 * step_s - 1e-6  # the grid rounds each end up to a step
+    assert got <= worst + step_s + 1e-6
+
+
 def test_booked_trips_group_shuttles_by_kind_and_recharge_only_at_a_charger() -> None:
     """Shuttles of one depot with different batteries are different vehicle types (each with its
     own range and recharge time); a depot with no charger at its node gives no recharge."""
@@ -444,3 +467,7 @@ def test_booked_trips_group_shuttles_by_kind_and_recharge_only_at_a_charger() ->
         else:
             assert vt.reload_depots == () and vt.max_trip_distance == math.inf
     assert got == expected
+    assert sorted(trips.vehicle.tolist()) == list(range(fleet.num_vehicles))  # the fleet's, type by type
+    for k, vt in enumerate(p.vehicle_types):
+        mine = trips.vehicle[sum(t.count for t in p.vehicle_types[:k]) :][: vt.count]
+        assert (fleet.vehicle_depot[mine] == vt.start).all()

@@ -397,3 +397,7 @@ def test_a_network_s_link_times_per_period() -> None:
         )
     with pytest.raises(ValueError, match="period_start must list one or more increasing times"):
         VRPProblem.on_network(net, nodes, types, link_time_s=np.stack([free, rush]), period_start=[5.0, 1.0])
+    with pytest.raises(ValueError, match="period_start must list one or more increasing times, got none"):
+        VRPProblem.on_network(net, nodes, types, link_time_s=np.zeros((0, net.num_links)), period_start=[])
+    with pytest.raises(ValueError, match=r"link_time_s.*\(period 1\)"):
+        VRPProblem.on_network(net, nodes, types, link_time_s=np.stack([free, -rush]), period_start=[0.0, 1.0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -33,13 +33,15 @@ class BookedTrips:
     chargers (where shuttles recharge, one per kind of shuttle at a depot), then for booking ``k``
     its pickup ``pairs[k, 0]`` and drop-off ``pairs[k, 1]``; ``booking`` maps locations to the day's
     request indices (-1 at a depot or charger), ``request`` lists them per booking, ``node`` maps
-    locations to network nodes, ``direct_s`` is each booking's direct ride (s) and
-    ``pickup_time_s`` its booked pickup time (s after midnight)."""
+    locations to network nodes, ``vehicle`` maps the problem's vehicles (numbered type by type) to
+    the fleet's, ``direct_s`` is each booking's direct ride (s) and ``pickup_time_s`` its booked
+    pickup time (s after midnight)."""
 
     problem: VRPProblem
     booking: IntArray
     request: IntArray
     node: IntArray
+    vehicle: IntArray
     direct_s: np.ndarray
     pickup_time_s: np.ndarray
 
@@ -69,20 +71,20 @@ def booked_trips(
 
     Costs are metres driven plus ``vehicle_fixed_cost_m`` per shuttle used; times in s.
     ``link_time_s`` replaces the free-flow link times (e.g. with signal delays). Each kind of
-    shuttle (depot, seats, battery, consumption, initial charge) is one vehicle type; a shuttle's
-    range is its battery's initial energy over its consumption. With ``recharge``, a shuttle with
-    no rider on board may return to its depot between runs to recharge, when a charger stands at
-    the depot's node: a recharge takes the time the depot's strongest charger (at its lowest power
-    of the day) needs to restore the initial energy (e.g. 1.65 h for 110 kWh x 0.9 at 60 kW), and
-    the range then bounds each run, not the day. ``time_of_day`` lists ``(start_s, space)``
-    pairs as :func:`~smartopt.dispatch.simulate` takes them (network spaces of ``network``'s nodes):
-    from each start on, the shuttles drive at its space's times (before the first, at the network's
-    or ``link_time_s``'s), and the routes are planned on those times (:class:`VRPProblem`'s
-    ``period_duration``); the bookings' windows and ride promises stay those of the direct ride at
-    the network's times."""
+    shuttle (depot, seats, initial energy = battery x initial charge, consumption) is one vehicle
+    type; a shuttle's range is its initial energy over its consumption. With ``recharge``, a
+    shuttle with no rider on board may return to its depot between runs to recharge, when a
+    charger stands at the depot's node: a recharge takes as long as the quickest of the depot's
+    chargers needs to restore the initial energy, started at the worst moment of its day of power
+    (e.g. 1.65 h for 110 kWh x 0.9 at a steady 60 kW), and the range then bounds each run, not
+    the day. The chargers are not booked: any number of shuttles may recharge at once.
+    ``time_of_day`` lists ``(start_s, space)`` pairs as :func:`~smartopt.dispatch.simulate` takes
+    them (network spaces of ``network``'s nodes): from each start on, the shuttles drive at its
+    space's times (before the first, at the network's or ``link_time_s``'s), and the routes are
+    planned on those times (:class:`VRPProblem`'s ``period_duration``); the bookings' windows and
+    ride promises stay those of the direct ride at the network's times."""
     numbers = {"share": share, "window_s": window_s, "boarding_s": boarding_s, "detour_factor": detour_factor,
-               "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m,
-               }  # fmt: skip
+               "detour_s": detour_s, "vehicle_fixed_cost_m": vehicle_fixed_cost_m}  # fmt: skip
     if not isinstance(recharge, bool | np.bool_):
         raise TypeError(f"recharge must be a bool, got {type(recharge).__name__}")
     for key, value in numbers.items():
@@ -125,16 +127,16 @@ def booked_trips(
     service[nd:first] = [s for _, s in chargers]
     types = [
         VehicleType(
-            count=count,
-            capacity=seats,
-            start=d,
+            count=k.vehicles.size,
+            capacity=k.seats,
+            start=k.depot,
             fixed_cost=vehicle_fixed_cost_m,
             shift_end=DAY_S + 3_600.0,
-            max_distance=range_m if charger is None else math.inf,
-            reload_depots=() if charger is None else (nd + charger,),
-            max_trip_distance=math.inf if charger is None else range_m,
+            max_distance=k.range_m if k.charger is None else math.inf,
+            reload_depots=() if k.charger is None else (nd + k.charger,),
+            max_trip_distance=math.inf if k.charger is None else k.range_m,
         )
-        for d, count, seats, range_m, charger in kinds
+        for k in kinds
     ]
     problem = VRPProblem.on_network(
         network,
@@ -158,32 +160,68 @@ def booked_trips(
         problem = replace(problem, duration=FILLED, period_start=np.array(starts), period_duration=stack)
     booking = np.full(n, -1, dtype=np.int32)
     booking[first:] = np.repeat(booked, 2)
-    return BookedTrips(problem, booking, booked, nodes, direct_s, t)
+    vehicle = np.concatenate([k.vehicles for k in kinds])
+    return BookedTrips(problem, booking, booked, nodes, vehicle, direct_s, t)
 
 
-def _shuttle_kinds(
-    fleet: Fleet, recharge: bool
-) -> tuple[list[tuple[int, int, float, float, int | None]], list[tuple[int, float]]]:
-    """The fleet's kinds of shuttle as ``(depot, count, seats, range_m, charger)``, with
-    ``charger`` indexing the chargers where they recharge, listed as ``(depot, recharge_s)``
-    (None: they do not recharge)."""
+class _Kind(NamedTuple):
+    """Shuttles alike: their depot, fleet indices, seats, range (m) and the charger they recharge
+    at (an index into the chargers, None: they do not recharge)."""
+
+    depot: int
+    vehicles: IntArray
+    seats: float
+    range_m: float
+    charger: int | None
+
+
+def _shuttle_kinds(fleet: Fleet, recharge: bool) -> tuple[list[_Kind], list[tuple[int, float]]]:
+    """The fleet's kinds of shuttle (depot, seats, initial energy, consumption) and the chargers
+    they recharge at, as ``(depot, recharge_s)``: the quickest of the depot's chargers at
+    restoring a shuttle's initial energy, however late in the day it starts."""
     battery = fleet.vehicle_battery_kwh
     energy = np.where(np.isinf(battery), math.inf, battery * fleet.vehicle_soc0)  # kWh
-    power, _ = fleet.charger_power_kw()
-    strongest = np.zeros(fleet.depot_node.size)  # kW, at its lowest power of the day
-    for c, node in enumerate(fleet.charger_node.tolist()):
-        strongest[fleet.depot_node == node] = np.maximum(strongest[fleet.depot_node == node], power[c].min())
+    power, slot_s = fleet.charger_power_kw()
     key = np.column_stack([fleet.vehicle_depot, fleet.vehicle_seats, energy, fleet.vehicle_kwh_per_km])
-    kinds: list[tuple[int, int, float, float, int | None]] = []
+    rows, kind_of = np.unique(key, axis=0, return_inverse=True)
+    kinds: list[_Kind] = []
     chargers: list[tuple[int, float]] = []
-    for row, count in zip(*np.unique(key, axis=0, return_counts=True), strict=True):
+    for k, row in enumerate(rows):
         d, seats, kwh, kwh_per_km = int(row[0]), float(row[1]), float(row[2]), float(row[3])
+        at_depot = np.flatnonzero(fleet.charger_node == fleet.depot_node[d])
         charger = None
-        if recharge and math.isfinite(kwh) and strongest[d] > 0:
+        if recharge and math.isfinite(kwh) and at_depot.size:
             charger = len(chargers)
-            chargers.append((d, 3_600.0 * kwh / strongest[d]))
-        kinds.append((d, int(count), seats, 1_000.0 * kwh / kwh_per_km, charger))
+            chargers.append((d, min(worst_charge_time_s(power[c], slot_s, kwh) for c in at_depot)))
+        vehicles = np.flatnonzero(kind_of.ravel() == k).astype(np.int32)
+        kinds.append(_Kind(d, vehicles, seats, 1_000.0 * kwh / kwh_per_km, charger))
     return kinds, chargers
+
+
+def worst_charge_time_s(power_kw: np.ndarray, slot_s: float, energy_kwh: float) -> float:
+    """The longest time (s) a charger giving ``power_kw`` in consecutive slots of ``slot_s``
+    (the same every day, some power in some slot) takes to deliver ``energy_kwh``, over every
+    moment of the day it could start."""
+    if energy_kwh <= 0:
+        return 0.0
+    per_slot = power_kw * slot_s / 3_600.0  # kWh
+    days = math.ceil(energy_kwh / per_slot.sum()) + 2
+    kw = np.tile(power_kw, days)
+    bound = np.arange(kw.size + 1) * slot_s
+    delivered = np.concatenate([[0.0], np.cumsum(np.tile(per_slot, days))])
+
+    def by(kwh: np.ndarray) -> np.ndarray:  # the earliest time (s) when kwh have been delivered
+        k = np.clip(np.searchsorted(delivered, kwh, side="left"), 1, kw.size)
+        rest_s = np.maximum(kwh - delivered[k - 1], 0.0) * 3_600.0 / np.maximum(kw[k - 1], 1e-300)
+        return np.asarray(bound[k - 1] + rest_s, dtype=float)
+
+    # The wait is piecewise linear in the start: its worst is at a slot's start or where the
+    # charge ends at one.
+    n = power_kw.size
+    ends = by(delivered[delivered >= energy_kwh] - energy_kwh)
+    starts = np.concatenate([bound[:n], ends[ends < bound[n]]])
+    at_start = np.interp(starts, bound, delivered)
+    return float((by(at_start + energy_kwh) - starts).max())
 
 
 def trip_summary(trips: BookedTrips, result: VRPResult) -> dict[str, Any]:

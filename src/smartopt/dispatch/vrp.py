@@ -295,6 +295,8 @@ class VRPProblem(ToDict):
             rows: list[Any] = [link_time_s]
         else:
             links = None if link_time_s is None else np.asarray(link_time_s, dtype=float)
+            if np.size(period_start) == 0:
+                raise ValueError("period_start must list one or more increasing times, got none")
             if links is None or links.ndim != 2 or links.shape[0] != np.size(period_start):
                 raise ValueError(
                     f"link_time_s must hold one row of link times per period, shape ({np.size(period_start)}, "
@@ -303,7 +305,15 @@ class VRPProblem(ToDict):
             if "period_duration" in fields or "duration" in fields:
                 raise ValueError("on_network makes the times from link_time_s: give no duration or period_duration")
             rows = list(links)
-        times = np.stack([network.travel_time_matrix(where, where, n_threads=n_threads, link_time_s=r) for r in rows])
+        matrices = []
+        for k, row in enumerate(rows):
+            try:
+                matrices.append(network.travel_time_matrix(where, where, n_threads=n_threads, link_time_s=row))
+            except ValueError as exc:
+                if period_start is None:
+                    raise
+                raise ValueError(f"{exc} (period {k})") from None
+        times = np.stack(matrices)
         distance = network.distance_matrix(where, where, n_threads=n_threads)
         cut = ~np.isfinite(times).all(axis=0) | ~np.isfinite(distance)
         if cut.any():
