@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smartopt.dispatch import VehicleType, VRPProblem, evaluate_routes, read_vrplib, solve_vrp
@@ -414,6 +414,9 @@ def test_district_shuttles_recharge_between_runs() -> None:
     st.lists(st.sampled_from([0.0, 5.0, 22.0, 60.0]), min_size=1, max_size=6).filter(any),
     st.just(0.0) | st.floats(0.01, 400.0),
 )
+@example([22.0, 0.0, 60.0], 10.0)  # the worst start ends just past the slot of no power
+@example([0.0, 60.0, 22.0, 22.0], 242.607)  # across midnight
+@example([30.0, 0.0, 60.0], 20.0)
 def test_a_recharge_lasts_its_worst_start_of_the_day(power: list[float], energy_kwh: float) -> None:
     """The recharge time against a step-by-step charge from each of 600 starts per slot: never
     shorter than any (1e-6 s), and as long as the worst within a step."""
@@ -430,6 +433,7 @@ def test_a_recharge_lasts_its_worst_start_of_the_day(power: list[float], energy_
         worst = max(worst, (end - start) * step_s)
     assert got >= worst - 2 * step_s - 1e-6  # the grid rounds each end up to a step
     assert got <= worst + step_s + 1e-6
+    assert worst_charge_time_s(np.array(power), slot_s, 1e9) == math.inf  # more than a year
 
 
 def test_booked_trips_group_shuttles_by_kind_and_recharge_only_at_a_charger() -> None:

@@ -492,12 +492,12 @@ def _shuttle_plan(
         import pandas as pd
 
         frame = result.to_frame()
-        frame["vehicle"] = trips.vehicle[frame["vehicle"].to_numpy()]  # the fleet's numbers
-        start = [t.start for t in trips.problem.vehicle_types]
+        frame["vehicle"] = trips.vehicle[frame["vehicle"].to_numpy(dtype=np.intp)]  # the fleet's numbers
+        start = np.array([t.start for t in trips.problem.vehicle_types], dtype=np.intp)
         ids = district.network.node_ids
-        frame["vehicle_type"] = ids[trips.node[np.asarray(start, dtype=int)[frame["vehicle_type"].to_numpy()]]]
+        frame["vehicle_type"] = ids[trips.node[start[frame["vehicle_type"].to_numpy(dtype=np.intp)]]]
         frame = frame.rename(columns={"vehicle_type": "depot"})
-        location = frame["client"].to_numpy()
+        location = frame["client"].to_numpy(dtype=np.intp)
         frame.insert(4, "node", ids[trips.node[location]])
         booking = trips.booking[location]
         frame.insert(5, "booking", pd.array(np.where(booking >= 0, booking, None), dtype="Int64"))  # none: a charger

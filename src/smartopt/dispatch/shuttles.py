@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -190,9 +190,10 @@ def _shuttle_kinds(fleet: Fleet, recharge: bool) -> tuple[list[_Kind], list[tupl
         d, seats, kwh, kwh_per_km = int(row[0]), float(row[1]), float(row[2]), float(row[3])
         at_depot = np.flatnonzero(fleet.charger_node == fleet.depot_node[d])
         charger = None
-        if recharge and math.isfinite(kwh) and at_depot.size:
+        quickest = min((worst_charge_time_s(power[c], slot_s, kwh) for c in at_depot), default=math.inf)
+        if recharge and math.isfinite(quickest):
             charger = len(chargers)
-            chargers.append((d, min(worst_charge_time_s(power[c], slot_s, kwh) for c in at_depot)))
+            chargers.append((d, quickest))
         vehicles = np.flatnonzero(kind_of.ravel() == k).astype(np.int32)
         kinds.append(_Kind(d, vehicles, seats, 1_000.0 * kwh / kwh_per_km, charger))
     return kinds, chargers
@@ -200,28 +201,34 @@ def _shuttle_kinds(fleet: Fleet, recharge: bool) -> tuple[list[_Kind], list[tupl
 
 def worst_charge_time_s(power_kw: np.ndarray, slot_s: float, energy_kwh: float) -> float:
     """The longest time (s) a charger giving ``power_kw`` in consecutive slots of ``slot_s``
-    (the same every day, some power in some slot) takes to deliver ``energy_kwh``, over every
-    moment of the day it could start."""
+    (the same every day) takes to deliver ``energy_kwh``, over every moment of the day it could
+    start; ``inf`` when that takes more than a year."""
     if energy_kwh <= 0:
         return 0.0
     per_slot = power_kw * slot_s / 3_600.0  # kWh
+    if not energy_kwh <= 365.0 * per_slot.sum():
+        return math.inf
     days = math.ceil(energy_kwh / per_slot.sum()) + 2
     kw = np.tile(power_kw, days)
     bound = np.arange(kw.size + 1) * slot_s
     delivered = np.concatenate([[0.0], np.cumsum(np.tile(per_slot, days))])
 
-    def by(kwh: np.ndarray) -> np.ndarray:  # the earliest time (s) when kwh have been delivered
-        k = np.clip(np.searchsorted(delivered, kwh, side="left"), 1, kw.size)
+    def at(kwh: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
+        """When kwh have been delivered (s): the first such moment (left) or, across a slot of
+        no power, the last (right)."""
+        k = np.clip(np.searchsorted(delivered, kwh, side=side), 1, kw.size)
         rest_s = np.maximum(kwh - delivered[k - 1], 0.0) * 3_600.0 / np.maximum(kw[k - 1], 1e-300)
         return np.asarray(bound[k - 1] + rest_s, dtype=float)
 
-    # The wait is piecewise linear in the start: its worst is at a slot's start or where the
-    # charge ends at one.
+    # The wait is piecewise linear in the start, so its worst is at a slot's start or at a start
+    # whose charge ends at a slot's start (there, the last moment at that charge: just after, the
+    # charge would wait through the slots of no power that follow).
     n = power_kw.size
-    ends = by(delivered[delivered >= energy_kwh] - energy_kwh)
-    starts = np.concatenate([bound[:n], ends[ends < bound[n]]])
-    at_start = np.interp(starts, bound, delivered)
-    return float((by(at_start + energy_kwh) - starts).max())
+    ends = delivered[delivered >= energy_kwh]
+    starts = np.concatenate([bound[:n], at(ends - energy_kwh, "left")])
+    finish = np.concatenate([at(delivered[:n] + energy_kwh, "right"), at(ends, "right")])
+    today = starts < bound[n]
+    return float((finish - starts)[today].max())
 
 
 def trip_summary(trips: BookedTrips, result: VRPResult) -> dict[str, Any]:
