@@ -241,6 +241,8 @@ def _least_schedule_keeps_rides(
         for k, c in enumerate(visits):
             b.append(max(arrive(prev, c, clock), floor[k]))
             clock, prev = b[-1] + s[c], c
+        if any(b[k] > problem.tw_late[c] + TOL for k, c in enumerate(visits)):
+            return False  # the starts only rise from pass to pass (FIFO): late for good
         raised = False
         for i, j, limit in rides:
             need = b[j] - s[visits[i]] - limit
