@@ -190,8 +190,9 @@ def _shuttle_kinds(fleet: Fleet, recharge: bool) -> tuple[list[_Kind], list[tupl
         d, seats, kwh, kwh_per_km = int(row[0]), float(row[1]), float(row[2]), float(row[3])
         at_depot = np.flatnonzero(fleet.charger_node == fleet.depot_node[d])
         charger = None
-        quickest = min((worst_charge_time_s(power[c], slot_s, kwh) for c in at_depot), default=math.inf)
-        if recharge and math.isfinite(quickest):
+        times = (worst_charge_time_s(power[c], slot_s, kwh) for c in at_depot) if recharge else ()
+        quickest = min(times, default=math.inf)
+        if math.isfinite(quickest):
             charger = len(chargers)
             chargers.append((d, quickest))
         vehicles = np.flatnonzero(kind_of.ravel() == k).astype(np.int32)
