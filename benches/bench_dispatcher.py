@@ -18,7 +18,11 @@ import pytest
 from smartopt.datasets import sejong_5_1
 from smartopt.dispatch import Dispatcher, Policy, TravelSpace
 
-POLICIES = {"insertion": Policy(), "pooling": Policy(kind="pooling", batch_s=30.0)}
+POLICIES = {
+    "insertion": Policy(),
+    "pooling": Policy(kind="pooling", batch_s=30.0),
+    "pooling, delay cost": Policy(kind="pooling", batch_s=30.0, delay_weight=1.0),
+}
 REQUESTS = {"full": None, "smoke": 200}
 
 

@@ -55,10 +55,27 @@ def replay(
 
 
 def cheapest_insertions(
-    time_s: np.ndarray, starts: np.ndarray, seats: int, req: Requests, limits: dict[str, np.ndarray], boarding_s: float
+    time_s: np.ndarray,
+    starts: np.ndarray,
+    seats: int,
+    req: Requests,
+    limits: dict[str, np.ndarray],
+    boarding_s: float,
+    wait_weight: float = 0.0,
+    delay_weight: float = 0.0,
 ) -> list[tuple[int, float, float]]:
     """Per request in order: (vehicle or -1, planned pickup s, planned drop-off s) at the time it is
-    placed; ties go to the lowest vehicle, then the earliest pickup, then the earliest drop-off."""
+    placed, where it adds the least drive time + ``wait_weight`` x its wait + ``delay_weight`` x
+    the riders' total delay (drop-off after the direct trip from the earliest pickup); ties go to
+    the lowest vehicle, then the earliest pickup, then the earliest drop-off."""
+    earliest = limits["pickup_earliest_s"]
+
+    def cost(plan: tuple[float, dict[int, float], dict[int, float]], r: int) -> float:
+        drive, pick, drop = plan
+        direct = {q: earliest[q] + boarding_s + time_s[req.origin[q], req.destination[q]] for q in drop}
+        waited = pick[r] - earliest[r] if r in pick else 0.0
+        return drive + wait_weight * waited + delay_weight * sum(t - direct[q] for q, t in drop.items())
+
     plans: list[list[Stop]] = [[] for _ in starts]
     out = []
     for r in range(len(req)):
@@ -72,8 +89,8 @@ def cheapest_insertions(
                     pickup, dropoff = Stop(int(req.origin[r]), r, True), Stop(int(req.destination[r]), r, False)
                     new = [*plans[v][:i], pickup, *plans[v][i:j], dropoff, *plans[v][j:]]
                     got = replay(time_s, int(start), new, req, limits, boarding_s, seats)
-                    if got is not None and (best is None or got[0] - base[0] < best[0] - 1e-9):
-                        best = (got[0] - base[0], v, new)
+                    if got is not None and (best is None or cost(got, r) - cost(base, r) < best[0] - 1e-9):
+                        best = (cost(got, r) - cost(base, r), v, new)
         if best is None:
             out.append((-1, np.inf, np.inf))
             continue

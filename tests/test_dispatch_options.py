@@ -327,7 +327,7 @@ def test_a_slowdown_keeps_one_vehicle_at_a_time_on_a_charger() -> None:
     makes the first arrive later, so the second must wait longer too."""
     t = np.array([[0.0, 100.0, 150.0], [100.0, 0.0, 100.0], [150.0, 100.0, 0.0]])  # s; the charger at 0
     specs = _dispatch.VehicleSpecs([4, 4], [100.0, 100.0], [0.5, 0.5], [0.2, 0.2])  # both below charge_below
-    options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, 0.0)
+    options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, 0.0, 0.0)
     args = _dispatch.NetworkSpaceArgs
     core = _dispatch.network_fleet(
         args(t, [], [], [], [], []), specs, [1, 2], [0], _dispatch.ChargerPower([[50.0]], 3600.0), options

@@ -23,8 +23,11 @@ from smartopt.dispatch.pooling import choose
 from smartopt.dispatch.simulation import RideLimits
 
 
+@pytest.mark.parametrize("wait_weight, delay_weight", [(0.0, 0.0), (0.0, 1.0), (1.0, 3.0)])
 @pytest.mark.parametrize("seed", range(25))
-def test_insertion_matches_brute_force(seed: int) -> None:
+def test_insertion_matches_brute_force(seed: int, wait_weight: float, delay_weight: float) -> None:
+    """Where each request goes, against every position replayed; with the delay weight the cost
+    counts the delay added to the riders already planned (some wait for a later earliest pickup)."""
     rng = np.random.default_rng(seed)
     n_nodes, vehicles, seats = 12, int(rng.integers(1, 4)), int(rng.integers(2, 5))
     xy = rng.uniform(0, 2000, (n_nodes, 2))
@@ -46,12 +49,12 @@ def test_insertion_matches_brute_force(seed: int) -> None:
     # Depots at the last two nodes, where no ride starts: a pickup at the depot at time 0 would be done
     # by the time the next request comes, which the reference (no time passes) does not model.
     fleet = make_fleet(n_nodes, [n_nodes - 2, n_nodes - 1], vehicles, seats)
-    policy = Policy(boarding_s=boarding)
+    policy = Policy(boarding_s=boarding, wait_weight=wait_weight, delay_weight=delay_weight)
     dispatcher = Dispatcher(space, fleet, policy=policy)
     lim = RideLimits.of(space, req, boarding)
     limits = {k: getattr(lim, k) for k in ("pickup_earliest_s", "pickup_latest_s", "dropoff_latest_s", "max_ride_s")}
     starts = fleet.depot_node[fleet.vehicle_depot]
-    want = cheapest_insertions(time_s, starts, seats, req, limits, boarding)
+    want = cheapest_insertions(time_s, starts, seats, req, limits, boarding, wait_weight, delay_weight)
     for r in range(n):
         offer = dispatcher.submit(
             int(req.origin[r]),
@@ -110,6 +113,7 @@ def days(draw: st.DrawFn) -> tuple[TravelSpace, Fleet, Requests, Policy]:
         batch_s=draw(st.sampled_from([10.0, 60.0])),
         boarding_s=draw(st.sampled_from([0.0, 20.0])),
         wait_weight=draw(st.sampled_from([0.0, 1.0])),
+        delay_weight=draw(st.sampled_from([0.0, 0.0, 1.0])),
         rebalance_s=draw(st.sampled_from([0.0, 300.0])),
         zone_m=1000.0,
         reoptimize_s=draw(st.sampled_from([0.0, 0.0, 600.0])),
@@ -324,7 +328,7 @@ def test_core_survives_any_input(values: list[float], ints: list[int], kind: str
         with contextlib.suppress(ValueError):
             assert power.end_of_charge(c_, t0, t1) >= t0
     try:
-        options = _dispatch.FleetOptions(abs(c) if c == c else c, 0.1, 0.3, 0.9, 0.0)
+        options = _dispatch.FleetOptions(abs(c) if c == c else c, 0.1, 0.3, 0.9, 0.0, 1.0)
         if kind == "plane":
             xy = np.array([[d, 0.0]])
             core = _dispatch.plane_fleet(8.0, True, vehicles, xy, np.zeros((1, 2)), power, options)

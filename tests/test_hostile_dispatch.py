@@ -452,7 +452,8 @@ def test_linear_sum_assignment_hypothesis(cost: list[list[object]], maximize: bo
 
 
 POLICY_FIELDS = [
-    "batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight", "rebalance_s", "zone_m",
+    "batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight", "delay_weight", "rebalance_s",
+    "zone_m",
     "max_trip", "pool_candidates", "pool_vehicles", "pool_trips_per_size", "pool_rebalance", "pool_reassign",
     "pool_time_limit_s", "pool_deterministic_time", "reoptimize_s", "reoptimize_iterations",
 ]  # fmt: skip

@@ -408,7 +408,7 @@ def native_calls() -> dict[str, NativeCall]:
     }
     specs = {"seats": np.array([4, 4]), "battery_kwh": np.full(2, 50.0), "kwh_per_km": np.full(2, 0.2)}
     power = _dispatch.ChargerPower(*fleet.charger_power_kw())
-    options = _dispatch.FleetOptions(0.0, 0.1, 0.2, 0.8, 1.0)
+    options = _dispatch.FleetOptions(0.0, 0.1, 0.2, 0.8, 1.0, 0.0)
     start = {"start": np.array([0, 0]), "charger_node": np.array([0])}
 
     def empty_fleet() -> _dispatch.NetworkFleet | _dispatch.PlaneFleet:

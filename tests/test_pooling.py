@@ -29,10 +29,10 @@ POOL = {"max_trip": 3, "per_request": 50, "per_vehicle": 50, "trips_per_size": 1
 
 
 def pending_fleet(
-    space: TravelSpace, fleet: Fleet, req: Requests, boarding_s: float
+    space: TravelSpace, fleet: Fleet, req: Requests, boarding_s: float, delay_weight: float = 0.0
 ) -> tuple[Any, dict[str, np.ndarray]]:
     """A core fleet at time 0 holding ``req`` (all made at time 0), none placed; the ride limits."""
-    policy = Policy(kind="pooling", boarding_s=boarding_s)
+    policy = Policy(kind="pooling", boarding_s=boarding_s, delay_weight=delay_weight)
     core = core_fleet(space, fleet, policy)
     limits = RideLimits.of(space, req, boarding_s)
     limits.add_to(core, space, req)
@@ -129,6 +129,33 @@ def test_trips_of_busy_vehicles_keep_their_riders() -> None:
         assert drive[0] - (base[0] if v == holder else 0.0) == pytest.approx(cost, abs=EPS)
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**16), st.sampled_from([0.0, 30.0]))
+def test_trip_costs_count_the_delay_they_add(seed: int, boarding_s: float) -> None:
+    """With a delay weight a trip also costs delay_weight x the delay it adds: its riders' drop-offs
+    after their direct trips from their requests, and the later drop-off of a rider already planned."""
+    weight = 2.0
+    space, fleet, req = small_case(seed, rides=7)
+    core, limits = pending_fleet(space, fleet, req, boarding_s, delay_weight=weight)
+    assert core.submit(0)[0] >= 0
+    table = core.pool_trips(np.arange(1, len(req)), **POOL, threads=1)
+    assert space.time_s is not None
+    time_s, starts = space.time_s, fleet.depot_node[fleet.vehicle_depot]
+    direct = limits["pickup_earliest_s"] + boarding_s + time_s[req.origin, req.destination]
+    holder = int(core.records()["vehicle"][0])
+    own = [Stop(int(req.origin[0]), 0, True), Stop(int(req.destination[0]), 0, False)]
+    delays = 0
+    for (v, rides), (cost, plan) in table_trips(table).items():
+        stops = [Stop(int(req.origin[r] if p else req.destination[r]), r, p) for r, p in plan]
+        before = replay(time_s, int(starts[v]), own if v == holder else [], req, limits, boarding_s, 4)
+        after = replay(time_s, int(starts[v]), stops, req, limits, boarding_s, 4)
+        assert before is not None and after is not None, f"vehicle {v}, rides {rides}"
+        delay = sum(t - direct[r] for r, t in after[2].items()) - sum(t - direct[r] for r, t in before[2].items())
+        assert after[0] - before[0] + weight * delay == pytest.approx(cost, abs=EPS), f"vehicle {v}, rides {rides}"
+        delays += delay > EPS
+    assert delays > 0  # some trip delays its riders
+
+
 @st.composite
 def trip_tables(draw: st.DrawFn) -> tuple[list[int], list[list[int]], list[float]]:
     n = draw(st.integers(1, 9))
@@ -196,9 +223,15 @@ def test_parts_are_solved_apart() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**16), st.sampled_from([4, 10]), st.integers(2, 8), st.sampled_from([0.0, 1.0]), st.booleans())
+@given(
+    st.integers(0, 2**16),
+    st.sampled_from([4, 10]),
+    st.integers(2, 8),
+    st.sampled_from([(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)]),
+    st.booleans(),
+)
 def test_pooled_days_keep_every_promise(
-    seed: int, seats: int, max_trip: int, wait_weight: float, reassign: bool
+    seed: int, seats: int, max_trip: int, weights: tuple[float, float], reassign: bool
 ) -> None:
     rng = np.random.default_rng(seed)
     space = TravelSpace.from_network(grid_network(5, 5, spacing_m=300.0, seed=seed % 5))
@@ -209,7 +242,8 @@ def test_pooled_days_keep_every_promise(
         batch_s=60.0,
         boarding_s=20.0,
         max_trip=max_trip,
-        wait_weight=wait_weight,
+        wait_weight=weights[0],
+        delay_weight=weights[1],
         pool_reassign=reassign,
     )
     day = simulate(space, fleet, req, policy=policy, seed=seed, progress=False)
@@ -517,7 +551,7 @@ def test_a_bad_straight_line_bound_is_refused_when_the_fleet_is_built() -> None:
     args = space.core_args()
     assert isinstance(args, _dispatch.NetworkSpaceArgs)
     power = _dispatch.ChargerPower(*fleet.charger_power_kw())
-    options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, 0.0)
+    options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, 0.0, 0.0)
     vehicles = _dispatch.VehicleSpecs(
         fleet.vehicle_seats, fleet.vehicle_battery_kwh, fleet.vehicle_kwh_per_km, fleet.vehicle_soc0
     )
@@ -527,6 +561,23 @@ def test_a_bad_straight_line_bound_is_refused_when_the_fleet_is_built() -> None:
             _dispatch.network_fleet(args, vehicles, [0], fleet.charger_node, power, options)
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         args.bound_by(np.zeros((3, 2)), 10.0)
+
+
+@pytest.mark.parametrize(
+    ("wait", "delay", "name"), [(-1.0, 0.0, "wait"), (0.0, np.nan, "delay"), (0.0, np.inf, "delay")]
+)
+def test_the_core_refuses_bad_cost_weights(wait: float, delay: float, name: str) -> None:
+    space = TravelSpace.from_network(grid_network(3, 3))
+    fleet = make_fleet(space.num_nodes, [0], 1, 4)
+    args = space.core_args()
+    assert isinstance(args, _dispatch.NetworkSpaceArgs)
+    power = _dispatch.ChargerPower(*fleet.charger_power_kw())
+    vehicles = _dispatch.VehicleSpecs(
+        fleet.vehicle_seats, fleet.vehicle_battery_kwh, fleet.vehicle_kwh_per_km, fleet.vehicle_soc0
+    )
+    options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, wait, delay)
+    with pytest.raises(ValueError, match=f"{name}_weight must be >= 0"):
+        _dispatch.network_fleet(args, vehicles, [0], fleet.charger_node, power, options)
 
 
 @pytest.mark.parametrize(

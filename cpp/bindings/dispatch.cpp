@@ -572,11 +572,11 @@ PYBIND11_MODULE(_dispatch, m) {
              py::arg("soc0"));
     py::class_<dp::FleetOptions>(m, "FleetOptions")
         .def(py::init([](double boarding_s, double reserve, double charge_below, double charge_to,
-                         double wait_weight) {
-                 return dp::FleetOptions{boarding_s, reserve, charge_below, charge_to, wait_weight};
+                         double wait_weight, double delay_weight) {
+                 return dp::FleetOptions{boarding_s, reserve, charge_below, charge_to, wait_weight, delay_weight};
              }),
              py::arg("boarding_s"), py::arg("reserve"), py::arg("charge_below"), py::arg("charge_to"),
-             py::arg("wait_weight"));
+             py::arg("wait_weight"), py::arg("delay_weight"));
     py::class_<dp::ChargerPower>(m, "ChargerPower")
         .def(py::init([](const CArray<double> &kw, double slot_s) {
                  if (kw.ndim() != 2) throw py::value_error("charger_kw must have shape (chargers, slots)");

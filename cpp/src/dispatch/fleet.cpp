@@ -112,6 +112,8 @@ Fleet<Space>::Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<
     for (std::size_t c = 0; c < charger_loc_.size(); ++c)
         require(space_.valid(charger_loc_[c]), "charger " + std::to_string(c) + " is not a location of the space");
     require(finite_nonnegative(options_.boarding_s), "boarding_s must be >= 0");
+    require(finite_nonnegative(options_.wait_weight), "wait_weight must be >= 0");
+    require(finite_nonnegative(options_.delay_weight), "delay_weight must be >= 0");
     require(0 <= options_.reserve && options_.reserve <= options_.charge_below &&
                 options_.charge_below <= options_.charge_to && options_.charge_to <= 1,
             "battery fractions must satisfy 0 <= reserve <= charge_below <= charge_to <= 1");
@@ -298,6 +300,24 @@ Insertion Fleet<Space>::cheapest_insertion(const Vehicle<Loc> &veh, std::int32_t
     const double tail_m = to_charger_m(loc(n));
     const double budget = budget_m(veh) - space_.distance(veh.from, at0);
     const double board = options_.boarding_s;
+    const double delay_weight = options_.delay_weight;
+    // The delay added to the drop-offs planned from node `next` on when the vehicle reaches it
+    // `late` s later than planned (s, summed; a wait at a stop absorbs part of it).
+    auto later_dropoffs = [&](std::int32_t next, double late) {
+        double sum = 0.0;
+        for (std::int32_t k = next; k <= n && late > 0.0; ++k) {
+            const Stop<Loc> &s = veh.stops[k - 1];
+            late = std::max(0.0, late - (s.start - s.eta));
+            if (s.kind == StopKind::dropoff) sum += late;
+        }
+        return sum;
+    };
+    // The delay cost of the riders planned after a drop-off at `drop` before node `next`.
+    auto tail_cost = [&](std::int32_t next, double drop) {
+        if (delay_weight == 0.0 || next > n) return 0.0;
+        const double late = drop + board + space_.time(r.destination, loc(next)) - veh.stops[next - 1].eta;
+        return delay_weight * later_dropoffs(next, late);
+    };
     // Records candidate (i, j) if its delay at node `next` fits the slack there, its energy fits and
     // (when riders not yet on board have ride limits) the full replay passes.
     auto offer = [&](std::int32_t i, std::int32_t j, double cost, double extra_m, double pick, double drop) {
@@ -319,15 +339,16 @@ Insertion Fleet<Space>::cheapest_insertion(const Vehicle<Loc> &veh, std::int32_t
         const double to_origin = space_.time(loc(i), r.origin);
         const double pick = std::max(dep(i) + to_origin, r.pickup_earliest_s);
         if (pick > r.pickup_latest_s) continue;
-        const double wait_cost = options_.wait_weight * (pick - r.pickup_earliest_s);
+        // The new rider's wait; with delay_weight, also the first part of its delay.
+        const double wait_cost = (options_.wait_weight + delay_weight) * (pick - r.pickup_earliest_s);
         const bool last = i == n;
         const double cut = last ? 0.0 : space_.time(loc(i), loc(i + 1));
         const double cut_m = last ? 0.0 : space_.distance(loc(i), loc(i + 1));
         const double ride_t = space_.time(r.origin, r.destination);
         const double drop_direct = pick + board + ride_t;
         if (drop_direct <= r.dropoff_latest_s && drop_direct - pick <= r.max_ride_s) {
-            const double cost =
-                wait_cost + to_origin + ride_t + (last ? 0.0 : space_.time(r.destination, loc(i + 1))) - cut;
+            double cost = wait_cost + to_origin + ride_t + (last ? 0.0 : space_.time(r.destination, loc(i + 1))) - cut;
+            if (cheaper(cost)) cost += tail_cost(i + 1, drop_direct);
             if (cheaper(cost)) {
                 const double extra_m = space_.distance(loc(i), r.origin) +
                                        space_.distance(r.origin, r.destination) +
@@ -340,18 +361,22 @@ Insertion Fleet<Space>::cheapest_insertion(const Vehicle<Loc> &veh, std::int32_t
         if (!cheaper(pick_cost)) continue;  // a drop-off adds >= 0 (triangle inequality)
         const double pick_m = space_.distance(loc(i), r.origin) + space_.distance(r.origin, loc(i + 1)) - cut_m;
         double delay = pick + board + space_.time(r.origin, loc(i + 1)) - veh.stops[i].eta;
+        double between = 0.0;  // the delay added to the drop-offs of nodes i + 1 ... j (s)
         for (std::int32_t j = i + 1; j <= n; ++j) {
             const Stop<Loc> &s = veh.stops[j - 1];
             if (s.load + pax > seats) break;
             const double shift = std::max(0.0, delay - (s.start - s.eta));
             if (s.start + shift > s.latest) break;
+            if (s.kind == StopKind::dropoff) between += shift;
             const double leave = s.depart + shift;
             if (leave > r.dropoff_latest_s || leave - pick > r.max_ride_s) break;
             const double drop = leave + space_.time(s.loc, r.destination);
             if (drop <= r.dropoff_latest_s && drop - pick <= r.max_ride_s) {
                 const bool end = j == n;
-                const double cost = pick_cost + space_.time(s.loc, r.destination) +
-                                    (end ? 0.0 : space_.time(r.destination, loc(j + 1)) - space_.time(s.loc, loc(j + 1)));
+                double cost = pick_cost + space_.time(s.loc, r.destination) +
+                              (end ? 0.0 : space_.time(r.destination, loc(j + 1)) - space_.time(s.loc, loc(j + 1)));
+                if (cheaper(cost) && delay_weight > 0.0)  // the rest of its delay, and the others'
+                    cost += delay_weight * (drop - pick - board - ride_t + between) + tail_cost(j + 1, drop);
                 if (cheaper(cost)) {
                     const double extra_m =
                         pick_m + space_.distance(s.loc, r.destination) +

@@ -536,8 +536,20 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
     };
     // Each vehicle's trips: from its plan without its rides to reassign; with them, also its plan
     // as it is (keeping them all) and the trips on top of it, over pending rides. Each priced as
-    // its final plan stands (the driving time it adds to the plan without the rides to reassign
-    // plus wait_weight x its riders' waits); of two with the same rides, the cheaper kept.
+    // its final plan stands (the driving time it adds to the plan without the rides to reassign,
+    // wait_weight x its riders' waits and delay_weight x the delay it adds: its riders' drop-offs
+    // after their direct trips from their earliest pickups, and the later drop-offs of the riders
+    // already planned); of two with the same rides, the cheaper kept.
+    const double delay_weight = options_.delay_weight;
+    std::vector<double> direct_s(delay_weight > 0.0 ? static_cast<std::size_t>(nq) : 0);
+    for (std::size_t r = 0; r < direct_s.size(); ++r)
+        direct_s[r] = space_.time(rides_[all[r]].origin, rides_[all[r]].destination);
+    const auto dropoffs_s = [](const Vehicle<Loc> &plan) {  // the plan's drop-off times, summed
+        double sum = 0.0;
+        for (const Stop<Loc> &s : plan.stops)
+            if (s.kind == StopKind::dropoff) sum += s.start;
+        return sum;
+    };
     std::vector<std::vector<Trip<Loc>>> trips(static_cast<std::size_t>(nv));
     parallel_rows(nv, threads, [&](std::int64_t v32, int) {
         const auto v = static_cast<std::int32_t>(v32);
@@ -554,6 +566,7 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
             }
         }
         const double start_s = driving_s(plan_of(v));
+        const double start_dropoffs_s = delay_weight > 0.0 ? dropoffs_s(plan_of(v)) : 0.0;
         std::map<std::vector<std::int32_t>, std::size_t> index;  // members -> place in trips[v]
         for (Trip<Loc> &t : found) {
             t.cost = driving_s(t.plan) - start_s;
@@ -561,6 +574,12 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
                 const bool rider = std::any_of(t.members.begin(), t.members.end(), [&](std::int32_t r) { return all[r] == s.id; });
                 if (s.kind == StopKind::pickup && rider)
                     t.cost += options_.wait_weight * (s.start - rides_[s.id].pickup_earliest_s);
+            }
+            if (delay_weight > 0.0) {
+                double delay = dropoffs_s(t.plan) - start_dropoffs_s;
+                for (std::int32_t r : t.members)
+                    delay -= rides_[all[r]].pickup_earliest_s + options_.boarding_s + direct_s[r];
+                t.cost += delay_weight * delay;
             }
             const auto [it, added] = own[v].empty() ? std::pair{index.end(), true} : index.emplace(t.members, trips[v].size());
             if (added)

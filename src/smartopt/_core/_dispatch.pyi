@@ -123,7 +123,13 @@ class ChargerPower:
 
 class FleetOptions:
     def __init__(
-        self, boarding_s: float, reserve: float, charge_below: float, charge_to: float, wait_weight: float
+        self,
+        boarding_s: float,
+        reserve: float,
+        charge_below: float,
+        charge_to: float,
+        wait_weight: float,
+        delay_weight: float,
     ) -> None: ...
 
 def network_fleet(

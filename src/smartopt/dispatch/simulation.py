@@ -58,7 +58,10 @@ class Policy(ToDict):
     vehicles drive toward the batch's unserved requests, those left waiting and those rejected, as
     Alonso-Mora et al. do). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
-    (s; 0: least added driving time, RidePy's rule). ``boarding_s`` is the dwell at each pickup and
+    (s; 0: least added driving time, RidePy's rule) plus ``delay_weight`` times the delay it adds
+    (s: the new rider's drop-off after the direct trip from its earliest pickup, wait included, and
+    the later drop-offs of the riders already planned; Alonso-Mora et al.'s cost, total delay, when
+    it outweighs the driving). ``boarding_s`` is the dwell at each pickup and
     drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
     charge to ``charge_to``. With ``rebalance_s > 0``, every ``rebalance_s`` seconds the idle
     vehicles move toward the next hour's requests per zone (square cells of ``zone_m``; the day's
@@ -75,6 +78,7 @@ class Policy(ToDict):
     charge_below: float = 0.3
     charge_to: float = 0.9
     wait_weight: float = 0.0
+    delay_weight: float = 0.0
     rebalance_s: float = 0.0
     zone_m: float = 500.0
     max_trip: int = 3
@@ -105,7 +109,10 @@ class Policy(ToDict):
             value = getattr(self, name)  # a trip's candidates grow as pool_candidates ** max_trip
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
                 raise ValueError(f"{name} must be an int in [1, {most}], got {value!r}")
-        numbers = ("batch_s", "boarding_s", "reserve", "charge_below", "charge_to", "wait_weight", "rebalance_s")
+        numbers = (
+            *("batch_s", "boarding_s", "reserve", "charge_below", "charge_to"),
+            *("wait_weight", "delay_weight", "rebalance_s"),
+        )
         limits = ("pool_time_limit_s", "reoptimize_time_limit_s")  # None: no time limit
         for name in (*numbers, "pool_deterministic_time", "reoptimize_s", *limits):
             value = getattr(self, name)
@@ -114,7 +121,8 @@ class Policy(ToDict):
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if not (number and -1e308 < value < 1e308 and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0{' or None' * (name in limits)}, got {value!r}")
-        largest = dict.fromkeys(("batch_s", "boarding_s", "rebalance_s", "reoptimize_s"), DAY_S) | {"wait_weight": 1e6}
+        largest = dict.fromkeys(("batch_s", "boarding_s", "rebalance_s", "reoptimize_s"), DAY_S)
+        largest |= dict.fromkeys(("wait_weight", "delay_weight"), 1e6)
         for name, top in largest.items():
             if getattr(self, name) > top:
                 raise ValueError(f"{name} must be at most {top:g}, got {getattr(self, name)!r}")
@@ -147,9 +155,8 @@ def core_fleet(space: TravelSpace, fleet: Fleet, policy: Policy) -> _dispatch.Ne
     vehicles = _dispatch.VehicleSpecs(
         fleet.vehicle_seats, fleet.vehicle_battery_kwh, fleet.vehicle_kwh_per_km, fleet.vehicle_soc0
     )
-    rules = _dispatch.FleetOptions(
-        policy.boarding_s, policy.reserve, policy.charge_below, policy.charge_to, policy.wait_weight
-    )
+    battery = (policy.reserve, policy.charge_below, policy.charge_to)
+    rules = _dispatch.FleetOptions(policy.boarding_s, *battery, policy.wait_weight, policy.delay_weight)
     power = _dispatch.ChargerPower(*fleet.charger_power_kw())
     args = space.core_args()
     if isinstance(args, tuple):

@@ -54,6 +54,7 @@ struct FleetOptions {
     double charge_below = 0.3;     // an idle vehicle below this fraction goes to charge...
     double charge_to = 0.9;        // ...up to this fraction
     double wait_weight = 0.0;      // insertion cost per s of the new rider's wait (s of driving)
+    double delay_weight = 0.0;     // ...and per s of riders' delay (drop-off after the direct trip from the request)
 };
 
 // reposition: an idle vehicle drives toward expected demand; a ride placed in it replaces the trip.
@@ -131,7 +132,9 @@ struct Vehicle {
     bool cruising() const { return stops.size() == 1 && stops.front().kind == StopKind::reposition; }
 };
 
-// The best place found for a ride: cost = added driving time + wait_weight x the ride's wait (s).
+// The best place found for a ride: cost = added driving time + wait_weight x the ride's wait +
+// delay_weight x the delay it adds (s: its own, drop-off after the direct trip from the earliest
+// pickup, and the later drop-offs of the riders already planned).
 struct Insertion {
     std::int32_t vehicle = -1, pickup_after = 0, dropoff_after = 0;
     double cost = NEVER, pickup_s = NEVER, dropoff_s = NEVER;
@@ -156,7 +159,8 @@ struct PoolingOptions {
 };
 
 // One batch's candidate trips. Trip t: vehicle[t] takes rides[ride_offsets[t]:ride_offsets[t + 1]]
-// (ride ids) at cost[t] (s: the driving time it adds plus wait_weight x the new riders' waits),
+// (ride ids) at cost[t] (s: the driving time it adds, wait_weight x the new riders' waits and
+// delay_weight x the delay it adds, as in Insertion),
 // and then follows plan[plan_offsets[t]:plan_offsets[t + 1]], every ride stop it will have.
 struct TripTable {
     std::vector<std::int32_t> vehicle;
