@@ -14,7 +14,7 @@ pooling and pooling with reassignment on a second network (see :func:`test_grid_
 size: an 8 x 60 city, 1,500 rides, 15-40 vehicles.
 
 Reported per run: served share, mean wait (s), mean delay (s: drop-off minus the request time
-plus the direct drive, Alonso-Mora et al.'s measure), occupancy (riders per vehicle-km), vehicle-km
+and the direct drive, Alonso-Mora et al.'s measure), occupancy (riders per vehicle-km), vehicle-km
 and the day's wall time. Each policy costs a plan by the driving time it adds; the last two also
 by the riders' delay, Alonso-Mora et al.'s cost (``delay_weight=1``), and the last one also sends
 idle vehicles every 300 s toward the next hour's requests per 500 m zone (the day's own requests

@@ -63,9 +63,9 @@ def cheapest_insertions(
     boarding_s: float,
     wait_weight: float = 0.0,
     delay_weight: float = 0.0,
-) -> list[tuple[int, float, float]]:
-    """Per request in order: (vehicle or -1, planned pickup s, planned drop-off s) at the time it is
-    placed, where it adds the least drive time + ``wait_weight`` x its wait + ``delay_weight`` x
+) -> list[tuple[int, float, float, float]]:
+    """Per request in order: (vehicle or -1, planned pickup s, planned drop-off s, cost) at the time
+    it is placed, where it adds the least drive time + ``wait_weight`` x its wait + ``delay_weight`` x
     the riders' total delay (drop-off after the direct trip from the earliest pickup); ties go to
     the lowest vehicle, then the earliest pickup, then the earliest drop-off."""
     earliest = limits["pickup_earliest_s"]
@@ -92,10 +92,10 @@ def cheapest_insertions(
                     if got is not None and (best is None or cost(got, r) - cost(base, r) < best[0] - 1e-9):
                         best = (cost(got, r) - cost(base, r), v, new)
         if best is None:
-            out.append((-1, np.inf, np.inf))
+            out.append((-1, np.inf, np.inf, np.nan))
             continue
-        _, v, plans[v] = best
+        least, v, plans[v] = best
         got = replay(time_s, int(starts[v]), plans[v], req, limits, boarding_s, seats)
         assert got is not None
-        out.append((v, got[1][r], got[2][r]))
+        out.append((v, got[1][r], got[2][r], least))
     return out

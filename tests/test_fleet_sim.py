@@ -69,6 +69,7 @@ def test_insertion_matches_brute_force(seed: int, wait_weight: float, delay_weig
         if offer.accepted:
             assert offer.pickup_s == pytest.approx(want[r][1], abs=EPS)
             assert offer.dropoff_s == pytest.approx(want[r][2], abs=EPS)
+            assert offer.cost_s == pytest.approx(want[r][3], abs=EPS)
 
 
 @st.composite

@@ -129,31 +129,31 @@ def test_trips_of_busy_vehicles_keep_their_riders() -> None:
         assert drive[0] - (base[0] if v == holder else 0.0) == pytest.approx(cost, abs=EPS)
 
 
-@settings(max_examples=10, deadline=None)
-@given(st.integers(0, 2**16), st.sampled_from([0.0, 30.0]))
-def test_trip_costs_count_the_delay_they_add(seed: int, boarding_s: float) -> None:
+@pytest.mark.parametrize("boarding_s", [0.0, 30.0])
+def test_trip_costs_count_the_delay_they_add(boarding_s: float) -> None:
     """With a delay weight a trip also costs delay_weight x the delay it adds: its riders' drop-offs
-    after their direct trips from their requests, and the later drop-off of a rider already planned."""
-    weight = 2.0
-    space, fleet, req = small_case(seed, rides=7)
-    core, limits = pending_fleet(space, fleet, req, boarding_s, delay_weight=weight)
-    assert core.submit(0)[0] >= 0
-    table = core.pool_trips(np.arange(1, len(req)), **POOL, threads=1)
-    assert space.time_s is not None
-    time_s, starts = space.time_s, fleet.depot_node[fleet.vehicle_depot]
-    direct = limits["pickup_earliest_s"] + boarding_s + time_s[req.origin, req.destination]
-    holder = int(core.records()["vehicle"][0])
-    own = [Stop(int(req.origin[0]), 0, True), Stop(int(req.destination[0]), 0, False)]
-    delays = 0
-    for (v, rides), (cost, plan) in table_trips(table).items():
-        stops = [Stop(int(req.origin[r] if p else req.destination[r]), r, p) for r, p in plan]
-        before = replay(time_s, int(starts[v]), own if v == holder else [], req, limits, boarding_s, 4)
-        after = replay(time_s, int(starts[v]), stops, req, limits, boarding_s, 4)
-        assert before is not None and after is not None, f"vehicle {v}, rides {rides}"
-        delay = sum(t - direct[r] for r, t in after[2].items()) - sum(t - direct[r] for r, t in before[2].items())
-        assert after[0] - before[0] + weight * delay == pytest.approx(cost, abs=EPS), f"vehicle {v}, rides {rides}"
-        delays += delay > EPS
-    assert delays > 0  # some trip delays its riders
+    after their earliest pickups, boarding and direct drives, and the later drop-off of a rider
+    already planned (ten random cases, some of whose trips drop that rider off later)."""
+    weight, later = 2.0, 0  # later: trips that drop the rider already planned off later
+    for seed in range(10):
+        space, fleet, req = small_case(seed, rides=7)
+        core, limits = pending_fleet(space, fleet, req, boarding_s, delay_weight=weight)
+        assert core.submit(0)[0] >= 0
+        table = core.pool_trips(np.arange(1, len(req)), **POOL, threads=1)
+        assert space.time_s is not None
+        time_s, starts = space.time_s, fleet.depot_node[fleet.vehicle_depot]
+        direct = limits["pickup_earliest_s"] + boarding_s + time_s[req.origin, req.destination]
+        holder = int(core.records()["vehicle"][0])
+        own = [Stop(int(req.origin[0]), 0, True), Stop(int(req.destination[0]), 0, False)]
+        for (v, rides), (cost, plan) in table_trips(table).items():
+            stops = [Stop(int(req.origin[r] if p else req.destination[r]), r, p) for r, p in plan]
+            before = replay(time_s, int(starts[v]), own if v == holder else [], req, limits, boarding_s, 4)
+            after = replay(time_s, int(starts[v]), stops, req, limits, boarding_s, 4)
+            assert before is not None and after is not None, f"case {seed}, vehicle {v}, rides {rides}"
+            delay = sum(t - direct[r] for r, t in after[2].items()) - sum(t - direct[r] for r, t in before[2].items())
+            assert after[0] - before[0] + weight * delay == pytest.approx(cost, abs=EPS), f"case {seed}, rides {rides}"
+            later += v == holder and after[2][0] > before[2][0] + EPS
+    assert later > 0
 
 
 @st.composite
@@ -564,7 +564,8 @@ def test_a_bad_straight_line_bound_is_refused_when_the_fleet_is_built() -> None:
 
 
 @pytest.mark.parametrize(
-    ("wait", "delay", "name"), [(-1.0, 0.0, "wait"), (0.0, np.nan, "delay"), (0.0, np.inf, "delay")]
+    ("wait", "delay", "name"),
+    [(-1.0, 0.0, "wait"), (np.nan, 0.0, "wait"), (0.0, -1.0, "delay"), (0.0, np.inf, "delay"), (0.0, 2e6, "delay")],
 )
 def test_the_core_refuses_bad_cost_weights(wait: float, delay: float, name: str) -> None:
     space = TravelSpace.from_network(grid_network(3, 3))
@@ -576,7 +577,7 @@ def test_the_core_refuses_bad_cost_weights(wait: float, delay: float, name: str)
         fleet.vehicle_seats, fleet.vehicle_battery_kwh, fleet.vehicle_kwh_per_km, fleet.vehicle_soc0
     )
     options = _dispatch.FleetOptions(0.0, 0.1, 0.3, 0.9, wait, delay)
-    with pytest.raises(ValueError, match=f"{name}_weight must be >= 0"):
+    with pytest.raises(ValueError, match=rf"{name}_weight must be in \[0, 1e6\]"):
         _dispatch.network_fleet(args, vehicles, [0], fleet.charger_node, power, options)
 
 

@@ -23,6 +23,7 @@ constexpr double kMinBatchS = 0.1;  // shorter batches would let the clock stall
 constexpr double kTolerance = 1e-6;  // s or m: rounding between two ways of summing a plan
 constexpr double kEnergyTolerance = 1e-9;  // kWh: charging options this close tie
 constexpr std::int32_t kSwapFleet = 500;  // close_day matches vehicles to the next day's places up to this fleet size
+constexpr double kMostWeight = 1e6;  // wait_weight and delay_weight (s per s): costs stay far from overflow
 
 bool same_locations(const NetworkSpace &a, const NetworkSpace &b) { return a.size() == b.size(); }
 bool same_locations(const PlaneSpace &, const PlaneSpace &) { return true; }
@@ -112,8 +113,8 @@ Fleet<Space>::Fleet(Space space, std::vector<VehicleSpec> vehicles, std::vector<
     for (std::size_t c = 0; c < charger_loc_.size(); ++c)
         require(space_.valid(charger_loc_[c]), "charger " + std::to_string(c) + " is not a location of the space");
     require(finite_nonnegative(options_.boarding_s), "boarding_s must be >= 0");
-    require(finite_nonnegative(options_.wait_weight), "wait_weight must be >= 0");
-    require(finite_nonnegative(options_.delay_weight), "delay_weight must be >= 0");
+    for (const auto &[weight, name] : {std::pair{options_.wait_weight, "wait_weight"}, {options_.delay_weight, "delay_weight"}})
+        require(finite_nonnegative(weight) && weight <= kMostWeight, std::string(name) + " must be in [0, 1e6]");
     require(0 <= options_.reserve && options_.reserve <= options_.charge_below &&
                 options_.charge_below <= options_.charge_to && options_.charge_to <= 1,
             "battery fractions must satisfy 0 <= reserve <= charge_below <= charge_to <= 1");

@@ -59,15 +59,16 @@ class Policy(ToDict):
     Alonso-Mora et al. do). The cost
     of an insertion is the driving time it adds (s) plus ``wait_weight`` times the new rider's wait
     (s; 0: least added driving time, RidePy's rule) plus ``delay_weight`` times the delay it adds
-    (s: the new rider's drop-off after the direct trip from its earliest pickup, wait included, and
-    the later drop-offs of the riders already planned; Alonso-Mora et al.'s cost, total delay, when
-    it outweighs the driving). ``boarding_s`` is the dwell at each pickup and
+    (s: the new rider's drop-off after its earliest pickup, boarding and direct drive, wait
+    included, and the later drop-offs of the riders already planned; Alonso-Mora et al. price by
+    this total delay alone). ``boarding_s`` is the dwell at each pickup and
     drop-off; battery fractions: never plan below ``reserve``, idle vehicles under ``charge_below``
     charge to ``charge_to``. With ``rebalance_s > 0``, every ``rebalance_s`` seconds the idle
     vehicles move toward the next hour's requests per zone (square cells of ``zone_m``; the day's
     requests stand in for a demand forecast) by a min-cost flow. With ``reoptimize_s > 0``, every
     ``reoptimize_s`` seconds the routing solver re-plans the fleet within ``reoptimize_iterations``
-    iterations and, if not None, ``reoptimize_time_limit_s`` seconds. Without the time limits
+    iterations and, if not None, ``reoptimize_time_limit_s`` seconds, and keeps the new plans only
+    if they drive less (waits and delays are not weighed there). Without the time limits
     (the default) a day is the same for a seed on any machine.
     """
 

@@ -54,7 +54,7 @@ struct FleetOptions {
     double charge_below = 0.3;     // an idle vehicle below this fraction goes to charge...
     double charge_to = 0.9;        // ...up to this fraction
     double wait_weight = 0.0;      // insertion cost per s of the new rider's wait (s of driving)
-    double delay_weight = 0.0;     // ...and per s of riders' delay (drop-off after the direct trip from the request)
+    double delay_weight = 0.0;     // ...and per s of riders' delay (drop-off after earliest pickup + boarding + direct drive)
 };
 
 // reposition: an idle vehicle drives toward expected demand; a ride placed in it replaces the trip.
@@ -133,8 +133,9 @@ struct Vehicle {
 };
 
 // The best place found for a ride: cost = added driving time + wait_weight x the ride's wait +
-// delay_weight x the delay it adds (s: its own, drop-off after the direct trip from the earliest
-// pickup, and the later drop-offs of the riders already planned).
+// delay_weight x the delay it adds (s: its own, drop-off after its earliest pickup, boarding and
+// direct drive, and the later drop-offs of the riders already planned). Exact when travel times
+// obey the triangle inequality (shortest times).
 struct Insertion {
     std::int32_t vehicle = -1, pickup_after = 0, dropoff_after = 0;
     double cost = NEVER, pickup_s = NEVER, dropoff_s = NEVER;
