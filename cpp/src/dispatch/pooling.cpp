@@ -538,8 +538,8 @@ TripTable Fleet<Space>::pool_trips(const std::vector<std::int32_t> &ids, const P
     // as it is (keeping them all) and the trips on top of it, over pending rides. Each priced as
     // its final plan stands (the driving time it adds to the plan without the rides to reassign,
     // wait_weight x its riders' waits and delay_weight x the delay it adds: its riders' drop-offs
-    // after their direct trips from their earliest pickups, and the later drop-offs of the riders
-    // already planned); of two with the same rides, the cheaper kept.
+    // after their earliest pickups, boarding and direct drives, and the later drop-offs of the
+    // riders already planned); of two with the same rides, the cheaper kept.
     const double delay_weight = options_.delay_weight;
     std::vector<double> direct_s(delay_weight > 0.0 ? static_cast<std::size_t>(nq) : 0);
     for (std::size_t r = 0; r < direct_s.size(); ++r)

@@ -42,8 +42,7 @@ DECISIONS = ("assigned", "rejected")
 class Offer(ToDict):
     """The answer to a request: its id, the vehicle and planned pickup and drop-off times (s), the
     insertion's cost (s: added driving time plus the policy's weighted wait and delay; NaN when not
-    known);
-    or, when not accepted, why (see ``REJECTIONS``; vehicle -1, times and cost NaN, from
+    known); or, when not accepted, why (see ``REJECTIONS``; vehicle -1, times and cost NaN, from
     :meth:`Dispatcher.submit` and :meth:`Dispatcher.offer` alike). ``pending``: not decided yet
     (a batch policy decides at its next batch, a request made for a later time when the clock
     gets there; :meth:`Dispatcher.advance` reports the decision)."""
